@@ -1,0 +1,148 @@
+"""Lint rules over rendered drafts: each a small pure function returning problems.
+
+Errors (bad addresses, undefined variables, missing attachments, header injection, empty
+subjects) come from reading and rendering; the rules here add the warnings that protect an
+applicant's reputation: empty or copy-pasted personal lines, another row's name left in the
+message, cold emails that run long, and ranking language in thank-you notes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from outreach.contacts import Contact, Problem
+from outreach.templates import Draft, Template
+
+COLD_EMAIL_MAX_WORDS = 200
+# Columns that name a person or a place: if another row's value shows up in a message, it is
+# almost always a copy-paste slip ("Dear Dr. Chen" in the note to Dr. Okafor).
+IDENTITY_COLUMNS = ("last_name", "full_name", "name", "institution", "program", "hospital",
+                    "university", "school", "department", "interviewer", "lab")
+MAX_NGRAM = 5
+RANKING_PATTERNS = [
+    (re.compile(p, re.IGNORECASE), label) for p, label in [
+        (r"\brank(?:ed|ing)?\b[^.!?\n]{0,40}?\b(?:first|1st|#\s*1|number one|highly|at the top|top)\b",
+         "a statement about how you will rank the program"),
+        (r"(?<!\w)#\s*1\b|\bnumber one\b|\bno\.\s*1\b", "\"#1\" / \"number one\""),
+        (r"\b(?:top|first|1st)\s+choice\b", "\"top choice\" / \"first choice\""),
+        (r"\b(?:will|plan to|intend to|going to)\s+rank\b", "a promise about your rank list"),
+        (r"\b(?:top|head|highest)\s+(?:of|on)\s+my\s+(?:rank\s+)?list\b", "\"top of my list\""),
+        (r"\bonly program\b", "\"only program\""),
+        (r"\bcommit(?:ted|ment)?\s+to\s+(?:your|this|the)\s+program\b", "a commitment to the program"),
+    ]
+]
+
+
+def is_note_column(name: str) -> bool:
+    """Personal-note columns are the point of tailoring: an empty one is worth a warning."""
+    return "note" in name or name in ("detail", "details", "personal", "hook", "shared_interest")
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[\w'’.-]+", text)
+
+
+@dataclass
+class RowIndex:
+    """What the whole file holds, for rules that compare a row with the others.
+
+    Built in one streaming pass before rendering. Memory grows with the number of *distinct*
+    names and institutions, which a real contact list keeps small.
+    """
+
+    identities: dict[str, tuple[int, str]] = field(default_factory=dict)  # value -> (line, column)
+    notes_seen: dict[int, int] = field(default_factory=dict)               # hash(note) -> first line
+
+    @classmethod
+    def build(cls, contacts: Iterable[Contact]) -> "RowIndex":
+        index = cls()
+        for contact in contacts:
+            for column in IDENTITY_COLUMNS:
+                value = _squash(contact.fields.get(column, ""))
+                if len(value) >= 3:
+                    index.identities.setdefault(value, (contact.line, column))
+        return index
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Checker:
+    """Applies every rule to each draft; keeps the little cross-row state the rules need."""
+
+    def __init__(self, template: Template, index: RowIndex | None = None):
+        self.template = template
+        self.index = index or RowIndex()
+        self.required = sorted(template.variables - template.optional - {"email", "contact"})
+
+    def check(self, draft: Draft) -> list[Problem]:
+        contact = draft.contact
+        problems = [*self.empty_fields(contact), *self.repeated_notes(contact),
+                    *self.other_rows_named(draft)]
+        if draft.kind == "outreach":
+            problems += too_long(draft)
+        if draft.kind == "thank-you":
+            problems += ranking_language(draft)
+        return problems
+
+    def empty_fields(self, contact: Contact) -> list[Problem]:
+        problems = []
+        for name in self.required:
+            if name in contact.fields and not contact.fields[name]:
+                what = "the personal note is empty" if is_note_column(name) else "is empty"
+                problems.append(Problem("warning", contact.line, name, f"{what}, but the template uses it"))
+        return problems
+
+    def repeated_notes(self, contact: Contact) -> list[Problem]:
+        problems = []
+        for name in self.required:
+            value = contact.fields.get(name, "")
+            if not is_note_column(name) or len(value) < 12:
+                continue
+            first = self.index.notes_seen.setdefault(hash(_squash(value).casefold()), contact.line)
+            if first != contact.line:
+                problems.append(Problem("warning", contact.line, name,
+                                        f"the same note as line {first}, word for word; tailor it"))
+        return problems
+
+    def other_rows_named(self, draft: Draft) -> list[Problem]:
+        if not self.index.identities:
+            return []
+        contact = draft.contact
+        own = [_squash(contact.fields.get(column, "")) for column in IDENTITY_COLUMNS if contact.fields.get(column)]
+        tokens = words(f"{draft.subject}\n{draft.text}")
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(len(tokens)):
+            for size in range(1, MAX_NGRAM + 1):
+                if start + size > len(tokens):
+                    break
+                phrase = " ".join(tokens[start:start + size]).rstrip(".")
+                hit = self.index.identities.get(phrase)
+                if hit and hit[0] != contact.line and not any(phrase in mine for mine in own):
+                    found.setdefault(phrase, hit)
+        return [Problem("warning", contact.line, None,
+                        f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
+                for phrase, (line, column) in found.items()]
+
+
+def too_long(draft: Draft) -> list[Problem]:
+    count = len(draft.text.split())
+    if count <= COLD_EMAIL_MAX_WORDS:
+        return []
+    return [Problem("warning", draft.contact.line, None,
+                    f"the body is {count} words; cold emails that get answers stay under {COLD_EMAIL_MAX_WORDS}")]
+
+
+def ranking_language(draft: Draft) -> list[Problem]:
+    text = f"{draft.subject}\n{draft.text}"
+    problems = []
+    for pattern, label in RANKING_PATTERNS:
+        match = pattern.search(text)
+        if match:
+            problems.append(Problem("warning", draft.contact.line, None,
+                                    f"ranking language ({label}: {match.group(0)!r}); NRMP rules forbid "
+                                    "statements that read as a commitment"))
+    return problems

@@ -1,0 +1,42 @@
+"""Settings: ``OUTREACH_*`` variables from the environment or the workspace's ``.env``.
+
+Precedence, highest first: a command-line option, the process environment, ``.env``. The
+workspace is the current directory: that is where ``.env`` and the tracking store live.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+PREFIX = "OUTREACH_"
+
+
+def read_environment(workspace: Path | None = None) -> dict[str, str]:
+    """``OUTREACH_*`` values from ``.env`` overlaid by the real environment, prefix removed."""
+    workspace = workspace or Path.cwd()
+    values: dict[str, str] = {}
+    dotenv = workspace / ".env"
+    if dotenv.is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    values.update(os.environ)
+    return {k[len(PREFIX):].lower(): v for k, v in values.items() if k.startswith(PREFIX) and v != ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings every command needs; transports read theirs from ``raw``."""
+
+    sender: str | None
+    db: Path
+    raw: dict[str, str]
+
+    @classmethod
+    def load(cls, workspace: Path | None = None, **overrides: str | None) -> "Settings":
+        workspace = workspace or Path.cwd()
+        raw = read_environment(workspace)
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(sender=raw.get("from"), db=workspace / raw.get("db", "outreach.db"), raw=raw)

@@ -1,0 +1,217 @@
+"""The tracking store: one SQLite file in the workspace, the tool's memory.
+
+Every message gets its Message-ID and a row *before* it leaves; its ``state`` then moves
+drafted/queued -> sending -> sent | failed, and a crash leaves ``sending`` behind, which reads as
+"uncertain" and is never re-sent automatically. ``(campaign, address, step)`` is unique: that is
+what makes re-running a command safe. Timestamps are UTC ISO-8601 strings, so they sort.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from outreach.errors import UserError
+
+# Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped one.
+MIGRATIONS = [
+    """
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        campaign TEXT NOT NULL,
+        address TEXT NOT NULL,            -- casefolded addr-spec: the idempotency key
+        step INTEGER NOT NULL DEFAULT 0,  -- 0 the first message, 1.. follow-ups
+        message_id TEXT NOT NULL UNIQUE,
+        parent_id TEXT,                   -- follow-ups: the Message-ID they answer
+        template TEXT NOT NULL,
+        variant TEXT,
+        subject TEXT NOT NULL,
+        recipients TEXT NOT NULL,         -- JSON list of every envelope recipient
+        contact TEXT NOT NULL,            -- JSON of the CSV row, for reports and follow-ups
+        contact_line INTEGER,
+        state TEXT NOT NULL,              -- drafted | queued | sending | sent | failed
+        transport TEXT,                   -- eml | imap | smtp
+        account TEXT,                     -- the sending account, for daily caps
+        draft_path TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (campaign, address, step)
+    );
+    CREATE INDEX messages_account_sent ON messages (account, sent_at);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        message_id TEXT REFERENCES messages (message_id),
+        address TEXT NOT NULL,
+        kind TEXT NOT NULL,       -- reply | auto-reply | bounce | delayed | complaint | a manual outcome
+        source TEXT NOT NULL UNIQUE, -- where it came from (folder/uidvalidity/uid, file, "mark:..."): counted once
+        strength TEXT,            -- how it was matched: header | dsn | subject | manual
+        detail TEXT,
+        occurred_at TEXT,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX events_message ON events (message_id);
+    CREATE TABLE suppressions (
+        address TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE sync_state (
+        account TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,
+        synced_at TEXT NOT NULL,
+        PRIMARY KEY (account, folder)
+    );
+    """,
+]
+
+UNCERTAIN = "sending"  # a row left in this state by a crash: the outcome is not known
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    campaign: str
+    address: str
+    step: int
+    message_id: str
+    parent_id: str | None
+    template: str
+    variant: str | None
+    subject: str
+    recipients: list[str]
+    contact: dict[str, str]
+    contact_line: int | None
+    state: str
+    transport: str | None
+    account: str | None
+    draft_path: str | None
+    error: str | None
+    created_at: str
+    updated_at: str
+    sent_at: str | None
+
+    @classmethod
+    def from_sql(cls, row: sqlite3.Row) -> "MessageRow":
+        data = dict(row)
+        data.pop("id")
+        data["recipients"] = json.loads(data["recipients"])
+        data["contact"] = json.loads(data["contact"])
+        return cls(**data)
+
+
+class Store:
+    """A connection to the tracking store, created (0600) and migrated on first use."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            if not self.path.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            raise UserError(f"{self.path}: cannot open the tracking store ({e})") from None
+        self.db.row_factory = sqlite3.Row
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed "sending" must survive a power cut, or we could send twice.
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            raise UserError(f"{self.path}: is not an outreach tracking store ({e})") from None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise UserError(f"{self.path}: was written by a newer outreach (schema {version}); upgrade outreach")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in _statements(script):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    def transaction(self):
+        return _Transaction(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- messages -------------------------------------------------------------------------
+    def get(self, campaign: str, address: str, step: int = 0) -> MessageRow | None:
+        row = self.db.execute("SELECT * FROM messages WHERE campaign=? AND address=? AND step=?",
+                              (campaign, address.casefold(), step)).fetchone()
+        return MessageRow.from_sql(row) if row else None
+
+    def by_message_id(self, message_id: str) -> MessageRow | None:
+        row = self.db.execute("SELECT * FROM messages WHERE message_id=?", (message_id,)).fetchone()
+        return MessageRow.from_sql(row) if row else None
+
+    def messages(self, campaign: str | None = None) -> Iterator[MessageRow]:
+        sql, args = "SELECT * FROM messages", ()
+        if campaign is not None:
+            sql, args = sql + " WHERE campaign=?", (campaign,)
+        for row in self.db.execute(sql + " ORDER BY campaign, contact_line, step", args):
+            yield MessageRow.from_sql(row)
+
+    def plan(self, *, campaign: str, address: str, step: int = 0, message_id: str, template: str,
+             subject: str, recipients: list[str], contact: dict[str, str], contact_line: int | None,
+             state: str, transport: str, variant: str | None = None, parent_id: str | None = None,
+             account: str | None = None, draft_path: str | None = None) -> None:
+        """Insert a message row, or refresh a row that has not left yet (keeping its Message-ID)."""
+        now = utcnow()
+        self.db.execute(
+            """INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant,
+                   subject, recipients, contact, contact_line, state, transport, account, draft_path,
+                   created_at, updated_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT (campaign, address, step) DO UPDATE SET
+                   template=excluded.template, variant=excluded.variant, subject=excluded.subject,
+                   recipients=excluded.recipients, contact=excluded.contact,
+                   contact_line=excluded.contact_line, state=excluded.state,
+                   transport=excluded.transport, account=excluded.account,
+                   draft_path=excluded.draft_path, updated_at=excluded.updated_at
+               WHERE messages.state IN ('drafted', 'queued')""",
+            (campaign, address.casefold(), step, message_id, parent_id, template, variant, subject,
+             json.dumps(recipients), json.dumps(contact, ensure_ascii=False), contact_line, state,
+             transport, account, draft_path, now, now),
+        )
+
+    def set_state(self, message_id: str, state: str, *, error: str | None = None) -> None:
+        now = utcnow()
+        self.db.execute(
+            "UPDATE messages SET state=?, error=?, updated_at=?, sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END "
+            "WHERE message_id=?",
+            (state, error, now, state, now, message_id),
+        )
+
+
+class _Transaction:
+    """``with store.transaction():`` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb):
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (they contain no semicolons inside literals)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
