@@ -1,0 +1,235 @@
+"""The mail account: servers, TLS, and where the secret comes from.
+
+Settings come from :class:`outreach.config.Settings` (``OUTREACH_*``). A provider preset fills
+hosts, ports, security and sending limits; any explicit setting wins over the preset. The
+secret is never read from a file: an OAuth2 token command, a password command, the
+``OUTREACH_PASSWORD`` variable (with a warning), or the OS keyring, in that order.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+import subprocess
+from dataclasses import dataclass
+from email.headerregistry import Address
+from pathlib import Path
+
+from outreach.config import Settings
+from outreach.errors import UserError
+from outreach.message import parse_sender
+
+KEYRING_SERVICE = "outreach"
+SECURITY = ("ssl", "starttls", "none")
+COMMAND_TIMEOUT = 30
+
+# Published limits, conservative: Gmail 500 recipients/day for personal accounts (2,000 for
+# Workspace); Microsoft 365 10,000 recipients/day and 30 messages/minute; iCloud 1,000/day.
+PRESETS: dict[str, dict[str, str]] = {
+    "gmail": {"smtp_host": "smtp.gmail.com", "smtp_port": "465", "smtp_security": "ssl",
+              "imap_host": "imap.gmail.com", "imap_port": "993", "imap_security": "ssl",
+              "daily_cap": "500", "rate": "20"},
+    "outlook": {"smtp_host": "smtp.office365.com", "smtp_port": "587", "smtp_security": "starttls",
+                "imap_host": "outlook.office365.com", "imap_port": "993", "imap_security": "ssl",
+                "daily_cap": "10000", "rate": "30"},
+    "icloud": {"smtp_host": "smtp.mail.me.com", "smtp_port": "587", "smtp_security": "starttls",
+               "imap_host": "imap.mail.me.com", "imap_port": "993", "imap_security": "ssl",
+               "daily_cap": "1000", "rate": "20"},
+    "fastmail": {"smtp_host": "smtp.fastmail.com", "smtp_port": "465", "smtp_security": "ssl",
+                 "imap_host": "imap.fastmail.com", "imap_port": "993", "imap_security": "ssl",
+                 "daily_cap": "4000", "rate": "30"},
+}
+PRESETS["microsoft365"] = PRESETS["office365"] = PRESETS["outlook"]
+DEFAULT_PORTS = {("smtp", "ssl"): 465, ("smtp", "starttls"): 587, ("smtp", "none"): 25,
+                 ("imap", "ssl"): 993, ("imap", "starttls"): 143, ("imap", "none"): 143}
+
+
+@dataclass(frozen=True)
+class Server:
+    """One server of the account: ``kind`` is "smtp" or "imap"."""
+
+    kind: str
+    host: str
+    port: int
+    security: str
+    user: str
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback(self.host)
+
+    def check_auth_allowed(self) -> None:
+        """No password over an unencrypted connection, except to this machine."""
+        if self.security == "none" and not self.is_loopback:
+            raise UserError(f"OUTREACH_{self.kind.upper()}_SECURITY=none: refusing to send a password to "
+                            f"{self.host} unencrypted; use ssl or starttls")
+
+
+@dataclass(frozen=True)
+class Secret:
+    """``kind`` is "password" or "oauth2" (an access token for SASL XOAUTH2). Never printed."""
+
+    kind: str
+    value: str = ""
+
+    def __repr__(self) -> str:
+        return f"Secret({self.kind}, <hidden>)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Account:
+    sender: Address
+    smtp: Server | None
+    imap: Server | None
+    daily_cap: int | None
+    rate: float | None  # messages per minute
+    ca_file: Path | None
+    settings: Settings
+
+    @classmethod
+    def load(cls, settings: Settings) -> "Account":
+        if not settings.sender:
+            raise UserError("no sender: set OUTREACH_FROM in .env, e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>")
+        raw = dict(settings.raw)
+        provider = raw.get("provider", "").lower()
+        if provider:
+            if provider not in PRESETS:
+                raise UserError(f"OUTREACH_PROVIDER={provider!r} is not a known preset "
+                                f"(known: {', '.join(sorted(PRESETS))}); set the hosts yourself instead")
+            raw = {**PRESETS[provider], **raw}
+        sender = parse_sender(settings.sender)
+        smtp_user = raw.get("smtp_user", sender.addr_spec)
+        ca_file = Path(raw["ca_file"]) if raw.get("ca_file") else None
+        if ca_file and not ca_file.is_file():
+            raise UserError(f"OUTREACH_CA_FILE={ca_file}: no such file")
+        return cls(
+            sender=sender,
+            smtp=_server("smtp", raw, smtp_user),
+            imap=_server("imap", raw, raw.get("imap_user", smtp_user)),
+            daily_cap=_number(raw, "daily_cap", int),
+            rate=_number(raw, "rate", float),
+            ca_file=ca_file,
+            settings=settings,
+        )
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A verifying context: system CAs, plus OUTREACH_CA_FILE for private servers."""
+        context = ssl.create_default_context()
+        if self.ca_file:
+            context.load_verify_locations(cafile=str(self.ca_file))
+        return context
+
+    def secret(self, server: Server, warn=lambda text: None) -> Secret:
+        """The secret for ``server``, from the first source configured."""
+        raw = self.settings.raw
+        if raw.get("oauth2_token_command"):
+            return Secret("oauth2", run_secret_command(raw["oauth2_token_command"], "OUTREACH_OAUTH2_TOKEN_COMMAND"))
+        if raw.get("password_command"):
+            return Secret("password", run_secret_command(raw["password_command"], "OUTREACH_PASSWORD_COMMAND"))
+        if raw.get("password"):
+            warn("the password comes from OUTREACH_PASSWORD; `outreach login` keeps it in the OS keyring instead")
+            return Secret("password", raw["password"])
+        password = keyring_get(server.user)
+        if password is None:
+            raise UserError(f"no password for {server.user}: run `outreach login`, or set OUTREACH_PASSWORD_COMMAND "
+                            "or OUTREACH_OAUTH2_TOKEN_COMMAND")
+        return Secret("password", password)
+
+
+def _server(kind: str, raw: dict[str, str], user: str) -> Server | None:
+    host = raw.get(f"{kind}_host")
+    if not host:
+        return None
+    security = raw.get(f"{kind}_security", "ssl").lower()
+    if security not in SECURITY:
+        raise UserError(f"OUTREACH_{kind.upper()}_SECURITY={security!r}: use one of {', '.join(SECURITY)}")
+    port = _number(raw, f"{kind}_port", int) or DEFAULT_PORTS[(kind, security)]
+    return Server(kind, host, port, security, user)
+
+
+def _number(raw: dict[str, str], key: str, kind: type):
+    value = raw.get(key)
+    if value is None:
+        return None
+    try:
+        number = kind(value)
+    except ValueError:
+        raise UserError(f"OUTREACH_{key.upper()}={value!r} is not a number") from None
+    if number <= 0:
+        raise UserError(f"OUTREACH_{key.upper()}={value!r} must be positive")
+    return number
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run_secret_command(command: str, variable: str) -> str:
+    """Run a password or token command through the shell; its first line of output is the secret."""
+    try:
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"{variable} did not finish within {COMMAND_TIMEOUT} s") from None
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["no message"])[0]
+        raise UserError(f"{variable} failed (exit {done.returncode}): {reason}")
+    secret = (done.stdout.splitlines() or [""])[0]
+    if not secret:
+        raise UserError(f"{variable} printed nothing")
+    return secret
+
+
+def _keyring():
+    import keyring  # imported lazily: it scans backends, which takes a while at start-up
+    from keyring.errors import KeyringError, NoKeyringError
+
+    return keyring, KeyringError, NoKeyringError
+
+
+NO_KEYRING = ("no OS keyring is available on this machine: set OUTREACH_PASSWORD_COMMAND "
+              "(e.g. 'pass show email'), OUTREACH_OAUTH2_TOKEN_COMMAND, or, last resort, OUTREACH_PASSWORD")
+
+
+def keyring_get(user: str) -> str | None:
+    keyring, KeyringError, NoKeyringError = _keyring()
+    try:
+        return keyring.get_password(KEYRING_SERVICE, user)
+    except NoKeyringError:
+        raise UserError(NO_KEYRING) from None
+    except KeyringError as e:
+        raise UserError(f"the OS keyring refused to answer ({e})") from None
+
+
+def keyring_set(user: str, password: str) -> None:
+    keyring, KeyringError, NoKeyringError = _keyring()
+    try:
+        keyring.set_password(KEYRING_SERVICE, user, password)
+    except NoKeyringError:
+        raise UserError(NO_KEYRING) from None
+    except KeyringError as e:
+        raise UserError(f"the OS keyring refused to store the password ({e})") from None
+
+
+def keyring_delete(user: str) -> bool:
+    """Remove the stored password; False when there was none."""
+    keyring, KeyringError, NoKeyringError = _keyring()
+    from keyring.errors import PasswordDeleteError
+
+    try:
+        keyring.delete_password(KEYRING_SERVICE, user)
+    except PasswordDeleteError:
+        return False
+    except NoKeyringError:
+        raise UserError(NO_KEYRING) from None
+    except KeyringError as e:
+        raise UserError(f"the OS keyring refused to remove the password ({e})") from None
+    return True
+
