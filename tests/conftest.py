@@ -64,3 +64,11 @@ def run_cli():
                               input=input)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory):
+    """(cert.pem, key.pem) of a self-signed CA made for this test session."""
+    from tests.tls import make_certificate
+
+    return make_certificate(tmp_path_factory.mktemp("tls"))
