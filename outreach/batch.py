@@ -21,6 +21,8 @@ class Rendered:
     contact: Contact
     draft: Draft | None
     problems: list[Problem] = field(default_factory=list)
+    template_name: str | None = None  # set when rows use different templates (A/B variants)
+    variant: str | None = None
 
     @property
     def errors(self) -> list[Problem]:

@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 import traceback
+from collections import Counter
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,21 @@ from outreach.message import build_message, make_message_id, parse_sender
 from outreach.output import say, style
 from outreach.store import Store
 from outreach.templates import Template
+from outreach.clock import now as clock_now
+from outreach.clock import parse_duration, parse_time
+from outreach.contacts import normalize_header
+from outreach.followup import (DEFAULT_AFTER, DEFAULT_MAX, DEFAULT_SYNC_MAX_AGE, check_fresh, next_action,
+                               plan_followups, select, write_followup_drafts)
+from outreach.outcomes import describe_suppression, drop_suppressed, normalize_outcome
+from outreach.outcomes import mark as record_mark
+from outreach.report import build as build_report
+from outreach.report import dumps as report_json
+from outreach.report import as_csv as report_csv
+from outreach.report import render_text as render_report
+from outreach.report import write_html as write_report_html
+from outreach.variants import addresses as variant_addresses
+from outreach.variants import assign as assign_variants
+from outreach.variants import load_variants, render_variants
 
 PLACEHOLDER_SENDER = "You <you@example.org>"
 
@@ -232,34 +248,49 @@ def show_preview(item: Rendered, sender, raw: bool, contacts: Path, *, configure
 @cli.command()
 @template_arg
 @contacts_arg
+@click.option("--variant", "variants", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Another template to A/B test against TEMPLATE (repeat for more). Contacts are split "
+                   "between the templates, balanced and reproducibly; each message records its variant "
+                   "(the template's file name) for `outreach report --by variant`.")
 @click.option("--campaign", help="Name of the campaign (default: the template's file name).")
 @click.option("--out", "out_dir", default="drafts", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml files.")
 @click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
 @check_dns_opt
 @click.pass_context
-def draft(ctx, template: Path, contacts: Path, campaign: str | None, out_dir: Path, sender: str | None,
-          check_dns: bool):
+def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path,
+          sender: str | None, check_dns: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
     refreshes drafts that were not sent, keeping their Message-IDs; sent ones are left alone.
+    Addresses on the suppression list (opted out, complained) are skipped.
     Open an .eml in your mail client to review and send it (Outlook opens it as a draft).
+
+    A/B test: give other templates with --variant. Each contact gets one template, chosen by a
+    stable hash of campaign and address (never by the sheet's order), so the split is even,
+    the same on every run, and contacts added later do not move anyone already drafted.
 
     \b
     Examples:
       outreach draft templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
       outreach draft templates/thank_you.txt interviews.csv --out thank-you-drafts
+      outreach draft templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
     """
     settings = Settings.load(**{"from": sender})
     if not settings.sender:
         raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
                         "or pass --from")
     from_address = parse_sender(settings.sender)
-    loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
+    templates = load_variants([template, *variants])
+    loaded_contacts = ContactFile(contacts, check_dns=check_dns)
+    for note in loaded_contacts.notes:
+        say(style("note: ", "note", stream=sys.stderr) + note, err=True)
     campaign = campaign or template.stem
+    existing = Store(settings.db).variants(campaign) if settings.db.exists() else {}
+    assignment = assign_variants(campaign, variant_addresses(loaded_contacts), list(templates), existing)
     tally = Tally()
-    for item in render_rows(loaded_template, loaded_contacts):
+    for item in render_variants(templates, loaded_contacts, assignment):
         tally.add(item)
         if item.problems:
             print_problems(item, contacts)
@@ -267,16 +298,234 @@ def draft(ctx, template: Path, contacts: Path, campaign: str | None, out_dir: Pa
         raise UserError(f"{tally.with_errors} row(s) of {contacts} have errors; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
+    suppressed: list[tuple[str, str]] = []
+    rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment), store.suppressed(), suppressed)
     with click.progressbar(length=tally.rows, label="drafting", file=sys.stderr,
                            hidden=not sys.stderr.isatty() or tally.rows < 200) as bar:
-        result = write_drafts(render_rows(loaded_template, loaded_contacts), store=store, sender=from_address,
+        result = write_drafts(rows, store=store, sender=from_address,
                               campaign=campaign, template_name=str(template), out_dir=out_dir,
                               on_row=lambda: bar.update(1))
     say(style(f"wrote {len(result.written)} draft(s) to {out_dir}/ (campaign {campaign!r}, "
               f"recorded in {settings.db.name})", "ok"))
+    if len(templates) > 1:
+        split = Counter(assignment.values())
+        say("variants: " + ", ".join(f"{name} {split.get(name, 0)}" for name in templates))
     if result.already_sent:
         say(f"skipped {len(result.already_sent)} already sent in this campaign")
+    for address, reason in suppressed:
+        say(f"skipped {address}: {describe_suppression(reason)} (on the suppression list)")
     ctx.exit(1 if tally.with_warnings else 0)
+
+
+# ----------------------------------------------------------------------------- followup
+def open_existing_store(settings: Settings) -> Store:
+    """The store, refusing to create one: these commands read what earlier commands recorded."""
+    if not settings.db.exists():
+        raise UserError(f"{settings.db}: no tracking store here; run this in the workspace where you drafted "
+                        "or sent (or set OUTREACH_DB)")
+    return Store(settings.db)
+
+
+def known_campaign(store: Store, campaign: str) -> None:
+    campaigns = store.campaigns()
+    if campaign not in campaigns:
+        known = ", ".join(campaigns) if campaigns else "none yet"
+        raise UserError(f"no campaign {campaign!r} in the tracking store (campaigns: {known})")
+
+
+def imap_configured(settings: Settings) -> bool:
+    return bool(settings.raw.get("imap_host") or settings.raw.get("provider"))
+
+
+@cli.command()
+@click.argument("campaign")
+@click.option("--template", "-t", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The follow-up template (Kind: follow-up). It sees the contact's CSV row and "
+                   "`original` (original.subject, original.sent_on like 'November 14').")
+@click.option("--after", default=DEFAULT_AFTER, show_default=True,
+              help="Follow up when the last message left at least this long ago (7d, 36h, 2w; a bare number is days).")
+@click.option("--max", "max_followups", default=DEFAULT_MAX, show_default=True, type=click.IntRange(min=0),
+              help="At most this many follow-ups per contact.")
+@click.option("--out", "out_dir", default="drafts", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml drafts.")
+@click.option("--dry-run", is_flag=True, help="Only list who is due a follow-up; write nothing.")
+@click.option("--no-sync", is_flag=True,
+              help="Do not require a recent mailbox sync: follow up on what the store already knows "
+                   "(a reply that arrived since the last sync would be missed).")
+@click.option("--from", "sender", help="Sender (default: OUTREACH_FROM).")
+@click.pass_context
+def followup(ctx, campaign: str, template: Path, after: str, max_followups: int, out_dir: Path, dry_run: bool,
+             no_sync: bool, sender: str | None):
+    """One threaded follow-up to those of CAMPAIGN who have not answered.
+
+    \b
+    Due: the first message was sent, nothing bounced, nobody replied (an auto-reply is not a
+    reply), the address is not suppressed (opted out, complained), fewer than --max follow-ups
+    were sent, and the last message left more than --after ago. An out-of-office reply with a
+    return date postpones the follow-up until the day after that date.
+
+    The follow-up answers the last message (In-Reply-To, References, usually "Re:" in the
+    subject), so it lands in the same conversation. It is written as an .eml draft.
+
+    The mailbox must have been synced recently (OUTREACH_SYNC_MAX_AGE, default 6h) so that
+    nobody who just replied gets a reminder; otherwise the command says so and stops.
+
+    \b
+    Examples:
+      outreach followup fall-mentors --template templates/follow_up.txt --dry-run
+      outreach followup fall-mentors -t templates/follow_up.txt --after 10d
+      outreach followup fall-mentors -t templates/follow_up.txt --max 2 --out drafts/second
+    """
+    settings = Settings.load(**{"from": sender})
+    now = clock_now(settings.raw)
+    after_delta = parse_duration(after, "--after")
+    loaded_template = Template(template)
+    store = open_existing_store(settings)
+    known_campaign(store, campaign)
+    if not no_sync:
+        max_age = parse_duration(settings.raw.get("sync_max_age", DEFAULT_SYNC_MAX_AGE), "OUTREACH_SYNC_MAX_AGE")
+        stale = check_fresh(store.last_synced_at(), now, max_age)
+        if stale:
+            how = ("run `outreach sync` first" if imap_configured(settings)
+                   else "run `outreach sync --mbox FILE` or `outreach sync --maildir DIR` first")
+            raise UserError(f"{stale}, so a recent reply could be missed: {how}, "
+                            "or pass --no-sync to follow up on what the store already knows")
+    if loaded_template.kind != "follow-up":
+        say(style("note: ", "note", stream=sys.stderr)
+            + f"{template} is a {loaded_template.kind} template, not Kind: follow-up", err=True)
+    selection = select(store.threads(campaign), now, after_delta, max_followups)
+    say(selection.summary())
+    if not selection.due:
+        return
+    if dry_run:
+        for thread in selection.due:
+            action = next_action(thread, now, after_delta, max_followups)
+            say(f"  {thread.address:<40} {action.text}")
+        return
+    settings_sender = settings.sender
+    if not settings_sender:
+        raise UserError("no sender: set OUTREACH_FROM in .env or pass --from")
+    from_address = parse_sender(settings_sender)
+    planned = plan_followups(store, loaded_template, str(template), selection.due, from_address)
+    errors = warnings = 0
+    for item in planned:
+        if item.rendered.problems:
+            print_problems(item.rendered, Path(f"campaign {campaign}"))
+        errors += bool(item.rendered.errors)
+        warnings += bool(item.rendered.warnings) and not item.rendered.errors
+    if errors:
+        raise UserError(f"{errors} follow-up(s) have errors; nothing was written. Fix {template} and run again")
+    written = write_followup_drafts(store, planned, from_address, out_dir, now)
+    say(style(f"wrote {len(written)} follow-up draft(s) to {out_dir}/ (campaign {campaign!r})", "ok"))
+    ctx.exit(1 if warnings else 0)
+
+
+# --------------------------------------------------------------------------------- mark
+@cli.command()
+@click.argument("address")
+@click.argument("outcome")
+@click.option("--campaign", help="Which campaign (needed only when the address is in several).")
+@click.option("--date", "when", help="When it happened: YYYY-MM-DD or an ISO date-time (default: now).")
+@click.option("--note", help="A few words to keep with the outcome.")
+@click.option("--undo", is_flag=True, help="Take back this mark (a mistake), and its suppression for opted-out.")
+def mark(address: str, outcome: str, campaign: str | None, when: str | None, note: str | None, undo: bool):
+    """Record an OUTCOME that arrived another way (a phone call, a hallway, another inbox).
+
+    \b
+    OUTCOME is one of:
+      replied    they answered (counts as a reply; no follow-up)
+      declined   they said no (counts as a reply)
+      accepted   they said yes (counts as a reply)
+      referred   they pointed you to someone else (counts as a reply)
+      opted-out  they asked not to be contacted: suppressed in every campaign, for good
+      bounced    the address is dead (counts as a bounce)
+
+    Marking the same outcome again changes nothing. Outcomes accumulate (replied, later
+    accepted); the newest one is what `status` shows. --undo removes a wrong mark.
+
+    \b
+    Examples:
+      outreach mark m.okafor@example.edu replied
+      outreach mark j.chen@example.edu accepted --campaign fall-mentors --date 2026-11-20
+      outreach mark someone@example.edu opted-out
+      outreach mark someone@example.edu declined --undo
+    """
+    settings = Settings.load()
+    now = clock_now(settings.raw)
+    at = now
+    if when:
+        at = parse_time(when)
+        if at is None:
+            raise UserError(f"--date {when!r} is not a date like 2026-11-20 or 2026-11-20T14:30:00Z")
+    store = open_existing_store(settings) if outcome_needs_store(outcome) else Store(settings.db)
+    result = record_mark(store, address, outcome, campaign=campaign, at=at, note=note, undo=undo)
+    where_text = f" in campaign {result.campaign!r}" if result.campaign else ""
+    if undo:
+        say(f"removed the mark {result.outcome} for {result.address}{where_text}" if result.changed
+            else f"{result.address} was not marked {result.outcome}{where_text}; nothing to undo")
+    else:
+        say(style(f"marked {result.address} {result.outcome}{where_text}", "ok") if result.changed
+            else f"{result.address} was already marked {result.outcome}{where_text}")
+    if result.suppressed:
+        say(f"{result.address} is on the suppression list: nothing more will be sent, drafted or followed up")
+
+
+def outcome_needs_store(outcome: str) -> bool:
+    """Only an opt-out may create the store: someone can ask not to be written to before we ever did."""
+    return normalize_outcome(outcome) != "opted-out"
+
+
+# ------------------------------------------------------------------------------- report
+@cli.command()
+@click.argument("campaigns", nargs=-1)
+@click.option("--by", help="Group by a CSV column (e.g. institution, specialty) or by `variant` (A/B templates).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per group and per campaign).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML page with charts to this file.")
+def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bool, html_path: Path | None):
+    """Response rates per campaign (all campaigns, or the ones named).
+
+    \b
+    Counts: planned, sent, failed, uncertain (outcome unknown), bounced, delivered (sent minus
+    bounced), replied, auto-replied (out of office: never counted as a reply). Reply rate is
+    replied / delivered with a 95% Wilson interval; then the median time to the first reply
+    and how many replies came before and after the follow-up.
+
+    With --by, each group gets its own row, and the report says plainly whether the groups'
+    differences are within noise (their 95% intervals overlap): samples here are small.
+
+    \b
+    Examples:
+      outreach report
+      outreach report fall-mentors --by variant
+      outreach report --by institution --html report.html
+      outreach report --json | jq '.campaigns[].totals.reply_rate'
+    """
+    if as_json and as_csv:
+        raise UserError("report prints --json or --csv, not both")
+    settings = Settings.load()
+    store = open_existing_store(settings)
+    for campaign in campaigns:
+        known_campaign(store, campaign)
+    selected = list(dict.fromkeys(campaigns)) or None
+    if by is not None:
+        by = "variant" if by.strip().casefold() == "variant" else normalize_header(by)
+        if by != "variant":
+            columns = store.contact_columns(selected)
+            if by not in columns:
+                raise UserError(f"--by {by}: no such column in the contacts of these campaigns "
+                                f"(columns: {', '.join(columns) or 'none'}; or use --by variant)")
+    result = build_report(store.report_data(selected, by), by, clock_now(settings.raw))
+    if as_json:
+        say(report_json(result))
+    elif as_csv:
+        click.echo(report_csv(result), nl=False)
+    else:
+        say(render_report(result))
+    if html_path:
+        write_report_html(result, html_path)
+        say(f"wrote {html_path}", err=as_json or as_csv)
 
 
 def main() -> None:

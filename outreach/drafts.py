@@ -69,7 +69,8 @@ def write_drafts(rows: Iterable[Rendered], *, store: Store, sender: Address, cam
             message = build_message(draft, sender, message_id, datetime.now().astimezone(), unsent=True)
             path = out_dir / eml_name(address)
             write_atomically(path, message.as_bytes())
-            store.plan(campaign=campaign, address=address, message_id=message_id, template=template_name,
+            store.plan(campaign=campaign, address=address, message_id=message_id,
+                       template=item.template_name or template_name, variant=item.variant,
                        subject=draft.subject, recipients=draft.recipients, contact=item.contact.fields,
                        contact_line=item.contact.line, state="drafted", transport="eml", draft_path=str(path))
             result.written.append(path)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from outreach.errors import UserError
+from outreach.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, SUPPRESS_KINDS, sql_list
 
 # Each entry upgrades the schema by one version (PRAGMA user_version); never edit a shipped one.
 MIGRATIONS = [
@@ -197,6 +199,236 @@ class Store:
             (state, error, now, state, now, message_id),
         )
 
+    # -- follow-ups and reports -----------------------------------------------------------
+    def campaigns(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT campaign FROM messages ORDER BY campaign")]
+
+    def campaigns_of(self, address: str) -> list[str]:
+        """The campaigns with a message to ``address``, most recently written to first."""
+        rows = self.db.execute("SELECT campaign FROM messages WHERE address=? GROUP BY campaign "
+                               "ORDER BY MAX(COALESCE(sent_at, updated_at)) DESC", (address.casefold(),))
+        return [r[0] for r in rows]
+
+    def latest_message_id(self, campaign: str, address: str) -> str | None:
+        """The Message-ID a manual outcome belongs to: the last one sent, else the last one planned."""
+        row = self.db.execute("SELECT message_id FROM messages WHERE campaign=? AND address=? "
+                              "ORDER BY state = 'sent' DESC, step DESC LIMIT 1",
+                              (campaign, address.casefold())).fetchone()
+        return row[0] if row else None
+
+    def thread(self, campaign: str, address: str) -> list[MessageRow]:
+        """Every message to ``address`` in ``campaign``, first message first."""
+        rows = self.db.execute("SELECT * FROM messages WHERE campaign=? AND address=? ORDER BY step",
+                               (campaign, address.casefold()))
+        return [MessageRow.from_sql(r) for r in rows]
+
+    def variants(self, campaign: str) -> dict[str, str]:
+        """address -> variant of the first messages already planned in ``campaign``."""
+        rows = self.db.execute("SELECT address, variant FROM messages WHERE campaign=? AND step=0 "
+                               "AND variant IS NOT NULL", (campaign,))
+        return {address: variant for address, variant in rows}
+
+    def add_event(self, *, message_id: str | None, address: str, kind: str, source: str,
+                  strength: str | None = None, detail: str | None = None, occurred_at: str | None = None) -> bool:
+        """Record an event once per ``source``; False when that source was already recorded."""
+        cursor = self.db.execute(
+            "INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, recorded_at) "
+            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (source) DO NOTHING",
+            (message_id, address.casefold(), kind, source, strength, detail, occurred_at, utcnow()))
+        return cursor.rowcount > 0
+
+    def delete_event(self, source: str) -> bool:
+        return self.db.execute("DELETE FROM events WHERE source=?", (source,)).rowcount > 0
+
+    def has_event(self, address: str, kind: str) -> bool:
+        return self.db.execute("SELECT 1 FROM events WHERE lower(address)=? AND kind=? LIMIT 1",
+                               (address.casefold(), kind)).fetchone() is not None
+
+    def suppress(self, address: str, reason: str, at: str | None = None) -> None:
+        self.db.execute("INSERT INTO suppressions (address, reason, at) VALUES (?,?,?) "
+                        "ON CONFLICT (address) DO NOTHING", (address.casefold(), reason, at or utcnow()))
+
+    def unsuppress(self, address: str, reason: str) -> bool:
+        return self.db.execute("DELETE FROM suppressions WHERE address=? AND reason=?",
+                               (address.casefold(), reason)).rowcount > 0
+
+    def suppressed(self) -> dict[str, str]:
+        """address -> reason, for every address never to be written to again.
+
+        The suppressions table, plus any address with a complaint or opt-out event, whoever
+        recorded it: a complaint found by sync suppresses even if nothing copied it into the table.
+        """
+        rows = self.db.execute(
+            f"""SELECT address, reason FROM suppressions
+                UNION ALL
+                SELECT lower(address), kind FROM events WHERE kind IN {sql_list(SUPPRESS_KINDS)}""")
+        result: dict[str, str] = {}
+        for address, reason in rows:
+            result.setdefault(address, reason)
+        return result
+
+    def last_synced_at(self) -> str | None:
+        """When the mailbox was last read (any account or folder), or None if never."""
+        row = self.db.execute("SELECT synced_at FROM sync_state ORDER BY julianday(synced_at) DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def threads(self, campaign: str | None = None) -> Iterator["ThreadRow"]:
+        """One row per (campaign, address): where each contact stands, aggregated in SQL."""
+        self.db.create_function("outreach_return_date", 1, _return_date, deterministic=True)
+        where, args = ("WHERE campaign = ?", (campaign,) * 3) if campaign is not None else ("", ())
+        sql = f"""
+            WITH
+            per AS (
+                SELECT campaign, address, MAX(step) AS last_step,
+                       SUM(step > 0 AND state = 'sent') AS followups_sent,
+                       MAX(CASE WHEN state = 'sent' THEN sent_at END) AS last_sent_at
+                FROM messages {where} GROUP BY campaign, address),
+            ev AS (
+                SELECT m.campaign, m.address,
+                       MIN(CASE WHEN e.kind IN {sql_list(REPLY_KINDS)}
+                                THEN COALESCE(e.occurred_at, e.recorded_at) END) AS first_reply_at,
+                       MAX(e.kind IN {sql_list(BOUNCE_KINDS)}) AS bounced,
+                       MAX(CASE WHEN e.kind IN {sql_list(AUTO_REPLY_KINDS)}
+                                THEN outreach_return_date(e.detail) END) AS back_on,
+                       MAX(COALESCE(e.occurred_at, e.recorded_at) || ' ' || e.kind) AS last_event
+                FROM events e JOIN messages m ON m.message_id = e.message_id
+                {where.replace("campaign", "m.campaign")}
+                GROUP BY m.campaign, m.address),
+            anyreply AS (
+                SELECT lower(address) AS address, MAX(COALESCE(occurred_at, recorded_at)) AS at
+                FROM events WHERE kind IN {sql_list(REPLY_KINDS)} GROUP BY lower(address)),
+            supp AS (
+                SELECT address, MIN(reason) AS reason FROM (
+                    SELECT address, reason FROM suppressions
+                    UNION ALL
+                    SELECT lower(address), kind FROM events WHERE kind IN {sql_list(SUPPRESS_KINDS)})
+                GROUP BY address)
+            SELECT m0.campaign, m0.address, m0.contact_line, m0.variant, m0.template, m0.state,
+                   m0.sent_at, per.last_step, last.state AS last_state, per.followups_sent,
+                   per.last_sent_at, last.error AS last_error, ev.first_reply_at, anyreply.at AS last_reply_any,
+                   COALESCE(ev.bounced, 0) AS bounced, ev.back_on, ev.last_event, supp.reason AS suppressed
+            FROM messages m0
+            JOIN per ON per.campaign = m0.campaign AND per.address = m0.address
+            JOIN messages last ON last.campaign = m0.campaign AND last.address = m0.address
+                              AND last.step = per.last_step
+            LEFT JOIN ev ON ev.campaign = m0.campaign AND ev.address = m0.address
+            LEFT JOIN anyreply ON anyreply.address = m0.address
+            LEFT JOIN supp ON supp.address = m0.address
+            WHERE m0.step = 0 {where.replace("WHERE", "AND").replace("campaign", "m0.campaign")}
+            ORDER BY m0.campaign, m0.contact_line, m0.address"""
+        for row in self.db.execute(sql, args):
+            yield ThreadRow(*row)
+
+    def plan_followup(self, *, campaign: str, address: str, step: int, message_id: str, parent_id: str,
+                      template: str, variant: str | None, subject: str, recipients: list[str],
+                      contact: dict[str, str], contact_line: int | None, state: str, transport: str,
+                      account: str | None = None, draft_path: str | None = None) -> None:
+        """Like :meth:`plan` for a follow-up, which may also replace an attempt that definitely failed."""
+        now = utcnow()
+        self.db.execute(
+            """INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant,
+                   subject, recipients, contact, contact_line, state, transport, account, draft_path,
+                   created_at, updated_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT (campaign, address, step) DO UPDATE SET
+                   parent_id=excluded.parent_id, template=excluded.template, variant=excluded.variant,
+                   subject=excluded.subject, recipients=excluded.recipients, contact=excluded.contact,
+                   contact_line=excluded.contact_line, state=excluded.state,
+                   transport=excluded.transport, account=excluded.account, error=NULL,
+                   draft_path=excluded.draft_path, updated_at=excluded.updated_at
+               WHERE messages.state IN ('drafted', 'queued', 'failed')""",
+            (campaign, address.casefold(), step, message_id, parent_id, template, variant, subject,
+             json.dumps(recipients), json.dumps(contact, ensure_ascii=False), contact_line, state,
+             transport, account, draft_path, now, now),
+        )
+
+    def contact_columns(self, campaigns: list[str] | None = None, sample: int = 2000) -> list[str]:
+        """The CSV columns recorded with first messages (from a sample of rows)."""
+        where, args = _in("campaign", campaigns)
+        rows = self.db.execute(
+            f"""SELECT DISTINCT j.key FROM (SELECT contact FROM messages WHERE step = 0 {where.replace("WHERE", "AND")}
+                LIMIT {int(sample)}) AS m, json_each(m.contact) AS j ORDER BY j.key""", args)
+        return [r[0] for r in rows]
+
+    def report_data(self, campaigns: list[str] | None, by: str | None) -> dict[str, list[tuple]]:
+        """The report's aggregates, computed in SQL: counts, medians and reply timelines.
+
+        ``by`` is None (campaign totals only), ``"variant"``, or a CSV column name. Rows with
+        ``grp`` NULL are the campaign totals. One temporary table holds the per-contact facts
+        (one row per first message) so that each aggregate reads it once.
+        """
+        if by is None:
+            group, group_args = "NULL", ()
+        elif by == "variant":
+            group, group_args = "COALESCE(m0.variant, m0.template)", ()
+        else:
+            group, group_args = "COALESCE(json_extract(m0.contact, ?), '')", (f'$."{by}"',)
+        where, args = _in("campaign", campaigns)
+        m_where = where.replace("campaign", "m.campaign")
+        m0_where = where.replace("WHERE", "AND").replace("campaign", "m0.campaign")
+        step_where = where.replace("WHERE", "AND")
+        self.db.execute("DROP TABLE IF EXISTS temp.report_contacts")
+        self.db.execute(f"""
+            CREATE TEMP TABLE report_contacts AS
+            WITH
+            ev AS (
+                SELECT m.campaign, m.address,
+                       MIN(CASE WHEN e.kind IN {sql_list(REPLY_KINDS)}
+                                THEN COALESCE(e.occurred_at, e.recorded_at) END) AS first_reply,
+                       MAX(e.kind IN {sql_list(BOUNCE_KINDS)}) AS bounced,
+                       MAX(e.kind IN {sql_list(AUTO_REPLY_KINDS)}) AS auto
+                FROM events e JOIN messages m ON m.message_id = e.message_id {m_where}
+                GROUP BY m.campaign, m.address),
+            fu AS (
+                SELECT campaign, address, MIN(sent_at) AS first_fu FROM messages
+                WHERE step > 0 AND state = 'sent' {step_where} GROUP BY campaign, address)
+            SELECT m0.campaign AS campaign, {group} AS grp, m0.state AS state, m0.sent_at AS sent_at,
+                   m0.state = 'sent' AS sent,
+                   m0.state = 'sent' AND ev.first_reply IS NOT NULL AS replied,
+                   m0.state = 'sent' AND ev.first_reply IS NULL AND COALESCE(ev.bounced, 0) AS bounced,
+                   m0.state = 'sent' AND ev.first_reply IS NULL AND NOT COALESCE(ev.bounced, 0)
+                       AND COALESCE(ev.auto, 0) AS auto_only,
+                   m0.state = 'sent' AND NOT (ev.first_reply IS NULL AND COALESCE(ev.bounced, 0))
+                       AND COALESCE(ev.auto, 0) AS auto_replied,
+                   ev.first_reply AS first_reply, fu.first_fu AS first_fu,
+                   MAX(julianday(ev.first_reply) - julianday(m0.sent_at), 0) * 24 AS hours
+            FROM messages m0
+            LEFT JOIN ev ON ev.campaign = m0.campaign AND ev.address = m0.address
+            LEFT JOIN fu ON fu.campaign = m0.campaign AND fu.address = m0.address
+            WHERE m0.step = 0 {m0_where}""", (*args, *args, *group_args, *args))
+        counts = """COUNT(*), SUM(sent), SUM(state = 'failed'), SUM(state IN ('sending', 'uncertain')),
+                    SUM(bounced), SUM(sent) - SUM(bounced), SUM(replied), SUM(auto_replied),
+                    SUM(sent AND first_fu IS NOT NULL),
+                    SUM(replied AND (first_fu IS NULL OR julianday(first_reply) < julianday(first_fu))),
+                    SUM(replied AND first_fu IS NOT NULL AND julianday(first_reply) >= julianday(first_fu))"""
+        median = """SELECT campaign, {g}, AVG(hours) FROM (
+                        SELECT campaign, grp, hours,
+                               ROW_NUMBER() OVER (PARTITION BY campaign{p} ORDER BY hours) AS rn,
+                               COUNT(*) OVER (PARTITION BY campaign{p}) AS n
+                        FROM report_contacts WHERE replied)
+                    WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY campaign{p}"""
+        try:
+            data = {
+                "counts": self.db.execute(
+                    f"""SELECT campaign, grp, {counts} FROM report_contacts
+                        WHERE grp IS NOT NULL GROUP BY campaign, grp
+                        UNION ALL
+                        SELECT campaign, NULL, {counts} FROM report_contacts GROUP BY campaign
+                        ORDER BY 1, 2""").fetchall(),
+                "medians": self.db.execute(median.format(g="grp", p=", grp") + " UNION ALL "
+                                           + median.format(g="NULL", p="")).fetchall(),
+                "timeline": self.db.execute(
+                    """SELECT campaign, grp, date(first_reply) AS day, COUNT(*) FROM report_contacts WHERE replied
+                       GROUP BY campaign, grp, day ORDER BY campaign, grp, day""").fetchall(),
+                "spans": self.db.execute(
+                    """SELECT campaign, MIN(date(sent_at)), MAX(date(first_reply)), MIN(date(first_fu))
+                       FROM report_contacts GROUP BY campaign ORDER BY campaign""").fetchall(),
+            }
+        finally:
+            self.db.execute("DROP TABLE IF EXISTS temp.report_contacts")
+        return data
+
+
 
 class _Transaction:
     """``with store.transaction():`` BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
@@ -215,3 +447,65 @@ class _Transaction:
 def _statements(script: str) -> list[str]:
     """Split a migration into statements (they contain no semicolons inside literals)."""
     return [s.strip() for s in script.split(";") if s.strip()]
+
+
+# -- follow-ups and reports ---------------------------------------------------------------
+@dataclass(frozen=True)
+class ThreadRow:
+    """Where one contact of one campaign stands (see :meth:`Store.threads`)."""
+
+    campaign: str
+    address: str
+    contact_line: int | None
+    variant: str | None
+    template: str
+    state: str                  # of the first message
+    sent_at: str | None         # of the first message
+    last_step: int
+    last_state: str             # of the latest message (a follow-up, if any)
+    followups_sent: int
+    last_sent_at: str | None    # of the latest message that was sent
+    last_error: str | None
+    first_reply_at: str | None  # first reply (or replied-like mark) to a message of this thread
+    last_reply_any: str | None  # latest reply from this address to anything
+    bounced: int
+    back_on: str | None         # the latest return date announced by an auto-reply (YYYY-MM-DD)
+    last_event: str | None      # "<when> <kind>" of the latest event of this thread
+    suppressed: str | None      # a suppression reason, if any
+
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_RETURN_KEYS = ("return_date", "returns", "return", "back_on", "back", "until", "date")
+
+
+def _return_date(detail: str | None) -> str | None:
+    """The return date an auto-reply announced, as YYYY-MM-DD, read from an event's ``detail``.
+
+    Accepts JSON with a ``return_date`` (or ``until``, ``back_on``...) key, or any text holding
+    one ISO date; anything else means "no date".
+    """
+    if not detail:
+        return None
+    text = detail
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        text = next((str(data[k]) for k in _RETURN_KEYS if data.get(k)), "")
+    elif isinstance(data, str):
+        text = data
+    match = _ISO_DATE.search(text)
+    if not match:
+        return None
+    try:
+        return date(*map(int, match.groups())).isoformat()
+    except ValueError:
+        return None
+
+
+def _in(column: str, values: list[str] | None) -> tuple[str, tuple]:
+    """``WHERE column IN (?, ?)`` and its arguments, or nothing when ``values`` is None."""
+    if values is None:
+        return "", ()
+    return f"WHERE {column} IN ({', '.join('?' * len(values))})", tuple(values)

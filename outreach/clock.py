@@ -1,0 +1,87 @@
+"""Time for commands that reason about "now": follow-ups due, reports, marks.
+
+The store keeps UTC ISO-8601 strings (``2026-11-14T09:30:00Z``); people read local calendar
+dates ("November 14", "2026-12-01"). Pure functions take ``now`` as a parameter; the CLI gets it
+from :func:`now`, which honours ``OUTREACH_NOW`` (an ISO date-time) so that a "what if it were
+December 1st" run, and the tests, see a fixed clock.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+from outreach.errors import UserError
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+          "October", "November", "December")
+_UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*", re.IGNORECASE)
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime; naive values are taken as UTC."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    """The store's format: UTC, seconds, a ``Z``."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now(raw: dict[str, str] | None = None) -> datetime:
+    """The current time, or ``OUTREACH_NOW`` when set (``raw`` is ``Settings.raw``)."""
+    value = (raw or {}).get("now")
+    if not value:
+        return datetime.now(timezone.utc)
+    moment = parse_time(value)
+    if moment is None:
+        raise UserError(f"OUTREACH_NOW={value!r} is not a date-time like 2026-12-01T09:00:00Z")
+    return moment
+
+
+def parse_duration(text: str, what: str) -> timedelta:
+    """``7d``, ``36h``, ``2w``, ``90m``; a bare number means days. ``what`` names the option."""
+    match = _DURATION.fullmatch(text or "")
+    if not match:
+        raise UserError(f"{what}: {text!r} is not a duration like 7d, 36h, 2w or 90m")
+    number, unit = float(match.group(1)), (match.group(2) or "d").lower()
+    return timedelta(**{_UNITS[unit]: number})
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar date on the user's clock."""
+    return moment.astimezone().date()
+
+
+def human_date(moment: datetime) -> str:
+    """``November 14``: how a follow-up refers to the first message (English, any locale)."""
+    day = local_date(moment)
+    return f"{MONTHS[day.month - 1]} {day.day}"
+
+
+def start_of_day(day: date) -> datetime:
+    """Local midnight at the start of ``day``, as an aware datetime."""
+    return datetime(day.year, day.month, day.day).astimezone()
+
+
+def describe_age(delta: timedelta) -> str:
+    """``3 days``, ``5 hours``, ``12 minutes``: how old something is, roughly."""
+    seconds = max(delta.total_seconds(), 0)
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "less than a minute"
+
+
+__all__ = ["MONTHS", "describe_age", "human_date", "iso", "local_date", "now",
+           "parse_duration", "parse_time", "start_of_day"]
