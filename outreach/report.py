@@ -39,7 +39,9 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float] |
     denominator = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denominator
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
 
 
 @dataclass
@@ -380,14 +382,14 @@ def svg_rates(rows: list[tuple[str, Counts]]) -> str:
     x = lambda value: label_width + value / scale * plot_width  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="reply rate by group">']
-    for tick in range(0, 11):
-        value = scale * tick / 10
+    for tick in range(0, round(scale * 10) + 1):
+        value = tick / 10
         out.append(f'<line x1="{x(value):.1f}" y1="{top - 6}" x2="{x(value):.1f}" y2="{height - 24}" '
                    f'stroke="#eaeef2"/><text x="{x(value):.1f}" y="{height - 8}" text-anchor="middle">'
                    f"{value * 100:.0f}%</text>")
     for i, (name, counts) in enumerate(rows):
         y = top + i * row_height
-        colour = "#57606a" if name == TOTAL else PALETTE[i % len(PALETTE)]
+        colour = _colour(name, [n for n, _ in rows])
         out.append(f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end">{_e(_short(name))}</text>')
         if counts.rate is None:
             out.append(f'<text x="{label_width + 4}" y="{y + 15}" fill="#57606a">no delivered messages</text>')
@@ -435,7 +437,7 @@ def svg_timeline(campaign: CampaignReport) -> str:
         out.append(f'<line x1="{fx:.1f}" y1="{top}" x2="{fx:.1f}" y2="{top + plot_height}" stroke="#bf8700" '
                    f'stroke-dasharray="5,4"/><text x="{fx + 4:.1f}" y="{top + 12}" fill="#9a6700">first follow-up</text>')
     for i, (name, points) in enumerate(series.items()):
-        colour = "#57606a" if name == TOTAL else PALETTE[i % len(PALETTE)]
+        colour = _colour(name, list(series))
         path = [f"M{x(start):.1f},{y(0):.1f}"]
         for day, count in points:
             path.append(f"H{x(day):.1f}V{y(count):.1f}")
@@ -447,6 +449,14 @@ def svg_timeline(campaign: CampaignReport) -> str:
                    f"{_e(_short(name))} ({points[-1][1]})</text>")
     out.append("</svg>")
     return "".join(out)
+
+
+def _colour(name: str, names: list[str]) -> str:
+    """The same colour for a group in every chart: by its place among the groups, grey for the total."""
+    if name == TOTAL:
+        return "#57606a"
+    groups = [n for n in names if n != TOTAL]
+    return PALETTE[groups.index(name) % len(PALETTE)]
 
 
 def _short(text: str, limit: int = 24) -> str:
