@@ -280,4 +280,8 @@ def draft(ctx, template: Path, contacts: Path, campaign: str | None, out_dir: Pa
 
 
 def main() -> None:
-    cli(prog_name="outreach")
+    try:
+        cli(prog_name="outreach")
+    except BrokenPipeError:  # `outreach preview ... | head`: the reader left, which is fine
+        sys.stderr.close()
+        os._exit(0)
