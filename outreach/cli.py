@@ -529,4 +529,8 @@ def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bo
 
 
 def main() -> None:
-    cli(prog_name="outreach")
+    try:
+        cli(prog_name="outreach")
+    except BrokenPipeError:  # `outreach preview ... | head`: the reader left, which is fine
+        sys.stderr.close()
+        os._exit(0)

@@ -188,8 +188,11 @@ class Template:
         for name, value in values.items():
             if LINE_BREAKS.search(value):
                 raise RenderError(self._injection_problem(name, contact))
+        if "to" not in values and LINE_BREAKS.search(contact.display_name):
+            raise RenderError(self._injection_problem("to", contact))
         subject = values["subject"].strip()
-        default_to = [Address(contact.display_name, addr_spec=contact.email)] if contact.email else []
+        name = " ".join(contact.display_name.split())  # one line of plain spaces, as headers show it
+        default_to = [Address(name, addr_spec=contact.email)] if contact.email else []
         draft = Draft(
             contact=contact,
             subject=subject,
@@ -241,9 +244,9 @@ class Template:
     def _injection_problem(self, header: str, contact: Contact) -> Problem:
         columns = [n for n, v in contact.fields.items() if LINE_BREAKS.search(v)]
         column = columns[0] if columns else None
+        origin = f" ({where(self.path, self.headers[header].line)})" if header in self.headers else ""
         return Problem("error", contact.line, column,
-                       f"a line break would land in the {header.title()} header "
-                       f"({where(self.path, self.headers[header].line)}); header injection refused")
+                       f"a line break would land in the {header.title()} header{origin}; header injection refused")
 
     def _addresses(self, value: str, header: str, contact: Contact) -> list[Address]:
         result = []
