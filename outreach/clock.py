@@ -9,6 +9,7 @@ December 1st" run, and the tests, see a fixed clock.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
 
 from outreach.errors import UserError
@@ -20,16 +21,17 @@ _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*", re.IGNORECASE)
 
 
 def parse_time(text: str | None) -> datetime | None:
-    """A stored timestamp as an aware UTC datetime; naive values are taken as UTC."""
+    """A stored timestamp as an aware datetime (naive values are taken as UTC); None if unreadable."""
     if not text:
         return None
     try:
-        value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+        value = datetime.fromisoformat(text)
     except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        try:
+            value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+        except ValueError:
+            return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def iso(moment: datetime) -> str:
@@ -58,8 +60,16 @@ def parse_duration(text: str, what: str) -> timedelta:
 
 
 def local_date(moment: datetime) -> date:
-    """The calendar date on the user's clock."""
-    return moment.astimezone().date()
+    """The calendar date on the user's clock. ``status`` asks for 100,000 of them, so the zone's
+    offset is looked up once per quarter hour (every zone changes offset on a quarter hour)."""
+    if moment.tzinfo is None:
+        return moment.date()
+    return (moment + _local_offset(int(moment.timestamp()) // 900)).date()
+
+
+@lru_cache(maxsize=8192)
+def _local_offset(quarter: int) -> timedelta:
+    return datetime.fromtimestamp(quarter * 900, timezone.utc).astimezone().utcoffset()
 
 
 def human_date(moment: datetime) -> str:

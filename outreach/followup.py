@@ -11,10 +11,10 @@ follow-up to the day after that date. An auto-reply is never a reply.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.headerregistry import Address
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from outreach.batch import Rendered
 from outreach.checks import Checker, RowIndex
@@ -42,8 +42,7 @@ CHECK = "check"        # the outcome of sending is unknown: look in the Sent fol
 RETRY = "retry"        # the first message failed
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(NamedTuple):
     kind: str
     text: str
     due: datetime | None = None
@@ -52,12 +51,12 @@ class Action:
 
 def replied_at(thread: ThreadRow) -> datetime | None:
     """When the contact answered, if they did: to this thread, or to anything since it began."""
-    first = parse_time(thread.first_reply_at)
-    if first:
-        return first
-    any_reply, started = parse_time(thread.last_reply_any), parse_time(thread.sent_at)
-    if any_reply and started and any_reply >= started:
-        return any_reply
+    if thread.first_reply_at:
+        return parse_time(thread.first_reply_at)
+    if thread.last_reply_any:
+        any_reply, started = parse_time(thread.last_reply_any), parse_time(thread.sent_at)
+        if any_reply and started and any_reply >= started:
+            return any_reply
     return None
 
 
@@ -83,22 +82,32 @@ def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followup
         times = "once" if thread.followups_sent == 1 else f"{thread.followups_sent} times"
         return Action(NONE, f"none: followed up {times}, no reply yet" if thread.followups_sent
                       else "none: follow-ups are off", reason="enough")
-    last_sent = parse_time(thread.last_sent_at) or parse_time(thread.sent_at)
+    last_sent = _time(thread.last_sent_at or thread.sent_at)
     due = last_sent + after
     back_on = _date(thread.back_on)
     away = back_on is not None and start_of_day(back_on + timedelta(days=1)) > due
     if away:
         due = start_of_day(back_on + timedelta(days=1))
+    due_on = local_date(due).isoformat()
     if now < due:
         if away:
             return Action(WAIT, f"waiting: out of office until {back_on.isoformat()}", due, "out-of-office")
-        return Action(WAIT, f"follow-up due {local_date(due).isoformat()}", due, "not-yet")
+        return Action(WAIT, f"follow-up due {due_on}", due, "not-yet")
     if pending:
         what = {"drafted": "follow-up drafted, not sent", "queued": "follow-up queued, not sent",
                 "failed": "follow-up failed to send; run followup again"}.get(
                     thread.last_state, f"follow-up {thread.last_state}, not sent")
         return Action(DUE, what, due, "pending")
-    return Action(DUE, f"follow-up due now (since {local_date(due).isoformat()})", due, "due")
+    return Action(DUE, f"follow-up due now (since {due_on})", due, "due")
+
+
+def _time(text: str) -> datetime:
+    """parse_time's fast path: the store's own ``...Z`` timestamps (100,000 rows for a status)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return parse_time(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def _date(text: str | None):
@@ -256,3 +265,62 @@ def record(store: Store, item: Planned, *, state: str, transport: str, draft_pat
                         contact=original.contact, contact_line=original.contact_line, state=state,
                         transport=transport, account=account, draft_path=draft_path)
 
+
+
+# -- status ------------------------------------------------------------------------------------
+class StatusRow(NamedTuple):
+    campaign: str
+    line: int | None
+    address: str
+    state: str          # of the latest message: "sent", "drafted", "follow-up 1 sent", ...
+    last_event: str     # "reply 2026-11-12", or ""
+    next_action: str
+    action: str         # the action's kind: follow-up, wait, none, send, check, retry
+    due: datetime | None  # when a follow-up is or will be due
+
+
+def status_rows(threads: Iterable[ThreadRow], now: datetime, after: timedelta, max_followups: int):
+    """Each contact's state, last event and next action, for ``outreach status``."""
+    for t in threads:
+        action = next_action(t, now, after, max_followups)
+        state = t.state if t.last_step == 0 else f"follow-up {t.last_step} {t.last_state}"
+        event = ""
+        if t.last_event:
+            when, _, kind = t.last_event.partition(" ")
+            event = f"{kind} {when[:10]}"
+        yield StatusRow(t.campaign, t.contact_line, t.address, state, event, action.text, action.kind, action.due)
+
+
+def format_status(rows: list[StatusRow], styler=lambda text, kind: text) -> str:
+    """A plain table per campaign, with a one-line count of next actions on top."""
+    out = []
+    colours = {DUE: "warning", CHECK: "error", RETRY: "error", SEND: "note"}
+    campaign = None
+    block: list[StatusRow] = []
+
+    def flush():
+        if not block:
+            return
+        counts: dict[str, int] = {}
+        for row in block:
+            counts[row.action] = counts.get(row.action, 0) + 1
+        labels = {DUE: "follow-up due", WAIT: "waiting", NONE: "nothing to do", SEND: "to send",
+                  CHECK: "to check", RETRY: "failed"}
+        summary = ", ".join(f"{n} {labels.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        out.append(styler(f"{block[0].campaign}: {len(block)} contacts; {summary}", "note"))
+        width = max(len(r.address) for r in block)
+        state_width = max(len(r.state) for r in block)
+        event_width = max([len(r.last_event) for r in block] + [10])
+        for r in block:
+            line = f"{r.line:>5}" if r.line else "    -"
+            out.append(f"  {line}  {r.address:<{width}}  {r.state:<{state_width}}  {r.last_event or '-':<{event_width}}"
+                       f"  {styler(r.next_action, colours[r.action]) if r.action in colours else r.next_action}")
+        block.clear()
+
+    for row in rows:
+        if row.campaign != campaign:
+            flush()
+            campaign = row.campaign
+        block.append(row)
+    flush()
+    return "\n".join(out)

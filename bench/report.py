@@ -1,0 +1,199 @@
+"""Benchmark: `report` and `status` on a store with 100,000 sent messages and 20,000 events.
+
+    python bench/report.py            # builds bench/.data/report.db once, then times
+    python bench/report.py --rebuild  # build the store again
+
+The store holds 10 campaigns: 90,000 first messages (A/B variants, 40 institutions, 6
+specialties in the contact rows) and 10,000 follow-ups, all sent; 20,000 events: replies,
+auto-replies (a quarter with a return date), bounces, delays, complaints and manual marks.
+
+Each command is timed in-process (the query plus the rendering, best of 5) and as a real
+subprocess (`python -m outreach ...`, interpreter start-up included, output to /dev/null,
+best of 3). Target: under 1 s each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import redirect_stdout
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from outreach.store import Store  # noqa: E402
+
+DATA = ROOT / "bench" / ".data"
+CAMPAIGNS = 10
+FIRST_MESSAGES = 90_000
+FOLLOW_UPS = 10_000
+EVENTS = {"reply": 9_000, "auto-reply": 4_000, "bounce": 3_000, "delayed": 1_000, "complaint": 200,
+          "replied": 1_500, "declined": 800, "opted-out": 500}
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+TARGET = 1.0
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build(path: Path) -> None:
+    assert sum(EVENTS.values()) == 20_000
+    rng = random.Random(7)
+    if path.exists():
+        path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    store = Store(path)
+    store.db.execute("PRAGMA synchronous=OFF")
+    start = NOW - timedelta(days=40)
+    institutions = [f"University Hospital {i}" for i in range(40)]
+    specialties = ["neuroradiology", "body imaging", "MSK", "breast imaging", "IR", "nuclear medicine"]
+    first, follow = [], []
+    per_campaign = FIRST_MESSAGES // CAMPAIGNS
+    for n in range(FIRST_MESSAGES):
+        campaign = f"campaign-{n // per_campaign:02d}"
+        address = f"person{n}@example{n % 97}.edu"
+        sent = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 20))
+        contact = {"email": address, "first_name": "Sam", "last_name": f"Lee{n}",
+                   "institution": rng.choice(institutions), "specialty": rng.choice(specialties),
+                   "note": "Your work on low-dose CT protocols"}
+        first.append((campaign, address, 0, f"<m{n}@example.org>", None, "templates/mentor.txt",
+                      rng.choice(["short", "long"]), "Prospective IMG collaborator", json.dumps([address]),
+                      json.dumps(contact), n % per_campaign + 2, "sent", "smtp", "asha@example.org",
+                      stamp(sent), stamp(sent), stamp(sent)))
+    for row in rng.sample(first, FOLLOW_UPS):
+        sent = datetime.strptime(row[14], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) + timedelta(days=8)
+        follow.append((row[0], row[1], 1, row[3].replace("<m", "<f"), row[3], "templates/follow_up.txt", row[6],
+                       "Re: Prospective IMG collaborator", row[8], row[9], row[10], "sent", "smtp",
+                       "asha@example.org", stamp(sent), stamp(sent), stamp(sent)))
+    with store.transaction():
+        store.db.executemany(
+            """INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant, subject,
+                   recipients, contact, contact_line, state, transport, account, created_at, updated_at, sent_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""", first + follow)
+        events = []
+        targets = rng.sample(first + follow, sum(EVENTS.values()))
+        i = 0
+        for kind, count in EVENTS.items():
+            for row in targets[i:i + count]:
+                sent = datetime.strptime(row[14], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+                when = sent + timedelta(hours=rng.randrange(1, 24 * 12))
+                detail = None
+                if kind == "auto-reply" and rng.random() < 0.25:
+                    detail = json.dumps({"return_date": (when + timedelta(days=rng.randrange(1, 20))).date().isoformat()})
+                strength = "manual" if kind in ("replied", "declined", "opted-out") else "header"
+                events.append((row[3], row[1], kind, f"bench:{kind}:{row[3]}", strength, detail, stamp(when),
+                               stamp(when)))
+            i += count
+        store.db.executemany("INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, "
+                             "recorded_at) VALUES (?,?,?,?,?,?,?,?)", events)
+        store.db.execute("INSERT INTO sync_state VALUES ('asha@example.org', 'INBOX', 1, 1, ?)", (stamp(NOW),))
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+
+
+def best(function, repeat: int) -> float:
+    """The best wall time of ``repeat`` runs: the least disturbed by other load on the machine."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def in_process(path: Path) -> dict[str, float]:
+    from outreach.followup import format_status, status_rows
+    from outreach.report import build as build_report
+    from outreach.report import render_text
+
+    store = Store(path)
+    results = {}
+
+    def report(by=None):
+        def run():
+            with redirect_stdout(io.StringIO()):
+                print(render_text(build_report(store.report_data(None, by), by, NOW)))
+        return run
+
+    results["report"] = best(report(), 5)
+    results["report --by variant"] = best(report("variant"), 5)
+    results["report --by institution"] = best(report("institution"), 5)
+
+    def status(campaign=None, count=FIRST_MESSAGES):
+        def run():
+            rows = list(status_rows(store.threads(campaign), NOW, timedelta(days=7), 1))
+            text = format_status(rows)
+            assert len(rows) == count and text
+        return run
+
+    results["status (all 90,000 contacts)"] = best(status(), 5)
+    results["status campaign-00 (9,000)"] = best(status("campaign-00", FIRST_MESSAGES // CAMPAIGNS), 5)
+    store.close()
+    return results
+
+
+def subprocesses(path: Path) -> dict[str, float]:
+    # As installed: byte-code cached (this sandbox sets PYTHONDONTWRITEBYTECODE, which makes every
+    # start-up compile outreach, click and jinja2 from source again).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update({"PYTHONPATH": str(ROOT), "OUTREACH_DB": str(path), "OUTREACH_NOW": stamp(NOW), "NO_COLOR": "1"})
+    results = {}
+    commands = [["--version"], ["report"], ["report", "--by", "variant"], ["report", "--by", "institution"],
+                ["report", "--json"], ["status"], ["status", "campaign-00"]]
+    for args in commands:
+        def run():
+            done = subprocess.run([sys.executable, "-m", "outreach", *args], env=env, cwd=path.parent,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"outreach {' '.join(args)} failed: {done.stderr.strip()}")
+        try:
+            run()  # warm: byte-code written, file cache filled
+            results["outreach " + " ".join(args)] = best(run, 3)
+        except SystemExit as e:
+            results["outreach " + " ".join(args)] = float("nan")
+            print(f"  ({e})")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rebuild", action="store_true", help="build the store again")
+    args = parser.parse_args()
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / "report.db"
+    if args.rebuild or not path.exists():
+        started = time.perf_counter()
+        build(path)
+        print(f"built {path.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s")
+    store = Store(path)
+    messages = store.db.execute("SELECT COUNT(*) FROM messages WHERE state='sent'").fetchone()[0]
+    events = store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    store.close()
+    print(f"store: {messages:,} sent messages, {events:,} events; Python {sys.version.split()[0]}, "
+          f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    rows = [("in-process (best of 5)", in_process(path)), ("subprocess, start-up included (best of 3)",
+                                                          subprocesses(path))]
+    worst = 0.0
+    for title, results in rows:
+        print(title)
+        for name, seconds in results.items():
+            verdict = "ok" if seconds < TARGET else "SLOW" if seconds == seconds else "n/a"
+            print(f"  {name:<36} {seconds * 1000:8.0f} ms  {verdict}")
+            if seconds == seconds:
+                worst = max(worst, seconds)
+    print(f"target: every command under {TARGET:.0f} s: {'met' if worst < TARGET else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
