@@ -150,6 +150,11 @@ class ContactFile:
 
     def __iter__(self) -> Iterator[Contact]:
         seen: dict[str, int] = {}
+        for line, row in self.raw_rows():
+            yield self._contact(line, row, seen)
+
+    def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(first line, cells) of every non-blank data row, unvalidated: for quick scans."""
         with self._open() as f:
             reader = csv.reader(f, delimiter=self.delimiter)
             header_done = False
@@ -167,7 +172,7 @@ class ContactFile:
                 if not header_done:
                     header_done = True
                     continue
-                yield self._contact(start, row, seen)
+                yield start, row
 
     def _contact(self, line: int, row: list[str], seen: dict[str, int]) -> Contact:
         problems = []

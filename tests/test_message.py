@@ -63,3 +63,10 @@ def test_attachment_is_attached_with_guessed_type(tmp_path):
     [part] = list(parsed.iter_attachments())
     assert part.get_content_type() == "application/pdf" and part.get_filename() == "CV.pdf"
     assert part.get_content() == b"%PDF-1.4 fake"
+
+
+def test_long_non_ascii_subject_keeps_its_spaces():
+    # CPython 3.11 folding at 78 columns turned "医院 José" into "医院José"; see message.POLICY.
+    subject = "José é Ω Nguyễn Ω São 北京 医院 José cardíaca MRI Ω MRI cardíaca Ærø stroke García"
+    parsed = parse(build_message(draft(subject=subject), SENDER, "<x@example.org>", datetime.now(timezone.utc)))
+    assert parsed["Subject"] == subject

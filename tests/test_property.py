@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from outreach.contacts import Contact
 from outreach.message import build_message, parse_sender
-from outreach.templates import LINE_BREAKS, RenderError, Template
+from outreach.templates import LINE_BREAKS, MAX_HEADER_CHARS, RenderError, Template
 
 SENDER = parse_sender("Asha Rao <asha.rao@example.org>")
 TEMPLATE_TEXT = "Subject: About {{ topic }}\n\nDear {{ name }},\n\n{{ note }}\n"
@@ -47,6 +47,8 @@ def test_any_cell_round_trips_or_is_refused(template, topic, name, note):
         assert problem.severity == "error" and problem.line == 2
         if LINE_BREAKS.search(topic) or LINE_BREAKS.search(name):
             assert problem.field in ("topic", "name") and "injection refused" in problem.text
+        elif "characters long" in problem.text:
+            assert max(len(f"About {topic}".strip()), len(" ".join(name.split()))) > MAX_HEADER_CHARS
         else:
             assert "subject is empty" in problem.text and not f"About {topic}".strip()
         return
