@@ -206,7 +206,7 @@ def plan_followups(store: Store, template: Template, template_name: str, due: li
     """Render and lint a follow-up for each due contact (nothing written yet)."""
     threads = [store.thread(t.campaign, t.address) for t in due]
     contacts = [contact_of(messages[0]) for messages in threads]
-    checker = Checker(template, RowIndex.build(contacts))
+    checker = Checker(template, RowIndex.build(_StoredContacts(contacts)))
     planned = []
     for messages, contact in zip(threads, contacts):
         sent = [m for m in messages if m.state == "sent"]
@@ -230,6 +230,18 @@ def plan_followups(store: Store, template: Template, template_name: str, due: li
                                in_reply_to=sent[-1].message_id,
                                references=tuple(m.message_id for m in sent[:-1]), template=template_name))
     return planned
+
+
+class _StoredContacts:
+    """Rows from the store, shaped like a :class:`ContactFile` for :meth:`RowIndex.build`."""
+
+    def __init__(self, contacts: list[Contact]):
+        self.contacts = contacts
+        self.columns = list(dict.fromkeys(name for c in contacts for name in c.fields))
+
+    def raw_rows(self):
+        for contact in self.contacts:
+            yield contact.line, [contact.fields.get(name, "") for name in self.columns]
 
 
 def eml_path(out_dir: Path, address: str, step: int) -> Path:
