@@ -23,7 +23,7 @@ from outreach.contacts import Contact, Problem
 from outreach.drafts import eml_name, write_atomically
 from outreach.errors import UserError
 from outreach.message import build_message, make_message_id
-from outreach.outcomes import describe_suppression
+from outreach.outcomes import describe_suppression, is_refusal
 from outreach.store import UNCERTAIN, MessageRow, Store, ThreadRow
 from outreach.templates import RenderError, Template
 
@@ -62,13 +62,15 @@ def replied_at(thread: ThreadRow) -> datetime | None:
 
 def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followups: int) -> Action:
     """What should happen next for one contact, and when."""
-    if thread.suppressed:
+    if thread.suppressed and is_refusal(thread.suppressed):
         return Action(NONE, f"none: {describe_suppression(thread.suppressed)}", reason="suppressed")
     answered = replied_at(thread)
     if answered:
         return Action(NONE, f"none: replied {local_date(answered).isoformat()}", reason="replied")
     if thread.bounced:
         return Action(NONE, "none: bounced; check the address", reason="bounced")
+    if thread.suppressed:  # e.g. a hard bounce in another campaign
+        return Action(NONE, f"none: {describe_suppression(thread.suppressed)} (suppressed)", reason="suppressed")
     if thread.state != "sent":
         if thread.state in ("drafted", "queued"):
             return Action(SEND, f"send the {thread.state} message", reason=thread.state)

@@ -38,7 +38,6 @@ OUTCOMES = ("replied", "declined", "accepted", "referred", "opted-out", "bounced
 _ALIASES = {"reply": "replied", "answered": "replied", "decline": "declined", "accept": "accepted",
             "refer": "referred", "opted_out": "opted-out", "opt-out": "opted-out", "optout": "opted-out",
             "opted out": "opted-out", "unsubscribed": "opted-out", "bounce": "bounced"}
-SUPPRESSION_REASONS = {"opted-out": "opted out", "complaint": "complained (spam report)"}
 MARK_PREFIX = "mark:"
 
 
@@ -119,4 +118,14 @@ def drop_suppressed(rows: Iterable["Rendered"], suppressed: dict[str, str],
 
 
 def describe_suppression(reason: str) -> str:
-    return SUPPRESSION_REASONS.get(reason, reason)
+    """A suppression reason in words: ``opted-out``, ``complaint: ...`` or ``bounce 5.1.1: ...`` (sync)."""
+    for prefix, words in (("opted-out", "opted out"), ("complaint", "complained (spam report)"),
+                          ("bounce", "the address bounced")):
+        if reason.startswith(prefix):
+            return words
+    return reason
+
+
+def is_refusal(reason: str) -> bool:
+    """The person said no (an opt-out or a complaint), as opposed to a dead address."""
+    return reason.startswith(("opted-out", "complaint"))

@@ -520,7 +520,7 @@ def _merge_events(a, b) -> list:
 
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_RETURN_KEYS = ("return_date", "returns", "return", "back_on", "back", "until", "date")
+_RETURN_KEYS = ("until", "return_date", "returns", "back_on")
 
 
 def _return_date(detail: str | None) -> str | None:

@@ -271,3 +271,16 @@ def test_followup_as_a_subprocess(workspace, store, fu, run_cli):
     assert done.returncode == 0, done.stderr
     assert (workspace / "drafts" / "x@example.edu.followup1.eml").is_file()
     assert done.stderr == ""
+
+
+def test_suppressed_by_sync_for_a_hard_bounce_elsewhere(store):
+    add_message(store, "fall", "x@example.edu")
+    store.suppress("x@example.edu", "bounce 5.1.1: user unknown", "2026-11-11T00:00:00Z")  # as sync records it
+    got = action(store, "x@example.edu")
+    assert (got.kind, got.text) == (NONE, "none: the address bounced (suppressed)")
+
+
+def test_an_opt_out_is_named_before_the_reply_it_came_in(store):
+    mid = add_message(store, "fall", "x@example.edu")
+    add_event(store, mid, "x@example.edu", "opted-out", "2026-11-12T08:00:00Z", strength="manual")
+    assert action(store, "x@example.edu").text == "none: opted out"
