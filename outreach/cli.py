@@ -25,10 +25,10 @@ from outreach.output import say, style
 from outreach.store import Store
 from outreach.templates import Template
 from outreach.clock import now as clock_now
-from outreach.clock import parse_duration, parse_time
+from outreach.clock import iso, parse_duration, parse_time
 from outreach.contacts import normalize_header
 from outreach.followup import (DEFAULT_AFTER, DEFAULT_MAX, DEFAULT_SYNC_MAX_AGE, check_fresh, next_action,
-                               plan_followups, select, write_followup_drafts)
+                               format_status, plan_followups, select, status_rows, write_followup_drafts)
 from outreach.outcomes import describe_suppression, drop_suppressed, normalize_outcome
 from outreach.outcomes import mark as record_mark
 from outreach.report import build as build_report
@@ -526,6 +526,46 @@ def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bo
     if html_path:
         write_report_html(result, html_path)
         say(f"wrote {html_path}", err=as_json or as_csv)
+
+
+# ------------------------------------------------------------------------------- status
+@cli.command()
+@click.argument("campaign", required=False)
+@click.option("--after", default=DEFAULT_AFTER, show_default=True,
+              help="When a follow-up falls due (as for `followup`).")
+@click.option("--max", "max_followups", default=DEFAULT_MAX, show_default=True, type=click.IntRange(min=0),
+              help="Follow-ups per contact (as for `followup`).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
+def status(campaign: str | None, after: str, max_followups: int, as_json: bool):
+    """Each contact's state, last event and next action (every campaign by default).
+
+    \b
+    Next actions read like:
+      follow-up due now (since 2026-11-21)       `outreach followup` will write it
+      follow-up due 2026-12-01                   not yet
+      waiting: out of office until 2026-12-03    an auto-reply gave a return date
+      none: replied 2026-11-20                   (or bounced, opted out, followed up once...)
+      check your Sent folder: ...                a send was cut off; nothing is re-sent on its own
+
+    \b
+    Examples:
+      outreach status
+      outreach status fall-mentors
+      outreach status --json | jq '.[] | select(.action == "follow-up") | .address'
+    """
+    settings = Settings.load()
+    store = open_existing_store(settings)
+    if campaign is not None:
+        known_campaign(store, campaign)
+    rows = list(status_rows(store.threads(campaign), clock_now(settings.raw), parse_duration(after, "--after"),
+                            max_followups))
+    if as_json:
+        say(json.dumps([{**row._asdict(), "due": iso(row.due) if row.due else None} for row in rows],
+                       ensure_ascii=False, indent=2))
+    elif rows:
+        click.echo(format_status(rows, lambda text, kind: style(text, kind)))
+    else:
+        say("nothing in the tracking store yet")
 
 
 def main() -> None:
