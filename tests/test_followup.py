@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -284,3 +284,42 @@ def test_an_opt_out_is_named_before_the_reply_it_came_in(store):
     mid = add_message(store, "fall", "x@example.edu")
     add_event(store, mid, "x@example.edu", "opted-out", "2026-11-12T08:00:00Z", strength="manual")
     assert action(store, "x@example.edu").text == "none: opted out"
+
+
+# -- the safety properties, over arbitrary threads ---------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from outreach.store import ThreadRow  # noqa: E402
+
+times = st.integers(min_value=0, max_value=60).map(
+    lambda d: (datetime(2026, 10, 1, tzinfo=timezone.utc) + timedelta(days=d, hours=d % 7)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+states = st.sampled_from(["drafted", "queued", "claimed", "sending", "uncertain", "sent", "failed"])
+
+
+@st.composite
+def thread_rows(draw):
+    state = draw(states)
+    sent_at = draw(times) if state == "sent" else None
+    last_step = draw(st.integers(0, 3)) if state == "sent" else 0
+    last_state = draw(states) if last_step else state
+    followups = draw(st.integers(0, last_step)) if last_step else 0
+    return ThreadRow("c", "x@example.edu", 2, state, sent_at, last_step, last_state, followups,
+                     draw(st.one_of(st.none(), times)) if followups else sent_at, None,
+                     draw(st.one_of(st.none(), times)), draw(st.one_of(st.none(), times)),
+                     draw(st.integers(0, 1)), draw(st.one_of(st.none(), st.dates(date(2026, 9, 1), date(2027, 3, 1)).map(str))),
+                     None, draw(st.one_of(st.none(), st.sampled_from(["opted-out", "complaint: abuse", "bounce 5.1.1"]))))
+
+
+@settings(max_examples=200, deadline=None)
+@given(thread_rows(), times, st.integers(0, 3))
+def test_never_a_follow_up_to_someone_who_answered_or_cannot_receive_it(thread, now, max_followups):
+    action = next_action(thread, at(now), timedelta(days=7), max_followups)
+    if action.kind == DUE:
+        assert thread.state == "sent"
+        assert not thread.first_reply_at and not thread.bounced and not thread.suppressed
+        assert not (thread.last_reply_any and thread.last_reply_any >= thread.sent_at)
+        assert thread.followups_sent < max_followups
+        assert at(now) - at(thread.last_sent_at or thread.sent_at) >= timedelta(days=7)
+        if thread.back_on:
+            assert at(now).date() > datetime.strptime(thread.back_on, "%Y-%m-%d").date()
