@@ -152,7 +152,7 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
     loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
     tally = Tally()
     reported = []
-    for item in render_rows(loaded_template, loaded_contacts):
+    for item in render_rows(loaded_template, loaded_contacts, sample_extra(loaded_template)):
         tally.add(item)
         if not item.problems:
             continue
@@ -170,6 +170,15 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
         kind = "error" if tally.with_errors else "warning" if tally.with_warnings else "ok"
         say(style(tally.summary(), kind))
     ctx.exit(tally.exit_code)
+
+
+def sample_extra(template: Template) -> dict | None:
+    """A follow-up template reads ``original``: check and preview it with a stand-in first message."""
+    if template.kind != "follow-up":
+        return None
+    return {"original": {"subject": "(the subject of the first message)", "sent_on": "November 14",
+                         "date": "2026-11-14", "sent_at": "2026-11-14T15:00:00Z", "message_id": "<original@example.org>",
+                         "template": "", "variant": "", "followups_sent": 0}}
 
 
 def row_json(item: Rendered) -> dict:
@@ -207,7 +216,8 @@ def preview(template: Path, contacts: Path, row_number: int | None, address: str
     sender = parse_sender(settings.sender or PLACEHOLDER_SENDER)
     wanted = (address or "").casefold()
     count = 0
-    for count, item in enumerate(render_rows(loaded_template, loaded_contacts), start=1):
+    for count, item in enumerate(render_rows(loaded_template, loaded_contacts, sample_extra(loaded_template)),
+                                 start=1):
         if address:
             if wanted not in (item.contact.email.casefold(), item.contact.fields.get("email", "").casefold()):
                 continue

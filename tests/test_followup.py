@@ -6,6 +6,7 @@ import email
 import email.policy
 import time
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -323,3 +324,13 @@ def test_never_a_follow_up_to_someone_who_answered_or_cannot_receive_it(thread, 
         assert at(now) - at(thread.last_sent_at or thread.sent_at) >= timedelta(days=7)
         if thread.back_on:
             assert at(now).date() > datetime.strptime(thread.back_on, "%Y-%m-%d").date()
+
+
+def test_check_and_preview_a_follow_up_template(workspace, invoke):
+    (workspace / "c.csv").write_text("email,last_name,topic\na@example.edu,Okafor,stroke imaging\n")
+    shipped = Path(__file__).resolve().parent.parent / "templates" / "follow_up.txt"
+    result = invoke("check", shipped, "c.csv")
+    assert result.exit_code == 0, result.output
+    result = invoke("preview", shipped, "c.csv")
+    assert "Subject: Re: (the subject of the first message)" in result.output
+    assert "my email of November 14 about helping with your stroke imaging research" in result.output
