@@ -340,7 +340,7 @@ def known_campaign(store: Store, campaign: str) -> None:
     campaigns = store.campaigns()
     if campaign not in campaigns:
         known = ", ".join(campaigns) if campaigns else "none yet"
-        raise UserError(f"no campaign {campaign!r} in the tracking store (campaigns: {known})")
+        raise UserError(f"no campaign {campaign!r} in the tracking store (known: {known})")
 
 
 def imap_configured(settings: Settings) -> bool:

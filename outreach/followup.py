@@ -76,7 +76,8 @@ def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followup
             return Action(SEND, f"send the {thread.state} message", reason=thread.state)
         if thread.state in UNCERTAIN_STATES:
             return Action(CHECK, "check your Sent folder: whether it left is unknown", reason="uncertain")
-        return Action(RETRY, "sending failed: fix it and send again", reason="failed")
+        error = f" ({thread.last_error})" if thread.last_error else ""
+        return Action(RETRY, f"sending failed: fix it and send again{error}", reason="failed")
     pending = thread.last_step > 0 and thread.last_state != "sent"
     if pending and thread.last_state in UNCERTAIN_STATES:
         return Action(CHECK, "check your Sent folder: whether the follow-up left is unknown", reason="uncertain")
@@ -320,8 +321,12 @@ def format_status(rows: list[StatusRow], styler=lambda text, kind: text) -> str:
             counts[row.action] = counts.get(row.action, 0) + 1
         labels = {DUE: "follow-up due", WAIT: "waiting", NONE: "nothing to do", SEND: "to send",
                   CHECK: "to check", RETRY: "failed"}
+        states: dict[str, int] = {}
+        for row in block:
+            states[row.state] = states.get(row.state, 0) + 1
+        by_state = ", ".join(f"{n} {state}" for state, n in sorted(states.items(), key=lambda kv: -kv[1]))
         summary = ", ".join(f"{n} {labels.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-        out.append(styler(f"{block[0].campaign}: {len(block)} contacts; {summary}", "note"))
+        out.append(styler(f"{block[0].campaign}: {by_state}; next: {summary}", "note"))
         width = max(len(r.address) for r in block)
         state_width = max(len(r.state) for r in block)
         event_width = max([len(r.last_event) for r in block] + [10])

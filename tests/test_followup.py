@@ -231,7 +231,7 @@ def test_unknown_campaign_and_missing_store(workspace, fu, invoke):
     add_message(store, "spring", "x@example.edu")
     result = invoke("followup", "fall", "--template", fu)
     assert result.exit_code == 2
-    assert "no campaign 'fall' in the tracking store (campaigns: spring)" in result.output
+    assert "no campaign 'fall' in the tracking store (known: spring)" in result.output
 
 
 def test_template_errors_write_nothing(workspace, store, fu, invoke):

@@ -43,7 +43,7 @@ def test_status_text(store, invoke):
     result = invoke("status", "fall")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "fall: 7 contacts; 2 waiting, 2 nothing to do, 1 follow-up due, 1 to check, 1 to send"
+    assert lines[0] == "fall: 4 sent, 1 uncertain, 1 drafted, 1 follow-up 1 sent; next: 2 waiting, 2 nothing to do, 1 follow-up due, 1 to check, 1 to send"
     table = {line.split()[1]: line for line in lines[1:]}
     assert table["due@example.edu"].endswith("follow-up due now (since 2026-11-17)")
     assert table["later@example.edu"].endswith("follow-up due 2026-11-27")
@@ -56,6 +56,12 @@ def test_status_text(store, invoke):
     assert " follow-up 1 sent " in table["fu@example.edu"]
     assert table["fu@example.edu"].endswith("none: followed up once, no reply yet")
     assert "other@example.edu" not in result.output
+
+
+def test_a_failure_says_why(store, invoke):
+    add_message(store, "fall", "bad@example.edu", line=9, state="failed", error="550 5.1.1 No such user")
+    line = next(l for l in invoke("status", "fall").output.splitlines() if "bad@example.edu" in l)
+    assert line.endswith("sending failed: fix it and send again (550 5.1.1 No such user)")
 
 
 def test_status_options_and_json(store, invoke):
