@@ -17,7 +17,8 @@ def store(workspace):
 
 def events(store, address):
     return [dict(r) for r in store.db.execute(
-        "SELECT message_id, kind, source, strength, detail, occurred_at FROM events WHERE address=?", (address,))]
+        "SELECT message_id, kind, source, strength, detail, occurred_at FROM events WHERE address=? ORDER BY id",
+        (address,))]
 
 
 def test_mark_records_a_manual_event_once(store, invoke):
