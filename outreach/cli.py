@@ -405,6 +405,11 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
             + f"{template} is a {loaded_template.kind} template, not Kind: follow-up", err=True)
     selection = select(store.threads(campaign), now, after_delta, max_followups)
     say(selection.summary())
+    for thread, why in selection.withdraw:
+        row = store.get(thread.campaign, thread.address, thread.last_step)
+        where = f" ({row.draft_path})" if row and row.draft_path else ""
+        say(style("warning: ", "warning", stream=sys.stderr) + f"{thread.address} {why}, but a follow-up to them is "
+            f"drafted{where} and not sent: delete it", err=True)
     if not selection.due:
         return
     if dry_run:

@@ -62,18 +62,17 @@ def replied_at(thread: ThreadRow) -> datetime | None:
 
 def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followups: int) -> Action:
     """What should happen next for one contact, and when."""
-    if thread.suppressed and is_refusal(thread.suppressed):
-        return Action(NONE, f"none: {describe_suppression(thread.suppressed)}", reason="suppressed")
-    answered = replied_at(thread)
-    if answered:
-        return Action(NONE, f"none: replied {local_date(answered).isoformat()}", reason="replied")
-    if thread.bounced:
-        return Action(NONE, "none: bounced; check the address", reason="bounced")
-    if thread.suppressed:  # e.g. a hard bounce in another campaign
-        return Action(NONE, f"none: {describe_suppression(thread.suppressed)} (suppressed)", reason="suppressed")
+    stop = _reason_to_stop(thread)
+    if stop is not None:
+        text, reason = stop
+        if thread.last_step > 0 and thread.last_state in ("drafted", "queued"):
+            text += "; delete the unsent follow-up draft"  # drafted before the answer came
+        return Action(NONE, text, reason=reason)
     if thread.state != "sent":
         if thread.state in ("drafted", "queued"):
             return Action(SEND, f"send the {thread.state} message", reason=thread.state)
+        if thread.state == "claimed":
+            return Action(SEND, "being sent, or an interrupted send: run send again", reason="queued")
         if thread.state in UNCERTAIN_STATES:
             return Action(CHECK, "check your Sent folder: whether it left is unknown", reason="uncertain")
         error = f" ({thread.last_error})" if thread.last_error else ""
@@ -104,6 +103,20 @@ def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followup
     return Action(DUE, f"follow-up due now (since {due_on})", due, "due")
 
 
+def _reason_to_stop(thread: ThreadRow) -> tuple[str, str] | None:
+    """(text, reason) when nothing more may be sent to this contact: refused, answered, unreachable."""
+    if thread.suppressed and is_refusal(thread.suppressed):
+        return f"none: {describe_suppression(thread.suppressed)}", "suppressed"
+    answered = replied_at(thread)
+    if answered:
+        return f"none: replied {local_date(answered).isoformat()}", "replied"
+    if thread.bounced:
+        return "none: bounced; check the address", "bounced"
+    if thread.suppressed:  # e.g. a hard bounce in another campaign
+        return f"none: {describe_suppression(thread.suppressed)} (suppressed)", "suppressed"
+    return None
+
+
 def _time(text: str) -> datetime:
     """parse_time's fast path: the store's own ``...Z`` timestamps (100,000 rows for a status)."""
     try:
@@ -127,6 +140,7 @@ def _date(text: str | None):
 class Selection:
     due: list[ThreadRow] = field(default_factory=list)
     not_due: dict[str, int] = field(default_factory=dict)   # reason -> count
+    withdraw: list[tuple[ThreadRow, str]] = field(default_factory=list)  # unsent follow-ups no longer wanted
     next_due: datetime | None = None                        # the soonest later follow-up
 
     def summary(self) -> str:
@@ -155,6 +169,8 @@ def select(threads: Iterable[ThreadRow], now: datetime, after: timedelta, max_fo
             selection.due.append(thread)
             continue
         selection.not_due[action.reason] = selection.not_due.get(action.reason, 0) + 1
+        if action.text.endswith("delete the unsent follow-up draft"):
+            selection.withdraw.append((thread, action.text.split(";")[0].removeprefix("none: ")))
         if action.kind == WAIT and (selection.next_due is None or action.due < selection.next_due):
             selection.next_due = action.due
     return selection

@@ -334,3 +334,16 @@ def test_check_and_preview_a_follow_up_template(workspace, invoke):
     result = invoke("preview", shipped, "c.csv")
     assert "Subject: Re: (the subject of the first message)" in result.output
     assert "my email of November 14 about helping with your stroke imaging research" in result.output
+
+
+def test_a_reply_after_the_follow_up_was_drafted_withdraws_it(workspace, store, fu, invoke):
+    first = add_message(store, "fall", "x@example.edu", line=2)
+    synced(store, "2026-11-22T11:00:00Z")
+    assert invoke("followup", "fall", "--template", fu).exit_code == 0
+    add_event(store, first, "x@example.edu", "reply", "2026-11-22T11:30:00Z")  # the next morning's mail
+    result = invoke("followup", "fall", "--template", fu)
+    assert result.exit_code == 0
+    assert "0 due a follow-up; not now: 1 replied" in result.stdout
+    assert ("warning: x@example.edu replied 2026-11-22, but a follow-up to them is drafted (drafts/"
+            "x@example.edu.followup1.eml) and not sent: delete it") in result.stderr
+    assert action(store, "x@example.edu").text == "none: replied 2026-11-22; delete the unsent follow-up draft"
