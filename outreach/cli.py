@@ -21,7 +21,7 @@ from outreach.contacts import ContactFile
 from outreach.drafts import write_drafts
 from outreach.errors import UserError
 from outreach.message import build_message, make_message_id, parse_sender
-from outreach.output import say, style
+from outreach.output import say, style, use_colour
 from outreach.store import Store
 from outreach.templates import Template
 from outreach.clock import now as clock_now
@@ -180,7 +180,8 @@ def sample_extra(template: Template) -> dict | None:
     if template.kind != "follow-up":
         return None
     return {"original": {"subject": "(the subject of the first message)", "sent_on": "November 14",
-                         "date": "2026-11-14", "sent_at": "2026-11-14T15:00:00Z", "message_id": "<original@example.org>",
+                         "date": "2026-11-14", "sent_at": "2026-11-14T15:00:00Z",
+                         "message_id": "<original@example.org>",
                          "template": "", "variant": "", "followups_sent": 0}}
 
 
@@ -581,7 +582,7 @@ def status(campaign: str | None, after: str, max_followups: int, as_json: bool):
         say(json.dumps([{**row._asdict(), "due": iso(row.due) if row.due else None} for row in rows],
                        ensure_ascii=False, indent=2))
     elif rows:
-        click.echo(format_status(rows, lambda text, kind: style(text, kind)))
+        click.echo(format_status(rows, style if use_colour() else None))
     else:
         say("nothing in the tracking store yet")
 

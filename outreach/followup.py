@@ -322,8 +322,10 @@ def status_rows(threads: Iterable[ThreadRow], now: datetime, after: timedelta, m
         yield StatusRow(t.campaign, t.contact_line, t.address, state, event, action.text, action.kind, action.due)
 
 
-def format_status(rows: list[StatusRow], styler=lambda text, kind: text) -> str:
-    """A plain table per campaign, with a one-line count of next actions on top."""
+def format_status(rows: list[StatusRow], styler=None) -> str:
+    """A plain table per campaign, with a one-line count of next actions on top.
+
+    ``styler(text, kind)`` colours; None (no terminal) skips the call for each of 100,000 rows."""
     out = []
     colours = {DUE: "warning", CHECK: "error", RETRY: "error", SEND: "note"}
     campaign = None
@@ -342,14 +344,16 @@ def format_status(rows: list[StatusRow], styler=lambda text, kind: text) -> str:
             states[row.state] = states.get(row.state, 0) + 1
         by_state = ", ".join(f"{n} {state}" for state, n in sorted(states.items(), key=lambda kv: -kv[1]))
         summary = ", ".join(f"{n} {labels.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-        out.append(styler(f"{block[0].campaign}: {by_state}; next: {summary}", "note"))
+        header = f"{block[0].campaign}: {by_state}; next: {summary}"
+        out.append(styler(header, "note") if styler else header)
         width = max(len(r.address) for r in block)
         state_width = max(len(r.state) for r in block)
         event_width = max([len(r.last_event) for r in block] + [10])
         for r in block:
             line = f"{r.line:>5}" if r.line else "    -"
+            action = styler(r.next_action, colours[r.action]) if styler and r.action in colours else r.next_action
             out.append(f"  {line}  {r.address:<{width}}  {r.state:<{state_width}}  {r.last_event or '-':<{event_width}}"
-                       f"  {styler(r.next_action, colours[r.action]) if r.action in colours else r.next_action}")
+                       f"  {action}")
         block.clear()
 
     for row in rows:

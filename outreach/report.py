@@ -435,7 +435,8 @@ def svg_timeline(campaign: CampaignReport) -> str:
     if campaign.first_followup:
         fx = x(campaign.first_followup)
         out.append(f'<line x1="{fx:.1f}" y1="{top}" x2="{fx:.1f}" y2="{top + plot_height}" stroke="#bf8700" '
-                   f'stroke-dasharray="5,4"/><text x="{fx + 4:.1f}" y="{top + 12}" fill="#9a6700">first follow-up</text>')
+                   f'stroke-dasharray="5,4"/><text x="{fx + 4:.1f}" y="{top + 12}" fill="#9a6700">'
+                   "first follow-up</text>")
     for i, (name, points) in enumerate(series.items()):
         colour = _colour(name, list(series))
         path = [f"M{x(start):.1f},{y(0):.1f}"]

@@ -293,8 +293,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 from outreach.store import ThreadRow  # noqa: E402
 
+START = datetime(2026, 10, 1, tzinfo=timezone.utc)
 times = st.integers(min_value=0, max_value=60).map(
-    lambda d: (datetime(2026, 10, 1, tzinfo=timezone.utc) + timedelta(days=d, hours=d % 7)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    lambda d: (START + timedelta(days=d, hours=d % 7)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+return_dates = st.one_of(st.none(), st.dates(date(2026, 9, 1), date(2027, 3, 1)).map(str))
+reasons = st.one_of(st.none(), st.sampled_from(["opted-out", "complaint: abuse", "bounce 5.1.1"]))
 states = st.sampled_from(["drafted", "queued", "claimed", "sending", "uncertain", "sent", "failed"])
 
 
@@ -308,8 +311,7 @@ def thread_rows(draw):
     return ThreadRow("c", "x@example.edu", 2, state, sent_at, last_step, last_state, followups,
                      draw(st.one_of(st.none(), times)) if followups else sent_at, None,
                      draw(st.one_of(st.none(), times)), draw(st.one_of(st.none(), times)),
-                     draw(st.integers(0, 1)), draw(st.one_of(st.none(), st.dates(date(2026, 9, 1), date(2027, 3, 1)).map(str))),
-                     None, draw(st.one_of(st.none(), st.sampled_from(["opted-out", "complaint: abuse", "bounce 5.1.1"]))))
+                     draw(st.integers(0, 1)), draw(return_dates), None, draw(reasons))
 
 
 @settings(max_examples=200, deadline=None)

@@ -43,7 +43,8 @@ def test_status_text(store, invoke):
     result = invoke("status", "fall")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "fall: 4 sent, 1 uncertain, 1 drafted, 1 follow-up 1 sent; next: 2 waiting, 2 nothing to do, 1 follow-up due, 1 to check, 1 to send"
+    assert lines[0] == ("fall: 4 sent, 1 uncertain, 1 drafted, 1 follow-up 1 sent; "
+                        "next: 2 waiting, 2 nothing to do, 1 follow-up due, 1 to check, 1 to send")
     table = {line.split()[1]: line for line in lines[1:]}
     assert table["due@example.edu"].endswith("follow-up due now (since 2026-11-17)")
     assert table["later@example.edu"].endswith("follow-up due 2026-11-27")
