@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,9 +16,10 @@ import click
 
 from outreach import __version__
 from outreach.batch import Rendered, Tally, render_rows
+from outreach.account import Account
 from outreach.config import Settings
 from outreach.contacts import ContactFile
-from outreach.drafts import write_drafts
+from outreach.drafts import EmlFolder, write_drafts
 from outreach.errors import UserError
 from outreach.message import build_message, make_message_id, parse_sender
 from outreach.output import say, style
@@ -74,6 +76,10 @@ def load_inputs(template: Path, contacts: Path, check_dns: bool = False) -> tupl
     for note in loaded_contacts.notes:
         say(style("note: ", "note", stream=sys.stderr) + note, err=True)
     return loaded_template, loaded_contacts
+
+
+def warn(text: str) -> None:
+    say(style("warning: ", "warning", stream=sys.stderr) + text, err=True)
 
 
 # ---------------------------------------------------------------------------------- init
@@ -236,26 +242,40 @@ def show_preview(item: Rendered, sender, raw: bool, contacts: Path, *, configure
 @click.option("--out", "out_dir", default="drafts", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml files.")
 @click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
+@click.option("--imap", "to_imap", is_flag=True,
+              help="Append the drafts to the account's IMAP Drafts folder instead of writing .eml files.")
 @check_dns_opt
 @click.pass_context
 def draft(ctx, template: Path, contacts: Path, campaign: str | None, out_dir: Path, sender: str | None,
-          check_dns: bool):
+          to_imap: bool, check_dns: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
     refreshes drafts that were not sent, keeping their Message-IDs; sent ones are left alone.
     Open an .eml in your mail client to review and send it (Outlook opens it as a draft).
 
+    With --imap the drafts go to the Drafts folder of the IMAP account in .env (the folder
+    marked \\Drafts, e.g. Gmail's [Gmail]/Drafts, else "Drafts", created if missing), so they
+    show up in every mail client; drafting again replaces them there.
+
     \b
     Examples:
       outreach draft templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
       outreach draft templates/thank_you.txt interviews.csv --out thank-you-drafts
+      outreach draft templates/mentor_outreach.txt mentors.csv --imap
     """
     settings = Settings.load(**{"from": sender})
     if not settings.sender:
         raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
                         "or pass --from")
     from_address = parse_sender(settings.sender)
+    account = None
+    if to_imap:
+        if ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
+            raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
+        account = Account.load(settings)
+        if account.imap is None:
+            raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
     loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
     campaign = campaign or template.stem
     tally = Tally()
@@ -267,12 +287,21 @@ def draft(ctx, template: Path, contacts: Path, campaign: str | None, out_dir: Pa
         raise UserError(f"{tally.with_errors} row(s) of {contacts} have errors; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
-    with click.progressbar(length=tally.rows, label="drafting", file=sys.stderr,
-                           hidden=not sys.stderr.isatty() or tally.rows < 200) as bar:
-        result = write_drafts(render_rows(loaded_template, loaded_contacts), store=store, sender=from_address,
-                              campaign=campaign, template_name=str(template), out_dir=out_dir,
-                              on_row=lambda: bar.update(1))
-    say(style(f"wrote {len(result.written)} draft(s) to {out_dir}/ (campaign {campaign!r}, "
+    with contextlib.ExitStack() as stack:
+        if account is not None:
+            from outreach.imap import ImapDrafts, ImapSession
+
+            session = stack.enter_context(ImapSession(account, warn=warn))
+            target = ImapDrafts(session)
+        else:
+            target = EmlFolder(out_dir)
+        with click.progressbar(length=tally.rows, label="drafting", file=sys.stderr,
+                               hidden=not sys.stderr.isatty() or tally.rows < 200) as bar:
+            result = write_drafts(render_rows(loaded_template, loaded_contacts), store=store, sender=from_address,
+                                  campaign=campaign, template_name=str(template), target=target,
+                                  on_row=lambda: bar.update(1))
+    verb = "appended" if account is not None else "wrote"
+    say(style(f"{verb} {len(result.written)} draft(s) to {target.describe()} (campaign {campaign!r}, "
               f"recorded in {settings.db.name})", "ok"))
     if result.already_sent:
         say(f"skipped {len(result.already_sent)} already sent in this campaign")
