@@ -23,13 +23,20 @@ import html as html_module
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+import logging
 from email import policy
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser, HeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint", "other")
+
+# flufl.bounce logs a detector's crash at ERROR before re-raising it; we catch those (a miss, not
+# a failure), so keep the log off the user's terminal.
+logging.getLogger("flufl.bounce").addHandler(logging.NullHandler())
+logging.getLogger("flufl.bounce").propagate = False
 
 _PARSER = BytesParser(policy=policy.compat32)
 _HEADER_PARSER = BytesHeaderParser(policy=policy.compat32)
@@ -75,16 +82,26 @@ class Verdict:
 
 
 # ----------------------------------------------------------------------------------- headers
+def raw_header(msg: Message, name: str) -> str:
+    """A header's value as a string, "" if absent. (compat32 hands out ``Header`` objects for
+    values with undecodable bytes; ``str()`` of those keeps what can be read.)"""
+    value = msg.get(name)
+    return "" if value is None else value if isinstance(value, str) else str(value)
+
+
+def raw_headers(msg: Message, name: str) -> list[str]:
+    return [v if isinstance(v, str) else str(v) for v in msg.get_all(name, [])]
+
+
 def header_text(msg: Message, name: str) -> str:
     """A header's value with RFC 2047 words decoded and line folding removed ("" if absent)."""
-    value = msg.get(name)
-    if value is None:
+    value = raw_header(msg, name)
+    if not value:
         return ""
-    value = str(value)
     if "=?" in value:
         try:
             value = str(make_header(decode_header(value)))
-        except (ValueError, LookupError, UnicodeError):
+        except (ValueError, LookupError, UnicodeError, MessageError):
             pass
     return " ".join(value.split())
 
@@ -99,12 +116,12 @@ def message_ids(value: str | None) -> list[str]:
 
 def thread_ids(msg: Message) -> tuple[str, ...]:
     """In-Reply-To, then References from the newest to the oldest, without repeats."""
-    ids = message_ids(msg.get("In-Reply-To")) + message_ids(msg.get("References"))[::-1]
+    ids = message_ids(raw_header(msg, "In-Reply-To")) + message_ids(raw_header(msg, "References"))[::-1]
     return tuple(dict.fromkeys(ids))
 
 
 def own_message_id(msg: Message) -> str | None:
-    ids = message_ids(msg.get("Message-ID"))
+    ids = message_ids(raw_header(msg, "Message-ID"))
     return ids[0] if ids else None
 
 
@@ -113,12 +130,12 @@ def address_of(value: str | None) -> str:
 
 
 def sender_of(msg: Message) -> str:
-    return address_of(msg.get("From")) or address_of(msg.get("Sender"))
+    return address_of(raw_header(msg, "From")) or address_of(raw_header(msg, "Sender"))
 
 
 def date_of(msg: Message) -> datetime | None:
     try:
-        value = parsedate_to_datetime(msg.get("Date", ""))
+        value = parsedate_to_datetime(raw_header(msg, "Date"))
     except (TypeError, ValueError, IndexError):
         return None
     if value.tzinfo is None:
@@ -226,33 +243,42 @@ DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 def looks_like_bounce(msg: Message) -> bool:
     """Headers alone say this may be a delivery report (worth fetching the body for)."""
-    if msg.get_content_type() == "multipart/report" or msg.get("X-Failed-Recipients"):
+    if msg.get_content_type() == "multipart/report" or raw_header(msg, "X-Failed-Recipients"):
         return True
-    name, address = parseaddr(msg.get("From", ""))
+    name, address = parseaddr(raw_header(msg, "From"))
     if DAEMON.match(address) or DAEMON_NAME.search(name):
         return True
     if BOUNCE_SUBJECT.search(header_text(msg, "Subject")):
-        null_sender = msg.get("Return-Path", "").strip() in ("<>", "")
+        null_sender = raw_header(msg, "Return-Path").strip() in ("<>", "")
         return null_sender or msg.get("Auto-Submitted") is not None
     return False
 
 
 def _decoded_text(part: Message) -> str:
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        payload = str(part.get_payload()).encode("utf-8", "replace")
-    charset = part.get_content_charset() or "utf-8"
+    """A leaf part's text, decoded as well as its (possibly broken) headers allow."""
     try:
-        return payload.decode(charset, "replace")
-    except LookupError:
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = str(part.get_payload()).encode("utf-8", "replace")
+    except (ValueError, LookupError, UnicodeError, MessageError):
+        return ""
+    try:
+        return payload.decode(part.get_content_charset() or "utf-8", "replace")
+    except (LookupError, ValueError, UnicodeError):
         return payload.decode("utf-8", "replace")
 
 
 def _field_blocks(part: Message) -> list[Message]:
     """The RFC 3464 field blocks of a delivery-status part (or RFC 5965 fields of a feedback report)."""
     payload = part.get_payload()
-    if isinstance(payload, list):
+    encoded = str(part.get("Content-Transfer-Encoding", "")).strip().lower() in ("base64", "quoted-printable")
+    if isinstance(payload, list) and not encoded:
         return [block for block in payload if isinstance(block, Message)]
+    if isinstance(payload, list):  # the parser split encoded text into "blocks": undo that, then decode
+        payload = "\n\n".join(block.as_string() for block in payload if isinstance(block, Message))
+        original, part = part, Message()
+        part["Content-Transfer-Encoding"] = original["Content-Transfer-Encoding"]
+        part.set_payload(payload)
     text = _decoded_text(part).replace("\r\n", "\n")
     return [_TEXT_HEADER_PARSER.parsestr(block.strip() + "\n") for block in re.split(r"\n[ \t]*\n", text)
             if block.strip()]
@@ -318,26 +344,28 @@ def _original(msg: Message, text: str) -> tuple[list[str], list[str]]:
     """(Message-IDs, recipients) of the original message a report returns or quotes."""
     ids, recipients = [], []
     for headers in _returned_headers(msg):
-        ids += message_ids(headers.get("Message-ID"))
-        recipients += [a.casefold() for _, a in getaddresses(headers.get_all("To", []) + headers.get_all("Cc", []))
+        ids += message_ids(raw_header(headers, "Message-ID"))
+        recipients += [a.casefold() for _, a in getaddresses(raw_headers(headers, "To") + raw_headers(headers, "Cc"))
                        if a]
     if not ids:  # a copy quoted in the text (Exim: "------ This is a copy of the message ...")
         ids = RETURNED_MESSAGE_ID.findall(text)
         recipients += [a.casefold() for value in RETURNED_TO.findall(text) for _, a in getaddresses([value]) if a]
-    own = set(message_ids(msg.get("Message-ID")))
+    own = set(message_ids(raw_header(msg, "Message-ID")))
     return [i for i in dict.fromkeys(ids) if i not in own], list(dict.fromkeys(recipients))
 
 
 def _delivery_status(msg: Message) -> Verdict | None:
-    failed, delayed, statuses, diagnostics, envelope_ids = [], [], [], [], []
+    """The RFC 3464 verdict: bounce, delayed, "other" when every recipient was delivered, or None."""
+    failed, delayed, statuses, diagnostics, envelope_ids, fine = [], [], [], [], [], []
     for part in _walk_leaves(msg):
         if part.get_content_type() not in DSN_TYPES:
             continue
         for block in _field_blocks(part):
-            if block.get("Original-Envelope-Id"):
-                envelope_ids.append(block["Original-Envelope-Id"].strip())
+            for name in ("Original-Envelope-Id", "X-Original-Message-ID"):  # the latter: Gmail's
+                if raw_header(block, name):
+                    envelope_ids.append(raw_header(block, name).strip())
             action = header_text(block, "Action").lower()
-            recipient = _typed_address(block.get("Original-Recipient")) or _typed_address(block.get("Final-Recipient"))
+            recipient = _typed_address(raw_header(block, "Original-Recipient")) or _typed_address(raw_header(block, "Final-Recipient"))
             if not action or not recipient:
                 continue
             if action.startswith(("failed", "error")):
@@ -345,11 +373,12 @@ def _delivery_status(msg: Message) -> Verdict | None:
             elif action.startswith("delayed"):
                 delayed.append(recipient)
             else:
+                fine.append(f"{recipient} {action}")  # delivered, relayed, expanded
                 continue
             statuses.append(header_text(block, "Status").split(" ")[0])
             diagnostics.append(header_text(block, "Diagnostic-Code"))
     if not (failed or delayed):
-        return None
+        return Verdict("other", f"a delivery report that says all is well ({', '.join(fine)})") if fine else None
     status = next((s for s in statuses if s), None)
     diagnostic = next((d.split(";", 1)[-1].strip() for d in diagnostics if d), None)
     kind = "bounce" if failed else "delayed"
@@ -385,10 +414,12 @@ def _bounce(msg: Message) -> Verdict | None:
         return None  # a read receipt: not a delivery problem
     dsn = _delivery_status(msg) if report or any(p.get_content_type() in DSN_TYPES for p in _walk_leaves(msg)) \
         else None
+    if dsn is not None and dsn.kind == "other":
+        return dsn
     if dsn is None and not looks_like_bounce(msg):
         return None
     if dsn is not None and report_type == "delivery-status" and not (dsn.failed or dsn.original_ids) \
-            and not msg.get("X-Failed-Recipients"):
+            and not raw_header(msg, "X-Failed-Recipients"):
         return None
     text = _text_parts(msg)
     ids, returned_to = _original(msg, text)
@@ -403,7 +434,7 @@ def _bounce(msg: Message) -> Verdict | None:
                        original_ids=tuple(dict.fromkeys([*ids, *dsn.original_ids])),
                        original_recipients=tuple(returned_to), permanent=dsn.permanent)
     temporary, permanent = _flufl_failures(msg)
-    exim = [address_of(a) for _, a in getaddresses(msg.get_all("X-Failed-Recipients", []))]
+    exim = [address_of(a) for _, a in getaddresses(raw_headers(msg, "X-Failed-Recipients"))]
     subject = header_text(msg, "Subject")
     status = (STATUS.search(text) or [None, None])[1]
     delayed = (bool(temporary) and not permanent and not exim) or (
@@ -511,6 +542,8 @@ TRIGGERS_OTHER = re.compile(
     r"até(?: o dia| dia)?|retorno(?: em| no dia)?|"                   # Portuguese
     r"tot en met|tot|terug op)\b", re.IGNORECASE)
 RANGE = re.compile(r"^\s*(?:-|–|—|to|bis|au|al|à|a|hasta|until|till|through)\s*$", re.IGNORECASE)
+# The end of a range whose start is not a date on its own: "from the 5th to 12 January".
+RANGE_END = re.compile(r"(?:\bto|\bbis|\bau|\bal|\ba|-|–|—)\s*$", re.IGNORECASE)
 TRIGGER_REACH = 40
 
 
@@ -565,8 +598,6 @@ def return_date(text: str, reference: date) -> date | None:
     text = text[:MAX_TEXT]
     triggers = [(m.end(), True) for m in TRIGGERS_EN.finditer(text)]
     triggers += [(m.end(), False) for m in TRIGGERS_OTHER.finditer(text)]
-    if not triggers:
-        return None
     us_order = any(english for _, english in triggers) and not any(not english for _, english in triggers)
     dates = _dates(text, reference, us_order)
     earliest = reference - timedelta(days=1)
@@ -574,7 +605,7 @@ def return_date(text: str, reference: date) -> date | None:
         if value < earliest or value > reference + timedelta(days=400):
             continue
         preceded = any(0 <= start - t <= TRIGGER_REACH and not _date_between(dates, t, start) for t, _ in triggers)
-        if not preceded:
+        if not (preceded or RANGE_END.search(text[max(0, start - 6):start])):
             continue
         # "until 5 January - 12 January": the end of a range wins.
         if index + 1 < len(dates) and RANGE.match(text[end:dates[index + 1][0]]) and dates[index + 1][2] >= value:
@@ -594,8 +625,6 @@ def _date_between(dates, start: int, end: int) -> bool:
 # ---------------------------------------------------------------------------------- classify
 def body_text(msg: Message) -> str:
     """The readable text of a message: its text parts, HTML stripped, capped."""
-    if not msg.get_payload():
-        return ""
     return _text_parts(msg)
 
 
@@ -619,7 +648,7 @@ def classify(msg: Message) -> Verdict:
         kind = (msg.get_param("report-type") or "unknown").lower()
         return Verdict("other", f"a {kind} report (read receipt or notification), not a reply", **base)
     if base["thread_ids"]:
-        header = "In-Reply-To" if msg.get("In-Reply-To") and message_ids(msg.get("In-Reply-To")) else "References"
+        header = "In-Reply-To" if message_ids(raw_header(msg, "In-Reply-To")) else "References"
         return Verdict("reply", f"written by a person ({header} points to a thread)", **base)
     if is_reply_subject(subject):
         return Verdict("reply", "written by a person (a reply subject, no thread headers)", **base)
