@@ -42,6 +42,7 @@ from outreach.classify import (
     own_message_id,
     parse_headers,
     parse_message,
+    raw_header,
     sender_of,
     thread_ids,
 )
@@ -174,7 +175,7 @@ def event_source(msg: Message) -> str:
         return f"message-id:{own_id}"
     digest = hashlib.sha256()
     for name in ("From", "To", "Date", "Subject", "In-Reply-To", "References"):
-        digest.update(f"{name}:{' '.join(str(msg.get(name, '')).split())}\n".encode("utf-8", "replace"))
+        digest.update(f"{name}:{' '.join(raw_header(msg, name).split())}\n".encode("utf-8", "replace"))
     return f"digest:{digest.hexdigest()[:32]}"
 
 
@@ -241,7 +242,11 @@ class Recorder:
         if own_id and (ours := self.index.get(own_id)):
             self._confirm(ours, date_of(msg) or arrived, f"found in {where}")
             return None
-        verdict = classify(msg)
+        try:
+            verdict = classify(msg)
+        except Exception as e:  # one unreadable message must not stop the sync: say where it is
+            self.report.warnings.append(f"{where}: could not be read ({type(e).__name__}: {e}); it was skipped")
+            return None
         if verdict.sender in self.index.own or verdict.kind not in RECORDED_KINDS:
             return None
         found = match(verdict, self.index)
@@ -317,26 +322,58 @@ class NoProgress:
 
 
 # ------------------------------------------------------------------------------------ files
+class MessageFile:
+    """The messages in ``path``: an .eml file, an mbox file or a Maildir folder, read lazily.
+
+    ``len()`` is cheap (mbox builds its table of contents without keeping messages); iterating
+    yields (label, raw bytes) one message at a time, so a multi-gigabyte export is fine.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.box: mailbox.Mailbox | None = None
+        if path.is_dir():
+            if not all((path / sub).is_dir() for sub in ("cur", "new")):
+                raise UserError(f"{path}: is a folder but not a Maildir (no cur/ and new/ inside)")
+            self.box = mailbox.Maildir(path, factory=None, create=False)
+            self.keys = sorted(self.box.keys())
+            return
+        try:
+            with open(path, "rb") as f:
+                head = f.read(5)
+        except OSError as e:
+            raise UserError(f"{path}: cannot be read ({e.strerror})") from None
+        if head == b"From ":
+            self.box = mailbox.mbox(path, factory=None, create=False)
+            self.keys = list(self.box.keys())
+        else:
+            self.keys = [None]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        if self.box is None:
+            yield str(self.path), self.path.read_bytes()
+            return
+        for number, key in enumerate(self.keys, start=1):
+            yield f"{self.path}#{number}", self.box.get_bytes(key)
+
+    def close(self) -> None:
+        if self.box is not None:
+            self.box.close()
+
+    def __enter__(self) -> "MessageFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def read_messages(path: Path) -> Iterator[tuple[str, bytes]]:
-    """(label, raw bytes) of every message in ``path``: an .eml file, an mbox file or a Maildir."""
-    if path.is_dir():
-        if not all((path / sub).is_dir() for sub in ("cur", "new")):
-            raise UserError(f"{path}: is a folder but not a Maildir (no cur/ and new/ inside)")
-        box = mailbox.Maildir(path, factory=None, create=False)
-        for number, key in enumerate(sorted(box.keys()), start=1):
-            yield f"{path}#{number}", box.get_bytes(key)
-        return
-    try:
-        with open(path, "rb") as f:
-            head = f.read(5)
-    except OSError as e:
-        raise UserError(f"{path}: cannot be read ({e.strerror})") from None
-    if head == b"From ":
-        box = mailbox.mbox(path, factory=None, create=False)
-        for number, key in enumerate(box.keys(), start=1):
-            yield f"{path}#{number}", box.get_bytes(key)
-        return
-    yield str(path), path.read_bytes()
+    """(label, raw bytes) of every message in ``path`` (see :class:`MessageFile`)."""
+    with MessageFile(path) as messages:
+        yield from messages
 
 
 def _header_block(raw: bytes) -> bytes:
@@ -357,10 +394,9 @@ def sync_files(store: Store, own_addresses: Iterable[str], paths: list[tuple[str
         return report
     recorder = Recorder(store, index, report)
     for kind, path in paths:
-        messages = list(read_messages(path))
-        progress.start(f"reading {path.name}", len(messages))
-        matched_before = len(report.events)
-        with store.transaction():
+        with MessageFile(path) as messages, store.transaction():
+            progress.start(f"reading {path.name}", len(messages))
+            matched_before = len(report.events)
             for where, raw in messages:
                 headers = parse_headers(_header_block(raw))
                 decision = screen(headers, index)
