@@ -15,6 +15,8 @@ What the config does, and why (each line was needed on Debian 12 / Dovecot 2.3.1
 * Gmail-style special-use folders (``[Gmail]/Drafts`` ``\\Drafts``, ``[Gmail]/Sent Mail``
   ``\\Sent``, ``[Gmail]/Spam`` ``\\Junk``) are declared but not auto-created: a test that wants
   Gmail's layout creates them, and every other test sees an account with no Drafts folder at all.
+* ``xoauth2`` is offered too: with a static passdb Dovecot 2.3 takes the bearer token as the
+  password, which is enough to prove the client speaks SASL XOAUTH2.
 * Stopping: SIGKILL to the process group (the master started its own session). A graceful
   SIGTERM takes 1-6 s, and imap processes with a connected client outlive the master anyway.
 """
@@ -53,7 +55,7 @@ ssl = yes
 ssl_cert = <{cert}
 ssl_key = <{key}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2
 auth_failure_delay = 0
 {users}
 passdb {{

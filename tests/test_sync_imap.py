@@ -231,3 +231,16 @@ def test_sync_as_a_subprocess(mail_account, record_sent, run_cli, workspace):
     done = run_cli("sync", "--json", cwd=workspace)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["events"][0]["kind"] == "reply"
+
+
+def test_an_oauth2_token_logs_in_with_xoauth2(mail_account, record_sent, invoke, workspace, dovecot):
+    from tests.dovecot_server import PASSWORD
+
+    sent = record_sent(samples.outgoing(contact("a")))
+    mail_account.append(samples.gmail_reply(sent))
+    env = (workspace / ".env").read_text().replace(f"OUTREACH_PASSWORD_COMMAND=printf {PASSWORD}",
+                                                   f"OUTREACH_OAUTH2_TOKEN_COMMAND=printf {PASSWORD}")
+    (workspace / ".env").write_text(env)
+    report, code = sync(invoke)
+    assert code == 0 and report["events"][0]["kind"] == "reply"
+    assert f"user=<{mail_account.user}>, method=XOAUTH2" in dovecot.log()
