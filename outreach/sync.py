@@ -116,11 +116,12 @@ def screen(headers: Message, index: Index) -> str:
     own_id = own_message_id(headers)
     if own_id and index.get(own_id):
         return HEADERS  # our own message (Sent, a Bcc to self): it proves the message left
-    if sender_of(headers) in index.own:
+    sender = sender_of(headers)
+    if sender in index.own:
         return SKIP  # what the user wrote; never a reply to the user
     if looks_like_bounce(headers):
         return FULL
-    if not (index.points_here(thread_ids(headers)) or sender_of(headers) in index.by_address):
+    if not (index.points_here(thread_ids(headers)) or sender in index.by_address):
         return SKIP
     return FULL if auto_reply_reason(headers) else HEADERS
 

@@ -244,3 +244,17 @@ def test_an_oauth2_token_logs_in_with_xoauth2(mail_account, record_sent, invoke,
     report, code = sync(invoke)
     assert code == 0 and report["events"][0]["kind"] == "reply"
     assert f"user=<{mail_account.user}>, method=XOAUTH2" in dovecot.log()
+
+
+def test_imapclients_parser_gives_the_same_result(mail_account, record_sent, invoke, monkeypatch):
+    from outreach.imap import ImapSession
+
+    monkeypatch.setattr(ImapSession, "_fetch_headers_raw", lambda self, uids: None)  # take imapclient's path
+    first, second = record_sent(samples.outgoing(contact("one")), samples.outgoing(contact("two")))
+    mail_account.append(samples.outlook_reply(first))
+    mail_account.append(samples.gmail_delay(second))
+    mail_account.append(samples.newsletter())
+    report, _ = sync(invoke)
+    assert [(e["address"], e["kind"]) for e in report["events"]] == [(contact("one"), "reply"),
+                                                                     (contact("two"), "delayed")]
+    assert report["stats"]["headers_fetched"] == 3
