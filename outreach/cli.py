@@ -372,6 +372,9 @@ def sync_command(ctx, mboxes: tuple[Path, ...], maildirs: tuple[Path, ...], fold
         raise UserError(f"{settings.db}: no tracking store here yet; draft or send something first "
                         "(or run this in the workspace folder)")
     store = Store(settings.db)
+    if not store.mailbox_rows():
+        say(style("note: ", "note", stream=sys.stderr) + "nothing drafted or sent yet, so nothing to match", err=True)
+        return
     progress = ProgressBar()
     try:
         if mboxes or maildirs:

@@ -42,6 +42,7 @@ BODY_ITEM = f"BODY.PEEK[]<0.{BODY_LIMIT}>"
 APPENDUID = re.compile(rb"APPENDUID \d+ (\d+)")
 RAW_UID = re.compile(rb"\bUID (\d+)")
 RAW_DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+RAW_FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
 RAW_HEADER_LITERAL = re.compile(rb"BODY\[HEADER\.FIELDS \([^)]*\)\] \{\d+\}$")
 
 
@@ -54,6 +55,15 @@ class ConnectionLost(UserError):
 def account_key(server: Server) -> str:
     """How ``sync_state`` names this mailbox."""
     return f"imap:{server.user}@{server.host}"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One message's screening headers, arrival time and whether it is a draft (\\Draft)."""
+
+    headers: bytes
+    arrived: datetime | None
+    draft: bool = False
 
 
 @dataclass
@@ -196,6 +206,9 @@ class ImapSession:
     def junk_folder(self) -> str | None:
         return self.special_folder(JUNK)
 
+    def existing_drafts_folder(self) -> str | None:
+        return self.special_folder(DRAFTS)
+
     def drafts_folder(self) -> str:
         """The Drafts folder: ``\\Drafts`` (Gmail's ``[Gmail]/Drafts``), else "Drafts", else created."""
         found = self.special_folder(DRAFTS)
@@ -227,8 +240,8 @@ class ImapSession:
             criteria += ["SINCE", since]
         return sorted(uid for uid in self.client.search(criteria) if uid > last_uid)
 
-    def fetch_headers(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]]:
-        """uid -> (the screening headers, INTERNALDATE).
+    def fetch_headers(self, uids: list[int]) -> dict[int, Fetched]:
+        """uid -> the screening headers, INTERNALDATE and \\Draft flag.
 
         This is the one bulk command of a sync (every new message passes through it), so its
         response is read from imaplib directly: imapclient's pure-Python lexer walks the echoed
@@ -240,14 +253,15 @@ class ImapSession:
         if self.client.use_uid:
             fetched = self._fetch_headers_raw(uids)
         if fetched is None:
-            response = self.client.fetch(uids, [HEADERS_ITEM, "INTERNALDATE"])
-            fetched = {uid: (_section(data, b"BODY[HEADER"), _aware(data.get(b"INTERNALDATE")))
+            response = self.client.fetch(uids, [HEADERS_ITEM, "INTERNALDATE", "FLAGS"])
+            fetched = {uid: Fetched(_section(data, b"BODY[HEADER"), _aware(data.get(b"INTERNALDATE")),
+                                    DRAFT in data.get(b"FLAGS", ()))
                        for uid, data in response.items()}
         self.stats.headers_fetched += len(fetched)
         return fetched
 
-    def _fetch_headers_raw(self, uids: list[int]) -> dict[int, tuple[bytes, datetime | None]] | None:
-        typ, data = self.client._imap.uid("FETCH", uid_set(uids), f"({HEADERS_ITEM} INTERNALDATE)")
+    def _fetch_headers_raw(self, uids: list[int]) -> dict[int, Fetched] | None:
+        typ, data = self.client._imap.uid("FETCH", uid_set(uids), f"({HEADERS_ITEM} INTERNALDATE FLAGS)")
         if typ != "OK":
             raise IMAPClientError(f"FETCH failed: {data!r}")
         return parse_header_fetch(data, set(uids))
@@ -342,10 +356,10 @@ class ImapDrafts:
         return f"{self.folder} on {self.session.server.host}"
 
 
-def parse_header_fetch(data: list, wanted: set[int]) -> dict[int, tuple[bytes, datetime | None]] | None:
-    """imaplib's raw ``UID FETCH (BODY.PEEK[HEADER.FIELDS (...)] INTERNALDATE)`` response ->
-    uid -> (headers, INTERNALDATE); None when it is not the shape expected (the caller then
-    asks imapclient, whose parser handles every shape).
+def parse_header_fetch(data: list, wanted: set[int]) -> dict[int, Fetched] | None:
+    """imaplib's raw ``UID FETCH (BODY.PEEK[HEADER.FIELDS (...)] INTERNALDATE FLAGS)`` response ->
+    uid -> :class:`Fetched`; None when it is not the shape expected (the caller then asks
+    imapclient, whose parser handles every shape).
 
     imaplib gives a list where a literal arrives as ``(b'7 (UID 7 ... BODY[...] {212}', literal)``
     followed by the rest of that response (``b')'``, or ``b' UID 7)'`` when the server puts
@@ -364,11 +378,13 @@ def parse_header_fetch(data: list, wanted: set[int]) -> dict[int, tuple[bytes, d
             return None
     fetched = {}
     for prefix, literal, tail in records:
-        uid, date = RAW_UID.search(prefix + tail), RAW_DATE.search(prefix + tail)
+        meta = prefix + tail
+        uid, date, flags = RAW_UID.search(meta), RAW_DATE.search(meta), RAW_FLAGS.search(meta)
         if uid is None or not RAW_HEADER_LITERAL.search(prefix):
             return None
         if int(uid.group(1)) in wanted:
-            fetched[int(uid.group(1))] = (literal, _aware(parse_to_datetime(date.group(1))) if date else None)
+            fetched[int(uid.group(1))] = Fetched(literal, _aware(parse_to_datetime(date.group(1))) if date else None,
+                                                 bool(flags) and DRAFT.lower() in flags.group(1).lower().split())
     return fetched
 
 

@@ -238,10 +238,13 @@ class Recorder:
     def __init__(self, store: Store, index: Index, report: Report):
         self.store, self.index, self.report = store, index, report
 
-    def handle(self, msg: Message, where: str, arrived: datetime | None = None) -> Recorded | None:
+    def handle(self, msg: Message, where: str, arrived: datetime | None = None, *,
+               draft: bool = False) -> Recorded | None:
+        """``draft``: the copy is flagged as a draft (IMAP \\Draft, Maildir D), which proves nothing."""
         own_id = own_message_id(msg)
         if own_id and (ours := self.index.get(own_id)):
-            self._confirm(ours, date_of(msg) or arrived, f"found in {where}")
+            if not (draft or is_draft_copy(msg)):
+                self._confirm(ours, date_of(msg) or arrived, f"found in {where}")
             return None
         try:
             verdict = classify(msg)
@@ -302,6 +305,13 @@ class Recorder:
             sent.state = "sent"
 
 
+def is_draft_copy(msg: Message) -> bool:
+    """A copy of one of ours that is a draft, not a sent message: an .eml draft (X-Unsent) or a
+    Gmail export's draft (X-Gmail-Labels: Drafts)."""
+    labels = [label.strip().lower() for label in raw_header(msg, "X-Gmail-Labels").split(",")]
+    return raw_header(msg, "X-Unsent").strip() == "1" or "drafts" in labels
+
+
 # ---------------------------------------------------------------------------------- progress
 class Progress(Protocol):
     def start(self, label: str, total: int) -> None: ...
@@ -354,11 +364,22 @@ class MessageFile:
         return len(self.keys)
 
     def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        for label, raw, _ in self.items():
+            yield label, raw
+
+    def items(self) -> Iterator[tuple[str, bytes, str | None]]:
+        """(label, raw bytes, key) of each message."""
         if self.box is None:
-            yield str(self.path), self.path.read_bytes()
+            yield str(self.path), self.path.read_bytes(), None
             return
         for number, key in enumerate(self.keys, start=1):
-            yield f"{self.path}#{number}", self.box.get_bytes(key)
+            yield f"{self.path}#{number}", self.box.get_bytes(key), key
+
+    def is_draft(self, key: str | None) -> bool:
+        """Maildir's D flag (mbox has no draft flag: its D means deleted)."""
+        if isinstance(self.box, mailbox.Maildir) and key is not None:
+            return "D" in self.box.get_message(key).get_flags()
+        return False
 
     def close(self) -> None:
         if self.box is not None:
@@ -398,11 +419,13 @@ def sync_files(store: Store, own_addresses: Iterable[str], paths: list[tuple[str
         with MessageFile(path) as messages, store.transaction():
             progress.start(f"reading {path.name}", len(messages))
             matched_before = len(report.events)
-            for where, raw in messages:
+            for where, raw, key in messages.items():
                 headers = parse_headers(_header_block(raw))
                 decision = screen(headers, index)
                 if decision != SKIP:
-                    recorder.handle(parse_message(raw) if decision == FULL else headers, where)
+                    own_id = own_message_id(headers)
+                    draft = bool(own_id and index.get(own_id)) and messages.is_draft(key)
+                    recorder.handle(parse_message(raw) if decision == FULL else headers, where, draft=draft)
                 progress.advance(1)
             # "as of": the export's own time, so "synced at" never claims mail newer than the file
             store.save_sync_position(kind, str(path.resolve()), 0, len(messages), _iso(_mtime(path)))
@@ -431,15 +454,19 @@ def sync_imap(store: Store, session, own_addresses: Iterable[str], *, extra_fold
         report.notes.append("the tracking store has no messages yet: nothing to match")
         return report
     recorder = Recorder(store, index, report)
+    extra_folders = list(extra_folders)
     with session.guarded("listing folders"):
         folders = ["INBOX"]
-        junk = session.junk_folder()
-        for name in [junk, *extra_folders]:
-            if name and name not in folders:
-                if session.has_folder(name):
-                    folders.append(name)
-                else:
-                    report.warnings.append(f"no folder {name!r} on {session.server.host}; it was skipped")
+        drafts = session.existing_drafts_folder() if extra_folders else None
+        for name in [session.junk_folder(), *extra_folders]:
+            if not name or name in folders:
+                continue
+            if name == drafts:
+                report.warnings.append(f"{name!r} holds drafts, not mail received; it was skipped")
+            elif session.has_folder(name):
+                folders.append(name)
+            else:
+                report.warnings.append(f"no folder {name!r} on {session.server.host}; it was skipped")
     for folder in folders:
         with session.guarded(f"reading {folder}"):
             _sync_folder(store, session, index, recorder, folder, full, progress, report)
@@ -473,8 +500,8 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
         chunk = uids[start:start + CHUNK]
         fetched = session.fetch_headers(chunk)
         decisions = {}
-        for uid, (raw_headers, _) in fetched.items():
-            headers = parse_headers(raw_headers)
+        for uid, item in fetched.items():
+            headers = parse_headers(item.headers)
             decisions[uid] = (screen(headers, index), headers)
         bodies = session.fetch_bodies([uid for uid, (d, _) in decisions.items() if d == FULL])
         with store.transaction():
@@ -485,7 +512,7 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
                 if decision == SKIP:
                     continue
                 msg = parse_message(bodies[uid]) if decision == FULL and uid in bodies else headers
-                recorder.handle(msg, f"{folder} uid {uid}", fetched[uid][1])
+                recorder.handle(msg, f"{folder} uid {uid}", fetched[uid].arrived, draft=fetched[uid].draft)
             store.save_sync_position(session.key, folder, uidvalidity, chunk[-1])
         progress.advance(len(chunk))
     progress.finish()

@@ -12,14 +12,15 @@ def test_dovecot_shape():
     data = [(b'1 (UID 41 INTERNALDATE "01-Dec-2026 10:00:00 +0000" ' + KEY + b" {44}", HEADERS), b")",
             (b'2 (UID 42 INTERNALDATE "02-Dec-2026 10:00:00 +0100" ' + KEY + b" {44}", HEADERS), b")"]
     parsed = parse_header_fetch(data, {41, 42})
-    assert set(parsed) == {41, 42} and parsed[41][0] == HEADERS
-    assert parsed[42][1].utcoffset() is not None and parsed[42][1].hour in range(24)
+    assert set(parsed) == {41, 42} and parsed[41].headers == HEADERS
+    assert parsed[42].arrived.utcoffset() is not None and not parsed[42].draft
 
 
 def test_uid_after_the_literal_and_unsolicited_flags():
-    data = [(b'7 (INTERNALDATE "01-Dec-2026 10:00:00 +0000" ' + KEY + b" {44}", HEADERS), b" UID 70 FLAGS ())",
-            b"9 (FLAGS (\\Seen))"]
-    assert set(parse_header_fetch(data, {70})) == {70}
+    data = [(b'7 (INTERNALDATE "01-Dec-2026 10:00:00 +0000" ' + KEY + b" {44}", HEADERS),
+            b" UID 70 FLAGS (\\Seen \\Draft))", b"9 (FLAGS (\\Seen))"]
+    parsed = parse_header_fetch(data, {70})
+    assert set(parsed) == {70} and parsed[70].draft
 
 
 def test_unrequested_uids_are_dropped():

@@ -130,3 +130,27 @@ def test_classify_outside_a_workspace_and_as_a_subprocess(tmp_path, run_cli):
     assert not (tmp_path / "outreach.db").exists()
     done = run_cli("classify", "missing.eml", cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_draft_copies_in_exports_prove_nothing(workspace, record_sent, invoke):
+    a, b, c = record_sent(*(samples.outgoing(f"{n}@example.edu") for n in "abc"), state="sending")
+    folder = workspace / "Maildir"
+    box = mailbox.Maildir(folder, create=True)
+    draft = mailbox.MaildirMessage(a.raw)
+    draft.set_flags("DS")
+    box.add(draft)
+    sent = mailbox.MaildirMessage(b.raw)
+    sent.set_flags("S")
+    box.add(sent)
+    takeout = write_mbox(workspace / "takeout.mbox", [b"X-Gmail-Labels: Drafts,Opened\r\n" + c.raw])
+    report = json.loads(invoke("sync", "--maildir", folder, "--mbox", takeout, "--json").stdout)
+    assert [x["address"] for x in report["confirmed_sent"]] == ["b@example.edu"]
+    assert {x["address"] for x in report["still_uncertain"]} == {"a@example.edu", "c@example.edu"}
+
+
+def test_an_empty_store_needs_no_mailbox(workspace, invoke):
+    from outreach.store import Store
+
+    Store(workspace / "outreach.db").close()
+    result = invoke("sync")  # no IMAP server configured: not even needed
+    assert result.exit_code == 0 and "nothing drafted or sent yet" in result.output

@@ -258,3 +258,18 @@ def test_imapclients_parser_gives_the_same_result(mail_account, record_sent, inv
     assert [(e["address"], e["kind"]) for e in report["events"]] == [(contact("one"), "reply"),
                                                                      (contact("two"), "delayed")]
     assert report["stats"]["headers_fetched"] == 3
+
+
+def test_a_draft_copy_proves_nothing_but_a_sent_copy_does(mail_account, record_sent, invoke, workspace):
+    drafted, sent = record_sent(samples.outgoing(contact("a")), samples.outgoing(contact("b")), state="sending")
+    client = mail_account.client
+    client.create_folder("All Mail")  # Gmail's All Mail holds drafts and sent mail alike
+    mail_account.append(drafted.raw, "All Mail", flags=[b"\\Draft"])
+    mail_account.append(sent.raw, "All Mail", flags=[b"\\Seen"])
+    client.create_folder("Drafts")
+    result = invoke("sync", "--json", "--folder", "All Mail", "--folder", "Drafts")
+    report = json.loads(result.stdout)
+    assert [c["address"] for c in report["confirmed_sent"]] == [contact("b")]
+    assert [u["address"] for u in report["still_uncertain"]] == [contact("a")]
+    assert "'Drafts' holds drafts, not mail received; it was skipped" in report["warnings"]
+    assert Store(workspace / "outreach.db").by_message_id(drafted.message_id).state == "sending"
