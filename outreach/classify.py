@@ -20,10 +20,10 @@ flufl.bounce expects, it tolerates broken mail, and it is several times faster o
 from __future__ import annotations
 
 import html as html_module
-import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
 import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from email import policy
 from email.errors import MessageError
 from email.header import decode_header, make_header
@@ -74,7 +74,6 @@ class Verdict:
     status: str | None = None
     diagnostic: str | None = None
     until: date | None = None
-    permanent: bool = field(default=False)
 
     @property
     def is_report(self) -> bool:
@@ -244,7 +243,7 @@ DELAY_TEXT = re.compile(
     r"still (?:being )?retr(?:y|ied)|will retry|no action is required|verzögert|retardé|retrasad",
     re.IGNORECASE,
 )
-STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+STATUS = re.compile(r"\b([45]\.\d{1,3}\.\d{1,3})\b")  # RFC 3463 enhanced codes of failures
 SMTP_REPLY = re.compile(r"\b[45]\d\d[ -]\S.*")
 RETURNED_MESSAGE_ID = re.compile(r"^[ \t>]*Message-I[Dd][ \t]*:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 RETURNED_TO = re.compile(r"^[ \t>]*To[ \t]*:[ \t]*(.+)$", re.IGNORECASE | re.MULTILINE)
@@ -301,7 +300,7 @@ def _typed_address(value: str | None) -> str:
     value = " ".join((value or "").split())
     if ";" in value:
         value = value.split(";", 1)[1]
-    return address_of(value.strip().strip("<>") if "<" not in value else value)
+    return address_of(value)
 
 
 def _walk_leaves(msg: Message):
@@ -398,7 +397,7 @@ def _delivery_status(msg: Message) -> Verdict | None:
     why = f"delivery status notification: Action {'failed' if failed else 'delayed'}"
     ids = [*envelope_ids, *[f"<{e}>" for e in envelope_ids if not e.startswith("<")]]
     return Verdict(kind, why + (f", Status {status}" if status else ""), failed=recipients, status=status,
-                   diagnostic=diagnostic, original_ids=tuple(ids), permanent=bool(failed))
+                   diagnostic=diagnostic, original_ids=tuple(ids))
 
 
 def _flufl_failures(msg: Message) -> tuple[list[str], list[str]]:
@@ -430,21 +429,14 @@ def _bounce(msg: Message) -> Verdict | None:
         return dsn
     if dsn is None and not looks_like_bounce(msg):
         return None
-    if dsn is not None and report_type == "delivery-status" and not (dsn.failed or dsn.original_ids) \
-            and not raw_header(msg, "X-Failed-Recipients"):
-        return None
     text = _text_parts(msg)
     ids, returned_to = _original(msg, text)
-    if dsn is not None:
-        failed = dsn.failed
-        if not failed:
-            _, permanent = _flufl_failures(msg)
-            failed = tuple(permanent)
+    if dsn is not None:  # RFC 3464 says who failed and how; the rest only adds the original's ids
         diagnostic = dsn.diagnostic or _diagnostic(text)
-        return Verdict(dsn.kind, dsn.reason + _diagnostic_suffix(diagnostic), failed=failed,
+        return Verdict(dsn.kind, dsn.reason + _diagnostic_suffix(diagnostic), failed=dsn.failed,
                        status=dsn.status, diagnostic=diagnostic,
                        original_ids=tuple(dict.fromkeys([*ids, *dsn.original_ids])),
-                       original_recipients=tuple(returned_to), permanent=dsn.permanent)
+                       original_recipients=tuple(returned_to))
     temporary, permanent = _flufl_failures(msg)
     exim = [address_of(a) for _, a in getaddresses(raw_headers(msg, "X-Failed-Recipients"))]
     subject = header_text(msg, "Subject")
@@ -454,9 +446,8 @@ def _bounce(msg: Message) -> Verdict | None:
     if status and status.startswith("5"):
         delayed = False
     failed = tuple(dict.fromkeys([*permanent, *[a for a in exim if a], *temporary]))
-    if not (failed or ids or report):
-        if not (BOUNCE_SUBJECT.search(subject) or DAEMON.match(sender_of(msg))):
-            return None
+    if not (failed or ids or report) and not (BOUNCE_SUBJECT.search(subject) and DAEMON.match(sender_of(msg))):
+        return None  # nothing to go on but a word in the subject: a person can write that too
     diagnostic = _diagnostic(text)
     source = "X-Failed-Recipients" if exim else "bounce text (flufl.bounce)" if (temporary or permanent) \
         else "bounce subject and sender"
@@ -465,7 +456,7 @@ def _bounce(msg: Message) -> Verdict | None:
     if status:
         why += f", Status {status}"
     return Verdict(kind, why + _diagnostic_suffix(diagnostic), failed=failed, status=status, diagnostic=diagnostic,
-                   original_ids=tuple(ids), original_recipients=tuple(returned_to), permanent=not delayed)
+                   original_ids=tuple(ids), original_recipients=tuple(returned_to))
 
 
 def _diagnostic(text: str) -> str | None:
@@ -493,7 +484,7 @@ def _complaint(msg: Message) -> Verdict:
     where = fields.get("reported-domain") or fields.get("user-agent") or ""
     return Verdict("complaint", f"abuse report (ARF Feedback-Type: {feedback}{', ' + where if where else ''})",
                    failed=failed, original_ids=tuple(ids), original_recipients=tuple(returned_to),
-                   diagnostic=f"Feedback-Type: {feedback}", permanent=True)
+                   diagnostic=f"Feedback-Type: {feedback}")
 
 
 # ------------------------------------------------------------------------------ return dates
