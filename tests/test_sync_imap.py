@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-import pytest
-
 from outreach.store import Store
 from tests import mail_samples as samples
 
