@@ -492,4 +492,8 @@ def classify_command(ctx, files: tuple[Path, ...], as_json: bool):
 
 
 def main() -> None:
-    cli(prog_name="outreach")
+    try:
+        cli(prog_name="outreach")
+    except BrokenPipeError:  # `outreach preview ... | head`: the reader left, which is fine
+        sys.stderr.close()
+        os._exit(0)
