@@ -25,7 +25,7 @@ What it measures
     that it equals the auto-replies and reports about the campaign plus the bounces of other
     mail in the window read (a bounce of some other message can only be told apart by what is
     inside it), i.e. that no other unrelated message had its body downloaded. (The tests check
-    the same message by message on a small mailbox.)
+    the same count on a small mailbox whose every message is known.)
 
     Two scenarios, each on its own fresh mailbox:
 
