@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.datetime_util import parse_to_datetime
-from imapclient.exceptions import CapabilityError, IMAPClientError, LoginError
+from imapclient.exceptions import CapabilityError, IMAPClientAbortError, IMAPClientError, LoginError
 from imapclient.imapclient import DELETED, DRAFT, DRAFTS, JUNK, SENT
 
 from outreach.account import Account, Server
@@ -50,6 +50,13 @@ class ConnectionLost(UserError):
     """The server went away mid-way: what was read is kept; exit 1 (partial)."""
 
     exit_code = 1
+
+
+class CommandRefused(ConnectionLost):
+    """The server answered NO or BAD to one command (a folder it will not open): the connection
+    is fine, so the caller may go on with the next folder (``recoverable``)."""
+
+    recoverable = True
 
 
 def account_key(server: Server) -> str:
@@ -329,9 +336,14 @@ class _Guard:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             return False
-        if issubclass(exc_type, (OSError, IMAPClientError)) and not issubclass(exc_type, UserError):
+        if issubclass(exc_type, UserError):
+            return False
+        if issubclass(exc_type, (OSError, IMAPClientAbortError)):
             raise ConnectionLost(f"{self.session._where()}: the connection failed while {self.what} ({exc}); "
                                  "what was read so far is recorded, run the command again") from None
+        if issubclass(exc_type, IMAPClientError):  # a NO or BAD answer to one command
+            raise CommandRefused(f"{self.session._where()}: the server refused a command while {self.what} "
+                                 f"({exc}); what was read so far is recorded") from None
         return False
 
 

@@ -468,8 +468,14 @@ def sync_imap(store: Store, session, own_addresses: Iterable[str], *, extra_fold
             else:
                 report.warnings.append(f"no folder {name!r} on {session.server.host}; it was skipped")
     for folder in folders:
-        with session.guarded(f"reading {folder}"):
-            _sync_folder(store, session, index, recorder, folder, full, progress, report)
+        try:
+            with session.guarded(f"reading {folder}"):
+                _sync_folder(store, session, index, recorder, folder, full, progress, report)
+        except UserError as refused:  # one folder the server will not open: go on with the others
+            if not getattr(refused, "recoverable", False):
+                raise
+            progress.finish()
+            report.warnings.append(str(refused))
     with session.guarded("looking in the Sent folder"):
         _reconcile(store, session, index, report)
     report.uncertain = _still_uncertain(store)

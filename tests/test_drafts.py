@@ -104,3 +104,29 @@ def test_imap_drafting_refuses_out_and_a_missing_server(inputs, invoke):
     result = invoke("draft", "t.txt", "c.csv", "--imap")
     assert result.exit_code == 2 and "OUTREACH_IMAP_HOST" in result.output
     assert not (inputs / "outreach.db").exists()
+
+
+def test_a_dropped_connection_while_drafting_keeps_what_was_appended(inputs, mail_account, invoke, monkeypatch):
+    import socket
+
+    from outreach.imap import ImapSession
+
+    append = ImapSession.append_draft
+    calls = []
+
+    def drop_on_second(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            self.client._imap.sock.shutdown(socket.SHUT_RDWR)
+        return append(self, *args, **kwargs)
+
+    monkeypatch.setattr(ImapSession, "append_draft", drop_on_second)
+    result = invoke("draft", "t.txt", "c.csv", "--campaign", "fall", "--imap")
+    assert result.exit_code == 1 and "the connection failed while appending the draft" in result.output
+    store = Store(inputs / "outreach.db")
+    assert [r.address for r in store.messages("fall")] == ["j.chen@example.edu"]
+    assert len(drafts_in(mail_account, "Drafts")) == 1
+
+    monkeypatch.setattr(ImapSession, "append_draft", append)
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "fall", "--imap").exit_code == 0
+    assert len(drafts_in(mail_account, "Drafts")) == 2  # the first one replaced, not doubled

@@ -271,3 +271,46 @@ def test_a_draft_copy_proves_nothing_but_a_sent_copy_does(mail_account, record_s
     assert [u["address"] for u in report["still_uncertain"]] == [contact("a")]
     assert "'Drafts' holds drafts, not mail received; it was skipped" in report["warnings"]
     assert Store(workspace / "outreach.db").by_message_id(drafted.message_id).state == "sending"
+
+
+def test_a_dropped_connection_keeps_what_was_read_and_the_next_run_finishes(mail_account, record_sent, invoke,
+                                                                            workspace, monkeypatch):
+    import socket
+
+    from outreach import sync as mailbox_sync
+    from outreach.imap import ImapSession
+
+    sent = record_sent(*(samples.outgoing(contact(f"c{i}")) for i in range(4)))
+    for item in sent:
+        mail_account.append(samples.gmail_reply(item))
+    monkeypatch.setattr(mailbox_sync, "CHUNK", 2)
+    fetch = ImapSession.fetch_headers
+    calls = []
+
+    def drop_on_second_chunk(self, uids):
+        calls.append(uids)
+        if len(calls) == 2:
+            self.client._imap.sock.shutdown(socket.SHUT_RDWR)  # the network goes away mid-sync
+        return fetch(self, uids)
+
+    monkeypatch.setattr(ImapSession, "fetch_headers", drop_on_second_chunk)
+    result = invoke("sync")
+    assert result.exit_code == 1
+    assert "the connection failed while reading INBOX" in result.output and "run the command again" in result.output
+    store = Store(workspace / "outreach.db")
+    assert store.db.execute("SELECT count(*) FROM events").fetchone()[0] == 2  # the first chunk is kept
+
+    monkeypatch.setattr(ImapSession, "fetch_headers", fetch)
+    report, code = sync(invoke)
+    assert code == 0 and report["stats"]["headers_fetched"] == 2  # it resumes after the first chunk
+    assert store.db.execute("SELECT count(*) FROM events").fetchone()[0] == 4
+
+
+def test_a_folder_the_server_will_not_open_is_one_sentence(mail_account, record_sent, invoke):
+    record_sent(samples.outgoing(contact("a")))
+    mail_account.client.create_folder("[Gmail]/Spam")  # "[Gmail]" itself is listed but cannot be selected
+    result = invoke("sync", "--folder", "[Gmail]")
+    assert result.exit_code == 1, result.output
+    assert "warning: IMAP server" in result.output
+    assert "the server refused a command while reading [Gmail]" in result.output
+    assert "imap:[Gmail]/Spam: 0 message(s) read" in result.output and "recorded: nothing new" in result.output
