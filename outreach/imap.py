@@ -39,6 +39,7 @@ HEADERS_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
 # returned original with a 5 MB CV attached is not worth the download.
 BODY_LIMIT = 256 * 1024
 BODY_ITEM = f"BODY.PEEK[]<0.{BODY_LIMIT}>"
+BODY_BATCH = 25
 APPENDUID = re.compile(rb"APPENDUID \d+ (\d+)")
 RAW_UID = re.compile(rb"\bUID (\d+)")
 RAW_DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
@@ -275,11 +276,12 @@ class ImapSession:
 
     def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
         """uid -> the message (its first BODY_LIMIT bytes), without setting \\Seen."""
-        if not uids:
-            return {}
-        response = self.client.fetch(uids, [BODY_ITEM])
-        self.stats.bodies_fetched += len(response)
-        return {uid: _section(data, b"BODY[]") for uid, data in response.items()}
+        bodies: dict[int, bytes] = {}
+        for start in range(0, len(uids), BODY_BATCH):  # at most BODY_BATCH x 256 KiB in memory at once
+            response = self.client.fetch(uids[start:start + BODY_BATCH], [BODY_ITEM])
+            self.stats.bodies_fetched += len(response)
+            bodies.update((uid, _section(data, b"BODY[]")) for uid, data in response.items())
+        return bodies
 
     def find_message_ids(self, folder: str, message_ids: Iterable[str]) -> dict[str, datetime | None]:
         """Which of ``message_ids`` are in ``folder`` (read-only), with their INTERNALDATE."""
