@@ -266,6 +266,8 @@ class Recorder:
             detail["status"] = verdict.status
         if verdict.diagnostic:
             detail["diagnostic"] = verdict.diagnostic
+        if verdict.until:  # also in events.until; readers of detail find it here too
+            detail["until"] = verdict.until.isoformat()
         recorded = Recorded(verdict.kind, sent.address, sent.campaign, sent.message_id, found.strength, found.how,
                             verdict.sender, verdict.subject, verdict.reason, where, verdict.until, verdict.failed,
                             verdict.status)

@@ -75,6 +75,9 @@ def test_every_style_is_classified_and_matched_and_unrelated_mail_is_not(mail_ac
         case = event["address"].split("@")[0]
         assert event["until"] == (BACK.isoformat() if case in UNTIL else None), event
         assert event["campaign"] == "fall-mentors"
+    stored = {e["address"]: e for e in Store(workspace / "outreach.db").mailbox_events()}
+    assert stored[contact("outlook-ooo-de")]["until"] == BACK.isoformat()
+    assert stored[contact("outlook-ooo-de")]["detail"]["until"] == BACK.isoformat()
     assistant = next(e for e in report["events"] if e["address"] == contact("assistant-reply"))
     assert assistant["from"] == "assistant@hospital.example"
     store = Store(workspace / "outreach.db")
