@@ -20,7 +20,7 @@ from outreach.batch import Rendered
 from outreach.checks import Checker, RowIndex
 from outreach.clock import describe_age, human_date, local_date, parse_time, start_of_day
 from outreach.contacts import Contact, Problem
-from outreach.drafts import eml_name, write_atomically
+from outreach.drafts import DraftTarget
 from outreach.errors import UserError
 from outreach.message import build_message, make_message_id
 from outreach.outcomes import describe_suppression, is_refusal
@@ -198,6 +198,7 @@ class Planned:
     in_reply_to: str
     references: tuple[str, ...]
     template: str
+    previous_state: str | None = None   # of a follow-up row already planned at this step
 
     @property
     def original(self) -> MessageRow:
@@ -246,8 +247,8 @@ def plan_followups(store: Store, template: Template, template_name: str, due: li
                                         "the follow-up may not show up as part of the conversation"))
         message_id = existing.message_id if existing else make_message_id(sender)
         planned.append(Planned(messages, Rendered(contact, draft, problems), step, message_id,
-                               in_reply_to=sent[-1].message_id,
-                               references=tuple(m.message_id for m in sent[:-1]), template=template_name))
+                               in_reply_to=sent[-1].message_id, references=tuple(m.message_id for m in sent[:-1]),
+                               template=template_name, previous_state=existing.state if existing else None))
     return planned
 
 
@@ -263,26 +264,26 @@ class _StoredContacts:
             yield contact.line, [contact.fields.get(name, "") for name in self.columns]
 
 
-def eml_path(out_dir: Path, address: str, step: int) -> Path:
-    return out_dir / eml_name(address).replace(".eml", f".followup{step}.eml")
+def draft_key(address: str, step: int) -> str:
+    """What a draft target names a follow-up by: ``ADDRESS.followupN`` (the file ``ADDRESS.followupN.eml``)."""
+    return f"{address}.followup{step}"
 
 
-def write_followup_drafts(store: Store, planned: list[Planned], sender: Address, out_dir: Path,
-                          now: datetime) -> list[Path]:
-    """Write each follow-up as an ``.eml`` draft and record it (step, parent) in the store."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def write_followup_drafts(store: Store, planned: list[Planned], sender: Address, target: DraftTarget,
+                          now: datetime) -> list:
+    """Put each follow-up in ``target`` (``.eml`` files or the IMAP Drafts folder) and record it."""
     written = []
-    with store.transaction():
-        for item in planned:
-            draft = item.rendered.draft
-            if draft is None:
-                raise UserError(f"{item.original.address}: the follow-up could not be rendered")
-            message = build_message(draft, sender, item.message_id, now.astimezone(), in_reply_to=item.in_reply_to,
-                                    references=item.references, unsent=True)
-            path = eml_path(out_dir, item.original.address, item.step)
-            write_atomically(path, message.as_bytes())
-            record(store, item, state="drafted", transport="eml", draft_path=str(path))
-            written.append(path)
+    for item in planned:
+        draft = item.rendered.draft
+        if draft is None:
+            raise UserError(f"{item.original.address}: the follow-up could not be rendered")
+        message = build_message(draft, sender, item.message_id, now.astimezone(), in_reply_to=item.in_reply_to,
+                                references=item.references, unsent=target.unsent)
+        where = target.put(draft_key(item.original.address, item.step), message,
+                           replace=item.previous_state is not None)
+        # One commit per draft: a draft that exists (on the server too) is always in the store.
+        record(store, item, state="drafted", transport=target.transport, draft_path=str(where))
+        written.append(where)
     return written
 
 
