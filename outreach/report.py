@@ -184,10 +184,12 @@ def compare(groups: dict[str, Counts]) -> Comparison | None:
                 f"{_pct(rated[best].rate)}, lowest {worst} {_pct(rated[worst].rate)}); "
                 "these samples cannot tell the groups apart")
     else:
-        pairs = "; ".join(f"{h} {_pct(rated[h].rate)} > {lo} {_pct(rated[lo].rate)}" for h, lo in separated)
-        text = f"beyond noise: {pairs} (their 95% intervals do not overlap)"
+        pairs = "; ".join(f"{h} {_pct(rated[h].rate)} > {lo} {_pct(rated[lo].rate)}" for h, lo in separated[:3])
+        more = f"; and {len(separated) - 3} more pair(s)" if len(separated) > 3 else ""
+        text = f"beyond noise: {pairs}{more} (their 95% intervals do not overlap)"
     if small:
-        text += f". Fewer than {SMALL_SAMPLE} delivered in {', '.join(small)}: read those rates with care"
+        names = ", ".join(small[:5]) + (f" and {len(small) - 5} more" if len(small) > 5 else "")
+        text += f". Fewer than {SMALL_SAMPLE} delivered in {names}: read those rates with care"
     return Comparison(not separated, text, separated, small)
 
 

@@ -185,3 +185,12 @@ def test_no_store(workspace, invoke):
     result = invoke("report")
     assert result.exit_code == 2 and "no tracking store here" in result.output
     assert not (workspace / "outreach.db").exists()
+
+
+def test_many_groups_keep_the_verdict_short():
+    groups = {f"g{i:02d}": Counts(delivered=5 if i < 30 else 40, replied=0 if i < 35 else 40, sent=40)
+              for i in range(40)}
+    verdict = compare(groups)
+    assert not verdict.within_noise and len(verdict.separated) > 3
+    assert f"and {len(verdict.separated) - 3} more pair(s)" in verdict.text
+    assert "and 25 more: read those rates with care" in verdict.text
