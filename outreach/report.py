@@ -28,6 +28,7 @@ from outreach.output import style
 Z95 = 1.959963984540054
 SMALL_SAMPLE = 10
 BAR_WIDTH = 20
+MAX_LINES = 8  # group lines in the cumulative-replies chart
 TOTAL = "all"
 
 
@@ -415,6 +416,13 @@ def svg_timeline(campaign: CampaignReport) -> str:
     series = campaign.timeline
     if not series:
         return '<p class="note">No replies yet.</p>'
+    note = ""
+    groups = [name for name in series if name != TOTAL]
+    if len(groups) > MAX_LINES:  # a legend of 40 institutions helps nobody: the busiest ones
+        busiest = set(sorted(groups, key=lambda n: -series[n][-1][1])[:MAX_LINES])
+        series = {n: p for n, p in series.items() if n == TOTAL or n in busiest}
+        note = (f'<p class="note">Lines for the {MAX_LINES} groups with the most replies, of {len(groups)}; '
+                "the table has them all.</p>")
     starts = [points[0][0] for points in series.values()]
     start = min(starts + ([campaign.first_sent] if campaign.first_sent else []))
     end = max(p[-1][0] for p in series.values())
@@ -423,7 +431,7 @@ def svg_timeline(campaign: CampaignReport) -> str:
     days = max((end - start).days, 1)
     top_count = max(p[-1][1] for p in series.values())
     left, plot_width, plot_height, top = 50, 640, 220, 16
-    width, height = left + plot_width + 150, top + plot_height + 40
+    width, height = left + plot_width + 230, top + plot_height + 40
     x = lambda day: left + (day - start).days / days * plot_width  # noqa: E731
     y = lambda n: top + plot_height - n / top_count * plot_height  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -440,7 +448,7 @@ def svg_timeline(campaign: CampaignReport) -> str:
                    f'stroke-dasharray="5,4"/><text x="{fx + 4:.1f}" y="{top + 12}" fill="#9a6700">'
                    "first follow-up</text>")
     for i, (name, points) in enumerate(series.items()):
-        colour = _colour(name, list(series))
+        colour = _colour(name, [*campaign.groups, TOTAL])
         path = [f"M{x(start):.1f},{y(0):.1f}"]
         for day, count in points:
             path.append(f"H{x(day):.1f}V{y(count):.1f}")
@@ -449,9 +457,9 @@ def svg_timeline(campaign: CampaignReport) -> str:
         out.append(f'<path d="{"".join(path)}" fill="none" stroke="{colour}" stroke-width="2"{dash}>'
                    f"<title>{_e(name)}: {points[-1][1]} replies</title></path>")
         out.append(f'<text x="{left + plot_width + 8}" y="{top + 14 + 16 * i}" fill="{colour}">'
-                   f"{_e(_short(name))} ({points[-1][1]})</text>")
+                   f"{_e(_short(name, 22))} ({points[-1][1]})</text>")
     out.append("</svg>")
-    return "".join(out)
+    return "".join(out) + note
 
 
 def _colour(name: str, names: list[str]) -> str:
