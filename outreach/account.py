@@ -18,6 +18,7 @@ from pathlib import Path
 from outreach.config import Settings
 from outreach.errors import UserError
 from outreach.message import parse_sender
+from outreach.pacing import parse_rate
 
 KEYRING_SERVICE = "outreach"
 SECURITY = ("ssl", "starttls", "none")
@@ -84,7 +85,7 @@ class Account:
     smtp: Server | None
     imap: Server | None
     daily_cap: int | None
-    rate: float | None  # messages per minute
+    rate: float | None  # messages per minute (math.inf: unpaced); "20", "20/min", "1/s" in OUTREACH_RATE
     ca_file: Path | None
     settings: Settings
 
@@ -109,7 +110,7 @@ class Account:
             smtp=_server("smtp", raw, smtp_user),
             imap=_server("imap", raw, raw.get("imap_user", smtp_user)),
             daily_cap=_number(raw, "daily_cap", int),
-            rate=_number(raw, "rate", float),
+            rate=parse_rate(raw["rate"], "OUTREACH_RATE") if raw.get("rate") else None,
             ca_file=ca_file,
             settings=settings,
         )
