@@ -296,7 +296,8 @@ class SMTPTransport:
             raise _Retry(transient)
         if len(refused) == len(recipients):
             self._reset()
-            return Outcome(FAILED, "; ".join(f"{r}: {t}" for r, t in refused.items()), refused)
+            text = "; ".join(f"{r}: {t}" for r, t in refused.items()) if len(refused) > 1 else next(iter(refused.values()))
+            return Outcome(FAILED, text, refused)
 
         journal.sending()
         try:
