@@ -480,7 +480,11 @@ def report_result(plan, store: Store, result, resume: str, describe_duration) ->
     listing("Deferred", result.deferred, "the server said try later; run the same command again later")
     listing("Uncertain", result.uncertain,
             "the connection was lost during DATA: check your Sent folder, then `outreach resolve`")
-    code = 1 if (partial or result.failed or result.deferred or result.uncertain or plan.tally.with_warnings) else 0
+    if plan.uncertain:
+        say(style(f"Still uncertain from an earlier run: {len(plan.uncertain)}", "warning")
+            + " (listed above; check your Sent folder, then `outreach resolve`)")
+    code = 1 if (partial or result.failed or result.deferred or result.uncertain or plan.uncertain
+                 or plan.tally.with_warnings) else 0
     remaining = result.not_reached + len(result.deferred) + len(plan.later)
     if result.fatal is not None:
         say(style("error: ", "error", stream=sys.stderr) + str(result.fatal), err=True)

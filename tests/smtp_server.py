@@ -226,23 +226,29 @@ class _Handler:
         action = owner.fail_data.popleft() if owner.fail_data else "ok"
         hold = owner.hold_data
         if hold is not None and owner.data_commands == hold.nth:
+            # keep: the server has the message but holds back its reply (a dead client never sees it)
+            if hold.keep:
+                self._keep(server, session, envelope)
             await hold.wait()
-            action = "ok" if hold.keep else "discard"
+            return "250 2.0.0 OK, after a hold" if hold.keep else "451 4.3.0 discarded"
         if action in ("ok", "drop-keep"):
-            login = getattr(session.auth_data, "login", None) if session.auth_data is not None else None
-            owner.messages.append(Received(
-                envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or b"",
-                login.decode() if isinstance(login, bytes) else (session.auth_data if isinstance(session.auth_data, str) else None),
-                session.ssl is not None or server.transport.get_extra_info("sslcontext") is not None))
-            owner.arrivals.append(time.monotonic())
+            self._keep(server, session, envelope)
         if action.startswith("drop"):
             server.transport.abort()
             return "250 OK"
-        if action == "discard":
-            return "451 4.3.0 discarded"
         if action != "ok":
             return action
         session.delivered = getattr(session, "delivered", 0) + 1
         if owner.close_every and session.delivered % owner.close_every == 0:
             asyncio.get_running_loop().call_soon(server.transport.close)
         return f"250 2.0.0 OK queued as Q{len(owner.messages)}"
+
+    def _keep(self, server, session, envelope) -> None:
+        owner = self.owner
+        auth = session.auth_data
+        login = getattr(auth, "login", None)
+        user = login.decode() if isinstance(login, bytes) else auth if isinstance(auth, str) else None
+        tls = session.ssl is not None or server.transport.get_extra_info("sslcontext") is not None
+        owner.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
+                                       envelope.original_content or b"", user, tls))
+        owner.arrivals.append(time.monotonic())
