@@ -119,7 +119,11 @@ class Account:
         """A verifying context: system CAs, plus OUTREACH_CA_FILE for private servers."""
         context = ssl.create_default_context()
         if self.ca_file:
-            context.load_verify_locations(cafile=str(self.ca_file))
+            try:
+                context.load_verify_locations(cafile=str(self.ca_file))
+            except (ssl.SSLError, OSError) as e:
+                raise UserError(f"OUTREACH_CA_FILE={self.ca_file}: not a readable PEM certificate file "
+                                f"({getattr(e, 'reason', None) or e})") from None
         return context
 
     def secret(self, server: Server, warn=lambda text: None) -> Secret:
