@@ -77,6 +77,7 @@ class Checker:
         self.template = template
         self.index = index or RowIndex()
         self.required = sorted(template.variables - template.optional - {"email", "contact"})
+        self._first_words: tuple[int, set[str]] = (0, set())
 
     def check(self, draft: Draft) -> list[Problem]:
         contact = draft.contact
@@ -115,7 +116,12 @@ class Checker:
         own = [_squash(contact.fields.get(column, "")) for column in IDENTITY_COLUMNS if contact.fields.get(column)]
         tokens = words(f"{draft.subject}\n{draft.text}")
         found: dict[str, tuple[int, str]] = {}
+        if self._first_words[0] != len(self.index.identities):  # names' first words: most tokens start none
+            self._first_words = (len(self.index.identities), {value.split(" ")[0] for value in self.index.identities})
+        firsts = self._first_words[1]
         for start in range(len(tokens)):
+            if tokens[start] not in firsts and tokens[start].rstrip(".") not in firsts:
+                continue
             for size in range(1, MAX_NGRAM + 1):
                 if start + size > len(tokens):
                     break
