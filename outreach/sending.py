@@ -28,6 +28,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -373,6 +374,7 @@ def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threa
     pacer = Pacer(plan.pacing.rate, plan.pacing.jitter)
     per_claim = claim_size(pacer.interval)
     claimed: set[str] = set()
+    prepared: dict[int, bytes] = {}  # the next message, built while the server handled this one
     refused_in_a_row = 0
     started = time.monotonic()
     store.set_synchronous("NORMAL")
@@ -389,8 +391,18 @@ def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threa
                 batch = [i.message_id for i in plan.items[index:index + per_claim]]
                 store.claim(batch)
                 claimed.update(batch)
+            data = prepared.pop(index, None)
+            data = data if data is not None else serialize(item, sender)
+            if index + 1 < len(plan.items):
+                def prepare(nxt=plan.items[index + 1], at=index + 1):
+                    try:
+                        prepared[at] = serialize(nxt, sender)
+                    except Exception:  # noqa: BLE001 - built again (and raised) when its turn comes
+                        pass
+            else:
+                prepare = None
             pacer.started()
-            status, detail = _send_one(item, sender, store, transport)
+            status, detail = _send_one(item, data, sender, store, transport, prepare)
             on_message(item, status, detail)
             getattr(result, status if status != ABANDONED else "deferred").append((item, detail))
             if status == ABANDONED:
@@ -414,15 +426,28 @@ def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threa
     return result
 
 
-def _send_one(item: Item, sender, store: Store, transport: SMTPTransport) -> tuple[str, str]:
+def serialize(item: Item, sender) -> bytes:
+    """The message as it goes on the wire, without its Date (stamped when it leaves)."""
     draft = item.rendered.draft
     assert draft is not None
     message = build_message(draft, sender, item.message_id, datetime.now().astimezone())
-    del message["Bcc"]  # Bcc recipients are in the envelope only
-    data = message.as_bytes()
+    del message["Bcc"]   # Bcc recipients are in the envelope only
+    del message["Date"]  # stamped at send time, however long ago this was built
+    return message.as_bytes()
+
+
+def stamp(data: bytes) -> bytes:
+    """Put the Date header on (header order does not matter in RFC 5322)."""
+    return b"Date: " + format_datetime(datetime.now().astimezone()).encode() + b"\r\n" + data
+
+
+def _send_one(item: Item, data: bytes, sender, store: Store, transport: SMTPTransport,
+              while_waiting: Callable[[], None] | None) -> tuple[str, str]:
+    draft = item.rendered.draft
+    assert draft is not None
     journal = _RowJournal(store, item.message_id)
     try:
-        outcome = transport.send(sender.addr_spec, draft.recipients, data, journal)
+        outcome = transport.send(sender.addr_spec, draft.recipients, stamp(data), journal, while_waiting)
     except KeyboardInterrupt:
         transport.abort()
         if journal.started:

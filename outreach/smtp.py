@@ -244,14 +244,19 @@ class SMTPTransport:
         return min(MAX_RETRY_DELAY, self.retry_delay * 2 ** (attempt - 1))
 
     # -- messages --------------------------------------------------------------------------
-    def send(self, sender: str, recipients: list[str], data: bytes, journal: Journal) -> Outcome:
-        """Deliver one message (CRLF line ends) to the server, retrying transient failures."""
+    def send(self, sender: str, recipients: list[str], data: bytes, journal: Journal,
+             while_waiting: Callable[[], None] | None = None) -> Outcome:
+        """Deliver one message (CRLF line ends) to the server, retrying transient failures.
+
+        ``while_waiting`` runs (once) while the server processes the message: the caller's
+        chance to prepare the next one in the shadow of the round trip. It must not raise."""
         attempt = 0
         free_reconnect = True  # a reused connection may have been closed while idle: retry once at once
         while True:
             attempt += 1
             try:
-                outcome = self._transaction(sender, recipients, data, journal)
+                outcome = self._transaction(sender, recipients, data, journal, while_waiting)
+                while_waiting = None
                 outcome.attempts = attempt
                 return outcome
             except _Retry as retry:
@@ -263,7 +268,8 @@ class SMTPTransport:
                 if not self.wait(self._backoff(attempt)):
                     return Outcome(ABANDONED, retry.reply, attempts=attempt)
 
-    def _transaction(self, sender: str, recipients: list[str], data: bytes, journal: Journal) -> Outcome:
+    def _transaction(self, sender: str, recipients: list[str], data: bytes, journal: Journal,
+                     while_waiting: Callable[[], None] | None = None) -> Outcome:
         reused = self.conn is not None
         if self.conn is None:
             self.conn = self._connect_with_retries()
@@ -319,6 +325,8 @@ class SMTPTransport:
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
             conn.send(body + b".\r\n")
+            if while_waiting is not None:
+                while_waiting()
             code, message = conn.getreply()
         except smtplib.SMTPServerDisconnected as e:
             self._drop()
