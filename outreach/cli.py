@@ -431,7 +431,9 @@ def show_plan(plan, contacts: Path, resume: str) -> None:
         say(f"{label('Duration')}{duration}")
         first = plan.items[0]
         say(style(f"\nFirst message ({contacts}, line {first.line}):", "note"))
-        show_preview(first.rendered, plan.account.sender, False, contacts, configured=True)
+        # its problems, if any, were listed with the others above
+        show_preview(Rendered(first.rendered.contact, first.rendered.draft), plan.account.sender, False, contacts,
+                     configured=True)
         say()
 
 
@@ -488,7 +490,7 @@ def report_result(plan, store: Store, result, resume: str, describe_duration) ->
     remaining = result.not_reached + len(result.deferred) + len(plan.later)
     if result.fatal is not None:
         say(style("error: ", "error", stream=sys.stderr) + str(result.fatal), err=True)
-        code = 2 if result.fatal.config and not result.sent else 1
+        code = 1 if result.sent else 2  # 2: stopped before anything left
     elif result.stopped:
         say(style("stopped: ", "error", stream=sys.stderr) + result.stopped, err=True)
         code = 1
@@ -541,6 +543,8 @@ def status(campaign: str | None, as_json: bool):
         say(style(f"{name}: ", "note") + ", ".join(f"{n} {state}" for state, n in counts.most_common()))
         for line in mine:
             number = f"{line.line:>4}" if line.line else "   -"
+            if line.step:
+                line.detail = f"follow-up {line.step}" + (f"; {line.detail}" if line.detail else "")
             when = (line.when or "").replace("T", " ").replace("Z", " UTC")
             detail = f"  {line.detail}" if line.detail else ""
             say(f"  {number}  {line.address:<32} {style(f'{line.state:<10}', kinds.get(line.state, 'note'))}"

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -37,8 +36,7 @@ from outreach.batch import Rendered, Tally, render_rows
 from outreach.contacts import ContactFile
 from outreach.errors import UserError
 from outreach.message import build_message, make_message_id
-from outreach.pacing import (DEFAULT_RATE, UNLIMITED, WINDOW, Pacer, cap_room, parse_rate,
-                             resume_at)
+from outreach.pacing import DEFAULT_RATE, WINDOW, Pacer, cap_room, parse_rate, resume_at
 from outreach.smtp import (ABANDONED, DEFERRED, FAILED, SENT, UNCERTAIN, SMTPTransport, TransportError)
 from outreach.store import MessageRow, Store
 from outreach.templates import Template
@@ -539,6 +537,7 @@ class StatusLine:
     campaign: str
     line: int | None
     address: str
+    step: int  # 0: the first message; 1, 2...: follow-ups
     state: str
     when: str | None
     detail: str
@@ -548,14 +547,12 @@ def status_lines(store: Store, campaign: str | None) -> list[StatusLine]:
     events = store.latest_events(campaign)
     lines = []
     for row in store.messages(campaign):
-        if row.step != 0:
-            continue
         detail = row.error or ""
         if row.message_id in events:
             kind, when = events[row.message_id]
             detail = f"{kind}" + (f" {when}" if when else "") + (f"; {detail}" if detail else "")
         when = row.sent_at if row.state == "sent" else row.updated_at
-        lines.append(StatusLine(row.campaign, row.contact_line, row.address, row.state, when, detail))
+        lines.append(StatusLine(row.campaign, row.contact_line, row.address, row.step, row.state, when, detail))
     return lines
 
 

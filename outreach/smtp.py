@@ -65,6 +65,16 @@ class SenderRefused(TransportError):
     pass
 
 
+class AccountLimit(TransportError):
+    """The server refuses because of the account (a sending quota), not because of the contact."""
+
+
+# Gmail: "550 5.4.5 Daily user sending limit exceeded"; Microsoft 365: "554 5.2.0 ...
+# SubmissionQuotaExceededException", "5.7.708"... A contact is not at fault for these.
+_ACCOUNT_LIMIT = re.compile(r"\b5\.4\.5\b|quota|limit exceeded|sending limit|too many messages|\b5\.7\.70[58]\b",
+                            re.IGNORECASE)
+
+
 @dataclass
 class Outcome:
     """What happened to one message. ``refused`` maps recipients the server refused to its reply."""
@@ -282,6 +292,7 @@ class SMTPTransport:
         self._check(code, message)
         if code >= 500:
             self._reset()
+            self._account_limit(code, message)
             raise SenderRefused(f"the server refused the sender {sender} ({reply_text(code, message)})")
 
         refused: dict[str, str] = {}
@@ -294,6 +305,7 @@ class SMTPTransport:
                 raise _Retry("the server closed the connection") from None
             self._check(code, message)
             if code >= 500:
+                self._account_limit(code, message, reset=True)
                 refused[recipient] = reply_text(code, message)
             elif code >= 400:
                 transient = transient or reply_text(code, message)
@@ -338,6 +350,7 @@ class SMTPTransport:
             self._drop()
             raise _Retry(reply_text(code, message))
         if code >= 500:
+            self._account_limit(code, message)
             return Outcome(FAILED, reply_text(code, message), refused)
         raise _Retry(reply_text(code, message))
 
@@ -346,6 +359,14 @@ class SMTPTransport:
         if code == 421 or code < 200:
             self._drop()
             raise _Retry(reply_text(code, message))
+
+    def _account_limit(self, code: int, message: bytes, reset: bool = False) -> None:
+        text = reply_text(code, message)
+        if _ACCOUNT_LIMIT.search(text):
+            if reset:
+                self._reset()
+            raise AccountLimit(f"the server refused to send more from {self.server.user} ({text}); "
+                               "the account has probably reached its sending limit: try again tomorrow")
 
     def _reset(self) -> None:
         if self.conn is None:

@@ -133,8 +133,6 @@ def seed_sent(ws, count: int, hours_ago: float, account="asha.rao@example.org") 
 
 def test_daily_cap_counts_every_campaign_of_the_account_over_24_hours(campaign, invoke, smtp_server):
     seed_sent(campaign.ws, 3, hours_ago=2)
-    seed_sent_other = Store(campaign.ws / "outreach.db")
-    seed_sent_other.close()
     result = invoke(*campaign.args("--yes", "--daily-cap", "4"))
     assert result.exit_code == 1, result.output
     assert "daily cap 4 (--daily-cap), 3 used in the last 24 h" in result.output
@@ -388,3 +386,41 @@ def test_help_has_examples(invoke):
     for command in ("send", "status", "resolve", "login", "logout"):
         result = invoke(command, "--help")
         assert result.exit_code == 0 and "Example" in result.output, command
+
+
+def test_an_account_quota_leaves_the_contacts_queued(campaign, invoke, smtp_server):
+    smtp_server.refuse["dr1@example.edu"] = "550 5.4.5 Daily user sending limit exceeded."
+    result = invoke(*campaign.args("--yes"))
+    assert result.exit_code == 1
+    assert "Sent 1 of 3" in result.output and "sending limit: try again tomorrow" in result.output
+    assert campaign.states() == {"dr0@example.edu": "sent", "dr1@example.edu": "queued", "dr2@example.edu": "queued"}
+
+
+def test_the_date_is_stamped_when_the_message_leaves(campaign, invoke, smtp_server):
+    from email.utils import parsedate_to_datetime
+
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    assert invoke(*campaign.args("--yes")).exit_code == 0
+    for received in smtp_server.messages:
+        assert received.data.count(b"\nDate: ") + received.data.startswith(b"Date: ") == 1
+        assert before <= parsedate_to_datetime(received.message["Date"]) <= datetime.now(timezone.utc)
+
+
+def test_refusals_in_a_row_stop_the_batch(campaign, invoke, smtp_server):
+    campaign.write_contacts(7)
+    for i in range(6):
+        smtp_server.refuse[f"dr{i}@example.edu"] = "550 5.1.1 No such user"
+    result = invoke(*campaign.args("--yes"))
+    assert result.exit_code == 1
+    assert "stopped: the server refused 5 messages in a row" in result.output
+    states = campaign.states()
+    assert [states[f"dr{i}@example.edu"] for i in range(7)] == ["failed"] * 5 + ["queued"] * 2
+    assert smtp_server.messages == []
+
+
+def test_a_refused_sender_stops_before_anything_is_sent(campaign, invoke, smtp_server):
+    smtp_server.fail_mail.append("553 5.7.1 Sender address rejected: not owned by user")
+    result = invoke(*campaign.args("--yes"))
+    assert result.exit_code == 2
+    assert "error: the server refused the sender asha.rao@example.org (553 5.7.1" in result.output
+    assert set(campaign.states().values()) == {"queued"}

@@ -274,3 +274,21 @@ def test_hold_helper_blocks_until_released(smtp_server, tls_cert):
     smtp_server.hold_data.release()
     thread.join(5)
     assert results[0].status == SENT and len(smtp_server.messages) == 1
+
+
+@pytest.mark.parametrize("where, reply", [
+    ("mail", "550 5.4.5 Daily user sending limit exceeded."),
+    ("rcpt", "550 5.4.5 Daily user sending limit exceeded."),
+    ("data", "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException"),
+])
+def test_an_account_quota_stops_the_batch_instead_of_failing_contacts(smtp_server, tls_cert, where, reply):
+    from outreach.smtp import AccountLimit
+
+    if where == "mail":
+        smtp_server.fail_mail.append(reply)
+    elif where == "rcpt":
+        smtp_server.refuse["dr1@example.edu"] = reply
+    else:
+        smtp_server.fail_data.append(reply)
+    with pytest.raises(AccountLimit, match="sending limit: try again tomorrow"):
+        send(transport(smtp_server, tls_cert[0]))
