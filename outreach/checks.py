@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
 
-from outreach.contacts import Contact, Problem
+from outreach.contacts import Contact, ContactFile, Problem
 from outreach.templates import Draft, Template
 
 COLD_EMAIL_MAX_WORDS = 200
@@ -20,7 +19,6 @@ COLD_EMAIL_MAX_WORDS = 200
 # almost always a copy-paste slip ("Dear Dr. Chen" in the note to Dr. Okafor).
 IDENTITY_COLUMNS = ("last_name", "full_name", "name", "institution", "program", "hospital",
                     "university", "school", "department", "interviewer", "lab")
-MAX_NGRAM = 5
 RANKING_PATTERNS = [
     (re.compile(p, re.IGNORECASE), label) for p, label in [
         (r"\brank(?:ed|ing)?\b[^.!?\n]{0,40}?\b(?:first|1st|#\s*1|number one|highly|at the top|top)\b",
@@ -53,16 +51,21 @@ class RowIndex:
     """
 
     identities: dict[str, tuple[int, str]] = field(default_factory=dict)  # value -> (line, column)
+    lengths: dict[str, set[int]] = field(default_factory=dict)             # first word -> value lengths
     notes_seen: dict[int, int] = field(default_factory=dict)               # hash(note) -> first line
 
     @classmethod
-    def build(cls, contacts: Iterable[Contact]) -> "RowIndex":
+    def build(cls, contacts: ContactFile) -> "RowIndex":
         index = cls()
-        for contact in contacts:
-            for column in IDENTITY_COLUMNS:
-                value = _squash(contact.fields.get(column, ""))
-                if len(value) >= 3:
-                    index.identities.setdefault(value, (contact.line, column))
+        positions = [(contacts.columns.index(c), c) for c in IDENTITY_COLUMNS if c in contacts.columns]
+        for line, row in contacts.raw_rows():
+            for position, column in positions:
+                value = _squash(row[position]) if position < len(row) else ""
+                if len(value) >= 3 and value not in index.identities:
+                    index.identities[value] = (line, column)
+                    value_words = words(value)
+                    if value_words:
+                        index.lengths.setdefault(value_words[0].rstrip("."), set()).add(len(value_words))
         return index
 
 
@@ -77,7 +80,6 @@ class Checker:
         self.template = template
         self.index = index or RowIndex()
         self.required = sorted(template.variables - template.optional - {"email", "contact"})
-        self._first_words: tuple[int, set[str]] = (0, set())
 
     def check(self, draft: Draft) -> list[Problem]:
         contact = draft.contact
@@ -116,15 +118,8 @@ class Checker:
         own = [_squash(contact.fields.get(column, "")) for column in IDENTITY_COLUMNS if contact.fields.get(column)]
         tokens = words(f"{draft.subject}\n{draft.text}")
         found: dict[str, tuple[int, str]] = {}
-        if self._first_words[0] != len(self.index.identities):  # names' first words: most tokens start none
-            self._first_words = (len(self.index.identities), {value.split(" ")[0] for value in self.index.identities})
-        firsts = self._first_words[1]
-        for start in range(len(tokens)):
-            if tokens[start] not in firsts and tokens[start].rstrip(".") not in firsts:
-                continue
-            for size in range(1, MAX_NGRAM + 1):
-                if start + size > len(tokens):
-                    break
+        for start, token in enumerate(tokens):
+            for size in self.index.lengths.get(token.rstrip("."), ()):
                 phrase = " ".join(tokens[start:start + size]).rstrip(".")
                 hit = self.index.identities.get(phrase)
                 if hit and hit[0] != contact.line and not any(phrase in mine for mine in own):

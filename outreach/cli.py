@@ -661,4 +661,8 @@ def logout(user: str | None):
 
 
 def main() -> None:
-    cli(prog_name="outreach")
+    try:
+        cli(prog_name="outreach")
+    except BrokenPipeError:  # `outreach preview ... | head`: the reader left, which is fine
+        sys.stderr.close()
+        os._exit(0)

@@ -20,6 +20,7 @@ from outreach.errors import UserError, where
 
 DELIMITERS = ",;\t"
 FALLBACK_ENCODING = "cp1252"
+EMAIL_ALIASES = ("e_mail", "email_address", "e_mail_address", "mail")
 # Large enough for a long personal note, small enough that a runaway cell is caught.
 MAX_FIELD_CHARS = 100_000
 csv.field_size_limit(MAX_FIELD_CHARS)
@@ -53,7 +54,7 @@ class Contact:
     def display_name(self) -> str:
         """A name for the To header, from the name columns the sheet happens to have."""
         f = self.fields
-        for key in ("full_name", "name"):
+        for key in ("full_name", "name", "interviewer"):
             if f.get(key):
                 return f[key]
         return " ".join(v for v in (f.get("first_name", ""), f.get("last_name", "")) if v)
@@ -71,10 +72,14 @@ def detect_encoding(path: Path) -> tuple[str, bool]:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16", False
         encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+        if head.startswith(b"PK\x03\x04"):
+            raise UserError(f"{path}: is a spreadsheet (.xlsx), not CSV; in Excel use Save As > CSV UTF-8")
         decoder = codecs.getincrementaldecoder("utf-8")()
         f.seek(0)
         try:
             while chunk := f.read(1 << 20):
+                if b"\x00" in chunk:
+                    raise UserError(f"{path}: contains NUL bytes, so it is not a CSV text file; export it as CSV UTF-8")
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
             return encoding, False
@@ -127,6 +132,8 @@ class ContactFile:
         delimiter = detect_delimiter(line)
         raw = next(csv.reader([line], delimiter=delimiter))
         columns = [normalize_header(c) for c in raw]
+        if "email" not in columns:  # "E-mail", "Email Address": what other sheets call it
+            columns = ["email" if c in EMAIL_ALIASES else c for c in columns]
         seen: dict[str, str] = {}
         for raw_name, name in zip(raw, columns):
             if name and name in seen:
@@ -143,6 +150,11 @@ class ContactFile:
 
     def __iter__(self) -> Iterator[Contact]:
         seen: dict[str, int] = {}
+        for line, row in self.raw_rows():
+            yield self._contact(line, row, seen)
+
+    def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(first line, cells) of every non-blank data row, unvalidated: for quick scans."""
         with self._open() as f:
             reader = csv.reader(f, delimiter=self.delimiter)
             header_done = False
@@ -160,7 +172,7 @@ class ContactFile:
                 if not header_done:
                     header_done = True
                     continue
-                yield self._contact(start, row, seen)
+                yield start, row
 
     def _contact(self, line: int, row: list[str], seen: dict[str, int]) -> Contact:
         problems = []
@@ -195,6 +207,4 @@ def csv_error_text(error: csv.Error) -> str:
     text = str(error)
     if "field larger than field limit" in text:
         return f"a cell is longer than {MAX_FIELD_CHARS:,} characters (an unclosed quote?)"
-    if "NUL" in text:
-        return "the file contains NUL bytes; is it really a CSV file?"
     return text

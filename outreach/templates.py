@@ -31,6 +31,8 @@ KINDS = ("outreach", "thank-you", "follow-up")
 LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00]")
 JINJA_COMMENT = re.compile(r"\{#.*#\}")
 MAX_RENDERED_CHARS = 1_000_000
+# Encoded as UTF-8 base64 this stays under 998 characters a line (see message.POLICY).
+MAX_HEADER_CHARS = 180
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
 
 
@@ -188,8 +190,11 @@ class Template:
         for name, value in values.items():
             if LINE_BREAKS.search(value):
                 raise RenderError(self._injection_problem(name, contact))
+        if "to" not in values and LINE_BREAKS.search(contact.display_name):
+            raise RenderError(self._injection_problem("to", contact))
         subject = values["subject"].strip()
-        default_to = [Address(contact.display_name, addr_spec=contact.email)] if contact.email else []
+        name = " ".join(contact.display_name.split())  # one line of plain spaces, as headers show it
+        default_to = [address(name, contact.email)] if contact.email else []
         draft = Draft(
             contact=contact,
             subject=subject,
@@ -205,6 +210,11 @@ class Template:
         if not subject:
             raise RenderError(Problem("error", contact.line, None,
                                       f"{where(self.path, self.headers['subject'].line)}: the subject is empty"))
+        for header, text in [("subject", subject), *(("to", a.display_name) for a in draft.to)]:
+            if len(text) > MAX_HEADER_CHARS:
+                raise RenderError(Problem("error", contact.line, None,
+                                          f"the {header.title()} header would be {len(text)} characters long; "
+                                          f"keep it under {MAX_HEADER_CHARS}"))
         return draft
 
     def _render_part(self, part: _Part, context: dict, contact: Contact) -> str:
@@ -241,9 +251,9 @@ class Template:
     def _injection_problem(self, header: str, contact: Contact) -> Problem:
         columns = [n for n, v in contact.fields.items() if LINE_BREAKS.search(v)]
         column = columns[0] if columns else None
+        origin = f" ({where(self.path, self.headers[header].line)})" if header in self.headers else ""
         return Problem("error", contact.line, column,
-                       f"a line break would land in the {header.title()} header "
-                       f"({where(self.path, self.headers[header].line)}); header injection refused")
+                       f"a line break would land in the {header.title()} header{origin}; header injection refused")
 
     def _addresses(self, value: str, header: str, contact: Contact) -> list[Address]:
         result = []
@@ -256,7 +266,7 @@ class Template:
                 raise RenderError(Problem("error", contact.line, None,
                                           f"{where(self.path, self.headers[header].line)}: {header.title()} "
                                           f"address {addr or value!r} is not valid: {e}")) from None
-            result.append(Address(name, addr_spec=valid.ascii_email))
+            result.append(address(name, valid.ascii_email))
         return result
 
     def _attachments(self, value: str, contact: Contact) -> list[Path]:
@@ -283,6 +293,12 @@ class RenderError(Exception):
     def __init__(self, problem: Problem):
         super().__init__(problem.text)
         self.problem = problem
+
+
+def address(display_name: str, validated: str) -> Address:
+    """An Address from an already validated addr-spec, without parsing it a second time."""
+    username, _, domain = validated.rpartition("@")
+    return Address(display_name, username=username, domain=domain)
 
 
 def guess_mime_type(path: Path) -> tuple[str, str]:
