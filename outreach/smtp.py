@@ -178,8 +178,11 @@ class SMTPTransport:
             conn.close()
 
     def _connect_with_retries(self) -> smtplib.SMTP:
+        """Reconnecting mid-batch is retried with backoff; the very first connection of a run is
+        not: a wrong host or port is far likelier than a blip, and the user is watching."""
         where = f"{self.server.host}:{self.server.port}"
-        for attempt in range(1, self.attempts + 1):
+        attempts = self.attempts if self.connections else 1
+        for attempt in range(1, attempts + 1):
             try:
                 return self._connect()
             except TransportError:
@@ -192,7 +195,7 @@ class SMTPTransport:
                                  f"({self.server.security}) and OUTREACH_SMTP_PORT") from None
             except (OSError, smtplib.SMTPException) as e:
                 last = _describe(e)
-                if attempt == self.attempts or not self.wait(self._backoff(attempt)):
+                if attempt == attempts or not self.wait(self._backoff(attempt)):
                     raise ConnectFailure(f"cannot connect to {where} ({last})") from None
         raise AssertionError("unreachable")
 

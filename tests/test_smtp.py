@@ -249,15 +249,35 @@ def test_a_server_that_closes_idle_or_after_n_messages_gets_a_new_connection(smt
     assert len(smtp_server.messages) == 5 and len(smtp_server.logins) == 3
 
 
-def test_unreachable_server(tls_cert):
+def test_an_unreachable_server_at_the_start_fails_at_once(tls_cert):
     from outreach.smtp import ConnectFailure
     from tests.smtp_server import free_port
 
     config = Server("smtp", "127.0.0.1", free_port(), "ssl", "x")
-    t = SMTPTransport(config, ssl.create_default_context(), lambda: Secret("password", "x"), attempts=2,
-                      retry_delay=0.01)
-    with pytest.raises(ConnectFailure, match="cannot connect to 127.0.0.1"):
+    waits = []
+    t = SMTPTransport(config, ssl.create_default_context(), lambda: Secret("password", "x"), attempts=4,
+                      wait=lambda s: waits.append(s) or True)
+    with pytest.raises(ConnectFailure, match=r"cannot connect to 127.0.0.1:\d+ \(.*refused"):
         t.open()
+    assert waits == []  # a wrong host or port is reported now, not after a minute of retries
+
+
+def test_reconnecting_mid_batch_is_retried(smtp_server, tls_cert, monkeypatch):
+    waits = []
+    t = transport(smtp_server, tls_cert[0], wait=lambda s: waits.append(s) or True, retry_delay=1.0)
+    assert send(t).status == SENT
+    t.abort()  # the connection is gone ...
+    real, failures = SMTPTransport._connect, []
+
+    def flaky(self):
+        if len(failures) < 2:  # ... and the network is down for two tries
+            failures.append(1)
+            raise ConnectionRefusedError(111, "Connection refused")
+        return real(self)
+
+    monkeypatch.setattr(SMTPTransport, "_connect", flaky)
+    assert send(t, ("dr2@example.edu",)).status == SENT
+    assert waits == [1.0, 2.0] and len(smtp_server.messages) == 2
 
 
 def test_hold_helper_blocks_until_released(smtp_server, tls_cert):
