@@ -1,8 +1,8 @@
 """The tracking store: one SQLite file in the workspace, the tool's memory.
 
 Every message gets its Message-ID and a row *before* it leaves; its ``state`` then moves
-drafted/queued -> claimed -> sending -> sent | failed, and a crash leaves ``sending`` behind, which
-the next run turns into ``uncertain``: never re-sent automatically (see docs/sending-design.md). ``(campaign, address, step)`` is unique: that is
+drafted/queued -> sending -> sent | failed, and a crash leaves ``sending`` behind, which reads as
+"uncertain" and is never re-sent automatically. ``(campaign, address, step)`` is unique: that is
 what makes re-running a command safe. Timestamps are UTC ISO-8601 strings, so they sort.
 """
 
@@ -73,7 +73,9 @@ MIGRATIONS = [
     """,
 ]
 
-UNCERTAIN = "uncertain"  # DATA was begun and the outcome is not known (a crash left it "sending")
+# A row in this state is being sent right now, or was when a run died: the outcome is not known.
+# The next `send` turns rows a dead run left here into "uncertain" (see outreach/sending.py).
+UNCERTAIN = "sending"
 
 
 def utcnow() -> str:
