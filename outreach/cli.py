@@ -615,9 +615,11 @@ def login(user: str | None, password_stdin: bool, no_check: bool):
     user = _login_user(user)
     keyring_get(user)  # no keyring on this machine: say so before asking for anything
     settings = Settings.load()
-    if settings.raw.get("oauth2_token_command"):
-        say(style("note: OUTREACH_OAUTH2_TOKEN_COMMAND is set, so the stored password will not be used", "note"),
-            err=True)
+    for variable in ("oauth2_token_command", "password_command", "password"):  # Account.secret's order
+        if settings.raw.get(variable):
+            say(style(f"note: OUTREACH_{variable.upper()} is set and comes first, so the stored password will "
+                      "not be used while it is", "note"), err=True)
+            break
     if password_stdin:
         password = (sys.stdin.readline() or "").rstrip("\r\n")
     else:

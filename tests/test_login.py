@@ -71,3 +71,9 @@ def test_login_and_send_as_separate_processes_with_a_file_keyring(campaign, run_
     campaign.write_contacts(4)
     refused = run_cli(*campaign.args("--yes"), cwd=campaign.ws, env=file_keyring_env)
     assert refused.returncode == 2 and "no password for asha.rao@example.org" in refused.stderr
+
+
+def test_login_says_when_another_source_comes_first(campaign, invoke, memory_keyring, smtp_server):
+    result = invoke("login", "--no-check", input="whatever\n")  # campaign sets OUTREACH_PASSWORD_COMMAND
+    assert result.exit_code == 0
+    assert "note: OUTREACH_PASSWORD_COMMAND is set and comes first" in result.output

@@ -424,3 +424,16 @@ def test_a_refused_sender_stops_before_anything_is_sent(campaign, invoke, smtp_s
     assert result.exit_code == 2
     assert "error: the server refused the sender asha.rao@example.org (553 5.7.1" in result.output
     assert set(campaign.states().values()) == {"queued"}
+
+
+def test_status_shows_the_latest_reply_recorded(campaign, invoke, smtp_server):
+    assert invoke(*campaign.args("--yes")).exit_code == 0
+    store = Store(campaign.ws / "outreach.db")
+    row = store.get("outreach", "dr1@example.edu")
+    store.db.execute("INSERT INTO events (message_id, address, kind, source, occurred_at, recorded_at) "
+                     "VALUES (?, ?, 'reply', 'test:1', '2026-11-23T09:00:00Z', '2026-11-23T09:05:00Z')",
+                     (row.message_id, row.address))
+    store.close()
+    result = invoke("status")
+    line = next(line for line in result.output.splitlines() if "dr1@example.edu" in line)
+    assert "sent" in line and "reply 2026-11-23T09:00:00Z" in line
