@@ -356,7 +356,7 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
             raise UserError(f"{plan.tally.with_errors} row(s) of {contacts} have errors; nothing was sent. "
                             "Fix them and run again (outreach check shows the same list)")
         resume = _resume_command(template, contacts, campaign, template.stem)
-        show_plan(plan, contacts, resume)
+        show_plan(plan, contacts)
         warnings = 1 if plan.tally.with_warnings else 0
         if dry_run:
             say(style("dry run: nothing was sent or recorded", "note"))
@@ -388,7 +388,7 @@ def _resume_command(template: Path, contacts: Path, campaign: str, default_campa
     return command + (f" --campaign {shlex.quote(campaign)}" if campaign != default_campaign else "")
 
 
-def show_plan(plan, contacts: Path, resume: str) -> None:
+def show_plan(plan, contacts: Path) -> None:
     from outreach.pacing import UNLIMITED, describe_duration, describe_rate
     from outreach.sending import SKIP_REASONS, local_time
 
