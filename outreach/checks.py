@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from outreach.contacts import Contact, ContactFile, Problem
+from outreach.firstlines import FirstLines
 from outreach.templates import Draft, Template
 
 COLD_EMAIL_MAX_WORDS = 200
@@ -46,45 +47,64 @@ def words(text: str) -> list[str]:
 class RowIndex:
     """What the whole file holds, for rules that compare a row with the others.
 
-    Built in one streaming pass before rendering. Memory grows with the number of *distinct*
-    names and institutions, which a real contact list keeps small.
+    Built in one streaming pass before rendering: the distinct names and institutions (few, in a
+    real list) and where each personal note first appeared (16 bytes a row, see firstlines.py).
     """
 
     identities: dict[str, tuple[int, str]] = field(default_factory=dict)  # value -> (line, column)
     lengths: dict[str, set[int]] = field(default_factory=dict)             # first word -> value lengths
-    notes_seen: dict[int, int] = field(default_factory=dict)               # hash(note) -> first line
+    notes: FirstLines | None = None
 
     @classmethod
     def build(cls, contacts: ContactFile) -> "RowIndex":
+        """``contacts`` needs ``columns`` and ``raw_rows()``: a CSV file, or rows from the store."""
         index = cls()
-        positions = [(contacts.columns.index(c), c) for c in IDENTITY_COLUMNS if c in contacts.columns]
-        for line, row in contacts.raw_rows():
-            for position, column in positions:
-                value = _squash(row[position]) if position < len(row) else ""
-                if len(value) >= 3 and value not in index.identities:
-                    index.identities[value] = (line, column)
-                    value_words = words(value)
-                    if value_words:
-                        index.lengths.setdefault(value_words[0].rstrip("."), set()).add(len(value_words))
+        identity_at = [(contacts.columns.index(c), c) for c in IDENTITY_COLUMNS if c in contacts.columns]
+        note_at = [(i, c) for i, c in enumerate(contacts.columns) if is_note_column(c)]
+
+        def note_keys():
+            for line, row in contacts.raw_rows():
+                index._add_identities(line, row, identity_at)
+                for position, column in note_at:
+                    if position < len(row):
+                        yield _note_key(column, row[position]), line
+
+        index.notes = FirstLines(note_keys())
         return index
+
+    def _add_identities(self, line: int, row: list[str], positions: list[tuple[int, str]]) -> None:
+        for position, column in positions:
+            value = _squash(row[position]) if position < len(row) else ""
+            if len(value) >= 3 and value not in self.identities:
+                self.identities[value] = (line, column)
+                value_words = words(value)
+                if value_words:
+                    self.lengths.setdefault(value_words[0].rstrip("."), set()).add(len(value_words))
 
 
 def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+def _note_key(column: str, value: str) -> str:
+    """Notes are compared ignoring case and spacing; short ones ("n/a", "TBD") are not notes."""
+    value = _squash(value).casefold()
+    return f"{column}\0{value}" if len(value) >= 12 else ""
+
+
 class Checker:
-    """Applies every rule to each draft; keeps the little cross-row state the rules need."""
+    """Applies every rule to each draft."""
 
     def __init__(self, template: Template, index: RowIndex | None = None):
         self.template = template
         self.index = index or RowIndex()
         self.required = sorted(template.variables - template.optional - {"email", "contact"})
+        self.scanned = sorted(template.variables - set(IDENTITY_COLUMNS) - {"email", "contact"})
 
     def check(self, draft: Draft) -> list[Problem]:
         contact = draft.contact
         problems = [*self.empty_fields(contact), *self.repeated_notes(contact),
-                    *self.other_rows_named(draft)]
+                    *self.other_rows_named(contact)]
         if draft.kind == "outreach":
             problems += too_long(draft)
         if draft.kind == "thank-you":
@@ -100,29 +120,32 @@ class Checker:
         return problems
 
     def repeated_notes(self, contact: Contact) -> list[Problem]:
+        if self.index.notes is None:
+            return []
         problems = []
         for name in self.required:
-            value = contact.fields.get(name, "")
-            if not is_note_column(name) or len(value) < 12:
-                continue
-            first = self.index.notes_seen.setdefault(hash(_squash(value).casefold()), contact.line)
-            if first != contact.line:
+            key = _note_key(name, contact.fields.get(name, "")) if is_note_column(name) else ""
+            first = self.index.notes.first(key) if key else None
+            if first is not None and first != contact.line:
                 problems.append(Problem("warning", contact.line, name,
                                         f"the same note as line {first}, word for word; tailor it"))
         return problems
 
-    def other_rows_named(self, draft: Draft) -> list[Problem]:
+    def other_rows_named(self, contact: Contact) -> list[Problem]:
+        """Another row's name or institution in this row's cells (the template's own text is
+        the same for everyone, so only what the CSV fills in is searched)."""
         if not self.index.identities:
             return []
-        contact = draft.contact
-        own = [_squash(contact.fields.get(column, "")) for column in IDENTITY_COLUMNS if contact.fields.get(column)]
-        tokens = words(f"{draft.subject}\n{draft.text}")
+        own = [_squash(contact.fields[c]) for c in IDENTITY_COLUMNS if contact.fields.get(c)]
+        own_cells = {_squash(v) for v in contact.fields.values()}  # "James" may be this row's first name
+        tokens = words("\n".join(contact.fields.get(c, "") for c in self.scanned))
         found: dict[str, tuple[int, str]] = {}
         for start, token in enumerate(tokens):
             for size in self.index.lengths.get(token.rstrip("."), ()):
                 phrase = " ".join(tokens[start:start + size]).rstrip(".")
                 hit = self.index.identities.get(phrase)
-                if hit and hit[0] != contact.line and not any(phrase in mine for mine in own):
+                if (hit and hit[0] != contact.line and phrase not in own_cells
+                        and not any(phrase in mine for mine in own)):
                     found.setdefault(phrase, hit)
         return [Problem("warning", contact.line, None,
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")

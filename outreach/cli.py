@@ -38,6 +38,9 @@ class Group(click.Group):
             ctx.exit(e.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:  # `outreach check ... | head`: the reader left; stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
         except KeyboardInterrupt:
             say("interrupted", err=True)
             ctx.exit(130)
@@ -663,8 +666,4 @@ def logout(user: str | None):
 
 
 def main() -> None:
-    try:
-        cli(prog_name="outreach")
-    except BrokenPipeError:  # `outreach preview ... | head`: the reader left, which is fine
-        sys.stderr.close()
-        os._exit(0)
+    cli(prog_name="outreach")

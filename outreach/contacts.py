@@ -2,7 +2,7 @@
 
 Excel and Google Sheets write UTF-8 with or without a BOM, UTF-16 ("Unicode text"), or
 Windows-1252; they use ``,`` ``;`` or tab; headers come with stray case and spaces. The reader
-streams: memory stays flat however long the file is (only a set of seen addresses grows).
+streams: memory stays flat however long the file is (see firstlines.py for duplicates).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from email_validator import EmailNotValidError, validate_email
-
+from outreach.addresses import AddressValidator, EmailNotValidError
 from outreach.errors import UserError, where
+from outreach.firstlines import FirstLines
 
 DELIMITERS = ",;\t"
 FALLBACK_ENCODING = "cp1252"
@@ -110,7 +110,7 @@ class ContactFile:
 
     def __init__(self, path: str | Path, *, check_dns: bool = False):
         self.path = Path(path)
-        self.check_dns = check_dns
+        self.validate = AddressValidator(check_dns)
         if not self.path.is_file():
             raise UserError(f"{self.path}: no such file")
         self.encoding, self.fell_back = detect_encoding(self.path)
@@ -149,9 +149,11 @@ class ContactFile:
         return delimiter, columns, raw
 
     def __iter__(self) -> Iterator[Contact]:
-        seen: dict[str, int] = {}
+        email_at = self.columns.index("email")
+        first_lines = FirstLines((_address_key(row[email_at]) if email_at < len(row) else "", line)
+                                 for line, row in self.raw_rows())
         for line, row in self.raw_rows():
-            yield self._contact(line, row, seen)
+            yield self._contact(line, row, first_lines)
 
     def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
         """(first line, cells) of every non-blank data row, unvalidated: for quick scans."""
@@ -174,7 +176,7 @@ class ContactFile:
                     continue
                 yield start, row
 
-    def _contact(self, line: int, row: list[str], seen: dict[str, int]) -> Contact:
+    def _contact(self, line: int, row: list[str], first_lines: FirstLines) -> Contact:
         problems = []
         if len(row) > len(self.columns) and any(c.strip() for c in row[len(self.columns):]):
             problems.append(Problem("error", line, None,
@@ -188,19 +190,20 @@ class ContactFile:
             problems.append(Problem("error", line, "email", "no address"))
             return contact
         try:
-            valid = validate_email(raw_address, check_deliverability=self.check_dns, allow_smtputf8=False,
-                                   timeout=3 if self.check_dns else None)
+            contact.email = self.validate(raw_address)
         except EmailNotValidError as e:
             problems.append(Problem("error", line, "email", f"{raw_address!r} is not a valid address: {e}"))
             return contact
-        contact.email = valid.ascii_email
-        key = contact.email.casefold()
-        if key in seen:
+        first = first_lines.first(_address_key(raw_address))
+        if first != line:
             problems.append(Problem("warning", line, "email",
-                                    f"{contact.email} already appears on line {seen[key]}; this row is skipped"))
-        else:
-            seen[key] = line
+                                    f"{contact.email} already appears on line {first}; this row is skipped"))
         return contact
+
+
+def _address_key(cell: str) -> str:
+    """What makes two cells the same recipient: case does not matter to any real mail server."""
+    return cell.strip().casefold()
 
 
 def csv_error_text(error: csv.Error) -> str:

@@ -15,8 +15,6 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from markdown_it import MarkdownIt
-
 from outreach.errors import UserError
 from outreach.templates import Draft, guess_mime_type
 
@@ -43,7 +41,6 @@ class _CachingHeaderRegistry(email.headerregistry.HeaderRegistry):
 # (measured: 1,056 of 3,000 random long non-ASCII subjects lost a space at 78, none at 998).
 # templates.MAX_HEADER_CHARS keeps every header short enough that it never needs folding.
 POLICY = email.policy.SMTP.clone(max_line_length=998, header_factory=_CachingHeaderRegistry())
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "typographer": False})
 
 
 def parse_sender(value: str) -> Address:
@@ -60,7 +57,9 @@ def make_message_id(sender: Address) -> str:
 
 
 def markdown_to_html(text: str) -> str:
-    body = _MARKDOWN.render(text)
+    from markdown_it import MarkdownIt  # only Markdown templates pay for the import
+
+    body = MarkdownIt("commonmark", {"html": False}).render(text)
     return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}</body></html>\n'
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from email_validator import EmailNotValidError, validate_email
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from outreach.addresses import AddressValidator, EmailNotValidError
 from outreach.contacts import Contact, Problem
 from outreach.errors import UserError, where
 
@@ -28,6 +28,8 @@ ADDRESS_HEADERS = ("to", "cc", "bcc", "reply-to")
 KNOWN_HEADERS = ("subject", *ADDRESS_HEADERS, "attachments", "content-type", "kind")
 KINDS = ("outreach", "thank-you", "follow-up")
 # Characters that end a line for some reader of a header: CR, LF and Unicode's other breaks.
+# "First Last <a@b>" with nothing a parser would need to unquote or split.
+SIMPLE_ADDRESS = re.compile(r"\s*(?P<name>[^<>()\[\]\\,;:@\"]*?)\s*<(?P<address>[^<>\s\"]+)>\s*")
 LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00]")
 JINJA_COMMENT = re.compile(r"\{#.*#\}")
 MAX_RENDERED_CHARS = 1_000_000
@@ -65,6 +67,18 @@ def make_environment() -> Sandbox:
 
 
 ENVIRONMENT = make_environment()
+
+
+def render_shared(template: jinja2.Template, context: dict) -> str:
+    """``template.render(context)`` without copying the context for each header and the body.
+
+    ``context`` already holds the environment's globals. Errors go through Jinja's handler,
+    which points tracebacks at template lines, exactly as ``render`` does.
+    """
+    try:
+        return ENVIRONMENT.concat(template.root_render_func(template.new_context(context, shared=True)))
+    except Exception:
+        ENVIRONMENT.handle_exception()
 
 
 @dataclass
@@ -109,6 +123,7 @@ class Template:
         except UnicodeDecodeError as e:
             raise UserError(f"{self.path}: not UTF-8 text (byte {e.start}); save the template as UTF-8") from None
         self.headers: dict[str, _Part] = {}
+        self.validate_address = AddressValidator()
         self.kind = "outreach"
         self.markdown = False
         body_line = self._parse_header_block(text.replace("\r\n", "\n").replace("\r", "\n"))
@@ -185,7 +200,8 @@ class Template:
 
     def render(self, contact: Contact, extra: dict[str, Any] | None = None) -> Draft:
         """Render every part for one contact; raise :class:`RenderError` naming line and column."""
-        context = {**contact.fields, "email": contact.email, "contact": contact.fields, **(extra or {})}
+        context = {**ENVIRONMENT.globals, **contact.fields, "email": contact.email, "contact": contact.fields,
+                   **(extra or {})}
         values = {name: self._render_part(part, context, contact) for name, part in self.headers.items()}
         for name, value in values.items():
             if LINE_BREAKS.search(value):
@@ -193,12 +209,10 @@ class Template:
         if "to" not in values and LINE_BREAKS.search(contact.display_name):
             raise RenderError(self._injection_problem("to", contact))
         subject = values["subject"].strip()
-        name = " ".join(contact.display_name.split())  # one line of plain spaces, as headers show it
-        default_to = [address(name, contact.email)] if contact.email else []
         draft = Draft(
             contact=contact,
             subject=subject,
-            to=self._addresses(values["to"], "to", contact) if "to" in values else default_to,
+            to=self._addresses(values["to"], "to", contact) if "to" in values else default_to(contact),
             cc=self._addresses(values.get("cc", ""), "cc", contact),
             bcc=self._addresses(values.get("bcc", ""), "bcc", contact),
             reply_to=self._addresses(values.get("reply-to", ""), "reply-to", contact),
@@ -219,7 +233,7 @@ class Template:
 
     def _render_part(self, part: _Part, context: dict, contact: Contact) -> str:
         try:
-            text = part.template.render(context)
+            text = render_shared(part.template, context)
         except SecurityError as e:
             raise RenderError(Problem("error", contact.line, None,
                                       f"{where(self.path, self._line_of(e, part))}: the template tries to reach "
@@ -257,16 +271,16 @@ class Template:
 
     def _addresses(self, value: str, header: str, contact: Contact) -> list[Address]:
         result = []
-        for name, addr in getaddresses([value]):
+        for name, addr in split_addresses(value):
             if not addr and not name:
                 continue
             try:
-                valid = validate_email(addr, check_deliverability=False, allow_smtputf8=False)
+                valid = self.validate_address(addr)
             except EmailNotValidError as e:
                 raise RenderError(Problem("error", contact.line, None,
                                           f"{where(self.path, self.headers[header].line)}: {header.title()} "
                                           f"address {addr or value!r} is not valid: {e}")) from None
-            result.append(address(name, valid.ascii_email))
+            result.append(address(name, valid))
         return result
 
     def _attachments(self, value: str, contact: Contact) -> list[Path]:
@@ -293,6 +307,21 @@ class RenderError(Exception):
     def __init__(self, problem: Problem):
         super().__init__(problem.text)
         self.problem = problem
+
+
+def split_addresses(value: str) -> list[tuple[str, str]]:
+    """(name, address) pairs of an address header; the common ``Name <addr>`` without a parser."""
+    if not value.strip():
+        return []
+    simple = SIMPLE_ADDRESS.fullmatch(value)
+    if simple:
+        return [(" ".join(simple["name"].split()), simple["address"])]
+    return getaddresses([value])
+
+
+def default_to(contact: Contact) -> list[Address]:
+    """The contact, named from the sheet's name columns, on one line of plain spaces."""
+    return [address(" ".join(contact.display_name.split()), contact.email)] if contact.email else []
 
 
 def address(display_name: str, validated: str) -> Address:
