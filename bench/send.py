@@ -317,19 +317,29 @@ def measure(tool: str, command: list[str], server: ServerProcess, expected: int,
                stats["count"], stats["duplicates"], usage["exit"])
 
 
+def _mailmerge_version(venv: Path) -> str | None:
+    python = venv / "bin" / "python"
+    if not (python.exists() and (venv / "bin" / "mailmerge").exists()):
+        return None
+    done = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('mailmerge'))"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or None
+
+
 def ensure_mailmerge() -> Path:
-    exe = VENV / "bin" / "mailmerge"
-    if not exe.exists():
-        print(f"installing mailmerge {MAILMERGE_VERSION} into {VENV.relative_to(ROOT)} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        f"mailmerge=={MAILMERGE_VERSION}"], check=True)
-    version = subprocess.run([str(VENV / "bin" / "python"), "-c",
-                              "import importlib.metadata as m; print(m.version('mailmerge'))"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-    if version != MAILMERGE_VERSION:
-        raise SystemExit(f"{VENV} has mailmerge {version}, expected {MAILMERGE_VERSION}")
-    return exe
+    """mailmerge 2.3.0: bench/.venv-mailmerge when it holds that version (render.py shares it),
+    else its own bench/.venv-mailmerge-2.3.0, created on first use."""
+    for venv in (VENV, HERE / f".venv-mailmerge-{MAILMERGE_VERSION}"):
+        if _mailmerge_version(venv) == MAILMERGE_VERSION:
+            return venv / "bin" / "mailmerge"
+    venv = VENV if _mailmerge_version(VENV) is None else HERE / f".venv-mailmerge-{MAILMERGE_VERSION}"
+    print(f"installing mailmerge {MAILMERGE_VERSION} into {venv.relative_to(ROOT)} ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    f"mailmerge=={MAILMERGE_VERSION}"], check=True)
+    if _mailmerge_version(venv) != MAILMERGE_VERSION:
+        raise SystemExit(f"could not install mailmerge {MAILMERGE_VERSION} into {venv}")
+    return venv / "bin" / "mailmerge"
 
 
 def outreach_workspace(base: Path, inputs: dict[str, Path], mode: str, port: int, cert: Path, name: str) -> Path:
