@@ -136,17 +136,18 @@ class Checker:
         the same for everyone, so only what the CSV fills in is searched)."""
         if not self.index.identities:
             return []
-        own = [_squash(contact.fields[c]) for c in IDENTITY_COLUMNS if contact.fields.get(c)]
-        own_cells = {_squash(v) for v in contact.fields.values()}  # "James" may be this row's first name
         tokens = words("\n".join(contact.fields.get(c, "") for c in self.scanned))
         found: dict[str, tuple[int, str]] = {}
         for start, token in enumerate(tokens):
             for size in self.index.lengths.get(token.rstrip("."), ()):
                 phrase = " ".join(tokens[start:start + size]).rstrip(".")
                 hit = self.index.identities.get(phrase)
-                if (hit and hit[0] != contact.line and phrase not in own_cells
-                        and not any(phrase in mine for mine in own)):
+                if hit and hit[0] != contact.line:
                     found.setdefault(phrase, hit)
+        if found:  # not a slip when it is this row's own value ("James" may be its first name)
+            own = [_squash(contact.fields[c]) for c in IDENTITY_COLUMNS if contact.fields.get(c)]
+            own_cells = {_squash(v) for v in contact.fields.values()}
+            found = {p: hit for p, hit in found.items() if p not in own_cells and not any(p in v for v in own)}
         return [Problem("warning", contact.line, None,
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
                 for phrase, (line, column) in found.items()]

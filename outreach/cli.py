@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,9 +16,10 @@ import click
 
 from outreach import __version__
 from outreach.batch import Rendered, Tally, render_rows
+from outreach.account import Account
 from outreach.config import Settings
 from outreach.contacts import ContactFile
-from outreach.drafts import write_drafts
+from outreach.drafts import EmlFolder, write_drafts
 from outreach.errors import UserError
 from outreach.message import build_message, make_message_id, parse_sender
 from outreach.output import say, style
@@ -77,6 +79,10 @@ def load_inputs(template: Path, contacts: Path, check_dns: bool = False) -> tupl
     for note in loaded_contacts.notes:
         say(style("note: ", "note", stream=sys.stderr) + note, err=True)
     return loaded_template, loaded_contacts
+
+
+def warn(text: str) -> None:
+    say(style("warning: ", "warning", stream=sys.stderr) + text, err=True)
 
 
 # ---------------------------------------------------------------------------------- init
@@ -239,26 +245,40 @@ def show_preview(item: Rendered, sender, raw: bool, contacts: Path, *, configure
 @click.option("--out", "out_dir", default="drafts", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml files.")
 @click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
+@click.option("--imap", "to_imap", is_flag=True,
+              help="Append the drafts to the account's IMAP Drafts folder instead of writing .eml files.")
 @check_dns_opt
 @click.pass_context
 def draft(ctx, template: Path, contacts: Path, campaign: str | None, out_dir: Path, sender: str | None,
-          check_dns: bool):
+          to_imap: bool, check_dns: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
     refreshes drafts that were not sent, keeping their Message-IDs; sent ones are left alone.
     Open an .eml in your mail client to review and send it (Outlook opens it as a draft).
 
+    With --imap the drafts go to the Drafts folder of the IMAP account in .env (the folder
+    marked \\Drafts, e.g. Gmail's [Gmail]/Drafts, else "Drafts", created if missing), so they
+    show up in every mail client; drafting again replaces them there.
+
     \b
     Examples:
       outreach draft templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
       outreach draft templates/thank_you.txt interviews.csv --out thank-you-drafts
+      outreach draft templates/mentor_outreach.txt mentors.csv --imap
     """
     settings = Settings.load(**{"from": sender})
     if not settings.sender:
         raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
                         "or pass --from")
     from_address = parse_sender(settings.sender)
+    account = None
+    if to_imap:
+        if ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
+            raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
+        account = Account.load(settings)
+        if account.imap is None:
+            raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
     loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
     campaign = campaign or template.stem
     tally = Tally()
@@ -270,16 +290,208 @@ def draft(ctx, template: Path, contacts: Path, campaign: str | None, out_dir: Pa
         raise UserError(f"{tally.with_errors} row(s) of {contacts} have errors; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
-    with click.progressbar(length=tally.rows, label="drafting", file=sys.stderr,
-                           hidden=not sys.stderr.isatty() or tally.rows < 200) as bar:
-        result = write_drafts(render_rows(loaded_template, loaded_contacts), store=store, sender=from_address,
-                              campaign=campaign, template_name=str(template), out_dir=out_dir,
-                              on_row=lambda: bar.update(1))
-    say(style(f"wrote {len(result.written)} draft(s) to {out_dir}/ (campaign {campaign!r}, "
+    with contextlib.ExitStack() as stack:
+        if account is not None:
+            from outreach.imap import ImapDrafts, ImapSession
+
+            session = stack.enter_context(ImapSession(account, warn=warn))
+            target = ImapDrafts(session)
+        else:
+            target = EmlFolder(out_dir)
+        with click.progressbar(length=tally.rows, label="drafting", file=sys.stderr,
+                               hidden=not sys.stderr.isatty() or tally.rows < 200) as bar:
+            result = write_drafts(render_rows(loaded_template, loaded_contacts), store=store, sender=from_address,
+                                  campaign=campaign, template_name=str(template), target=target,
+                                  on_row=lambda: bar.update(1))
+    verb = "appended" if account is not None else "wrote"
+    say(style(f"{verb} {len(result.written)} draft(s) to {target.describe()} (campaign {campaign!r}, "
               f"recorded in {settings.db.name})", "ok"))
     if result.already_sent:
         say(f"skipped {len(result.already_sent)} already sent in this campaign")
     ctx.exit(1 if tally.with_warnings else 0)
+
+
+# ---------------------------------------------------------------------------------- mailbox
+class ProgressBar:
+    """sync's progress: a bar on stderr for long scans, nothing when piped or short."""
+
+    def __init__(self, minimum: int = 500):
+        self.minimum, self.bar = minimum, None
+
+    def start(self, label: str, total: int) -> None:
+        self.finish()
+        if sys.stderr.isatty() and total >= self.minimum:
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            self.bar.__enter__()
+
+    def advance(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@cli.command("sync")
+@click.option("--mbox", "mboxes", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read this mbox export instead of the IMAP account (repeatable).")
+@click.option("--maildir", "maildirs", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Read this Maildir folder instead of the IMAP account (repeatable).")
+@click.option("--folder", "folders", multiple=True,
+              help="Also read this IMAP folder (repeatable; OUTREACH_SYNC_FOLDERS takes a comma-separated list). "
+                   "INBOX and the spam folder are always read.")
+@click.option("--full", is_flag=True, help="Read every message again, not only what arrived since the last sync. "
+                                           "Nothing is counted twice.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.pass_context
+def sync_command(ctx, mboxes: tuple[Path, ...], maildirs: tuple[Path, ...], folders: tuple[str, ...], full: bool,
+                 as_json: bool):
+    """Read the mailbox and record replies, auto-replies and bounces to the messages sent.
+
+    Over IMAP (the account in .env, TLS verified) it reads INBOX and the spam folder, only what
+    is new since the last sync, and never changes anything: no message is marked read, moved
+    or deleted. Unrelated mail is looked at by its headers only. An out-of-office reply is not
+    a reply (its return date is kept); a delivery delay is not a bounce; a hard bounce or a
+    spam complaint stops further mail to that address. Messages whose sending was interrupted
+    are looked up in the Sent folder and marked sent when they are there.
+
+    \b
+    Examples:
+      outreach sync
+      outreach sync --folder "Residency/Replies" --json
+      outreach sync --mbox ~/Downloads/All-mail.mbox
+      outreach sync --maildir ~/Mail/INBOX
+    """
+    from outreach import sync as mailbox_sync
+
+    settings = Settings.load()
+    store_exists = settings.db.exists()
+    own = [parse_sender(settings.sender).addr_spec] if settings.sender else []
+    if (mboxes or maildirs) and folders:
+        raise UserError("--folder is for IMAP; it cannot be combined with --mbox or --maildir")
+    if not store_exists:
+        raise UserError(f"{settings.db}: no tracking store here yet; draft or send something first "
+                        "(or run this in the workspace folder)")
+    store = Store(settings.db)
+    if not store.mailbox_rows():
+        say(style("note: ", "note", stream=sys.stderr) + "nothing drafted or sent yet, so nothing to match", err=True)
+        return
+    progress = ProgressBar()
+    try:
+        if mboxes or maildirs:
+            paths = [("mbox", p) for p in mboxes] + [("maildir", p) for p in maildirs]
+            report = mailbox_sync.sync_files(store, own, paths, progress)
+        else:
+            from outreach.imap import ImapSession
+
+            account = Account.load(settings)
+            extra = [f.strip() for f in settings.raw.get("sync_folders", "").split(",") if f.strip()]
+            with ImapSession(account, warn=warn) as session:
+                report = mailbox_sync.sync_imap(store, session, own, extra_folders=[*extra, *folders], full=full,
+                                                progress=progress)
+    finally:
+        progress.finish()
+    if as_json:
+        say(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        print_sync_report(report)
+    ctx.exit(1 if report.warnings or report.uncertain else 0)
+
+
+def print_sync_report(report) -> None:
+    for source in report.sources:
+        extra = " (UIDVALIDITY changed: read again from the start)" if source.get("rescan") else ""
+        say(f"{source['source']}: {source['messages']} message(s) read, {source['matched']} about ours{extra}")
+    for event in report.new_events:
+        say("  " + event_line(event))
+    for item in report.confirmed:
+        say(style(f"confirmed sent: {item['address']} ({item['campaign']}), {item['evidence']}", "ok"))
+    for text in report.notes:
+        say(style("note: ", "note", stream=sys.stderr) + text, err=True)
+    for text in report.warnings:
+        warn(text)
+    if report.uncertain:
+        who = ", ".join(f"{u['address']} ({u['campaign']})" for u in report.uncertain[:5])
+        more = f" and {len(report.uncertain) - 5} more" if len(report.uncertain) > 5 else ""
+        warn(f"{len(report.uncertain)} message(s) may or may not have left: {who}{more}; they are not in the Sent "
+             "folder and will not be sent again automatically")
+    counts: dict[str, int] = {}
+    for event in report.new_events:
+        counts[event.kind] = counts.get(event.kind, 0) + 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing new"
+    seen = len(report.events) - len(report.new_events)
+    say(style(f"recorded: {summary}" + (f" ({seen} already recorded)" if seen else ""), "ok"))
+
+
+def event_line(event) -> str:
+    what = {"auto-reply": f"back {event.until}" if event.until else "no return date given",
+            "bounce": f"{event.status or ''} {', '.join(event.failed)}".strip(),
+            "delayed": f"{event.status or ''} not a failure yet".strip(),
+            "complaint": "marked as spam"}.get(event.kind, event.subject)
+    weak = " (matched by subject only)" if event.strength == "subject" else ""
+    stop = f"; suppressed {', '.join(event.suppressed)}" if event.suppressed else ""
+    return f"{event.kind:<11} {event.address:<32} {event.campaign:<16} {what}{weak}{stop}"
+
+
+@cli.command("classify")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message (JSON lines).")
+@click.pass_context
+def classify_command(ctx, files: tuple[Path, ...], as_json: bool):
+    """Say what the tool makes of message files: reply, auto-reply, bounce, delayed, complaint, other.
+
+    FILES are .eml files, mbox files (every message in them) or Maildir folders. Each message
+    gets its kind, the address it is about (the failed recipient of a bounce, else the sender)
+    and why. In a workspace with a tracking store, the sent message it matches is shown too.
+    Nothing is recorded: `outreach sync` does that.
+
+    \b
+    Examples:
+      outreach classify bounce.eml
+      outreach classify ~/Downloads/replies.mbox --json | jq -r 'select(.kind=="bounce") | .address'
+    """
+    from outreach import classify as classifier
+    from outreach import sync as mailbox_sync
+
+    settings = Settings.load()
+    index = None
+    if settings.db.exists():
+        own = [parse_sender(settings.sender).addr_spec] if settings.sender else []
+        index = mailbox_sync.Index.from_store(Store(settings.db), own)
+    unreadable = 0
+    for path in files:
+        for label, raw in mailbox_sync.read_messages(path):
+            try:
+                verdict = classifier.classify(classifier.parse_message(raw))
+            except Exception as e:  # one broken message: say so and go on with the others
+                unreadable += 1
+                warn(f"{label}: could not be read ({type(e).__name__}: {e})")
+                continue
+            found = mailbox_sync.match(verdict, index) if index else None
+            address = (verdict.failed[0] if verdict.failed else found.sent.address if found else verdict.sender)
+            if as_json:
+                say(json.dumps({
+                    "file": label, "kind": verdict.kind, "address": address or None, "reason": verdict.reason,
+                    "from": verdict.sender or None, "subject": verdict.subject, "message_id": verdict.message_id,
+                    "until": verdict.until.isoformat() if verdict.until else None, "status": verdict.status,
+                    "diagnostic": verdict.diagnostic, "failed": list(verdict.failed),
+                    "original_message_ids": list(verdict.original_ids),
+                    "match": {"campaign": found.sent.campaign, "address": found.sent.address,
+                              "message_id": found.sent.message_id, "strength": found.strength,
+                              "matched_by": found.how} if found else None,
+                }, ensure_ascii=False))
+                continue
+            line = f"{label}: {verdict.kind}  {address or '(no address)'}  {verdict.reason}"
+            if verdict.until:
+                line += f"; back {verdict.until}"
+            if found:
+                line += f"; matches {found.sent.campaign} -> {found.sent.address} by {found.how}"
+            elif index is not None and verdict.kind != "other":
+                line += "; matches nothing sent from this workspace"
+            say(line)
+    ctx.exit(1 if unreadable else 0)
 
 
 # ---------------------------------------------------------------------------------- send

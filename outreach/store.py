@@ -71,6 +71,11 @@ MIGRATIONS = [
         PRIMARY KEY (account, folder)
     );
     """,
+    # 2 (mailbox): an auto-reply's stated return date, and lookups by contact.
+    """
+    ALTER TABLE events ADD COLUMN until TEXT;  -- auto-reply: "out of office until" date, YYYY-MM-DD
+    CREATE INDEX events_address ON events (address, kind);
+    """,
 ]
 
 # A row in this state is being sent right now, or was when a run died: the outcome is not known.
@@ -292,6 +297,64 @@ class Store:
 
     def campaigns(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT campaign FROM messages ORDER BY campaign")]
+
+
+    # -- mailbox --
+    def mailbox_rows(self) -> list[sqlite3.Row]:
+        """What sync matches incoming mail against: every message row, oldest first."""
+        return self.db.execute(
+            "SELECT message_id, campaign, address, step, subject, recipients, state, created_at, sent_at "
+            "FROM messages ORDER BY created_at, id").fetchall()
+
+    def add_mailbox_event(self, *, message_id: str, address: str, kind: str, source: str, strength: str,
+                          detail: dict, occurred_at: str | None, until: str | None = None) -> bool:
+        """Record what an incoming message says about one of ours; False if ``source`` was seen before."""
+        cursor = self.db.execute(
+            "INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, recorded_at, until) "
+            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (source) DO NOTHING",
+            (message_id, address.casefold(), kind, source, strength, json.dumps(detail, ensure_ascii=False),
+             occurred_at, utcnow(), until))
+        return cursor.rowcount == 1
+
+    def mailbox_events(self, message_id: str | None = None) -> list[dict]:
+        sql, args = "SELECT * FROM events", ()
+        if message_id is not None:
+            sql, args = sql + " WHERE message_id=?", (message_id,)
+        rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
+        return [{**dict(row), "detail": json.loads(row["detail"]) if row["detail"] else None} for row in rows]
+
+    def suppress_address(self, address: str, reason: str) -> bool:
+        """Never write to ``address`` again (a hard bounce, a complaint); the first reason stays."""
+        cursor = self.db.execute("INSERT INTO suppressions (address, reason, at) VALUES (?,?,?) "
+                                 "ON CONFLICT (address) DO NOTHING", (address.casefold(), reason, utcnow()))
+        return cursor.rowcount == 1
+
+    def sync_position(self, account: str, folder: str) -> tuple[int, int] | None:
+        """(uidvalidity, last_uid) of the last sync of ``folder``, or None."""
+        row = self.db.execute("SELECT uidvalidity, last_uid FROM sync_state WHERE account=? AND folder=?",
+                              (account, folder)).fetchone()
+        return (row["uidvalidity"], row["last_uid"]) if row else None
+
+    def save_sync_position(self, account: str, folder: str, uidvalidity: int, last_uid: int,
+                           synced_at: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO sync_state (account, folder, uidvalidity, last_uid, synced_at) VALUES (?,?,?,?,?) "
+            "ON CONFLICT (account, folder) DO UPDATE SET uidvalidity=excluded.uidvalidity, "
+            "last_uid=excluded.last_uid, synced_at=excluded.synced_at",
+            (account, folder, uidvalidity, last_uid, synced_at or utcnow()))
+
+    def last_synced(self) -> str | None:
+        """When the mailbox was last read (UTC ISO): mail that arrived before then has been seen."""
+        return self.db.execute("SELECT max(synced_at) FROM sync_state").fetchone()[0]
+
+    def confirm_sent(self, message_id: str, sent_at: str | None, states: tuple[str, ...]) -> bool:
+        """Mark a message sent on evidence from the mailbox, if it is still in one of ``states``."""
+        marks = ",".join("?" * len(states))
+        cursor = self.db.execute(
+            f"UPDATE messages SET state='sent', error=NULL, updated_at=?, sent_at=coalesce(?, sent_at, ?) "
+            f"WHERE message_id=? AND state IN ({marks})",
+            (utcnow(), sent_at, utcnow(), message_id, *states))
+        return cursor.rowcount == 1
 
 
 class _Transaction:

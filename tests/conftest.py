@@ -74,6 +74,81 @@ def tls_cert(tmp_path_factory):
     return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
+# -- mailbox ------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def dovecot(tls_cert):
+    """One Dovecot IMAP server for the session (starts in ~50 ms); skipped without it, except in CI."""
+    from tests.dovecot_server import Dovecot, available
+
+    if not available():
+        if os.environ.get("CI"):
+            pytest.fail("dovecot is not installed: scripts/test installs Debian's dovecot-imapd")
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd)")
+    server = Dovecot(*tls_cert).start()
+    yield server
+    server.cleanup()
+
+
+class MailAccount:
+    """A fresh IMAP mailbox on the session's Dovecot, configured in the workspace's .env."""
+
+    def __init__(self, server, user: str, client, cafile: Path):
+        self.server, self.user, self.client, self.cafile = server, user, client, cafile
+
+    def append(self, raw: bytes, folder: str = "INBOX", flags=()) -> None:
+        self.client.append(folder, raw, flags=flags)
+
+    def flags(self, folder: str = "INBOX") -> dict[int, tuple]:
+        self.client.select_folder(folder, readonly=True)
+        return {uid: data[b"FLAGS"] for uid, data in self.client.fetch(self.client.search(), ["FLAGS"]).items()}
+
+    def messages(self, folder: str = "INBOX") -> list[bytes]:
+        self.client.select_folder(folder, readonly=True)
+        fetched = self.client.fetch(self.client.search(), ["BODY.PEEK[]"])
+        return [data[b"BODY[]"] for _, data in sorted(fetched.items())]
+
+
+@pytest.fixture
+def mail_account(dovecot, tls_cert, workspace):
+    """An empty mailbox reachable over IMAPS with a verified certificate, set up in .env."""
+    import ssl
+
+    from tests.dovecot_server import PASSWORD
+
+    cert = tls_cert[0]
+    user = dovecot.new_user()
+    with open(workspace / ".env", "a", encoding="utf-8") as env:
+        env.write(f"OUTREACH_IMAP_HOST=127.0.0.1\nOUTREACH_IMAP_PORT={dovecot.imaps_port}\n"
+                  f"OUTREACH_IMAP_SECURITY=ssl\nOUTREACH_IMAP_USER={user}\n"
+                  f"OUTREACH_PASSWORD_COMMAND=printf {PASSWORD}\nOUTREACH_CA_FILE={cert}\n")
+    client = dovecot.connect(user, ssl.create_default_context(cafile=str(cert)))
+    yield MailAccount(dovecot, user, client, cert)
+    client.logout()
+
+
+@pytest.fixture
+def record_sent(workspace):
+    """Put messages in the workspace's store as if outreach had sent them (one transaction).
+
+    ``record_sent(sample)`` returns the sample; ``record_sent(a, b, c)`` returns the list.
+    """
+    from outreach.store import Store
+
+    def record(*sent, campaign: str = "fall-mentors", state: str = "sent", step: int = 0):
+        store = Store(workspace / "outreach.db")
+        with store.transaction():
+            for item in sent:
+                store.plan(campaign=campaign, address=item.to, step=step, message_id=item.message_id,
+                           template="t.txt", subject=item.subject, recipients=[item.to],
+                           contact={"email": item.to}, contact_line=2, state="queued", transport="smtp")
+                if state != "queued":
+                    store.set_state(item.message_id, state)
+        store.close()
+        return sent[0] if len(sent) == 1 else list(sent)
+
+    return record
+
+
 # -- sending: SMTP servers, a campaign on disk, keyrings --------------------------------------
 SMTP_PASSWORD = "app-password-4fj2"
 
