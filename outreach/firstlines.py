@@ -31,7 +31,7 @@ class FirstLines:
 
     def _add(self, batch: list[tuple[int, int]]) -> None:
         batch.sort()  # by hash, then line: the first of equal hashes is the earliest line
-        self.chunks.append((array("q", (h for h, _ in batch)), array("i", (line for _, line in batch))))
+        self.chunks.append((array("q", [h for h, _ in batch]), array("i", [line for _, line in batch])))
 
     def first(self, key: str) -> int | None:
         """The first line that held ``key``, or None."""
