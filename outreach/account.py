@@ -18,6 +18,7 @@ from pathlib import Path
 from outreach.config import Settings
 from outreach.errors import UserError
 from outreach.message import parse_sender
+from outreach.pacing import parse_rate
 
 KEYRING_SERVICE = "outreach"
 SECURITY = ("ssl", "starttls", "none")
@@ -84,7 +85,7 @@ class Account:
     smtp: Server | None
     imap: Server | None
     daily_cap: int | None
-    rate: float | None  # messages per minute
+    rate: float | None  # messages per minute (math.inf: unpaced); "20", "20/min", "1/s" in OUTREACH_RATE
     ca_file: Path | None
     settings: Settings
 
@@ -109,7 +110,7 @@ class Account:
             smtp=_server("smtp", raw, smtp_user),
             imap=_server("imap", raw, raw.get("imap_user", smtp_user)),
             daily_cap=_number(raw, "daily_cap", int),
-            rate=_number(raw, "rate", float),
+            rate=parse_rate(raw["rate"], "OUTREACH_RATE") if raw.get("rate") else None,
             ca_file=ca_file,
             settings=settings,
         )
@@ -118,7 +119,11 @@ class Account:
         """A verifying context: system CAs, plus OUTREACH_CA_FILE for private servers."""
         context = ssl.create_default_context()
         if self.ca_file:
-            context.load_verify_locations(cafile=str(self.ca_file))
+            try:
+                context.load_verify_locations(cafile=str(self.ca_file))
+            except (ssl.SSLError, OSError) as e:
+                raise UserError(f"OUTREACH_CA_FILE={self.ca_file}: not a readable PEM certificate file "
+                                f"({getattr(e, 'reason', None) or e})") from None
         return context
 
     def secret(self, server: Server, warn=lambda text: None) -> Secret:

@@ -40,7 +40,7 @@ from outreach.report import render_text as render_report
 from outreach.report import write_html as write_report_html
 from outreach.variants import addresses as variant_addresses
 from outreach.variants import assign as assign_variants
-from outreach.variants import load_variants, render_variants
+from outreach.variants import load_variants, render_variants, variant_name
 
 PLACEHOLDER_SENDER = "You <you@example.org>"
 
@@ -543,6 +543,355 @@ def classify_command(ctx, files: tuple[Path, ...], as_json: bool):
     ctx.exit(1 if unreadable else 0)
 
 
+# ---------------------------------------------------------------------------------- send
+def _interactive() -> bool:
+    """Can we ask a question? (A function, so tests can say yes.)"""
+    return sys.stdin.isatty()
+
+
+@cli.command()
+@template_arg
+@contacts_arg
+@click.option("--campaign", help="Name of the campaign (default: the template's file name).")
+@click.option("--yes", "-y", is_flag=True, help="Send without asking; needed when not run from a terminal.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and the first message; send and record nothing.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Send at most N messages now; the rest on a later run.")
+@click.option("--rate", metavar="N/min",
+              help="Pace: 20/min, 1/s, 300/h or 'unlimited' (default: OUTREACH_RATE, the provider preset, or 20/min).")
+@click.option("--jitter", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Delay each message by a random 0..SECONDS inside its slot (the average rate is kept).")
+@click.option("--daily-cap", type=click.IntRange(min=0), metavar="N",
+              help="At most N messages from this account per rolling 24 hours, all campaigns together (0: no cap).")
+@click.option("--resend-uncertain", is_flag=True,
+              help="Send again the messages whose outcome is uncertain; check your Sent folder first.")
+@click.option("--retry-failed", is_flag=True, help="Try again the contacts the server refused on an earlier run.")
+@click.option("--variant", "variants", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Another template to A/B test against TEMPLATE (repeat for more): contacts are split between "
+                   "them, balanced and reproducibly, as for `draft --variant`; each message records its variant.")
+@check_dns_opt
+@click.pass_context
+def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, limit: int | None,
+         rate: str | None, jitter: float | None, daily_cap: int | None, resend_uncertain: bool, retry_failed: bool,
+         variants: tuple[Path, ...], check_dns: bool):
+    """Send one message per contact through your SMTP account, paced, and record each one.
+
+    Every row is rendered and checked first: any error and nothing is sent. Then you see the
+    plan (account, how many now, what is skipped and why, pacing, duration) and the first
+    message, and confirm. Re-running the same command sends only what was never sent, so it
+    is the way to resume after a crash, Ctrl-C, a daily cap or a server failure; new CSV rows
+    are picked up. A message cut off during DATA is "uncertain" and never re-sent on its own.
+
+    \b
+    Examples:
+      outreach send templates/mentor_outreach.txt mentors.csv --dry-run
+      outreach send templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
+      outreach send templates/thank_you.txt interviews.csv --rate 10/min --jitter 5 --limit 20
+      outreach send templates/mentor_outreach.txt mentors.csv --yes      # from a script or cron
+      outreach send templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
+    """
+    from outreach.account import Account
+    from outreach import sending
+
+    settings = Settings.load()
+    account = Account.load(settings)
+    if account.smtp is None:
+        raise UserError("no SMTP server: set OUTREACH_PROVIDER (gmail, outlook, ...) or OUTREACH_SMTP_HOST in .env")
+    pacing = sending.resolve_pacing(account, rate=rate, jitter=jitter, daily_cap=daily_cap)
+    templates = load_variants([template, *variants])
+    loaded_template, loaded_contacts = templates[variant_name(template)][1], ContactFile(contacts, check_dns=check_dns)
+    for note in loaded_contacts.notes:
+        say(style("note: ", "note", stream=sys.stderr) + note, err=True)
+    campaign = campaign or template.stem
+    if dry_run and not settings.db.exists():  # changes nothing, not even by creating the store
+        import tempfile
+
+        scratch = tempfile.TemporaryDirectory(prefix="outreach-dry-run-")
+        ctx.call_on_close(scratch.cleanup)
+        store = Store(Path(scratch.name) / settings.db.name)
+        ctx.call_on_close(store.close)
+    else:
+        store = Store(settings.db)
+    lock = None if dry_run else sending.SendLock(store.path).acquire()
+    try:
+        if lock is not None:
+            uncertain, _ = sending.recover(store, lock.previous)
+            if uncertain:
+                say(style(f"note: the last send stopped during {uncertain} message(s); they are now 'uncertain'",
+                          "warning", stream=sys.stderr), err=True)
+        assignment = assign_variants(campaign, variant_addresses(loaded_contacts), list(templates),
+                                     store.variants(campaign))
+        plan = sending.make_plan(loaded_template, loaded_contacts, store, account, campaign=campaign, pacing=pacing,
+                                 limit=limit, resend_uncertain=resend_uncertain, retry_failed=retry_failed,
+                                 locked=lock is not None, variants=templates, assignment=assignment)
+        for item in plan.with_problems:
+            print_problems(item, contacts)
+        if plan.tally.with_errors:
+            raise UserError(f"{plan.tally.with_errors} row(s) of {contacts} have errors; nothing was sent. "
+                            "Fix them and run again (outreach check shows the same list)")
+        resume = _resume_command(template, contacts, campaign, template.stem)
+        show_plan(plan, contacts)
+        warnings = 1 if plan.tally.with_warnings else 0
+        if dry_run:
+            say(style("dry run: nothing was sent or recorded", "note"))
+            ctx.exit(1 if plan.uncertain or plan.later_reason == "daily cap" else warnings)
+        if not plan.items:
+            say("nothing to send now")
+            ctx.exit(1 if plan.uncertain or plan.later_reason == "daily cap" else warnings)
+        if not yes and not _interactive():
+            raise UserError("standard input is not a terminal, so there is no one to confirm: add --yes to send "
+                            "(and --dry-run to see the plan first)")
+        get_secret = sending.secret_source(
+            account, plan.server, lambda text: say(style("warning: ", "warning", stream=sys.stderr) + text, err=True))
+        if plan.server.security != "none":
+            get_secret()  # a missing password stops us now, not after the question
+        if not yes and not click.confirm(f"Send {len(plan.items)} message(s) now?", default=False):
+            say("nothing sent")
+            return
+        sending.record_plan(plan, store)
+        ctx.exit(_run_send(plan, store, account, get_secret, resume))
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _resume_command(template: Path, contacts: Path, campaign: str, default_campaign: str) -> str:
+    import shlex
+
+    command = f"outreach send {shlex.quote(str(template))} {shlex.quote(str(contacts))}"
+    return command + (f" --campaign {shlex.quote(campaign)}" if campaign != default_campaign else "")
+
+
+def show_plan(plan, contacts: Path) -> None:
+    from outreach.pacing import UNLIMITED, describe_duration, describe_rate
+    from outreach.sending import SKIP_REASONS, local_time
+
+    server = plan.server
+    label = lambda text: style(f"{text + ':':<11}", "note")  # noqa: E731
+    say(f"{label('Account')}{plan.account.sender} via {server.host}:{server.port} ({server.security}), "
+        f"login {server.user}")
+    say(f"{label('Campaign')}{plan.campaign} ({contacts}, {plan.tally.rows} rows)")
+    earlier = [f"{n} {what}" for n, what in ((plan.drafted, "drafted before"), (plan.left_over, "left from an earlier run"))
+               if n]
+    drafted = f" ({', '.join(earlier)}; same Message-ID)" if earlier else ""
+    say(f"{label('Send now')}{len(plan.items)} message(s){drafted}")
+    if plan.later:
+        say(f"{label('Later')}{len(plan.later)} over the {plan.later_reason}; run the same command again")
+    skipped = [(reason, addresses) for reason, addresses in plan.skipped.items() if addresses]
+    for number, (reason, addresses) in enumerate(skipped):
+        say(f"{label('Skipped') if number == 0 else ' ' * 11}{len(addresses)} {SKIP_REASONS[reason]}")
+    if plan.uncertain:
+        say(f"{label('Uncertain')}{len(plan.uncertain)} cut off while being sent by an earlier run: they may or may "
+            "not have arrived;")
+        say(f"{' ' * 11}check your Sent folder, then `outreach resolve ADDRESS sent|unsent --campaign {plan.campaign}`,")
+        say(f"{' ' * 11}or send them again with --resend-uncertain")
+        for row in plan.uncertain:
+            say(f"{' ' * 13}{row.address} (line {row.contact_line})")
+    pacing = plan.pacing
+    rate = describe_rate(pacing.rate) + (f" ({pacing.rate_source})" if pacing.rate != UNLIMITED else "")
+    jitter = f", jitter up to {pacing.jitter:g} s" if pacing.jitter else ""
+    if pacing.cap is None:
+        cap = "no daily cap"
+    else:
+        cap = f"daily cap {pacing.cap} ({pacing.cap_source}), {plan.window_used} used in the last 24 h"
+    say(f"{label('Pacing')}{rate}{jitter}; {cap}")
+    if plan.cap_resume is not None:
+        say(style(f"{'':11}the daily cap is reached: sending can resume after {local_time(plan.cap_resume)}",
+                  "warning"))
+    if plan.items:
+        wait = plan.estimate_seconds()
+        duration = f"about {describe_duration(wait)} of pacing, plus the server's time" if wait >= 1 else \
+            "as fast as the server accepts"
+        say(f"{label('Duration')}{duration}")
+        first = plan.items[0]
+        say(style(f"\nFirst message ({contacts}, line {first.line}):", "note"))
+        # its problems, if any, were listed with the others above
+        show_preview(Rendered(first.rendered.contact, first.rendered.draft), plan.account.sender, False, contacts,
+                     configured=True)
+        say()
+
+
+def _run_send(plan, store: Store, account, get_secret, resume: str) -> int:
+    from outreach import sending
+    from outreach.pacing import describe_duration
+
+    def first_interrupt():
+        say("\nstopping after the current message (Ctrl-C again to abandon it)", err=True)
+
+    result = sending.Result()
+    with sending.graceful_interrupts(first_interrupt) as stop:
+        transport = sending.make_transport(account, get_secret, wait=lambda seconds: not stop.wait(seconds))
+        bar_shown = sys.stderr.isatty()
+        with click.progressbar(length=len(plan.items), label="sending", file=sys.stderr, show_eta=True,
+                               hidden=not bar_shown) as bar:
+            def on_message(item, status, detail):
+                bar.update(1)
+                if not bar_shown:
+                    line = f"{status:<10}{item.address} (line {item.line})"
+                    say(line + (f": {detail}" if detail and status != "sent" else ""))
+
+            try:
+                sending.send_plan(plan, store, transport, stop=stop, on_message=on_message, result=result)
+            except KeyboardInterrupt:
+                result.interrupted = True
+                result.not_reached = len(plan.items) - result.attempted
+    return report_result(plan, store, result, resume, describe_duration)
+
+
+def report_result(plan, store: Store, result, resume: str, describe_duration) -> int:
+    from outreach import sending
+
+    def listing(kind: str, rows, intro: str) -> None:
+        if not rows:
+            return
+        say(style(f"{kind} {len(rows)}", "warning" if kind != "Failed" else "error") + f" ({intro}):")
+        for item, detail in rows:
+            say(f"  {item.address} (line {item.line}): {detail}")
+
+    partial = [(item, detail) for item, detail in result.sent if detail]
+    say(style(f"Sent {len(result.sent)} of {len(plan.items)} in {describe_duration(result.seconds)} "
+              f"(campaign {plan.campaign!r})", "ok" if len(result.sent) == len(plan.items) else "warning"))
+    listing("Refused recipients on", partial, "the message went to the others")
+    listing("Failed", result.failed, "the server refused them; fix the address or use --retry-failed later")
+    listing("Deferred", result.deferred, "the server said try later; run the same command again later")
+    listing("Uncertain", result.uncertain,
+            "the connection was lost during DATA: check your Sent folder, then `outreach resolve`")
+    if plan.uncertain:
+        say(style(f"Still uncertain from an earlier run: {len(plan.uncertain)}", "warning")
+            + " (listed above; check your Sent folder, then `outreach resolve`)")
+    code = 1 if (partial or result.failed or result.deferred or result.uncertain or plan.uncertain
+                 or plan.tally.with_warnings) else 0
+    remaining = result.not_reached + len(result.deferred) + len(plan.later)
+    if result.fatal is not None:
+        say(style("error: ", "error", stream=sys.stderr) + str(result.fatal), err=True)
+        code = 1 if result.sent else 2  # 2: stopped before anything left
+    elif result.stopped:
+        say(style("stopped: ", "error", stream=sys.stderr) + result.stopped, err=True)
+        code = 1
+    if plan.later_reason == "daily cap" or (plan.pacing.cap and result.not_reached == 0 and plan.later):
+        when = sending.cap_resume_time(store, plan)
+        if when is not None:
+            say(style(f"The daily cap of {plan.pacing.cap} for {plan.account_key} is reached; sending can resume "
+                      f"after {sending.local_time(when)}.", "warning"))
+            code = max(code, 1)
+    if result.interrupted:
+        say(style(f"Interrupted: {remaining} message(s) not sent yet.", "warning"))
+        code = 130
+    if remaining:
+        say(f"To send the rest: {resume}")
+    return code
+
+
+# ------------------------------------------------------------------------------- resolve
+@cli.command()
+@click.argument("address")
+@click.argument("outcome", type=click.Choice(["sent", "unsent"]))
+@click.option("--campaign", help="Which campaign, when the address is uncertain in more than one.")
+def resolve(address: str, outcome: str, campaign: str | None):
+    """Settle an uncertain message once you have checked your Sent folder.
+
+    "sent": it went out (it is recorded as sent). "unsent": it did not (the next `send`
+    sends it, with the same Message-ID).
+
+    \b
+    Examples:
+      outreach resolve m.okafor@example.edu sent
+      outreach resolve jchen@example.edu unsent --campaign fall-mentors
+    """
+    settings = Settings.load()
+    if not settings.db.exists():
+        raise UserError(f"{settings.db}: no tracking store here")
+    store = Store(settings.db)
+    rows = store.resolve_uncertain(campaign, address, outcome == "sent")
+    if not rows:
+        raise UserError(f"{address} has no uncertain message" + (f" in campaign {campaign!r}" if campaign else ""))
+    if len(rows) > 1:
+        raise UserError(f"{address} is uncertain in {len(rows)} campaigns ({', '.join(r.campaign for r in rows)}); "
+                        "add --campaign")
+    say(style(f"{address} ({rows[0].campaign}): recorded as "
+              f"{'sent' if outcome == 'sent' else 'not sent; the next send sends it'}", "ok"))
+
+
+# ------------------------------------------------------------------------- login/logout
+def _login_user(user: str | None) -> str:
+    from outreach.account import Account
+
+    if user:
+        return user
+    account = Account.load(Settings.load())
+    server = account.smtp or account.imap
+    if server is None:
+        raise UserError("no server configured: set OUTREACH_PROVIDER or OUTREACH_SMTP_HOST in .env, or pass --user")
+    return server.user
+
+
+@cli.command()
+@click.option("--user", help="The login name (default: OUTREACH_SMTP_USER, or the address in OUTREACH_FROM).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option("--no-check", is_flag=True, help="Store the password without trying it on the SMTP server first.")
+def login(user: str | None, password_stdin: bool, no_check: bool):
+    """Store your account password in the OS keyring (never in a file).
+
+    The password is first tried on the SMTP server, so a wrong one is caught now. Gmail needs
+    an app password; accounts without app passwords (many school accounts) use
+    OUTREACH_OAUTH2_TOKEN_COMMAND instead, and need no login.
+
+    \b
+    Examples:
+      outreach login
+      pass show email/smtp | outreach login --password-stdin
+    """
+    from outreach.account import Account, Secret, keyring_get, keyring_set
+
+    user = _login_user(user)
+    keyring_get(user)  # no keyring on this machine: say so before asking for anything
+    settings = Settings.load()
+    for variable in ("oauth2_token_command", "password_command", "password"):  # Account.secret's order
+        if settings.raw.get(variable):
+            say(style(f"note: OUTREACH_{variable.upper()} is set and comes first, so the stored password will "
+                      "not be used while it is", "note"), err=True)
+            break
+    if password_stdin:
+        password = (sys.stdin.readline() or "").rstrip("\r\n")
+    else:
+        password = click.prompt(f"Password for {user}", hide_input=True, prompt_suffix=": ", err=True)
+    if not password:
+        raise UserError("no password given")
+    if not no_check:
+        from outreach.smtp import SMTPTransport, TransportError
+
+        account = Account.load(settings) if settings.sender else None
+        server = account.smtp if account else None
+        if server is not None and server.user == user:
+            transport = SMTPTransport(server, account.ssl_context(), lambda: Secret("password", password),
+                                      attempts=1)
+            try:
+                transport.open()
+            except TransportError as e:
+                raise UserError(f"{e}; nothing was stored") from None
+            transport.close()
+            say(style(f"the password works on {server.host}", "ok"))
+    keyring_set(user, password)
+    say(style(f"stored the password for {user} in the OS keyring", "ok"))
+
+
+@cli.command()
+@click.option("--user", help="The login name (default: OUTREACH_SMTP_USER, or the address in OUTREACH_FROM).")
+def logout(user: str | None):
+    """Remove your account password from the OS keyring.
+
+    \b
+    Example:
+      outreach logout
+    """
+    from outreach.account import keyring_delete
+
+    user = _login_user(user)
+    if keyring_delete(user):
+        say(style(f"removed the password for {user} from the OS keyring", "ok"))
+    else:
+        say(f"no password for {user} was stored in the OS keyring")
+
+
 # ----------------------------------------------------------------------------- followup
 def open_existing_store(settings: Settings) -> Store:
     """The store, refusing to create one: these commands read what earlier commands recorded."""
@@ -575,14 +924,18 @@ def imap_configured(settings: Settings) -> bool:
 @click.option("--out", "out_dir", default="drafts", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml drafts.")
 @click.option("--imap", "to_imap", is_flag=True, help="Put the drafts in the IMAP account's Drafts folder instead.")
-@click.option("--dry-run", is_flag=True, help="Only list who is due a follow-up; write nothing.")
+@click.option("--send/--draft", "send", default=False,
+              help="Send the follow-ups through SMTP, paced and recorded like `send` (default: --draft).")
+@click.option("--yes", "-y", is_flag=True, help="With --send: send without asking (needed when not on a terminal).")
+@click.option("--rate", metavar="N/min", help="With --send: the pace, as for `send`.")
+@click.option("--dry-run", is_flag=True, help="Only list who is due a follow-up; write or send nothing.")
 @click.option("--no-sync", is_flag=True,
               help="Do not sync and do not require a recent sync: follow up on what the store already knows "
                    "(a reply that arrived since the last sync would be missed).")
 @click.option("--from", "sender", help="Sender (default: OUTREACH_FROM).")
 @click.pass_context
 def followup(ctx, campaign: str, template: Path, after: str, max_followups: int, out_dir: Path, to_imap: bool,
-             dry_run: bool, no_sync: bool, sender: str | None):
+             send: bool, yes: bool, rate: str | None, dry_run: bool, no_sync: bool, sender: str | None):
     """One threaded follow-up to those of CAMPAIGN who have not answered.
 
     \b
@@ -592,8 +945,9 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
     return date postpones the follow-up until the day after that date.
 
     The follow-up answers the last message (In-Reply-To, References, usually "Re:" in the
-    subject), so it lands in the same conversation. It is written as an .eml draft, or to the
-    IMAP Drafts folder with --imap.
+    subject), so it lands in the same conversation. It is written as an .eml draft (or to the
+    IMAP Drafts folder with --imap); --send sends it the way `send` does: paced, within the
+    daily cap, each message recorded before it leaves, nothing uncertain ever re-sent.
 
     Data must be fresh, so that nobody who just replied gets a reminder: when the last sync is
     older than OUTREACH_SYNC_MAX_AGE (default 6h) the mailbox is synced first over IMAP; without
@@ -604,11 +958,14 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
       outreach followup fall-mentors --template templates/follow_up.txt --dry-run
       outreach followup fall-mentors -t templates/follow_up.txt --after 10d
       outreach followup fall-mentors -t templates/follow_up.txt --imap
+      outreach followup fall-mentors -t templates/follow_up.txt --send
       outreach followup fall-mentors -t templates/follow_up.txt --max 2 --out drafts/second
     """
     settings = Settings.load(**{"from": sender})
     now = clock_now(settings.raw)
     after_delta = parse_duration(after, "--after")
+    if to_imap and send:
+        raise UserError("--imap writes drafts and --send sends: choose one")
     if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     loaded_template = Template(template)
@@ -646,6 +1003,9 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
         warnings += bool(item.rendered.warnings) and not item.rendered.errors
     if errors:
         raise UserError(f"{errors} follow-up(s) have errors; nothing was written. Fix {template} and run again")
+    if send:
+        ctx.exit(max(send_followups(store, settings, planned, campaign, template, now, yes=yes, rate=rate),
+                     1 if warnings else 0))
     with contextlib.ExitStack() as stack:
         if to_imap:
             from outreach.imap import ImapDrafts, ImapSession
@@ -660,6 +1020,47 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
     verb = "appended" if to_imap else "wrote"
     say(style(f"{verb} {len(written)} follow-up draft(s) to {target.describe()} (campaign {campaign!r})", "ok"))
     ctx.exit(1 if warnings else 0)
+
+
+def send_followups(store: Store, settings: Settings, planned, campaign: str, template: Path, now, *, yes: bool,
+                   rate: str | None) -> int:
+    """`followup --send`: the follow-ups go through the same path as `send` (lock, plan, pacing, cap)."""
+    import shlex
+
+    from outreach import sending
+    from outreach.followup import record, send_plan
+
+    account = Account.load(settings)
+    if account.smtp is None:
+        raise UserError("no SMTP server: set OUTREACH_PROVIDER (gmail, outlook, ...) or OUTREACH_SMTP_HOST in .env")
+    pacing = sending.resolve_pacing(account, rate=rate, jitter=None, daily_cap=None)
+    lock = sending.SendLock(store.path).acquire()
+    try:
+        uncertain, _ = sending.recover(store, lock.previous)
+        if uncertain:
+            warn(f"the last send stopped during {uncertain} message(s); they are now 'uncertain'")
+        plan = send_plan(planned, store, account, pacing, campaign, template, now)
+        resume = f"outreach followup {shlex.quote(campaign)} --template {shlex.quote(str(template))} --send"
+        show_plan(plan, Path("stored contact rows"))
+        if not plan.items:
+            say("nothing to send now")
+            return 1 if plan.later else 0
+        if not yes and not _interactive():
+            raise UserError("standard input is not a terminal, so there is no one to confirm: add --yes to send "
+                            "(and --dry-run to see who is due first)")
+        get_secret = sending.secret_source(account, plan.server, warn)
+        if plan.server.security != "none":
+            get_secret()  # a missing password stops us now, not after the question
+        if not yes and not click.confirm(f"Send {len(plan.items)} follow-up(s) now?", default=False):
+            say("nothing sent")
+            return 0
+        by_id = {p.message_id: p for p in planned}
+        with store.transaction():
+            for item in plan.items:
+                record(store, by_id[item.message_id], state="queued", transport="smtp", account=plan.account_key)
+        return _run_send(plan, store, account, get_secret, resume)
+    finally:
+        lock.release()
 
 
 def ensure_fresh(store: Store, settings: Settings, now) -> None:

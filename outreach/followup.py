@@ -364,3 +364,26 @@ def format_status(rows: list[StatusRow], styler=None) -> str:
         block.append(row)
     flush()
     return "\n".join(out)
+
+
+# -- sending -----------------------------------------------------------------------------------
+def send_plan(planned: list[Planned], store: Store, account, pacing, campaign: str, template: Path, now: datetime):
+    """A :class:`outreach.sending.Plan` for follow-ups: threaded items, within the daily cap."""
+    from outreach import sending
+    from outreach.pacing import cap_room, resume_at
+
+    plan = sending.Plan(campaign, template, account, sending.account_key(account), pacing)
+    items = []
+    for p in planned:
+        plan.tally.add(p.rendered)
+        items.append(sending.Item(p.rendered, p.message_id, p.previous_state, in_reply_to=p.in_reply_to,
+                                  references=p.references))
+    times = sending.window_times(store, plan.account_key, now)
+    plan.window_used = len(times)
+    room = cap_room(times, pacing.cap, now)
+    take = len(items)
+    if room is not None and room < take:
+        take, plan.later_reason = room, "daily cap"
+        plan.cap_resume = resume_at(times, pacing.cap, now) if room == 0 else None
+    plan.items, plan.later = items[:take], items[take:]
+    return plan

@@ -80,7 +80,9 @@ MIGRATIONS = [
     """,
 ]
 
-UNCERTAIN = "sending"  # a row left in this state by a crash: the outcome is not known
+# A row in this state is being sent right now, or was when a run died: the outcome is not known.
+# The next `send` turns rows a dead run left here into "uncertain" (see outreach/sending.py).
+UNCERTAIN = "sending"
 
 
 def utcnow() -> str:
@@ -478,6 +480,102 @@ class Store:
     def _drop_report_tables(self) -> None:
         for table in ("report_ev", "report_fu", "report_replies"):
             self.db.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+    # -- sending --------------------------------------------------------------------------
+    # Sending adds two states: "claimed" (durably reserved by a running send, nothing sent
+    # yet) and "uncertain" (DATA was begun, the outcome is unknown). See outreach/sending.py.
+
+    def set_synchronous(self, mode: str) -> None:
+        """FULL (fsync every commit) or NORMAL (WAL: survives a killed process, not a power cut)."""
+        if mode not in ("FULL", "NORMAL"):
+            raise ValueError(mode)
+        self.db.execute(f"PRAGMA synchronous={mode}")
+
+    def recover_interrupted(self, *, claims_untouched: bool) -> tuple[int, int]:
+        """After a run that died: ``sending`` -> ``uncertain``; ``claimed`` -> ``queued`` when the
+        rows written after the claim are known to have survived, else ``uncertain``.
+        Returns (uncertain, requeued)."""
+        now = utcnow()
+        with self.transaction():
+            uncertain = self.db.execute(
+                "UPDATE messages SET state='uncertain', updated_at=?, error=? WHERE state='sending'",
+                (now, "the run stopped during DATA; the server may or may not have accepted it")).rowcount
+            if claims_untouched:
+                requeued = self.db.execute("UPDATE messages SET state='queued', updated_at=? WHERE state='claimed'",
+                                           (now,)).rowcount
+            else:
+                requeued = 0
+                uncertain += self.db.execute(
+                    "UPDATE messages SET state='uncertain', updated_at=?, error=? WHERE state='claimed'",
+                    (now, "the computer restarted during a send; the server may or may not have it")).rowcount
+        return uncertain, requeued
+
+    def claim(self, message_ids: list[str]) -> None:
+        """Durably reserve queued rows for this run: committed with an fsync, whatever the mode."""
+        previous = self.db.execute("PRAGMA synchronous").fetchone()[0]
+        self.db.execute("PRAGMA synchronous=FULL")
+        try:
+            with self.transaction():
+                now = utcnow()
+                self.db.executemany("UPDATE messages SET state='claimed', updated_at=? "
+                                    "WHERE message_id=? AND state='queued'", [(now, m) for m in message_ids])
+        finally:
+            self.db.execute(f"PRAGMA synchronous={int(previous)}")
+
+    def release_claims(self) -> int:
+        """Claims this run did not use go back to the queue."""
+        return self.db.execute("UPDATE messages SET state='queued', updated_at=? WHERE state='claimed'",
+                               (utcnow(),)).rowcount
+
+    def requeue(self, message_id: str, from_states: tuple[str, ...]) -> bool:
+        """Put a failed or uncertain row back in the queue (the user asked for it)."""
+        marks = ",".join("?" * len(from_states))
+        return self.db.execute(f"UPDATE messages SET state='queued', error=NULL, updated_at=? "
+                               f"WHERE message_id=? AND state IN ({marks})",
+                               (utcnow(), message_id, *from_states)).rowcount == 1
+
+    def sent_times(self, account: str, since: str) -> list[str]:
+        """UTC times of messages this account sent (or may have sent) since ``since``."""
+        rows = self.db.execute(
+            """SELECT COALESCE(sent_at, updated_at) FROM messages WHERE account=? AND (
+                   (state='sent' AND sent_at>=?) OR (state IN ('sending','uncertain') AND updated_at>=?))""",
+            (account, since, since))
+        return [r[0] for r in rows]
+
+    def suppression(self, address: str) -> str | None:
+        """Why ``address`` must not be written to, or None: the list, or an opt-out or complaint event."""
+        row = self.db.execute(
+            f"""SELECT reason FROM suppressions WHERE address=?
+                UNION ALL SELECT kind FROM events WHERE address=? AND kind IN {sql_list(SUPPRESS_KINDS)}
+                LIMIT 1""", (address.casefold(), address.casefold())).fetchone()
+        return row[0] if row else None
+
+    def resolve_uncertain(self, campaign: str | None, address: str, delivered: bool) -> list[MessageRow]:
+        """The user checked: an uncertain message did (``sent``) or did not (``queued``) go out."""
+        sql, args = "SELECT * FROM messages WHERE address=? AND state='uncertain'", [address.casefold()]
+        if campaign is not None:
+            sql, args = sql + " AND campaign=?", [*args, campaign]
+        rows = [MessageRow.from_sql(r) for r in self.db.execute(sql, args)]
+        if len(rows) == 1:
+            now = utcnow()
+            if delivered:
+                self.db.execute("UPDATE messages SET state='sent', error=NULL, sent_at=updated_at, updated_at=? "
+                                "WHERE message_id=?", (now, rows[0].message_id))
+            else:
+                self.requeue(rows[0].message_id, ("uncertain",))
+        return rows
+
+    def latest_events(self, campaign: str | None = None) -> dict[str, tuple[str, str | None]]:
+        """Message-ID -> (kind, when) of the newest event recorded against it (replies, bounces...)."""
+        sql = ("SELECT e.message_id, e.kind, e.occurred_at FROM events e JOIN messages m ON m.message_id=e.message_id")
+        args: tuple = ()
+        if campaign is not None:
+            sql, args = sql + " WHERE m.campaign=?", (campaign,)
+        latest: dict[str, tuple[str, str | None]] = {}
+        for message_id, kind, when in self.db.execute(sql + " ORDER BY e.recorded_at, e.id", args):
+            latest[message_id] = (kind, when)
+        return latest
+
 
 
     # -- mailbox --

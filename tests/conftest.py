@@ -147,3 +147,134 @@ def record_sent(workspace):
         return sent[0] if len(sent) == 1 else list(sent)
 
     return record
+
+
+# -- sending: SMTP servers, a campaign on disk, keyrings --------------------------------------
+SMTP_PASSWORD = "app-password-4fj2"
+
+
+@pytest.fixture
+def smtp_server(tls_cert):
+    """A submission server (STARTTLS required, then AUTH) on 127.0.0.1, for one test."""
+    from tests.smtp_server import MailServer
+
+    with MailServer(*tls_cert, mode="starttls", password=SMTP_PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def smtps_server(tls_cert):
+    """An implicit-TLS server (port-465 style) with AUTH, for one test."""
+    from tests.smtp_server import MailServer
+
+    with MailServer(*tls_cert, mode="ssl", password=SMTP_PASSWORD) as server:
+        yield server
+
+
+def smtp_settings(server, ca_file, **extra: str) -> dict[str, str]:
+    """OUTREACH_* settings that point at a test server, fast retries, no pacing."""
+    settings = {
+        "OUTREACH_FROM": "Asha Rao <asha.rao@example.org>",
+        "OUTREACH_SMTP_HOST": "127.0.0.1",
+        "OUTREACH_SMTP_PORT": str(server.port),
+        "OUTREACH_SMTP_SECURITY": server.mode if server.mode != "plain" else "none",
+        "OUTREACH_SMTP_USER": server.user,
+        "OUTREACH_CA_FILE": str(ca_file),
+        "OUTREACH_PASSWORD_COMMAND": f"printf %s {SMTP_PASSWORD}",
+        "OUTREACH_SMTP_RETRY_DELAY": "0.01",
+        "OUTREACH_RATE": "unlimited",
+    }
+    settings.update(extra)
+    return {k: v for k, v in settings.items() if v is not None}
+
+
+TEMPLATE = """Subject: Research collaboration on {{ topic }} imaging
+
+Dear Dr. {{ last_name }},
+
+I am an international medical graduate hoping to contribute to {{ topic }} research. {{ note }}
+
+Best regards,
+Asha Rao
+"""
+TOPICS = ["stroke", "breast", "cardiac", "pediatric", "musculoskeletal", "thoracic", "abdominal", "neuro"]
+
+
+def contact_rows(count: int, start: int = 0) -> list[str]:
+    return [f"dr{i}@example.edu,Name{i},Surname{i},{TOPICS[i % len(TOPICS)]},"
+            f"Your paper number {i} on perfusion maps was a revelation." for i in range(start, start + count)]
+
+
+class Campaign:
+    """A workspace set up to send: .env, templates/outreach.txt and contacts.csv."""
+
+    def __init__(self, ws: Path, server, ca_file):
+        self.ws, self.server, self.ca_file = ws, server, ca_file
+        self.template = Path("templates/outreach.txt")
+        self.contacts = Path("contacts.csv")
+        (ws / "templates").mkdir(exist_ok=True)
+        (ws / self.template).write_text(TEMPLATE, encoding="utf-8")
+        self.configure()
+        self.write_contacts(3)
+
+    def configure(self, **extra: str | None) -> None:
+        lines = [f"{k}={v}" for k, v in smtp_settings(self.server, self.ca_file, **extra).items()]
+        (self.ws / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def write_contacts(self, count: int, start: int = 0, extra_rows: list[str] = ()) -> None:
+        rows = ["email,first_name,last_name,topic,note", *contact_rows(count, start), *extra_rows]
+        (self.ws / self.contacts).write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    def args(self, *more: str) -> list[str]:
+        return ["send", str(self.template), str(self.contacts), *more]
+
+    def states(self) -> dict[str, str]:
+        import sqlite3
+
+        with sqlite3.connect(self.ws / "outreach.db") as db:
+            return dict(db.execute("SELECT address, state FROM messages"))
+
+
+@pytest.fixture
+def campaign(workspace, smtp_server, tls_cert):
+    """A workspace with three contacts, a template and settings for ``smtp_server``."""
+    return Campaign(workspace, smtp_server, tls_cert[0])
+
+
+@pytest.fixture
+def memory_keyring():
+    """An in-process keyring that forgets everything after the test."""
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1
+
+        def __init__(self):
+            super().__init__()
+            self.passwords: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service, username):
+            return self.passwords.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.passwords[(service, username)] = password
+
+        def delete_password(self, service, username):
+            from keyring.errors import PasswordDeleteError
+
+            if self.passwords.pop((service, username), None) is None:
+                raise PasswordDeleteError(username)
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def file_keyring_env(tmp_path):
+    """Environment for a CLI subprocess whose keyring is a file under tmp_path."""
+    return {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+            "XDG_DATA_HOME": str(tmp_path / "xdg-data"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config")}

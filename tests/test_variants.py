@@ -106,3 +106,27 @@ def test_an_error_in_any_variant_stops_everything(workspace, invoke):
     assert result.exit_code == 2
     assert "undefined variable 'nope'" in result.output
     assert not (workspace / "drafts").exists()
+
+
+def test_send_with_variants_records_and_sends_each(campaign, invoke, smtp_server, workspace):
+    campaign.write_contacts(8)
+    (workspace / "templates" / "short.txt").write_text("Subject: Short note on {{ topic }}\n\nDear Dr. {{ last_name }},\n"
+                                                       "\nShort.\n", encoding="utf-8")
+    result = invoke(*campaign.args("--yes", "--variant", "templates/short.txt"))
+    assert result.exit_code == 0, result.output
+    rows = {r.address: r for r in Store(workspace / "outreach.db").messages()}
+    assert Counter(r.variant for r in rows.values()) == {"outreach": 4, "short": 4}
+    for received in smtp_server.messages:
+        row = rows[received.message["To"].addresses[0].addr_spec.casefold()]
+        assert received.message["Subject"].startswith("Short note" if row.variant == "short" else "Research collab")
+        assert row.template == f"templates/{row.variant}.txt"
+
+
+def test_send_skips_an_address_with_an_opt_out_event(campaign, invoke, smtp_server, workspace):
+    store = Store(workspace / "outreach.db")
+    store.add_event(message_id=None, address="dr1@example.edu", kind="opted-out", source="elsewhere", strength="manual")
+    store.close()
+    result = invoke(*campaign.args("--yes"))
+    assert result.exit_code == 0, result.output
+    assert sorted(m.message["To"].addresses[0].addr_spec for m in smtp_server.messages) == ["dr0@example.edu",
+                                                                                           "dr2@example.edu"]
