@@ -1055,10 +1055,21 @@ def send_followups(store: Store, settings: Settings, planned, campaign: str, tem
             say("nothing sent")
             return 0
         by_id = {p.message_id: p for p in planned}
+        drafts = {}
         with store.transaction():
             for item in plan.items:
+                row = store.get(campaign, by_id[item.message_id].original.address, by_id[item.message_id].step)
+                if row is not None and row.draft_path:
+                    drafts[item.message_id] = row.draft_path
                 record(store, by_id[item.message_id], state="queued", transport="smtp", account=plan.account_key)
-        return _run_send(plan, store, account, get_secret, resume)
+        code = _run_send(plan, store, account, get_secret, resume)
+        sent_drafts = [path for message_id, path in drafts.items()
+                       if (row := store.by_message_id(message_id)) is not None and row.state == "sent"]
+        if sent_drafts:
+            shown = ", ".join(sent_drafts[:3]) + (f" and {len(sent_drafts) - 3} more" if len(sent_drafts) > 3 else "")
+            say(style("note: ", "note", stream=sys.stderr) + f"{len(sent_drafts)} of these follow-ups had been drafted "
+                f"({shown}); they are sent now, so delete those drafts", err=True)
+        return code
     finally:
         lock.release()
 

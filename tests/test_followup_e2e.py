@@ -126,6 +126,7 @@ def test_send_sync_followup_report(world, mail_account, workspace, invoke, monke
     smtp.messages.clear()
     result = invoke("followup", "fall", "--template", "templates/follow_up.txt", "--send", "--yes")
     assert result.exit_code == 0, result.output
+    assert "20 of these follow-ups had been drafted (drafts/" in result.stderr
     assert sorted(m.message["To"].addresses[0].addr_spec for m in smtp.messages) == sorted(address(i) for i in DUE)
     for received in smtp.messages:
         original = originals[received.message["To"].addresses[0].addr_spec]
@@ -143,3 +144,24 @@ def test_send_sync_followup_report(world, mail_account, workspace, invoke, monke
     assert {k: totals[k] for k in expected} == expected
     assert 0 <= totals["median_hours_to_first_reply"] < 1
 
+
+
+def test_followup_send_keeps_to_the_daily_cap(campaign, invoke, smtp_server, workspace, monkeypatch):
+    (workspace / "templates" / "follow_up.txt").write_text(FOLLOW_UP, encoding="utf-8")
+    assert invoke(*campaign.args("--yes")).exit_code == 0
+    originals = {m.message["To"].addresses[0].addr_spec: m.message["Message-ID"] for m in smtp_server.messages}
+    smtp_server.messages.clear()
+    monkeypatch.setenv("OUTREACH_NOW", (datetime.now(timezone.utc) + timedelta(hours=20)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"))
+    monkeypatch.setenv("OUTREACH_DAILY_CAP", "4")  # three went out within the last 24 hours
+    args = ("followup", "outreach", "--template", "templates/follow_up.txt", "--after", "12h", "--no-sync")
+    result = invoke(*args, "--send", "--yes")
+    assert result.exit_code == 1, result.output
+    assert "Later:     2 over the daily cap" in result.output
+    assert len(smtp_server.messages) == 1
+    received = smtp_server.messages[0].message
+    assert received["In-Reply-To"] == originals[received["To"].addresses[0].addr_spec]
+    assert received["Subject"].startswith("Re: Research collaboration on")
+    status = {s["address"]: s for s in json.loads(invoke("status", "--json").output)}
+    assert sorted(s["state"] for s in status.values()) == ["follow-up 1 sent", "sent", "sent"]
+    assert "2 due a follow-up; not now: 1 already followed up" in invoke(*args, "--dry-run").output
