@@ -16,28 +16,27 @@ from pathlib import Path
 import click
 
 from outreach import __version__
-from outreach.batch import Rendered, Tally, render_rows
 from outreach.account import Account
+from outreach.batch import Rendered, Tally, render_rows
+from outreach.clock import iso, parse_duration, parse_time
+from outreach.clock import now as clock_now
 from outreach.config import Settings
-from outreach.contacts import ContactFile
+from outreach.contacts import ContactFile, normalize_header
 from outreach.drafts import EmlFolder, write_drafts
 from outreach.errors import UserError
+from outreach.followup import (DEFAULT_AFTER, DEFAULT_MAX, DEFAULT_SYNC_MAX_AGE, check_fresh, format_status,
+                               next_action, plan_followups, select, status_rows, write_followup_drafts)
 from outreach.message import build_message, make_message_id, parse_sender
-from outreach.output import say, style, use_colour
-from outreach.store import Store
-from outreach.templates import Template
-from outreach.clock import now as clock_now
-from outreach.clock import iso, parse_duration, parse_time
-from outreach.contacts import normalize_header
-from outreach.followup import (DEFAULT_AFTER, DEFAULT_MAX, DEFAULT_SYNC_MAX_AGE, check_fresh, next_action,
-                               format_status, plan_followups, select, status_rows, write_followup_drafts)
 from outreach.outcomes import describe_suppression, drop_suppressed, normalize_outcome
 from outreach.outcomes import mark as record_mark
+from outreach.output import say, style, use_colour
+from outreach.report import as_csv as report_csv
 from outreach.report import build as build_report
 from outreach.report import dumps as report_json
-from outreach.report import as_csv as report_csv
 from outreach.report import render_text as render_report
 from outreach.report import write_html as write_report_html
+from outreach.store import Store
+from outreach.templates import Template
 from outreach.variants import addresses as variant_addresses
 from outreach.variants import assign as assign_variants
 from outreach.variants import load_variants, render_variants, variant_name
