@@ -139,8 +139,9 @@ class Checker:
         tokens = words("\n".join(contact.fields.get(c, "") for c in self.scanned))
         found: dict[str, tuple[int, str]] = {}
         for start, token in enumerate(tokens):
-            for size in self.index.lengths.get(token.rstrip("."), ()):
-                phrase = " ".join(tokens[start:start + size]).rstrip(".")
+            token = token.rstrip(".")
+            for size in self.index.lengths.get(token, ()):
+                phrase = token if size == 1 else " ".join(tokens[start:start + size]).rstrip(".")
                 hit = self.index.identities.get(phrase)
                 if hit and hit[0] != contact.line:
                     found.setdefault(phrase, hit)

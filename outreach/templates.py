@@ -63,6 +63,7 @@ def make_environment() -> Sandbox:
     env = Sandbox(undefined=jinja2.StrictUndefined, autoescape=False,
                   keep_trailing_newline=True, auto_reload=False)
     env.filters["default"] = env.filters["d"] = _default
+    del env.globals["lipsum"]  # lorem ipsum has no place in an email, and lipsum(10**6) never ends
     return env
 
 
