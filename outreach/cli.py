@@ -982,13 +982,14 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
         where = f" ({row.draft_path})" if row and row.draft_path else ""
         say(style("warning: ", "warning", stream=sys.stderr) + f"{thread.address} {why}, but a follow-up to them is "
             f"drafted{where} and not sent: delete it", err=True)
+    withdraw = 1 if selection.withdraw else 0
     if not selection.due:
-        return
+        ctx.exit(withdraw)
     if dry_run:
         for thread in selection.due:
             action = next_action(thread, now, after_delta, max_followups)
             say(f"  {thread.address:<40} {action.text}")
-        return
+        ctx.exit(withdraw)
     settings_sender = settings.sender
     if not settings_sender:
         raise UserError("no sender: set OUTREACH_FROM in .env or pass --from")
@@ -1004,7 +1005,7 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
         raise UserError(f"{errors} follow-up(s) have errors; nothing was written. Fix {template} and run again")
     if send:
         ctx.exit(max(send_followups(store, settings, planned, campaign, template, now, yes=yes, rate=rate),
-                     1 if warnings else 0))
+                     1 if warnings else 0, withdraw))
     with contextlib.ExitStack() as stack:
         if to_imap:
             from outreach.imap import ImapDrafts, ImapSession
@@ -1018,7 +1019,7 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
         written = write_followup_drafts(store, planned, from_address, target, now)
     verb = "appended" if to_imap else "wrote"
     say(style(f"{verb} {len(written)} follow-up draft(s) to {target.describe()} (campaign {campaign!r})", "ok"))
-    ctx.exit(1 if warnings else 0)
+    ctx.exit(1 if warnings or withdraw else 0)
 
 
 def send_followups(store: Store, settings: Settings, planned, campaign: str, template: Path, now, *, yes: bool,

@@ -344,7 +344,7 @@ def test_a_reply_after_the_follow_up_was_drafted_withdraws_it(workspace, store, 
     assert invoke("followup", "fall", "--template", fu).exit_code == 0
     add_event(store, first, "x@example.edu", "reply", "2026-11-22T11:30:00Z")  # the next morning's mail
     result = invoke("followup", "fall", "--template", fu)
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # completed, with a warning to act on
     assert "0 due a follow-up; not now: 1 replied" in result.stdout
     assert ("warning: x@example.edu replied 2026-11-22, but a follow-up to them is drafted (drafts/"
             "x@example.edu.followup1.eml) and not sent: delete it") in result.stderr
