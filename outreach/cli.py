@@ -1077,7 +1077,7 @@ def send_followups(store: Store, settings: Settings, planned, campaign: str, tem
 def ensure_fresh(store: Store, settings: Settings, now) -> None:
     """Sync first when the mailbox was not read recently; without IMAP, say which sync to run."""
     max_age = parse_duration(settings.raw.get("sync_max_age", DEFAULT_SYNC_MAX_AGE), "OUTREACH_SYNC_MAX_AGE")
-    stale = check_fresh(store.last_synced_at(), now, max_age)
+    stale = check_fresh(store.last_synced(), now, max_age)
     if not stale:
         return
     if not imap_configured(settings):

@@ -117,12 +117,12 @@ class ContactFile:
         self.notes: list[str] = []
         if self.fell_back:
             self.notes.append(f"{self.path}: not valid UTF-8; read as Windows-1252")
-        self.delimiter, self.columns, self._raw_columns = self._read_header()
+        self.delimiter, self.columns = self._read_header()
 
     def _open(self):
         return open(self.path, encoding=self.encoding, newline="")
 
-    def _read_header(self) -> tuple[str, list[str], list[str]]:
+    def _read_header(self) -> tuple[str, list[str]]:
         with self._open() as f:
             for line in f:
                 if line.strip():
@@ -146,7 +146,7 @@ class ContactFile:
             raise UserError(
                 f"{where(self.path, 1)}: no email column (found: {', '.join(repr(c) for c in raw)})"
             )
-        return delimiter, columns, raw
+        return delimiter, columns
 
     def __iter__(self) -> Iterator[Contact]:
         email_at = self.columns.index("email")

@@ -31,7 +31,6 @@ DEFAULT_AFTER = "7d"
 DEFAULT_MAX = 1
 DEFAULT_SYNC_MAX_AGE = "6h"
 UNCERTAIN_STATES = (UNCERTAIN, "uncertain")
-PENDING_STATES = ("drafted", "queued", "failed")  # a follow-up planned but not (known to be) sent
 
 # Action kinds: what the user (or the tool) should do next about one contact.
 DUE = "follow-up"      # a follow-up is due now: `followup` will write it
@@ -291,11 +290,12 @@ def record(store: Store, item: Planned, *, state: str, transport: str, draft_pat
            account: str | None = None) -> None:
     draft = item.rendered.draft
     original = item.original
-    store.plan_followup(campaign=original.campaign, address=original.address, step=item.step,
-                        message_id=item.message_id, parent_id=item.in_reply_to, template=item.template,
-                        variant=original.variant, subject=draft.subject, recipients=draft.recipients,
-                        contact=original.contact, contact_line=original.contact_line, state=state,
-                        transport=transport, account=account, draft_path=draft_path)
+    store.plan(campaign=original.campaign, address=original.address, step=item.step,
+               message_id=item.message_id, parent_id=item.in_reply_to, template=item.template,
+               variant=original.variant, subject=draft.subject, recipients=draft.recipients,
+               contact=original.contact, contact_line=original.contact_line, state=state,
+               transport=transport, account=account, draft_path=draft_path,
+               replaceable=("drafted", "queued", "failed"))
 
 
 

@@ -541,31 +541,6 @@ def make_transport(account: Account, secret: Callable[[], Secret], wait: Callabl
                          retry_delay=number("smtp_retry_delay", smtp.DEFAULT_RETRY_DELAY), wait=wait)
 
 
-# ------------------------------------------------------------------------------- status
-@dataclass
-class StatusLine:
-    campaign: str
-    line: int | None
-    address: str
-    step: int  # 0: the first message; 1, 2...: follow-ups
-    state: str
-    when: str | None
-    detail: str
-
-
-def status_lines(store: Store, campaign: str | None) -> list[StatusLine]:
-    events = store.latest_events(campaign)
-    lines = []
-    for row in store.messages(campaign):
-        detail = row.error or ""
-        if row.message_id in events:
-            kind, when = events[row.message_id]
-            detail = f"{kind}" + (f" {when}" if when else "") + (f"; {detail}" if detail else "")
-        when = row.sent_at if row.state == "sent" else row.updated_at
-        lines.append(StatusLine(row.campaign, row.contact_line, row.address, row.step, row.state, when, detail))
-    return lines
-
-
 def _utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

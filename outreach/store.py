@@ -178,24 +178,27 @@ class Store:
     def plan(self, *, campaign: str, address: str, step: int = 0, message_id: str, template: str,
              subject: str, recipients: list[str], contact: dict[str, str], contact_line: int | None,
              state: str, transport: str, variant: str | None = None, parent_id: str | None = None,
-             account: str | None = None, draft_path: str | None = None) -> None:
-        """Insert a message row, or refresh a row that has not left yet (keeping its Message-ID)."""
+             account: str | None = None, draft_path: str | None = None,
+             replaceable: tuple[str, ...] = ("drafted", "queued")) -> None:
+        """Insert a message row, or refresh one whose state is in ``replaceable`` (it has not left,
+        or, for a follow-up, definitely failed), keeping its Message-ID."""
         now = utcnow()
+        states = ",".join("?" * len(replaceable))
         self.db.execute(
-            """INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant,
+            f"""INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant,
                    subject, recipients, contact, contact_line, state, transport, account, draft_path,
                    created_at, updated_at)
                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT (campaign, address, step) DO UPDATE SET
-                   template=excluded.template, variant=excluded.variant, subject=excluded.subject,
-                   recipients=excluded.recipients, contact=excluded.contact,
+                   parent_id=excluded.parent_id, template=excluded.template, variant=excluded.variant,
+                   subject=excluded.subject, recipients=excluded.recipients, contact=excluded.contact,
                    contact_line=excluded.contact_line, state=excluded.state,
-                   transport=excluded.transport, account=excluded.account,
+                   transport=excluded.transport, account=excluded.account, error=NULL,
                    draft_path=excluded.draft_path, updated_at=excluded.updated_at
-               WHERE messages.state IN ('drafted', 'queued')""",
+               WHERE messages.state IN ({states})""",
             (campaign, address.casefold(), step, message_id, parent_id, template, variant, subject,
              json.dumps(recipients), json.dumps(contact, ensure_ascii=False), contact_line, state,
-             transport, account, draft_path, now, now),
+             transport, account, draft_path, now, now, *replaceable),
         )
 
     def set_state(self, message_id: str, state: str, *, error: str | None = None) -> None:
@@ -236,12 +239,15 @@ class Store:
         return {address: variant for address, variant in rows}
 
     def add_event(self, *, message_id: str | None, address: str, kind: str, source: str,
-                  strength: str | None = None, detail: str | None = None, occurred_at: str | None = None) -> bool:
+                  strength: str | None = None, detail: dict | str | None = None, occurred_at: str | None = None,
+                  until: str | None = None) -> bool:
         """Record an event once per ``source``; False when that source was already recorded."""
+        if isinstance(detail, dict):
+            detail = json.dumps(detail, ensure_ascii=False)
         cursor = self.db.execute(
-            "INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, recorded_at) "
-            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (source) DO NOTHING",
-            (message_id, address.casefold(), kind, source, strength, detail, occurred_at, utcnow()))
+            "INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, recorded_at, until) "
+            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (source) DO NOTHING",
+            (message_id, address.casefold(), kind, source, strength, detail, occurred_at, utcnow(), until))
         return cursor.rowcount > 0
 
     def delete_event(self, source: str) -> bool:
@@ -251,9 +257,12 @@ class Store:
         return self.db.execute("SELECT 1 FROM events WHERE lower(address)=? AND kind=? LIMIT 1",
                                (address.casefold(), kind)).fetchone() is not None
 
-    def suppress(self, address: str, reason: str, at: str | None = None) -> None:
-        self.db.execute("INSERT INTO suppressions (address, reason, at) VALUES (?,?,?) "
-                        "ON CONFLICT (address) DO NOTHING", (address.casefold(), reason, at or utcnow()))
+    def suppress(self, address: str, reason: str, at: str | None = None) -> bool:
+        """Never write to ``address`` again (an opt-out, a hard bounce, a complaint); the first
+        reason stays. False when it was already suppressed."""
+        cursor = self.db.execute("INSERT INTO suppressions (address, reason, at) VALUES (?,?,?) "
+                                 "ON CONFLICT (address) DO NOTHING", (address.casefold(), reason, at or utcnow()))
+        return cursor.rowcount == 1
 
     def unsuppress(self, address: str, reason: str) -> bool:
         return self.db.execute("DELETE FROM suppressions WHERE address=? AND reason=?",
@@ -273,11 +282,6 @@ class Store:
         for address, reason in rows:
             result.setdefault(address, reason)
         return result
-
-    def last_synced_at(self) -> str | None:
-        """When the mailbox was last read (any account or folder), or None if never."""
-        row = self.db.execute("SELECT synced_at FROM sync_state ORDER BY julianday(synced_at) DESC LIMIT 1").fetchone()
-        return row[0] if row else None
 
     def threads(self, campaign: str | None = None) -> Iterator["ThreadRow"]:
         """One row per (campaign, address): where each contact stands.
@@ -332,29 +336,6 @@ class Store:
                 yield ThreadRow(camp, address, line, state, sent_at, fu[0], fu[1], fu[2],
                                 last_sent, fu[4] if fu[1] != "sent" else error, ev[0], any_reply.get(address),
                                 ev[1], ev[2], ev[3], suppressed.get(address))
-
-    def plan_followup(self, *, campaign: str, address: str, step: int, message_id: str, parent_id: str,
-                      template: str, variant: str | None, subject: str, recipients: list[str],
-                      contact: dict[str, str], contact_line: int | None, state: str, transport: str,
-                      account: str | None = None, draft_path: str | None = None) -> None:
-        """Like :meth:`plan` for a follow-up, which may also replace an attempt that definitely failed."""
-        now = utcnow()
-        self.db.execute(
-            """INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant,
-                   subject, recipients, contact, contact_line, state, transport, account, draft_path,
-                   created_at, updated_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-               ON CONFLICT (campaign, address, step) DO UPDATE SET
-                   parent_id=excluded.parent_id, template=excluded.template, variant=excluded.variant,
-                   subject=excluded.subject, recipients=excluded.recipients, contact=excluded.contact,
-                   contact_line=excluded.contact_line, state=excluded.state,
-                   transport=excluded.transport, account=excluded.account, error=NULL,
-                   draft_path=excluded.draft_path, updated_at=excluded.updated_at
-               WHERE messages.state IN ('drafted', 'queued', 'failed')""",
-            (campaign, address.casefold(), step, message_id, parent_id, template, variant, subject,
-             json.dumps(recipients), json.dumps(contact, ensure_ascii=False), contact_line, state,
-             transport, account, draft_path, now, now),
-        )
 
     def contact_columns(self, campaigns: list[str] | None = None, sample: int = 2000) -> list[str]:
         """The CSV columns recorded with first messages (from a sample of rows)."""
@@ -565,19 +546,6 @@ class Store:
                 self.requeue(rows[0].message_id, ("uncertain",))
         return rows
 
-    def latest_events(self, campaign: str | None = None) -> dict[str, tuple[str, str | None]]:
-        """Message-ID -> (kind, when) of the newest event recorded against it (replies, bounces...)."""
-        sql = ("SELECT e.message_id, e.kind, e.occurred_at FROM events e JOIN messages m ON m.message_id=e.message_id")
-        args: tuple = ()
-        if campaign is not None:
-            sql, args = sql + " WHERE m.campaign=?", (campaign,)
-        latest: dict[str, tuple[str, str | None]] = {}
-        for message_id, kind, when in self.db.execute(sql + " ORDER BY e.recorded_at, e.id", args):
-            latest[message_id] = (kind, when)
-        return latest
-
-
-
     # -- mailbox --
     def mailbox_rows(self) -> list[sqlite3.Row]:
         """What sync matches incoming mail against: every message row, oldest first."""
@@ -585,28 +553,12 @@ class Store:
             "SELECT message_id, campaign, address, step, subject, recipients, state, created_at, sent_at "
             "FROM messages ORDER BY created_at, id").fetchall()
 
-    def add_mailbox_event(self, *, message_id: str, address: str, kind: str, source: str, strength: str,
-                          detail: dict, occurred_at: str | None, until: str | None = None) -> bool:
-        """Record what an incoming message says about one of ours; False if ``source`` was seen before."""
-        cursor = self.db.execute(
-            "INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, recorded_at, until) "
-            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (source) DO NOTHING",
-            (message_id, address.casefold(), kind, source, strength, json.dumps(detail, ensure_ascii=False),
-             occurred_at, utcnow(), until))
-        return cursor.rowcount == 1
-
     def mailbox_events(self, message_id: str | None = None) -> list[dict]:
         sql, args = "SELECT * FROM events", ()
         if message_id is not None:
             sql, args = sql + " WHERE message_id=?", (message_id,)
         rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
         return [{**dict(row), "detail": json.loads(row["detail"]) if row["detail"] else None} for row in rows]
-
-    def suppress_address(self, address: str, reason: str) -> bool:
-        """Never write to ``address`` again (a hard bounce, a complaint); the first reason stays."""
-        cursor = self.db.execute("INSERT INTO suppressions (address, reason, at) VALUES (?,?,?) "
-                                 "ON CONFLICT (address) DO NOTHING", (address.casefold(), reason, utcnow()))
-        return cursor.rowcount == 1
 
     def sync_position(self, account: str, folder: str) -> tuple[int, int] | None:
         """(uidvalidity, last_uid) of the last sync of ``folder``, or None."""

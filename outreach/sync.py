@@ -271,7 +271,7 @@ class Recorder:
         recorded = Recorded(verdict.kind, sent.address, sent.campaign, sent.message_id, found.strength, found.how,
                             verdict.sender, verdict.subject, verdict.reason, where, verdict.until, verdict.failed,
                             verdict.status)
-        recorded.new = self.store.add_mailbox_event(
+        recorded.new = self.store.add_event(
             message_id=sent.message_id, address=sent.address, kind=verdict.kind, source=event_source(msg),
             strength=found.strength, detail=detail, occurred_at=_iso(occurred),
             until=verdict.until.isoformat() if verdict.until else None)
@@ -296,7 +296,7 @@ class Recorder:
             return []
         ours = {sent.address, *sent.recipients}
         addresses = [a for a in verdict.failed if a in ours] or [sent.address]
-        return [a for a in addresses if self.store.suppress_address(a, reason[:300])]
+        return [a for a in addresses if self.store.suppress(a, reason[:300])]
 
     def _confirm(self, sent: SentMessage, when: datetime | None, evidence: str) -> None:
         if sent.state not in UNCONFIRMED_STATES:

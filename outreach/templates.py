@@ -127,12 +127,12 @@ class Template:
         self.validate_address = AddressValidator()
         self.kind = "outreach"
         self.markdown = False
-        body_line = self._parse_header_block(text.replace("\r\n", "\n").replace("\r", "\n"))
+        self._parse_header_block(text.replace("\r\n", "\n").replace("\r", "\n"))
         if "subject" not in self.headers:
             raise UserError(f"{where(self.path, 1)}: no Subject header; a template starts with 'Subject: ...'")
         self.variables, self.optional = self._variables()
 
-    def _parse_header_block(self, text: str) -> int:
+    def _parse_header_block(self, text: str) -> None:
         lines = text.split("\n")
         pending: list[tuple[int, str]] = []  # (line, text) of one header, with continuations
         for index, line in enumerate(lines):
@@ -140,7 +140,7 @@ class Template:
             if not line.strip():
                 self._add_header(pending)
                 self.body = self._compile("body", number + 1, "\n".join(lines[index + 1:]))
-                return number + 1
+                return
             if JINJA_COMMENT.fullmatch(line.strip()):
                 continue  # a commented-out header, e.g. an optional Attachments line
             if line[0] in " \t" and pending:
