@@ -408,15 +408,22 @@ def _header_block(raw: bytes) -> bytes:
     return raw
 
 
-def sync_files(store: Store, own_addresses: Iterable[str], paths: list[tuple[str, Path]],
-               progress: Progress = NoProgress()) -> Report:
-    """Read mbox files and Maildirs (``[("mbox", path), ("maildir", path)]``) as a sync would."""
+def _start(store: Store, own_addresses: Iterable[str]) -> tuple[Report, "Index", "Recorder | None"]:
+    """A report, the index of our messages, and a recorder; no recorder when there is nothing to match."""
     report = Report()
     index = Index.from_store(store, own_addresses)
     if not index:
         report.notes.append("the tracking store has no messages yet: nothing to match")
+        return report, index, None
+    return report, index, Recorder(store, index, report)
+
+
+def sync_files(store: Store, own_addresses: Iterable[str], paths: list[tuple[str, Path]],
+               progress: Progress = NoProgress()) -> Report:
+    """Read mbox files and Maildirs (``[("mbox", path), ("maildir", path)]``) as a sync would."""
+    report, index, recorder = _start(store, own_addresses)
+    if recorder is None:
         return report
-    recorder = Recorder(store, index, report)
     for kind, path in paths:
         with MessageFile(path) as messages, store.transaction():
             progress.start(f"reading {path.name}", len(messages))
@@ -450,12 +457,9 @@ def _mtime(path: Path) -> datetime:
 def sync_imap(store: Store, session, own_addresses: Iterable[str], *, extra_folders: Iterable[str] = (),
               full: bool = False, progress: Progress = NoProgress()) -> Report:
     """Read INBOX, the spam folder and ``extra_folders`` incrementally; reconcile with Sent."""
-    report = Report()
-    index = Index.from_store(store, own_addresses)
-    if not index:
-        report.notes.append("the tracking store has no messages yet: nothing to match")
+    report, index, recorder = _start(store, own_addresses)
+    if recorder is None:
         return report
-    recorder = Recorder(store, index, report)
     extra_folders = list(extra_folders)
     with session.guarded("listing folders"):
         folders = ["INBOX"]
