@@ -49,7 +49,6 @@ import random
 import statistics
 import subprocess
 import sys
-import time
 import unicodedata
 import venv
 from dataclasses import dataclass

@@ -261,7 +261,7 @@ def render_text(report: Report) -> str:
         if comparison:
             out.append("  " + style(comparison.text, "ok" if not comparison.within_noise else "warning"))
         out.append("")
-    out.append(f"█ reply rate (replied / delivered)  ░ up to the top of its 95% Wilson interval; "
+    out.append("█ reply rate (replied / delivered)  ░ up to the top of its 95% Wilson interval; "
                "auto-replies are never counted as replies")
     return "\n".join(out)
 

@@ -487,7 +487,7 @@ def exchange_bounce(sent: Sent) -> bytes:
              f"<html><body><p>Your message to {rcpt} couldn't be delivered.</p></body></html>", "",
              f"--{inner}--"]
     report = ["Content-Type: message/delivery-status", "",
-              f"Reporting-MTA: dns;{mta}", f"Received-From-MTA: dns;mail.example.org", f"Arrival-Date: {formatdate()}",
+              f"Reporting-MTA: dns;{mta}", "Received-From-MTA: dns;mail.example.org", f"Arrival-Date: {formatdate()}",
               "", f"Final-Recipient: rfc822;{rcpt}", "Action: failed", "Status: 5.1.10",
               f"Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient {rcpt} not found by SMTP "
               "address lookup"]

@@ -10,7 +10,7 @@ def test_login_tries_the_password_then_stores_it_and_logout_removes_it(campaign,
     result = invoke("login", input=f"{SMTP_PASSWORD}\n")
     assert result.exit_code == 0, result.output
     assert "Password for asha.rao@example.org:" in result.output and SMTP_PASSWORD not in result.output
-    assert f"the password works on 127.0.0.1" in result.output
+    assert "the password works on 127.0.0.1" in result.output
     assert memory_keyring.get_password("outreach", "asha.rao@example.org") == SMTP_PASSWORD
     assert smtp_server.logins == [("PLAIN", "asha.rao@example.org")] and smtp_server.messages == []
 

@@ -350,7 +350,7 @@ def test_one_send_at_a_time(campaign, invoke, smtp_server):
     with SendLock(campaign.ws / "outreach.db"):
         result = invoke(*campaign.args("--yes"))
     assert result.exit_code == 2
-    assert "another outreach send is running" in result.output and f"(process " in result.output
+    assert "another outreach send is running" in result.output and "(process " in result.output
     assert smtp_server.messages == []
     assert invoke(*campaign.args("--yes", "--dry-run")).exit_code == 0  # a dry run needs no lock
 
