@@ -278,3 +278,15 @@ def file_keyring_env(tmp_path):
     """Environment for a CLI subprocess whose keyring is a file under tmp_path."""
     return {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
             "XDG_DATA_HOME": str(tmp_path / "xdg-data"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config")}
+
+
+@pytest.fixture
+def utc_zone(monkeypatch):
+    """Calendar dates are the user's local ones: pin the zone so expected dates hold anywhere."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -25,13 +24,8 @@ I wrote on {{ original.sent_on }} about {{ topic }}; I would still be glad to he
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch):
-    """Calendar dates are the user's local ones: pin the zone so the expected dates hold."""
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
+def utc(utc_zone):
+    """Calendar dates are the user's local ones: pinned to UTC so the expected dates hold."""
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -12,13 +11,8 @@ from tests.seed import add_event, add_message
 
 
 @pytest.fixture(autouse=True)
-def utc_clock(monkeypatch):
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
+def utc_clock(utc_zone, monkeypatch):
     monkeypatch.setenv("OUTREACH_NOW", "2026-11-22T12:00:00Z")
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 @pytest.fixture
