@@ -138,3 +138,12 @@ def test_markdown_body_becomes_text_and_html_alternative(tmp_path):
     html = parsed.get_body(("html",)).get_content()
     assert "<strong>Jia</strong>" in html and "&lt;b&gt;raw&lt;/b&gt;" in html  # raw HTML is escaped
     assert "**Jia**" in parsed.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("lipsum(10**6)", "undefined variable 'lipsum'"),  # removed: it would render for minutes
+    ("range(10**9)|list", "Range too big"),
+])
+def test_runaway_builtins_are_refused_quickly(tmp_path, expression, message):
+    with pytest.raises(RenderError, match=message):
+        render(tmp_path, "Subject: x\n\n{{ " + expression + " }}\n")
