@@ -34,8 +34,12 @@ def parse_time(text: str | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
-def iso(moment: datetime) -> str:
-    """The store's format: UTC, seconds, a ``Z``."""
+def iso(moment: datetime | None) -> str | None:
+    """The store's format: UTC, seconds, a ``Z`` (a naive time is taken as UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

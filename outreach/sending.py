@@ -33,6 +33,7 @@ from typing import Callable, Iterator
 
 from outreach.account import Account, Secret, Server
 from outreach.batch import Rendered, Tally, render_rows
+from outreach.clock import iso, parse_time
 from outreach.contacts import ContactFile
 from outreach.errors import UserError
 from outreach.message import build_message, make_message_id
@@ -96,7 +97,7 @@ class SendLock:
                             "wait for it to finish") from None
         self.fd = fd
         self.previous = _read_json(fd)
-        self._write({"pid": os.getpid(), "boot": boot_id(), "started": _utc(datetime.now(timezone.utc)),
+        self._write({"pid": os.getpid(), "boot": boot_id(), "started": iso(datetime.now(timezone.utc)),
                      "finished": None})
         return self
 
@@ -105,7 +106,7 @@ class SendLock:
             return
         try:
             info = _read_json(self.fd) or {}
-            self._write({**info, "finished": _utc(datetime.now(timezone.utc))})
+            self._write({**info, "finished": iso(datetime.now(timezone.utc))})
         finally:
             os.close(self.fd)  # closing releases the lock
             self.fd = None
@@ -310,7 +311,7 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
 
 
 def window_times(store: Store, key: str, now: datetime) -> list[datetime]:
-    return [_parse_utc(t) for t in store.sent_times(key, _utc(now - WINDOW))]
+    return [parse_time(t) for t in store.sent_times(key, iso(now - WINDOW))]
 
 
 def record_plan(plan: Plan, store: Store) -> None:
@@ -539,14 +540,6 @@ def make_transport(account: Account, secret: Callable[[], Secret], wait: Callabl
                          timeout=number("smtp_timeout", smtp.DEFAULT_TIMEOUT) or smtp.DEFAULT_TIMEOUT,
                          attempts=int(number("smtp_attempts", smtp.DEFAULT_ATTEMPTS)),
                          retry_delay=number("smtp_retry_delay", smtp.DEFAULT_RETRY_DELAY), wait=wait)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_utc(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 def local_time(moment: datetime) -> str:

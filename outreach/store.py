@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
+from outreach.clock import iso
 from outreach.errors import UserError
 from outreach.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, SUPPRESS_KINDS, sql_list
 
@@ -86,7 +87,7 @@ UNCERTAIN = "sending"
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(datetime.now(timezone.utc))
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from outreach.classify import (
     sender_of,
     thread_ids,
 )
+from outreach.clock import iso, parse_time
 from outreach.errors import UserError
 from outreach.store import Store
 
@@ -94,7 +95,7 @@ class Index:
         for r in store.mailbox_rows():
             rows.append(SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
                                     tuple(a.casefold() for a in json.loads(r["recipients"])), r["state"],
-                                    _parse_utc(r["created_at"])))
+                                    parse_time(r["created_at"])))
         return cls(rows, own_addresses)
 
     def __bool__(self) -> bool:
@@ -273,7 +274,7 @@ class Recorder:
                             verdict.status)
         recorded.new = self.store.add_event(
             message_id=sent.message_id, address=sent.address, kind=verdict.kind, source=event_source(msg),
-            strength=found.strength, detail=detail, occurred_at=_iso(occurred),
+            strength=found.strength, detail=detail, occurred_at=iso(occurred),
             until=verdict.until.isoformat() if verdict.until else None)
         if recorded.new:
             recorded.suppressed = self._suppress(verdict, sent)
@@ -301,7 +302,7 @@ class Recorder:
     def _confirm(self, sent: SentMessage, when: datetime | None, evidence: str) -> None:
         if sent.state not in UNCONFIRMED_STATES:
             return
-        if self.store.confirm_sent(sent.message_id, _iso(when), UNCONFIRMED_STATES):
+        if self.store.confirm_sent(sent.message_id, iso(when), UNCONFIRMED_STATES):
             self.report.confirmed.append({"message_id": sent.message_id, "address": sent.address,
                                           "campaign": sent.campaign, "was": sent.state, "evidence": evidence})
             sent.state = "sent"
@@ -437,7 +438,7 @@ def sync_files(store: Store, own_addresses: Iterable[str], paths: list[tuple[str
                     recorder.handle(parse_message(raw) if decision == FULL else headers, where, draft=draft)
                 progress.advance(1)
             # "as of": the export's own time, so "synced at" never claims mail newer than the file
-            store.save_sync_position(kind, str(path.resolve()), 0, len(messages), _iso(_mtime(path)))
+            store.save_sync_position(kind, str(path.resolve()), 0, len(messages), iso(_mtime(path)))
         progress.finish()
         report.scanned += len(messages)
         report.sources.append({"source": f"{kind}:{path}", "messages": len(messages),
@@ -562,14 +563,3 @@ def _still_uncertain(store: Store) -> list[dict]:
     return [dict(r) for r in rows]
 
 
-# ------------------------------------------------------------------------------------ dates
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_utc(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
