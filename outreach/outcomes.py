@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from email_validator import EmailNotValidError, validate_email
-
+from outreach.addresses import AddressValidator, EmailNotValidError
 from outreach.clock import iso
 from outreach.errors import UserError
 
@@ -56,7 +55,7 @@ def normalize_outcome(text: str) -> str:
 
 def normalize_address(text: str) -> str:
     try:
-        return validate_email(text.strip(), check_deliverability=False, allow_smtputf8=False).ascii_email.casefold()
+        return AddressValidator()(text.strip()).casefold()
     except EmailNotValidError as e:
         raise UserError(f"{text!r} is not a valid address: {e}") from None
 
