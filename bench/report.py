@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outreach.store import Store  # noqa: E402
+from outreach.track.store import Store  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 CAMPAIGNS = 10
@@ -126,9 +126,9 @@ def _cpu(children: bool) -> float:
 
 
 def in_process(path: Path) -> dict[str, float]:
-    from outreach.followup import format_status, status_rows
-    from outreach.report import build as build_report
-    from outreach.report import render_text
+    from outreach.track.report import build as build_report
+    from outreach.track.report import render_text
+    from outreach.track.threads import format_status, status_rows
 
     store = Store(path)
     results = {}

@@ -19,7 +19,7 @@ What it measures
     * incremental, nothing new: the state says everything has been read;
     * incremental, 10 new (5 about the campaign).
 
-    "Bytes received" is counted at the socket by ``outreach.imap`` (imaplib's read/readline),
+    "Bytes received" is counted at the socket by ``outreach.mailbox.imap`` (imaplib's read/readline),
     so it is what crossed the connection after the greeting, TLS framing excluded. "Bodies"
     is the number of messages whose body (up to 256 KiB) was fetched. The benchmark checks
     that it equals the auto-replies and reports about the campaign plus the bounces of other
@@ -65,7 +65,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outreach.store import Store  # noqa: E402
+from outreach.track.store import Store  # noqa: E402
 from tests import mail_samples as samples  # noqa: E402
 from tests.dovecot_server import PASSWORD, Dovecot, available  # noqa: E402
 from tests.tls import make_certificate  # noqa: E402
@@ -216,8 +216,8 @@ def sync_in_process(ws: Path, db: Path) -> float:
     """The same sync called as a function on a copy of a store: no interpreter start-up, no imports."""
     from outreach.account import Account
     from outreach.config import Settings
-    from outreach.imap import ImapSession
-    from outreach.sync import sync_imap
+    from outreach.mailbox.imap import ImapSession
+    from outreach.mailbox.sync import sync_imap
 
     store = Store(db)
     started = time.perf_counter()
@@ -234,7 +234,7 @@ def startup_seconds(ws: Path) -> float:
     runs = []
     for _ in range(4):  # the first run also fills the bytecode cache
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import outreach.cli, outreach.sync, outreach.imap"], cwd=ws, env=env,
+        subprocess.run([sys.executable, "-c", "import outreach.cli, outreach.mailbox.sync, outreach.mailbox.imap"], cwd=ws, env=env,
                        check=True)
         runs.append(time.perf_counter() - started)
     return min(runs)

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from pathlib import Path
 
-from outreach.config import Settings
+from outreach.config import Settings, parse_sender
 from outreach.errors import UserError
-from outreach.message import parse_sender
-from outreach.pacing import parse_rate
 
 KEYRING_SERVICE = "outreach"
 SECURITY = ("ssl", "starttls", "none")
@@ -85,7 +83,7 @@ class Account:
     smtp: Server | None
     imap: Server | None
     daily_cap: int | None
-    rate: float | None  # messages per minute (math.inf: unpaced); "20", "20/min", "1/s" in OUTREACH_RATE
+    rate: str | None  # OUTREACH_RATE or the preset's: "20", "20/min", "1/s"; read by deliver.sending
     ca_file: Path | None
     settings: Settings
 
@@ -110,7 +108,7 @@ class Account:
             smtp=_server("smtp", raw, smtp_user),
             imap=_server("imap", raw, raw.get("imap_user", smtp_user)),
             daily_cap=_number(raw, "daily_cap", int),
-            rate=parse_rate(raw["rate"], "OUTREACH_RATE") if raw.get("rate") else None,
+            rate=raw.get("rate") or None,
             ca_file=ca_file,
             settings=settings,
         )

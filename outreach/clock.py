@@ -9,8 +9,8 @@ December 1st" run, and the tests, see a fixed clock.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 
 from outreach.errors import UserError
 

@@ -9,8 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
+
+from outreach.errors import UserError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from email.headerregistry import Address
 
 PREFIX = "OUTREACH_"
 
@@ -40,3 +46,16 @@ class Settings:
         raw = read_environment(workspace)
         raw.update({k: v for k, v in overrides.items() if v is not None})
         return cls(sender=raw.get("from"), db=workspace / raw.get("db", "outreach.db"), raw=raw)
+
+
+def parse_sender(value: str) -> Address:
+    """``"Asha Rao <asha@example.org>"`` -> Address; a clear error when it is not an address."""
+    from email.headerregistry import (
+        Address,  # 13 ms: only the commands that write mail pay for it
+    )
+    from email.utils import parseaddr
+
+    name, addr = parseaddr(value)
+    if "@" not in addr:
+        raise UserError(f"OUTREACH_FROM: {value!r} is not an address like 'Asha Rao <asha.rao@example.org>'")
+    return Address(name, addr_spec=addr)

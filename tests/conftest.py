@@ -132,7 +132,7 @@ def record_sent(workspace):
 
     ``record_sent(sample)`` returns the sample; ``record_sent(a, b, c)`` returns the list.
     """
-    from outreach.store import Store
+    from outreach.track.store import Store
 
     def record(*sent, campaign: str = "fall-mentors", state: str = "sent", step: int = 0):
         store = Store(workspace / "outreach.db")

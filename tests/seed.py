@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from outreach.store import Store
+from outreach.track.store import Store
 
 
 def message_id(campaign: str, address: str, step: int = 0) -> str:

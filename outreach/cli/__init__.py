@@ -1,0 +1,87 @@
+"""The command line: thin click commands that parse, call one stage function, and print.
+
+Each module here is one group of commands (``compose``: check, preview; ``send``: send,
+resolve; ...). A command imports the stage it calls inside its own body, and this group loads
+a command's module only when that command is run or help is asked for, so ``outreach
+--version`` pays for click alone and ``outreach status`` never imports Jinja or imapclient.
+The cli may import every stage; no stage imports the cli.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+
+import click
+
+from outreach import __version__
+from outreach.errors import UserError
+from outreach.output import say, style
+
+# command name -> the module of outreach.cli that defines it (a function of the same name,
+# with a trailing underscore where the name would shadow a stage module: sync_, classify_)
+COMMANDS = {
+    "init": "workspace", "login": "workspace", "logout": "workspace",
+    "check": "compose", "preview": "compose",
+    "draft": "drafts",
+    "send": "send", "resolve": "send",
+    "followup": "followup",
+    "sync": "mailbox", "classify": "mailbox",
+    "mark": "track", "status": "track", "report": "track",
+}
+
+
+class Group(click.Group):
+    """Loads commands lazily; turns a :class:`UserError` into one red sentence and exit 2, and a
+    bug into one line."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        commands = importlib.import_module(f"outreach.cli.{module}")
+        return getattr(commands, name, None) or getattr(commands, f"{name}_")
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            say(style("error: ", "error", stream=sys.stderr) + str(e), err=True)
+            ctx.exit(e.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BrokenPipeError:  # `outreach check ... | head`: the reader left; stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
+        except KeyboardInterrupt:
+            say("interrupted", err=True)
+            ctx.exit(130)
+        except Exception as e:  # a bug: say so plainly; the traceback only when asked for
+            if os.environ.get("OUTREACH_DEBUG"):
+                traceback.print_exc()
+            say(style("internal error: ", "error", stream=sys.stderr)
+                + f"{type(e).__name__}: {e} (set OUTREACH_DEBUG=1 for the traceback, and please report it)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="outreach")
+def cli():
+    """Tailored mentor-outreach emails and interview thank-you notes from a CSV of contacts.
+
+    A workspace is the current folder: contacts CSVs, templates/, a .env with OUTREACH_*
+    settings and the tracking store outreach.db. Start with `outreach init`.
+
+    \b
+    Exit codes: 0 success, 1 warnings or partial failure, 2 bad input or configuration
+    (nothing was sent).
+    """
+
+
+def main() -> None:
+    cli(prog_name="outreach")

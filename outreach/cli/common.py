@@ -1,0 +1,70 @@
+"""What the commands share: the options every command spells the same way, and the terminal
+side of :class:`outreach.feedback.Feedback` (notes, warnings, row problems, progress bars)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from outreach.output import say, style
+
+PROGRESS_MINIMUM = 200   # rows or messages below which a progress bar would only flicker
+
+template_arg = click.argument("template", type=click.Path(dir_okay=False, path_type=Path))
+contacts_arg = click.argument("contacts", type=click.Path(dir_okay=False, path_type=Path))
+check_dns_opt = click.option("--check-dns", is_flag=True,
+                             help="Also look up each address's domain (3 s timeout each). Off by default: no network.")
+json_opt = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+
+
+def note(text: str) -> None:
+    say(style("note: ", "note", stream=sys.stderr) + text, err=True)
+
+
+def warn(text: str) -> None:
+    say(style("warning: ", "warning", stream=sys.stderr) + text, err=True)
+
+
+def interactive() -> bool:
+    """Can we ask a question? (A function, so tests can say yes.)"""
+    return sys.stdin.isatty()
+
+
+def print_problems(item, source: str) -> None:
+    """A row's problems under its CSV line: ``mentors.csv, line 4  j.chen@example.edu``."""
+    who = item.contact.email or item.contact.fields.get("email") or "(no address)"
+    say(f"{style(f'{source}, line {item.contact.line}', 'note')}  {who}")
+    for p in item.problems:
+        column = f'column "{p.field}": ' if p.field else ""
+        say(f"  {style(f'{p.severity:<8}', p.severity)}{column}{p.text}")
+
+
+class Terminal:
+    """Feedback on the terminal: notes and warnings on stderr, problems on stdout, and a progress
+    bar on stderr for long steps when stderr is a terminal."""
+
+    def __init__(self, minimum: int = PROGRESS_MINIMUM):
+        self.minimum, self.bar = minimum, None
+
+    note = staticmethod(note)
+    warn = staticmethod(warn)
+
+    def problems(self, item, source: str) -> None:
+        print_problems(item, source)
+
+    def start(self, label: str, total: int) -> None:
+        self.finish()
+        if sys.stderr.isatty() and total >= self.minimum:
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            self.bar.__enter__()
+
+    def advance(self, count: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None

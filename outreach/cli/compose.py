@@ -1,0 +1,133 @@
+"""`check` and `preview`: what every row will become, before anything is drafted or sent."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from outreach.cli.common import (
+    check_dns_opt,
+    contacts_arg,
+    json_opt,
+    note,
+    print_problems,
+    template_arg,
+)
+from outreach.output import say, style
+
+PLACEHOLDER_SENDER = "You <you@example.org>"
+
+
+def load_inputs(template: Path, contacts: Path, check_dns: bool = False):
+    from outreach.compose.contacts import ContactFile
+    from outreach.compose.templates import Template
+
+    loaded_template, loaded_contacts = Template(template), ContactFile(contacts, check_dns=check_dns)
+    for text in loaded_contacts.notes:
+        note(text)
+    return loaded_template, loaded_contacts
+
+
+@click.command()
+@template_arg
+@contacts_arg
+@check_dns_opt
+@json_opt
+@click.pass_context
+def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
+    """Render every row and lint it; print the problems by CSV line.
+
+    Errors (exit 2): undefined variable, missing or invalid address, missing attachment, a
+    line break that would land in a header, empty subject. Warnings (exit 1): an empty or
+    repeated personal note, another row's name or institution in a message, a cold email
+    over 200 words, ranking language in a thank-you note.
+
+    \b
+    Examples:
+      outreach check templates/mentor_outreach.txt mentors.csv
+      outreach check templates/thank_you.txt interviews.csv --json | jq .summary
+    """
+    from outreach.compose.batch import Tally, check_rows
+
+    loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
+    tally = Tally()
+    reported = []
+    for item in check_rows(loaded_template, loaded_contacts):
+        tally.add(item)
+        if not item.problems:
+            continue
+        if as_json:
+            reported.append(row_json(item))
+        else:
+            print_problems(item, str(contacts))
+    if as_json:
+        say(json.dumps({"template": str(template), "contacts": str(contacts),
+                        "encoding": loaded_contacts.encoding, "rows": reported,
+                        "summary": {"rows": tally.rows, "clean": tally.clean,
+                                    "warnings": tally.with_warnings, "errors": tally.with_errors}},
+                       ensure_ascii=False, indent=2))
+    else:
+        kind = "error" if tally.with_errors else "warning" if tally.with_warnings else "ok"
+        say(style(tally.summary(), kind))
+    ctx.exit(tally.exit_code)
+
+
+def row_json(item) -> dict:
+    return {"line": item.contact.line, "email": item.contact.email or item.contact.fields.get("email", ""),
+            "problems": [{"severity": p.severity, "column": p.field, "message": p.text} for p in item.problems]}
+
+
+@click.command()
+@template_arg
+@contacts_arg
+@click.option("--row", "row_number", type=click.IntRange(min=1), help="Which contact: 1 is the first data row.")
+@click.option("--to", "address", help="Which contact, by email address.")
+@click.option("--raw", is_flag=True, help="Print the raw RFC 5322 message (MIME parts and all).")
+def preview(template: Path, contacts: Path, row_number: int | None, address: str | None, raw: bool):
+    """Show one rendered message exactly as it would go out (the first row by default).
+
+    \b
+    Examples:
+      outreach preview templates/mentor_outreach.txt mentors.csv --row 3
+      outreach preview templates/thank_you.txt interviews.csv --to m.okafor@example.edu --raw
+    """
+    from outreach.compose.batch import find_row
+    from outreach.config import Settings, parse_sender
+
+    loaded_template, loaded_contacts = load_inputs(template, contacts)
+    settings = Settings.load()
+    sender = parse_sender(settings.sender or PLACEHOLDER_SENDER)
+    item = find_row(loaded_template, loaded_contacts, row=row_number, address=address)
+    show_preview(item, sender, raw, str(contacts), configured=bool(settings.sender))
+
+
+def show_preview(item, sender, raw: bool, source: str, *, configured: bool) -> None:
+    """The message as it would go out (headers and text, or the raw bytes), then the row's problems."""
+    from outreach.compose.message import build_message, make_message_id
+
+    if item.draft is not None:
+        message = build_message(item.draft, sender, make_message_id(sender), datetime.now().astimezone())
+        if raw:
+            sys.stdout.write(message.as_string())
+        else:
+            for name in ("From", "To", "Cc", "Bcc", "Reply-To", "Subject"):
+                if message[name]:
+                    say(f"{style(name + ':', 'note')} {message[name]}")
+            for path in item.draft.attachments:
+                say(f"{style('Attachment:', 'note')} {path.name} ({path.stat().st_size / 1024:.0f} KiB)")
+            say()
+            say(item.draft.text.rstrip("\n"))
+        if not configured:
+            say(style("(From is a placeholder: set OUTREACH_FROM in .env)", "note"), err=True)
+    if item.problems:
+        say(err=True)
+        for p in item.problems:
+            column = f'column "{p.field}": ' if p.field else ""
+            say(f"{style(p.severity, p.severity, stream=sys.stderr)}: {source}, line {item.contact.line}: "
+                f"{column}{p.text}", err=True)
+    if item.errors:
+        raise click.exceptions.Exit(2)

@@ -1,0 +1,74 @@
+"""`draft`: one draft per contact, as .eml files or in the IMAP Drafts folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from outreach.cli.common import Terminal, check_dns_opt, contacts_arg, template_arg
+from outreach.output import say, style
+
+variant_opt = click.option(
+    "--variant", "variants", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="Another template to A/B test against TEMPLATE (repeat for more). Contacts are split between the "
+         "templates, balanced and reproducibly; each message records its variant (the template's file name) "
+         "for `outreach report --by variant`.")
+
+
+@click.command()
+@template_arg
+@contacts_arg
+@variant_opt
+@click.option("--campaign", help="Name of the campaign (default: the template's file name).")
+@click.option("--out", "out_dir", default="drafts", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml files.")
+@click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
+@click.option("--imap", "to_imap", is_flag=True,
+              help="Append the drafts to the account's IMAP Drafts folder instead of writing .eml files.")
+@check_dns_opt
+@click.pass_context
+def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path,
+          sender: str | None, to_imap: bool, check_dns: bool):
+    """Write one .eml draft per contact and record it in the tracking store.
+
+    Everything is checked first: any error and nothing is written (exit 2). Drafting again
+    refreshes drafts that were not sent, keeping their Message-IDs; sent ones are left alone.
+    Addresses on the suppression list (opted out, complained) are skipped.
+    Open an .eml in your mail client to review and send it (Outlook opens it as a draft).
+
+    With --imap the drafts go to the Drafts folder of the IMAP account in .env (the folder
+    marked \\Drafts, e.g. Gmail's [Gmail]/Drafts, else "Drafts", created if missing), so they
+    show up in every mail client; drafting again replaces them there.
+
+    A/B test: give other templates with --variant. Each contact gets one template, chosen by a
+    stable hash of campaign and address (never by the sheet's order), so the split is even,
+    the same on every run, and contacts added later do not move anyone already drafted.
+
+    \b
+    Examples:
+      outreach draft templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
+      outreach draft templates/thank_you.txt interviews.csv --out thank-you-drafts
+      outreach draft templates/mentor_outreach.txt mentors.csv --imap
+      outreach draft templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
+    """
+    from outreach.config import Settings
+    from outreach.deliver.drafts import draft_campaign
+    from outreach.errors import UserError
+    from outreach.track.outcomes import describe_suppression
+
+    if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
+        raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
+    settings = Settings.load(**{"from": sender})
+    run = draft_campaign(settings, template, contacts, variants=variants, campaign=campaign, out_dir=out_dir,
+                         to_imap=to_imap, check_dns=check_dns, feedback=Terminal())
+    verb = "appended" if to_imap else "wrote"
+    say(style(f"{verb} {len(run.result.written)} draft(s) to {run.target} (campaign {run.campaign!r}, "
+              f"recorded in {settings.db.name})", "ok"))
+    if run.split:
+        say("variants: " + ", ".join(f"{name} {count}" for name, count in run.split.items()))
+    if run.result.already_sent:
+        say(f"skipped {len(run.result.already_sent)} already sent in this campaign")
+    for address, reason in run.suppressed:
+        say(f"skipped {address}: {describe_suppression(reason)} (on the suppression list)")
+    ctx.exit(1 if run.tally.with_warnings else 0)

@@ -1,0 +1,128 @@
+"""`followup`: one threaded follow-up to those of a campaign who have not answered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from outreach.cli.common import Terminal, note, warn
+from outreach.cli.mailbox import print_sync_report
+from outreach.cli.send import confirm, send_and_report, show_plan
+from outreach.output import say, style
+from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
+
+
+@click.command()
+@click.argument("campaign")
+@click.option("--template", "-t", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The follow-up template (Kind: follow-up). It sees the contact's CSV row and "
+                   "`original` (original.subject, original.sent_on like 'November 14').")
+@click.option("--after", default=DEFAULT_AFTER, show_default=True,
+              help="Follow up when the last message left at least this long ago (7d, 36h, 2w; a bare number is days).")
+@click.option("--max", "max_followups", default=DEFAULT_MAX, show_default=True, type=click.IntRange(min=0),
+              help="At most this many follow-ups per contact.")
+@click.option("--out", "out_dir", default="drafts", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml drafts.")
+@click.option("--imap", "to_imap", is_flag=True, help="Put the drafts in the IMAP account's Drafts folder instead.")
+@click.option("--send/--draft", "send", default=False,
+              help="Send the follow-ups through SMTP, paced and recorded like `send` (default: --draft).")
+@click.option("--yes", "-y", is_flag=True, help="With --send: send without asking (needed when not on a terminal).")
+@click.option("--rate", metavar="N/min", help="With --send: the pace, as for `send`.")
+@click.option("--dry-run", is_flag=True, help="Only list who is due a follow-up; write or send nothing.")
+@click.option("--no-sync", is_flag=True,
+              help="Do not sync and do not require a recent sync: follow up on what the store already knows "
+                   "(a reply that arrived since the last sync would be missed).")
+@click.option("--from", "sender", help="Sender (default: OUTREACH_FROM).")
+@click.pass_context
+def followup(ctx, campaign: str, template: Path, after: str, max_followups: int, out_dir: Path, to_imap: bool,
+             send: bool, yes: bool, rate: str | None, dry_run: bool, no_sync: bool, sender: str | None):
+    """One threaded follow-up to those of CAMPAIGN who have not answered.
+
+    \b
+    Due: the first message was sent, nothing bounced, nobody replied (an auto-reply is not a
+    reply), the address is not suppressed (opted out, complained), fewer than --max follow-ups
+    were sent, and the last message left more than --after ago. An out-of-office reply with a
+    return date postpones the follow-up until the day after that date.
+
+    The follow-up answers the last message (In-Reply-To, References, usually "Re:" in the
+    subject), so it lands in the same conversation. It is written as an .eml draft (or to the
+    IMAP Drafts folder with --imap); --send sends it the way `send` does: paced, within the
+    daily cap, each message recorded before it leaves, nothing uncertain ever re-sent.
+
+    Data must be fresh, so that nobody who just replied gets a reminder: when the last sync is
+    older than OUTREACH_SYNC_MAX_AGE (default 6h) the mailbox is synced first over IMAP; without
+    IMAP the command says which sync to run and stops.
+
+    \b
+    Examples:
+      outreach followup fall-mentors --template templates/follow_up.txt --dry-run
+      outreach followup fall-mentors -t templates/follow_up.txt --after 10d
+      outreach followup fall-mentors -t templates/follow_up.txt --imap
+      outreach followup fall-mentors -t templates/follow_up.txt --send
+      outreach followup fall-mentors -t templates/follow_up.txt --max 2 --out drafts/second
+    """
+    from outreach.config import Settings
+    from outreach.deliver.followup import (
+        draft_followups,
+        open_followup_send,
+        prepare_followups,
+    )
+    from outreach.errors import UserError
+
+    settings = Settings.load(**{"from": sender})
+    if to_imap and send:
+        raise UserError("--imap writes drafts and --send sends: choose one")
+    if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
+        raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
+    feedback = Terminal()
+    run = prepare_followups(settings, campaign, template, after=after, max_followups=max_followups,
+                            no_sync=no_sync, feedback=feedback)
+    if run.synced is not None:
+        print_sync_report(run.synced)
+    say(run.selection.summary())
+    for address, why, draft_path in run.withdraw:
+        where = f" ({draft_path})" if draft_path else ""
+        warn(f"{address} {why}, but a follow-up to them is drafted{where} and not sent: delete it")
+    withdraw = 1 if run.withdraw else 0
+    if not run.selection.due:
+        ctx.exit(withdraw)
+    if dry_run:
+        for address, action in run.due_actions():
+            say(f"  {address:<40} {action}")
+        ctx.exit(withdraw)
+    planned = run.render(settings.sender)
+    errors = warnings = 0
+    for item in planned:
+        if item.rendered.problems:
+            feedback.problems(item.rendered, f"campaign {campaign}")
+        errors += bool(item.rendered.errors)
+        warnings += bool(item.rendered.warnings) and not item.rendered.errors
+    if errors:
+        raise UserError(f"{errors} follow-up(s) have errors; nothing was written. Fix {template} and run again")
+    if send:
+        with open_followup_send(settings, run, planned, rate=rate, feedback=feedback) as session:
+            ctx.exit(max(send_now(session, yes), 1 if warnings else 0, withdraw))
+    written, target = draft_followups(settings, run, planned, to_imap=to_imap, out_dir=out_dir, feedback=feedback)
+    verb = "appended" if to_imap else "wrote"
+    say(style(f"{verb} {len(written)} follow-up draft(s) to {target} (campaign {campaign!r})", "ok"))
+    ctx.exit(1 if warnings or withdraw else 0)
+
+
+def send_now(session, yes: bool) -> int:
+    """`followup --send`: the plan, the question, the send, and a word about stale drafts."""
+    show_plan(session.plan, "stored contact rows")
+    if not session.plan.items:
+        say("nothing to send now")
+        return 1 if session.plan.later else 0
+    if not confirm(session, yes, f"Send {len(session.plan.items)} follow-up(s) now?",
+                   "--dry-run to see who is due first"):
+        say("nothing sent")
+        return 0
+    code = send_and_report(session)
+    sent_drafts = session.sent_drafts()
+    if sent_drafts:
+        shown = ", ".join(sent_drafts[:3]) + (f" and {len(sent_drafts) - 3} more" if len(sent_drafts) > 3 else "")
+        note(f"{len(sent_drafts)} of these follow-ups had been drafted ({shown}); they are sent now, so delete "
+             "those drafts")
+    return code

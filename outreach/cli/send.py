@@ -1,0 +1,237 @@
+"""`send` and `resolve`: the paced, recorded send, and settling a message cut off mid-send.
+
+``show_plan`` and ``send_and_report`` are shared with `followup --send`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from outreach.cli import common
+from outreach.cli.common import Terminal, check_dns_opt, contacts_arg, template_arg
+from outreach.cli.compose import show_preview
+from outreach.output import say, style
+
+
+@click.command()
+@template_arg
+@contacts_arg
+@click.option("--campaign", help="Name of the campaign (default: the template's file name).")
+@click.option("--yes", "-y", is_flag=True, help="Send without asking; needed when not run from a terminal.")
+@click.option("--dry-run", is_flag=True, help="Show the plan and the first message; send and record nothing.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Send at most N messages now; the rest on a later run.")
+@click.option("--rate", metavar="N/min",
+              help="Pace: 20/min, 1/s, 300/h or 'unlimited' (default: OUTREACH_RATE, the provider preset, or 20/min).")
+@click.option("--jitter", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Delay each message by a random 0..SECONDS inside its slot (the average rate is kept).")
+@click.option("--daily-cap", type=click.IntRange(min=0), metavar="N",
+              help="At most N messages from this account per rolling 24 hours, all campaigns together (0: no cap).")
+@click.option("--resend-uncertain", is_flag=True,
+              help="Send again the messages whose outcome is uncertain; check your Sent folder first.")
+@click.option("--retry-failed", is_flag=True, help="Try again the contacts the server refused on an earlier run.")
+@click.option("--variant", "variants", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Another template to A/B test against TEMPLATE (repeat for more): contacts are split between "
+                   "them, balanced and reproducibly, as for `draft --variant`; each message records its variant.")
+@check_dns_opt
+@click.pass_context
+def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, limit: int | None,
+         rate: str | None, jitter: float | None, daily_cap: int | None, resend_uncertain: bool, retry_failed: bool,
+         variants: tuple[Path, ...], check_dns: bool):
+    """Send one message per contact through your SMTP account, paced, and record each one.
+
+    Every row is rendered and checked first: any error and nothing is sent. Then you see the
+    plan (account, how many now, what is skipped and why, pacing, duration) and the first
+    message, and confirm. Re-running the same command sends only what was never sent, so it
+    is the way to resume after a crash, Ctrl-C, a daily cap or a server failure; new CSV rows
+    are picked up. A message cut off during DATA is "uncertain" and never re-sent on its own.
+
+    \b
+    Examples:
+      outreach send templates/mentor_outreach.txt mentors.csv --dry-run
+      outreach send templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
+      outreach send templates/thank_you.txt interviews.csv --rate 10/min --jitter 5 --limit 20
+      outreach send templates/mentor_outreach.txt mentors.csv --yes      # from a script or cron
+      outreach send templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
+    """
+    from outreach.config import Settings
+    from outreach.deliver.session import open_campaign
+
+    with open_campaign(Settings.load(), template, contacts, campaign=campaign, variants=variants, dry_run=dry_run,
+                       limit=limit, rate=rate, jitter=jitter, daily_cap=daily_cap,
+                       resend_uncertain=resend_uncertain, retry_failed=retry_failed, check_dns=check_dns,
+                       feedback=Terminal()) as session:
+        plan = session.plan
+        show_plan(plan, str(contacts))
+        warnings = 1 if plan.tally.with_warnings else 0
+        waiting = 1 if plan.uncertain or plan.later_reason == "daily cap" else warnings
+        if dry_run:
+            say(style("dry run: nothing was sent or recorded", "note"))
+            ctx.exit(waiting)
+        if not plan.items:
+            say("nothing to send now")
+            ctx.exit(waiting)
+        if not confirm(session, yes, f"Send {len(plan.items)} message(s) now?", "--dry-run to see the plan first"):
+            say("nothing sent")
+            return
+        ctx.exit(send_and_report(session))
+
+
+def confirm(session, yes: bool, question: str, hint: str) -> bool:
+    """Ask before sending (after the secret is known to be there); refuse when no one can answer."""
+    from outreach.errors import UserError
+
+    if not yes and not common.interactive():
+        raise UserError("standard input is not a terminal, so there is no one to confirm: add --yes to send "
+                        f"(and {hint})")
+    session.prepare_secret(common.warn)
+    return yes or click.confirm(question, default=False)
+
+
+def show_plan(plan, source: str) -> None:
+    """The plan before the question: account, how many now and later, what is skipped and why,
+    pacing and duration, and the first message in full."""
+    from outreach.compose.batch import Rendered
+    from outreach.deliver.pacing import UNLIMITED, describe_duration, describe_rate
+    from outreach.deliver.sending import SKIP_REASONS, local_time
+
+    server = plan.server
+    label = lambda text: style(f"{text + ':':<11}", "note")  # noqa: E731
+    say(f"{label('Account')}{plan.account.sender} via {server.host}:{server.port} ({server.security}), "
+        f"login {server.user}")
+    say(f"{label('Campaign')}{plan.campaign} ({source}, {plan.tally.rows} rows)")
+    earlier = [f"{n} {what}" for n, what in ((plan.drafted, "drafted before"), (plan.left_over, "left from an earlier run"))
+               if n]
+    drafted = f" ({', '.join(earlier)}; same Message-ID)" if earlier else ""
+    say(f"{label('Send now')}{len(plan.items)} message(s){drafted}")
+    if plan.later:
+        say(f"{label('Later')}{len(plan.later)} over the {plan.later_reason}; run the same command again")
+    skipped = [(reason, addresses) for reason, addresses in plan.skipped.items() if addresses]
+    for number, (reason, addresses) in enumerate(skipped):
+        say(f"{label('Skipped') if number == 0 else ' ' * 11}{len(addresses)} {SKIP_REASONS[reason]}")
+    if plan.uncertain:
+        say(f"{label('Uncertain')}{len(plan.uncertain)} cut off while being sent by an earlier run: they may or may "
+            "not have arrived;")
+        say(f"{' ' * 11}check your Sent folder, then `outreach resolve ADDRESS sent|unsent --campaign {plan.campaign}`,")
+        say(f"{' ' * 11}or send them again with --resend-uncertain")
+        for row in plan.uncertain:
+            say(f"{' ' * 13}{row.address} (line {row.contact_line})")
+    pacing = plan.pacing
+    rate = describe_rate(pacing.rate) + (f" ({pacing.rate_source})" if pacing.rate != UNLIMITED else "")
+    jitter = f", jitter up to {pacing.jitter:g} s" if pacing.jitter else ""
+    if pacing.cap is None:
+        cap = "no daily cap"
+    else:
+        cap = f"daily cap {pacing.cap} ({pacing.cap_source}), {plan.window_used} used in the last 24 h"
+    say(f"{label('Pacing')}{rate}{jitter}; {cap}")
+    if plan.cap_resume is not None:
+        say(style(f"{'':11}the daily cap is reached: sending can resume after {local_time(plan.cap_resume)}",
+                  "warning"))
+    if plan.items:
+        wait = plan.estimate_seconds()
+        duration = f"about {describe_duration(wait)} of pacing, plus the server's time" if wait >= 1 else \
+            "as fast as the server accepts"
+        say(f"{label('Duration')}{duration}")
+        first = plan.items[0]
+        say(style(f"\nFirst message ({source}, line {first.line}):", "note"))
+        # its problems, if any, were listed with the others above
+        show_preview(Rendered(first.rendered.contact, first.rendered.draft), plan.account.sender, False, source,
+                     configured=True)
+        say()
+
+
+def send_and_report(session) -> int:
+    """Send the confirmed plan with a progress bar (or a line per message off a terminal), then
+    say what happened; returns the exit code."""
+    plan = session.plan
+    bar_shown = sys.stderr.isatty()
+    with click.progressbar(length=len(plan.items), label="sending", file=sys.stderr, show_eta=True,
+                           hidden=not bar_shown) as bar:
+        def on_message(item, status, detail):
+            bar.update(1)
+            if not bar_shown:
+                line = f"{status:<10}{item.address} (line {item.line})"
+                say(line + (f": {detail}" if detail and status != "sent" else ""))
+
+        result = session.send(on_message=on_message, on_first_interrupt=lambda: say(
+            "\nstopping after the current message (Ctrl-C again to abandon it)", err=True))
+    return report_result(session, result)
+
+
+def report_result(session, result) -> int:
+    from outreach.deliver.pacing import describe_duration
+    from outreach.deliver.sending import local_time
+
+    plan = session.plan
+
+    def listing(kind: str, rows, intro: str) -> None:
+        if not rows:
+            return
+        say(style(f"{kind} {len(rows)}", "warning" if kind != "Failed" else "error") + f" ({intro}):")
+        for item, detail in rows:
+            say(f"  {item.address} (line {item.line}): {detail}")
+
+    partial = [(item, detail) for item, detail in result.sent if detail]
+    say(style(f"Sent {len(result.sent)} of {len(plan.items)} in {describe_duration(result.seconds)} "
+              f"(campaign {plan.campaign!r})", "ok" if len(result.sent) == len(plan.items) else "warning"))
+    listing("Refused recipients on", partial, "the message went to the others")
+    listing("Failed", result.failed, "the server refused them; fix the address or use --retry-failed later")
+    listing("Deferred", result.deferred, "the server said try later; run the same command again later")
+    listing("Uncertain", result.uncertain,
+            "the connection was lost during DATA: check your Sent folder, then `outreach resolve`")
+    if plan.uncertain:
+        say(style(f"Still uncertain from an earlier run: {len(plan.uncertain)}", "warning")
+            + " (listed above; check your Sent folder, then `outreach resolve`)")
+    code = 1 if (partial or result.failed or result.deferred or result.uncertain or plan.uncertain
+                 or plan.tally.with_warnings) else 0
+    remaining = result.not_reached + len(result.deferred) + len(plan.later)
+    if result.fatal is not None:
+        say(style("error: ", "error", stream=sys.stderr) + str(result.fatal), err=True)
+        code = 1 if result.sent else 2  # 2: stopped before anything left
+    elif result.stopped:
+        say(style("stopped: ", "error", stream=sys.stderr) + result.stopped, err=True)
+        code = 1
+    if plan.later_reason == "daily cap" or (plan.pacing.cap and result.not_reached == 0 and plan.later):
+        when = session.cap_resume()
+        if when is not None:
+            say(style(f"The daily cap of {plan.pacing.cap} for {plan.account_key} is reached; sending can resume "
+                      f"after {local_time(when)}.", "warning"))
+            code = max(code, 1)
+    if result.interrupted:
+        say(style(f"Interrupted: {remaining} message(s) not sent yet.", "warning"))
+        code = 130
+    if remaining:
+        say(f"To send the rest: {session.resume}")
+    return code
+
+
+@click.command()
+@click.argument("address")
+@click.argument("outcome", type=click.Choice(["sent", "unsent"]))
+@click.option("--campaign", help="Which campaign, when the address is uncertain in more than one.")
+def resolve(address: str, outcome: str, campaign: str | None):
+    """Settle an uncertain message once you have checked your Sent folder.
+
+    "sent": it went out (it is recorded as sent). "unsent": it did not (the next `send`
+    sends it, with the same Message-ID).
+
+    \b
+    Examples:
+      outreach resolve m.okafor@example.edu sent
+      outreach resolve jchen@example.edu unsent --campaign fall-mentors
+    """
+    from outreach.config import Settings
+    from outreach.errors import UserError
+    from outreach.track.store import open_existing
+
+    store = open_existing(Settings.load())
+    rows = store.resolve_uncertain(campaign, address, outcome == "sent")
+    if not rows:
+        raise UserError(f"{address} has no uncertain message" + (f" in campaign {campaign!r}" if campaign else ""))
+    if len(rows) > 1:
+        raise UserError(f"{address} is uncertain in {len(rows)} campaigns ({', '.join(r.campaign for r in rows)}); "
+                        "add --campaign")
+    say(style(f"{address} ({rows[0].campaign}): recorded as "
+              f"{'sent' if outcome == 'sent' else 'not sent; the next send sends it'}", "ok"))
+

@@ -1,0 +1,159 @@
+"""`mark`, `status`, `report`: what the store knows, and outcomes it learns another way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from outreach.output import say, style, use_colour
+from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
+
+
+@click.command()
+@click.argument("address")
+@click.argument("outcome")
+@click.option("--campaign", help="Which campaign (needed only when the address is in several).")
+@click.option("--date", "when", help="When it happened: YYYY-MM-DD or an ISO date-time (default: now).")
+@click.option("--note", help="A few words to keep with the outcome.")
+@click.option("--undo", is_flag=True, help="Take back this mark (a mistake), and its suppression for opted-out.")
+def mark(address: str, outcome: str, campaign: str | None, when: str | None, note: str | None, undo: bool):
+    """Record an OUTCOME that arrived another way (a phone call, a hallway, another inbox).
+
+    \b
+    OUTCOME is one of:
+      replied    they answered (counts as a reply; no follow-up)
+      declined   they said no (counts as a reply)
+      accepted   they said yes (counts as a reply)
+      referred   they pointed you to someone else (counts as a reply)
+      opted-out  they asked not to be contacted: suppressed in every campaign, for good
+      bounced    the address is dead (counts as a bounce)
+
+    Marking the same outcome again changes nothing. Outcomes accumulate (replied, later
+    accepted); the newest one is what `status` shows. --undo removes a wrong mark.
+
+    \b
+    Examples:
+      outreach mark m.okafor@example.edu replied
+      outreach mark j.chen@example.edu accepted --campaign fall-mentors --date 2026-11-20
+      outreach mark someone@example.edu opted-out
+      outreach mark someone@example.edu declined --undo
+    """
+    from outreach.clock import now as clock_now
+    from outreach.clock import parse_time
+    from outreach.config import Settings
+    from outreach.errors import UserError
+    from outreach.track.marks import mark as record_mark
+    from outreach.track.outcomes import normalize_outcome
+    from outreach.track.store import Store, open_existing
+
+    settings = Settings.load()
+    at = clock_now(settings.raw)
+    if when:
+        at = parse_time(when)
+        if at is None:
+            raise UserError(f"--date {when!r} is not a date like 2026-11-20 or 2026-11-20T14:30:00Z")
+    # only an opt-out may create the store: someone can ask not to be written to before we ever did
+    store = Store(settings.db) if normalize_outcome(outcome) == "opted-out" else open_existing(settings)
+    result = record_mark(store, address, outcome, campaign=campaign, at=at, note=note, undo=undo)
+    where_text = f" in campaign {result.campaign!r}" if result.campaign else ""
+    if undo:
+        say(f"removed the mark {result.outcome} for {result.address}{where_text}" if result.changed
+            else f"{result.address} was not marked {result.outcome}{where_text}; nothing to undo")
+    else:
+        say(style(f"marked {result.address} {result.outcome}{where_text}", "ok") if result.changed
+            else f"{result.address} was already marked {result.outcome}{where_text}")
+    if result.suppressed:
+        say(f"{result.address} is on the suppression list: nothing more will be sent, drafted or followed up")
+
+
+@click.command()
+@click.argument("campaigns", nargs=-1)
+@click.option("--by", help="Group by a CSV column (e.g. institution, specialty) or by `variant` (A/B templates).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per group and per campaign).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML page with charts to this file.")
+def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bool, html_path: Path | None):
+    """Response rates per campaign (all campaigns, or the ones named).
+
+    \b
+    Counts: planned, sent, failed, uncertain (outcome unknown), bounced, delivered (sent minus
+    bounced), replied, auto-replied (out of office: never counted as a reply). Reply rate is
+    replied / delivered with a 95% Wilson interval; then the median time to the first reply
+    and how many replies came before and after the follow-up.
+
+    With --by, each group gets its own row, and the report says plainly whether the groups'
+    differences are within noise (their 95% intervals overlap): samples here are small.
+
+    \b
+    Examples:
+      outreach report
+      outreach report fall-mentors --by variant
+      outreach report --by institution --html report.html
+      outreach report --json | jq '.campaigns[].totals.reply_rate'
+    """
+    from outreach.clock import now as clock_now
+    from outreach.config import Settings
+    from outreach.errors import UserError
+    from outreach.track import report as reports
+    from outreach.track.store import open_existing
+
+    if as_json and as_csv:
+        raise UserError("report prints --json or --csv, not both")
+    settings = Settings.load()
+    result = reports.report_for(open_existing(settings), list(dict.fromkeys(campaigns)) or None, by,
+                                clock_now(settings.raw))
+    if as_json:
+        say(reports.dumps(result))
+    elif as_csv:
+        click.echo(reports.as_csv(result), nl=False)
+    else:
+        say(reports.render_text(result))
+    if html_path:
+        reports.write_html(result, html_path)
+        say(f"wrote {html_path}", err=as_json or as_csv)
+
+
+@click.command()
+@click.argument("campaign", required=False)
+@click.option("--after", default=DEFAULT_AFTER, show_default=True,
+              help="When a follow-up falls due (as for `followup`).")
+@click.option("--max", "max_followups", default=DEFAULT_MAX, show_default=True, type=click.IntRange(min=0),
+              help="Follow-ups per contact (as for `followup`).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
+def status(campaign: str | None, after: str, max_followups: int, as_json: bool):
+    """Each contact's state, last event and next action (every campaign by default).
+
+    \b
+    Next actions read like:
+      follow-up due now (since 2026-11-21)       `outreach followup` will write it
+      follow-up due 2026-12-01                   not yet
+      waiting: out of office until 2026-12-03    an auto-reply gave a return date
+      none: replied 2026-11-20                   (or bounced, opted out, followed up once...)
+      check your Sent folder: ...                a send was cut off; nothing is re-sent on its own
+
+    \b
+    Examples:
+      outreach status
+      outreach status fall-mentors
+      outreach status --json | jq '.[] | select(.action == "follow-up") | .address'
+    """
+    from outreach.clock import iso, parse_duration
+    from outreach.clock import now as clock_now
+    from outreach.config import Settings
+    from outreach.track.store import open_existing
+    from outreach.track.threads import format_status, status_rows
+
+    settings = Settings.load()
+    store = open_existing(settings, campaign=campaign)
+    rows = list(status_rows(store.threads(campaign), clock_now(settings.raw), parse_duration(after, "--after"),
+                            max_followups))
+    if as_json:
+        say(json.dumps([{**row._asdict(), "due": iso(row.due) if row.due else None} for row in rows],
+                       ensure_ascii=False, indent=2))
+    elif rows:
+        click.echo(format_status(rows, style if use_colour() else None))
+    else:
+        say("nothing in the tracking store yet")

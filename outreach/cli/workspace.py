@@ -1,0 +1,115 @@
+"""`init`, `login`, `logout`: setting up a workspace and the account's secret."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from outreach.cli.common import note
+from outreach.output import say, style
+
+
+@click.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path):
+    """Create a workspace: example contacts, the shipped templates and a .env to edit.
+
+    Existing files are left alone, so running it again only adds what is missing.
+
+    \b
+    Example:
+      outreach init my-outreach && cd my-outreach
+      outreach check templates/mentor_outreach.txt mentors.csv
+    """
+    from outreach.workspace import scaffold
+
+    created, kept = scaffold(directory)
+    for path in created:
+        say(f"created {path}")
+    if kept:
+        say(f"kept {len(kept)} existing file(s)")
+    say(f"\nNext: edit {directory / '.env'} (your name and address), then\n"
+        f"  cd {directory}\n  outreach check templates/mentor_outreach.txt mentors.csv")
+
+
+def _login_user(user: str | None) -> str:
+    from outreach.account import Account
+    from outreach.config import Settings
+    from outreach.errors import UserError
+
+    if user:
+        return user
+    account = Account.load(Settings.load())
+    server = account.smtp or account.imap
+    if server is None:
+        raise UserError("no server configured: set OUTREACH_PROVIDER or OUTREACH_SMTP_HOST in .env, or pass --user")
+    return server.user
+
+
+@click.command()
+@click.option("--user", help="The login name (default: OUTREACH_SMTP_USER, or the address in OUTREACH_FROM).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option("--no-check", is_flag=True, help="Store the password without trying it on the SMTP server first.")
+def login(user: str | None, password_stdin: bool, no_check: bool):
+    """Store your account password in the OS keyring (never in a file).
+
+    The password is first tried on the SMTP server, so a wrong one is caught now. Gmail needs
+    an app password; accounts without app passwords (many school accounts) use
+    OUTREACH_OAUTH2_TOKEN_COMMAND instead, and need no login.
+
+    \b
+    Examples:
+      outreach login
+      pass show email/smtp | outreach login --password-stdin
+    """
+    from outreach.account import Account, keyring_get, keyring_set
+    from outreach.config import Settings
+    from outreach.errors import UserError
+
+    user = _login_user(user)
+    keyring_get(user)  # no keyring on this machine: say so before asking for anything
+    settings = Settings.load()
+    for variable in ("oauth2_token_command", "password_command", "password"):  # Account.secret's order
+        if settings.raw.get(variable):
+            note(f"OUTREACH_{variable.upper()} is set and comes first, so the stored password will not be "
+                 "used while it is")
+            break
+    if password_stdin:
+        password = (sys.stdin.readline() or "").rstrip("\r\n")
+    else:
+        password = click.prompt(f"Password for {user}", hide_input=True, prompt_suffix=": ", err=True)
+    if not password:
+        raise UserError("no password given")
+    if not no_check:
+        account = Account.load(settings) if settings.sender else None
+        server = account.smtp if account else None
+        if server is not None and server.user == user:
+            from outreach.deliver.smtp import TransportError, check_password
+
+            try:
+                check_password(server, account.ssl_context(), password)
+            except TransportError as e:
+                raise UserError(f"{e}; nothing was stored") from None
+            say(style(f"the password works on {server.host}", "ok"))
+    keyring_set(user, password)
+    say(style(f"stored the password for {user} in the OS keyring", "ok"))
+
+
+@click.command()
+@click.option("--user", help="The login name (default: OUTREACH_SMTP_USER, or the address in OUTREACH_FROM).")
+def logout(user: str | None):
+    """Remove your account password from the OS keyring.
+
+    \b
+    Example:
+      outreach logout
+    """
+    from outreach.account import keyring_delete
+
+    user = _login_user(user)
+    if keyring_delete(user):
+        say(style(f"removed the password for {user} from the OS keyring", "ok"))
+    else:
+        say(f"no password for {user} was stored in the OS keyring")

@@ -1,0 +1,345 @@
+"""Templates: a header block, a blank line, a body, all Jinja, rendered in the sandbox.
+
+Each header value is its own small template and is rendered on its own, so a CSV cell with a
+line break can never add a header: the rendered value is refused instead (header injection is
+impossible, not filtered). Errors carry the template line, mapped back from Jinja's.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import traceback
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from outreach.addresses import AddressValidator, EmailNotValidError
+from outreach.compose.contacts import Contact, Problem
+from outreach.errors import UserError, where
+
+ADDRESS_HEADERS = ("to", "cc", "bcc", "reply-to")
+KNOWN_HEADERS = ("subject", *ADDRESS_HEADERS, "attachments", "content-type", "kind")
+KINDS = ("outreach", "thank-you", "follow-up")
+# Characters that end a line for some reader of a header: CR, LF and Unicode's other breaks.
+# "First Last <a@b>" with nothing a parser would need to unquote or split.
+SIMPLE_ADDRESS = re.compile(r"\s*(?P<name>[^<>()\[\]\\,;:@\"]*?)\s*<(?P<address>[^<>\s\"]+)>\s*")
+LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00]")
+JINJA_COMMENT = re.compile(r"\{#.*#\}")
+MAX_RENDERED_CHARS = 1_000_000
+# Encoded as UTF-8 base64 this stays under 998 characters a line (see message.POLICY).
+MAX_HEADER_CHARS = 180
+MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
+
+
+class Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, plus a cap on ``*`` and ``**`` so a typo cannot allocate gigabytes."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**" and isinstance(right, int) and right > 64:
+            raise SecurityError("exponent too large")
+        if operator == "*" and isinstance(left, (str, list)) and isinstance(right, int):
+            if len(left) * right > MAX_RENDERED_CHARS:
+                raise SecurityError("repetition too large")
+        return super().call_binop(context, operator, left, right)
+
+
+def _default(value, default_value="", boolean=True):
+    """Jinja's ``default``, but an empty CSV cell counts as missing too."""
+    if isinstance(value, jinja2.Undefined) or (boolean and not value):
+        return default_value
+    return value
+
+
+def make_environment() -> Sandbox:
+    env = Sandbox(undefined=jinja2.StrictUndefined, autoescape=False,
+                  keep_trailing_newline=True, auto_reload=False)
+    env.filters["default"] = env.filters["d"] = _default
+    del env.globals["lipsum"]  # lorem ipsum has no place in an email, and lipsum(10**6) never ends
+    return env
+
+
+ENVIRONMENT = make_environment()
+
+
+def render_shared(template: jinja2.Template, context: dict) -> str:
+    """``template.render(context)`` without copying the context for each header and the body.
+
+    ``context`` already holds the environment's globals. Errors go through Jinja's handler,
+    which points tracebacks at template lines, exactly as ``render`` does.
+    """
+    try:
+        return ENVIRONMENT.concat(template.root_render_func(template.new_context(context, shared=True)))
+    except Exception:
+        ENVIRONMENT.handle_exception()
+
+
+@dataclass
+class Draft:
+    """A rendered message before it becomes MIME: what the user will see go out."""
+
+    contact: Contact
+    subject: str
+    to: list[Address]
+    cc: list[Address] = field(default_factory=list)
+    bcc: list[Address] = field(default_factory=list)
+    reply_to: list[Address] = field(default_factory=list)
+    attachments: list[Path] = field(default_factory=list)
+    text: str = ""
+    markdown: bool = False
+    kind: str = "outreach"
+
+    @property
+    def recipients(self) -> list[str]:
+        return [a.addr_spec for a in (*self.to, *self.cc, *self.bcc)]
+
+
+@dataclass
+class _Part:
+    """One compiled piece of the template file and the line it starts on."""
+
+    name: str
+    line: int
+    source: str
+    template: jinja2.Template
+
+
+class Template:
+    """A template file, parsed and compiled once, rendered for each contact."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            text = self.path.read_bytes().decode("utf-8-sig")
+        except FileNotFoundError:
+            raise UserError(f"{self.path}: no such template") from None
+        except UnicodeDecodeError as e:
+            raise UserError(f"{self.path}: not UTF-8 text (byte {e.start}); save the template as UTF-8") from None
+        self.headers: dict[str, _Part] = {}
+        self.validate_address = AddressValidator()
+        self.kind = "outreach"
+        self.markdown = False
+        self._parse_header_block(text.replace("\r\n", "\n").replace("\r", "\n"))
+        if "subject" not in self.headers:
+            raise UserError(f"{where(self.path, 1)}: no Subject header; a template starts with 'Subject: ...'")
+        self.variables, self.optional = self._variables()
+
+    def _parse_header_block(self, text: str) -> None:
+        lines = text.split("\n")
+        pending: list[tuple[int, str]] = []  # (line, text) of one header, with continuations
+        for index, line in enumerate(lines):
+            number = index + 1
+            if not line.strip():
+                self._add_header(pending)
+                self.body = self._compile("body", number + 1, "\n".join(lines[index + 1:]))
+                return
+            if JINJA_COMMENT.fullmatch(line.strip()):
+                continue  # a commented-out header, e.g. an optional Attachments line
+            if line[0] in " \t" and pending:
+                pending.append((number, line.strip()))
+                continue
+            self._add_header(pending)
+            pending = [(number, line)]
+        raise UserError(f"{self.path}: no blank line after the headers; the body follows the first blank line")
+
+    def _add_header(self, pending: list[tuple[int, str]]) -> None:
+        if not pending:
+            return
+        number, first = pending[0]
+        name, colon, value = first.partition(":")
+        key = name.strip().lower()
+        if not colon or key not in KNOWN_HEADERS:
+            raise UserError(
+                f"{where(self.path, number)}: {name.strip()!r} is not a header this tool knows "
+                f"(use {', '.join(h.title() for h in KNOWN_HEADERS)}), and the headers end at the first blank line"
+            )
+        if key in self.headers:
+            raise UserError(f"{where(self.path, number)}: {name.strip()} appears twice")
+        value = " ".join([value.strip(), *(text for _, text in pending[1:])]).strip()
+        if key == "kind":
+            if value not in KINDS:
+                raise UserError(f"{where(self.path, number)}: Kind must be one of {', '.join(KINDS)}")
+            self.kind = value
+        elif key == "content-type":
+            if value.lower() not in ("text/plain", "text/markdown"):
+                raise UserError(f"{where(self.path, number)}: Content-Type must be text/plain or text/markdown")
+            self.markdown = value.lower() == "text/markdown"
+        else:
+            self.headers[key] = self._compile(key, number, value)
+
+    def _compile(self, name: str, line: int, source: str) -> _Part:
+        try:
+            template = ENVIRONMENT.from_string(source)
+        except jinja2.TemplateSyntaxError as e:
+            raise UserError(f"{where(self.path, line + (e.lineno or 1) - 1)}: template syntax error: {e.message}") from None
+        return _Part(name, line, source, template)
+
+    def _variables(self) -> tuple[set[str], set[str]]:
+        """Variables the template reads, and those it reads only through ``default``."""
+        used: set[str] = set()
+        defaulted_nodes: set[int] = set()
+        defaulted: set[str] = set()
+        bare: set[str] = set()
+        for part in (*self.headers.values(), self.body):
+            tree = ENVIRONMENT.parse(part.source)
+            used |= meta.find_undeclared_variables(tree)
+            for f in tree.find_all(nodes.Filter):
+                if f.name in ("default", "d") and isinstance(f.node, nodes.Name):
+                    defaulted_nodes.add(id(f.node))
+                    defaulted.add(f.node.name)
+            bare |= {n.name for n in tree.find_all(nodes.Name)
+                     if n.ctx == "load" and id(n) not in defaulted_nodes}
+        return used, defaulted - bare
+
+    def render(self, contact: Contact, extra: dict[str, Any] | None = None) -> Draft:
+        """Render every part for one contact; raise :class:`RenderError` naming line and column."""
+        context = {**ENVIRONMENT.globals, **contact.fields, "email": contact.email, "contact": contact.fields,
+                   **(extra or {})}
+        values = {name: self._render_part(part, context, contact) for name, part in self.headers.items()}
+        for name, value in values.items():
+            if LINE_BREAKS.search(value):
+                raise RenderError(self._injection_problem(name, contact))
+        if "to" not in values and LINE_BREAKS.search(contact.display_name):
+            raise RenderError(self._injection_problem("to", contact))
+        subject = values["subject"].strip()
+        draft = Draft(
+            contact=contact,
+            subject=subject,
+            to=self._addresses(values["to"], "to", contact) if "to" in values else default_to(contact),
+            cc=self._addresses(values.get("cc", ""), "cc", contact),
+            bcc=self._addresses(values.get("bcc", ""), "bcc", contact),
+            reply_to=self._addresses(values.get("reply-to", ""), "reply-to", contact),
+            attachments=self._attachments(values.get("attachments", ""), contact),
+            text=self._render_part(self.body, context, contact).replace("\r\n", "\n"),
+            markdown=self.markdown,
+            kind=self.kind,
+        )
+        if not subject:
+            raise RenderError(Problem("error", contact.line, None,
+                                      f"{where(self.path, self.headers['subject'].line)}: the subject is empty"))
+        for header, text in [("subject", subject), *(("to", a.display_name) for a in draft.to)]:
+            if len(text) > MAX_HEADER_CHARS:
+                raise RenderError(Problem("error", contact.line, None,
+                                          f"the {header.title()} header would be {len(text)} characters long; "
+                                          f"keep it under {MAX_HEADER_CHARS}"))
+        return draft
+
+    def _render_part(self, part: _Part, context: dict, contact: Contact) -> str:
+        try:
+            text = render_shared(part.template, context)
+        except SecurityError as e:
+            raise RenderError(Problem("error", contact.line, None,
+                                      f"{where(self.path, self._line_of(e, part))}: the template tries to reach "
+                                      f"Python internals, which the sandbox refuses ({e})")) from None
+        except jinja2.UndefinedError as e:
+            name = _undefined_name(e)
+            raise RenderError(Problem("error", contact.line, name,
+                                      f"{where(self.path, self._line_of(e, part))}: undefined variable "
+                                      f"{name or e.message!r}; the CSV has no such column")) from None
+        except jinja2.TemplateError as e:
+            raise RenderError(Problem("error", contact.line, None,
+                                      f"{where(self.path, self._line_of(e, part))}: {e}")) from None
+        except (TypeError, ValueError, ArithmeticError) as e:
+            raise RenderError(Problem("error", contact.line, None,
+                                      f"{where(self.path, self._line_of(e, part))}: {type(e).__name__}: {e}")) from None
+        if len(text) > MAX_RENDERED_CHARS:
+            raise RenderError(Problem("error", contact.line, None,
+                                      f"{where(self.path, part.line)}: renders to over {MAX_RENDERED_CHARS:,} characters"))
+        return text
+
+    def _line_of(self, error: BaseException, part: _Part) -> int:
+        """The template file line where ``error`` happened, from Jinja's rewritten traceback."""
+        lineno = getattr(error, "lineno", None)
+        if lineno is None:
+            frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<template>"]
+            lineno = frames[-1].lineno if frames else 1
+        return part.line + lineno - 1
+
+    def _injection_problem(self, header: str, contact: Contact) -> Problem:
+        columns = [n for n, v in contact.fields.items() if LINE_BREAKS.search(v)]
+        column = columns[0] if columns else None
+        origin = f" ({where(self.path, self.headers[header].line)})" if header in self.headers else ""
+        return Problem("error", contact.line, column,
+                       f"a line break would land in the {header.title()} header{origin}; header injection refused")
+
+    def _addresses(self, value: str, header: str, contact: Contact) -> list[Address]:
+        result = []
+        for name, addr in split_addresses(value):
+            if not addr and not name:
+                continue
+            try:
+                valid = self.validate_address(addr)
+            except EmailNotValidError as e:
+                raise RenderError(Problem("error", contact.line, None,
+                                          f"{where(self.path, self.headers[header].line)}: {header.title()} "
+                                          f"address {addr or value!r} is not valid: {e}")) from None
+            result.append(address(name, valid))
+        return result
+
+    def _attachments(self, value: str, contact: Contact) -> list[Path]:
+        paths, total = [], 0
+        for item in (v.strip() for v in value.split(",")):
+            if not item:
+                continue
+            path = (self.path.parent / item).resolve()
+            if not path.is_file():
+                raise RenderError(Problem("error", contact.line, None,
+                                          f"{where(self.path, self.headers['attachments'].line)}: "
+                                          f"attachment {item!r} not found (looked for {path})"))
+            total += path.stat().st_size
+            paths.append(path)
+        if total > MAX_ATTACHMENTS_BYTES:
+            raise RenderError(Problem("error", contact.line, None,
+                                      f"attachments add up to {total / 2**20:.1f} MiB; mail servers refuse over 25 MiB"))
+        return paths
+
+
+class RenderError(Exception):
+    """A row that cannot be rendered; carries the :class:`Problem` to report."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(problem.text)
+        self.problem = problem
+
+
+def split_addresses(value: str) -> list[tuple[str, str]]:
+    """(name, address) pairs of an address header; the common ``Name <addr>`` without a parser."""
+    if not value.strip():
+        return []
+    simple = SIMPLE_ADDRESS.fullmatch(value)
+    if simple:
+        return [(" ".join(simple["name"].split()), simple["address"])]
+    return getaddresses([value])
+
+
+def default_to(contact: Contact) -> list[Address]:
+    """The contact, named from the sheet's name columns, on one line of plain spaces."""
+    return [address(" ".join(contact.display_name.split()), contact.email)] if contact.email else []
+
+
+def address(display_name: str, validated: str) -> Address:
+    """An Address from an already validated addr-spec, without parsing it a second time."""
+    username, _, domain = validated.rpartition("@")
+    return Address(display_name, username=username, domain=domain)
+
+
+def guess_mime_type(path: Path) -> tuple[str, str]:
+    mime, encoding = mimetypes.guess_type(path.name)
+    if mime is None or encoding is not None:
+        return "application", "octet-stream"
+    maintype, _, subtype = mime.partition("/")
+    return maintype, subtype
+
+
+def _undefined_name(error: jinja2.UndefinedError) -> str | None:
+    match = re.match(r"'([^']+)' is undefined", error.message or "")
+    return match.group(1) if match else None
+

@@ -1,0 +1,208 @@
+"""Drafting: rendered rows become drafts, each recorded in the store with its Message-ID.
+
+Where a draft goes is a :class:`DraftTarget`: ``.eml`` files in a folder (:class:`EmlFolder`,
+the default) or the account's IMAP Drafts folder (``outreach.mailbox.imap.ImapDrafts``). Everything else
+(which rows, which Message-ID, what the store says) is the same code for both.
+
+A draft row can be drafted again (the template changed): it keeps its Message-ID and its file
+name (or replaces its IMAP copy), so nothing a mail client or a later ``send`` relies on moves.
+A row that has already been sent is never drafted over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Protocol
+
+from outreach.account import Account
+from outreach.compose.batch import Rendered, Tally
+from outreach.compose.contacts import ContactFile
+from outreach.compose.message import build_message, make_message_id
+from outreach.compose.variants import addresses as variant_addresses
+from outreach.compose.variants import assign as assign_variants
+from outreach.compose.variants import load_variants, render_variants
+from outreach.config import Settings, parse_sender
+from outreach.errors import UserError
+from outreach.feedback import Feedback, Quiet
+from outreach.files import write_atomically
+from outreach.track.store import Store
+
+REDRAFTABLE = ("drafted", "queued")
+COMMIT_EVERY = 200  # rows per transaction: drafts are cheap to redo, fsyncs are not
+
+
+def eml_name(address: str) -> str:
+    """``jchen@example.edu.eml``: predictable, one per address, safe on every file system."""
+    return re.sub(r"[^\w.@+-]", "_", address.casefold()) + ".eml"
+
+
+@dataclass
+class DraftResult:
+    written: list[Path | str] = field(default_factory=list)
+    already_sent: list[str] = field(default_factory=list)
+
+
+class DraftTarget(Protocol):
+    """Where drafts go. ``put`` stores one and returns where it went (the row's ``draft_path``)."""
+
+    transport: str      # the store's messages.transport: "eml" | "imap"
+    unsent: bool        # add X-Unsent: 1 (Outlook opens such an .eml as an editable draft)
+    commit_every: int   # rows per store transaction
+
+    def put(self, address: str, message: EmailMessage, *, replace: bool) -> Path | str: ...
+
+    def describe(self) -> str: ...
+
+
+class EmlFolder:
+    """``.eml`` files, one per address, written atomically into ``out_dir``."""
+
+    transport = "eml"
+    unsent = True
+    commit_every = COMMIT_EVERY
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+
+    def put(self, address: str, message: EmailMessage, *, replace: bool) -> Path:
+        path = self.out_dir / eml_name(address)
+        write_atomically(path, message.as_bytes())
+        return path
+
+    def describe(self) -> str:
+        return f"{self.out_dir}/"
+
+
+def drop_suppressed(rows: Iterable[Rendered], suppressed: dict[str, str],
+                    skipped: list[tuple[str, str]]) -> Iterator[Rendered]:
+    """Rows whose address is not suppressed; the others are appended to ``skipped`` (address, reason)."""
+    for item in rows:
+        address = item.contact.email.casefold()
+        if item.draft is not None and address in suppressed:
+            skipped.append((item.contact.email, suppressed[address]))
+            continue
+        yield item
+
+
+
+def write_drafts(rows: Iterable[Rendered], *, store: Store, sender: Address, campaign: str,
+                 template_name: str, out_dir: Path | None = None, target: DraftTarget | None = None,
+                 on_row: Callable[[], None] = lambda: None) -> DraftResult:
+    """Put one draft per rendered row into ``target`` (default: .eml files in ``out_dir``); record each."""
+    if target is None:
+        if out_dir is None:
+            raise ValueError("write_drafts needs out_dir or target")
+        target = EmlFolder(out_dir)
+    result = DraftResult()
+    pending = 0
+    store.db.execute("BEGIN IMMEDIATE")
+    try:
+        for item in rows:
+            on_row()
+            draft = item.draft
+            if draft is None:
+                continue
+            address = item.contact.email
+            existing = store.get(campaign, address)
+            if existing and existing.state not in REDRAFTABLE:
+                result.already_sent.append(address)
+                continue
+            message_id = existing.message_id if existing else make_message_id(sender)
+            message = build_message(draft, sender, message_id, datetime.now().astimezone(), unsent=target.unsent)
+            where = target.put(address, message, replace=existing is not None)
+            store.plan(campaign=campaign, address=address, message_id=message_id,
+                       template=item.template_name or template_name, variant=item.variant,
+                       subject=draft.subject, recipients=draft.recipients, contact=item.contact.fields,
+                       contact_line=item.contact.line, state="drafted", transport=target.transport,
+                       draft_path=str(where))
+            result.written.append(where)
+            pending += 1
+            if pending >= target.commit_every:
+                store.db.execute("COMMIT")
+                store.db.execute("BEGIN IMMEDIATE")
+                pending = 0
+    finally:
+        store.db.execute("COMMIT")  # even when interrupted: what was written stays recorded
+    return result
+
+
+# ---------------------------------------------------------------------------- the command
+@contextmanager
+def open_target(settings: Settings, *, to_imap: bool, out_dir: Path,
+                feedback: Feedback = Quiet()) -> Iterator[DraftTarget]:
+    """The draft target of a command: the IMAP Drafts folder with ``to_imap``, else ``out_dir``."""
+    if not to_imap:
+        yield EmlFolder(out_dir)
+        return
+    from outreach.mailbox.imap import ImapDrafts, ImapSession
+
+    account = Account.load(settings)
+    if account.imap is None:
+        raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
+    with ImapSession(account, warn=feedback.warn) as session:
+        yield ImapDrafts(session)
+
+
+@dataclass
+class DraftRun:
+    """What `outreach draft` did."""
+
+    campaign: str
+    target: str                  # where the drafts went, in words
+    to_imap: bool
+    result: DraftResult
+    suppressed: list[tuple[str, str]]      # (address, reason) left out
+    split: dict[str, int] | None           # variant -> contacts, for an A/B test
+    tally: Tally
+
+
+def draft_campaign(settings: Settings, template: Path, contacts: Path, *, variants: Iterable[Path] = (),
+                   campaign: str | None = None, out_dir: Path = Path("drafts"), to_imap: bool = False,
+                   check_dns: bool = False, feedback: Feedback = Quiet()) -> DraftRun:
+    """`outreach draft`: check every row first (any error and nothing is written), then write one
+    draft per contact to the target and record it; suppressed addresses are left out."""
+    if not settings.sender:
+        raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
+                        "or pass --from")
+    sender = parse_sender(settings.sender)
+    if to_imap and Account.load(settings).imap is None:  # before any row is rendered
+        raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
+    templates = load_variants([template, *variants])
+    loaded_contacts = ContactFile(contacts, check_dns=check_dns)
+    for note in loaded_contacts.notes:
+        feedback.note(note)
+    campaign = campaign or template.stem
+    existing = Store(settings.db).variants(campaign) if settings.db.exists() else {}
+    assignment = assign_variants(campaign, variant_addresses(loaded_contacts), list(templates), existing)
+    tally = Tally()
+    for item in render_variants(templates, loaded_contacts, assignment):
+        tally.add(item)
+        if item.problems:
+            feedback.problems(item, str(contacts))
+    if tally.with_errors:
+        raise UserError(f"{tally.with_errors} row(s) of {contacts} have errors; nothing was drafted. "
+                        f"Fix them and run again (outreach check shows the same list)")
+    store = Store(settings.db)
+    suppressed: list[tuple[str, str]] = []
+    rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment), store.suppressed(), suppressed)
+    with open_target(settings, to_imap=to_imap, out_dir=out_dir, feedback=feedback) as target:
+        feedback.start("drafting", tally.rows)
+        try:
+            result = write_drafts(rows, store=store, sender=sender, campaign=campaign,
+                                  template_name=str(template), target=target, on_row=feedback.advance)
+        finally:
+            feedback.finish()
+        where = target.describe()
+    split = None
+    if len(templates) > 1:
+        counts = Counter(assignment.values())
+        split = {name: counts.get(name, 0) for name in templates}
+    return DraftRun(campaign, where, to_imap, result, suppressed, split, tally)

@@ -1,0 +1,404 @@
+"""SMTP: the only module that talks to a server to send mail.
+
+One connection is reused for the whole batch; it is opened (TLS verified, then AUTH) on first
+use and again whenever the server drops it. Each message is one transaction, driven command
+by command so that we always know which side of DATA a failure happened on:
+
+* before the server's 354 nothing was sent: transient problems are retried with bounded
+  backoff, permanent ones (5xx) fail that message only;
+* between 354 and the final reply the outcome is unknown: a dropped connection or a timeout
+  there makes the message *uncertain*, never retried;
+* the final 250 means the server took responsibility for the message.
+
+``journal.sending()`` is called just before DATA and ``journal.not_sent()`` when a DATA that was
+begun is known not to have been accepted; the caller records both in the store.
+
+Nothing here prints, and no secret is ever put in an exception or a log.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from outreach.account import Secret, Server
+
+SENT, FAILED, DEFERRED, UNCERTAIN, ABANDONED = "sent", "failed", "deferred", "uncertain", "abandoned"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_ATTEMPTS = 4          # one try and three retries per message ...
+DEFAULT_RETRY_DELAY = 5.0     # ... after 5, 10 and 20 s
+MAX_RETRY_DELAY = 120.0
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class Journal(Protocol):
+    def sending(self) -> None: ...
+    def not_sent(self) -> None: ...
+
+
+class TransportError(Exception):
+    """The batch cannot go on (TLS, login, connection, a sender the server refuses).
+
+    ``config`` is True when it is the account's settings that need fixing.
+    """
+
+    config = False
+
+
+class TLSFailure(TransportError):
+    config = True
+
+
+class AuthFailure(TransportError):
+    config = True
+
+
+class ConnectFailure(TransportError):
+    pass
+
+
+class SenderRefused(TransportError):
+    pass
+
+
+class AccountLimit(TransportError):
+    """The server refuses because of the account (a sending quota), not because of the contact."""
+
+
+# Gmail: "550 5.4.5 Daily user sending limit exceeded"; Microsoft 365: "554 5.2.0 ...
+# SubmissionQuotaExceededException", "5.7.708"... A contact is not at fault for these.
+_ACCOUNT_LIMIT = re.compile(r"\b5\.4\.5\b|quota|limit exceeded|sending limit|too many messages|\b5\.7\.70[58]\b",
+                            re.IGNORECASE)
+
+
+@dataclass
+class Outcome:
+    """What happened to one message. ``refused`` maps recipients the server refused to its reply."""
+
+    status: str
+    reply: str = ""
+    refused: dict[str, str] = field(default_factory=dict)
+    attempts: int = 1
+
+
+class _Retry(Exception):
+    """A transient problem before DATA: nothing was sent, try again later."""
+
+    def __init__(self, reply: str, *, dropped: bool = False):
+        super().__init__(reply)
+        self.reply, self.dropped = reply, dropped
+
+
+def reply_text(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def local_hostname() -> str:
+    """The EHLO name: this machine's name, without smtplib's slow reverse-DNS lookup."""
+    name = socket.gethostname()
+    return name if re.fullmatch(r"[A-Za-z0-9.-]{1,253}", name or "") else "localhost"
+
+
+def xoauth2(user: str, token: str) -> Callable[..., str]:
+    """The SASL XOAUTH2 initial response (Gmail, Microsoft 365); an empty reply to the error challenge."""
+
+    def respond(challenge: bytes | None = None) -> str:
+        return "" if challenge is not None else f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+    return respond
+
+
+def auth_advice(server: Server, reply: str, secret_kind: str) -> str:
+    """One sentence: the server's answer and what usually fixes it with this provider."""
+    host = server.host.lower()
+    said = f"{server.host} refused the login for {server.user} ({reply})"
+    if host.endswith(("gmail.com", "googlemail.com", "google.com")):
+        if secret_kind == "oauth2":
+            return f"{said}: the OAuth2 token was not accepted; check that OUTREACH_OAUTH2_TOKEN_COMMAND prints a fresh access token with the https://mail.google.com/ scope"
+        return (f"{said}: Gmail needs an app password (Google Account > Security > App passwords, with 2-Step "
+                "Verification on), stored with `outreach login`; school Google accounts without app passwords "
+                "need OUTREACH_OAUTH2_TOKEN_COMMAND")
+    if host.endswith(("office365.com", "outlook.com", "microsoft.com", "hotmail.com", "live.com")):
+        if secret_kind == "oauth2":
+            return f"{said}: the OAuth2 token was not accepted; it needs the SMTP.Send permission and SMTP AUTH enabled for your mailbox"
+        return (f"{said}: Microsoft 365 often disables password logins (SMTP AUTH) for school accounts; ask IT to "
+                "enable SMTP AUTH for your mailbox or use OUTREACH_OAUTH2_TOKEN_COMMAND, and use an app password "
+                "if your account has multi-factor sign-in")
+    fix = ("check OUTREACH_OAUTH2_TOKEN_COMMAND" if secret_kind == "oauth2"
+           else "check the password (`outreach login` stores a new one) and OUTREACH_SMTP_USER")
+    return f"{said}: {fix}"
+
+
+class SMTPTransport:
+    """Send messages through ``server`` on one reused, verified connection.
+
+    ``secret`` is called each time the connection logs in (a token may have expired);
+    ``wait(seconds)`` sleeps and returns False when the user interrupted the wait.
+    """
+
+    def __init__(self, server: Server, context: ssl.SSLContext, secret: Callable[[], Secret], *,
+                 timeout: float = DEFAULT_TIMEOUT, attempts: int = DEFAULT_ATTEMPTS,
+                 retry_delay: float = DEFAULT_RETRY_DELAY, wait: Callable[[float], bool] | None = None,
+                 helo: str | None = None):
+        self.server, self.context, self.secret = server, context, secret
+        self.timeout, self.attempts, self.retry_delay = timeout, max(1, attempts), retry_delay
+        self.wait = wait or _sleep
+        self.helo = helo or local_hostname()
+        self.conn: smtplib.SMTP | None = None
+        self.connections = 0          # how many times we connected (and logged in)
+        self.authenticated = False
+
+    # -- connection ------------------------------------------------------------------------
+    def open(self) -> None:
+        """Connect and log in now (the first message would otherwise do it)."""
+        if self.conn is None:
+            self.conn = self._connect_with_retries()
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            conn.quit()
+        except (smtplib.SMTPException, OSError):
+            conn.close()
+
+    def abort(self) -> None:
+        """Forget the connection without a goodbye (after an interruption it is in an unknown state)."""
+        self._drop()
+
+    def _drop(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
+
+    def _connect_with_retries(self) -> smtplib.SMTP:
+        """Reconnecting mid-batch is retried with backoff; the very first connection of a run is
+        not: a wrong host or port is far likelier than a blip, and the user is watching."""
+        where = f"{self.server.host}:{self.server.port}"
+        attempts = self.attempts if self.connections else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._connect()
+            except TransportError:
+                raise
+            except ssl.SSLCertVerificationError as e:
+                raise TLSFailure(f"the certificate of {where} is not trusted ({e.verify_message}); if this is a "
+                                 "private server, set OUTREACH_CA_FILE to its CA certificate") from None
+            except ssl.SSLError as e:
+                raise TLSFailure(f"TLS with {where} failed ({e.reason or e}); check OUTREACH_SMTP_SECURITY "
+                                 f"({self.server.security}) and OUTREACH_SMTP_PORT") from None
+            except (OSError, smtplib.SMTPException) as e:
+                last = _describe(e)
+                if attempt == attempts or not self.wait(self._backoff(attempt)):
+                    raise ConnectFailure(f"cannot connect to {where} ({last})") from None
+        raise AssertionError("unreachable")
+
+    def _connect(self) -> smtplib.SMTP:
+        server = self.server
+        if server.security == "ssl":
+            conn = smtplib.SMTP_SSL(server.host, server.port, local_hostname=self.helo, timeout=self.timeout,
+                                    context=self.context)
+        else:
+            conn = smtplib.SMTP(server.host, server.port, local_hostname=self.helo, timeout=self.timeout)
+        try:
+            conn.ehlo_or_helo_if_needed()
+            if server.security == "starttls":
+                if not conn.has_extn("starttls"):
+                    raise TLSFailure(f"{server.host}:{server.port} does not offer STARTTLS, so the connection would "
+                                     "stay unencrypted; refusing (check OUTREACH_SMTP_PORT and OUTREACH_SMTP_SECURITY)")
+                try:
+                    conn.starttls(context=self.context)
+                except smtplib.SMTPResponseException as e:
+                    raise TLSFailure(f"{server.host} refused STARTTLS ({reply_text(e.smtp_code, e.smtp_error)}); "
+                                     "refusing to continue unencrypted") from None
+                conn.ehlo()
+            elif server.security == "none" and conn.has_extn("starttls") and not server.is_loopback:
+                raise TLSFailure(f"{server.host} offers STARTTLS but OUTREACH_SMTP_SECURITY=none; "
+                                 "set OUTREACH_SMTP_SECURITY=starttls")
+            self.authenticated = False
+            if conn.has_extn("auth"):
+                self._login(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self.connections += 1
+        return conn
+
+    def _login(self, conn: smtplib.SMTP) -> None:
+        server = self.server
+        if server.security == "none" and not server.is_loopback:
+            raise AuthFailure(f"OUTREACH_SMTP_SECURITY=none: refusing to send a password to {server.host} "
+                              "unencrypted; use ssl or starttls")
+        secret = self.secret()
+        offered = conn.esmtp_features.get("auth", "").upper().split()
+        try:
+            if secret.kind == "oauth2":
+                if "XOAUTH2" not in offered:
+                    raise AuthFailure(f"{server.host} does not offer XOAUTH2 (it offers {', '.join(offered) or 'nothing'}); "
+                                      "unset OUTREACH_OAUTH2_TOKEN_COMMAND and use a password")
+                conn.auth("XOAUTH2", xoauth2(server.user, secret.value))
+            else:
+                conn.login(server.user, secret.value)
+        except smtplib.SMTPAuthenticationError as e:
+            raise AuthFailure(auth_advice(server, reply_text(e.smtp_code, e.smtp_error), secret.kind)) from None
+        except smtplib.SMTPException as e:
+            # smtplib says "No suitable authentication method found."; never a secret in it.
+            raise AuthFailure(f"{server.host} offers no login method this tool supports "
+                              f"({', '.join(offered)}): {_describe(e)}") from None
+        self.authenticated = True
+
+    def _backoff(self, attempt: int) -> float:
+        return min(MAX_RETRY_DELAY, self.retry_delay * 2 ** (attempt - 1))
+
+    # -- messages --------------------------------------------------------------------------
+    def send(self, sender: str, recipients: list[str], data: bytes, journal: Journal,
+             while_waiting: Callable[[], None] | None = None) -> Outcome:
+        """Deliver one message (CRLF line ends) to the server, retrying transient failures.
+
+        ``while_waiting`` runs (once) while the server processes the message: the caller's
+        chance to prepare the next one in the shadow of the round trip. It must not raise."""
+        attempt = 0
+        free_reconnect = True  # a reused connection may have been closed while idle: retry once at once
+        while True:
+            attempt += 1
+            try:
+                outcome = self._transaction(sender, recipients, data, journal, while_waiting)
+                while_waiting = None
+                outcome.attempts = attempt
+                return outcome
+            except _Retry as retry:
+                if retry.dropped and free_reconnect:
+                    free_reconnect, attempt = False, attempt - 1
+                    continue
+                if attempt >= self.attempts:
+                    return Outcome(DEFERRED, retry.reply, attempts=attempt)
+                if not self.wait(self._backoff(attempt)):
+                    return Outcome(ABANDONED, retry.reply, attempts=attempt)
+
+    def _transaction(self, sender: str, recipients: list[str], data: bytes, journal: Journal,
+                     while_waiting: Callable[[], None] | None = None) -> Outcome:
+        reused = self.conn is not None
+        if self.conn is None:
+            self.conn = self._connect_with_retries()
+        conn = self.conn
+        try:
+            code, message = conn.mail(sender)
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            raise _Retry("the server closed the connection", dropped=reused) from None
+        self._check(code, message)
+        if code >= 500:
+            self._reset()
+            self._account_limit(code, message)
+            raise SenderRefused(f"the server refused the sender {sender} ({reply_text(code, message)})")
+
+        refused: dict[str, str] = {}
+        transient = ""
+        for recipient in recipients:
+            try:
+                code, message = conn.rcpt(recipient)
+            except smtplib.SMTPServerDisconnected:
+                self._drop()
+                raise _Retry("the server closed the connection") from None
+            self._check(code, message)
+            if code >= 500:
+                self._account_limit(code, message, reset=True)
+                refused[recipient] = reply_text(code, message)
+            elif code >= 400:
+                transient = transient or reply_text(code, message)
+        if transient:
+            self._reset()
+            raise _Retry(transient)
+        if len(refused) == len(recipients):
+            self._reset()
+            text = "; ".join(f"{r}: {t}" for r, t in refused.items()) if len(refused) > 1 else next(iter(refused.values()))
+            return Outcome(FAILED, text, refused)
+
+        journal.sending()
+        try:
+            code, message = conn.docmd("DATA")
+        except smtplib.SMTPServerDisconnected:
+            journal.not_sent()
+            self._drop()
+            raise _Retry("the server closed the connection") from None
+        if code != 354:
+            journal.not_sent()
+            self._check(code, message)
+            self._reset()
+            if code >= 500:
+                return Outcome(FAILED, reply_text(code, message), refused)
+            raise _Retry(reply_text(code, message))
+
+        try:
+            body = _LEADING_DOT.sub(b"..", data)
+            if not body.endswith(b"\r\n"):
+                body += b"\r\n"
+            conn.send(body + b".\r\n")
+            if while_waiting is not None:
+                while_waiting()
+            code, message = conn.getreply()
+        except smtplib.SMTPServerDisconnected as e:
+            self._drop()
+            return Outcome(UNCERTAIN, f"the connection was lost during DATA ({_describe(e)})", refused)
+        if 200 <= code < 300:
+            return Outcome(SENT, reply_text(code, message), refused)
+        journal.not_sent()
+        if code == 421:
+            self._drop()
+            raise _Retry(reply_text(code, message))
+        if code >= 500:
+            self._account_limit(code, message)
+            return Outcome(FAILED, reply_text(code, message), refused)
+        raise _Retry(reply_text(code, message))
+
+    def _check(self, code: int, message: bytes) -> None:
+        """421 (or a garbled reply): the server is closing this connection; try again on a new one."""
+        if code == 421 or code < 200:
+            self._drop()
+            raise _Retry(reply_text(code, message))
+
+    def _account_limit(self, code: int, message: bytes, reset: bool = False) -> None:
+        text = reply_text(code, message)
+        if _ACCOUNT_LIMIT.search(text):
+            if reset:
+                self._reset()
+            raise AccountLimit(f"the server refused to send more from {self.server.user} ({text}); "
+                               "the account has probably reached its sending limit: try again tomorrow")
+
+    def _reset(self) -> None:
+        if self.conn is None:
+            return
+        try:
+            code, _ = self.conn.rset()
+        except (smtplib.SMTPException, OSError):
+            code = 0
+        if code != 250:
+            self._drop()
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        return reply_text(error.smtp_code, error.smtp_error)
+    text = str(error) or type(error).__name__
+    return text[0].lower() + text[1:] if text else text
+
+
+def _sleep(seconds: float) -> bool:
+    import time
+
+    time.sleep(seconds)
+    return True
+
+
+def check_password(server: Server, context: ssl.SSLContext, password: str) -> None:
+    """Log in once with ``password`` (for `outreach login`, before it is stored); raises
+    :class:`TransportError` when the server refuses it."""
+    transport = SMTPTransport(server, context, lambda: Secret("password", password), attempts=1)
+    transport.open()
+    transport.close()

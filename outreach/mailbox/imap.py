@@ -1,0 +1,435 @@
+"""The one module that talks IMAP (through ``imapclient``): connect, read, append drafts.
+
+Reading never changes the mailbox: folders are opened with EXAMINE (read-only), bodies and
+headers are fetched with ``BODY.PEEK`` (which never sets ``\\Seen``), and nothing is moved,
+flagged or deleted. The only writes are ``outreach draft --imap``'s: APPEND to the Drafts
+folder, and, when a draft is redrafted, removing the older copy *with the same Message-ID*.
+
+Every failure a user can meet (refused connection, unverifiable certificate, wrong password,
+missing STARTTLS) becomes one :class:`UserError` sentence naming the server.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from email.message import EmailMessage
+from typing import Callable, Iterable
+
+from imapclient import IMAPClient, SocketTimeout
+from imapclient.datetime_util import parse_to_datetime
+from imapclient.exceptions import (
+    CapabilityError,
+    IMAPClientAbortError,
+    IMAPClientError,
+    LoginError,
+)
+from imapclient.imapclient import DELETED, DRAFT, DRAFTS, JUNK, SENT
+
+from outreach.account import Account, Server
+from outreach.errors import UserError
+
+CONNECT_TIMEOUT = 20
+READ_TIMEOUT = 120
+# What screening needs to tell "could be ours" from "cannot be": threading, sender, subject,
+# and the signals of reports and auto-replies. Nothing else is fetched for unrelated mail.
+HEADER_FIELDS = ("FROM", "SENDER", "SUBJECT", "DATE", "MESSAGE-ID", "IN-REPLY-TO", "REFERENCES", "CONTENT-TYPE",
+                 "AUTO-SUBMITTED", "PRECEDENCE", "RETURN-PATH", "X-FAILED-RECIPIENTS", "X-AUTOREPLY",
+                 "X-AUTORESPOND", "X-AUTORESPONDER")
+HEADERS_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
+# A report or an auto-reply is read up to this size: the parts that matter come first, and a
+# returned original with a 5 MB CV attached is not worth the download.
+BODY_LIMIT = 256 * 1024
+BODY_ITEM = f"BODY.PEEK[]<0.{BODY_LIMIT}>"
+BODY_BATCH = 25
+APPENDUID = re.compile(rb"APPENDUID \d+ (\d+)")
+RAW_UID = re.compile(rb"\bUID (\d+)")
+RAW_DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
+RAW_FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
+RAW_HEADER_LITERAL = re.compile(rb"BODY\[HEADER\.FIELDS \([^)]*\)\] \{\d+\}$")
+
+
+class ConnectionLost(UserError):
+    """The server went away mid-way: what was read is kept; exit 1 (partial)."""
+
+    exit_code = 1
+
+
+class CommandRefused(ConnectionLost):
+    """The server answered NO or BAD to one command (a folder it will not open): the connection
+    is fine, so the caller may go on with the next folder (``recoverable``)."""
+
+    recoverable = True
+
+
+def account_key(server: Server) -> str:
+    """How ``sync_state`` names this mailbox."""
+    return f"imap:{server.user}@{server.host}"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One message's screening headers, arrival time and whether it is a draft (\\Draft)."""
+
+    headers: bytes
+    arrived: datetime | None
+    draft: bool = False
+
+
+@dataclass
+class Stats:
+    bytes_received: int = 0
+    bytes_sent: int = 0
+    headers_fetched: int = 0
+    bodies_fetched: int = 0
+
+
+class ImapSession:
+    """A logged-in connection. Use as a context manager; ``stats`` counts the bytes at the socket."""
+
+    def __init__(self, account: Account, *, warn: Callable[[str], None] = lambda text: None):
+        server = account.imap
+        if server is None:
+            raise UserError("no IMAP server configured: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER=gmail, outlook, "
+                            "icloud, fastmail) in .env")
+        server.check_auth_allowed()
+        self.server = server
+        self.key = account_key(server)
+        self.stats = Stats()
+        secret = account.secret(server, warn)
+        context = account.ssl_context()
+        self.client = self._connect(context)
+        try:
+            self._login(secret)
+        except BaseException:
+            self._drop()
+            raise
+        self._folders: list[tuple[tuple[bytes, ...], str]] | None = None
+
+    # -- connection ---------------------------------------------------------------------
+    def _where(self) -> str:
+        return f"IMAP server {self.server.host}:{self.server.port}"
+
+    def _connect(self, context: ssl.SSLContext) -> IMAPClient:
+        server = self.server
+        try:
+            client = IMAPClient(server.host, server.port, ssl=server.security == "ssl", ssl_context=context,
+                                timeout=SocketTimeout(CONNECT_TIMEOUT, READ_TIMEOUT))
+        except ssl.SSLCertVerificationError as e:
+            raise UserError(f"{self._where()}: its TLS certificate cannot be verified ({e.verify_message}); "
+                            "for a private server set OUTREACH_CA_FILE to its CA certificate") from None
+        except ssl.SSLError as e:
+            raise UserError(f"{self._where()}: TLS failed ({e.reason or e}); is OUTREACH_IMAP_SECURITY right "
+                            "(ssl for port 993, starttls for 143)?") from None
+        except (socket.timeout, TimeoutError):
+            raise UserError(f"{self._where()}: no answer within {CONNECT_TIMEOUT} s") from None
+        except OSError as e:
+            raise UserError(f"cannot connect to {self._where()} ({e.strerror or e})") from None
+        self._count_bytes(client)
+        if server.security == "starttls":
+            try:
+                client.starttls(context)
+            except CapabilityError:
+                client.shutdown()
+                raise UserError(f"{self._where()} does not offer STARTTLS; use OUTREACH_IMAP_SECURITY=ssl "
+                                "(usually port 993)") from None
+            except ssl.SSLCertVerificationError as e:
+                raise UserError(f"{self._where()}: its TLS certificate cannot be verified ({e.verify_message}); "
+                                "for a private server set OUTREACH_CA_FILE to its CA certificate") from None
+            except (ssl.SSLError, IMAPClientError, OSError) as e:
+                raise UserError(f"{self._where()}: STARTTLS failed ({e})") from None
+        return client
+
+    def _count_bytes(self, client: IMAPClient) -> None:
+        """Count what crosses the socket, by wrapping imaplib's own read/readline/send."""
+        imap, stats = client._imap, self.stats
+        read, readline, send = imap.read, imap.readline, imap.send
+
+        def counted_read(size):
+            data = read(size)
+            stats.bytes_received += len(data)
+            return data
+
+        def counted_readline():
+            data = readline()
+            stats.bytes_received += len(data)
+            return data
+
+        def counted_send(data):
+            stats.bytes_sent += len(data)
+            return send(data)
+
+        imap.read, imap.readline, imap.send = counted_read, counted_readline, counted_send
+
+    def _login(self, secret) -> None:
+        server = self.server
+        try:
+            if secret.kind == "oauth2":
+                self.client.oauth2_login(server.user, secret.value)
+            else:
+                self.client.login(server.user, secret.value)
+        except LoginError as e:
+            reason = re.sub(r"^.*?\[[A-Z-]+\]\s*", "", str(e).strip("b'\""))
+            raise UserError(f"{self._where()}: login as {server.user} failed ({reason or 'refused'}); "
+                            "check the password (`outreach login`) or the token command") from None
+        except (OSError, IMAPClientError) as e:
+            raise UserError(f"{self._where()}: the connection failed during login ({e})") from None
+
+    def _drop(self) -> None:
+        try:
+            self.client.shutdown()
+        except Exception:  # already closed: nothing to release
+            pass
+
+    def close(self) -> None:
+        try:
+            self.client.logout()
+        except Exception:  # the server may be gone; the socket is closed either way
+            self._drop()
+
+    def __enter__(self) -> "ImapSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def guarded(self, what: str):
+        """``with session.guarded("reading INBOX"):`` turns a dropped connection into ConnectionLost."""
+        return _Guard(self, what)
+
+    # -- folders ------------------------------------------------------------------------
+    def folders(self) -> list[tuple[tuple[bytes, ...], str]]:
+        if self._folders is None:
+            self._folders = [(tuple(flags), name) for flags, _, name in self.client.list_folders()]
+        return self._folders
+
+    def has_folder(self, name: str) -> bool:
+        return any(n == name for _, n in self.folders())
+
+    def special_folder(self, flag: bytes) -> str | None:
+        """By SPECIAL-USE attribute (RFC 6154), else by the usual names (imapclient's heuristics)."""
+        return self.client.find_special_folder(flag)
+
+    def sent_folder(self) -> str | None:
+        return self.special_folder(SENT)
+
+    def junk_folder(self) -> str | None:
+        return self.special_folder(JUNK)
+
+    def existing_drafts_folder(self) -> str | None:
+        return self.special_folder(DRAFTS)
+
+    def drafts_folder(self) -> str:
+        """The Drafts folder: ``\\Drafts`` (Gmail's ``[Gmail]/Drafts``), else "Drafts", else created."""
+        found = self.special_folder(DRAFTS)
+        if found:
+            return found
+        prefix = ""
+        if self.client.has_capability("NAMESPACE"):
+            personal = self.client.namespace().personal
+            prefix = personal[0][0] if personal else ""
+        name = f"{prefix}Drafts"
+        self.client.create_folder(name)
+        try:
+            self.client.subscribe_folder(name)
+        except IMAPClientError:
+            pass  # not subscribing only hides it in some clients
+        self._folders = None
+        return name
+
+    # -- reading (read-only) -------------------------------------------------------------
+    def examine(self, folder: str) -> tuple[int, int | None]:
+        """Open ``folder`` read-only; (UIDVALIDITY, UIDNEXT or None)."""
+        info = self.client.select_folder(folder, readonly=True)
+        return int(info[b"UIDVALIDITY"]), (int(info[b"UIDNEXT"]) if b"UIDNEXT" in info else None)
+
+    def uids_after(self, last_uid: int, since: date | None = None) -> list[int]:
+        """UIDs above ``last_uid`` (that arrived on or after ``since``), ascending."""
+        criteria: list = ["UID", f"{last_uid + 1}:*"]
+        if since is not None:
+            criteria += ["SINCE", since]
+        return sorted(uid for uid in self.client.search(criteria) if uid > last_uid)
+
+    def fetch_headers(self, uids: list[int]) -> dict[int, Fetched]:
+        """uid -> the screening headers, INTERNALDATE and \\Draft flag.
+
+        This is the one bulk command of a sync (every new message passes through it), so its
+        response is read from imaplib directly: imapclient's pure-Python lexer walks the echoed
+        ``BODY[HEADER.FIELDS (...)]`` key character by character, about 0.3 ms a message, which
+        was 60 % of a cold sync's CPU. Any response shape the short parser does not expect goes
+        to imapclient's parser instead, so correctness never depends on the shortcut.
+        """
+        fetched = None
+        if self.client.use_uid:
+            fetched = self._fetch_headers_raw(uids)
+        if fetched is None:
+            response = self.client.fetch(uids, [HEADERS_ITEM, "INTERNALDATE", "FLAGS"])
+            fetched = {uid: Fetched(_section(data, b"BODY[HEADER"), _aware(data.get(b"INTERNALDATE")),
+                                    DRAFT in data.get(b"FLAGS", ()))
+                       for uid, data in response.items()}
+        self.stats.headers_fetched += len(fetched)
+        return fetched
+
+    def _fetch_headers_raw(self, uids: list[int]) -> dict[int, Fetched] | None:
+        typ, data = self.client._imap.uid("FETCH", uid_set(uids), f"({HEADERS_ITEM} INTERNALDATE FLAGS)")
+        if typ != "OK":
+            raise IMAPClientError(f"FETCH failed: {data!r}")
+        return parse_header_fetch(data, set(uids))
+
+    def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
+        """uid -> the message (its first BODY_LIMIT bytes), without setting \\Seen."""
+        bodies: dict[int, bytes] = {}
+        for start in range(0, len(uids), BODY_BATCH):  # at most BODY_BATCH x 256 KiB in memory at once
+            response = self.client.fetch(uids[start:start + BODY_BATCH], [BODY_ITEM])
+            self.stats.bodies_fetched += len(response)
+            bodies.update((uid, _section(data, b"BODY[]")) for uid, data in response.items())
+        return bodies
+
+    def find_message_ids(self, folder: str, message_ids: Iterable[str]) -> dict[str, datetime | None]:
+        """Which of ``message_ids`` are in ``folder`` (read-only), with their INTERNALDATE."""
+        wanted = {m.casefold(): m for m in message_ids}
+        if not wanted:
+            return {}
+        self.examine(folder)
+        found: dict[str, datetime | None] = {}
+        ids = list(wanted.values())
+        for start in range(0, len(ids), 20):
+            batch = ids[start:start + 20]
+            criteria: list = []
+            for message_id in batch[:-1]:
+                criteria += ["OR", "HEADER", "Message-ID", message_id]
+            criteria += ["HEADER", "Message-ID", batch[-1]]
+            uids = self.client.search(criteria)
+            if not uids:
+                continue
+            for uid, data in self.client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", "INTERNALDATE"]).items():
+                header = _section(data, b"BODY[HEADER").decode("ascii", "replace")
+                for token in re.findall(r"<[^<>\s]+>", header):
+                    if token.casefold() in wanted:
+                        found[wanted[token.casefold()]] = _aware(data.get(b"INTERNALDATE"))
+        return found
+
+    # -- drafts (the only writes) ---------------------------------------------------------
+    def append_draft(self, folder: str, raw: bytes, message_id: str, *, replace: bool) -> None:
+        """APPEND ``raw`` flagged \\Draft; with ``replace``, remove older drafts with this Message-ID."""
+        response = self.client.append(folder, raw, flags=(DRAFT,), msg_time=datetime.now(timezone.utc))
+        if not replace:
+            return
+        new_uid = APPENDUID.search(response if isinstance(response, bytes) else str(response).encode())
+        if new_uid is None or not self.client.has_capability("UIDPLUS"):
+            return  # without UIDPLUS an EXPUNGE could take the user's own deleted mail with it
+        self.client.select_folder(folder)
+        old = [uid for uid in self.client.search(["HEADER", "Message-ID", message_id, "DRAFT"])
+               if uid != int(new_uid.group(1))]
+        if old:
+            self.client.add_flags(old, [DELETED], silent=True)
+            self.client.uid_expunge(old)
+        if self.client.has_capability("UNSELECT"):
+            self.client.unselect_folder()
+        else:
+            self.client.close_folder()  # CLOSE expunges only what is flagged \Deleted: the copies above
+
+
+class _Guard:
+    def __init__(self, session: ImapSession, what: str):
+        self.session, self.what = session, what
+
+    def __enter__(self):
+        return self.session
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            return False
+        if issubclass(exc_type, UserError):
+            return False
+        if issubclass(exc_type, (OSError, IMAPClientAbortError)):
+            raise ConnectionLost(f"{self.session._where()}: the connection failed while {self.what} ({exc}); "
+                                 "what was read so far is recorded, run the command again") from None
+        if issubclass(exc_type, IMAPClientError):  # a NO or BAD answer to one command
+            raise CommandRefused(f"{self.session._where()}: the server refused a command while {self.what} "
+                                 f"({exc}); what was read so far is recorded") from None
+        return False
+
+
+class ImapDrafts:
+    """Where ``write_drafts`` puts drafts for ``outreach draft --imap``: the account's Drafts folder."""
+
+    transport = "imap"
+    unsent = False      # X-Unsent is for .eml files; an IMAP draft is a draft by its \Draft flag
+    commit_every = 1    # a draft on the server must be in the store: redrafting then replaces it
+
+    def __init__(self, session: ImapSession):
+        self.session = session
+        with session.guarded("looking for the Drafts folder"):
+            self.folder = session.drafts_folder()
+
+    def put(self, address: str, message: EmailMessage, *, replace: bool) -> str:
+        with self.session.guarded(f"appending the draft to {address}"):
+            self.session.append_draft(self.folder, message.as_bytes(), str(message["Message-ID"]), replace=replace)
+        return f"imap:{self.folder}"
+
+    def describe(self) -> str:
+        return f"{self.folder} on {self.session.server.host}"
+
+
+def parse_header_fetch(data: list, wanted: set[int]) -> dict[int, Fetched] | None:
+    """imaplib's raw ``UID FETCH (BODY.PEEK[HEADER.FIELDS (...)] INTERNALDATE FLAGS)`` response ->
+    uid -> :class:`Fetched`; None when it is not the shape expected (the caller then asks
+    imapclient, whose parser handles every shape).
+
+    imaplib gives a list where a literal arrives as ``(b'7 (UID 7 ... BODY[...] {212}', literal)``
+    followed by the rest of that response (``b')'``, or ``b' UID 7)'`` when the server puts
+    the UID last); an unsolicited ``b'9 (FLAGS (\\Seen))'`` stands alone.
+    """
+    records: list[list[bytes]] = []
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2:
+            records.append([item[0], item[1], b""])
+        elif isinstance(item, bytes) and item[:1].isdigit():
+            if b"BODY[" in item:
+                return None  # headers sent as a quoted string, not a literal
+        elif isinstance(item, bytes) and records:
+            records[-1][2] += item
+        elif item is not None:
+            return None
+    fetched = {}
+    for prefix, literal, tail in records:
+        meta = prefix + tail
+        uid, date, flags = RAW_UID.search(meta), RAW_DATE.search(meta), RAW_FLAGS.search(meta)
+        if uid is None or not RAW_HEADER_LITERAL.search(prefix):
+            return None
+        if int(uid.group(1)) in wanted:
+            fetched[int(uid.group(1))] = Fetched(literal, _aware(parse_to_datetime(date.group(1))) if date else None,
+                                                 bool(flags) and DRAFT.lower() in flags.group(1).lower().split())
+    return fetched
+
+
+def uid_set(uids: list[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``"1:3,7"``: short commands for runs of UIDs."""
+    parts, ordered = [], sorted(uids)
+    start = previous = ordered[0]
+    for uid in ordered[1:] + [None]:
+        if uid is not None and uid == previous + 1:
+            previous = uid
+            continue
+        parts.append(str(start) if start == previous else f"{start}:{previous}")
+        if uid is not None:
+            start = previous = uid
+    return ",".join(parts)
+
+
+def _section(data: dict, prefix: bytes) -> bytes:
+    for key, value in data.items():
+        if isinstance(key, bytes) and key.upper().startswith(prefix):
+            return value or b""
+    return b""
+
+
+def _aware(value) -> datetime | None:
+    """imapclient gives naive local times; make them aware."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.astimezone()
+    return value if isinstance(value, datetime) else None

@@ -1,0 +1,655 @@
+"""Reading the mailbox: match incoming mail to the messages we sent and record what it says.
+
+Three sources share one pipeline: an IMAP account (incremental by UIDVALIDITY and UID), an mbox
+file, a Maildir folder. For each incoming message:
+
+1. **screen** its headers: could it be ours at all? Only a message that points at one of our
+   Message-IDs, comes from an address we wrote to, or looks like a delivery report goes further;
+   over IMAP nothing else is downloaded beyond those headers.
+2. **classify** it (:mod:`outreach.mailbox.classify`, pure): reply, auto-reply, bounce, delayed,
+   complaint, other.
+3. **match** it to a message in the store: by In-Reply-To/References ("header"), by the original
+   Message-ID inside a delivery report ("dsn"), by the failed recipient of a report ("address"),
+   or by sender address plus a reply subject ("subject", the weakest).
+4. **record** one event, keyed by the incoming message's own Message-ID, so the same mail seen
+   again (another folder, a rescan after a UIDVALIDITY change, an mbox export of the same
+   account) is counted once. Hard bounces and complaints also suppress the address.
+
+Reconciliation rides along: a message left ``sending``/``uncertain`` by a crash, or a draft the
+user sent by hand, is marked ``sent`` when its Message-ID turns up in the Sent folder (or in an
+export), or when a reply or report points at it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from email.message import Message
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from outreach.clock import describe_age, iso, parse_duration, parse_time
+from outreach.config import Settings, parse_sender
+from outreach.errors import UserError
+from outreach.feedback import Feedback, Quiet
+from outreach.mailbox.classify import (
+    Verdict,
+    auto_reply_reason,
+    base_subject,
+    classify,
+    date_of,
+    is_reply_subject,
+    looks_like_bounce,
+    own_message_id,
+    parse_headers,
+    parse_message,
+    raw_header,
+    sender_of,
+    thread_ids,
+)
+from outreach.track.store import Store
+
+UNCERTAIN_STATES = ("sending", "uncertain")   # the outcome of a send is not known
+UNCONFIRMED_STATES = (*UNCERTAIN_STATES, "drafted")  # a draft may have been sent by hand
+RECORDED_KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint")
+# Mail that arrived this long before our first message cannot answer it (clock skew allowance).
+SLACK = timedelta(days=2)
+CHUNK = 500  # UIDs per FETCH: one round trip, a bounded response, a commit and a progress step
+
+
+# ------------------------------------------------------------------------------------ index
+@dataclass
+class SentMessage:
+    message_id: str
+    campaign: str
+    address: str
+    step: int
+    subject: str
+    recipients: tuple[str, ...]
+    state: str
+    created_at: datetime
+
+    @property
+    def base_subject(self) -> str:
+        return base_subject(self.subject)
+
+
+class Index:
+    """The store's messages, keyed the ways incoming mail can point at them."""
+
+    def __init__(self, rows: Iterable[SentMessage], own_addresses: Iterable[str] = ()):
+        self.by_id: dict[str, SentMessage] = {}
+        self.by_address: dict[str, list[SentMessage]] = {}
+        self.own = {a.casefold() for a in own_addresses if a}
+        for row in rows:
+            self.by_id[row.message_id.casefold()] = row
+            for address in {row.address, *row.recipients}:
+                self.by_address.setdefault(address.casefold(), []).append(row)
+        earliest = min((r.created_at for r in self.by_id.values()), default=None)
+        self.since: date | None = (earliest - SLACK).date() if earliest else None
+
+    @classmethod
+    def from_store(cls, store: Store, own_addresses: Iterable[str] = ()) -> "Index":
+        rows = []
+        for r in store.mailbox_rows():
+            rows.append(SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
+                                    tuple(a.casefold() for a in json.loads(r["recipients"])), r["state"],
+                                    parse_time(r["created_at"])))
+        return cls(rows, own_addresses)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_id)
+
+    def get(self, message_id: str) -> SentMessage | None:
+        return self.by_id.get(message_id.casefold())
+
+    def points_here(self, ids: Iterable[str]) -> bool:
+        return any(i.casefold() in self.by_id for i in ids)
+
+
+# --------------------------------------------------------------------------------- matching
+SKIP, HEADERS, FULL = "skip", "headers", "full"
+
+
+def screen(headers: Message, index: Index) -> str:
+    """SKIP: cannot be ours. HEADERS: the headers decide. FULL: the body is needed too."""
+    own_id = own_message_id(headers)
+    if own_id and index.get(own_id):
+        return HEADERS  # our own message (Sent, a Bcc to self): it proves the message left
+    sender = sender_of(headers)
+    if sender in index.own:
+        return SKIP  # what the user wrote; never a reply to the user
+    if looks_like_bounce(headers):
+        return FULL
+    if not (index.points_here(thread_ids(headers)) or sender in index.by_address):
+        return SKIP
+    return FULL if auto_reply_reason(headers) else HEADERS
+
+
+@dataclass(frozen=True)
+class Match:
+    sent: SentMessage
+    strength: str  # header | dsn | address | subject
+    how: str
+
+
+def match(verdict: Verdict, index: Index) -> Match | None:
+    """The message of ours ``verdict`` is about, and how we know; None if it is not about ours."""
+    if verdict.is_report:
+        for message_id in verdict.original_ids:
+            if sent := index.get(message_id):
+                return Match(sent, "dsn", "the original Message-ID inside the report")
+    for position, message_id in enumerate(verdict.thread_ids):
+        if sent := index.get(message_id):
+            return Match(sent, "header", "In-Reply-To" if position == 0 else "References")
+    if verdict.is_report:
+        for address in (*verdict.failed, *verdict.original_recipients):
+            if sent := _latest(index.by_address.get(address, ()), verdict.date):
+                return Match(sent, "address", f"the failed recipient {address}")
+        return None
+    rows = index.by_address.get(verdict.sender)
+    if not rows:
+        return None
+    subject = base_subject(verdict.subject)
+    if verdict.kind == "reply" and is_reply_subject(verdict.subject):
+        candidates = [r for r in rows if r.base_subject == subject]
+    elif verdict.kind == "auto-reply":
+        candidates = [r for r in rows if r.base_subject and r.base_subject in subject]
+    else:
+        return None
+    if sent := _latest(candidates, verdict.date):
+        return Match(sent, "subject", "the sender's address and the subject")
+    return None
+
+
+def _latest(rows: Iterable[SentMessage], before: datetime | None) -> SentMessage | None:
+    """The most recent of ``rows`` created before ``before`` (with the clock-skew allowance)."""
+    limit = (before or datetime.now(timezone.utc)) + SLACK
+    candidates = [r for r in rows if r.created_at <= limit]
+    return max(candidates, key=lambda r: (r.created_at, r.step), default=None)
+
+
+def event_source(msg: Message) -> str:
+    """The key that makes an incoming message count once wherever it is seen."""
+    own_id = own_message_id(msg)
+    if own_id:
+        return f"message-id:{own_id}"
+    digest = hashlib.sha256()
+    for name in ("From", "To", "Date", "Subject", "In-Reply-To", "References"):
+        digest.update(f"{name}:{' '.join(raw_header(msg, name).split())}\n".encode("utf-8", "replace"))
+    return f"digest:{digest.hexdigest()[:32]}"
+
+
+# -------------------------------------------------------------------------------- recording
+@dataclass
+class Recorded:
+    """One matched incoming message and what was done with it."""
+
+    kind: str
+    address: str
+    campaign: str
+    message_id: str
+    strength: str
+    how: str
+    sender: str
+    subject: str
+    reason: str
+    where: str
+    until: date | None = None
+    failed: tuple[str, ...] = ()
+    status: str | None = None
+    new: bool = True
+    suppressed: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {"kind": self.kind, "address": self.address, "campaign": self.campaign,
+                "message_id": self.message_id, "strength": self.strength, "matched_by": self.how,
+                "from": self.sender, "subject": self.subject, "reason": self.reason, "where": self.where,
+                "until": self.until.isoformat() if self.until else None, "failed": list(self.failed),
+                "status": self.status, "new": self.new, "suppressed": self.suppressed}
+
+
+@dataclass
+class Report:
+    """What a sync did, for the command line to print."""
+
+    sources: list[dict] = field(default_factory=list)
+    events: list[Recorded] = field(default_factory=list)
+    confirmed: list[dict] = field(default_factory=list)
+    uncertain: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    scanned: int = 0
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def new_events(self) -> list[Recorded]:
+        return [e for e in self.events if e.new]
+
+    def as_json(self) -> dict:
+        return {"sources": self.sources, "events": [e.as_json() for e in self.events],
+                "confirmed_sent": self.confirmed, "still_uncertain": self.uncertain, "warnings": self.warnings, "notes": self.notes,
+                "scanned": self.scanned, "stats": self.stats}
+
+
+class Recorder:
+    """Classify, match and record incoming messages in the store (the caller holds the transaction)."""
+
+    def __init__(self, store: Store, index: Index, report: Report):
+        self.store, self.index, self.report = store, index, report
+
+    def handle(self, msg: Message, where: str, arrived: datetime | None = None, *,
+               draft: bool = False) -> Recorded | None:
+        """``draft``: the copy is flagged as a draft (IMAP \\Draft, Maildir D), which proves nothing."""
+        own_id = own_message_id(msg)
+        if own_id and (ours := self.index.get(own_id)):
+            if not (draft or is_draft_copy(msg)):
+                self._confirm(ours, date_of(msg) or arrived, f"found in {where}")
+            return None
+        try:
+            verdict = classify(msg)
+        except Exception as e:  # one unreadable message must not stop the sync: say where it is
+            self.report.warnings.append(f"{where}: could not be read ({type(e).__name__}: {e}); it was skipped")
+            return None
+        if verdict.sender in self.index.own or verdict.kind not in RECORDED_KINDS:
+            return None
+        found = match(verdict, self.index)
+        if found is None:
+            return None
+        sent = found.sent
+        occurred = verdict.date or arrived
+        detail = {"from": verdict.sender, "subject": verdict.subject, "reason": verdict.reason,
+                  "matched_by": found.how, "where": where}
+        if verdict.failed:
+            detail["failed"] = list(verdict.failed)
+        if verdict.status:
+            detail["status"] = verdict.status
+        if verdict.diagnostic:
+            detail["diagnostic"] = verdict.diagnostic
+        if verdict.until:  # also in events.until; readers of detail find it here too
+            detail["until"] = verdict.until.isoformat()
+        recorded = Recorded(verdict.kind, sent.address, sent.campaign, sent.message_id, found.strength, found.how,
+                            verdict.sender, verdict.subject, verdict.reason, where, verdict.until, verdict.failed,
+                            verdict.status)
+        recorded.new = self.store.add_event(
+            message_id=sent.message_id, address=sent.address, kind=verdict.kind, source=event_source(msg),
+            strength=found.strength, detail=detail, occurred_at=iso(occurred),
+            until=verdict.until.isoformat() if verdict.until else None)
+        if recorded.new:
+            recorded.suppressed = self._suppress(verdict, sent)
+        if found.strength in ("header", "dsn") and sent.state in UNCONFIRMED_STATES:
+            self._confirm(sent, None, f"{verdict.kind} from {verdict.sender or 'a mail server'} points at it")
+        self.report.events.append(recorded)
+        return recorded
+
+    def _suppress(self, verdict: Verdict, sent: SentMessage) -> list[str]:
+        """Hard bounces and complaints stop further mail to the address.
+
+        Not suppressed: delays, and 5.7.x refusals (policy, spam filtering: about the sender or
+        the content, not the address), and expiries after retries (4.x.x with Action failed).
+        """
+        if verdict.kind == "complaint":
+            reason = f"complaint: {verdict.reason}"
+        elif verdict.kind == "bounce" and not (verdict.status or "5").startswith(("4", "5.7")):
+            reason = f"bounce {verdict.status or ''}: {verdict.diagnostic or verdict.reason}".replace("  ", " ")
+        else:
+            return []
+        ours = {sent.address, *sent.recipients}
+        addresses = [a for a in verdict.failed if a in ours] or [sent.address]
+        return [a for a in addresses if self.store.suppress(a, reason[:300])]
+
+    def _confirm(self, sent: SentMessage, when: datetime | None, evidence: str) -> None:
+        if sent.state not in UNCONFIRMED_STATES:
+            return
+        if self.store.confirm_sent(sent.message_id, iso(when), UNCONFIRMED_STATES):
+            self.report.confirmed.append({"message_id": sent.message_id, "address": sent.address,
+                                          "campaign": sent.campaign, "was": sent.state, "evidence": evidence})
+            sent.state = "sent"
+
+
+def is_draft_copy(msg: Message) -> bool:
+    """A copy of one of ours that is a draft, not a sent message: an .eml draft (X-Unsent) or a
+    Gmail export's draft (X-Gmail-Labels: Drafts)."""
+    labels = [label.strip().lower() for label in raw_header(msg, "X-Gmail-Labels").split(",")]
+    return raw_header(msg, "X-Unsent").strip() == "1" or "drafts" in labels
+
+
+# ------------------------------------------------------------------------------------ files
+class MessageFile:
+    """The messages in ``path``: an .eml file, an mbox file or a Maildir folder, read lazily.
+
+    ``len()`` is cheap (mbox builds its table of contents without keeping messages); iterating
+    yields (label, raw bytes) one message at a time, so a multi-gigabyte export is fine.
+    """
+
+    def __init__(self, path: Path):
+        import mailbox  # the standard library's; only file syncs pay for its import
+
+        self.path = path
+        self.box: mailbox.Mailbox | None = None
+        self.is_maildir = path.is_dir()
+        if self.is_maildir:
+            if not all((path / sub).is_dir() for sub in ("cur", "new")):
+                raise UserError(f"{path}: is a folder but not a Maildir (no cur/ and new/ inside)")
+            self.box = mailbox.Maildir(path, factory=None, create=False)
+            self.keys = sorted(self.box.keys())
+            return
+        try:
+            with open(path, "rb") as f:
+                head = f.read(5)
+        except OSError as e:
+            raise UserError(f"{path}: cannot be read ({e.strerror})") from None
+        if head == b"From ":
+            self.box = mailbox.mbox(path, factory=None, create=False)
+            self.keys = list(self.box.keys())
+        else:
+            self.keys = [None]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __iter__(self) -> Iterator[tuple[str, bytes]]:
+        for label, raw, _ in self.items():
+            yield label, raw
+
+    def items(self) -> Iterator[tuple[str, bytes, str | None]]:
+        """(label, raw bytes, key) of each message."""
+        if self.box is None:
+            yield str(self.path), self.path.read_bytes(), None
+            return
+        for number, key in enumerate(self.keys, start=1):
+            yield f"{self.path}#{number}", self.box.get_bytes(key), key
+
+    def is_draft(self, key: str | None) -> bool:
+        """Maildir's D flag (mbox has no draft flag: its D means deleted)."""
+        if self.is_maildir and key is not None:
+            return "D" in self.box.get_message(key).get_flags()
+        return False
+
+    def close(self) -> None:
+        if self.box is not None:
+            self.box.close()
+
+    def __enter__(self) -> "MessageFile":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_messages(path: Path) -> Iterator[tuple[str, bytes]]:
+    """(label, raw bytes) of every message in ``path`` (see :class:`MessageFile`)."""
+    with MessageFile(path) as messages:
+        yield from messages
+
+
+def _header_block(raw: bytes) -> bytes:
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        end = raw.find(separator)
+        if end >= 0:
+            return raw[:end + len(separator)]
+    return raw
+
+
+def _start(store: Store, own_addresses: Iterable[str]) -> tuple[Report, "Index", "Recorder | None"]:
+    """A report, the index of our messages, and a recorder; no recorder when there is nothing to match."""
+    report = Report()
+    index = Index.from_store(store, own_addresses)
+    if not index:
+        report.notes.append("the tracking store has no messages yet: nothing to match")
+        return report, index, None
+    return report, index, Recorder(store, index, report)
+
+
+def sync_files(store: Store, own_addresses: Iterable[str], paths: list[tuple[str, Path]],
+               progress: Feedback = Quiet()) -> Report:
+    """Read mbox files and Maildirs (``[("mbox", path), ("maildir", path)]``) as a sync would."""
+    report, index, recorder = _start(store, own_addresses)
+    if recorder is None:
+        return report
+    for kind, path in paths:
+        with MessageFile(path) as messages, store.transaction():
+            progress.start(f"reading {path.name}", len(messages))
+            matched_before = len(report.events)
+            for where, raw, key in messages.items():
+                headers = parse_headers(_header_block(raw))
+                decision = screen(headers, index)
+                if decision != SKIP:
+                    own_id = own_message_id(headers)
+                    draft = bool(own_id and index.get(own_id)) and messages.is_draft(key)
+                    recorder.handle(parse_message(raw) if decision == FULL else headers, where, draft=draft)
+                progress.advance(1)
+            # "as of": the export's own time, so "synced at" never claims mail newer than the file
+            store.save_sync_position(kind, str(path.resolve()), 0, len(messages), iso(_mtime(path)))
+        progress.finish()
+        report.scanned += len(messages)
+        report.sources.append({"source": f"{kind}:{path}", "messages": len(messages),
+                               "matched": len(report.events) - matched_before})
+    report.uncertain = _still_uncertain(store)
+    return report
+
+
+def _mtime(path: Path) -> datetime:
+    stamps = [path.stat().st_mtime]
+    if path.is_dir():
+        stamps += [(path / sub).stat().st_mtime for sub in ("cur", "new") if (path / sub).exists()]
+    return datetime.fromtimestamp(max(stamps), timezone.utc)
+
+
+# ------------------------------------------------------------------------------------- IMAP
+def sync_imap(store: Store, session, own_addresses: Iterable[str], *, extra_folders: Iterable[str] = (),
+              full: bool = False, progress: Feedback = Quiet()) -> Report:
+    """Read INBOX, the spam folder and ``extra_folders`` incrementally; reconcile with Sent."""
+    report, index, recorder = _start(store, own_addresses)
+    if recorder is None:
+        return report
+    extra_folders = list(extra_folders)
+    with session.guarded("listing folders"):
+        folders = ["INBOX"]
+        drafts = session.existing_drafts_folder() if extra_folders else None
+        for name in [session.junk_folder(), *extra_folders]:
+            if not name or name in folders:
+                continue
+            if name == drafts:
+                report.warnings.append(f"{name!r} holds drafts, not mail received; it was skipped")
+            elif session.has_folder(name):
+                folders.append(name)
+            else:
+                report.warnings.append(f"no folder {name!r} on {session.server.host}; it was skipped")
+    for folder in folders:
+        try:
+            with session.guarded(f"reading {folder}"):
+                _sync_folder(store, session, index, recorder, folder, full, progress, report)
+        except UserError as refused:  # one folder the server will not open: go on with the others
+            if not getattr(refused, "recoverable", False):
+                raise
+            progress.finish()
+            report.warnings.append(str(refused))
+    with session.guarded("looking in the Sent folder"):
+        _reconcile(store, session, index, report)
+    report.uncertain = _still_uncertain(store)
+    report.stats = {"bytes_received": session.stats.bytes_received, "bytes_sent": session.stats.bytes_sent,
+                    "headers_fetched": session.stats.headers_fetched,
+                    "bodies_fetched": session.stats.bodies_fetched}
+    return report
+
+
+def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder: str, full: bool,
+                 progress: Feedback, report: Report) -> None:
+    uidvalidity, uidnext = session.examine(folder)
+    position = store.sync_position(session.key, folder)
+    rescan = full or position is None or position[0] != uidvalidity
+    last = 0 if rescan else position[1]
+    entry = {"source": f"imap:{folder}", "uidvalidity": uidvalidity, "rescan": bool(position and rescan),
+             "messages": 0, "matched": 0}
+    report.sources.append(entry)
+    if uidnext is not None and uidnext - 1 <= last:
+        with store.transaction():
+            store.save_sync_position(session.key, folder, uidvalidity, last)
+        return
+    uids = session.uids_after(last, index.since)
+    entry["messages"] = len(uids)
+    matched_before = len(report.events)
+    progress.start(f"reading {folder}", len(uids))
+    for start in range(0, len(uids), CHUNK):
+        chunk = uids[start:start + CHUNK]
+        fetched = session.fetch_headers(chunk)
+        decisions = {}
+        for uid, item in fetched.items():
+            headers = parse_headers(item.headers)
+            decisions[uid] = (screen(headers, index), headers)
+        bodies = session.fetch_bodies([uid for uid, (d, _) in decisions.items() if d == FULL])
+        with store.transaction():
+            for uid in chunk:
+                if uid not in decisions:
+                    continue  # expunged since the search
+                decision, headers = decisions[uid]
+                if decision == SKIP:
+                    continue
+                msg = parse_message(bodies[uid]) if decision == FULL and uid in bodies else headers
+                recorder.handle(msg, f"{folder} uid {uid}", fetched[uid].arrived, draft=fetched[uid].draft)
+            store.save_sync_position(session.key, folder, uidvalidity, chunk[-1])
+        progress.advance(len(chunk))
+    progress.finish()
+    top = max([last, *uids, (uidnext - 1) if uidnext else 0])
+    with store.transaction():
+        store.save_sync_position(session.key, folder, uidvalidity, top)
+    report.scanned += len(uids)
+    entry["matched"] = len(report.events) - matched_before
+
+
+def _reconcile(store: Store, session, index: Index, report: Report) -> None:
+    """Look up unconfirmed messages (uncertain sends, drafts) by Message-ID in the Sent folder."""
+    waiting = [s for s in index.by_id.values() if s.state in UNCONFIRMED_STATES]
+    if not waiting:
+        return
+    sent_folder = session.sent_folder()
+    if sent_folder is None:
+        if any(s.state in UNCERTAIN_STATES for s in waiting):
+            report.warnings.append(f"no Sent folder on {session.server.host}: uncertain messages cannot be checked")
+        return
+    found = session.find_message_ids(sent_folder, [s.message_id for s in waiting])
+    if not found:
+        return
+    recorder = Recorder(store, index, report)
+    with store.transaction():
+        for sent in waiting:
+            if sent.message_id in found:
+                recorder._confirm(sent, found[sent.message_id], f"found in {sent_folder}")
+
+
+def _still_uncertain(store: Store) -> list[dict]:
+    marks = ",".join("?" * len(UNCERTAIN_STATES))
+    rows = store.db.execute(f"SELECT message_id, campaign, address, state FROM messages WHERE state IN ({marks}) "
+                            "ORDER BY campaign, address", UNCERTAIN_STATES).fetchall()
+    return [dict(r) for r in rows]
+
+
+
+
+# ------------------------------------------------------------------------------ entry points
+DEFAULT_SYNC_MAX_AGE = "6h"
+
+
+def own_addresses(settings: Settings) -> list[str]:
+    """Our own address: mail from it is never a reply."""
+    return [parse_sender(settings.sender).addr_spec] if settings.sender else []
+
+
+def extra_folders(settings: Settings) -> list[str]:
+    return [f.strip() for f in settings.raw.get("sync_folders", "").split(",") if f.strip()]
+
+
+def sync_mailbox(settings: Settings, *, mboxes: Iterable[Path] = (), maildirs: Iterable[Path] = (),
+                 folders: Iterable[str] = (), full: bool = False, feedback: Feedback = Quiet()) -> Report | None:
+    """`outreach sync`: read the exports given, or else the IMAP account; None when nothing is
+    drafted or sent yet (so there is nothing to match)."""
+    mboxes, maildirs, folders = list(mboxes), list(maildirs), list(folders)
+    if (mboxes or maildirs) and folders:
+        raise UserError("--folder is for IMAP; it cannot be combined with --mbox or --maildir")
+    if not settings.db.exists():
+        raise UserError(f"{settings.db}: no tracking store here yet; draft or send something first "
+                        "(or run this in the workspace folder)")
+    store = Store(settings.db)
+    if not store.mailbox_rows():
+        feedback.note("nothing drafted or sent yet, so nothing to match")
+        return None
+    try:
+        if mboxes or maildirs:
+            paths = [("mbox", p) for p in mboxes] + [("maildir", p) for p in maildirs]
+            return sync_files(store, own_addresses(settings), paths, feedback)
+        from outreach.account import Account
+        from outreach.mailbox.imap import ImapSession
+
+        with ImapSession(Account.load(settings), warn=feedback.warn) as session:
+            return sync_imap(store, session, own_addresses(settings),
+                             extra_folders=[*extra_folders(settings), *folders], full=full, progress=feedback)
+    finally:
+        feedback.finish()
+
+
+def check_fresh(last_synced: str | None, now: datetime, max_age: timedelta) -> str | None:
+    """None when the mailbox was read recently enough; otherwise how stale it is, in words."""
+    synced = parse_time(last_synced)
+    if synced is None:
+        return "the mailbox has never been synced"
+    if now - synced > max_age:
+        return f"the mailbox was last synced {describe_age(now - synced)} ago"
+    return None
+
+
+def sync_if_stale(store: Store, settings: Settings, now: datetime, feedback: Feedback = Quiet()) -> Report | None:
+    """Before a follow-up: sync over IMAP when the last sync is older than OUTREACH_SYNC_MAX_AGE,
+    so that nobody who just replied gets a reminder. Without IMAP, say which sync to run."""
+    max_age = parse_duration(settings.raw.get("sync_max_age", DEFAULT_SYNC_MAX_AGE), "OUTREACH_SYNC_MAX_AGE")
+    stale = check_fresh(store.last_synced(), now, max_age)
+    if not stale:
+        return None
+    if not (settings.raw.get("imap_host") or settings.raw.get("provider")):
+        raise UserError(f"{stale}, so a recent reply could be missed: run `outreach sync --mbox FILE` or "
+                        "`outreach sync --maildir DIR` first, or pass --no-sync to follow up on what the store "
+                        "already knows")
+    from outreach.account import Account
+    from outreach.mailbox.imap import ImapSession
+
+    account = Account.load(settings)
+    feedback.note(f"{stale}: syncing first")
+    try:
+        with ImapSession(account, warn=feedback.warn) as session:
+            return sync_imap(store, session, [account.sender.addr_spec], extra_folders=extra_folders(settings),
+                             progress=feedback)
+    finally:
+        feedback.finish()
+
+
+@dataclass
+class Classified:
+    """One message of `outreach classify`: its verdict and the sent message it matches, or why
+    it could not be read."""
+
+    label: str
+    verdict: Verdict | None = None
+    match: Match | None = None
+    error: str = ""
+    matched_against_store: bool = False
+
+    @property
+    def address(self) -> str:
+        v = self.verdict
+        return v.failed[0] if v.failed else self.match.sent.address if self.match else v.sender
+
+
+def classify_files(settings: Settings, paths: Iterable[Path]) -> Iterator[Classified]:
+    """`outreach classify`: each message in ``paths`` (.eml, mbox, Maildir); nothing is recorded."""
+    index = Index.from_store(Store(settings.db), own_addresses(settings)) if settings.db.exists() else None
+    for path in paths:
+        for label, raw in read_messages(path):
+            try:
+                verdict = classify(parse_message(raw))
+            except Exception as e:  # one broken message: say so and go on with the others
+                yield Classified(label, error=f"{type(e).__name__}: {e}")
+                continue
+            found = match(verdict, index) if index else None
+            yield Classified(label, verdict, found, matched_against_store=index is not None)

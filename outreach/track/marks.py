@@ -1,0 +1,70 @@
+"""Manual marks: outcomes that arrived another way (a phone call, a hallway, another inbox).
+
+Marks are facts that accumulate ("replied", later "declined"); the newest mark is the
+contact's current manual outcome. A wrong mark is taken back with ``undo``, which deletes that
+mark (and, for ``opted-out``, the suppression it added). What each kind means is in
+:mod:`outreach.track.outcomes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from outreach.addresses import AddressValidator, EmailNotValidError
+from outreach.clock import iso
+from outreach.errors import UserError
+from outreach.track.outcomes import MARK_PREFIX, normalize_outcome
+from outreach.track.store import Store
+
+
+def normalize_address(text: str) -> str:
+    try:
+        return AddressValidator()(text.strip()).casefold()
+    except EmailNotValidError as e:
+        raise UserError(f"{text!r} is not a valid address: {e}") from None
+
+
+def mark_source(campaign: str, address: str, outcome: str) -> str:
+    """The event's ``source``: unique, so marking the same outcome twice records it once."""
+    return f"{MARK_PREFIX}{campaign}:{address}:{outcome}"
+
+
+@dataclass(frozen=True)
+class MarkResult:
+    address: str
+    outcome: str
+    campaign: str | None   # None: the address has no message in the store (an opt-out only)
+    changed: bool          # False: it was already marked (or, with undo, was not marked)
+    suppressed: bool       # the address is on the suppression list afterwards
+
+
+def mark(store: Store, address: str, outcome: str, *, campaign: str | None, at: datetime,
+         note: str | None = None, undo: bool = False) -> MarkResult:
+    """Record (or with ``undo`` take back) a manual outcome for ``address``."""
+    address, outcome = normalize_address(address), normalize_outcome(outcome)
+    campaigns = store.campaigns_of(address)
+    if campaign is not None and campaign not in campaigns:
+        known = f"it is in {', '.join(campaigns)}" if campaigns else "no message to it is in the store"
+        raise UserError(f"{address} has no message in campaign {campaign!r} ({known})")
+    if campaign is None and len(campaigns) > 1:
+        raise UserError(f"{address} is in several campaigns ({', '.join(campaigns)}); say which with --campaign")
+    if campaign is None and campaigns:
+        campaign = campaigns[0]
+    if campaign is None and outcome != "opted-out":
+        raise UserError(f"no message to {address} is in the store; check the address "
+                        "(only opted-out can be recorded for someone never written to)")
+    source = mark_source(campaign or "", address, outcome)
+    with store.transaction():
+        if undo:
+            changed = store.delete_event(source)
+            if outcome == "opted-out" and not store.has_event(address, "opted-out"):
+                store.unsuppress(address, "opted-out")
+        else:
+            message_id = store.latest_message_id(campaign, address) if campaign else None
+            changed = store.add_event(message_id=message_id, address=address, kind=outcome, source=source,
+                                      strength="manual", detail=note, occurred_at=iso(at))
+            if outcome == "opted-out":
+                store.suppress(address, "opted-out", iso(at))
+        suppressed = address in store.suppressed()
+    return MarkResult(address, outcome, campaign, changed, suppressed)

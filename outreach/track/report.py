@@ -1,0 +1,503 @@
+"""Response-rate reports: the numbers come from SQL (:meth:`Store.report_data`); this module
+does the statistics that need no data (Wilson intervals, the noise verdict) and the renderings:
+a terminal table with bars, JSON, CSV, and one self-contained HTML page with inline SVG charts.
+
+Definitions (per campaign, counting contacts by their first message):
+planned = every first message in the store (drafted, queued, sent, failed, uncertain);
+sent = its state is "sent"; failed; uncertain = left in "sending" (or "uncertain");
+bounced = sent, a bounce came back and no reply did; delivered = sent - bounced;
+replied = sent and a human answered any message of the thread (synced reply or a mark);
+auto-replied = delivered and an auto-reply came back (whether or not a reply came later);
+reply rate = replied / delivered, with a 95% Wilson score interval.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from outreach.clock import iso
+from outreach.compose.columns import normalize_header
+from outreach.errors import UserError
+from outreach.output import style
+from outreach.track.store import Store
+
+Z95 = 1.959963984540054
+SMALL_SAMPLE = 10
+BAR_WIDTH = 20
+MAX_LINES = 8  # group lines in the cumulative-replies chart
+TOTAL = "all"
+
+
+def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval for a proportion (None when there are no trials)."""
+    if trials <= 0:
+        return None
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return low, high
+
+
+@dataclass
+class Counts:
+    planned: int = 0
+    sent: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    bounced: int = 0
+    delivered: int = 0
+    replied: int = 0
+    auto_replied: int = 0
+    followed_up: int = 0
+    replied_before_followup: int = 0
+    replied_after_followup: int = 0
+    median_hours_to_first_reply: float | None = None
+
+    @property
+    def rate(self) -> float | None:
+        return self.replied / self.delivered if self.delivered else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return wilson(self.replied, self.delivered)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        interval = self.interval
+        data["reply_rate"] = _round(self.rate)
+        data["reply_rate_ci95"] = [_round(interval[0]), _round(interval[1])] if interval else None
+        data["median_hours_to_first_reply"] = _round(self.median_hours_to_first_reply, 2)
+        return data
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+@dataclass
+class CampaignReport:
+    campaign: str
+    total: Counts
+    groups: dict[str, Counts] = field(default_factory=dict)
+    # group (or TOTAL) -> [(day, cumulative first replies)]
+    timeline: dict[str, list[tuple[date, int]]] = field(default_factory=dict)
+    first_sent: date | None = None
+    last_reply: date | None = None
+    first_followup: date | None = None
+
+    @property
+    def comparison(self) -> "Comparison | None":
+        return compare(self.groups) if len(self.groups) > 1 else None
+
+
+@dataclass
+class Report:
+    by: str | None
+    campaigns: list[CampaignReport]
+    generated_at: datetime
+
+
+def report_for(store: Store, campaigns: list[str] | None, by: str | None, now: datetime) -> Report:
+    """`outreach report`: the named campaigns (all when None), grouped by a contact column or by
+    ``variant``; an unknown campaign or column is refused, naming the ones there are."""
+    for campaign in campaigns or ():
+        store.require_campaign(campaign)
+    if by is not None:
+        by = "variant" if by.strip().casefold() == "variant" else normalize_header(by)
+        if by != "variant":
+            columns = store.contact_columns(campaigns)
+            if by not in columns:
+                raise UserError(f"--by {by}: no such column in the contacts of these campaigns "
+                                f"(columns: {', '.join(columns) or 'none'}; or use --by variant)")
+    return build(store.report_data(campaigns, by), by, now)
+
+
+def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) -> Report:
+    """Turn :meth:`Store.report_data` rows into a :class:`Report`."""
+    campaigns: dict[str, CampaignReport] = {}
+    for campaign, group, *numbers in data["counts"]:
+        counts = Counts(*(int(n or 0) for n in numbers))
+        report = campaigns.setdefault(campaign, CampaignReport(campaign, Counts()))
+        if group is None:
+            report.total = counts
+        else:
+            report.groups[group_label(group, by)] = counts
+    for campaign, group, hours in data["medians"]:
+        report = campaigns[campaign]
+        target = report.total if group is None else report.groups[group_label(group, by)]
+        target.median_hours_to_first_reply = hours
+    running: dict[tuple[str, str], int] = {}
+    for campaign, group, day, count in data["timeline"]:
+        key = TOTAL if group is None else group_label(group, by)
+        total = running[(campaign, key)] = running.get((campaign, key), 0) + count
+        campaigns[campaign].timeline.setdefault(key, []).append((date.fromisoformat(day), total))
+    for campaign, first_sent, last_reply, first_followup in data["spans"]:
+        report = campaigns[campaign]
+        report.first_sent = date.fromisoformat(first_sent) if first_sent else None
+        report.last_reply = date.fromisoformat(last_reply) if last_reply else None
+        report.first_followup = date.fromisoformat(first_followup) if first_followup else None
+    if by is not None:  # the totals' curve, from the groups' daily counts
+        for report in campaigns.values():
+            daily: dict[date, int] = {}
+            for points in report.timeline.values():
+                previous = 0
+                for day, cumulative in points:
+                    daily[day] = daily.get(day, 0) + cumulative - previous
+                    previous = cumulative
+            total = 0
+            curve = []
+            for day in sorted(daily):
+                total += daily[day]
+                curve.append((day, total))
+            report.timeline = {TOTAL: curve, **report.timeline} if curve else report.timeline
+    return Report(by, list(campaigns.values()), generated_at)
+
+
+def group_label(value: str, by: str | None) -> str:
+    if by == "variant" and ("/" in value or "\\" in value or value.endswith(".txt")):
+        return Path(value).stem  # a message planned before variants were recorded: its template
+    return value if value != "" else "(blank)"
+
+
+# -- is it noise? ----------------------------------------------------------------------------
+@dataclass
+class Comparison:
+    within_noise: bool
+    text: str
+    separated: list[tuple[str, str]]   # pairs whose intervals do not overlap (higher, lower)
+    small: list[str]                   # groups with fewer than SMALL_SAMPLE delivered
+
+
+def compare(groups: dict[str, Counts]) -> Comparison | None:
+    """Do the groups' reply rates differ by more than chance? Rule: 95% Wilson intervals overlap.
+
+    Overlapping intervals are read as "within noise". This is conservative: two rates whose
+    intervals overlap slightly can still differ significantly, but with samples of 10-50
+    contacts the rule errs on the side of not claiming a winner, which is the mistake that
+    costs least.
+    """
+    rated = {name: c for name, c in groups.items() if c.delivered}
+    if len(rated) < 2:
+        return None
+    names = sorted(rated, key=lambda n: -(rated[n].rate or 0))
+    separated = []
+    for i, high in enumerate(names):
+        for low in names[i + 1:]:
+            a, b = rated[high].interval, rated[low].interval
+            if a[0] > b[1] or b[0] > a[1]:
+                separated.append((high, low))
+    small = [n for n in names if rated[n].delivered < SMALL_SAMPLE]
+    best, worst = names[0], names[-1]
+    if not separated:
+        text = (f"within noise: every group's 95% interval overlaps the others' (highest {best} "
+                f"{_pct(rated[best].rate)}, lowest {worst} {_pct(rated[worst].rate)}); "
+                "these samples cannot tell the groups apart")
+    else:
+        pairs = "; ".join(f"{h} {_pct(rated[h].rate)} > {lo} {_pct(rated[lo].rate)}" for h, lo in separated[:3])
+        more = f"; and {len(separated) - 3} more pair(s)" if len(separated) > 3 else ""
+        text = f"beyond noise: {pairs}{more} (their 95% intervals do not overlap)"
+    if small:
+        names = ", ".join(small[:5]) + (f" and {len(small) - 5} more" if len(small) > 5 else "")
+        text += f". Fewer than {SMALL_SAMPLE} delivered in {names}: read those rates with care"
+    return Comparison(not separated, text, separated, small)
+
+
+def _span(interval: tuple[float, float] | None) -> str:
+    return f"{interval[0] * 100:.1f}–{interval[1] * 100:.1f}%" if interval else "—"
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _duration(hours: float | None) -> str:
+    if hours is None:
+        return "—"
+    if hours >= 48:
+        return f"{hours / 24:.1f} days"
+    if hours >= 1:
+        return f"{hours:.1f} hours"
+    return f"{hours * 60:.0f} minutes"
+
+
+# -- text --------------------------------------------------------------------------------------
+COLUMNS = (("planned", "planned"), ("sent", "sent"), ("failed", "failed"), ("uncertain", "uncertain"),
+           ("bounced", "bounced"), ("delivered", "delivered"), ("replied", "replied"), ("auto_replied", "auto"))
+
+
+def bar(counts: Counts, scale: float, width: int = BAR_WIDTH) -> str:
+    """``█`` up to the reply rate, ``░`` on to the top of its 95% interval."""
+    if counts.rate is None or scale <= 0:
+        return " " * width
+    low, high = counts.interval
+    cells = []
+    for i in range(width):
+        centre = (i + 0.5) / width * scale
+        cells.append("█" if centre <= counts.rate else "░" if centre <= high else " ")
+    return "".join(cells)
+
+
+def render_text(report: Report) -> str:
+    if not report.campaigns:
+        return "nothing to report: no message is in the store yet"
+    out = []
+    for campaign in report.campaigns:
+        rows = ([(name, c) for name, c in campaign.groups.items()] if report.by else []) + [(TOTAL, campaign.total)]
+        scale = _scale(c for _, c in rows)
+        title = f"campaign {campaign.campaign}" + (f" — by {report.by}" if report.by else "")
+        out.append(style(title, "note"))
+        width = max(len(TOTAL), *(len(name) for name, _ in rows))
+        widths = [max(len(label), *(len(str(getattr(c, key))) for _, c in rows)) for key, label in COLUMNS]
+        spans = [_span(c.interval) for _, c in rows]
+        span_width = max(len("95% interval"), *map(len, spans))
+        header = f"  {'':<{width}}" + "".join(f"  {label:>{w}}" for (_, label), w in zip(COLUMNS, widths))
+        header += f"  {'reply rate':>10}  {'95% interval':<{span_width}}  0{_pct(scale, 0):>{BAR_WIDTH - 1}}"
+        out.append(header)
+        for (name, counts), span in zip(rows, spans):
+            line = f"  {name:<{width}}" + "".join(f"  {getattr(counts, key):>{w}}"
+                                                  for (key, _), w in zip(COLUMNS, widths))
+            line += f"  {_pct(counts.rate):>10}  {span:<{span_width}}  {bar(counts, scale)}"
+            out.append(line.rstrip())
+        total = campaign.total
+        out.append(f"  median time to first reply: {_duration(total.median_hours_to_first_reply)}; "
+                   f"replies before the follow-up: {total.replied_before_followup}, after: "
+                   f"{total.replied_after_followup} ({total.followed_up} followed up)")
+        if report.by and len(campaign.groups) > 1:
+            medians = ", ".join(f"{n} {_duration(c.median_hours_to_first_reply)}" for n, c in campaign.groups.items())
+            out.append(f"  median time to first reply by {report.by}: {medians}")
+        comparison = campaign.comparison
+        if comparison:
+            out.append("  " + style(comparison.text, "ok" if not comparison.within_noise else "warning"))
+        out.append("")
+    out.append("█ reply rate (replied / delivered)  ░ up to the top of its 95% Wilson interval; "
+               "auto-replies are never counted as replies")
+    return "\n".join(out)
+
+
+def _scale(counts) -> float:
+    """The bar scale: the highest interval top, rounded up to 10%."""
+    top = max((c.interval[1] for c in counts if c.interval), default=0.0)
+    return min(1.0, max(0.1, math.ceil(top * 10 - 1e-9) / 10))
+
+
+# -- JSON and CSV ------------------------------------------------------------------------------
+def as_json(report: Report) -> dict:
+    campaigns = []
+    for campaign in report.campaigns:
+        comparison = campaign.comparison
+        campaigns.append({
+            "campaign": campaign.campaign,
+            "totals": campaign.total.as_dict(),
+            "groups": [{"group": name, **counts.as_dict()} for name, counts in campaign.groups.items()],
+            "comparison": None if comparison is None else {
+                "within_noise": comparison.within_noise, "text": comparison.text,
+                "separated": [list(pair) for pair in comparison.separated], "small_samples": comparison.small,
+                "rule": "95% Wilson intervals overlap"},
+            "cumulative_replies": {name: [[day.isoformat(), n] for day, n in points]
+                                   for name, points in campaign.timeline.items()},
+            "first_followup": campaign.first_followup.isoformat() if campaign.first_followup else None,
+        })
+    return {"generated_at": iso(report.generated_at), "by": report.by, "campaigns": campaigns}
+
+
+CSV_FIELDS = ("campaign", "group", "planned", "sent", "failed", "uncertain", "bounced", "delivered", "replied",
+              "auto_replied", "reply_rate", "ci95_low", "ci95_high", "median_hours_to_first_reply", "followed_up",
+              "replied_before_followup", "replied_after_followup")
+
+
+def as_csv(report: Report) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for campaign in report.campaigns:
+        for name, counts in [*campaign.groups.items(), (TOTAL, campaign.total)]:
+            data = counts.as_dict()
+            interval = data.pop("reply_rate_ci95") or [None, None]
+            data.update(campaign=campaign.campaign, group=name if report.by else TOTAL,
+                        ci95_low=interval[0], ci95_high=interval[1])
+            writer.writerow(["" if data[f] is None else data[f] for f in CSV_FIELDS])
+    return buffer.getvalue()
+
+
+# -- HTML --------------------------------------------------------------------------------------
+PALETTE = ("#1f6feb", "#d9480f", "#2b8a3e", "#862e9c", "#c2255c", "#0b7285", "#5c940d", "#e67700")
+CSS = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;margin:2rem auto;
+max-width:1040px;padding:0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2.5rem;border-bottom:1px solid #d0d7de}
+table{border-collapse:collapse;margin:1rem 0;font-variant-numeric:tabular-nums}
+th,td{padding:.25rem .6rem;text-align:right;border-bottom:1px solid #eaeef2}
+th:first-child,td:first-child{text-align:left}tr.total td{font-weight:600;border-top:2px solid #d0d7de}
+.verdict{padding:.5rem .8rem;border-left:4px solid #bf8700;background:#fff8c5}
+.verdict.beyond{border-color:#1a7f37;background:#dafbe1}
+.note{color:#57606a;font-size:.9rem}svg{display:block;margin:.5rem 0 1rem}
+svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
+"""
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def render_html(report: Report) -> str:
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             '<meta name="viewport" content="width=device-width, initial-scale=1">',
+             "<title>outreach report</title>", f"<style>{CSS}</style></head><body>",
+             "<h1>Outreach: response rates</h1>",
+             f'<p class="note">Generated {_e(iso(report.generated_at))}'
+             + (f", grouped by {_e(report.by)}" if report.by else "")
+             + ". Reply rate = replied / delivered (sent minus bounced), with a 95% Wilson interval. "
+               "Auto-replies (out of office) are never counted as replies.</p>"]
+    if not report.campaigns:
+        parts.append("<p>No message is in the store yet.</p>")
+    for campaign in report.campaigns:
+        rows = [*(campaign.groups.items() if report.by else []), (TOTAL, campaign.total)]
+        parts.append(f"<h2>Campaign {_e(campaign.campaign)}</h2>")
+        parts.append(_html_table(rows, report.by))
+        total = campaign.total
+        parts.append(f'<p>Median time to first reply: {_e(_duration(total.median_hours_to_first_reply))}. '
+                     f"Replies before the follow-up: {total.replied_before_followup}, after: "
+                     f"{total.replied_after_followup} ({total.followed_up} followed up).</p>")
+        comparison = campaign.comparison
+        if comparison:
+            kind = "verdict" if comparison.within_noise else "verdict beyond"
+            parts.append(f'<p class="{kind}">{_e(comparison.text)}.</p>')
+        parts.append(f"<h3>Reply rate{' by ' + _e(report.by) if report.by else ''}</h3>")
+        parts.append(svg_rates(rows))
+        parts.append("<h3>Cumulative replies</h3>")
+        parts.append(svg_timeline(campaign))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _html_table(rows: list[tuple[str, Counts]], by: str | None) -> str:
+    head = "".join(f"<th>{_e(label)}</th>" for _, label in COLUMNS)
+    out = [f"<table><thead><tr><th>{_e(by or '')}</th>{head}<th>reply rate</th><th>95% interval</th>"
+           "<th>median to reply</th></tr></thead><tbody>"]
+    for name, counts in rows:
+        span = _span(counts.interval)
+        cells = "".join(f"<td>{getattr(counts, key)}</td>" for key, _ in COLUMNS)
+        klass = ' class="total"' if name == TOTAL else ""
+        out.append(f"<tr{klass}><td>{_e(name)}</td>{cells}<td>{_pct(counts.rate)}</td><td>{span}</td>"
+                   f"<td>{_e(_duration(counts.median_hours_to_first_reply))}</td></tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def svg_rates(rows: list[tuple[str, Counts]]) -> str:
+    """Horizontal bars: the reply rate of each group, with its 95% interval as a whisker."""
+    label_width, plot_width, row_height, top = 170, 560, 28, 24
+    scale = _scale(c for _, c in rows)
+    height = top + row_height * len(rows) + 28
+    width = label_width + plot_width + 90
+    x = lambda value: label_width + value / scale * plot_width  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="reply rate by group">']
+    for tick in range(0, round(scale * 10) + 1):
+        value = tick / 10
+        out.append(f'<line x1="{x(value):.1f}" y1="{top - 6}" x2="{x(value):.1f}" y2="{height - 24}" '
+                   f'stroke="#eaeef2"/><text x="{x(value):.1f}" y="{height - 8}" text-anchor="middle">'
+                   f"{value * 100:.0f}%</text>")
+    for i, (name, counts) in enumerate(rows):
+        y = top + i * row_height
+        colour = _colour(name, [n for n, _ in rows])
+        out.append(f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end">{_e(_short(name))}</text>')
+        if counts.rate is None:
+            out.append(f'<text x="{label_width + 4}" y="{y + 15}" fill="#57606a">no delivered messages</text>')
+            continue
+        low, high = counts.interval
+        out.append(f'<rect x="{label_width}" y="{y + 4}" width="{x(counts.rate) - label_width:.1f}" height="14" '
+                   f'fill="{colour}" opacity="0.85"><title>{_e(name)}: {counts.replied}/{counts.delivered} '
+                   f"= {_pct(counts.rate)} (95% {low * 100:.1f}–{high * 100:.1f}%)</title></rect>")
+        out.append(f'<line x1="{x(low):.1f}" y1="{y + 11}" x2="{x(high):.1f}" y2="{y + 11}" stroke="#1b1f24" '
+                   f'stroke-width="1.5"/><line x1="{x(low):.1f}" y1="{y + 5}" x2="{x(low):.1f}" y2="{y + 17}" '
+                   f'stroke="#1b1f24" stroke-width="1.5"/><line x1="{x(high):.1f}" y1="{y + 5}" x2="{x(high):.1f}" '
+                   f'y2="{y + 17}" stroke="#1b1f24" stroke-width="1.5"/>')
+        out.append(f'<text x="{x(high) + 6:.1f}" y="{y + 15}">{_pct(counts.rate)} '
+                   f"({counts.replied}/{counts.delivered})</text>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def svg_timeline(campaign: CampaignReport) -> str:
+    """Step lines: cumulative first replies per day, per group; a dashed line at the first follow-up."""
+    series = campaign.timeline
+    if not series:
+        return '<p class="note">No replies yet.</p>'
+    note = ""
+    groups = [name for name in series if name != TOTAL]
+    if len(groups) > MAX_LINES:  # a legend of 40 institutions helps nobody: the busiest ones
+        busiest = set(sorted(groups, key=lambda n: -series[n][-1][1])[:MAX_LINES])
+        series = {n: p for n, p in series.items() if n == TOTAL or n in busiest}
+        note = (f'<p class="note">Lines for the {MAX_LINES} groups with the most replies, of {len(groups)}; '
+                "the table has them all.</p>")
+    starts = [points[0][0] for points in series.values()]
+    start = min(starts + ([campaign.first_sent] if campaign.first_sent else []))
+    end = max(p[-1][0] for p in series.values())
+    if campaign.first_followup:
+        end = max(end, campaign.first_followup)
+    days = max((end - start).days, 1)
+    top_count = max(p[-1][1] for p in series.values())
+    left, plot_width, plot_height, top = 50, 640, 220, 16
+    width, height = left + plot_width + 230, top + plot_height + 40
+    x = lambda day: left + (day - start).days / days * plot_width  # noqa: E731
+    y = lambda n: top + plot_height - n / top_count * plot_height  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="cumulative replies over time">',
+           f'<line x1="{left}" y1="{top + plot_height}" x2="{left + plot_width}" y2="{top + plot_height}" '
+           f'stroke="#8c959f"/><line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_height}" stroke="#8c959f"/>']
+    for n in sorted({0, top_count, top_count // 2}):
+        out.append(f'<text x="{left - 6}" y="{y(n) + 4:.1f}" text-anchor="end">{n}</text>')
+    for day in sorted({start, end, start + timedelta(days=days // 2)}):
+        out.append(f'<text x="{x(day):.1f}" y="{top + plot_height + 18}" text-anchor="middle">{day.isoformat()}</text>')
+    if campaign.first_followup:
+        fx = x(campaign.first_followup)
+        out.append(f'<line x1="{fx:.1f}" y1="{top}" x2="{fx:.1f}" y2="{top + plot_height}" stroke="#bf8700" '
+                   f'stroke-dasharray="5,4"/><text x="{fx + 4:.1f}" y="{top + 12}" fill="#9a6700">'
+                   "first follow-up</text>")
+    for i, (name, points) in enumerate(series.items()):
+        colour = _colour(name, [*campaign.groups, TOTAL])
+        path = [f"M{x(start):.1f},{y(0):.1f}"]
+        for day, count in points:
+            path.append(f"H{x(day):.1f}V{y(count):.1f}")
+        path.append(f"H{x(end):.1f}")
+        dash = ' stroke-dasharray="2,3"' if name == TOTAL and len(series) > 1 else ""
+        out.append(f'<path d="{"".join(path)}" fill="none" stroke="{colour}" stroke-width="2"{dash}>'
+                   f"<title>{_e(name)}: {points[-1][1]} replies</title></path>")
+        out.append(f'<text x="{left + plot_width + 8}" y="{top + 14 + 16 * i}" fill="{colour}">'
+                   f"{_e(_short(name, 22))} ({points[-1][1]})</text>")
+    out.append("</svg>")
+    return "".join(out) + note
+
+
+def _colour(name: str, names: list[str]) -> str:
+    """The same colour for a group in every chart: by its place among the groups, grey for the total."""
+    if name == TOTAL:
+        return "#57606a"
+    groups = [n for n in names if n != TOTAL]
+    return PALETTE[groups.index(name) % len(PALETTE)]
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def write_html(report: Report, path: Path) -> None:
+    from outreach.files import write_atomically
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, render_html(report).encode("utf-8"))
+
+
+def dumps(report: Report) -> str:
+    return json.dumps(as_json(report), ensure_ascii=False, indent=2)

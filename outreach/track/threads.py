@@ -1,0 +1,230 @@
+"""Where each conversation stands: who is due a follow-up, who is not and why, status rows.
+
+The rules (one pure function, :func:`next_action`, shared by ``followup`` and ``status``): a
+contact is due a follow-up when the first message was sent, nothing bounced, nobody replied (a
+reply to any message of the thread, or any reply from that address since the first message),
+the address is not suppressed, fewer than ``max_followups`` follow-ups were sent, and the last
+message left at least ``after`` ago. An auto-reply announcing a return date postpones the
+follow-up to the day after that date. An auto-reply is never a reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, NamedTuple
+
+from outreach.clock import local_date, parse_time, start_of_day
+from outreach.track.outcomes import describe_suppression, is_refusal
+from outreach.track.store import UNCERTAIN, ThreadRow
+
+UNCERTAIN_STATES = (UNCERTAIN, "uncertain")
+
+# Action kinds: what the user (or the tool) should do next about one contact.
+DUE = "follow-up"      # a follow-up is due now: `followup` will write it
+WAIT = "wait"          # due later (not old enough, or out of office)
+NONE = "none"          # nothing: replied, bounced, suppressed, or enough follow-ups
+SEND = "send"          # the first message is drafted or queued, not sent
+CHECK = "check"        # the outcome of sending is unknown: look in the Sent folder
+RETRY = "retry"        # the first message failed
+
+
+class Action(NamedTuple):
+    kind: str
+    text: str
+    due: datetime | None = None
+    reason: str = ""   # a short key for summaries: replied, bounced, not-yet, out-of-office, ...
+
+
+def replied_at(thread: ThreadRow) -> datetime | None:
+    """When the contact answered, if they did: to this thread, or to anything since it began."""
+    if thread.first_reply_at:
+        return parse_time(thread.first_reply_at)
+    if thread.last_reply_any:
+        any_reply, started = parse_time(thread.last_reply_any), parse_time(thread.sent_at)
+        if any_reply and started and any_reply >= started:
+            return any_reply
+    return None
+
+
+def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followups: int) -> Action:
+    """What should happen next for one contact, and when."""
+    stop = _reason_to_stop(thread)
+    if stop is not None:
+        text, reason = stop
+        if thread.last_step > 0 and thread.last_state in ("drafted", "queued"):
+            text += "; delete the unsent follow-up draft"  # drafted before the answer came
+        return Action(NONE, text, reason=reason)
+    if thread.state != "sent":
+        if thread.state in ("drafted", "queued"):
+            return Action(SEND, f"send the {thread.state} message", reason=thread.state)
+        if thread.state == "claimed":
+            return Action(SEND, "being sent, or an interrupted send: run send again", reason="queued")
+        if thread.state in UNCERTAIN_STATES:
+            return Action(CHECK, "check your Sent folder: whether it left is unknown", reason="uncertain")
+        error = f" ({thread.last_error})" if thread.last_error else ""
+        return Action(RETRY, f"sending failed: fix it and send again{error}", reason="failed")
+    pending = thread.last_step > 0 and thread.last_state != "sent"
+    if pending and thread.last_state in UNCERTAIN_STATES:
+        return Action(CHECK, "check your Sent folder: whether the follow-up left is unknown", reason="uncertain")
+    if thread.followups_sent >= max_followups:
+        times = "once" if thread.followups_sent == 1 else f"{thread.followups_sent} times"
+        return Action(NONE, f"none: followed up {times}, no reply yet" if thread.followups_sent
+                      else "none: follow-ups are off", reason="enough")
+    last_sent = _time(thread.last_sent_at or thread.sent_at)
+    due = last_sent + after
+    back_on = _date(thread.back_on)
+    away = back_on is not None and start_of_day(back_on + timedelta(days=1)) > due
+    if away:
+        due = start_of_day(back_on + timedelta(days=1))
+    due_on = local_date(due).isoformat()
+    if now < due:
+        if away:
+            return Action(WAIT, f"waiting: out of office until {back_on.isoformat()}", due, "out-of-office")
+        return Action(WAIT, f"follow-up due {due_on}", due, "not-yet")
+    if pending:
+        what = {"drafted": "follow-up drafted, not sent", "queued": "follow-up queued, not sent",
+                "failed": "follow-up failed to send; run followup again"}.get(
+                    thread.last_state, f"follow-up {thread.last_state}, not sent")
+        return Action(DUE, what, due, "pending")
+    return Action(DUE, f"follow-up due now (since {due_on})", due, "due")
+
+
+def _reason_to_stop(thread: ThreadRow) -> tuple[str, str] | None:
+    """(text, reason) when nothing more may be sent to this contact: refused, answered, unreachable."""
+    if thread.suppressed and is_refusal(thread.suppressed):
+        return f"none: {describe_suppression(thread.suppressed)}", "suppressed"
+    answered = replied_at(thread)
+    if answered:
+        return f"none: replied {local_date(answered).isoformat()}", "replied"
+    if thread.bounced:
+        return "none: bounced; check the address", "bounced"
+    if thread.suppressed:  # e.g. a hard bounce in another campaign
+        return f"none: {describe_suppression(thread.suppressed)} (suppressed)", "suppressed"
+    return None
+
+
+def _time(text: str) -> datetime:
+    """parse_time's fast path: the store's own ``...Z`` timestamps (100,000 rows for a status)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return parse_time(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def _date(text: str | None):
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+# -- choosing --------------------------------------------------------------------------------
+@dataclass
+class Selection:
+    due: list[ThreadRow] = field(default_factory=list)
+    not_due: dict[str, int] = field(default_factory=dict)   # reason -> count
+    withdraw: list[tuple[ThreadRow, str]] = field(default_factory=list)  # unsent follow-ups no longer wanted
+    next_due: datetime | None = None                        # the soonest later follow-up
+
+    def summary(self) -> str:
+        labels = {"replied": "replied", "bounced": "bounced", "suppressed": "suppressed",
+                  "enough": "already followed up", "not-yet": "not due yet", "out-of-office": "out of office",
+                  "drafted": "first message not sent", "queued": "first message not sent",
+                  "uncertain": "sending outcome unknown", "failed": "first message failed"}
+        counts: dict[str, int] = {}
+        for reason, count in self.not_due.items():
+            label = labels.get(reason, reason)
+            counts[label] = counts.get(label, 0) + count
+        parts = [f"{count} {label}" for label, count in counts.items()]
+        text = f"{len(self.due)} due a follow-up"
+        if parts:
+            text += "; not now: " + ", ".join(parts)
+        if self.next_due:
+            text += f" (next due {local_date(self.next_due).isoformat()})"
+        return text
+
+
+def select(threads: Iterable[ThreadRow], now: datetime, after: timedelta, max_followups: int) -> Selection:
+    selection = Selection()
+    for thread in threads:
+        action = next_action(thread, now, after, max_followups)
+        if action.kind == DUE:
+            selection.due.append(thread)
+            continue
+        selection.not_due[action.reason] = selection.not_due.get(action.reason, 0) + 1
+        if action.text.endswith("delete the unsent follow-up draft"):
+            selection.withdraw.append((thread, action.text.split(";")[0].removeprefix("none: ")))
+        if action.kind == WAIT and (selection.next_due is None or action.due < selection.next_due):
+            selection.next_due = action.due
+    return selection
+
+
+# -- status ------------------------------------------------------------------------------------
+class StatusRow(NamedTuple):
+    campaign: str
+    line: int | None
+    address: str
+    state: str          # of the latest message: "sent", "drafted", "follow-up 1 sent", ...
+    last_event: str     # "reply 2026-11-12", or ""
+    next_action: str
+    action: str         # the action's kind: follow-up, wait, none, send, check, retry
+    due: datetime | None  # when a follow-up is or will be due
+
+
+def status_rows(threads: Iterable[ThreadRow], now: datetime, after: timedelta, max_followups: int):
+    """Each contact's state, last event and next action, for ``outreach status``."""
+    for t in threads:
+        action = next_action(t, now, after, max_followups)
+        state = t.state if t.last_step == 0 else f"follow-up {t.last_step} {t.last_state}"
+        event = ""
+        if t.last_event:
+            when, _, kind = t.last_event.partition(" ")
+            event = f"{kind} {when[:10]}"
+        yield StatusRow(t.campaign, t.contact_line, t.address, state, event, action.text, action.kind, action.due)
+
+
+def format_status(rows: list[StatusRow], styler=None) -> str:
+    """A plain table per campaign, with a one-line count of next actions on top.
+
+    ``styler(text, kind)`` colours; None (no terminal) skips the call for each of 100,000 rows."""
+    out = []
+    colours = {DUE: "warning", CHECK: "error", RETRY: "error", SEND: "note"}
+    campaign = None
+    block: list[StatusRow] = []
+
+    def flush():
+        if not block:
+            return
+        counts: dict[str, int] = {}
+        for row in block:
+            counts[row.action] = counts.get(row.action, 0) + 1
+        labels = {DUE: "follow-up due", WAIT: "waiting", NONE: "nothing to do", SEND: "to send",
+                  CHECK: "to check", RETRY: "failed"}
+        states: dict[str, int] = {}
+        for row in block:
+            states[row.state] = states.get(row.state, 0) + 1
+        by_state = ", ".join(f"{n} {state}" for state, n in sorted(states.items(), key=lambda kv: -kv[1]))
+        summary = ", ".join(f"{n} {labels.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        header = f"{block[0].campaign}: {by_state}; next: {summary}"
+        out.append(styler(header, "note") if styler else header)
+        width = max(len(r.address) for r in block)
+        state_width = max(len(r.state) for r in block)
+        event_width = max([len(r.last_event) for r in block] + [10])
+        for r in block:
+            line = f"{r.line:>5}" if r.line else "    -"
+            action = styler(r.next_action, colours[r.action]) if styler and r.action in colours else r.next_action
+            out.append(f"  {line}  {r.address:<{width}}  {r.state:<{state_width}}  {r.last_event or '-':<{event_width}}"
+                       f"  {action}")
+        block.clear()
+
+    for row in rows:
+        if row.campaign != campaign:
+            flush()
+            campaign = row.campaign
+        block.append(row)
+    flush()
+    return "\n".join(out)

@@ -1,0 +1,155 @@
+"""check, preview, draft and init through the real CLI: in-process and as a subprocess."""
+
+import email
+import email.policy
+import json
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from tests.helpers import MENTOR_TEMPLATE, ROWS, contacts_csv, template_file, write
+
+
+@pytest.fixture
+def files(workspace):
+    return template_file(workspace), contacts_csv(workspace)
+
+
+def test_check_clean_exits_0(invoke, files):
+    result = invoke("check", *files)
+    assert result.exit_code == 0, result.output
+    assert "3 rows: 3 clean, 0 with warnings, 0 with errors" in result.output
+
+
+def test_check_warnings_exit_1_errors_exit_2_grouped_by_line(invoke, workspace):
+    template = template_file(workspace)
+    contacts = contacts_csv(workspace, rows=[ROWS[0], "a@example.edu,Ann,Lee,Yale,MSK,", "oops,A,B,C,D,E"])
+    result = invoke("check", template, contacts)
+    assert result.exit_code == 2
+    assert "contacts.csv, line 3  a@example.edu\n  warning column \"note\": the personal note is empty" in result.output
+    assert "contacts.csv, line 4  oops\n  error   column \"email\"" in result.output
+    contacts = contacts_csv(workspace, rows=[ROWS[0], "a@example.edu,Ann,Lee,Yale,MSK,"])
+    assert invoke("check", template, contacts).exit_code == 1
+
+
+def test_check_json(invoke, workspace):
+    template = template_file(workspace)
+    contacts = contacts_csv(workspace, rows=[ROWS[0], "a@example.edu,Ann,Lee,Yale,MSK,"])
+    result = invoke("check", template, contacts, "--json")
+    data = json.loads(result.output)
+    assert data["summary"] == {"rows": 2, "clean": 1, "warnings": 1, "errors": 0}
+    assert data["rows"][0]["line"] == 3 and data["rows"][0]["problems"][0]["column"] == "note"
+
+
+def test_preview_by_row_and_by_address(invoke, files):
+    result = invoke("preview", *files, "--row", "2")
+    assert result.exit_code == 0
+    assert "To: Musa Okafor <m.okafor@example.edu>" in result.output
+    assert "From: Asha Rao <asha.rao@example.org>" in result.output
+    assert "Dear Dr. Okafor," in result.output
+    result = invoke("preview", *files, "--to", "P.SHAH@example.org", "--raw")
+    assert "Message-ID: <" in result.output and "Dear Dr. Shah," in result.output
+    result = invoke("preview", *files, "--row", "9")
+    assert result.exit_code == 2 and "no contact number 9 (the file has 3 rows)" in result.output
+
+
+def test_draft_writes_eml_files_and_records_them(invoke, files, workspace):
+    result = invoke("draft", *files, "--campaign", "fall")
+    assert result.exit_code == 0, result.output
+    assert "wrote 3 draft(s) to drafts/ (campaign 'fall'" in result.output
+    eml = workspace / "drafts" / "jchen@example.edu.eml"
+    parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert parsed["X-Unsent"] == "1" and parsed["To"] == "Jia Chen <jchen@example.edu>"
+    db = workspace / "outreach.db"
+    assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+    rows = sqlite3.connect(db).execute("SELECT address, state, message_id, campaign FROM messages").fetchall()
+    assert {(r[0], r[1], r[3]) for r in rows} == {("jchen@example.edu", "drafted", "fall"),
+                                                  ("m.okafor@example.edu", "drafted", "fall"),
+                                                  ("p.shah@example.org", "drafted", "fall")}
+    assert {r[2] for r in rows} == {parsed["Message-ID"]} | {r[2] for r in rows if r[0] != "jchen@example.edu"}
+
+
+def test_drafting_again_keeps_message_ids_and_skips_sent(invoke, files, workspace):
+    invoke("draft", *files)
+    db = sqlite3.connect(workspace / "outreach.db")
+    before = dict(db.execute("SELECT address, message_id FROM messages"))
+    db.execute("UPDATE messages SET state='sent' WHERE address='jchen@example.edu'")
+    db.commit()
+    write(files[0], MENTOR_TEMPLATE.replace("Best regards", "Kind regards"))
+    (workspace / "drafts" / "jchen@example.edu.eml").unlink()
+    result = invoke("draft", *files)
+    assert "wrote 2 draft(s)" in result.output and "skipped 1 already sent" in result.output
+    assert dict(db.execute("SELECT address, message_id FROM messages")) == before
+    assert "Kind regards" in (workspace / "drafts" / "m.okafor@example.edu.eml").read_text()
+    assert not (workspace / "drafts" / "jchen@example.edu.eml").exists()
+
+
+def test_draft_with_any_error_writes_nothing(invoke, workspace):
+    template = template_file(workspace)
+    contacts = contacts_csv(workspace, rows=[ROWS[0], ROWS[1].replace("MSK", "MSK\nBcc: x@example.com")])
+    contacts.write_text(contacts.read_text().replace("MSK\nBcc: x@example.com", '"MSK\nBcc: x@example.com"'))
+    result = invoke("draft", template, contacts)
+    assert result.exit_code == 2
+    assert "header injection refused" in result.output and "nothing was drafted" in result.output
+    assert not (workspace / "drafts").exists() and not (workspace / "outreach.db").exists()
+
+
+def test_draft_needs_a_sender(invoke, files, workspace):
+    (workspace / ".env").write_text("")
+    result = invoke("draft", *files)
+    assert result.exit_code == 2 and "set OUTREACH_FROM" in result.output
+    assert invoke("draft", *files, "--from", "Asha <asha@example.org>").exit_code == 0
+
+
+def test_init_scaffolds_a_workspace_that_checks_clean(invoke, tmp_path, monkeypatch):
+    target = tmp_path / "new"
+    result = invoke("init", target)
+    assert result.exit_code == 0
+    for name in ("templates/mentor_outreach.txt", "templates/thank_you.txt", "templates/follow_up.txt",
+                 "mentors.csv", "interviews.csv", ".env.example", ".env"):
+        assert (target / name).is_file(), name
+    monkeypatch.chdir(target)
+    assert invoke("check", "templates/mentor_outreach.txt", "mentors.csv").exit_code == 0
+    assert invoke("check", "templates/thank_you.txt", "interviews.csv").exit_code == 0
+    result = invoke("draft", "templates/thank_you.txt", "interviews.csv")
+    assert result.exit_code == 0 and "Dr. " in (target / "drafts" / sorted(
+        p.name for p in (target / "drafts").iterdir())[0]).read_text()
+    (target / "mentors.csv").write_text("changed")
+    assert "kept" in invoke("init", target).output
+    assert (target / "mentors.csv").read_text() == "changed"
+
+
+HOSTILE = [
+    ("undefined variable", "Subject: x\n\n{{ nope }}\n", "email\na@example.edu\n", "undefined variable 'nope'"),
+    ("sandbox escape", "Subject: x\n\n{{ ''.__class__.__mro__[1].__subclasses__() }}\n", "email\na@example.edu\n",
+     "sandbox"),
+    ("broken template", "Subject: {{ x\n\nbody\n", "email\na@example.edu\n", "template syntax error"),
+    ("header injection", "Subject: {{ t }}\n\nbody\n", 'email,t\na@example.edu,"a\nBcc: b@example.com"\n',
+     "injection refused"),
+    ("binary file", "Subject: x\n\nbody\n", "email\x00\x01\x02", "NUL bytes"),
+    ("huge field", "Subject: x\n\n{{ t }}\n", 'email,t\na@example.edu,"' + "y" * 150_000 + '"\n', "longer than"),
+    ("no email column", "Subject: x\n\nbody\n", "name\nAnn\n", "no email column"),
+    ("missing file", "Subject: x\n\nbody\n", None, "no such file"),
+]
+
+
+@pytest.mark.parametrize("name, template, csv_text, message", HOSTILE, ids=[case[0] for case in HOSTILE])
+def test_hostile_inputs_exit_2_with_one_clear_line_as_a_subprocess(run_cli, workspace, name, template,
+                                                                     csv_text, message):
+    write(workspace / "t.txt", template)
+    if csv_text is not None:
+        write(workspace / "c.csv", csv_text)
+    done = run_cli("check", "t.txt", "c.csv", cwd=workspace)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert message in done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_draft_as_subprocess_and_python_dash_m(run_cli, files, workspace):
+    done = run_cli("draft", *files, "--out", "out", cwd=workspace)
+    assert done.returncode == 0, done.stderr
+    assert len(list((workspace / "out").glob("*.eml"))) == 3
+    assert "\x1b[" not in done.stdout  # not a terminal: no colour codes
+    assert "Examples:" in run_cli("draft", "--help").stdout

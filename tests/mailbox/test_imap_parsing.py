@@ -1,0 +1,43 @@
+"""outreach.mailbox.imap's short parser for the bulk header FETCH, on the response shapes servers send."""
+
+from __future__ import annotations
+
+from outreach.mailbox.imap import HEADERS_ITEM, parse_header_fetch, uid_set
+
+KEY = HEADERS_ITEM.replace("BODY.PEEK[", "BODY[").encode()
+HEADERS = b"From: a@example.edu\r\nSubject: Re: Hello\r\n\r\n"
+
+
+def test_dovecot_shape():
+    data = [(b'1 (UID 41 INTERNALDATE "01-Dec-2026 10:00:00 +0000" ' + KEY + b" {44}", HEADERS), b")",
+            (b'2 (UID 42 INTERNALDATE "02-Dec-2026 10:00:00 +0100" ' + KEY + b" {44}", HEADERS), b")"]
+    parsed = parse_header_fetch(data, {41, 42})
+    assert set(parsed) == {41, 42} and parsed[41].headers == HEADERS
+    assert parsed[42].arrived.utcoffset() is not None and not parsed[42].draft
+
+
+def test_uid_after_the_literal_and_unsolicited_flags():
+    data = [(b'7 (INTERNALDATE "01-Dec-2026 10:00:00 +0000" ' + KEY + b" {44}", HEADERS),
+            b" UID 70 FLAGS (\\Seen \\Draft))", b"9 (FLAGS (\\Seen))"]
+    parsed = parse_header_fetch(data, {70})
+    assert set(parsed) == {70} and parsed[70].draft
+
+
+def test_unrequested_uids_are_dropped():
+    data = [(b"1 (UID 5 " + KEY + b" {44}", HEADERS), b")"]
+    assert parse_header_fetch(data, {6}) == {}
+
+
+def test_shapes_it_does_not_know_go_to_imapclient():
+    quoted = [b'1 (UID 5 ' + KEY + b' "From: a@b\\r\\n\\r\\n")']
+    assert parse_header_fetch(quoted, {5}) is None
+    other_literal = [(b"1 (UID 5 BODY[TEXT] {5}", b"hello"), b")"]
+    assert parse_header_fetch(other_literal, {5}) is None
+    no_uid = [(b"1 (" + KEY + b" {44}", HEADERS), b")"]
+    assert parse_header_fetch(no_uid, {5}) is None
+
+
+def test_uid_sets():
+    assert uid_set([1, 2, 3, 7]) == "1:3,7"
+    assert uid_set([9, 1, 2]) == "1:2,9"
+    assert uid_set([5]) == "5"

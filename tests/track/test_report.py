@@ -1,0 +1,196 @@
+"""`outreach report`: counts and rates from the store, the noise verdict, four renderings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from xml.etree import ElementTree
+
+import pytest
+
+from outreach.track.report import Counts, compare, wilson
+from outreach.track.store import Store
+from tests.seed import add_event, add_message
+
+SENT = "2026-11-10T10:00:00Z"
+
+
+def hours_later(hours: float) -> str:
+    from datetime import datetime, timedelta
+
+    return (datetime.fromisoformat(SENT.replace("Z", "+00:00")) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def store(workspace):
+    """Thirteen contacts whose story is told in the comments; the expected numbers follow from it."""
+    s = Store(workspace / "outreach.db")
+
+    def contact(i, variant, institution, state="sent"):
+        address = f"c{i}@example.edu"
+        mid = add_message(s, "fall", address, line=i + 2, variant=variant, state=state,
+                          contact={"email": address, "last_name": f"N{i}", "institution": institution})
+        return address, mid
+
+    def event(who, kind, hours, **kw):
+        add_event(s, who[1], who[0], kind, hours_later(hours), **kw)
+
+    c0 = contact(0, "a", "Inst A"); event(c0, "reply", 48)                  # replied before any follow-up
+    c1 = contact(1, "a", "Inst A"); event(c1, "reply", 24)
+    c2 = contact(2, "a", "Inst B"); event(c2, "bounce", 1)                  # bounced
+    c3 = contact(3, "a", "Inst B"); event(c3, "auto-reply", 2)              # out of office only: not a reply
+    c4 = contact(4, "a", "Inst B")                                           # replied to the follow-up
+    fu4 = add_message(s, "fall", c4[0], step=1, sent_at=hours_later(192))
+    add_event(s, fu4, c4[0], "reply", hours_later(240))
+    c5 = contact(5, "b", "Inst A"); event(c5, "bounce", 1); event(c5, "reply", 72)  # a bounce, then a reply
+    c6 = contact(6, "b", "Inst A"); event(c6, "auto-reply", 2); event(c6, "reply", 96)
+    c7 = contact(7, "b", "Inst B"); event(c7, "delayed", 5)                 # "delayed" is not a bounce
+    c8 = contact(8, "b", "Inst B")
+    add_message(s, "fall", c8[0], step=1, sent_at=hours_later(192))        # followed up, no answer
+    contact(9, "b", "Inst B")
+    contact(10, "b", "Inst B", state="failed")
+    contact(11, "a", "Inst A", state="sending")                            # uncertain
+    contact(12, "a", "Inst A", state="drafted")
+    add_message(s, "spring", "z@example.edu", variant="a")                 # another campaign
+    yield s
+    s.close()
+
+
+TOTALS = {"planned": 13, "sent": 10, "failed": 1, "uncertain": 1, "bounced": 1, "delivered": 9, "replied": 5,
+          "auto_replied": 2, "followed_up": 2, "replied_before_followup": 4, "replied_after_followup": 1,
+          "median_hours_to_first_reply": 72.0, "reply_rate": round(5 / 9, 6)}
+BY_VARIANT = {
+    "a": {"planned": 7, "sent": 5, "failed": 0, "uncertain": 1, "bounced": 1, "delivered": 4, "replied": 3,
+          "auto_replied": 1, "followed_up": 1, "replied_before_followup": 2, "replied_after_followup": 1,
+          "median_hours_to_first_reply": 48.0, "reply_rate": 0.75},
+    "b": {"planned": 6, "sent": 5, "failed": 1, "uncertain": 0, "bounced": 0, "delivered": 5, "replied": 2,
+          "auto_replied": 1, "followed_up": 1, "replied_before_followup": 2, "replied_after_followup": 0,
+          "median_hours_to_first_reply": 84.0, "reply_rate": 0.4},
+}
+
+
+def report_json(invoke, *args):
+    result = invoke("report", *args, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def subset(data: dict, keys) -> dict:
+    return {k: data[k] for k in keys}
+
+
+def test_wilson_interval():
+    assert wilson(0, 0) is None
+    low, high = wilson(1, 10)
+    assert (round(low, 4), round(high, 4)) == (0.0179, 0.4042)
+    low, high = wilson(0, 10)
+    assert low == 0.0 and round(high, 4) == 0.2775
+    low, high = wilson(10, 10)
+    assert round(low, 4) == 0.7225 and high == 1.0
+
+
+def test_counts_and_rates(store, invoke):
+    data = report_json(invoke, "fall")
+    assert data["by"] is None and [c["campaign"] for c in data["campaigns"]] == ["fall"]
+    fall = data["campaigns"][0]
+    assert subset(fall["totals"], TOTALS) == TOTALS
+    low, high = wilson(5, 9)
+    assert fall["totals"]["reply_rate_ci95"] == [round(low, 6), round(high, 6)]
+    assert fall["groups"] == [] and fall["comparison"] is None
+    assert fall["cumulative_replies"] == {"all": [["2026-11-11", 1], ["2026-11-12", 2], ["2026-11-13", 3],
+                                                  ["2026-11-14", 4], ["2026-11-20", 5]]}
+    assert fall["first_followup"] == "2026-11-18"
+    everything = report_json(invoke)
+    assert [c["campaign"] for c in everything["campaigns"]] == ["fall", "spring"]
+
+
+def test_by_variant(store, invoke):
+    fall = report_json(invoke, "fall", "--by", "variant")["campaigns"][0]
+    groups = {g["group"]: g for g in fall["groups"]}
+    assert {name: subset(groups[name], BY_VARIANT[name]) for name in groups} == BY_VARIANT
+    assert subset(fall["totals"], TOTALS) == TOTALS
+    assert fall["comparison"]["within_noise"] is True
+    assert fall["comparison"]["small_samples"] == ["a", "b"]
+    assert set(fall["cumulative_replies"]) == {"all", "a", "b"}
+    assert fall["cumulative_replies"]["all"][-1] == ["2026-11-20", 5]
+
+
+def test_by_csv_column(store, invoke):
+    fall = report_json(invoke, "fall", "--by", " Institution ")["campaigns"][0]  # header-style spelling
+    groups = {g["group"]: (g["planned"], g["delivered"], g["replied"]) for g in fall["groups"]}
+    assert groups == {"Inst A": (6, 4, 4), "Inst B": (7, 5, 1)}
+
+
+def test_unknown_column_and_campaign(store, invoke):
+    result = invoke("report", "--by", "specialty")
+    assert result.exit_code == 2
+    assert "--by specialty: no such column" in result.output and "institution" in result.output
+    result = invoke("report", "winter")
+    assert result.exit_code == 2 and "no campaign 'winter'" in result.output
+    assert invoke("report", "--json", "--csv").exit_code == 2
+
+
+def test_noise_verdict():
+    def counts(replied, delivered):
+        return Counts(delivered=delivered, replied=replied, sent=delivered, planned=delivered)
+
+    within = compare({"a": counts(3, 10), "b": counts(5, 10)})
+    assert within.within_noise and within.text.startswith("within noise")
+    beyond = compare({"a": counts(20, 25), "b": counts(2, 25), "c": counts(15, 25)})
+    assert not beyond.within_noise
+    assert ("a", "b") in beyond.separated and ("c", "b") in beyond.separated and ("a", "c") not in beyond.separated
+    assert beyond.text.startswith("beyond noise: a 80.0% > b 8.0%")
+    assert compare({"a": counts(1, 3), "b": counts(0, 0)}) is None  # one group with data: nothing to compare
+
+
+def test_text_table(store, invoke):
+    result = invoke("report", "fall", "--by", "variant")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "campaign fall — by variant"
+    assert re.search(r"^  a\s+7\s+5\s+0\s+1\s+1\s+4\s+3\s+1\s+75\.0%\s+\S+\s+█+░*$", result.output, re.M)
+    assert re.search(r"^  all\s+13\s+10\s+1\s+1\s+1\s+9\s+5\s+2\s+55\.6%", result.output, re.M)
+    assert "median time to first reply: 3.0 days; replies before the follow-up: 4, after: 1 (2 followed up)" \
+        in result.output
+    assert "within noise" in result.output
+    assert "\x1b[" not in result.output
+
+
+def test_csv(store, invoke):
+    result = invoke("report", "--by", "variant", "--csv")
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [(r["campaign"], r["group"]) for r in rows] == [("fall", "a"), ("fall", "b"), ("fall", "all"),
+                                                           ("spring", "a"), ("spring", "all")]
+    assert rows[2]["replied"] == "5" and rows[2]["reply_rate"] == str(round(5 / 9, 6))
+
+
+def test_html_is_one_self_contained_page(store, invoke, workspace):
+    store.db.execute("""UPDATE messages SET contact=json_set(contact, '$.institution', '<script>x</script>')
+                        WHERE address='c0@example.edu'""")
+    result = invoke("report", "--by", "institution", "--html", "out/report.html")
+    assert result.exit_code == 0 and "wrote out/report.html" in result.output
+    page = (workspace / "out" / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("<svg") == 3  # two charts for fall; spring has no reply to chart
+    assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert not re.search(r"""(src|href)\s*=|url\(|@import|<link|<script""", page)
+    assert "first follow-up" in page and "Inst A" in page
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
+        ElementTree.fromstring(svg)  # well-formed XML, or a browser would show nothing
+
+
+def test_no_store(workspace, invoke):
+    result = invoke("report")
+    assert result.exit_code == 2 and "no tracking store here" in result.output
+    assert not (workspace / "outreach.db").exists()
+
+
+def test_many_groups_keep_the_verdict_short():
+    groups = {f"g{i:02d}": Counts(delivered=5 if i < 30 else 40, replied=0 if i < 35 else 40, sent=40)
+              for i in range(40)}
+    verdict = compare(groups)
+    assert not verdict.within_noise and len(verdict.separated) > 3
+    assert f"and {len(verdict.separated) - 3} more pair(s)" in verdict.text
+    assert "and 25 more: read those rates with care" in verdict.text
