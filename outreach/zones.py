@@ -1,0 +1,51 @@
+"""Time zones as people write them in a spreadsheet: IANA names, US abbreviations, UTC offsets.
+
+An interview log says ``ET``, ``PST``, ``Eastern``, ``Europe/Berlin`` or ``UTC+05:30``. The US
+abbreviations name the zone, not the season: ``EST`` in July is still New York's time, with its
+daylight saving (applicants write the letters they remember, not the ones in force), so each
+maps to its IANA zone and the date decides the offset.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta, timezone, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+US_ZONES = {
+    "America/New_York": ("et", "est", "edt", "eastern", "eastern time", "us eastern"),
+    "America/Chicago": ("ct", "cst", "cdt", "central", "central time", "us central"),
+    "America/Denver": ("mt", "mst", "mdt", "mountain", "mountain time", "us mountain"),
+    "America/Phoenix": ("arizona", "arizona time"),
+    "America/Los_Angeles": ("pt", "pst", "pdt", "pacific", "pacific time", "us pacific"),
+    "America/Anchorage": ("akt", "akst", "akdt", "alaska", "alaska time"),
+    "Pacific/Honolulu": ("ht", "hst", "hawaii", "hawaii time"),
+}
+ALIASES = {alias: name for name, aliases in US_ZONES.items() for alias in aliases}
+UTC_NAMES = ("utc", "gmt", "z", "zulu")
+_OFFSET = re.compile(r"(?:utc|gmt)?\s*([+-−])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
+
+
+@lru_cache(maxsize=256)
+def parse_zone(text: str) -> tzinfo:
+    """The zone ``text`` names; ValueError with a sentence saying what would be understood."""
+    value = " ".join(text.replace("_", " ").split()).casefold() if "/" not in text else text.strip()
+    if not value:
+        raise ValueError("no time zone given")
+    if value in UTC_NAMES:
+        return timezone.utc
+    if value in ALIASES:
+        return ZoneInfo(ALIASES[value])
+    offset = _OFFSET.fullmatch(value)
+    if offset:
+        sign, hours, minutes = offset.group(1), int(offset.group(2)), int(offset.group(3) or 0)
+        if hours > 14 or minutes >= 60:
+            raise ValueError(f"{text!r} is not a UTC offset between -14:00 and +14:00")
+        delta = timedelta(hours=hours, minutes=minutes)
+        return timezone(-delta if sign in "-−" else delta)
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not a time zone: write an IANA name like America/Chicago or "
+                         "Asia/Kolkata, ET/CT/MT/PT, or an offset like UTC+05:30") from None
