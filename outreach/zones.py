@@ -9,7 +9,7 @@ maps to its IANA zone and the date decides the offset.
 from __future__ import annotations
 
 import re
-from datetime import timedelta, timezone, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -49,3 +49,16 @@ def parse_zone(text: str) -> tzinfo:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{text!r} is not a time zone: write an IANA name like America/Chicago or "
                          "Asia/Kolkata, ET/CT/MT/PT, or an offset like UTC+05:30") from None
+
+
+def user_zone(raw: dict[str, str]) -> tzinfo:
+    """The user's own zone: ``OUTREACH_TIME_ZONE`` (``Settings.raw``), else the system's."""
+    from outreach.errors import UserError
+
+    setting = raw.get("time_zone")
+    if setting:
+        try:
+            return parse_zone(setting)
+        except ValueError as e:
+            raise UserError(f"OUTREACH_TIME_ZONE: {e}") from None
+    return datetime.now().astimezone().tzinfo

@@ -34,11 +34,18 @@ def interactive() -> bool:
 
 def print_problems(item, source: str) -> None:
     """A row's problems under its CSV line: ``mentors.csv, line 4  j.chen@example.edu``."""
-    who = item.contact.email or item.contact.fields.get("email") or "(no address)"
-    say(f"{style(f'{source}, line {item.contact.line}', 'note')}  {who}")
+    say(f"{style(f'{source}, line {item.contact.line}', 'note')}  {row_label(item)}")
+    if item.skip:
+        say(f"  {style('skipped ', 'note')}{item.skip}")
     for p in item.problems:
         column = f'column "{p.field}": ' if p.field else ""
         say(f"  {style(f'{p.severity:<8}', p.severity)}{column}{p.text}")
+
+
+def row_label(item) -> str:
+    """Who a row is for: its address, else the interviewer or "(no address)"."""
+    return (item.contact.email or item.contact.fields.get("email") or item.contact.fields.get("interviewer")
+            or "(no address)")
 
 
 class Terminal:

@@ -46,19 +46,25 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
     repeated personal note, another row's name or institution in a message, a cold email
     over 200 words, ranking language in a thank-you note.
 
+    A thank-you template (Kind: thank-you) follows the interview log: rows whose interview is
+    not over yet, and programs whose policy column says no contact, are shown as skipped.
+
     \b
     Examples:
       outreach check templates/mentor_outreach.txt mentors.csv
       outreach check templates/thank_you.txt interviews.csv --json | jq .summary
     """
     from outreach.compose.batch import Tally, check_rows
+    from outreach.compose.interviews import Season
+    from outreach.config import Settings
 
     loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
+    season = Season.from_settings(Settings.load().raw)
     tally = Tally()
     reported = []
-    for item in check_rows(loaded_template, loaded_contacts):
+    for item in check_rows(loaded_template, loaded_contacts, season):
         tally.add(item)
-        if not item.problems:
+        if not item.problems and not item.skip:
             continue
         if as_json:
             reported.append(row_json(item))
@@ -68,7 +74,8 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
         say(json.dumps({"template": str(template), "contacts": str(contacts),
                         "encoding": loaded_contacts.encoding, "rows": reported,
                         "summary": {"rows": tally.rows, "clean": tally.clean,
-                                    "warnings": tally.with_warnings, "errors": tally.with_errors}},
+                                    "warnings": tally.with_warnings, "errors": tally.with_errors,
+                                    "skipped": tally.skipped}},
                        ensure_ascii=False, indent=2))
     else:
         kind = "error" if tally.with_errors else "warning" if tally.with_warnings else "ok"
@@ -78,6 +85,7 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
 
 def row_json(item) -> dict:
     return {"line": item.contact.line, "email": item.contact.email or item.contact.fields.get("email", ""),
+            "skipped": item.skip,
             "problems": [{"severity": p.severity, "column": p.field, "message": p.text} for p in item.problems]}
 
 

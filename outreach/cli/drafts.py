@@ -34,7 +34,9 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
     refreshes drafts that were not sent, keeping their Message-IDs; sent ones are left alone.
-    Addresses on the suppression list (opted out, complained) are skipped.
+    Addresses on the suppression list (opted out, complained) are skipped. A thank-you template
+    follows the interview log: no draft before the interview is over, none for a program whose
+    policy column says no contact.
     Open an .eml in your mail client to review and send it (Outlook opens it as a draft).
 
     With --imap the drafts go to the Drafts folder of the IMAP account in .env (the folder
@@ -71,4 +73,6 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
         say(f"skipped {len(run.result.already_sent)} already sent in this campaign")
     for address, reason in run.suppressed:
         say(f"skipped {address}: {describe_suppression(reason)} (on the suppression list)")
+    for who, reason in run.skipped:
+        say(f"skipped {who}: {reason}")
     ctx.exit(1 if run.tally.with_warnings else 0)

@@ -110,6 +110,8 @@ def show_plan(plan, source: str) -> None:
     skipped = [(reason, addresses) for reason, addresses in plan.skipped.items() if addresses]
     for number, (reason, addresses) in enumerate(skipped):
         say(f"{label('Skipped') if number == 0 else ' ' * 11}{len(addresses)} {SKIP_REASONS[reason]}")
+    for held in plan.held:
+        say(f"{' ' * 13}{common.row_label(held)} (line {held.contact.line}): {held.skip}")
     if plan.uncertain:
         say(f"{label('Uncertain')}{len(plan.uncertain)} cut off while being sent by an earlier run: they may or may "
             "not have arrived;")

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 from outreach.compose.checks import Checker, RowIndex
 from outreach.compose.contacts import Contact, ContactFile, Problem
+from outreach.compose.interviews import InterviewLog, Season
 from outreach.compose.templates import Draft, RenderError, Template
 from outreach.errors import UserError
 
@@ -24,6 +25,7 @@ class Rendered:
     problems: list[Problem] = field(default_factory=list)
     template_name: str | None = None  # set when rows use different templates (A/B variants)
     variant: str | None = None
+    skip: str | None = None  # why this row must get no message (yet): "not yet: interview on Dec 3, ..."
 
     @property
     def errors(self) -> list[Problem]:
@@ -34,20 +36,47 @@ class Rendered:
         return [p for p in self.problems if p.severity == "warning"]
 
 
-def render_rows(template: Template, contacts: ContactFile, extra: dict[str, Any] | None = None) -> Iterator[Rendered]:
-    """Render and check every row. Two streaming passes: the first indexes names for cross-row rules."""
+def render_rows(template: Template, contacts: ContactFile, extra: dict[str, Any] | None = None,
+                season: Season | None = None) -> Iterator[Rendered]:
+    """Render and check every row. Two streaming passes: the first indexes names for cross-row rules.
+
+    With a ``season``, a thank-you template follows the interview log (see :func:`interview_log`)."""
     checker = Checker(template, RowIndex.build(contacts))
+    log = interview_log(template, contacts, season)
     for contact in contacts:
-        problems = list(contact.problems)
-        draft = None
-        if not contact.skipped:
-            try:
-                draft = template.render(contact, extra)
-            except RenderError as e:
-                problems.append(e.problem)
-            else:
-                problems += checker.check(draft)
-        yield Rendered(contact, draft, problems)
+        yield render_one(template, checker, contact, extra, log)
+
+
+def interview_log(template: Template, contacts: ContactFile, season: Season | None) -> InterviewLog | None:
+    """The log a thank-you template is held to: no note before the interview is over, none to a
+    program that asks for none. None for other templates and for sheets without interview columns."""
+    if season is None or template.kind != "thank-you":
+        return None
+    log = InterviewLog.of(contacts, season)
+    return log if log.applies else None
+
+
+def render_one(template: Template, checker: Checker, contact: Contact, extra: dict[str, Any] | None,
+               log: InterviewLog | None, **labels: str | None) -> Rendered:
+    """One row rendered and checked. A row the log skips carries its reason and no draft: a
+    no-contact program's row is not even rendered; an interview not over yet is checked now
+    (so the template can be fixed before the day) but not drafted."""
+    problems, skip = list(contact.problems), None
+    if log is not None:
+        interview = log.read(contact)
+        skip = interview.skip_reason(log.season.now)
+        if interview.policy:
+            return Rendered(contact, None, [], skip=skip, **labels)
+        problems += interview.problems
+    draft = None
+    if not contact.skipped and not any(p.severity == "error" for p in problems):
+        try:
+            draft = template.render(contact, extra)
+        except RenderError as e:
+            problems.append(e.problem)
+        else:
+            problems += checker.check(draft)
+    return Rendered(contact, None if skip else draft, problems, skip=skip, **labels)
 
 
 @dataclass
@@ -58,6 +87,7 @@ class Tally:
     clean: int = 0
     with_warnings: int = 0
     with_errors: int = 0
+    skipped: int = 0        # clean, but held back by the interview log: not yet, or no contact
 
     def add(self, item: Rendered) -> None:
         self.rows += 1
@@ -65,6 +95,8 @@ class Tally:
             self.with_errors += 1
         elif item.warnings:
             self.with_warnings += 1
+        elif item.skip:
+            self.skipped += 1
         else:
             self.clean += 1
 
@@ -73,8 +105,9 @@ class Tally:
         return 2 if self.with_errors else 1 if self.with_warnings else 0
 
     def summary(self) -> str:
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
         return (f"{self.rows} rows: {self.clean} clean, {self.with_warnings} with warnings, "
-                f"{self.with_errors} with errors")
+                f"{self.with_errors} with errors{skipped}")
 
 
 def sample_extra(template: Template) -> dict | None:
@@ -87,9 +120,9 @@ def sample_extra(template: Template) -> dict | None:
                          "template": "", "variant": "", "followups_sent": 0}}
 
 
-def check_rows(template: Template, contacts: ContactFile) -> Iterator[Rendered]:
+def check_rows(template: Template, contacts: ContactFile, season: Season | None = None) -> Iterator[Rendered]:
     """`outreach check`: every row rendered and linted, as it would be sent."""
-    return render_rows(template, contacts, sample_extra(template))
+    return render_rows(template, contacts, sample_extra(template), season)
 
 
 def find_row(template: Template, contacts: ContactFile, *, row: int | None = None,

@@ -13,10 +13,11 @@ import hashlib
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from outreach.compose.batch import Rendered
+from outreach.compose.batch import Rendered, interview_log, render_one
 from outreach.compose.checks import Checker, RowIndex
 from outreach.compose.contacts import ContactFile
-from outreach.compose.templates import RenderError, Template
+from outreach.compose.interviews import Season
+from outreach.compose.templates import Template
 from outreach.errors import UserError
 
 
@@ -75,24 +76,16 @@ def load_variants(paths: list[Path]) -> dict[str, tuple[Path, Template]]:
 
 
 def render_variants(templates: dict[str, tuple[Path, Template]], contacts: ContactFile,
-                    assignment: dict[str, str]) -> Iterator[Rendered]:
+                    assignment: dict[str, str], season: Season | None = None) -> Iterator[Rendered]:
     """Like :func:`outreach.compose.batch.render_rows`, each row with the template it was assigned."""
     index = RowIndex.build(contacts)
     checkers = {name: Checker(template, index) for name, (_, template) in templates.items()}
+    logs = {name: interview_log(template, contacts, season) for name, (_, template) in templates.items()}
     first = next(iter(templates))
     for contact in contacts:
-        problems = list(contact.problems)
         name = assignment.get(contact.email.casefold(), first) if contact.email else first
         path, template = templates[name]
-        draft = None
-        if not contact.skipped:
-            try:
-                draft = template.render(contact)
-            except RenderError as e:
-                problems.append(e.problem)
-            else:
-                problems += checkers[name].check(draft)
-        yield Rendered(contact, draft, problems, template_name=str(path), variant=name)
+        yield render_one(template, checkers[name], contact, None, logs[name], template_name=str(path), variant=name)
 
 
 def addresses(contacts: ContactFile) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Iterator, Protocol
 from outreach.account import Account
 from outreach.compose.batch import Rendered, Tally
 from outreach.compose.contacts import ContactFile
+from outreach.compose.interviews import Season
 from outreach.compose.message import build_message, make_message_id
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
@@ -160,6 +161,7 @@ class DraftRun:
     to_imap: bool
     result: DraftResult
     suppressed: list[tuple[str, str]]      # (address, reason) left out
+    skipped: list[tuple[str, str]]         # (address or interviewer, reason) the interview log holds back
     split: dict[str, int] | None           # variant -> contacts, for an A/B test
     tally: Tally
 
@@ -182,17 +184,23 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
     campaign = campaign or template.stem
     existing = Store(settings.db).variants(campaign) if settings.db.exists() else {}
     assignment = assign_variants(campaign, variant_addresses(loaded_contacts), list(templates), existing)
+    season = Season.from_settings(settings.raw)
     tally = Tally()
-    for item in render_variants(templates, loaded_contacts, assignment):
+    skipped: list[tuple[str, str]] = []
+    for item in render_variants(templates, loaded_contacts, assignment, season):
         tally.add(item)
         if item.problems:
             feedback.problems(item, str(contacts))
+        if item.skip:
+            skipped.append((item.contact.email or item.contact.fields.get("interviewer") or
+                            f"line {item.contact.line}", item.skip))
     if tally.with_errors:
         raise UserError(f"{tally.with_errors} row(s) of {contacts} have errors; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
     suppressed: list[tuple[str, str]] = []
-    rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment), store.suppressed(), suppressed)
+    rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment, season), store.suppressed(),
+                           suppressed)
     with open_target(settings, to_imap=to_imap, out_dir=out_dir, feedback=feedback) as target:
         feedback.start("drafting", tally.rows)
         try:
@@ -205,4 +213,4 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
     if len(templates) > 1:
         counts = Counter(assignment.values())
         split = {name: counts.get(name, 0) for name in templates}
-    return DraftRun(campaign, where, to_imap, result, suppressed, split, tally)
+    return DraftRun(campaign, where, to_imap, result, suppressed, skipped, split, tally)

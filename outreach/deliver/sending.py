@@ -31,6 +31,7 @@ from outreach.account import Account, Secret, Server
 from outreach.clock import iso, parse_time
 from outreach.compose.batch import Rendered, Tally, render_rows
 from outreach.compose.contacts import ContactFile
+from outreach.compose.interviews import Season
 from outreach.compose.message import build_message, make_message_id
 from outreach.compose.templates import Template
 from outreach.compose.variants import render_variants
@@ -65,6 +66,8 @@ SKIP_REASONS = {
     "suppressed": "on the suppression list (bounced or asked not to be contacted)",
     "duplicate": "a repeated address in the CSV",
     "busy": "being sent by another run right now",
+    "not_yet": "interview not over yet (a later run sends them)",
+    "no_contact": "the program's policy says no post-interview contact",
 }
 
 
@@ -113,6 +116,7 @@ class Plan:
     with_problems: list[Rendered] = field(default_factory=list)
     window_used: int = 0
     cap_resume: datetime | None = None
+    held: list[Rendered] = field(default_factory=list)     # rows the interview log holds back, with .skip
 
     @property
     def server(self) -> Server:
@@ -169,15 +173,19 @@ def resolve_pacing(account: Account, *, rate: str | None, jitter: float | None, 
 def make_plan(template: Template, contacts: ContactFile, store: Store, account: Account, *, campaign: str,
               pacing: Pacing, limit: int | None = None, resend_uncertain: bool = False,
               retry_failed: bool = False, locked: bool = True, now: datetime | None = None,
-              variants: dict | None = None, assignment: dict[str, str] | None = None) -> Plan:
+              variants: dict | None = None, assignment: dict[str, str] | None = None,
+              season: Season | None = None) -> Plan:
     """Render and check every row, and decide for each contact: send now, later, or skip (and why).
 
     With ``variants`` (name -> (path, template), see :mod:`outreach.compose.variants`) each row is rendered
-    with the template ``assignment`` gives its address, and records that variant."""
+    with the template ``assignment`` gives its address, and records that variant. A thank-you
+    template follows the interview log read against ``season`` (default: from the account's settings)."""
     now = now or datetime.now(timezone.utc)
+    season = season or Season.from_settings(account.settings.raw)
     plan = Plan(campaign, template.path, account, account_key(account), pacing)
     candidates: list[Item] = []
-    rows = render_variants(variants, contacts, assignment or {}) if variants else render_rows(template, contacts)
+    rows = (render_variants(variants, contacts, assignment or {}, season) if variants
+            else render_rows(template, contacts, season=season))
     for rendered in rows:
         plan.tally.add(rendered)
         if rendered.problems:
@@ -185,6 +193,11 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
         if rendered.errors:
             continue
         address = rendered.contact.email
+        if rendered.skip:
+            key = "not_yet" if rendered.skip.startswith("not yet") else "no_contact"
+            plan.skipped.setdefault(key, []).append(address or rendered.contact.fields.get("interviewer", ""))
+            plan.held.append(rendered)
+            continue
         if rendered.draft is None:
             plan.skipped.setdefault("duplicate", []).append(address)
             continue

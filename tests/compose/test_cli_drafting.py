@@ -39,7 +39,7 @@ def test_check_json(invoke, workspace):
     contacts = contacts_csv(workspace, rows=[ROWS[0], "a@example.edu,Ann,Lee,Yale,MSK,"])
     result = invoke("check", template, contacts, "--json")
     data = json.loads(result.output)
-    assert data["summary"] == {"rows": 2, "clean": 1, "warnings": 1, "errors": 0}
+    assert data["summary"] == {"rows": 2, "clean": 1, "warnings": 1, "errors": 0, "skipped": 0}
     assert data["rows"][0]["line"] == 3 and data["rows"][0]["problems"][0]["column"] == "note"
 
 
