@@ -119,10 +119,12 @@ HEAVY = {"jinja2", "imapclient", "email_validator", "sqlite3", "dotenv", "markdo
     (["status"], {"sqlite3", "dotenv"}),
     (["report"], {"sqlite3", "dotenv"}),
     (["check", "t.txt", "c.csv"], {"jinja2", "email_validator", "dotenv"}),
+    (["due", "i.csv"], {"sqlite3", "email_validator", "dotenv"}),
 ])
 def test_each_command_imports_only_what_it_uses(tmp_path, args, allowed):
     (tmp_path / "t.txt").write_text("Subject: Hello {{ first_name }}\n\nDear {{ first_name }},\n", encoding="utf-8")
     (tmp_path / "c.csv").write_text("email,first_name\na@example.org,Ann\n", encoding="utf-8")
+    (tmp_path / "i.csv").write_text("email,interview_date\na@example.org,2026-11-12\n", encoding="utf-8")
     store = Store(tmp_path / "outreach.db")  # status and report read a real store, not stop at "no store"
     add_message(store, "fall", "a@example.org")
     store.close()

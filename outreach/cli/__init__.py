@@ -30,6 +30,7 @@ COMMANDS = {
     "followup": "followup",
     "sync": "mailbox", "classify": "mailbox",
     "mark": "track", "status": "track", "report": "track",
+    "due": "due",
 }
 
 

@@ -203,14 +203,13 @@ class InterviewLog:
         return "interview_date" in self.columns or self.policy_column is not None
 
     def read(self, contact: Contact) -> Interview:
-        """The row's interview; a bad date, time or zone is a problem naming its column."""
+        """The row's interview; a bad date, time or zone is a problem naming its column (which
+        does not matter on a no-contact row: nothing is written to it)."""
         interview = Interview(contact)
         own = contact.fields.get(self.policy_column or "", "")
         interview.policy = (own if own and refuses_contact(own)
                             else self.no_contact.get(_program_key(contact.fields)) if contact.fields.get("program")
                             else None)
-        if interview.policy:
-            return interview
         cells = contact.fields
         zone = self.season.user_zone
         if cells.get("time_zone"):

@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from outreach.clock import iso
+from outreach.clock import iso, parse_time
 from outreach.config import Settings
 from outreach.errors import UserError
 from outreach.track.outcomes import (
@@ -182,6 +182,20 @@ class Store:
             sql, args = sql + " WHERE campaign=?", (campaign,)
         for row in self.db.execute(sql + " ORDER BY campaign, contact_line, step", args):
             yield MessageRow.from_sql(row)
+
+    def messages_to(self, address: str) -> list[MessageRow]:
+        """Every message to ``address``, in every campaign, oldest first."""
+        rows = self.db.execute("SELECT * FROM messages WHERE address=? ORDER BY created_at, step",
+                               (address.casefold(),))
+        return [MessageRow.from_sql(row) for row in rows]
+
+    def first_reply_since(self, address: str, since: datetime) -> datetime | None:
+        """The first reply (or replied-like mark) from ``address`` at or after ``since``."""
+        value = self.db.execute(
+            f"""SELECT MIN(COALESCE(occurred_at, recorded_at)) FROM events WHERE lower(address)=?
+                AND kind IN {sql_list(REPLY_KINDS)} AND COALESCE(occurred_at, recorded_at) >= ?""",
+            (address.casefold(), iso(since))).fetchone()[0]
+        return parse_time(value)
 
     def plan(self, *, campaign: str, address: str, step: int = 0, message_id: str, template: str,
              subject: str, recipients: list[str], contact: dict[str, str], contact_line: int | None,

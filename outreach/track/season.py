@@ -1,0 +1,156 @@
+"""`outreach due`: where each interviewer of the log stands, most urgent first.
+
+A row's state comes from the log and the clock (upcoming, skipped by policy) and then from
+the store: a message to the interviewer's address made from a log row with the same
+interview date (the store keeps each message's CSV row) is the thank-you, drafted or sent; a
+reply from that address since it went out is a reply. Mentor emails to the same person, made
+from another sheet, are not mistaken for it.
+Without any, the note is due until its deadline and overdue after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from outreach.clock import describe_age, parse_time
+from outreach.compose.contacts import ContactFile
+from outreach.compose.interviews import Interview, InterviewLog, Season, describe_moment
+from outreach.config import Settings
+from outreach.errors import UserError, where
+from outreach.track.store import Store
+
+# most urgent first; within a state, the earliest deadline (or interview) first
+STATES = ("overdue", "due", "drafted", "upcoming", "sent", "replied", "skipped")
+
+
+@dataclass
+class Entry:
+    """One interviewer: the state of their thank-you and the moments it depends on."""
+
+    state: str
+    interview: Interview
+    deadline: datetime | None
+    campaign: str | None = None     # of the drafted or sent thank-you
+    at: datetime | None = None      # when it was drafted, sent, or answered
+
+    @property
+    def fields(self) -> dict[str, str]:
+        return self.interview.contact.fields
+
+    @property
+    def email(self) -> str:
+        return self.interview.contact.email or self.fields.get("email", "")
+
+    def sort_key(self) -> tuple:
+        moment = self.deadline or self.interview.start or datetime.max.replace(tzinfo=None)
+        return STATES.index(self.state), moment.timestamp() if moment.tzinfo else float("inf"), \
+            self.interview.contact.line
+
+
+@dataclass
+class DueList:
+    path: Path
+    season: Season
+    entries: list[Entry]
+
+    def counts(self) -> dict[str, int]:
+        return {state: sum(1 for e in self.entries if e.state == state) for state in STATES}
+
+
+def due_list(settings: Settings, path: Path, *, within: str | None = None,
+             campaign: str | None = None) -> DueList:
+    """Every row of the log with its state. A bad date, time or zone stops it (file, line, column)."""
+    season = Season.from_settings(settings.raw, within)
+    contacts = ContactFile(path)
+    log = InterviewLog.of(contacts, season)
+    if "interview_date" not in log.columns:
+        raise UserError(f"{where(path, 1)}: no interview_date column; `due` reads an interview log "
+                        "(program, interviewer, email, interview_date, ...)")
+    store = Store(settings.db) if settings.db.exists() else None
+    try:
+        entries = [entry_for(log.read(contact), season, store, campaign, path) for contact in contacts]
+    finally:
+        if store is not None:
+            store.close()
+    entries.sort(key=Entry.sort_key)
+    return DueList(path, season, entries)
+
+
+def entry_for(interview: Interview, season: Season, store: Store | None, campaign: str | None,
+              path: Path) -> Entry:
+    if interview.policy:
+        return Entry("skipped", interview, None)
+    for problem in interview.problems:
+        raise UserError(f"{where(path, problem.line, problem.field)}: {problem.text}")
+    if interview.start is None:
+        raise UserError(f"{where(path, interview.contact.line, 'interview_date')}: empty; every interview "
+                        "needs its date")
+    deadline = interview.deadline(season.within)
+    if season.now < interview.over_at:
+        return Entry("upcoming", interview, deadline)
+    found = thank_you_of(store, interview, campaign) if store and interview.contact.email else None
+    if found is not None:
+        state, name, at = found
+        return Entry(state, interview, deadline, name, at)
+    return Entry("overdue" if season.now >= deadline else "due", interview, deadline)
+
+
+def thank_you_of(store: Store, interview: Interview, campaign: str | None) -> tuple[str, str, datetime] | None:
+    """(drafted | sent | replied, campaign, when) of the thank-you to this interviewer, if any."""
+    day = interview.contact.fields.get("interview_date")
+    best = None
+    for row in store.messages_to(interview.contact.email):
+        if row.step or (campaign and row.campaign != campaign) or row.contact.get("interview_date") != day:
+            continue
+        created = parse_time(row.created_at)
+        if row.state == "sent":
+            sent = parse_time(row.sent_at) or created
+            replied = store.first_reply_since(row.address, sent)
+            return ("replied", row.campaign, replied) if replied else ("sent", row.campaign, sent)
+        if row.state in ("drafted", "queued"):
+            best = ("drafted", row.campaign, created)
+    return best
+
+
+def describe(entry: Entry, season: Season) -> str:
+    """The words after the state: when, and what is left to do."""
+    interview, now = entry.interview, season.now
+    if entry.state == "skipped":
+        return interview.skip_reason(now) or ""
+    mine = entry_zone_label(season)
+    when = interview.describe()
+    if entry.state == "upcoming":
+        yours = ""
+        local = interview.start.astimezone(season.user_zone)
+        if interview.timed and interview.start.utcoffset() != local.utcoffset():
+            text = describe_moment(local, mine)
+            yours = f" ({text.split(', ', 1)[1] if local.date() == interview.start.date() else text} your time)"
+        return f"interview {when}{yours}, in {describe_age(interview.start - now)}"
+    deadline = describe_moment(entry.deadline.astimezone(season.user_zone), mine)
+    if entry.state == "due":
+        return f"interviewed {when}; thank-you due by {deadline} (in {describe_age(entry.deadline - now)})"
+    if entry.state == "overdue":
+        return f"interviewed {when}; thank-you was due {deadline} ({describe_age(now - entry.deadline)} ago)"
+    on = describe_moment(entry.at.astimezone(season.user_zone), None)
+    if entry.state == "drafted":
+        by = f"it was due {deadline}" if now >= entry.deadline else f"due by {deadline}"
+        return f"interviewed {when}; drafted {on} (campaign {entry.campaign}), not sent: {by}"
+    return f"interviewed {when}; {entry.state} {on} (campaign {entry.campaign})"
+
+
+def entry_zone_label(season: Season) -> str:
+    return getattr(season.user_zone, "key", None) or str(season.user_zone)
+
+
+def as_json(entry: Entry, season: Season) -> dict:
+    interview = entry.interview
+    return {"state": entry.state, "line": interview.contact.line, "program": entry.fields.get("program", ""),
+            "interviewer": entry.fields.get("interviewer", ""), "role": entry.fields.get("role", ""),
+            "email": entry.email,
+            "interview_start": interview.start.isoformat() if interview.start else None,
+            "interview_time_known": interview.timed, "time_zone": interview.zone_label or None,
+            "deadline": entry.deadline.isoformat() if entry.deadline else None,
+            "campaign": entry.campaign, "at": entry.at.isoformat() if entry.at else None,
+            "detail": describe(entry, season)}
