@@ -123,7 +123,7 @@ def write_drafts(rows: Iterable[Rendered], *, store: Store, sender: Address, cam
                        template=item.template_name or template_name, variant=item.variant,
                        subject=draft.subject, recipients=draft.recipients, contact=item.contact.fields,
                        contact_line=item.contact.line, state="drafted", transport=target.transport,
-                       draft_path=str(where))
+                       draft_path=str(where), kind=draft.kind)
             result.written.append(where)
             pending += 1
             if pending >= target.commit_every:

@@ -252,7 +252,7 @@ def record_plan(plan: Plan, store: Store) -> None:
                        template=item.rendered.template_name or str(plan.template), variant=item.rendered.variant,
                        subject=draft.subject, recipients=draft.recipients,
                        contact=item.rendered.contact.fields, contact_line=item.line, state="queued",
-                       transport="smtp", account=plan.account_key)
+                       transport="smtp", account=plan.account_key, kind=draft.kind)
 
 
 # ---------------------------------------------------------------------------------- send

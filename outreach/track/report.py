@@ -94,6 +94,16 @@ class CampaignReport:
     first_sent: date | None = None
     last_reply: date | None = None
     first_followup: date | None = None
+    thank_you: bool = False     # a thank-you campaign: never followed up, so no follow-up figures
+
+    @property
+    def followups(self) -> str:
+        """The follow-up sentence of the text and HTML reports."""
+        total = self.total
+        if self.thank_you:
+            return "thank-you notes are never followed up"
+        return (f"replies before the follow-up: {total.replied_before_followup}, after: "
+                f"{total.replied_after_followup} ({total.followed_up} followed up)")
 
     @property
     def comparison(self) -> "Comparison | None":
@@ -119,7 +129,11 @@ def report_for(store: Store, campaigns: list[str] | None, by: str | None, now: d
             if by not in columns:
                 raise UserError(f"--by {by}: no such column in the contacts of these campaigns "
                                 f"(columns: {', '.join(columns) or 'none'}; or use --by variant)")
-    return build(store.report_data(campaigns, by), by, now)
+    report = build(store.report_data(campaigns, by), by, now)
+    thank_you = store.campaigns_of_kind("thank-you")
+    for campaign in report.campaigns:
+        campaign.thank_you = campaign.campaign in thank_you
+    return report
 
 
 def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) -> Report:
@@ -270,8 +284,7 @@ def render_text(report: Report) -> str:
             out.append(line.rstrip())
         total = campaign.total
         out.append(f"  median time to first reply: {_duration(total.median_hours_to_first_reply)}; "
-                   f"replies before the follow-up: {total.replied_before_followup}, after: "
-                   f"{total.replied_after_followup} ({total.followed_up} followed up)")
+                   f"{campaign.followups}")
         if report.by and len(campaign.groups) > 1:
             medians = ", ".join(f"{n} {_duration(c.median_hours_to_first_reply)}" for n, c in campaign.groups.items())
             out.append(f"  median time to first reply by {report.by}: {medians}")
@@ -365,9 +378,9 @@ def render_html(report: Report) -> str:
         parts.append(f"<h2>Campaign {_e(campaign.campaign)}</h2>")
         parts.append(_html_table(rows, report.by))
         total = campaign.total
+        followups = campaign.followups
         parts.append(f'<p>Median time to first reply: {_e(_duration(total.median_hours_to_first_reply))}. '
-                     f"Replies before the follow-up: {total.replied_before_followup}, after: "
-                     f"{total.replied_after_followup} ({total.followed_up} followed up).</p>")
+                     f"{_e(followups[0].upper() + followups[1:])}.</p>")
         comparison = campaign.comparison
         if comparison:
             kind = "verdict" if comparison.within_noise else "verdict beyond"

@@ -86,6 +86,10 @@ MIGRATIONS = [
     ALTER TABLE events ADD COLUMN until TEXT;  -- auto-reply: "out of office until" date, YYYY-MM-DD
     CREATE INDEX events_address ON events (address, kind);
     """,
+    # 3 (interview season): the template's Kind, so that a thank-you note is never followed up.
+    """
+    ALTER TABLE messages ADD COLUMN kind TEXT;  -- outreach | thank-you | follow-up (NULL: recorded before)
+    """,
 ]
 
 # A row in this state is being sent right now, or was when a run died: the outcome is not known.
@@ -118,6 +122,7 @@ class MessageRow:
     created_at: str
     updated_at: str
     sent_at: str | None
+    kind: str | None = None     # the template's Kind
 
     @classmethod
     def from_sql(cls, row: sqlite3.Row) -> "MessageRow":
@@ -183,6 +188,11 @@ class Store:
         for row in self.db.execute(sql + " ORDER BY campaign, contact_line, step", args):
             yield MessageRow.from_sql(row)
 
+    def campaigns_of_kind(self, kind: str) -> set[str]:
+        """The campaigns whose first messages came from a template of this Kind."""
+        return {row[0] for row in self.db.execute(
+            "SELECT DISTINCT campaign FROM messages WHERE step = 0 AND kind = ?", (kind,))}
+
     def messages_to(self, address: str) -> list[MessageRow]:
         """Every message to ``address``, in every campaign, oldest first."""
         rows = self.db.execute("SELECT * FROM messages WHERE address=? ORDER BY created_at, step",
@@ -200,7 +210,7 @@ class Store:
     def plan(self, *, campaign: str, address: str, step: int = 0, message_id: str, template: str,
              subject: str, recipients: list[str], contact: dict[str, str], contact_line: int | None,
              state: str, transport: str, variant: str | None = None, parent_id: str | None = None,
-             account: str | None = None, draft_path: str | None = None,
+             account: str | None = None, draft_path: str | None = None, kind: str | None = None,
              replaceable: tuple[str, ...] = ("drafted", "queued")) -> None:
         """Insert a message row, or refresh one whose state is in ``replaceable`` (it has not left,
         or, for a follow-up, definitely failed), keeping its Message-ID."""
@@ -209,18 +219,18 @@ class Store:
         self.db.execute(
             f"""INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant,
                    subject, recipients, contact, contact_line, state, transport, account, draft_path,
-                   created_at, updated_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   created_at, updated_at, kind)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT (campaign, address, step) DO UPDATE SET
                    parent_id=excluded.parent_id, template=excluded.template, variant=excluded.variant,
                    subject=excluded.subject, recipients=excluded.recipients, contact=excluded.contact,
                    contact_line=excluded.contact_line, state=excluded.state,
                    transport=excluded.transport, account=excluded.account, error=NULL,
-                   draft_path=excluded.draft_path, updated_at=excluded.updated_at
+                   draft_path=excluded.draft_path, updated_at=excluded.updated_at, kind=excluded.kind
                WHERE messages.state IN ({states})""",
             (campaign, address.casefold(), step, message_id, parent_id, template, variant, subject,
              json.dumps(recipients), json.dumps(contact, ensure_ascii=False), contact_line, state,
-             transport, account, draft_path, now, now, *replaceable),
+             transport, account, draft_path, now, now, kind, *replaceable),
         )
 
     def set_state(self, message_id: str, state: str, *, error: str | None = None) -> None:
@@ -347,9 +357,9 @@ class Store:
                 WHERE kind IN {sql_list(REPLY_KINDS)} GROUP BY lower(address)"""))
         suppressed = self.suppressed()
         no_events = (None, 0, None, None)
-        for camp, address, line, state, sent_at, error, message_id in self.db.execute(
+        for camp, address, line, state, sent_at, error, message_id, kind in self.db.execute(
                 f"""SELECT campaign, address, contact_line, state, sent_at,
-                           CASE WHEN state != 'sent' THEN error END, message_id
+                           CASE WHEN state != 'sent' THEN error END, message_id, kind
                     FROM messages {"NOT INDEXED" if campaign is None else ""}
                     WHERE step = 0 {also} ORDER BY campaign, contact_line, address""", args):
             ev = events.get(message_id, no_events)
@@ -357,14 +367,14 @@ class Store:
             if fu is None:
                 yield ThreadRow(camp, address, line, state, sent_at, 0, state, 0,
                                 sent_at if state == "sent" else None, error, ev[0], any_reply.get(address),
-                                ev[1], ev[2], ev[3], suppressed.get(address))
+                                ev[1], ev[2], ev[3], suppressed.get(address), kind)
             else:
                 if fu[5:9] != [None, 0, None, None]:
                     ev = _merge_events(ev, fu[5:9])
                 last_sent = fu[3] or (sent_at if state == "sent" else None)
                 yield ThreadRow(camp, address, line, state, sent_at, fu[0], fu[1], fu[2],
                                 last_sent, fu[4] if fu[1] != "sent" else error, ev[0], any_reply.get(address),
-                                ev[1], ev[2], ev[3], suppressed.get(address))
+                                ev[1], ev[2], ev[3], suppressed.get(address), kind)
 
     def contact_columns(self, campaigns: list[str] | None = None, sample: int = 2000) -> list[str]:
         """The CSV columns recorded with first messages (from a sample of rows)."""
@@ -668,6 +678,7 @@ class ThreadRow(NamedTuple):
     back_on: str | None         # the latest return date announced by an auto-reply (YYYY-MM-DD)
     last_event: str | None      # "<when> <kind>" of the latest event of this thread
     suppressed: str | None      # a suppression reason, if any
+    kind: str | None = None     # the first message's template Kind: a thank-you is never followed up
 
 
 def _merge_events(a, b) -> list:

@@ -4,7 +4,8 @@ The rules (one pure function, :func:`next_action`, shared by ``followup`` and ``
 contact is due a follow-up when the first message was sent, nothing bounced, nobody replied (a
 reply to any message of the thread, or any reply from that address since the first message),
 the address is not suppressed, fewer than ``max_followups`` follow-ups were sent, and the last
-message left at least ``after`` ago. An auto-reply announcing a return date postpones the
+message left at least ``after`` ago. A thank-you note (its template's Kind) is never followed up:
+reminding an interviewer of a thank-you reads as pressure. An auto-reply announcing a return date postpones the
 follow-up to the day after that date. An auto-reply is never a reply.
 """
 
@@ -64,6 +65,8 @@ def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followup
             return Action(CHECK, "check your Sent folder: whether it left is unknown", reason="uncertain")
         error = f" ({thread.last_error})" if thread.last_error else ""
         return Action(RETRY, f"sending failed: fix it and send again{error}", reason="failed")
+    if thread.kind == "thank-you":
+        return Action(NONE, "none: a thank-you note is not followed up", reason="thank-you")
     pending = thread.last_step > 0 and thread.last_state != "sent"
     if pending and thread.last_state in UNCERTAIN_STATES:
         return Action(CHECK, "check your Sent folder: whether the follow-up left is unknown", reason="uncertain")
@@ -134,7 +137,8 @@ class Selection:
         labels = {"replied": "replied", "bounced": "bounced", "suppressed": "suppressed",
                   "enough": "already followed up", "not-yet": "not due yet", "out-of-office": "out of office",
                   "drafted": "first message not sent", "queued": "first message not sent",
-                  "uncertain": "sending outcome unknown", "failed": "first message failed"}
+                  "uncertain": "sending outcome unknown", "failed": "first message failed",
+                  "thank-you": "thank-you notes (never followed up)"}
         counts: dict[str, int] = {}
         for reason, count in self.not_due.items():
             label = labels.get(reason, reason)

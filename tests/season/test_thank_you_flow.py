@@ -87,3 +87,22 @@ def test_send_never_sends_to_a_skipped_row(invoke, log, workspace, smtp_server, 
     assert sorted(smtp_server.received_by()) == ["a.cote@eastbrook.example.edu", "i.sorensen@northfield.example.org",
                                                  "m.lopez@lakeshore.example.edu"]
     assert not Path("drafts").exists()
+
+
+def test_thank_you_notes_are_never_due_a_follow_up(invoke, log, workspace, smtp_server, tls_cert, monkeypatch):
+    from tests.conftest import smtp_settings
+
+    settings = smtp_settings(smtp_server, tls_cert[0])
+    (workspace / ".env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    assert invoke("send", *log, "--yes", "--campaign", "thanks").exit_code == 0
+    monkeypatch.setenv("OUTREACH_NOW", "2026-12-20T15:00:00Z")  # long past any follow-up delay
+    status = invoke("status")
+    assert status.exit_code == 0, status.output
+    assert status.output.count("none: a thank-you note is not followed up") == 2
+    assert "follow-up due" not in status.output
+    (workspace / "templates" / "follow_up.txt").write_text("Kind: follow-up\nSubject: Re: {{ original.subject }}\n\n"
+                                                           "Just checking in.\n")
+    followup = invoke("followup", "thanks", "-t", "templates/follow_up.txt", "--dry-run", "--no-sync")
+    assert "0 due a follow-up" in followup.output and "2 thank-you notes (never followed up)" in followup.output
+    report = invoke("report")
+    assert "thank-you notes are never followed up" in report.output and "followed up)" not in report.output
