@@ -133,10 +133,10 @@ def describe(entry: Entry, season: Season) -> str:
         return f"interviewed {when}; thank-you due by {deadline} (in {describe_age(entry.deadline - now)})"
     if entry.state == "overdue":
         return f"interviewed {when}; thank-you was due {deadline} ({describe_age(now - entry.deadline)} ago)"
-    on = describe_moment(entry.at.astimezone(season.user_zone), None)
     if entry.state == "drafted":
         by = f"it was due {deadline}" if now >= entry.deadline else f"due by {deadline}"
-        return f"interviewed {when}; drafted {on} (campaign {entry.campaign}), not sent: {by}"
+        return f"interviewed {when}; drafted (campaign {entry.campaign}), not sent: {by}"
+    on = describe_moment(entry.at.astimezone(season.user_zone), None)
     return f"interviewed {when}; {entry.state} {on} (campaign {entry.campaign})"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import icalendar
 import pytest
@@ -132,3 +133,23 @@ def test_ics_is_rfc_5545_and_reads_back(invoke, log, workspace):
     assert again.exit_code == 0
     assert sorted(str(e["UID"]) for e in icalendar.Calendar.from_ical(
         (workspace / "season.ics").read_bytes()).walk("VEVENT")) == sorted(uids)  # a re-import updates
+
+
+def test_the_shipped_log_exercises_every_column_at_the_readme_date(invoke, tmp_path, monkeypatch):
+    """The README's walk-through: the example log has every column, a policy row, a zone abroad
+    and interviews still ahead on December 4, 2026 at 09:00 in New York."""
+    assert invoke("init", tmp_path / "demo").exit_code == 0
+    monkeypatch.chdir(tmp_path / "demo")
+    monkeypatch.setenv("OUTREACH_NOW", "2026-12-04T09:00:00-05:00")
+    monkeypatch.setenv("OUTREACH_TIME_ZONE", "America/New_York")
+    header = Path("interviews.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert {"program", "interviewer", "role", "email", "interview_date", "interview_time", "time_zone",
+            "policy"} <= set(header)
+    data = json.loads(invoke("due", "interviews.csv", "--json").output)
+    assert data["counts"] == {"overdue": 1, "due": 4, "drafted": 0, "upcoming": 3, "sent": 0, "replied": 0,
+                              "skipped": 1}
+    assert "Europe/London" in {e["time_zone"] for e in data["entries"]}
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    shown = invoke("due", "interviews.csv").output
+    assert shown in readme  # the README shows the real output
+    assert invoke("check", "templates/thank_you.txt", "interviews.csv").output in readme
