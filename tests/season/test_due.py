@@ -11,17 +11,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from tests.season import LOG, NOW, THANK_YOU
-
-
-@pytest.fixture
-def log(workspace, monkeypatch):
-    (workspace / "templates").mkdir(exist_ok=True)
-    (workspace / "templates" / "thank_you.txt").write_text(THANK_YOU, encoding="utf-8")
-    (workspace / "interviews.csv").write_text(LOG, encoding="utf-8")
-    monkeypatch.setenv("OUTREACH_NOW", NOW)
-    monkeypatch.setenv("OUTREACH_TIME_ZONE", "America/New_York")
-    return workspace / "interviews.csv"
+from tests.season import LOG
 
 
 def due_json(invoke, *args) -> dict:
@@ -75,8 +65,8 @@ def test_a_mentor_email_to_the_same_person_is_not_the_thank_you(invoke, log, wor
     ("2026-11-01T15:00:00Z", "due"),        # over
     ("2026-11-03T15:00:00Z", "overdue"),    # two days later: the deadline (--within 2d) has passed
 ])
-def test_across_the_daylight_saving_change(invoke, log, monkeypatch, now, state):
-    (log).write_text("program,interviewer,email,interview_date,interview_time,time_zone\n"
+def test_across_the_daylight_saving_change(invoke, log, workspace, monkeypatch, now, state):
+    (workspace / "interviews.csv").write_text("program,interviewer,email,interview_date,interview_time,time_zone\n"
                      "Northfield,Dr. Ingrid Sorensen,i.s@northfield.example.org,2026-11-01,9:00 AM,ET\n")
     monkeypatch.setenv("OUTREACH_NOW", now)
     monkeypatch.setenv("OUTREACH_TIME_ZONE", "Asia/Kolkata")
@@ -95,17 +85,17 @@ def test_within_moves_the_deadline(invoke, log):
     assert invoke("due", "interviews.csv", "--within", "soon").exit_code == 2
 
 
-def test_a_bad_zone_names_line_and_column(invoke, log):
-    log.write_text(LOG.replace(",MST,", ",Mountain Standard,"))
+def test_a_bad_zone_names_line_and_column(invoke, log, workspace):
+    (workspace / "interviews.csv").write_text(LOG.replace(",MST,", ",Mountain Standard,"))
     result = invoke("due", "interviews.csv")
     assert result.exit_code == 2
     assert "interviews.csv, line 4, column \"time_zone\": 'Mountain Standard' is not a time zone" in result.output
-    log.write_text("program,email\nP,a@example.edu\n")
+    (workspace / "interviews.csv").write_text("program,email\nP,a@example.edu\n")
     assert "no interview_date column" in invoke("due", "interviews.csv").output
 
 
 def test_ics_is_rfc_5545_and_reads_back(invoke, log, workspace):
-    log.write_text(LOG + "Westward,Dr. Ann Long-Name-Here Zoë Øster-Ångström,Program Director of the Transitional "
+    (workspace / "interviews.csv").write_text(LOG + "Westward,Dr. Ann Long-Name-Here Zoë Øster-Ångström,Program Director of the Transitional "
                          "Year,a.long@westward.example.edu,2026-12-10,,Asia/Kolkata,,a day without a time\n")
     result = invoke("due", "interviews.csv", "--ics", "season.ics")
     assert result.exit_code == 0, result.output and "wrote season.ics" in result.output

@@ -8,21 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.season import LOG, NOW, THANK_YOU
+from tests.season import LOG, THANK_YOU
 
 HELD = {"a.cote@eastbrook.example.edu": "not yet: interview on Dec 3, 09:00 MST",
         "h.weber@harbour.example.de": "no contact: the program's policy says 'No post-interview communication'",
         "j.novak@harbour.example.de": "no contact: the program's policy says 'No post-interview communication'"}
 
 
-@pytest.fixture
-def log(workspace, monkeypatch):
-    (workspace / "templates").mkdir(exist_ok=True)
-    (workspace / "templates" / "thank_you.txt").write_text(THANK_YOU, encoding="utf-8")
-    (workspace / "interviews.csv").write_text(LOG, encoding="utf-8")
-    monkeypatch.setenv("OUTREACH_NOW", NOW)
-    monkeypatch.setenv("OUTREACH_TIME_ZONE", "America/New_York")
-    return ["templates/thank_you.txt", "interviews.csv"]
 
 
 def test_check_shows_each_skipped_row_with_its_reason(invoke, log, workspace):
