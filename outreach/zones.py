@@ -8,6 +8,7 @@ maps to its IANA zone and the date decides the offset.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -24,6 +25,7 @@ US_ZONES = {
 }
 ALIASES = {alias: name for name, aliases in US_ZONES.items() for alias in aliases}
 UTC_NAMES = ("utc", "gmt", "z", "zulu")
+LOCALTIME = "/etc/localtime"
 _OFFSET = re.compile(r"(?:utc|gmt)?\s*([+-−])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
 
 
@@ -61,4 +63,23 @@ def user_zone(raw: dict[str, str]) -> tzinfo:
             return parse_zone(setting)
         except ValueError as e:
             raise UserError(f"OUTREACH_TIME_ZONE: {e}") from None
-    return datetime.now().astimezone().tzinfo
+    return system_zone()
+
+
+def system_zone() -> tzinfo:
+    """The computer's zone with its daylight-saving rules (``TZ``, else ``/etc/localtime``), so
+    that a date next month gets next month's offset; only the current offset when neither is
+    readable (Windows)."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return parse_zone(name)
+        except ValueError:
+            pass
+    try:
+        with open(LOCALTIME, "rb") as f:
+            target = os.path.realpath(LOCALTIME)
+            key = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else None
+            return ZoneInfo.from_file(f, key=key)
+    except (OSError, ValueError):
+        return datetime.now().astimezone().tzinfo

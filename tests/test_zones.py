@@ -29,3 +29,17 @@ def test_what_is_not_a_zone_is_said_in_a_sentence(text):
     with pytest.raises(ValueError) as refused:
         parse_zone(text)
     assert "time zone" in str(refused.value) or "offset" in str(refused.value)
+
+
+def test_the_users_zone_is_the_setting_else_the_systems_with_its_rules(monkeypatch):
+    from zoneinfo import ZoneInfo
+
+    from outreach.errors import UserError
+    from outreach.zones import user_zone
+
+    assert user_zone({"time_zone": "PT"}) == ZoneInfo("America/Los_Angeles")
+    with pytest.raises(UserError, match="OUTREACH_TIME_ZONE"):
+        user_zone({"time_zone": "Atlantis"})
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    zone = user_zone({})
+    assert JANUARY.replace(tzinfo=zone).utcoffset() != JULY.replace(tzinfo=zone).utcoffset()  # not a fixed offset

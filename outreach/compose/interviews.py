@@ -232,7 +232,7 @@ class InterviewLog:
             except ValueError as e:
                 interview.problems.append(Problem("error", contact.line, "interview_time", str(e)))
         interview.start = datetime.combine(day, at, zone)
-        interview.zone_label = interview.zone_label or _zone_name(zone)
+        interview.zone_label = interview.zone_label or zone_name(zone)
         return interview
 
 
@@ -240,5 +240,5 @@ def _program_key(cells: dict[str, str]) -> str:
     return " ".join(cells.get("program", "").casefold().split())
 
 
-def _zone_name(zone: tzinfo) -> str:
+def zone_name(zone: tzinfo) -> str:
     return getattr(zone, "key", None) or ("UTC" if zone is timezone.utc else str(zone))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta, timezone
 
+from outreach.compose.interviews import zone_name
 from outreach.track.season import DueList, Entry
 
 PRODID = "-//outreach//interview season//EN"
@@ -41,7 +42,7 @@ def interview_event(entry: Entry, stamp: str) -> list[str]:
         day = interview.start.date()
         when = [f"DTSTART;VALUE=DATE:{day:%Y%m%d}", f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}"]
     about = [f"{fields.get('interviewer', '')}, {fields.get('role', '')}".strip(", "),
-             f"Local time: {interview.describe()} ({interview.zone_label})" if interview.timed else "",
+             f"Local time: {interview.describe()} ({zone_name(interview.start.tzinfo)})" if interview.timed else "",
              entry.email and f"Email: {entry.email}", f"Thank-you: {entry.state}"]
     return ["BEGIN:VEVENT", f"UID:{uid(entry, 'interview')}", f"DTSTAMP:{stamp}", *when,
             f"SUMMARY:{text(f'Interview: {title(entry)}')}",
