@@ -319,6 +319,7 @@ def as_json(report: Report) -> dict:
             "cumulative_replies": {name: [[day.isoformat(), n] for day, n in points]
                                    for name, points in campaign.timeline.items()},
             "first_followup": campaign.first_followup.isoformat() if campaign.first_followup else None,
+            "thank_you": campaign.thank_you,   # never followed up: its follow-up figures do not apply
         })
     return {"generated_at": iso(report.generated_at), "by": report.by, "campaigns": campaigns}
 

@@ -98,3 +98,4 @@ def test_thank_you_notes_are_never_due_a_follow_up(invoke, log, workspace, smtp_
     assert "0 due a follow-up" in followup.output and "2 thank-you notes (never followed up)" in followup.output
     report = invoke("report")
     assert "thank-you notes are never followed up" in report.output and "followed up)" not in report.output
+    assert json.loads(invoke("report", "--json").output)["campaigns"][0]["thank_you"] is True
