@@ -218,6 +218,9 @@ class InterviewLog:
             except ValueError as e:
                 interview.problems.append(Problem("error", contact.line, "time_zone", str(e)))
         if not cells.get("interview_date"):
+            if "interview_date" in self.columns:
+                interview.problems.append(Problem("warning", contact.line, "interview_date",
+                                                  "empty: the note is not held back until the interview is over"))
             return interview
         try:
             day = parse_date(cells["interview_date"], order=self.season.date_order,

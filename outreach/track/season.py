@@ -82,7 +82,7 @@ def entry_for(interview: Interview, season: Season, store: Store | None, campaig
               path: Path) -> Entry:
     if interview.policy:
         return Entry("skipped", interview, None)
-    for problem in interview.problems:
+    for problem in (p for p in interview.problems if p.severity == "error"):
         raise UserError(f"{where(path, problem.line, problem.field)}: {problem.text}")
     if interview.start is None:
         raise UserError(f"{where(path, interview.contact.line, 'interview_date')}: empty; every interview "

@@ -143,3 +143,11 @@ def test_the_shipped_log_exercises_every_column_at_the_readme_date(invoke, tmp_p
     shown = invoke("due", "interviews.csv").output
     assert shown in readme  # the README shows the real output
     assert invoke("check", "templates/thank_you.txt", "interviews.csv").output in readme
+
+
+def test_due_as_a_real_process_honours_the_clock_and_the_zone(run_cli, log, workspace):
+    done = run_cli("due", "interviews.csv", "--json", cwd=workspace,
+                   env={"OUTREACH_NOW": "2026-12-03T17:00:00Z", "OUTREACH_TIME_ZONE": "Asia/Kolkata"})
+    assert done.returncode == 0, done.stderr
+    cote = next(e for e in json.loads(done.stdout)["entries"] if e["email"].startswith("a.cote"))
+    assert cote["state"] == "due" and "thank-you due by Dec 5, 22:30 IST" in cote["detail"]

@@ -99,3 +99,11 @@ def test_thank_you_notes_are_never_due_a_follow_up(invoke, log, workspace, smtp_
     report = invoke("report")
     assert "thank-you notes are never followed up" in report.output and "followed up)" not in report.output
     assert json.loads(invoke("report", "--json").output)["campaigns"][0]["thank_you"] is True
+
+
+def test_a_row_without_its_interview_date_is_a_warning(invoke, log, workspace):
+    (workspace / "interviews.csv").write_text(LOG.replace("2026-12-03", ""))
+    result = invoke("check", *log)
+    assert result.exit_code == 1
+    assert 'column "interview_date": empty: the note is not held back until the interview is over' in result.output
+    assert invoke("due", "interviews.csv").exit_code == 2
