@@ -89,6 +89,7 @@ MIGRATIONS = [
     # 3 (interview season): the template's Kind, so that a thank-you note is never followed up.
     """
     ALTER TABLE messages ADD COLUMN kind TEXT;  -- outreach | thank-you | follow-up (NULL: recorded before)
+    CREATE INDEX messages_address ON messages (address);  -- `due`: every message to one interviewer
     """,
 ]
 
