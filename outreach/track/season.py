@@ -44,9 +44,9 @@ class Entry:
         return self.interview.contact.email or self.fields.get("email", "")
 
     def sort_key(self) -> tuple:
-        moment = self.deadline or self.interview.start or datetime.max.replace(tzinfo=None)
-        return STATES.index(self.state), moment.timestamp() if moment.tzinfo else float("inf"), \
-            self.interview.contact.line
+        """By state, then the earliest deadline (or interview), then the line."""
+        moment = self.deadline or self.interview.start
+        return STATES.index(self.state), moment.timestamp() if moment else float("inf"), self.interview.contact.line
 
 
 @dataclass
