@@ -16,13 +16,22 @@ from pathlib import Path
 
 from outreach.clock import describe_age, parse_time
 from outreach.compose.contacts import ContactFile
-from outreach.compose.interviews import Interview, InterviewLog, Season, describe_moment
+from outreach.compose.interviews import (
+    Interview,
+    InterviewLog,
+    Season,
+    describe_moment,
+    zone_name,
+)
 from outreach.config import Settings
 from outreach.errors import UserError, where
 from outreach.track.store import Store
 
 # most urgent first; within a state, the earliest deadline (or interview) first
 STATES = ("overdue", "due", "drafted", "upcoming", "sent", "replied", "skipped")
+# message states that count as "drafted": written, queued, or cut off while sending (`send` and
+# `status` say what to do about those); a failed one is still due
+IN_HAND = ("drafted", "queued", "claimed", "sending", "uncertain")
 
 
 @dataclass
@@ -109,7 +118,7 @@ def thank_you_of(store: Store, interview: Interview, campaign: str | None) -> tu
             sent = parse_time(row.sent_at) or created
             replied = store.first_reply_since(row.address, sent)
             return ("replied", row.campaign, replied) if replied else ("sent", row.campaign, sent)
-        if row.state in ("drafted", "queued"):
+        if row.state in IN_HAND:
             best = ("drafted", row.campaign, created)
     return best
 
@@ -119,7 +128,7 @@ def describe(entry: Entry, season: Season) -> str:
     interview, now = entry.interview, season.now
     if entry.state == "skipped":
         return interview.skip_reason(now) or ""
-    mine = entry_zone_label(season)
+    mine = zone_name(season.user_zone)
     when = interview.describe()
     if entry.state == "upcoming":
         yours = ""
@@ -127,6 +136,8 @@ def describe(entry: Entry, season: Season) -> str:
         if interview.timed and interview.start.utcoffset() != local.utcoffset():
             text = describe_moment(local, mine)
             yours = f" ({text.split(', ', 1)[1] if local.date() == interview.start.date() else text} your time)"
+        if now >= interview.start:
+            return f"interview {when}{yours}, now"
         return f"interview {when}{yours}, in {describe_age(interview.start - now)}"
     deadline = describe_moment(entry.deadline.astimezone(season.user_zone), mine)
     if entry.state == "due":
@@ -138,10 +149,6 @@ def describe(entry: Entry, season: Season) -> str:
         return f"interviewed {when}; drafted (campaign {entry.campaign}), not sent: {by}"
     on = describe_moment(entry.at.astimezone(season.user_zone), None)
     return f"interviewed {when}; {entry.state} {on} (campaign {entry.campaign})"
-
-
-def entry_zone_label(season: Season) -> str:
-    return getattr(season.user_zone, "key", None) or str(season.user_zone)
 
 
 def as_json(entry: Entry, season: Season) -> dict:

@@ -75,6 +75,7 @@ def test_across_the_daylight_saving_change(invoke, log, workspace, monkeypatch, 
     assert entry["state"] == state and entry["interview_start"] == "2026-11-01T09:00:00-05:00"
     if state == "upcoming":
         assert "(19:30 IST your time)" in entry["detail"]
+        assert entry["detail"].endswith(", now" if now == "2026-11-01T14:30:00Z" else "in 1 minute")
     if state == "due":
         assert entry["deadline"] == "2026-11-03T10:00:00-05:00"
 
