@@ -113,6 +113,7 @@ def test_ics_is_rfc_5545_and_reads_back(invoke, log, workspace):
     cote = by_summary["Interview: Dr. Amelie Cote (Eastbrook)"]
     assert cote.decoded("DTSTART") == datetime(2026, 12, 3, 16, 0, tzinfo=timezone.utc)  # 09:00 MST
     assert "Thank-you due: Dr. Amelie Cote (Eastbrook)" in by_summary
+    assert str(cote["DESCRIPTION"]).startswith("Dr. Amelie Cote, Chair\nLocal time: Dec 3, 09:00 MST (America/Denver)")
     assert by_summary["Thank-you due: Dr. Ingrid Sorensen (Northfield)"].decoded("DTEND") == \
         datetime(2026, 12, 2, 19, 30, tzinfo=timezone.utc)
     long = next(e for name, e in by_summary.items() if name.startswith("Interview: Dr. Ann"))
@@ -144,6 +145,9 @@ def test_the_shipped_log_exercises_every_column_at_the_readme_date(invoke, tmp_p
     shown = invoke("due", "interviews.csv").output
     assert shown in readme  # the README shows the real output
     assert invoke("check", "templates/thank_you.txt", "interviews.csv").output in readme
+    drafted = invoke("draft", "templates/thank_you.txt", "interviews.csv", "--campaign", "interviews",
+                     "--out", "thank-you")
+    assert drafted.exit_code == 0 and drafted.output in readme
 
 
 def test_due_as_a_real_process_honours_the_clock_and_the_zone(run_cli, log, workspace):
