@@ -30,7 +30,7 @@ DEFAULT_WITHIN = "2d"               # a thank-you is due this long after the int
 INTERVIEW_LENGTH = timedelta(hours=1)  # an interview with a start time is over this long after it
 POLICY_COLUMNS = ("policy", "contact_policy")
 _MONTH_NUMBER = {name.casefold()[:3]: number for number, name in enumerate(MONTHS, start=1)}
-_NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})")
+_NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _MONTH_FIRST = re.compile(r"([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?(?:\s+(\d{4}))?")
 _DAY_FIRST = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?([a-z]{3,9})\.?,?(?:\s+(\d{4}))?")
@@ -123,7 +123,7 @@ def parse_date(text: str, *, order: str | None, today: date) -> date:
         if match := _ISO.fullmatch(value):
             return date(int(match[1]), int(match[2]), int(match[3]))
         if match := _NUMERIC.fullmatch(value):
-            return _numeric_date(text, int(match[1]), int(match[2]), int(match[3]), order)
+            return _numeric_date(text, int(match[1]), int(match[2]), match[3], order, today)
         for pattern, month_at, day_at in ((_MONTH_FIRST, 1, 2), (_DAY_FIRST, 2, 1)):
             if match := pattern.fullmatch(value):
                 month = _MONTH_NUMBER.get(match[month_at][:3])
@@ -138,16 +138,20 @@ def parse_date(text: str, *, order: str | None, today: date) -> date:
     raise ValueError(f"{text!r} is not a date like 2026-11-28, 11/28/2026, Nov 12 or 12 November 2026")
 
 
-def _numeric_date(text: str, first: int, second: int, year: int, order: str | None) -> date:
-    year += 2000 if year < 100 else 0
+def _numeric_date(text: str, first: int, second: int, year_text: str | None, order: str | None,
+                  today: date) -> date:
+    """``11/28/2026``, ``28.11.26``, ``11/28``: the order is known when one part is over 12."""
+    year = None if year_text is None else int(year_text) + (2000 if len(year_text) == 2 else 0)
     if first > 12 and second <= 12:
-        return date(year, second, first)
-    if second > 12 or first == second:
-        return date(year, first, second)
-    if order is None:
-        raise ValueError(f"{text!r} is ambiguous (month/day or day/month?): write 2026-{first:02d}-{second:02d} "
-                         "or set OUTREACH_DATE_ORDER=MDY or DMY")
-    return date(year, first, second) if order == "MDY" else date(year, second, first)
+        month, day = second, first
+    elif second > 12 or first == second:
+        month, day = first, second
+    elif order is None:
+        raise ValueError(f"{text!r} is ambiguous (month/day or day/month?): write it as "
+                         f"{year or today.year}-{first:02d}-{second:02d} or set OUTREACH_DATE_ORDER=MDY or DMY")
+    else:
+        month, day = (first, second) if order == "MDY" else (second, first)
+    return _nearest_year(month, day, today) if year is None else date(year, month, day)
 
 
 def _nearest_year(month: int, day: int, today: date) -> date:

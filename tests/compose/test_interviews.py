@@ -24,6 +24,7 @@ DEC_1 = date(2026, 12, 1)
     ("12 Nov", date(2026, 11, 12)), ("Sept 30", date(2026, 9, 30)), ("03/03/2026", date(2026, 3, 3)),
     ("Jan 14", date(2027, 1, 14)),  # in December, a January interview is next month's
     ("3rd December 2026", date(2026, 12, 3)),
+    ("11/28", date(2026, 11, 28)), ("28.11.26", date(2026, 11, 28)), ("1/14", date(2027, 1, 14)),
 ])
 def test_dates_as_logs_write_them(text, expected):
     assert parse_date(text, order=None, today=DEC_1) == expected
