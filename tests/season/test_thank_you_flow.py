@@ -107,3 +107,10 @@ def test_a_row_without_its_interview_date_is_a_warning(invoke, log, workspace):
     assert result.exit_code == 1
     assert 'column "interview_date": empty: the note is not held back until the interview is over' in result.output
     assert invoke("due", "interviews.csv").exit_code == 2
+
+
+def test_a_no_contact_row_needs_no_address(invoke, log, workspace):
+    (workspace / "interviews.csv").write_text(LOG.replace("h.weber@harbour.example.de", ""))
+    result = invoke("check", *log)
+    assert result.exit_code == 0, result.output
+    assert "line 5  Dr. Hans Weber\n  skipped no contact" in result.output
