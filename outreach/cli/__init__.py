@@ -62,11 +62,25 @@ class Group(click.Group):
             say("interrupted", err=True)
             ctx.exit(130)
         except Exception as e:  # a bug: say so plainly; the traceback only when asked for
+            trouble = _store_trouble(e)
+            if trouble is not None:  # the store file itself failed (full disk, damaged page): not a bug
+                say(style("error: ", "error", stream=sys.stderr) + str(trouble), err=True)
+                ctx.exit(trouble.exit_code)
             if os.environ.get("OUTREACH_DEBUG"):
                 traceback.print_exc()
             say(style("internal error: ", "error", stream=sys.stderr)
                 + f"{type(e).__name__}: {e} (set OUTREACH_DEBUG=1 for the traceback, and please report it)", err=True)
             ctx.exit(1)
+
+
+def _store_trouble(error: Exception) -> UserError | None:
+    """An SQLite failure, in one sentence naming the store; None for anything else."""
+    sqlite3 = sys.modules.get("sqlite3")  # not loaded: the error cannot be SQLite's
+    if sqlite3 is None or not isinstance(error, sqlite3.Error):
+        return None
+    from outreach.track.store import Store, trouble
+
+    return trouble(Store.opened, error)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
