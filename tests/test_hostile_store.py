@@ -96,6 +96,17 @@ def test_another_programs_sqlite_database_is_refused_and_left_alone(campaign, in
     assert smtp_server.messages == []
 
 
+def test_a_hand_made_store_missing_a_column_is_one_sentence(campaign, invoke, smtp_server):
+    path = campaign.ws / "outreach.db"
+    with sqlite3.connect(path) as db:
+        db.executescript("CREATE TABLE messages (campaign TEXT, address TEXT, state TEXT); CREATE TABLE events (x);"
+                         "CREATE TABLE suppressions (x); CREATE TABLE sync_state (x); PRAGMA user_version = 2;")
+        db.execute("INSERT INTO messages VALUES ('outreach', 'dr0@example.edu', 'sent')")
+    error_line(invoke(*campaign.args("--yes")), "does not have the columns outreach expects")
+    error_line(invoke("status"), "does not have the columns outreach expects")
+    assert smtp_server.messages == []
+
+
 def test_a_store_from_a_newer_outreach_is_refused(sent_once, invoke, smtp_server):
     with sqlite3.connect(sent_once.ws / "outreach.db") as db:
         db.execute("PRAGMA user_version = 99")

@@ -655,6 +655,9 @@ def trouble(path: str | Path | None, error: sqlite3.Error) -> UserError:
     if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and path is not None and _disk_full(Path(path)):
         name = "SQLITE_FULL"  # SQLite says "disk I/O error" when its shared-memory file finds no room
     meaning = next((text for prefix, text in _TROUBLE if name.startswith(prefix)), "failed")
+    if name == "SQLITE_ERROR" and str(error).startswith(("no such column", "no such table")):
+        meaning = ("does not have the columns outreach expects (a hand-made or foreign store); set OUTREACH_DB "
+                   "to the store you meant")
     return UserError(f"{path or 'the tracking store'}: {meaning} (SQLite: {error})")
 
 
