@@ -7,10 +7,10 @@ reply goes out, so it is there as soon as the client has its 250.
 
 Faults are queues of replies the server gives instead of accepting (``fail_mail``,
 ``fail_rcpt``, ``fail_data_command`` for the DATA command itself, before any 354, and
-``fail_data`` for the reply after the final dot, garbled ones included), ``refuse`` for recipients refused every time, "drop" actions
-that cut the connection during DATA, ``hold_*`` that block a command until the test releases
-it (to kill a client at an exact point), and ``close_every`` for servers that end the session
-after N messages.
+``fail_data`` for the reply after the final dot, garbled ones included), ``refuse`` for
+recipients refused every time, "drop" actions that cut the connection during DATA, ``hold_*``
+that block a command until the test releases it (to kill a client at an exact point), and
+``close_every`` for servers that end the session after N messages.
 """
 
 from __future__ import annotations

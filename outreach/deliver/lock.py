@@ -1,10 +1,11 @@
 """One send at a time per store, and what a crashed run left behind.
 
 The lock is an OS lock on ``<store>.lock`` beside the real store file (symbolic links and
-relative paths resolved, so that two paths to one store share one lock), a file that also records which process holds it
-and on which boot of the machine: the next run reads that to decide whether a message left
-``claimed`` may go back to the queue (same boot: every commit after the claim survived) or must
-become ``uncertain`` (see :meth:`outreach.track.store.Store.recover_interrupted`).
+relative paths resolved, so that two paths to one store share one lock), a file that also
+records which process holds it and on which boot of the machine: the next run reads that to
+decide whether a message left ``claimed`` may go back to the queue (same boot: every commit
+after the claim survived) or must become ``uncertain`` (see
+:meth:`outreach.track.store.Store.recover_interrupted`).
 """
 
 from __future__ import annotations

@@ -355,8 +355,8 @@ class SMTPTransport:
             return Outcome(SENT, reply_text(code, message), refused)
         if not 400 <= code < 600:  # garbled, 1xx, 3xx: we cannot tell whether the server kept it
             self._drop()
-            return Outcome(UNCERTAIN, f"the server's reply to the message was not understood ({reply_text(code, message)})",
-                           refused)
+            reply = reply_text(code, message)
+            return Outcome(UNCERTAIN, f"the server's reply to the message was not understood ({reply})", refused)
         journal.not_sent()
         if code == 421:
             self._drop()
