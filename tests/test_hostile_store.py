@@ -115,11 +115,11 @@ def test_a_store_from_a_newer_outreach_is_refused(sent_once, invoke, smtp_server
 
 
 # -- damaged, read-only, full -------------------------------------------------------------------
-def damage_messages_table(path: Path) -> None:
+def damage_table(path: Path, table: str = "messages") -> None:
     db = sqlite3.connect(path)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
     page_size = db.execute("PRAGMA page_size").fetchone()[0]
-    root = db.execute("SELECT rootpage FROM sqlite_master WHERE name='messages'").fetchone()[0]
+    root = db.execute("SELECT rootpage FROM sqlite_master WHERE name=?", (table,)).fetchone()[0]
     db.close()
     with open(path, "r+b") as file:
         file.seek((root - 1) * page_size)
@@ -128,7 +128,7 @@ def damage_messages_table(path: Path) -> None:
 
 @pytest.mark.parametrize("command", [["send"], ["status"], ["report"]])
 def test_a_damaged_page_is_one_sentence(sent_once, invoke, smtp_server, command):
-    damage_messages_table(sent_once.ws / "outreach.db")
+    damage_table(sent_once.ws / "outreach.db")
     args = sent_once.args("--yes") if command == ["send"] else command
     error_line(invoke(*args), "is damaged; restore it from a backup")
     assert smtp_server.received_by() == CONTACTS
@@ -234,3 +234,16 @@ def test_commands_creating_a_store_at_once_all_get_the_same_whole_store(tmp_path
         assert table_names(path) >= {"messages", "events", "suppressions", "sync_state"}
         assert [p.name for p in path.parent.iterdir()] == ["outreach.db"]
         assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_damaged_store_during_sync_is_the_stores_trouble_not_unreadable_mail(workspace, invoke, record_sent):
+    import mailbox
+
+    from tests import mail_samples as samples
+
+    sent = record_sent(samples.outgoing("chen@example.edu"))
+    box = mailbox.mbox(workspace / "export.mbox", create=True)
+    box.add(samples.gmail_reply(sent))
+    box.close()
+    damage_table(workspace / "outreach.db", "events")  # found only when the reply is recorded
+    error_line(invoke("sync", "--mbox", workspace / "export.mbox"), "is damaged; restore it from a backup")
