@@ -247,3 +247,14 @@ def test_a_damaged_store_during_sync_is_the_stores_trouble_not_unreadable_mail(w
     box.close()
     damage_table(workspace / "outreach.db", "events")  # found only when the reply is recorded
     error_line(invoke("sync", "--mbox", workspace / "export.mbox"), "is damaged; restore it from a backup")
+
+
+def test_a_full_disk_while_drafting_is_one_sentence_naming_the_file(campaign, invoke, tiny_disk):
+    fill(tiny_disk)
+    line = error_line(invoke("draft", campaign.template, campaign.contacts, "--out", tiny_disk / "drafts"),
+                      "cannot be written: the disk is full")
+    assert str(tiny_disk / "drafts") in line
+    (tiny_disk / "filler").unlink()
+    again = invoke("draft", campaign.template, campaign.contacts, "--out", tiny_disk / "drafts")
+    assert again.exit_code == 0, again.output
+    assert len(list((tiny_disk / "drafts").glob("*.eml"))) == 3
