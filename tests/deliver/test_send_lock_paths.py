@@ -54,14 +54,13 @@ def test_a_second_send_by_another_path_to_the_same_store_is_refused(campaign, sm
 
 
 def test_sends_started_together_on_a_brand_new_store_never_see_a_half_made_store(campaign, smtp_server):
-    for round in range(3):
-        campaign.write_contacts(2, start=2 * round)
-        (campaign.ws / "outreach.db").unlink(missing_ok=True)
-        runs = [start(campaign, campaign.ws) for _ in range(4)]
-        results = [finish(run) for run in runs]
-        for code, output in results:
-            assert "not an outreach tracking store" not in output and "Traceback" not in output, output
-            assert code == 0 or (code == 2 and BUSY in output), output
-        assert sum(code == 0 for code, _ in results) >= 1
-    assert smtp_server.received_by() == {f"dr{i}@example.edu": 1 for i in range(6)}
+    # (tests/test_hostile_store.py races eight openings in threads, which hits the window reliably)
+    campaign.write_contacts(4)
+    runs = [start(campaign, campaign.ws) for _ in range(4)]
+    results = [finish(run) for run in runs]
+    for code, output in results:
+        assert "not an outreach tracking store" not in output and "Traceback" not in output, output
+        assert code == 0 or (code == 2 and BUSY in output), output
+    assert sum(code == 0 for code, _ in results) >= 1
+    assert smtp_server.received_by() == {f"dr{i}@example.edu": 1 for i in range(4)}
     assert not [p.name for p in campaign.ws.iterdir() if p.name.startswith(".outreach.db.new-")]
