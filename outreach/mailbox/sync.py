@@ -337,14 +337,14 @@ def one_message(report: Report, index: Index, where: str, location: dict, store:
         if store is not None:
             store.db.execute("ROLLBACK TO one_message")
             store.db.execute("RELEASE one_message")
-        _skip_unreadable(report, index, where, location, e, seen.get("headers"))
+        _skip_unreadable(report, index, where, location, e, seen.get("headers"), store)
     else:
         if store is not None:
             store.db.execute("RELEASE one_message")
 
 
 def _skip_unreadable(report: Report, index: Index, where: str, location: dict, error: Exception,
-                     headers: Message | None) -> None:
+                     headers: Message | None, store: Store | None) -> None:
     problem = "nested too deeply" if isinstance(error, RecursionError) else f"{type(error).__name__}: {error}"
     problem = " ".join(problem.split())[:200]
     try:
@@ -353,10 +353,30 @@ def _skip_unreadable(report: Report, index: Index, where: str, location: dict, e
         sender = ""
     report.unreadable.append({**location, "where": where, "error": problem, "from": sender or None})
     text = f"{where}: could not be read ({problem}); it was skipped"
-    if sender and sender in index.by_address:
-        text += (f". It is from {sender}, whom you wrote to: read it in your mail client, and if it is an "
-                 f"answer record it with `outreach mark {sender} replied`")
+    sent = _latest(index.by_address.get(sender, ()), None) if sender not in index.own else None
+    if sent is not None and store is not None:
+        _record_unreadable_answer(store, report, sent, sender, where, problem, headers)
+        text += (f". It is from {sender}, whom you wrote to, so it counts as an answer and no follow-up goes to "
+                 "them; read it in your mail client")
     report.warnings.append(text)
+
+
+def _record_unreadable_answer(store: Store, report: Report, sent: SentMessage, sender: str, where: str,
+                              problem: str, headers: Message) -> None:
+    """Mail from someone we wrote to is an answer, even when it cannot be read: when unsure
+    whether a person answered, do not send them a reminder."""
+    try:
+        source = event_source(headers)
+    except Exception:  # noqa: BLE001
+        source = f"unreadable:{where}"
+    how = "mail from the contact's address (unreadable)"
+    reason = f"could not be read ({problem}); mail from a contact counts as an answer"
+    recorded = Recorded("reply", sent.address, sent.campaign, sent.message_id, "address", how, sender, "", reason,
+                        where)
+    recorded.new = store.add_event(message_id=sent.message_id, address=sent.address, kind="reply", source=source,
+                                   strength="address", detail={"from": sender, "reason": reason, "where": where,
+                                                               "matched_by": how})
+    report.events.append(recorded)
 
 
 # ------------------------------------------------------------------------------------ files

@@ -73,15 +73,20 @@ def test_over_imap_a_hostile_message_is_skipped_named_and_passed_for_good(mail_a
         assert db.execute("SELECT last_uid FROM sync_state WHERE folder='INBOX'").fetchone()[0] == 3
 
 
-def test_the_text_summary_counts_it_and_names_a_contact_sender(mail_account, record_sent, invoke):
-    chen = record_sent(samples.outgoing("chen@example.edu"))
+def test_unreadable_mail_from_a_contact_counts_as_an_answer(mail_account, record_sent, invoke):
+    chen, okafor = record_sent(samples.outgoing("chen@example.edu"), samples.outgoing("okafor@example.edu"))
     mail_account.append(nested_auto_reply(chen))
     result = invoke("sync")
     assert result.exit_code == 1, result.output
-    assert "recorded: nothing new; 1 unreadable message(s) skipped" in result.stdout
+    assert "recorded: 1 reply; 1 unreadable message(s) skipped" in result.stdout
     assert ("INBOX uid 1: could not be read (nested too deeply); it was skipped. It is from chen@example.edu, "
-            "whom you wrote to") in result.stderr
-    assert "outreach mark chen@example.edu replied" in result.stderr
+            "whom you wrote to, so it counts as an answer and no follow-up goes to them") in result.stderr
+    status = invoke("status", "--json")
+    actions = {row["address"]: row["next_action"] for row in json.loads(status.stdout)}
+    assert actions["chen@example.edu"].startswith("none: replied")
+    assert actions["okafor@example.edu"].startswith("follow-up due")
+    again = invoke("sync", "--full")
+    assert "recorded: nothing new (1 already recorded); 1 unreadable message(s) skipped" in again.stdout
 
 
 def test_followup_syncs_past_a_hostile_message(mail_account, record_sent, invoke, workspace, monkeypatch):
