@@ -6,10 +6,11 @@ XOAUTH2 checks a bearer token. Every message the server accepts is in ``messages
 reply goes out, so it is there as soon as the client has its 250.
 
 Faults are queues of replies the server gives instead of accepting (``fail_mail``,
-``fail_rcpt``, ``fail_data``), ``refuse`` for recipients refused every time, "drop" actions
-that cut the connection during DATA, ``hold_*`` that block a command until the test releases
-it (to kill a client at an exact point), and ``close_every`` for servers that end the session
-after N messages.
+``fail_rcpt``, ``fail_data_command`` for the DATA command itself, before any 354, and
+``fail_data`` for the reply after the final dot, garbled ones included), ``refuse`` for
+recipients refused every time, "drop" actions that cut the connection during DATA, ``hold_*``
+that block a command until the test releases it (to kill a client at an exact point), and
+``close_every`` for servers that end the session after N messages.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class MailServer:
         self.fail_mail: deque[str] = deque()               # replies to the next MAIL commands
         self.fail_rcpt: dict[str, deque[str]] = {}         # address -> replies to its next RCPTs
         self.refuse: dict[str, str] = {}                   # address -> reply, every time
+        self.fail_data_command: deque[str] = deque()       # replies to the next DATA commands, instead of 354
         self.fail_data: deque[str] = deque()               # "451 ...", "550 ...", "drop", "drop-keep"
         self.hold_mail: Hold | None = None
         self.hold_data: Hold | None = None
@@ -95,6 +97,7 @@ class MailServer:
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "MailServer":
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import SMTP
 
         logging.getLogger("mail.log").setLevel(logging.CRITICAL)
         warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
@@ -113,9 +116,16 @@ class MailServer:
             options.update(auth_require_tls=False)
         owner = self
 
+        class FaultySMTP(SMTP):
+            async def smtp_DATA(self, arg):
+                if owner.fail_data_command and self.envelope is not None and self.envelope.rcpt_tos:
+                    await self.push(owner.fail_data_command.popleft())
+                    return
+                await super().smtp_DATA(arg)
+
         class TrackingController(Controller):
             def factory(self):
-                protocol = super().factory()
+                protocol = FaultySMTP(self.handler, **self.SMTP_kwargs)
                 owner._protocols.append(protocol)
                 return protocol
 

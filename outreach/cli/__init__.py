@@ -9,6 +9,7 @@ The cli may import every stage; no stage imports the cli.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -63,11 +64,39 @@ class Group(click.Group):
             say("interrupted", err=True)
             ctx.exit(130)
         except Exception as e:  # a bug: say so plainly; the traceback only when asked for
+            trouble = _store_trouble(e) or _disk_trouble(e)
+            if trouble is not None:  # the store or the disk failed (full, damaged, read-only): not a bug
+                say(style("error: ", "error", stream=sys.stderr) + str(trouble), err=True)
+                ctx.exit(trouble.exit_code)
             if os.environ.get("OUTREACH_DEBUG"):
                 traceback.print_exc()
             say(style("internal error: ", "error", stream=sys.stderr)
                 + f"{type(e).__name__}: {e} (set OUTREACH_DEBUG=1 for the traceback, and please report it)", err=True)
             ctx.exit(1)
+
+
+def _store_trouble(error: Exception) -> UserError | None:
+    """An SQLite failure, in one sentence naming the store; None for anything else."""
+    sqlite3 = sys.modules.get("sqlite3")  # not loaded: the error cannot be SQLite's
+    if sqlite3 is None or not isinstance(error, sqlite3.Error):
+        return None
+    from outreach.track.store import Store, trouble
+
+    return trouble(Store.opened, error)
+
+
+# errno -> what it means: a disk that is full or will not be written, whatever file hit it.
+_DISK_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+                errno.EROFS: "the file system is read-only"}
+
+
+def _disk_trouble(error: Exception) -> UserError | None:
+    """A full or read-only disk met while writing a file (a draft, a report), in one sentence."""
+    if not isinstance(error, OSError) or error.errno not in _DISK_ERRORS:
+        return None
+    where = f"{error.filename}: " if error.filename else ""
+    return UserError(f"{where}cannot be written: {_DISK_ERRORS[error.errno]} ({error.strerror}); free some space "
+                     "or choose another folder, then run again")
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

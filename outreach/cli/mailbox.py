@@ -77,7 +77,8 @@ def print_sync_report(report) -> None:
         counts[event.kind] = counts.get(event.kind, 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing new"
     seen = len(report.events) - len(report.new_events)
-    say(style(f"recorded: {summary}" + (f" ({seen} already recorded)" if seen else ""), "ok"))
+    skipped = f"; {len(report.unreadable)} unreadable message(s) skipped" if report.unreadable else ""
+    say(style(f"recorded: {summary}" + (f" ({seen} already recorded)" if seen else "") + skipped, "ok"))
 
 
 def event_line(event) -> str:

@@ -1,9 +1,11 @@
 """One send at a time per store, and what a crashed run left behind.
 
-The lock is an OS lock on ``<store>.lock``, a file that also records which process holds it
-and on which boot of the machine: the next run reads that to decide whether a message left
-``claimed`` may go back to the queue (same boot: every commit after the claim survived) or must
-become ``uncertain`` (see :meth:`outreach.track.store.Store.recover_interrupted`).
+The lock is an OS lock on ``<store>.lock`` beside the real store file (symbolic links and
+relative paths resolved, so that two paths to one store share one lock), a file that also
+records which process holds it and on which boot of the machine: the next run reads that to
+decide whether a message left ``claimed`` may go back to the queue (same boot: every commit
+after the claim survived) or must become ``uncertain`` (see
+:meth:`outreach.track.store.Store.recover_interrupted`).
 """
 
 from __future__ import annotations
@@ -43,12 +45,18 @@ class SendLock:
     """
 
     def __init__(self, store_path: Path):
-        self.path = Path(f"{store_path}.lock")
+        # The real file, not the path we were given: a symlink, `./outreach.db` and an absolute
+        # path to one store must all meet at one lock, or two sends would both run.
+        self.path = Path(f"{os.path.realpath(store_path)}.lock")
         self.fd: int | None = None
         self.previous: dict | None = None
 
     def acquire(self) -> "SendLock":
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise UserError(f"{self.path}: cannot create the send lock beside the tracking store "
+                            f"({e.strerror or e}); the folder must be writable") from None
         try:
             _lock(fd)
         except OSError:
@@ -59,8 +67,13 @@ class SendLock:
                             "wait for it to finish") from None
         self.fd = fd
         self.previous = _read_json(fd)
-        self._write({"pid": os.getpid(), "boot": boot_id(), "started": iso(datetime.now(timezone.utc)),
-                     "finished": None})
+        try:
+            self._write({"pid": os.getpid(), "boot": boot_id(), "started": iso(datetime.now(timezone.utc)),
+                         "finished": None})
+        except OSError as e:  # a full disk: nothing is sent without a record of this run
+            self.release()
+            raise UserError(f"{self.path}: cannot write the send lock ({e.strerror or e}); "
+                            "nothing was sent") from None
         return self
 
     def release(self) -> None:
@@ -69,6 +82,8 @@ class SendLock:
         try:
             info = _read_json(self.fd) or {}
             self._write({**info, "finished": iso(datetime.now(timezone.utc))})
+        except OSError:
+            pass  # the lock goes with the close all the same; the next run treats this one as a crash
         finally:
             os.close(self.fd)  # closing releases the lock
             self.fd = None

@@ -6,9 +6,11 @@ by command so that we always know which side of DATA a failure happened on:
 
 * before the server's 354 nothing was sent: transient problems are retried with bounded
   backoff, permanent ones (5xx) fail that message only;
-* between 354 and the final reply the outcome is unknown: a dropped connection or a timeout
-  there makes the message *uncertain*, never retried;
-* the final 250 means the server took responsibility for the message.
+* between 354 and the final reply the outcome is unknown: a dropped connection, a timeout or a
+  reply that is neither 2xx, 4xx nor 5xx there makes the message *uncertain*, never retried;
+* the final 250 means the server took responsibility for the message; a 4xx at any stage (MAIL,
+  RCPT, DATA, after the final dot) means it did not and the message is retried (then deferred
+  to a later run), and only a 5xx fails it.
 
 ``journal.sending()`` is called just before DATA and ``journal.not_sent()`` when a DATA that was
 begun is known not to have been accepted; the caller records both in the store.
@@ -297,6 +299,9 @@ class SMTPTransport:
             self._reset()
             self._account_limit(code, message)
             raise SenderRefused(f"the server refused the sender {sender} ({reply_text(code, message)})")
+        if code >= 400:  # 450/451/452: the server is busy or short of room; nothing was sent
+            self._reset()
+            raise _Retry(reply_text(code, message))
 
         refused: dict[str, str] = {}
         transient = ""
@@ -348,6 +353,10 @@ class SMTPTransport:
             return Outcome(UNCERTAIN, f"the connection was lost during DATA ({_describe(e)})", refused)
         if 200 <= code < 300:
             return Outcome(SENT, reply_text(code, message), refused)
+        if not 400 <= code < 600:  # garbled, 1xx, 3xx: we cannot tell whether the server kept it
+            self._drop()
+            reply = reply_text(code, message)
+            return Outcome(UNCERTAIN, f"the server's reply to the message was not understood ({reply})", refused)
         journal.not_sent()
         if code == 421:
             self._drop()

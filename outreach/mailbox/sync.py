@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email.message import Message
@@ -221,6 +223,7 @@ class Report:
     uncertain: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unreadable: list[dict] = field(default_factory=list)  # skipped: {"folder", "uid"} or {"file", "number"}
     scanned: int = 0
     stats: dict = field(default_factory=dict)
 
@@ -231,7 +234,7 @@ class Report:
     def as_json(self) -> dict:
         return {"sources": self.sources, "events": [e.as_json() for e in self.events],
                 "confirmed_sent": self.confirmed, "still_uncertain": self.uncertain, "warnings": self.warnings, "notes": self.notes,
-                "scanned": self.scanned, "stats": self.stats}
+                "unreadable": self.unreadable, "scanned": self.scanned, "stats": self.stats}
 
 
 class Recorder:
@@ -248,11 +251,7 @@ class Recorder:
             if not (draft or is_draft_copy(msg)):
                 self._confirm(ours, date_of(msg) or arrived, f"found in {where}")
             return None
-        try:
-            verdict = classify(msg)
-        except Exception as e:  # one unreadable message must not stop the sync: say where it is
-            self.report.warnings.append(f"{where}: could not be read ({type(e).__name__}: {e}); it was skipped")
-            return None
+        verdict = classify(msg)  # may raise: see one_message
         if verdict.sender in self.index.own or verdict.kind not in RECORDED_KINDS:
             return None
         found = match(verdict, self.index)
@@ -314,6 +313,70 @@ def is_draft_copy(msg: Message) -> bool:
     Gmail export's draft (X-Gmail-Labels: Drafts)."""
     labels = [label.strip().lower() for label in raw_header(msg, "X-Gmail-Labels").split(",")]
     return raw_header(msg, "X-Unsent").strip() == "1" or "drafts" in labels
+
+
+@contextmanager
+def one_message(report: Report, index: Index, where: str, location: dict, store: Store | None = None):
+    """Read, screen, classify and record one incoming message, or skip it as unreadable.
+
+    A message the parser or classifier cannot handle (multiparts nested 1,000 deep, a header
+    that trips the email package) is counted in ``report.unreadable`` with where it is, and
+    skipped; with ``store``, what it had written is undone (a savepoint). The sync goes on and
+    its position moves past it, so one stranger's message cannot stop every later sync.
+    The block may put the message's headers in ``seen["headers"]`` to name its sender.
+    Failures of the store itself (a full disk) are not the message's fault and go on up.
+    """
+    seen: dict = {}
+    if store is not None:
+        store.db.execute("SAVEPOINT one_message")
+    try:
+        yield seen
+    except sqlite3.Error:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever a hostile message makes the parser raise
+        if store is not None:
+            store.db.execute("ROLLBACK TO one_message")
+            store.db.execute("RELEASE one_message")
+        _skip_unreadable(report, index, where, location, e, seen.get("headers"), store)
+    else:
+        if store is not None:
+            store.db.execute("RELEASE one_message")
+
+
+def _skip_unreadable(report: Report, index: Index, where: str, location: dict, error: Exception,
+                     headers: Message | None, store: Store | None) -> None:
+    problem = "nested too deeply" if isinstance(error, RecursionError) else f"{type(error).__name__}: {error}"
+    problem = " ".join(problem.split())[:200]
+    try:
+        sender = sender_of(headers) if headers is not None else ""
+    except Exception:  # noqa: BLE001 - the headers themselves may be what failed
+        sender = ""
+    report.unreadable.append({**location, "where": where, "error": problem, "from": sender or None})
+    text = f"{where}: could not be read ({problem}); it was skipped"
+    sent = _latest(index.by_address.get(sender, ()), None) if sender not in index.own else None
+    if sent is not None and store is not None:
+        _record_unreadable_answer(store, report, sent, sender, where, problem, headers)
+        text += (f". It is from {sender}, whom you wrote to, so it counts as an answer and no follow-up goes to "
+                 "them; read it in your mail client")
+    report.warnings.append(text)
+
+
+def _record_unreadable_answer(store: Store, report: Report, sent: SentMessage, sender: str, where: str,
+                              problem: str, headers: Message) -> None:
+    """Mail from someone we wrote to is an answer, even when it cannot be read: when unsure
+    whether a person answered, do not send them a reminder."""
+    try:
+        source = event_source(headers)
+    except Exception:  # noqa: BLE001
+        source = f"unreadable:{where}"
+    how = "mail from the contact's address (unreadable)"
+    reason = f"could not be read ({problem}); mail from a contact counts as an answer"
+    recorded = Recorded("reply", sent.address, sent.campaign, sent.message_id, "address", how, sender, "", reason,
+                        where)
+    recorded.new = store.add_event(message_id=sent.message_id, address=sent.address, kind="reply", source=source,
+                                   strength="address", detail={"from": sender, "reason": reason, "where": where,
+                                                               "matched_by": how})
+    report.events.append(recorded)
 
 
 # ------------------------------------------------------------------------------------ files
@@ -413,13 +476,15 @@ def sync_files(store: Store, own_addresses: Iterable[str], paths: list[tuple[str
         with MessageFile(path) as messages, store.transaction():
             progress.start(f"reading {path.name}", len(messages))
             matched_before = len(report.events)
-            for where, raw, key in messages.items():
-                headers = parse_headers(_header_block(raw))
-                decision = screen(headers, index)
-                if decision != SKIP:
-                    own_id = own_message_id(headers)
-                    draft = bool(own_id and index.get(own_id)) and messages.is_draft(key)
-                    recorder.handle(parse_message(raw) if decision == FULL else headers, where, draft=draft)
+            for number, (where, raw, key) in enumerate(messages.items(), start=1):
+                location = {"file": str(path), "number": number, **({"key": key} if kind == "maildir" else {})}
+                with one_message(report, index, where, location, store) as seen:
+                    headers = seen["headers"] = parse_headers(_header_block(raw))
+                    decision = screen(headers, index)
+                    if decision != SKIP:
+                        own_id = own_message_id(headers)
+                        draft = bool(own_id and index.get(own_id)) and messages.is_draft(key)
+                        recorder.handle(parse_message(raw) if decision == FULL else headers, where, draft=draft)
                 progress.advance(1)
             # "as of": the export's own time, so "synced at" never claims mail newer than the file
             store.save_sync_position(kind, str(path.resolve()), 0, len(messages), iso(_mtime(path)))
@@ -498,18 +563,22 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
         fetched = session.fetch_headers(chunk)
         decisions = {}
         for uid, item in fetched.items():
-            headers = parse_headers(item.headers)
-            decisions[uid] = (screen(headers, index), headers)
+            with one_message(report, index, f"{folder} uid {uid}", {"folder": folder, "uid": uid}):
+                headers = parse_headers(item.headers)
+                decisions[uid] = (screen(headers, index), headers)
         bodies = session.fetch_bodies([uid for uid, (d, _) in decisions.items() if d == FULL])
         with store.transaction():
             for uid in chunk:
                 if uid not in decisions:
-                    continue  # expunged since the search
+                    continue  # expunged since the search, or its headers were unreadable
                 decision, headers = decisions[uid]
                 if decision == SKIP:
                     continue
-                msg = parse_message(bodies[uid]) if decision == FULL and uid in bodies else headers
-                recorder.handle(msg, f"{folder} uid {uid}", fetched[uid].arrived, draft=fetched[uid].draft)
+                where = f"{folder} uid {uid}"
+                with one_message(report, index, where, {"folder": folder, "uid": uid}, store) as seen:
+                    seen["headers"] = headers
+                    msg = parse_message(bodies[uid]) if decision == FULL and uid in bodies else headers
+                    recorder.handle(msg, where, fetched[uid].arrived, draft=fetched[uid].draft)
             store.save_sync_position(session.key, folder, uidvalidity, chunk[-1])
         progress.advance(len(chunk))
     progress.finish()

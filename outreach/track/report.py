@@ -154,12 +154,13 @@ def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) 
     for campaign, group, day, count in data["timeline"]:
         key = TOTAL if group is None else group_label(group, by)
         total = running[(campaign, key)] = running.get((campaign, key), 0) + count
-        campaigns[campaign].timeline.setdefault(key, []).append((date.fromisoformat(day), total))
+        if _stored_day(day) is not None:
+            campaigns[campaign].timeline.setdefault(key, []).append((_stored_day(day), total))
     for campaign, first_sent, last_reply, first_followup in data["spans"]:
         report = campaigns[campaign]
-        report.first_sent = date.fromisoformat(first_sent) if first_sent else None
-        report.last_reply = date.fromisoformat(last_reply) if last_reply else None
-        report.first_followup = date.fromisoformat(first_followup) if first_followup else None
+        report.first_sent = _stored_day(first_sent)
+        report.last_reply = _stored_day(last_reply)
+        report.first_followup = _stored_day(first_followup)
     if by is not None:  # the totals' curve, from the groups' daily counts
         for report in campaigns.values():
             daily: dict[date, int] = {}
@@ -515,3 +516,11 @@ def write_html(report: Report, path: Path) -> None:
 
 def dumps(report: Report) -> str:
     return json.dumps(as_json(report), ensure_ascii=False, indent=2)
+
+
+def _stored_day(text: str | None) -> date | None:
+    """A day the store recorded, or None when it holds none or something unreadable (a hand-edited store)."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None

@@ -8,10 +8,12 @@ what makes re-running a command safe. Timestamps are UTC ISO-8601 strings, so th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -135,36 +137,47 @@ class MessageRow:
 
 
 class Store:
-    """A connection to the tracking store, created (0600) and migrated on first use."""
+    """A connection to the tracking store, created (0600, fully migrated) on first use.
+
+    ``opened`` is the store this process opened last: the command line names it when SQLite
+    fails later on (a full disk, a damaged page), see :func:`trouble`.
+    """
+
+    opened: Path | None = None
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        Store.opened = self.path
+        if not self.path.exists():
+            _create(self.path)
+        _refuse_empty(self.path)
         try:
-            if not self.path.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        except (OSError, sqlite3.Error) as e:
-            raise UserError(f"{self.path}: cannot open the tracking store ({e})") from None
-        self.db.row_factory = sqlite3.Row
-        try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a committed "sending" must survive a power cut, or we could send twice.
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.execute("PRAGMA foreign_keys=ON")
+            # mode=rw: never create an empty database behind our back (a store that vanished
+            # must not silently become a new one: everyone would get a second copy).
+            self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=10,
+                                      isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            _configure(self.db)
+            _check_schema(self.db, self.path)
             self._migrate()
-        except sqlite3.DatabaseError as e:
-            raise UserError(f"{self.path}: is not an outreach tracking store ({e})") from None
+        except sqlite3.Error as e:
+            raise trouble(self.path, e) from None
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
-            raise UserError(f"{self.path}: was written by a newer outreach (schema {version}); upgrade outreach")
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        """Apply the missing migrations, each checking the version again inside its write
+        transaction, so that two commands opening an old store at once upgrade it once. A store
+        that is up to date is only read (so that `status` works on a read-only one)."""
+        while (version := self._version()) != len(MIGRATIONS):
+            if version > len(MIGRATIONS):
+                raise UserError(f"{self.path}: was written by a newer outreach (schema {version}); upgrade outreach")
             with self.transaction():
-                for statement in _statements(script):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {number}")
+                if self._version() == version:  # nobody upgraded it while we waited
+                    for statement in _statements(MIGRATIONS[version]):
+                        self.db.execute(statement)
+                    self.db.execute(f"PRAGMA user_version = {version + 1}")
+
+    def _version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def transaction(self):
         return _Transaction(self.db)
@@ -638,6 +651,130 @@ def open_existing(settings: Settings, *, campaign: str | None = None) -> Store:
     if campaign is not None:
         store.require_campaign(campaign)
     return store
+
+
+# -- opening and creating ----------------------------------------------------------------
+OUR_TABLES = {"messages", "events", "suppressions", "sync_state"}
+
+# SQLite's error name (prefix) -> what it means for the person, in words.
+_TROUBLE = [
+    ("SQLITE_READONLY", "is read-only; outreach records every message before it leaves, so the file and its "
+                        "folder must be writable"),
+    ("SQLITE_CANTOPEN", "cannot be opened, or its journal files cannot be made beside it; check that the file "
+                        "and its folder are writable"),
+    ("SQLITE_NOTADB", "is not an outreach tracking store (not an SQLite database); set OUTREACH_DB to the store "
+                      "you meant"),
+    ("SQLITE_CORRUPT", "is damaged; restore it from a backup before sending again (sqlite3's .recover may save "
+                       "what is left), or contacts could get a second copy"),
+    ("SQLITE_FULL", "cannot be written because the disk is full; free some space and run again (what was "
+                    "recorded before is kept)"),
+    ("SQLITE_IOERR", "could not be read or written (the disk reported an error)"),
+    ("SQLITE_BUSY", "is busy: another outreach command has held it for more than 10 s; try again when it ends"),
+    ("SQLITE_LOCKED", "is busy: another outreach command holds it; try again when it ends"),
+]
+
+
+def trouble(path: str | Path | None, error: sqlite3.Error) -> UserError:
+    """One sentence for a failure of the store file itself (read-only, damaged, full, busy...)."""
+    name = getattr(error, "sqlite_errorname", "") or ""
+    if name.startswith(("SQLITE_IOERR", "SQLITE_CANTOPEN")) and path is not None and _disk_full(Path(path)):
+        name = "SQLITE_FULL"  # SQLite says "disk I/O error" when its shared-memory file finds no room
+    meaning = next((text for prefix, text in _TROUBLE if name.startswith(prefix)), "failed")
+    if name == "SQLITE_ERROR" and str(error).startswith(("no such column", "no such table")):
+        meaning = ("does not have the columns outreach expects (a hand-made or foreign store); set OUTREACH_DB "
+                   "to the store you meant")
+    return UserError(f"{path or 'the tracking store'}: {meaning} (SQLite: {error})")
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        disk = os.statvfs(path.parent)
+    except (OSError, AttributeError):  # AttributeError: Windows has no statvfs
+        return False
+    return disk.f_bavail * disk.f_frsize < 256 * 1024
+
+
+def _configure(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed "sending" must survive a power cut, or we could send twice.
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+
+
+def _create(path: Path) -> None:
+    """Make a new, fully migrated store at ``path`` in one step: it is built under a temporary
+    name beside it and then linked into place, so that no other command (two sends started
+    at once) ever sees a half-made store; if one was linked first, ours is thrown away."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.new-", dir=path.parent)
+        os.close(fd)  # mkstemp: mode 0600, as the store must be
+    except OSError as e:
+        raise UserError(f"{path}: cannot create the tracking store ({e.strerror or e})") from None
+    try:
+        db = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            _configure(db)
+            for number, script in enumerate(MIGRATIONS, start=1):
+                db.execute("BEGIN IMMEDIATE")
+                for statement in _statements(script):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+                db.execute("COMMIT")
+        finally:
+            db.close()
+        _put_in_place(temporary, path)
+    except sqlite3.Error as e:
+        raise trouble(path, e) from None
+    except OSError as e:
+        raise UserError(f"{path}: cannot create the tracking store ({e.strerror or e})") from None
+    finally:
+        for leftover in (temporary, f"{temporary}-wal", f"{temporary}-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+
+
+def _put_in_place(temporary: str, path: Path) -> None:
+    """Link the new store to its name unless another command made one first (then use theirs)."""
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links (FAT, some network drives): nearly as good
+        if not path.exists():
+            os.replace(temporary, path)
+
+
+def _refuse_empty(path: Path) -> None:
+    """A zero-length file where the store should be is not a new store: something emptied it
+    (a sync client, a full disk, a copy gone wrong), and starting afresh would send everyone
+    a second copy."""
+    try:
+        empty = path.stat().st_size == 0 and not _size(Path(f"{path}-wal"))
+    except OSError as e:
+        raise UserError(f"{path}: cannot open the tracking store ({e.strerror or e})") from None
+    if empty:
+        raise UserError(f"{path}: the tracking store is empty (0 bytes), so what was sent is unknown; restore it "
+                        "from a backup, or delete the file if you really mean to start again")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _check_schema(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse an SQLite database that some other program made (it would get our tables added,
+    or fail later in a puzzling way)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    foreign = sorted(tables - OUR_TABLES - {"sqlite_sequence", "sqlite_stat1"})
+    if (version == 0 and tables) or (version > 0 and not OUR_TABLES <= tables):
+        shown = ", ".join(foreign[:5]) or "none of its tables"
+        raise UserError(f"{path}: is an SQLite database but not an outreach tracking store (tables: {shown}); "
+                        "set OUTREACH_DB to the store you meant")
 
 
 class _Transaction:

@@ -75,6 +75,8 @@ def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followup
         return Action(NONE, f"none: followed up {times}, no reply yet" if thread.followups_sent
                       else "none: follow-ups are off", reason="enough")
     last_sent = _time(thread.last_sent_at or thread.sent_at)
+    if last_sent is None:  # a hand-made or edited store: no date to count from, so no follow-up
+        return Action(CHECK, "sent, but the store does not say when; no follow-up is planned", reason="no-sent-time")
     due = last_sent + after
     back_on = _date(thread.back_on)
     away = back_on is not None and start_of_day(back_on + timedelta(days=1)) > due
@@ -138,7 +140,7 @@ class Selection:
                   "enough": "already followed up", "not-yet": "not due yet", "out-of-office": "out of office",
                   "drafted": "first message not sent", "queued": "first message not sent",
                   "uncertain": "sending outcome unknown", "failed": "first message failed",
-                  "thank-you": "thank-you notes (never followed up)"}
+                  "thank-you": "thank-you notes (never followed up)", "no-sent-time": "send time unknown"}
         counts: dict[str, int] = {}
         for reason, count in self.not_due.items():
             label = labels.get(reason, reason)
