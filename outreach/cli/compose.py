@@ -41,10 +41,12 @@ def load_inputs(template: Path, contacts: Path, check_dns: bool = False):
 def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
     """Render every row and lint it; print the problems by CSV line.
 
-    Errors (exit 2): undefined variable, missing or invalid address, missing attachment, a
-    line break that would land in a header, empty subject. Warnings (exit 1): an empty or
+    Errors (exit 2): undefined variable, missing or invalid address, missing attachment or
+    one from a cell outside the workspace, a line break that would land in a header, a
+    display name that reads as an address, empty subject. Warnings (exit 1): an empty or
     repeated personal note, another row's name or institution in a message, a cold email
-    over 200 words, ranking language in a thank-you note.
+    over 200 words, ranking language in a thank-you note. A note lists the recipients of
+    any row that goes to more than the contact.
 
     A thank-you template (Kind: thank-you) follows the interview log: rows whose interview is
     not over yet, and programs whose policy column says no contact, are shown as skipped.

@@ -121,8 +121,18 @@ def sample_extra(template: Template) -> dict | None:
 
 
 def check_rows(template: Template, contacts: ContactFile, season: Season | None = None) -> Iterator[Rendered]:
-    """`outreach check`: every row rendered and linted, as it would be sent."""
-    return render_rows(template, contacts, sample_extra(template), season)
+    """`outreach check`: every row rendered and linted, as it would be sent; a note names the
+    recipients when they are more than the contact's own address."""
+    for item in render_rows(template, contacts, sample_extra(template), season):
+        if item.draft is not None and item.draft.recipients != [item.contact.email]:
+            item.problems.append(Problem("note", item.contact.line, None, recipients_note(item.draft)))
+        yield item
+
+
+def recipients_note(draft: Draft) -> str:
+    lists = [("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)]
+    return "goes to " + "; ".join(f"{name} {', '.join(a.addr_spec for a in found)}"
+                                  for name, found in lists if found)
 
 
 def find_row(template: Template, contacts: ContactFile, *, row: int | None = None,

@@ -1,8 +1,8 @@
 """A rendered :class:`Draft` becomes an RFC 5322 message, with the standard library only.
 
-The ``email`` package's default policy encodes non-ASCII display names and subjects as RFC 2047
-words, folds long headers, and refuses CR/LF in header values, so what we write parses back to
-what the user previewed.
+The headers that hold user text are encoded and folded by :mod:`outreach.compose.headers`; the
+``email`` package writes the rest (MIME structure, Date, Message-ID). The finished message is
+parsed back before anyone sees it: if its headers differ from what was rendered, it is refused.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from outreach.compose import headers
 from outreach.compose.templates import Draft, guess_mime_type
+from outreach.errors import UserError
 
 
 class _CachingHeaderRegistry(email.headerregistry.HeaderRegistry):
@@ -35,10 +37,11 @@ class _CachingHeaderRegistry(email.headerregistry.HeaderRegistry):
 
 
 # CRLF on the wire and in .eml files: what RFC 5322 says and what Outlook opens best.
-# Lines may run to RFC 5322's hard limit of 998 rather than the advised 78: CPython 3.11's folder
-# drops the space between words when it splits a non-ASCII header into several encoded words
-# (measured: 1,056 of 3,000 random long non-ASCII subjects lost a space at 78, none at 998).
-# templates.MAX_HEADER_CHARS keeps every header short enough that it never needs folding.
+# The library's folder may let its own headers run to RFC 5322's hard limit of 998 rather than
+# the advised 78: CPython 3.11's folder drops the space between words when it splits a non-ASCII
+# header into several encoded words (measured: 1,056 of 3,000 random long non-ASCII subjects lost
+# a space at 78, none at 998). The headers that hold user text never go through it: headers.py
+# encodes and folds them at 78 itself.
 POLICY = email.policy.SMTP.clone(max_line_length=998, header_factory=_CachingHeaderRegistry())
 
 
@@ -66,15 +69,8 @@ def build_message(
 ) -> EmailMessage:
     """The MIME message for ``draft``. ``unsent`` marks an .eml as an editable draft (Outlook)."""
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = sender
-    msg["To"] = draft.to
-    if draft.cc:
-        msg["Cc"] = draft.cc
-    if draft.bcc:
-        msg["Bcc"] = draft.bcc
-    if draft.reply_to:
-        msg["Reply-To"] = draft.reply_to
-    msg["Subject"] = draft.subject
+    for header in headers.user_headers(draft, sender):
+        msg[header.name] = header
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
     if in_reply_to:
@@ -88,7 +84,20 @@ def build_message(
     for path in draft.attachments:
         maintype, subtype = guess_mime_type(path)
         msg.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name)
+    refuse_changed_headers(msg, draft, sender)
     return msg
+
+
+def refuse_changed_headers(msg: EmailMessage, draft: Draft, sender: Address) -> None:
+    """The last guard: the bytes, parsed back, have the headers and addresses that were rendered.
+
+    ``Template.render`` makes the same check on the header block, naming the row and column, so
+    this only fires if something between rendering and here changed a header."""
+    wanted = {**dict.fromkeys(msg.keys()), **headers.expected(draft, sender)}
+    changed = headers.round_trip_problem(msg.as_bytes(), wanted)
+    if changed:
+        raise UserError(f"line {draft.contact.line}: the {changed} header would not read back as written; "
+                        "refused, so no cell can add or change a header")
 
 
 def _transfer_encoding(text: str) -> str:

@@ -21,6 +21,7 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from outreach.addresses import AddressValidator, EmailNotValidError
+from outreach.compose import headers
 from outreach.compose.contacts import Contact, Problem
 from outreach.errors import UserError, where
 
@@ -32,8 +33,14 @@ KINDS = ("outreach", "thank-you", "follow-up")
 SIMPLE_ADDRESS = re.compile(r"\s*(?P<name>[^<>()\[\]\\,;:@\"]*?)\s*<(?P<address>[^<>\s\"]+)>\s*")
 LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00]")
 JINJA_COMMENT = re.compile(r"\{#.*#\}")
+JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+# What makes a display name read as an address (or a group of them) to some parser.
+ADDRESS_SYNTAX = re.compile(r"[@<>]")
+NAME_COLUMNS = ("full_name", "name", "interviewer", "first_name", "last_name")  # see Contact.display_name
+# Stands in for the user's own address when a header block is checked before it is sent.
+PLACEHOLDER_SENDER = Address("You", "you", "example.org")
 MAX_RENDERED_CHARS = 1_000_000
-# Encoded as UTF-8 base64 this stays under 998 characters a line (see message.POLICY).
+# A subject or display name longer than this is a slip (a note pasted into the wrong column).
 MAX_HEADER_CHARS = 180
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
 
@@ -124,6 +131,9 @@ class Template:
         except UnicodeDecodeError as e:
             raise UserError(f"{self.path}: not UTF-8 text (byte {e.start}); save the template as UTF-8") from None
         self.headers: dict[str, _Part] = {}
+        # Per address header, its items as the template writes them: (display name, address).
+        self.address_items: dict[str, list[tuple[_Part | None, _Part]]] = {}
+        self._sizes: dict[Path, int] = {}
         self.validate_address = AddressValidator()
         self.kind = "outreach"
         self.markdown = False
@@ -131,6 +141,8 @@ class Template:
         if "subject" not in self.headers:
             raise UserError(f"{where(self.path, 1)}: no Subject header; a template starts with 'Subject: ...'")
         self.variables, self.optional = self._variables()
+        self.attachment_columns = (meta.find_undeclared_variables(ENVIRONMENT.parse(self.headers["attachments"].source))
+                                   if "attachments" in self.headers else set())
 
     def _parse_header_block(self, text: str) -> None:
         lines = text.split("\n")
@@ -174,6 +186,11 @@ class Template:
             self.markdown = value.lower() == "text/markdown"
         else:
             self.headers[key] = self._compile(key, number, value)
+            if key in ADDRESS_HEADERS:
+                self.address_items[key] = [
+                    (self._compile_piece(key, number, name) if name is not None else None,
+                     self._compile_piece(key, number, addr))
+                    for name, addr in self._address_items(key, number, value)]
 
     def _compile(self, name: str, line: int, source: str) -> _Part:
         try:
@@ -181,6 +198,21 @@ class Template:
         except jinja2.TemplateSyntaxError as e:
             raise UserError(f"{where(self.path, line + (e.lineno or 1) - 1)}: template syntax error: {e.message}") from None
         return _Part(name, line, source, template)
+
+    def _address_items(self, key: str, number: int, source: str) -> list[tuple[str | None, str]]:
+        """``source`` split where the template itself (not a cell) writes ``,`` ``<`` ``>``."""
+        try:
+            return address_items(source)
+        except ValueError:
+            raise UserError(f"{where(self.path, number)}: {key.title()} items are written 'Name <address>' "
+                            "or 'address', separated by commas") from None
+
+    def _compile_piece(self, key: str, number: int, source: str) -> _Part:
+        try:
+            return _Part(key, number, source, ENVIRONMENT.from_string(source))
+        except jinja2.TemplateSyntaxError:
+            raise UserError(f"{where(self.path, number)}: keep each {{% %}} block of the {key.title()} header "
+                            "inside one name or one address (the header is read item by item)") from None
 
     def _variables(self) -> tuple[set[str], set[str]]:
         """Variables the template reads, and those it reads only through ``default``."""
@@ -213,10 +245,10 @@ class Template:
         draft = Draft(
             contact=contact,
             subject=subject,
-            to=self._addresses(values["to"], "to", contact) if "to" in values else default_to(contact),
-            cc=self._addresses(values.get("cc", ""), "cc", contact),
-            bcc=self._addresses(values.get("bcc", ""), "bcc", contact),
-            reply_to=self._addresses(values.get("reply-to", ""), "reply-to", contact),
+            to=self._addresses("to", context, contact) if "to" in values else self._default_to(contact),
+            cc=self._addresses("cc", context, contact),
+            bcc=self._addresses("bcc", context, contact),
+            reply_to=self._addresses("reply-to", context, contact),
             attachments=self._attachments(values.get("attachments", ""), contact),
             text=self._render_part(self.body, context, contact).replace("\r\n", "\n"),
             markdown=self.markdown,
@@ -230,6 +262,12 @@ class Template:
                 raise RenderError(Problem("error", contact.line, None,
                                           f"the {header.title()} header would be {len(text)} characters long; "
                                           f"keep it under {MAX_HEADER_CHARS}"))
+        block = headers.header_block(draft, PLACEHOLDER_SENDER)
+        changed = headers.round_trip_problem(block, headers.expected(draft, PLACEHOLDER_SENDER))
+        if changed:
+            raise RenderError(Problem("error", contact.line, self._column_in(changed.lower(), contact),
+                                      f"the {changed} header would not read back as written; refused, "
+                                      "so no cell can add or change a header"))
         return draft
 
     def _render_part(self, part: _Part, context: dict, contact: Contact) -> str:
@@ -270,36 +308,105 @@ class Template:
         return Problem("error", contact.line, column,
                        f"a line break would land in the {header.title()} header{origin}; header injection refused")
 
-    def _addresses(self, value: str, header: str, contact: Contact) -> list[Address]:
+    def _addresses(self, header: str, context: dict, contact: Contact) -> list[Address]:
+        """The header's addresses, item by item: a name in ``Name <address>`` is only ever a name."""
         result = []
-        for name, addr in split_addresses(value):
-            if not addr and not name:
-                continue
-            try:
-                valid = self.validate_address(addr)
-            except EmailNotValidError as e:
-                raise RenderError(Problem("error", contact.line, None,
-                                          f"{where(self.path, self.headers[header].line)}: {header.title()} "
-                                          f"address {addr or value!r} is not valid: {e}")) from None
-            result.append(address(name, valid))
+        for name_part, address_part in self.address_items.get(header, []):
+            text = self._render_part(address_part, context, contact).strip()
+            if name_part is None:  # an address list, written in the template or in an address column
+                pairs = split_addresses(text)
+            elif text:
+                pairs = [(_unquote(self._render_part(name_part, context, contact).strip()), text)]
+            else:
+                continue  # an empty address column leaves its item out
+            for name, addr in pairs:
+                if addr or name:
+                    result.append(self._address(header, name, addr, contact))
         return result
 
+    def _address(self, header: str, name: str, addr: str, contact: Contact) -> Address:
+        origin = where(self.path, self.headers[header].line)
+        try:
+            valid = self.validate_address(addr)
+        except EmailNotValidError as e:
+            raise RenderError(Problem("error", contact.line, _column_holding(contact, addr, self._columns_of(header)),
+                                      f"{origin}: {header.title()} address {addr or name!r} is not valid: {e}")) from None
+        self._refuse_address_syntax(header, name, contact, origin)
+        return address(" ".join(name.split()), valid)
+
+    def _default_to(self, contact: Contact) -> list[Address]:
+        self._refuse_address_syntax("to", contact.display_name, contact, "the name columns", NAME_COLUMNS)
+        return default_to(contact)
+
+    def _refuse_address_syntax(self, header: str, name: str, contact: Contact, origin: str,
+                               columns=None) -> None:
+        found = ADDRESS_SYNTAX.search(name)
+        if found:
+            column = _column_holding(contact, name, columns or self._columns_of(header))
+            raise RenderError(Problem("error", contact.line, column,
+                                      f"{origin}: the {header.title()} name {name!r} holds {found.group()!r}, "
+                                      "address syntax; a name is never an address, so it cannot add recipients"))
+
+    def _columns_of(self, header: str) -> set[str]:
+        part = self.headers.get(header)
+        return meta.find_undeclared_variables(ENVIRONMENT.parse(part.source)) if part else set(NAME_COLUMNS)
+
+    def _column_in(self, header: str, contact: Contact) -> str | None:
+        """The column most likely behind a header that changed: one it uses, holding ``=?`` if any."""
+        used = self._columns_of(header)
+        filled = [c for c in contact.fields if c in used and contact.fields[c]]
+        return next((c for c in filled if "=?" in contact.fields[c]), filled[0] if filled else None)
+
     def _attachments(self, value: str, contact: Contact) -> list[Path]:
+        """The files to attach. Paths that hold anything from the CSV stay inside the workspace."""
+        if "attachments" not in self.headers:
+            return []
+        origin = where(self.path, self.headers["attachments"].line)
+        empty = sorted(c for c in self.attachment_columns - self.optional if c in contact.fields and not contact.fields[c])
+        if empty:
+            raise RenderError(Problem("error", contact.line, empty[0],
+                                      f"{origin}: is empty, but the Attachments line needs it; "
+                                      "the message would go without its attachment"))
         paths, total = [], 0
         for item in (v.strip() for v in value.split(",")):
-            if not item:
-                continue
-            path = (self.path.parent / item).resolve()
-            if not path.is_file():
-                raise RenderError(Problem("error", contact.line, None,
-                                          f"{where(self.path, self.headers['attachments'].line)}: "
-                                          f"attachment {item!r} not found (looked for {path})"))
-            total += path.stat().st_size
-            paths.append(path)
+            if item:
+                path = self._attachment_path(item, contact, origin)
+                total += self._size(path, item, contact, origin)
+                paths.append(path)
         if total > MAX_ATTACHMENTS_BYTES:
             raise RenderError(Problem("error", contact.line, None,
                                       f"attachments add up to {total / 2**20:.1f} MiB; mail servers refuse over 25 MiB"))
         return paths
+
+    def _attachment_path(self, item: str, contact: Contact, origin: str) -> Path:
+        """A path written wholly in the template is the user's choice (``~`` works); one that
+        holds a cell must resolve, symlinks followed, to a file in the template's folder or the
+        folder outreach runs in."""
+        from_cells = bool(self.attachment_columns)
+        path = (self.path.parent / (Path(item) if from_cells else Path(item).expanduser())).resolve()
+        column = _column_holding(contact, item, self.attachment_columns) if from_cells else None
+        roots = (self.path.parent.resolve(), Path.cwd().resolve())
+        if from_cells and not any(path.is_relative_to(root) for root in roots):
+            raise RenderError(Problem("error", contact.line, column,
+                                      f"{origin}: attachment {item!r} leads to {path}, outside the workspace; a "
+                                      "path from the CSV must name a file in the template's folder or below"))
+        if not path.exists():
+            raise RenderError(Problem("error", contact.line, column,
+                                      f"{origin}: attachment {item!r} not found (looked for {path})"))
+        if not path.is_file():
+            raise RenderError(Problem("error", contact.line, column,
+                                      f"{origin}: attachment {item!r} ({path}) is not a regular file"))
+        return path
+
+    def _size(self, path: Path, item: str, contact: Contact, origin: str) -> int:
+        """The size read from the file itself (files under /proc say 0), once per run."""
+        if path not in self._sizes:
+            try:
+                self._sizes[path] = readable_size(path, MAX_ATTACHMENTS_BYTES + 1)
+            except OSError as e:
+                raise RenderError(Problem("error", contact.line, None,
+                                          f"{origin}: attachment {item!r} cannot be read ({e.strerror})")) from None
+        return self._sizes[path]
 
 
 class RenderError(Exception):
@@ -318,6 +425,61 @@ def split_addresses(value: str) -> list[tuple[str, str]]:
     if simple:
         return [(" ".join(simple["name"].split()), simple["address"])]
     return getaddresses([value])
+
+
+def address_items(source: str) -> list[tuple[str | None, str]]:
+    """An address header's template split into (name, address) sources, at the commas and angle
+    brackets the template itself writes (outside ``{{ }}``, ``{% %}``, and ``"..."``).
+
+    ``'{{ name }} <{{ email }}>'`` -> ``[('{{ name }}', '{{ email }}')]``; a bare item has no name
+    (``None``). Raises ValueError for brackets that do not pair up."""
+    items, start, quoted = [], 0, False
+    for index, char in _literal_chars(source):
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            items.append(source[start:index])
+            start = index + 1
+    items.append(source[start:])
+    result: list[tuple[str | None, str]] = []
+    for item in filter(str.strip, items):
+        opens = [i for i, c in _literal_chars(item) if c == "<"]
+        closes = [i for i, c in _literal_chars(item) if c == ">"]
+        if not opens and not closes:
+            result.append((None, item.strip()))
+        elif len(opens) == len(closes) == 1 and opens[0] < closes[0] and not item[closes[0] + 1:].strip():
+            result.append((item[:opens[0]].strip(), item[opens[0] + 1:closes[0]].strip()))
+        else:
+            raise ValueError(item)
+    return result
+
+
+def _literal_chars(source: str):
+    """(index, character) of the text the template writes itself, outside Jinja's tags."""
+    position = 0
+    for tag in (*JINJA_TAG.finditer(source), None):
+        end = tag.start() if tag else len(source)
+        yield from ((i, source[i]) for i in range(position, end))
+        position = tag.end() if tag else end
+
+
+def _unquote(name: str) -> str:
+    return name[1:-1] if len(name) >= 2 and name[0] == name[-1] == '"' else name
+
+
+def _column_holding(contact: Contact, text: str, columns=None) -> str | None:
+    """The column (of ``columns``, if given) whose cell put ``text`` or part of it into a header."""
+    cells = [(c, v) for c, v in contact.fields.items() if v and (columns is None or c in columns)]
+    return next((c for c, v in cells if v in text or text in v), None)
+
+
+def readable_size(path: Path, limit: int) -> int:
+    """Bytes read from ``path``, stopping once past ``limit``."""
+    size = 0
+    with path.open("rb") as file:
+        while size <= limit and (chunk := file.read(1 << 20)):
+            size += len(chunk)
+    return size
 
 
 def default_to(contact: Contact) -> list[Address]:

@@ -2,6 +2,7 @@
 
 import email
 import email.policy
+import re
 from datetime import datetime, timezone
 from email.header import decode_header, make_header
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from outreach.compose.contacts import Contact
 from outreach.compose.message import build_message
 from outreach.compose.templates import (
+    ADDRESS_SYNTAX,
     LINE_BREAKS,
     MAX_HEADER_CHARS,
     RenderError,
@@ -53,14 +55,22 @@ def test_any_cell_round_trips_or_is_refused(template, topic, name, note):
         assert problem.severity == "error" and problem.line == 2
         if LINE_BREAKS.search(topic) or LINE_BREAKS.search(name):
             assert problem.field in ("topic", "name") and "injection refused" in problem.text
+        elif "address syntax" in problem.text:
+            assert problem.field == "name" and ADDRESS_SYNTAX.search(name)
         elif "characters long" in problem.text:
             assert max(len(f"About {topic}".strip()), len(" ".join(name.split()))) > MAX_HEADER_CHARS
         else:
             assert "subject is empty" in problem.text and not f"About {topic}".strip()
         return
-    assert not LINE_BREAKS.search(topic)
+    assert not LINE_BREAKS.search(topic) and not ADDRESS_SYNTAX.search(name)
     message = build_message(draft, SENDER, "<1@example.org>", datetime.now(timezone.utc))
-    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    raw = message.as_bytes()
+    header_lines = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert all(len(line) <= 78 for line in header_lines if not line.startswith(b"Content-Type: multipart"))
+    assert all(len(word) <= 75 for word in re.findall(rb"=\?[^?]*\?[bq]\?[^?]*\?=", raw.split(b"\r\n\r\n")[0]))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert sorted(parsed.keys()) == ["Content-Transfer-Encoding", "Content-Type", "Date", "From",
+                                     "MIME-Version", "Message-ID", "Subject", "To"]
     assert parsed["Subject"] == f"About {topic}".strip()
     assert display_name_of(message.as_bytes()) == " ".join(name.split())
     assert parsed["To"].addresses[0].addr_spec == "a@example.edu"

@@ -1,0 +1,187 @@
+"""The headers that hold user text (From, To, Cc, Bcc, Reply-To, Subject), encoded and folded here.
+
+Why not the ``email`` package's own folder: CPython 3.11 drops the space between words when it
+splits a long non-ASCII header into several encoded words, and its parser decodes any
+``=?...?=`` it meets, even one a CSV cell put inside a quoted display name, so a cell could
+smuggle a line break into a header. Here every value is literal text: anything that is not plain
+printable ASCII (or that contains ``=?``) becomes RFC 2047 encoded words of at most 75
+characters, split between words, each carrying the space before it inside the word (decoders
+drop the folding white space between encoded words, never a space inside one). Lines are folded
+at 78 characters. Then :func:`round_trip_problem` parses the bytes back, as a mail client will,
+and names the header whose set or addresses changed.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.policy
+import re
+import string
+from email.headerregistry import Address
+from email.parser import BytesHeaderParser
+
+MAX_LINE = 78        # RFC 5322's advised line length
+MAX_WORD = 75        # RFC 2047's limit for one encoded word
+ADDRESS_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To")
+PLAIN = re.compile(r"[\x20-\x7e]*")
+ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+WORDS = re.compile(r"\s*\S+|\s+")   # each word with the white space before it
+Q_SAFE = frozenset(string.ascii_letters + string.digits + "!*+-/")  # RFC 2047 5(3): safe in a phrase
+
+
+class WrittenHeader(str):
+    """A header value folded by this module; the ``email`` package writes its lines as they are.
+
+    As a ``str`` it is the text the user wrote (what preview shows and the store records)."""
+
+    def __new__(cls, name: str, text: str, lines: list[str]):
+        value = super().__new__(cls, text)
+        value.name, value.lines = name, lines
+        return value
+
+    def fold(self, *, policy) -> str:
+        return policy.linesep.join(self.lines) + policy.linesep
+
+
+def needs_encoding(text: str) -> bool:
+    return not PLAIN.fullmatch(text) or "=?" in text
+
+
+def encoded_word(text: str) -> str:
+    """``text`` as one UTF-8 encoded word, Q or B, whichever is shorter."""
+    data = text.encode("utf-8")
+    q = "".join(chr(b) if chr(b) in Q_SAFE else "_" if b == 0x20 else f"={b:02X}" for b in data)
+    b64 = base64.b64encode(data).decode("ascii")
+    return f"=?utf-8?q?{q}?=" if len(q) <= len(b64) else f"=?utf-8?b?{b64}?="
+
+
+def encoded_words(text: str, first: int = MAX_WORD, rest: int = MAX_WORD) -> list[str]:
+    """``text`` as encoded words, the first at most ``first`` characters, the others ``rest``.
+
+    Words stay whole where they fit; a word too long for one encoded word is split between
+    characters (never inside a UTF-8 sequence)."""
+    result, current, limit = [], "", first
+    for token in WORDS.findall(text):
+        if len(encoded_word(current + token)) <= limit:
+            current += token
+            continue
+        if current and len(encoded_word(token)) <= rest:  # the word starts the next encoded word
+            result.append(encoded_word(current))
+            current, limit = token, rest
+            continue
+        for char in token:
+            if current and len(encoded_word(current + char)) > limit:
+                result.append(encoded_word(current))
+                current, limit = "", rest
+            current += char
+    if current:
+        result.append(encoded_word(current))
+    return result
+
+
+def fold(name: str, atoms: list[str]) -> list[str]:
+    """``Name: atom atom ...`` in lines of at most 78 characters, folding between atoms.
+
+    An atom is never split; one longer than a line stands alone on its line."""
+    lines = [f"{name}: {atoms[0]}" if atoms else f"{name}:"]
+    for atom in atoms[1:]:
+        if len(lines[-1]) + 1 + len(atom) <= MAX_LINE:
+            lines[-1] += f" {atom}"
+        else:
+            lines.append(f" {atom}")
+    return lines
+
+
+def unstructured(name: str, text: str) -> WrittenHeader:
+    """A Subject: plain words folded at their own white space, or encoded words."""
+    if needs_encoding(text):
+        return WrittenHeader(name, text, fold(name, encoded_words(text, first=MAX_LINE - len(name) - 2)))
+    return WrittenHeader(name, text, _fold_plain(name, text))
+
+
+def _fold_plain(name: str, text: str) -> list[str]:
+    """Fold before a run of spaces, which unfolding keeps: the text comes back exact."""
+    first, *tokens = WORDS.findall(text.strip()) or [""]
+    lines = [f"{name}: {first}"]
+    for token in tokens:
+        if len(lines[-1]) + len(token) > MAX_LINE:
+            lines.append(token)
+        else:
+            lines[-1] += token
+    return lines
+
+
+def phrase(display_name: str, first: int) -> list[str]:
+    """A display name as atoms: bare words, one quoted string, or encoded words (never a quoted
+    string with ``=?`` in it: CPython would decode that)."""
+    if not display_name:
+        return []
+    if not needs_encoding(display_name):
+        plain = display_name if ATOMS.fullmatch(display_name) else _quoted(display_name)
+        if len(plain) <= MAX_WORD:
+            return [plain]
+    return encoded_words(display_name, first=first)
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def address_list(name: str, addresses: list[Address]) -> WrittenHeader:
+    """``Name: a <x@y>, b <z@w>``, each display name literal text, folded at 78."""
+    atoms = []
+    for index, item in enumerate(addresses):
+        first = MAX_LINE - len(name) - 2 if index == 0 else MAX_WORD
+        words = phrase(item.display_name, first)
+        spec = f"<{item.addr_spec}>" if words else item.addr_spec
+        atoms += [*words, spec + ("," if index < len(addresses) - 1 else "")]
+    return WrittenHeader(name, ", ".join(str(a) for a in addresses), fold(name, atoms))
+
+
+def round_trip_problem(raw: bytes, expected: dict[str, str | list[str]]) -> str | None:
+    """Parse ``raw``'s headers back as a mail client would; the first header that differs, or ``None``.
+
+    ``expected`` maps every header the message should have, in order, to its text (Subject),
+    its addr-specs (address headers), or ``None`` (not compared). A header that appears that was
+    not written, appears twice, or goes missing, differs too."""
+    parsed = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    names = [n.lower() for n in parsed.keys()]
+    written = [n.lower() for n in expected]
+    for found, wanted in zip([*names, *[None] * len(written)], [*written, *[None] * len(names)]):
+        if found != wanted:
+            return (found or wanted or "").title()
+    for name, want in expected.items():
+        if want is None:
+            continue
+        try:
+            header = parsed[name]
+            got = str(header) if isinstance(want, str) else [a.addr_spec for a in header.addresses]
+        except (ValueError, TypeError, IndexError, AttributeError, LookupError):
+            return name  # the parser itself chokes on what a cell put there
+        if got != want:
+            return name
+    return None
+
+
+def _address_lists(draft, sender: Address) -> list[tuple[str, list[Address]]]:
+    lists = [("From", [sender]), ("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc),
+             ("Reply-To", draft.reply_to)]
+    return [(name, addresses) for name, addresses in lists if addresses or name == "To"]
+
+
+def user_headers(draft, sender: Address) -> list[WrittenHeader]:
+    """From, To, Cc, Bcc, Reply-To and Subject of a ``Draft``, in that order (To always)."""
+    return [*(address_list(name, addresses) for name, addresses in _address_lists(draft, sender)),
+            unstructured("Subject", draft.subject)]
+
+
+def expected(draft, sender: Address) -> dict[str, str | list[str]]:
+    """What :func:`user_headers` must read back as: each list's addr-specs and the subject text."""
+    return {**{name: [a.addr_spec for a in addresses] for name, addresses in _address_lists(draft, sender)},
+            "Subject": draft.subject}
+
+
+def header_block(draft, sender: Address) -> bytes:
+    """The user headers as they go on the wire, then the blank line that ends them."""
+    policy = email.policy.SMTP
+    return ("".join(h.fold(policy=policy) for h in user_headers(draft, sender)) + "\r\n").encode("ascii")
