@@ -216,3 +216,31 @@ def test_check_names_every_recipient_beyond_the_contact(campaign, invoke, smtp_s
     assert invoke("send", "templates/t.txt", "c.csv", "--yes").exit_code == 0
     assert smtp_server.messages[0].rcpt_tos == ["j.chen@example.edu", "a@example.edu", "b@example.edu",
                                                 "advisor@example.edu"]
+
+
+# -- CSV exports -----------------------------------------------------------------------------
+def test_report_csv_cells_never_run_as_formulas(workspace, invoke):
+    from outreach.track.store import Store
+    from tests.seed import add_message
+
+    store = Store(workspace / "outreach.db")
+    cells = ["=HYPERLINK(\"http://attacker.example\")", "+1+2", "@SUM(A1)", "\tx", "\rx", "-3", "plain"]
+    for i, institution in enumerate(cells):
+        add_message(store, "=cmd|' /C calc'!A0", f"c{i}@example.edu",
+                    contact={"email": f"c{i}@example.edu", "institution": institution})
+    store.close()
+    result = invoke("report", "--by", "institution", "--csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output, newline="")))
+    groups = {row["group"] for row in rows}
+    assert groups == {"'=HYPERLINK(\"http://attacker.example\")", "'+1+2", "'@SUM(A1)", "'\tx", "'\rx",
+                      "-3", "plain", "all"}
+    assert {row["campaign"] for row in rows} == {"'=cmd|' /C calc'!A0"}
+    assert all(not re.match(r"[=+@\t\r]", value) for row in rows for value in row.values())
+
+
+def test_numbers_stay_numbers_in_csv_exports():
+    from outreach.track.report import spreadsheet_safe
+
+    assert [spreadsheet_safe(v) for v in (-3, -0.25, "-3", "-1.5e3", "+4", 0)] == [-3, -0.25, "-3", "-1.5e3", "+4", 0]
+    assert spreadsheet_safe("-x") == "'-x" and spreadsheet_safe("=1") == "'=1"

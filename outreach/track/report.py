@@ -18,6 +18,7 @@ import html
 import io
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -330,9 +331,13 @@ CSV_FIELDS = ("campaign", "group", "planned", "sent", "failed", "uncertain", "bo
               "replied_before_followup", "replied_after_followup")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
 def as_csv(report: Report) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180; and a cell's CR gets quoted
     writer.writerow(CSV_FIELDS)
     for campaign in report.campaigns:
         for name, counts in [*campaign.groups.items(), (TOTAL, campaign.total)]:
@@ -340,8 +345,17 @@ def as_csv(report: Report) -> str:
             interval = data.pop("reply_rate_ci95") or [None, None]
             data.update(campaign=campaign.campaign, group=name if report.by else TOTAL,
                         ci95_low=interval[0], ci95_high=interval[1])
-            writer.writerow(["" if data[f] is None else data[f] for f in CSV_FIELDS])
+            writer.writerow(["" if data[f] is None else spreadsheet_safe(data[f]) for f in CSV_FIELDS])
     return buffer.getvalue()
+
+
+def spreadsheet_safe(value):
+    """A cell a spreadsheet shows as text, never runs as a formula (OWASP's CSV injection advice):
+    text starting with ``= + - @``, tab or CR gets a leading ``'``. Numbers, negative ones
+    included, stay numbers."""
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS and not NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 # -- HTML --------------------------------------------------------------------------------------
