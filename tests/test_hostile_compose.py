@@ -191,6 +191,19 @@ def test_a_name_cell_never_adds_a_recipient(campaign, invoke, smtp_server, name)
     assert_refused_everywhere(campaign.ws, invoke, smtp_server, "name", "a name is never an address")
 
 
+@pytest.mark.parametrize("cells", [
+    {"name": "Bob <evil@attacker.example>, X"},
+    {"cv_file": "../../../../etc/passwd"},
+])
+def test_a_hostile_row_puts_nothing_in_the_imap_drafts(mail_account, invoke, cells):
+    write_inputs(Path.cwd(), [{"email": "j.chen@example.edu", **cells}], attachments=IN_CV)
+    result = invoke("draft", "templates/t.txt", "c.csv", "--imap")
+    assert result.exit_code == 2 and "nothing was drafted" in result.output
+    folders = [name for _, _, name in mail_account.client.list_folders()]
+    assert "Drafts" not in folders or mail_account.messages("Drafts") == []
+    assert recorded(Path.cwd()) == 0
+
+
 def test_a_name_column_without_a_to_header_never_adds_a_recipient(campaign, invoke, smtp_server):
     write_inputs(campaign.ws, [{"email": "j.chen@example.edu", "name": "Bob <evil@attacker.example>, X"}],
                  template=TEMPLATE.replace("To: {{ name }} <{{ email }}>\n", ""))
