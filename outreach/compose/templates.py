@@ -204,15 +204,17 @@ class Template:
         try:
             return address_items(source)
         except ValueError:
-            raise UserError(f"{where(self.path, number)}: {key.title()} items are written 'Name <address>' "
-                            "or 'address', separated by commas") from None
+            raise self._address_syntax_error(key, number) from None
 
     def _compile_piece(self, key: str, number: int, source: str) -> _Part:
         try:
             return _Part(key, number, source, ENVIRONMENT.from_string(source))
         except jinja2.TemplateSyntaxError:
-            raise UserError(f"{where(self.path, number)}: keep each {{% %}} block of the {key.title()} header "
-                            "inside one name or one address (the header is read item by item)") from None
+            raise self._address_syntax_error(key, number) from None
+
+    def _address_syntax_error(self, key: str, number: int) -> UserError:
+        return UserError(f"{where(self.path, number)}: {key.title()} items are written 'Name <address>' or "
+                         "'address', separated by commas, each {% %} block inside one name or one address")
 
     def _variables(self) -> tuple[set[str], set[str]]:
         """Variables the template reads, and those it reads only through ``default``."""

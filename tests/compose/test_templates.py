@@ -49,10 +49,22 @@ def test_explicit_address_headers_and_kind(tmp_path):
     ("Subject: hi\nKind: sales\n\nbody", "Kind must be one of"),
     ("Subject: hi\n\nDear {{ last_name }\n", "line 3: template syntax error"),
     ("Subject: {% if %}\n\nbody", "line 1: template syntax error"),
+    ("Subject: hi\nCc: {% if a %}A <{{ a }}>{% endif %}\n\nbody", "line 2: Cc items are written .* each {% %} block inside one name"),
+    ("Subject: hi\nTo: {{ name }} <{{ email }}\n\nbody", "line 2: To items are written 'Name <address>'"),
+    ("Subject: hi\nTo: <a@example.edu> tail\n\nbody", "line 2: To items are written"),
 ])
 def test_template_file_errors_name_the_line(tmp_path, text, message):
     with pytest.raises(UserError, match=message):
         Template(template_file(tmp_path, text))
+
+
+def test_address_items_are_split_where_the_template_writes_the_syntax(tmp_path):
+    text = ('Subject: hi\nTo: "Dr. {{ last_name }}, MD" <{{ email }}>, Lab <lab@example.edu>\n'
+            'Cc: {{ note }} <{{ institution }}>\n\nbody\n')
+    draft = render(tmp_path, text, last_name="Chen, Jr.", note="Bob, <x>", institution="")
+    assert [(a.display_name, a.addr_spec) for a in draft.to] == [("Dr. Chen, Jr., MD", "jchen@example.edu"),
+                                                                ("Lab", "lab@example.edu")]
+    assert draft.cc == []  # an empty address cell leaves its item out, whatever the name says
 
 
 def test_not_utf8_template(tmp_path):
