@@ -94,10 +94,13 @@ def fold(name: str, atoms: list[str]) -> list[str]:
 
 
 def unstructured(name: str, text: str) -> WrittenHeader:
-    """A Subject: plain words folded at their own white space, or encoded words."""
-    if needs_encoding(text):
-        return WrittenHeader(name, text, fold(name, encoded_words(text, first=MAX_LINE - len(name) - 2)))
-    return WrittenHeader(name, text, _fold_plain(name, text))
+    """A Subject: plain words folded at their own white space, or else encoded words (which
+    may be split anywhere, so a word too long for one line is encoded too)."""
+    if not needs_encoding(text):
+        lines = _fold_plain(name, text)
+        if all(len(line) <= MAX_LINE for line in lines):
+            return WrittenHeader(name, text, lines)
+    return WrittenHeader(name, text, fold(name, encoded_words(text, first=MAX_LINE - len(name) - 2)))
 
 
 def _fold_plain(name: str, text: str) -> list[str]:
