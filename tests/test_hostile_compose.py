@@ -78,10 +78,12 @@ IN_CV = "../cv/{{ cv_file }}"
     (IN_CV, "CV.pdf, /proc/self/environ", "outside the workspace"),
     (IN_CV, "../../../../etc/passwd", "outside the workspace"),
     ("{{ cv_file }}", "/etc/passwd", "outside the workspace"),
-    ("{{ cv_file }}", "~/.ssh/id_rsa", "not found"),          # a cell's ~ is not the home folder
+    ("{{ cv_file }}", "~/.ssh/id_rsa", "is a hidden file"),   # a cell's ~ is not the home folder
     (IN_CV, "link.pdf", "outside the workspace"),             # a symlink in cv/ that points out
     (IN_CV, "sub", "is not a regular file"),
     (IN_CV, "fifo.pdf", "is not a regular file"),
+    (IN_CV, "../.env", "is a hidden file"),                   # settings, perhaps the password
+    (IN_CV, "backup.db", "is a database"),
     (IN_CV, "", "is empty, but the Attachments line needs it"),
     ("{{ cv_file }}", "", "is empty, but the Attachments line needs it"),
 ])
@@ -91,6 +93,8 @@ def test_an_attachment_from_a_cell_stays_in_the_workspace(campaign, invoke, smtp
     (ws / "cv" / "link.pdf").symlink_to("/etc/passwd")
     (ws / "cv" / "sub").mkdir()
     os.mkfifo(ws / "cv" / "fifo.pdf")
+    with sqlite3.connect(ws / "cv" / "backup.db") as db:  # a copy of a tracking store, say
+        db.execute("CREATE TABLE messages (address TEXT)")
     assert_refused_everywhere(ws, invoke, smtp_server, "cv_file", message)
 
 

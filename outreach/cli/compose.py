@@ -118,6 +118,7 @@ def preview(template: Path, contacts: Path, row_number: int | None, address: str
 def show_preview(item, sender, raw: bool, source: str, *, configured: bool) -> None:
     """The message as it would go out (headers and text, or the raw bytes), then the row's problems."""
     from outreach.compose.message import build_message, make_message_id
+    from outreach.compose.templates import readable_size
 
     if item.draft is not None:
         message = build_message(item.draft, sender, make_message_id(sender), datetime.now().astimezone())
@@ -128,7 +129,7 @@ def show_preview(item, sender, raw: bool, source: str, *, configured: bool) -> N
                 if message[name]:
                     say(f"{style(name + ':', 'note')} {message[name]}")
             for path in item.draft.attachments:
-                say(f"{style('Attachment:', 'note')} {path.name} ({path.stat().st_size / 1024:.0f} KiB)")
+                say(f"{style('Attachment:', 'note')} {path.name} ({readable_size(path, 2**31) / 1024:.0f} KiB)")
             say()
             say(item.draft.text.rstrip("\n"))
         if not configured:

@@ -388,16 +388,25 @@ class Template:
         path = (self.path.parent / (Path(item) if from_cells else Path(item).expanduser())).resolve()
         column = _column_holding(contact, item, self.attachment_columns) if from_cells else None
         roots = (self.path.parent.resolve(), Path.cwd().resolve())
-        if from_cells and not any(path.is_relative_to(root) for root in roots):
+        inside = [root for root in roots if path.is_relative_to(root)]
+        if from_cells and not inside:
             raise RenderError(Problem("error", contact.line, column,
                                       f"{origin}: attachment {item!r} leads to {path}, outside the workspace; a "
                                       "path from the CSV must name a file in the template's folder or below"))
+        if from_cells and all(_hidden(path.relative_to(root)) for root in inside):
+            raise RenderError(Problem("error", contact.line, column,
+                                      f"{origin}: attachment {item!r} is a hidden file ({path}); hidden files "
+                                      "such as .env hold settings and secrets, so a cell cannot attach one"))
         if not path.exists():
             raise RenderError(Problem("error", contact.line, column,
                                       f"{origin}: attachment {item!r} not found (looked for {path})"))
         if not path.is_file():
             raise RenderError(Problem("error", contact.line, column,
                                       f"{origin}: attachment {item!r} ({path}) is not a regular file"))
+        if from_cells and _is_database(path):
+            raise RenderError(Problem("error", contact.line, column,
+                                      f"{origin}: attachment {item!r} is a database (the tracking store?); "
+                                      "a cell cannot attach one"))
         return path
 
     def _size(self, path: Path, item: str, contact: Contact, origin: str) -> int:
@@ -473,6 +482,19 @@ def _column_holding(contact: Contact, text: str, columns=None) -> str | None:
     """The column (of ``columns``, if given) whose cell put ``text`` or part of it into a header."""
     cells = [(c, v) for c, v in contact.fields.items() if v and (columns is None or c in columns)]
     return next((c for c, v in cells if v in text or text in v), None)
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _is_database(path: Path) -> bool:
+    """An SQLite file (``outreach.db`` and its kin hold every contact and message)."""
+    try:
+        with path.open("rb") as file:
+            return file.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False  # reported when its size is read
 
 
 def readable_size(path: Path, limit: int) -> int:
