@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import email.policy
 import functools
+import itertools
 import re
 import string
 from email.headerregistry import Address
@@ -151,9 +152,9 @@ def round_trip_problem(raw: bytes, expected: dict[str, str | list[str]]) -> str 
     parsed = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)  # split only: fast
     names = [n.lower() for n in parsed.keys()]
     written = [n.lower() for n in expected]
-    for found, wanted in zip([*names, *[None] * len(written)], [*written, *[None] * len(names)]):
+    for found, wanted in itertools.zip_longest(names, written):
         if found != wanted:
-            return (found or wanted or "").title()
+            return (found or wanted).title()
     for name, want in expected.items():
         if want is not None and read_back(name, parsed[name]) != (want if isinstance(want, str) else tuple(want)):
             return name
