@@ -172,6 +172,17 @@ def test_a_long_non_ascii_subject_is_folded_into_short_encoded_words(campaign, i
     assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == f"Research on {topic.strip()}"
 
 
+@pytest.mark.parametrize("column, header", [("name", "To"), ("topic", "Subject")])
+def test_the_read_back_refuses_what_a_weaker_encoder_would_let_through(campaign, invoke, smtp_server,
+                                                                      monkeypatch, column, header):
+    """Without the tool's own encoding the cell's encoded word would be decoded into a Bcc line:
+    the parse-back check is what stops it, naming the row, the column and the header."""
+    monkeypatch.setattr("outreach.compose.headers.needs_encoding", lambda text: False)
+    write_inputs(campaign.ws, [{"email": "j.chen@example.edu", column: HOSTILE_WORD}])
+    assert_refused_everywhere(campaign.ws, invoke, smtp_server, column,
+                              f"the {header} header would not read back as written")
+
+
 @pytest.mark.parametrize("raw, changed", [
     (b"To: a <a@example.edu>\r\nSubject: Hi\r\nBcc: evil@attacker.example\r\n\r\n", "Bcc"),
     (b'To: "=?utf-8?q?X=0D=0ABcc=3A_evil=40attacker.example?=" <a@example.edu>\r\nSubject: Hi\r\n\r\n', "To"),
