@@ -24,7 +24,6 @@ from email.parser import BytesHeaderParser
 
 MAX_LINE = 78        # RFC 5322's advised line length
 MAX_WORD = 75        # RFC 2047's limit for one encoded word
-ADDRESS_HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To")
 PLAIN = re.compile(r"[\x20-\x7e]*")
 ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 WORDS = re.compile(r"\s*\S+|\s+")   # each word with the white space before it
