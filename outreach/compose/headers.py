@@ -56,7 +56,8 @@ def encoded_word(text: str) -> str:
     return f"=?utf-8?q?{q}?=" if len(q) <= len(b64) else f"=?utf-8?b?{b64}?="
 
 
-def encoded_words(text: str, first: int = MAX_WORD, rest: int = MAX_WORD) -> list[str]:
+@functools.lru_cache(maxsize=4096)  # subjects repeat from row to row
+def encoded_words(text: str, first: int = MAX_WORD, rest: int = MAX_WORD) -> tuple[str, ...]:
     """``text`` as encoded words, the first at most ``first`` characters, the others ``rest``.
 
     Words stay whole where they fit; a word too long for one encoded word is split between
@@ -77,7 +78,7 @@ def encoded_words(text: str, first: int = MAX_WORD, rest: int = MAX_WORD) -> lis
             current += char
     if current:
         result.append(encoded_word(current))
-    return result
+    return tuple(result)
 
 
 def fold(name: str, atoms: list[str]) -> list[str]:
@@ -100,7 +101,7 @@ def unstructured(name: str, text: str) -> WrittenHeader:
         lines = _fold_plain(name, text)
         if all(len(line) <= MAX_LINE for line in lines):
             return WrittenHeader(name, text, lines)
-    return WrittenHeader(name, text, fold(name, encoded_words(text, first=MAX_LINE - len(name) - 2)))
+    return WrittenHeader(name, text, fold(name, list(encoded_words(text, first=MAX_LINE - len(name) - 2))))
 
 
 def _fold_plain(name: str, text: str) -> list[str]:
@@ -124,7 +125,7 @@ def phrase(display_name: str, first: int) -> list[str]:
         plain = display_name if ATOMS.fullmatch(display_name) else _quoted(display_name)
         if len(plain) <= MAX_WORD:
             return [plain]
-    return encoded_words(display_name, first=first)
+    return list(encoded_words(display_name, first=first))
 
 
 def _quoted(text: str) -> str:
