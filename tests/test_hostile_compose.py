@@ -194,6 +194,21 @@ def test_a_header_that_does_not_read_back_is_named(raw, changed):
     assert round_trip_problem(raw, {"To": ["a@example.edu"], "Subject": "Hi"}) == changed
 
 
+@pytest.mark.parametrize("value", [
+    "Jia Chen <j.chen@example.edu>", '"Dr. Chen" <j.chen@example.edu>', "a@example.edu, X <b@example.org>",
+    "Bob <evil@attacker.example>, X <j.chen@example.edu>", '"Chen, Jia" <j.chen@example.edu>',
+    '"=?utf-8?q?X=0D=0ABcc=3A_evil=40attacker.example?=" <j.chen@example.edu>',
+])
+def test_the_fast_reading_of_plain_lists_agrees_with_the_parser(value):
+    from outreach.compose.headers import read_back
+
+    try:
+        parsed = tuple(a.addr_spec for a in email.policy.default.header_factory("To", value).addresses)
+    except ValueError:
+        parsed = None
+    assert read_back("To", value) == parsed
+
+
 # -- a name is never an address --------------------------------------------------------------
 @pytest.mark.parametrize("name", [
     "evil@attacker.example",

@@ -27,6 +27,11 @@ MAX_WORD = 75        # RFC 2047's limit for one encoded word
 PLAIN = re.compile(r"[\x20-\x7e]*")
 ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 WORDS = re.compile(r"\s*\S+|\s+")   # each word with the white space before it
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]"  # RFC 5322 atext less = and ?, so no encoded word hides here
+_SPEC = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@{_ATEXT}+(?:\.{_ATEXT}+)*"
+_QUOTED = r'"[\x20\x21\x23-\x3c\x3e\x40-\x5b\x5d-\x7e]*"'  # printable, less " = ? and backslash
+PLAIN_MAILBOX = re.compile(rf"(?:(?:{_ATEXT}+(?: {_ATEXT}+)*|{_QUOTED}) )?<({_SPEC})>|({_SPEC})")
+UNFOLD = re.compile(r"\r\n|\r|\n")
 Q_SAFE = frozenset(string.ascii_letters + string.digits + "!*+-/")  # RFC 2047 5(3): safe in a phrase
 
 
@@ -164,7 +169,14 @@ def round_trip_problem(raw: bytes, expected: dict[str, str | list[str]]) -> str 
 @functools.lru_cache(maxsize=4096)
 def read_back(name: str, value: str) -> str | tuple[str, ...] | None:
     """What the ``email`` package's modern parser makes of one raw header: its text, or its
-    addr-specs; ``None`` when it chokes on it. Cached: From, and many subjects, repeat."""
+    addr-specs; ``None`` when it chokes on it. Cached: From, and many subjects, repeat.
+
+    A list of plain mailboxes (``Jia Chen <j.chen@example.edu>``: atoms, no quotes, no ``=?``)
+    has only one reading, taken without the parser, which costs half a millisecond a header."""
+    if name.lower() != "subject":
+        plain = _plain_addresses(UNFOLD.sub("", value))
+        if plain is not None:
+            return plain
     try:
         header = email.policy.default.header_fetch_parse(name, value)
         return str(header) if name.lower() == "subject" else tuple(a.addr_spec for a in header.addresses)
@@ -188,6 +200,16 @@ def expected(draft, sender: Address) -> dict[str, str | list[str]]:
     """What :func:`user_headers` must read back as: each list's addr-specs and the subject text."""
     return {**{name: [a.addr_spec for a in addresses] for name, addresses in _address_lists(draft, sender)},
             "Subject": draft.subject}
+
+
+def _plain_addresses(value: str) -> tuple[str, ...] | None:
+    specs = []
+    for item in value.split(", "):
+        mailbox = PLAIN_MAILBOX.fullmatch(item)
+        if mailbox is None:
+            return None
+        specs.append(mailbox[1] or mailbox[2])
+    return tuple(specs)
 
 
 def header_block(draft, sender: Address) -> bytes:
