@@ -71,3 +71,17 @@ def test_long_non_ascii_subject_keeps_its_spaces():
     subject = "José é Ω Nguyễn Ω São 北京 医院 José cardíaca MRI Ω MRI cardíaca Ærø stroke García"
     parsed = parse(build_message(draft(subject=subject), SENDER, "<x@example.org>", datetime.now(timezone.utc)))
     assert parsed["Subject"] == subject
+
+
+def test_every_line_of_a_follow_up_with_a_long_file_name_stays_within_78(tmp_path):
+    pdf = tmp_path / ("Lebenslauf_Jürgen_Müller-Lüdenscheidt_Universitätsklinikum_Köln_" * 2 + ".pdf")
+    pdf.write_bytes(b"%PDF-1.4")
+    references = tuple(f"<{i}{'y' * 40}@example.org>" for i in range(4))
+    message = build_message(draft(attachments=[pdf], text="Grüße, " + "eine lange Zeile mit Umlauten äöü " * 10),
+                            SENDER, "<x@example.org>", datetime.now(timezone.utc),
+                            in_reply_to="<first@example.org>", references=references)
+    raw = message.as_bytes()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed["References"].split() == [*references, "<first@example.org>"]
+    assert [part.get_filename() for part in parsed.iter_attachments()] == [pdf.name]
