@@ -8,7 +8,9 @@ streams: memory stays flat however long the file is (see firstlines.py for dupli
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -19,6 +21,7 @@ from outreach.compose.firstlines import FirstLines
 from outreach.errors import UserError, where
 
 DELIMITERS = ",;\t"
+SEP_HINT = re.compile(r"sep=(.)", re.IGNORECASE)  # Excel's "sep=;" first line
 FALLBACK_ENCODING = "cp1252"
 EMAIL_ALIASES = ("e_mail", "email_address", "e_mail_address", "mail")
 # Large enough for a long personal note, small enough that a runaway cell is caught.
@@ -60,37 +63,90 @@ class Contact:
         return " ".join(v for v in (f.get("first_name", ""), f.get("last_name", "")) if v)
 
 
-def detect_encoding(path: Path) -> tuple[str, bool]:
-    """Return (encoding, fell_back). Decodes the whole file once, in chunks, to be sure."""
+@dataclass
+class Encoding:
+    """How a file's bytes become text. UTF-8 files are decoded line by line: a row pasted in
+    from a Windows-1252 sheet is read as Windows-1252 (``fallback_lines``) without turning every
+    UTF-8 ``José`` of the other rows into ``JosÃ©``."""
+
+    name: str
+    fallback_lines: list[int] = field(default_factory=list)
+    utf8_lines: int = 0  # lines with non-ASCII text that is valid UTF-8
+
+    @property
+    def fell_back(self) -> bool:
+        return bool(self.fallback_lines)
+
+    @property
+    def label(self) -> str:
+        """``utf-8``, ``cp1252`` (every non-ASCII line), or ``utf-8+cp1252`` (some lines)."""
+        if not self.fell_back:
+            return self.name
+        return FALLBACK_ENCODING if not self.utf8_lines else f"{self.name}+{FALLBACK_ENCODING}"
+
+
+def detect_encoding(path: Path) -> Encoding:
+    """Read the file once: a UTF-16 BOM, or which lines need Windows-1252 instead of UTF-8."""
     with open(path, "rb") as f:
         head = f.read(4)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16", False
-        encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+            return Encoding("utf-16")
         if head.startswith(b"PK\x03\x04"):
             raise UserError(f"{path}: is a spreadsheet (.xlsx), not CSV; in Excel use Save As > CSV UTF-8")
-        decoder = codecs.getincrementaldecoder("utf-8")()
+        encoding = Encoding("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8")
         f.seek(0)
-        try:
-            while chunk := f.read(1 << 20):
-                if b"\x00" in chunk:
-                    raise UserError(f"{path}: contains NUL bytes, so it is not a CSV text file; export it as CSV UTF-8")
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-            return encoding, False
-        except UnicodeDecodeError:
-            pass
-        f.seek(0)
-        decoder = codecs.getincrementaldecoder(FALLBACK_ENCODING)()
-        try:
-            while chunk := f.read(1 << 20):
-                decoder.decode(chunk)
-        except UnicodeDecodeError as e:
-            raise UserError(
-                f"{path}: is neither UTF-8 nor Windows-1252 text (byte 0x{e.object[e.start]:02x}); "
-                "save it as 'CSV UTF-8' and try again"
-            ) from None
-    return FALLBACK_ENCODING, True
+        for number, raw in enumerate(f, start=1):
+            if b"\x00" in raw:
+                raise UserError(f"{path}: contains NUL bytes, so it is not a CSV text file; export it as CSV UTF-8")
+            if raw.isascii():
+                continue
+            text = _decode_line(raw, number, encoding.name, path)
+            if text is _FELL_BACK:
+                if len(encoding.fallback_lines) < MAX_LINES_NAMED:
+                    encoding.fallback_lines.append(number)
+            elif not text.isascii():
+                encoding.utf8_lines += 1
+    return encoding
+
+
+_FELL_BACK = object()
+MAX_LINES_NAMED = 10
+
+
+def _decode_line(raw: bytes, number: int, encoding: str, path: Path):
+    """One line as text: UTF-8, else Windows-1252 (``_FELL_BACK`` when only asked to classify)."""
+    try:
+        return raw.decode(encoding if number == 1 else "utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode(FALLBACK_ENCODING)
+    except UnicodeDecodeError as e:
+        raise UserError(
+            f"{where(path, number)}: is neither UTF-8 nor Windows-1252 text (byte 0x{e.object[e.start]:02x}); "
+            "save it as 'CSV UTF-8' and try again"
+        ) from None
+    return _FELL_BACK
+
+
+def decoded_lines(path: Path, encoding: Encoding) -> Iterator[str]:
+    """The file's lines as text, each decoded as ``detect_encoding`` found it must be."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            text = _decode_line(raw, number, encoding.name, path)
+            yield raw.decode(FALLBACK_ENCODING) if text is _FELL_BACK else text
+
+
+def _encoding_note(path: Path, encoding: Encoding) -> str | None:
+    if not encoding.fell_back:
+        return None
+    if not encoding.utf8_lines:
+        return f"{path}: not valid UTF-8; read as Windows-1252"
+    named = encoding.fallback_lines
+    lines = ", ".join(map(str, named)) + (" and more" if len(named) == MAX_LINES_NAMED else "")
+    which = f"line {lines} is" if len(named) == 1 else f"lines {lines} are"
+    return (f"{path}: {which} not valid UTF-8 (the rest of the file is); "
+            "read as Windows-1252: check the accents there")
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -108,23 +164,33 @@ class ContactFile:
         self.validate = AddressValidator(check_dns)
         if not self.path.is_file():
             raise UserError(f"{self.path}: no such file")
-        self.encoding, self.fell_back = detect_encoding(self.path)
-        self.notes: list[str] = []
-        if self.fell_back:
-            self.notes.append(f"{self.path}: not valid UTF-8; read as Windows-1252")
+        self.decoding = detect_encoding(self.path)
+        self.encoding = self.decoding.label
+        self.fell_back = self.decoding.fell_back
+        note = _encoding_note(self.path, self.decoding)
+        self.notes: list[str] = [note] if note else []
+        self.sep_line = 0  # the line of Excel's "sep=;" hint, when the file starts with one
         self.delimiter, self.columns = self._read_header()
 
     def _open(self):
-        return open(self.path, encoding=self.encoding, newline="")
+        if self.decoding.name == "utf-16":
+            return open(self.path, encoding="utf-16", newline="")
+        return contextlib.closing(decoded_lines(self.path, self.decoding))
 
     def _read_header(self) -> tuple[str, list[str]]:
+        delimiter = None
         with self._open() as f:
-            for line in f:
-                if line.strip():
-                    break
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                hint = SEP_HINT.fullmatch(line.rstrip("\r\n")) if delimiter is None and not self.sep_line else None
+                if hint:  # Excel's first line "sep=;" names the delimiter; the header follows
+                    self.sep_line, delimiter = number, hint.group(1)
+                    continue
+                break
             else:
                 raise UserError(f"{self.path}: the file is empty; it needs a header row with an email column")
-        delimiter = detect_delimiter(line)
+        delimiter = delimiter or detect_delimiter(line)
         raw = next(csv.reader([line], delimiter=delimiter))
         columns = [normalize_header(c) for c in raw]
         if "email" not in columns:  # "E-mail", "Email Address": what other sheets call it
@@ -153,7 +219,7 @@ class ContactFile:
     def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
         """(first line, cells) of every non-blank data row, unvalidated: for quick scans."""
         with self._open() as f:
-            reader = csv.reader(f, delimiter=self.delimiter)
+            reader = csv.reader(f, delimiter=self.delimiter, strict=True)
             header_done = False
             previous_end = 0
             while True:
@@ -162,14 +228,30 @@ class ContactFile:
                 except StopIteration:
                     return
                 except csv.Error as e:
-                    raise UserError(f"{where(self.path, reader.line_num)}: {csv_error_text(e)}") from None
+                    raise UserError(csv_error_text(e, self.path, previous_end + 1, reader.line_num)) from None
                 start, previous_end = previous_end + 1, reader.line_num
-                if not any(cell.strip() for cell in row):
+                if not any(cell.strip() for cell in row) or start == self.sep_line:
                     continue
                 if not header_done:
                     header_done = True
                     continue
+                self._refuse_swallowed_rows(start, row)
                 yield start, row
+
+    def _refuse_swallowed_rows(self, start: int, row: list[str]) -> None:
+        """A cell whose later lines look like whole rows is an unclosed quote, not a long note."""
+        width = len(self.columns)
+        email_at = self.columns.index("email")
+        for at, cell in enumerate(row):
+            if "\n" not in cell:
+                continue
+            for inner in cell.splitlines()[1:]:
+                cells = inner.split(self.delimiter)
+                if len(cells) >= width and "@" in cells[email_at] and " " not in cells[email_at].strip():
+                    raise UserError(
+                        f'{where(self.path, start, self.columns[at] or None)}: a quote opened on line {start} '
+                        f"runs on over the next rows (such as {inner.strip()[:60]!r}); close the quote"
+                    )
 
     def _contact(self, line: int, row: list[str], first_lines: FirstLines) -> Contact:
         problems = []
@@ -201,8 +283,17 @@ def _address_key(cell: str) -> str:
     return cell.strip().casefold()
 
 
-def csv_error_text(error: csv.Error) -> str:
+def csv_error_text(error: csv.Error, path: Path, start: int, line: int) -> str:
+    """The csv module's complaint as a sentence naming the line the bad row began on."""
     text = str(error)
     if "field larger than field limit" in text:
-        return f"a cell is longer than {MAX_FIELD_CHARS:,} characters (an unclosed quote?)"
-    return text
+        return (f"{where(path, start)}: a cell is longer than {MAX_FIELD_CHARS:,} characters "
+                f"(a quote opened on line {start} and never closed?)")
+    if "unexpected end of data" in text:
+        return f"{where(path, start)}: a quote opened on line {start} is never closed; close it"
+    if "expected after" in text and start < line:
+        return f"{where(path, start)}: a quote opened on line {start} runs on to line {line}; close it"
+    if "expected after" in text:
+        return (f"{where(path, line)}: text follows a closing quote inside a cell; "
+                'quote the whole cell and double inner quotes ("Dr ""Bob"" Lee")')
+    return f"{where(path, line)}: {text}"

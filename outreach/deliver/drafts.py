@@ -40,8 +40,11 @@ COMMIT_EVERY = 200  # rows per transaction: drafts are cheap to redo, fsyncs are
 
 
 def eml_name(address: str) -> str:
-    """``jchen@example.edu.eml``: predictable, one per address, safe on every file system."""
-    return re.sub(r"[^\w.@+-]", "_", address.casefold()) + ".eml"
+    """``jchen@example.edu.eml``: predictable, safe on every file system, and one per address:
+    any other character is written as ``%XX`` (``o'brien@`` -> ``o%27brien@``), so two
+    addresses never share a file the way ``o'brien@`` and ``o_brien@`` would with a stand-in."""
+    escaped = lambda m: "".join(f"%{byte:02X}" for byte in m[0].encode())  # noqa: E731
+    return re.sub(r"[^\w.@+-]", escaped, address.casefold()) + ".eml"
 
 
 @dataclass
