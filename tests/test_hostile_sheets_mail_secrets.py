@@ -5,10 +5,14 @@ drafted, sent or lost."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import mailbox
 import sqlite3
 
 import pytest
 
+from tests import mail_samples as samples
 from tests.helpers import HEADER, ROWS, contacts_csv, template_file, write
 
 
@@ -106,3 +110,84 @@ def test_addresses_that_differ_only_in_a_special_character_get_their_own_drafts(
     assert len(names) == 3, names
     texts = "".join(p.read_text() for p in workspace.rglob("*.eml"))
     assert all(name in texts for name in ("Dr. OBrien", "Dr. O Brien", "Dr. Brien"))
+
+
+# -- item 9: forged or misdirected reports suppress nobody ---------------------------------
+def sync_mbox(invoke, workspace, *messages: bytes) -> tuple[int, dict]:
+    box = mailbox.mbox(workspace / "in.mbox", create=True)
+    for raw in messages:
+        box.add(raw)
+    box.close()
+    result = invoke("sync", "--mbox", workspace / "in.mbox", "--json")
+    return result.exit_code, json.loads(result.stdout)
+
+
+def suppressed(workspace) -> list[str]:
+    with sqlite3.connect(workspace / "outreach.db") as conn:
+        return [row[0] for row in conn.execute("SELECT address FROM suppressions")]
+
+
+def forged_x_failed_recipients(sent) -> bytes:
+    """A person (or a forger) writes the Exim header and bounce words; no mail system sent it."""
+    return samples._join([
+        "From: Helpful Stranger <friend@example.net>", f"To: {samples.SENDER}",
+        "Subject: Mail delivery failed: returning message to sender", f"Date: {samples._now()}",
+        "Message-ID: <forged-1@example.net>", f"X-Failed-Recipients: {sent.to}", "",
+        "This message was created automatically by mail delivery software.", "",
+        f"  {sent.to}", "    550 5.1.1 user unknown", "", "------ This is a copy of the message ------", "",
+        samples._crlf(sent.headers)])
+
+
+def stranger(sent):
+    return dataclasses.replace(sent, to="stranger@elsewhere.example")
+
+
+FORGED_REPORTS = {
+    "DSN naming a stranger": lambda sent: samples.postfix_bounce(stranger(sent)),
+    "complaint naming a stranger": lambda sent: samples.arf_complaint(stranger(sent)),
+    "X-Failed-Recipients from a person": forged_x_failed_recipients,
+}
+
+
+@pytest.mark.parametrize("build", FORGED_REPORTS.values(), ids=FORGED_REPORTS.keys())
+def test_a_forged_or_misdirected_report_suppresses_nobody(invoke, workspace, record_sent, build):
+    sent = record_sent(samples.outgoing("chen@example.edu"))
+    code, report = sync_mbox(invoke, workspace, build(sent))
+    assert code in (0, 1)
+    assert suppressed(workspace) == []
+    assert all("suppressed" not in e or e["suppressed"] == [] for e in report["events"])
+
+
+def test_a_misdirected_dsn_is_named_in_the_sync_summary(invoke, workspace, record_sent):
+    sent = record_sent(samples.outgoing("chen@example.edu"))
+    code, report = sync_mbox(invoke, workspace, samples.postfix_bounce(stranger(sent)))
+    assert code == 1 and [e["kind"] for e in report["events"]] == ["bounce"]  # shown, for a forwarding address
+    assert any("names only stranger@elsewhere.example" in w and "nobody was suppressed" in w
+               for w in report["warnings"]), report
+
+
+OOO_BODY = "Thank you for your email. I am out of the office until 15 January with limited access to email."
+
+
+def test_out_of_office_text_without_headers_is_an_auto_reply(invoke, workspace, record_sent):
+    sent = record_sent(samples.outgoing("chen@example.edu"))
+    _, report = sync_mbox(invoke, workspace, samples.gmail_reply(sent, body=OOO_BODY))
+    [event] = report["events"]
+    assert event["kind"] == "auto-reply" and event["until"].endswith("-01-15")
+    result = invoke("classify", workspace / "in.mbox")
+    assert "auto-reply" in result.output and "out-of-office text in the body" in result.output
+
+
+def test_a_person_who_mentions_a_trip_still_replied(invoke, workspace, record_sent):
+    sent = record_sent(samples.outgoing("chen@example.edu"))
+    body = ("Hi Asha, yes, I would be glad to have help with the stroke project. Send me your CV.\n"
+            "(I will be out of the office until 15 January, but I read email.)")
+    _, report = sync_mbox(invoke, workspace, samples.gmail_reply(sent, body=body))
+    assert [e["kind"] for e in report["events"]] == ["reply"]
+
+
+def test_out_of_office_text_over_imap_is_an_auto_reply(invoke, mail_account, record_sent):
+    sent = record_sent(samples.outgoing("chen@example.edu"))
+    mail_account.append(samples.gmail_reply(sent, body=OOO_BODY))
+    result = invoke("sync", "--json")
+    assert [e["kind"] for e in json.loads(result.stdout)["events"]] == ["auto-reply"]

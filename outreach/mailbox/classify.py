@@ -246,12 +246,20 @@ MESSAGE_TYPES = ("message/rfc822", "message/global")
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 
 
+def from_mail_system(msg: Message) -> bool:
+    """From a mailer daemon or postmaster (by address or name), as bounces outside RFC 3464 are.
+
+    Anyone can write ``X-Failed-Recipients`` or bounce-like text; only these senders are
+    believed when a report has no ``message/delivery-status`` part to say who failed."""
+    name, address = parseaddr(raw_header(msg, "From"))
+    return bool(DAEMON.match(address) or DAEMON_NAME.search(name))
+
+
 def looks_like_bounce(msg: Message) -> bool:
     """Headers alone say this may be a delivery report (worth fetching the body for)."""
     if msg.get_content_type() == "multipart/report" or raw_header(msg, "X-Failed-Recipients"):
         return True
-    name, address = parseaddr(raw_header(msg, "From"))
-    if DAEMON.match(address) or DAEMON_NAME.search(name):
+    if from_mail_system(msg):
         return True
     if BOUNCE_SUBJECT.search(header_text(msg, "Subject")):
         null_sender = raw_header(msg, "Return-Path").strip() in ("<>", "")
@@ -429,8 +437,8 @@ def _bounce(msg: Message) -> Verdict | None:
         else None
     if dsn is not None and dsn.kind == "other":
         return dsn
-    if dsn is None and not looks_like_bounce(msg):
-        return None
+    if dsn is None and not (looks_like_bounce(msg) and from_mail_system(msg)):
+        return None  # X-Failed-Recipients or bounce text from a person or a forger: not a report
     text = _text_parts(msg)
     ids, returned_to = _original(msg, text)
     if dsn is not None:  # RFC 3464 says who failed and how; the rest only adds the original's ids
@@ -628,6 +636,27 @@ def _date_between(dates, start: int, end: int) -> bool:
 
 
 # ---------------------------------------------------------------------------------- classify
+OPENING = 300  # characters of the body where an out-of-office notice states itself
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+
+
+def _out_of_office_text(msg: Message) -> tuple[str, bool] | None:
+    """An out-of-office notice sent without auto-reply headers (some servers and plug-ins do).
+
+    Both must stand in the body's first two sentences: an out-of-office phrase and a return
+    date ("Thank you for your email. I am out of the office until 15 January"). A person's reply
+    that mentions a trip later on, or without a date, is still a reply: when unsure, the safer
+    reading is that they answered."""
+    opening = " ".join(SENTENCE_END.split(body_text(msg).lstrip()[:OPENING], maxsplit=2)[:2])
+    phrase = OUT_OF_OFFICE.search(opening)
+    if not phrase:
+        return None
+    sent = (date_of(msg) or datetime.now(timezone.utc)).date()
+    if return_date(opening, sent) is None:
+        return None
+    return f"out-of-office text in the body ({phrase.group(0).strip()!r}, with a return date)", True
+
+
 def body_text(msg: Message) -> str:
     """The readable text of a message: its text parts, HTML stripped, capped."""
     return _text_parts(msg)
@@ -641,7 +670,7 @@ def classify(msg: Message) -> Verdict:
     report = _bounce(msg)
     if report is not None:
         return Verdict(**{**report.__dict__, **base})
-    auto = auto_reply_reason(msg)
+    auto = auto_reply_reason(msg) or _out_of_office_text(msg)
     if auto:
         reason, answers = auto
         if answers or base["thread_ids"] or is_reply_subject(subject):

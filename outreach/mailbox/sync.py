@@ -38,7 +38,6 @@ from outreach.errors import UserError
 from outreach.feedback import Feedback, Quiet
 from outreach.mailbox.classify import (
     Verdict,
-    auto_reply_reason,
     base_subject,
     classify,
     date_of,
@@ -127,7 +126,7 @@ def screen(headers: Message, index: Index) -> str:
         return FULL
     if not (index.points_here(thread_ids(headers)) or sender in index.by_address):
         return SKIP
-    return FULL if auto_reply_reason(headers) else HEADERS
+    return FULL  # the body too: an out-of-office notice may say so only there
 
 
 @dataclass(frozen=True)
@@ -288,6 +287,8 @@ class Recorder:
 
         Not suppressed: delays, and 5.7.x refusals (policy, spam filtering: about the sender or
         the content, not the address), and expiries after retries (4.x.x with Action failed).
+        Nor anyone when the report names only strangers: anyone can forge a report that quotes
+        our Message-ID, so it is recorded (and shown) but stops no mail by itself.
         """
         if verdict.kind == "complaint":
             reason = f"complaint: {verdict.reason}"
@@ -296,6 +297,11 @@ class Recorder:
         else:
             return []
         ours = {sent.address, *sent.recipients}
+        if verdict.failed and not ours & set(verdict.failed):
+            self.report.warnings.append(
+                f"a {verdict.kind} report about the message to {sent.address} names only "
+                f"{', '.join(verdict.failed)}; forged, misdirected or a forwarding address, so nobody was suppressed")
+            return []
         addresses = [a for a in verdict.failed if a in ours] or [sent.address]
         return [a for a in addresses if self.store.suppress(a, reason[:300])]
 
