@@ -20,6 +20,7 @@ from outreach.errors import UserError
 
 KEYRING_SERVICE = "outreach"
 SECURITY = ("ssl", "starttls", "none")
+YES_NO = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 COMMAND_TIMEOUT = 30
 
 # Published limits, conservative: Gmail 500 recipients/day for personal accounts (2,000 for
@@ -52,10 +53,23 @@ class Server:
     port: int
     security: str
     user: str
+    allow_unencrypted: bool = False  # OUTREACH_{SMTP,IMAP}_ALLOW_UNENCRYPTED=yes
 
     @property
     def is_loopback(self) -> bool:
         return is_loopback(self.host)
+
+    @property
+    def setting(self) -> str:
+        return f"OUTREACH_{self.kind.upper()}"
+
+    def check_encryption(self) -> None:
+        """No unencrypted connection to another machine unless the user says so by name: the
+        messages (and, over IMAP, the whole mailbox) would cross the network readable."""
+        if self.security == "none" and not self.is_loopback and not self.allow_unencrypted:
+            raise UserError(f"{self.setting}_SECURITY=none: refusing an unencrypted connection to {self.host}, "
+                            f"which is not this machine; use ssl or starttls, or set "
+                            f"{self.setting}_ALLOW_UNENCRYPTED=yes if that network is yours")
 
     def check_auth_allowed(self) -> None:
         """No password over an unencrypted connection, except to this machine."""
@@ -75,6 +89,20 @@ class Secret:
         return f"Secret({self.kind}, <hidden>)"
 
     __str__ = __repr__
+
+    def hidden_in(self, text: str) -> str:
+        """``text`` (a server's reply, a library's complaint) with no character of the secret:
+        the value and every non-ASCII character of it are replaced, since an encoding error
+        names the one character it could not encode."""
+        return hide_secret(text, self.value)
+
+
+def hide_secret(text: str, secret: str) -> str:
+    if secret:
+        text = text.replace(secret, "<hidden>")
+        for char in {c for c in secret if not c.isascii()}:
+            text = text.replace(char, "?").replace(ascii(char)[1:-1], "?")
+    return text
 
 
 @dataclass(frozen=True)
@@ -149,7 +177,10 @@ def _server(kind: str, raw: dict[str, str], user: str) -> Server | None:
     if security not in SECURITY:
         raise UserError(f"OUTREACH_{kind.upper()}_SECURITY={security!r}: use one of {', '.join(SECURITY)}")
     port = _number(raw, f"{kind}_port", int) or DEFAULT_PORTS[(kind, security)]
-    return Server(kind, host, port, security, user)
+    allow = raw.get(f"{kind}_allow_unencrypted", "no").strip().lower()
+    if allow not in YES_NO:
+        raise UserError(f"OUTREACH_{kind.upper()}_ALLOW_UNENCRYPTED={allow!r}: use yes or no")
+    return Server(kind, host, port, security, user, allow_unencrypted=YES_NO[allow])
 
 
 def _number(raw: dict[str, str], key: str, kind: type):
@@ -195,6 +226,50 @@ def _keyring():
     from keyring.errors import KeyringError, NoKeyringError
 
     return keyring, KeyringError, NoKeyringError
+
+
+OS_KEYRINGS = {  # keyring's own backends that hand the secret to the operating system
+    "keyring.backends.macOS.Keyring": "the macOS Keychain",
+    "keyring.backends.Windows.WinVaultKeyring": "the Windows Credential Manager",
+    "keyring.backends.SecretService.Keyring": "the Secret Service (GNOME Keyring, KeePassXC)",
+    "keyring.backends.libsecret.Keyring": "the Secret Service (libsecret)",
+    "keyring.backends.kwallet.DBusKeyring": "KDE Wallet",
+}
+NOWHERE = ("keyring.backends.null.Keyring", "keyring.backends.fail.Keyring")
+
+
+def _backend_name(backend) -> str:
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def _effective_backend(backend):
+    """The backend that would really hold the secret (a chainer writes to its first one)."""
+    chained = getattr(backend, "backends", None)
+    if chained is not None and "chainer" in type(backend).__module__:
+        return chained[0] if chained else None
+    return backend
+
+
+def keyring_destination() -> tuple[str, bool]:
+    """(where ``keyring`` would put a password, in words; whether that is acceptable).
+
+    Only the operating system's stores are called "the OS keyring". A plaintext file backend
+    (keyrings.alt's PlaintextKeyring writes base64 to a file) or the null backend (which keeps
+    nothing) is named with where the secret would go, and refused."""
+    keyring, _, _ = _keyring()
+    backend = _effective_backend(keyring.get_keyring())
+    if backend is None:
+        return "nowhere (no keyring backend)", False
+    name = _backend_name(backend)
+    if name in OS_KEYRINGS:
+        return f"the OS keyring ({OS_KEYRINGS[name]})", True
+    if name in NOWHERE:
+        return f"nowhere: the keyring backend is {name}, which keeps nothing", False
+    path = getattr(backend, "file_path", None)
+    at = f" ({path})" if path else ""
+    if "plaintext" in name.lower():
+        return f"a plain file{at}, readable by anyone who can read it: the keyring backend is {name}", False
+    return f"the keyring backend {name}{at}, not an OS keyring", True
 
 
 NO_KEYRING = ("no OS keyring is available on this machine: set OUTREACH_PASSWORD_COMMAND "

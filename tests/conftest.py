@@ -245,26 +245,8 @@ def campaign(workspace, smtp_server, tls_cert):
 def memory_keyring():
     """An in-process keyring that forgets everything after the test."""
     import keyring
-    from keyring.backend import KeyringBackend
 
-    class MemoryKeyring(KeyringBackend):
-        priority = 1
-
-        def __init__(self):
-            super().__init__()
-            self.passwords: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service, username):
-            return self.passwords.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.passwords[(service, username)] = password
-
-        def delete_password(self, service, username):
-            from keyring.errors import PasswordDeleteError
-
-            if self.passwords.pop((service, username), None) is None:
-                raise PasswordDeleteError(username)
+    from tests.keyring_backends import MemoryKeyring
 
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
@@ -275,9 +257,9 @@ def memory_keyring():
 
 @pytest.fixture
 def file_keyring_env(tmp_path):
-    """Environment for a CLI subprocess whose keyring is a file under tmp_path."""
-    return {"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
-            "XDG_DATA_HOME": str(tmp_path / "xdg-data"), "XDG_CONFIG_HOME": str(tmp_path / "xdg-config")}
+    """Environment for a CLI subprocess whose keyring is the tests' own JSON file under tmp_path."""
+    return {"PYTHON_KEYRING_BACKEND": "tests.keyring_backends.JsonFileKeyring",
+            "TEST_KEYRING_FILE": str(tmp_path / "keyring.json")}
 
 
 @pytest.fixture

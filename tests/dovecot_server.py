@@ -110,8 +110,8 @@ def free_port() -> int:
 class Dovecot:
     """``Dovecot(cert, key).start()``; ``.imaps_port`` (implicit TLS), ``.imap_port`` (STARTTLS)."""
 
-    def __init__(self, cert: Path, key: Path):
-        self.cert, self.key = Path(cert), Path(key)
+    def __init__(self, cert: Path, key: Path, password: str = PASSWORD):
+        self.cert, self.key, self.password = Path(cert), Path(key), password
         self.base = Path(tempfile.mkdtemp(prefix="outreach-dovecot-"))
         self.proc: subprocess.Popen | None = None
         if os.geteuid() == 0:
@@ -136,7 +136,7 @@ class Dovecot:
         self.imap_port, self.imaps_port = free_port(), free_port()
         conf = self.base / "dovecot.conf"
         conf.write_text(CONFIG.format(base=self.base, instance=uuid.uuid4().hex[:8], cert=self.cert, key=self.key,
-                                      users=self.users, password=PASSWORD, uid=self.uid, gid=self.gid,
+                                      users=self.users, password=self.password, uid=self.uid, gid=self.gid,
                                       home=self.home, special=special, imap_port=self.imap_port,
                                       imaps_port=self.imaps_port))
         return conf
@@ -201,7 +201,7 @@ class Dovecot:
         from imapclient import IMAPClient
 
         client = IMAPClient("127.0.0.1", self.imaps_port, ssl=True, ssl_context=ssl_context, timeout=30)
-        client.login(user, PASSWORD)
+        client.plain_login(user, self.password)
         return client
 
     def __enter__(self):

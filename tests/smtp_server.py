@@ -74,8 +74,10 @@ def free_port() -> int:
 
 class MailServer:
     def __init__(self, cert, key, *, mode: str = "starttls", user: str = "asha.rao@example.org",
-                 password: str = "app-password-4fj2", token: str | None = None, auth: bool = True):
+                 password: str = "app-password-4fj2", token: str | None = None, auth: bool = True,
+                 exclude_mechanisms: tuple[str, ...] = ()):
         self.cert, self.key, self.mode = str(cert), str(key), mode
+        self.exclude_mechanisms = exclude_mechanisms
         self.user, self.password, self.token, self.auth = user, password, token, auth
         self.messages: list[Received] = []
         self.logins: list[tuple[str, str]] = []          # (mechanism, user) of each successful AUTH
@@ -106,7 +108,8 @@ class MailServer:
         options = dict(hostname="127.0.0.1", server_hostname="smtp.test", ready_timeout=10,
                        port=free_port())
         if self.auth:
-            options.update(authenticator=self._authenticate, auth_required=True)
+            options.update(authenticator=self._authenticate, auth_required=True,
+                           auth_exclude_mechanism=list(self.exclude_mechanisms))
         if self.mode == "starttls":
             options.update(tls_context=context, require_starttls=True, auth_require_tls=True)
         elif self.mode == "ssl":

@@ -191,3 +191,143 @@ def test_out_of_office_text_over_imap_is_an_auto_reply(invoke, mail_account, rec
     mail_account.append(samples.gmail_reply(sent, body=OOO_BODY))
     result = invoke("sync", "--json")
     assert [e["kind"] for e in json.loads(result.stdout)["events"]] == ["auto-reply"]
+
+
+# -- item 13: secrets ----------------------------------------------------------------------
+NON_ASCII_PASSWORD = "pässwörd-ключ-密码"
+
+
+def secret_shown(output: str, secret: str = NON_ASCII_PASSWORD) -> bool:
+    """Any character of the secret's non-ASCII part, or the secret itself, in the output."""
+    return secret in output or any(c in output or ascii(c)[1:-1] in output for c in secret if not c.isascii())
+
+
+def states(workspace) -> dict[str, str]:
+    with sqlite3.connect(workspace / "outreach.db") as conn:
+        return dict(conn.execute("SELECT address, state FROM messages"))
+
+
+@pytest.fixture
+def unicode_smtp(request, tls_cert):
+    from tests.smtp_server import MailServer
+
+    with MailServer(*tls_cert, mode="starttls", password=NON_ASCII_PASSWORD,
+                    exclude_mechanisms=request.param) as server:
+        yield server
+
+
+@pytest.mark.parametrize("unicode_smtp", [("LOGIN",), ("PLAIN",)], ids=["PLAIN", "LOGIN"], indirect=True)
+def test_a_non_ascii_password_logs_in_over_smtp(workspace, unicode_smtp, tls_cert, invoke):
+    from tests.conftest import Campaign
+
+    campaign = Campaign(workspace, unicode_smtp, tls_cert[0])
+    campaign.configure(OUTREACH_PASSWORD_COMMAND=f"printf %s '{NON_ASCII_PASSWORD}'")
+    result = invoke(*campaign.args("--yes"))
+    assert result.exit_code == 0, result.output
+    assert len(unicode_smtp.messages) == 3 and [m for m, _ in unicode_smtp.logins][:1] in (["PLAIN"], ["LOGIN"])
+
+
+def test_a_wrong_non_ascii_password_shows_no_character_of_it(workspace, smtp_server, tls_cert, invoke):
+    from tests.conftest import Campaign
+
+    campaign = Campaign(workspace, smtp_server, tls_cert[0])
+    campaign.configure(OUTREACH_PASSWORD_COMMAND=None, OUTREACH_PASSWORD=NON_ASCII_PASSWORD)
+    result = invoke(*campaign.args("--yes"))
+    assert result.exit_code == 2
+    assert "refused the login for asha.rao@example.org (535" in result.output
+    assert not secret_shown(result.output) and smtp_server.messages == []
+    assert set(states(workspace).values()) <= {"queued"}  # nothing recorded sent or failed
+
+
+def test_a_non_ascii_password_logs_in_over_imap(dovecot, tls_cert, workspace, record_sent, invoke):
+    from tests.dovecot_server import Dovecot
+
+    with Dovecot(*tls_cert, password=NON_ASCII_PASSWORD) as server:
+        user = server.new_user()
+        (workspace / ".env").write_text(
+            f"OUTREACH_FROM=Asha Rao <asha.rao@example.org>\nOUTREACH_IMAP_HOST=127.0.0.1\n"
+            f"OUTREACH_IMAP_PORT={server.imaps_port}\nOUTREACH_IMAP_SECURITY=ssl\nOUTREACH_IMAP_USER={user}\n"
+            f"OUTREACH_PASSWORD={NON_ASCII_PASSWORD}\nOUTREACH_CA_FILE={tls_cert[0]}\n", encoding="utf-8")
+        record_sent(samples.outgoing("chen@example.edu"))
+        result = invoke("sync", "--json")
+        assert result.exit_code == 0, result.output
+        (workspace / ".env").write_text((workspace / ".env").read_text().replace(NON_ASCII_PASSWORD, "wrong-é"))
+        wrong = invoke("sync")
+        assert wrong.exit_code == 2 and "login as" in wrong.output and "failed" in wrong.output
+        assert not secret_shown(wrong.output, "wrong-é")
+
+
+def test_unencrypted_smtp_to_another_machine_is_refused_unless_named(workspace, tls_cert, invoke):
+    import socket
+
+    from tests.conftest import Campaign
+    from tests.smtp_server import MailServer
+
+    host = socket.gethostname()  # a name, not a loopback address: it stands in for a remote machine
+    try:
+        if socket.gethostbyname(host) != "127.0.0.1":
+            pytest.skip(f"{host} does not resolve to 127.0.0.1")
+    except OSError:
+        pytest.skip("the host name does not resolve")
+    with MailServer(*tls_cert, mode="plain", auth=False) as relay:
+        campaign = Campaign(workspace, relay, tls_cert[0])
+        campaign.configure(OUTREACH_SMTP_HOST=host, OUTREACH_PASSWORD_COMMAND=None)
+        refused = invoke(*campaign.args("--yes"))
+        assert refused.exit_code == 2 and relay.messages == [] and relay.mail_commands == 0
+        assert (f"OUTREACH_SMTP_SECURITY=none: refusing an unencrypted connection to {host}, which is not this "
+                "machine") in refused.output and "OUTREACH_SMTP_ALLOW_UNENCRYPTED=yes" in refused.output
+        assert set(states(workspace).values()) <= {"queued"}
+        campaign.configure(OUTREACH_SMTP_HOST=host, OUTREACH_PASSWORD_COMMAND=None,
+                           OUTREACH_SMTP_ALLOW_UNENCRYPTED="yes")
+        allowed = invoke(*campaign.args("--yes"))
+        assert allowed.exit_code == 0, allowed.output
+        assert len(relay.messages) == 3
+
+
+def test_unencrypted_imap_to_another_machine_is_refused(workspace, invoke, record_sent):
+    record_sent(samples.outgoing("chen@example.edu"))
+    (workspace / ".env").write_text("OUTREACH_FROM=Asha Rao <asha.rao@example.org>\nOUTREACH_IMAP_HOST=imap.example.edu\n"
+                                    "OUTREACH_IMAP_SECURITY=none\nOUTREACH_PASSWORD=secret-1\n")
+    result = invoke("sync")
+    assert result.exit_code == 2
+    assert "OUTREACH_IMAP_SECURITY=none: refusing an unencrypted connection to imap.example.edu" in one_error_line(
+        result)
+
+
+KEYRINGS = {
+    "null": ("keyring.backends.null.Keyring", "nowhere: the keyring backend is keyring.backends.null.Keyring, which keeps nothing"),
+    "plaintext file": ("tests.keyring_backends.PlaintextFileKeyring",
+                       "a plain file ({file}), readable by anyone who can read it: the keyring backend is "
+                       "tests.keyring_backends.PlaintextFileKeyring"),
+}
+
+
+@pytest.mark.parametrize("backend, said", KEYRINGS.values(), ids=KEYRINGS.keys())
+def test_login_names_a_keyring_that_is_not_the_os_keyring_and_stores_nothing(workspace, run_cli, tmp_path,
+                                                                            backend, said):
+    (workspace / ".env").write_text("OUTREACH_FROM=Asha Rao <asha.rao@example.org>\nOUTREACH_PROVIDER=gmail\n")
+    keyring_file = tmp_path / "keyring.json"
+    done = run_cli("login", "--no-check", "--password-stdin", cwd=workspace, input="s3cret-é\n",
+                   env={"PYTHON_KEYRING_BACKEND": backend, "TEST_KEYRING_FILE": str(keyring_file)})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (f"error: refusing to store the password: it would go to "
+                                   f"{said.format(file=keyring_file)}; use an OS keyring, or set "
+                                   "OUTREACH_PASSWORD_COMMAND (e.g. 'pass show email') instead")
+    assert "OS keyring" not in done.stdout and not keyring_file.exists()
+
+
+def test_keyrings_alt_plaintext_backend_is_refused_if_installed(workspace, run_cli, tmp_path):
+    pytest.importorskip("keyrings.alt")
+    (workspace / ".env").write_text("OUTREACH_FROM=Asha Rao <asha.rao@example.org>\nOUTREACH_PROVIDER=gmail\n")
+    done = run_cli("login", "--no-check", "--password-stdin", cwd=workspace, input="s3cret\n",
+                   env={"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+                        "XDG_DATA_HOME": str(tmp_path / "xdg")})
+    assert done.returncode == 2 and "keyrings.alt.file.PlaintextKeyring" in done.stderr
+    assert str(tmp_path / "xdg") in done.stderr and not list((tmp_path / "xdg").rglob("*.cfg"))
+
+
+def test_the_test_suite_itself_uses_no_plaintext_keyring_package():
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert "keyrings.alt" not in text

@@ -55,6 +55,9 @@ def _login_user(user: str | None) -> str:
 def login(user: str | None, password_stdin: bool, no_check: bool):
     """Store your account password in the OS keyring (never in a file).
 
+    A keyring backend that is not the operating system's store (keyrings.alt's plaintext
+    file, the null backend) is named and refused.
+
     The password is first tried on the SMTP server, so a wrong one is caught now. Gmail needs
     an app password; accounts without app passwords (many school accounts) use
     OUTREACH_OAUTH2_TOKEN_COMMAND instead, and need no login.
@@ -64,12 +67,16 @@ def login(user: str | None, password_stdin: bool, no_check: bool):
       outreach login
       pass show email/smtp | outreach login --password-stdin
     """
-    from outreach.account import Account, keyring_get, keyring_set
+    from outreach.account import Account, keyring_destination, keyring_get, keyring_set
     from outreach.config import Settings
     from outreach.errors import UserError
 
     user = _login_user(user)
     keyring_get(user)  # no keyring on this machine: say so before asking for anything
+    destination, safe = keyring_destination()
+    if not safe:
+        raise UserError(f"refusing to store the password: it would go to {destination}; use an OS keyring, "
+                        "or set OUTREACH_PASSWORD_COMMAND (e.g. 'pass show email') instead")
     settings = Settings.load()
     for variable in ("oauth2_token_command", "password_command", "password"):  # Account.secret's order
         if settings.raw.get(variable):
@@ -94,7 +101,7 @@ def login(user: str | None, password_stdin: bool, no_check: bool):
                 raise UserError(f"{e}; nothing was stored") from None
             say(style(f"the password works on {server.host}", "ok"))
     keyring_set(user, password)
-    say(style(f"stored the password for {user} in the OS keyring", "ok"))
+    say(style(f"stored the password for {user} in {destination}", "ok"))
 
 
 @click.command()
@@ -106,10 +113,11 @@ def logout(user: str | None):
     Example:
       outreach logout
     """
-    from outreach.account import keyring_delete
+    from outreach.account import keyring_delete, keyring_destination
 
     user = _login_user(user)
+    destination, _ = keyring_destination()
     if keyring_delete(user):
-        say(style(f"removed the password for {user} from the OS keyring", "ok"))
+        say(style(f"removed the password for {user} from {destination}", "ok"))
     else:
-        say(f"no password for {user} was stored in the OS keyring")
+        say(f"no password for {user} was stored in {destination}")

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 from outreach.account import Secret, Server
+from outreach.errors import UserError
 
 SENT, FAILED, DEFERRED, UNCERTAIN, ABANDONED = "sent", "failed", "deferred", "uncertain", "abandoned"
 DEFAULT_TIMEOUT = 60.0
@@ -104,6 +105,29 @@ def local_hostname() -> str:
     """The EHLO name: this machine's name, without smtplib's slow reverse-DNS lookup."""
     name = socket.gethostname()
     return name if re.fullmatch(r"[A-Za-z0-9.-]{1,253}", name or "") else "localhost"
+
+
+def password_login(conn: smtplib.SMTP, user: str, password: str, offered: list[str]) -> None:
+    """AUTH PLAIN (RFC 4616), else LOGIN, with the credentials in UTF-8.
+
+    smtplib's own ``login`` encodes them as ASCII, so a password with ``é`` or ``ß`` fails there
+    with an error that names the character; RFC 4616 says UTF-8, which servers expect."""
+    if "PLAIN" in offered:
+        code, reply = conn.docmd("AUTH", "PLAIN " + _base64(f"\0{user}\0{password}"))
+    elif "LOGIN" in offered:
+        code, reply = conn.docmd("AUTH", "LOGIN " + _base64(user))
+        if code == 334:
+            code, reply = conn.docmd(_base64(password))
+    else:
+        raise smtplib.SMTPException("no PLAIN or LOGIN method offered")
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, reply)
+
+
+def _base64(text: str) -> str:
+    import base64
+
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def xoauth2(user: str, token: str) -> Callable[..., str]:
@@ -203,6 +227,10 @@ class SMTPTransport:
 
     def _connect(self) -> smtplib.SMTP:
         server = self.server
+        try:
+            server.check_encryption()
+        except UserError as e:
+            raise TLSFailure(str(e)) from None
         if server.security == "ssl":
             conn = smtplib.SMTP_SSL(server.host, server.port, local_hostname=self.helo, timeout=self.timeout,
                                     context=self.context)
@@ -246,13 +274,13 @@ class SMTPTransport:
                                       "unset OUTREACH_OAUTH2_TOKEN_COMMAND and use a password")
                 conn.auth("XOAUTH2", xoauth2(server.user, secret.value))
             else:
-                conn.login(server.user, secret.value)
+                password_login(conn, server.user, secret.value, offered)
         except smtplib.SMTPAuthenticationError as e:
-            raise AuthFailure(auth_advice(server, reply_text(e.smtp_code, e.smtp_error), secret.kind)) from None
+            reply = secret.hidden_in(reply_text(e.smtp_code, e.smtp_error))
+            raise AuthFailure(auth_advice(server, reply, secret.kind)) from None
         except smtplib.SMTPException as e:
-            # smtplib says "No suitable authentication method found."; never a secret in it.
             raise AuthFailure(f"{server.host} offers no login method this tool supports "
-                              f"({', '.join(offered)}): {_describe(e)}") from None
+                              f"({', '.join(offered)}): {secret.hidden_in(_describe(e))}") from None
         self.authenticated = True
 
     def _backoff(self, attempt: int) -> float:

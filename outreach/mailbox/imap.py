@@ -95,6 +95,7 @@ class ImapSession:
         if server is None:
             raise UserError("no IMAP server configured: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER=gmail, outlook, "
                             "icloud, fastmail) in .env")
+        server.check_encryption()
         server.check_auth_allowed()
         self.server = server
         self.key = account_key(server)
@@ -169,14 +170,17 @@ class ImapSession:
         try:
             if secret.kind == "oauth2":
                 self.client.oauth2_login(server.user, secret.value)
-            else:
+            elif secret.value.isascii():
                 self.client.login(server.user, secret.value)
+            else:  # LOGIN's quoted strings are ASCII; AUTHENTICATE PLAIN carries UTF-8 (RFC 4616)
+                self.client.plain_login(server.user, secret.value)
         except LoginError as e:
-            reason = re.sub(r"^.*?\[[A-Z-]+\]\s*", "", str(e).strip("b'\""))
+            reason = re.sub(r"^.*?\[[A-Z-]+\]\s*", "", secret.hidden_in(str(e)).strip("b'\""))
             raise UserError(f"{self._where()}: login as {server.user} failed ({reason or 'refused'}); "
                             "check the password (`outreach login`) or the token command") from None
-        except (OSError, IMAPClientError) as e:
-            raise UserError(f"{self._where()}: the connection failed during login ({e})") from None
+        except (OSError, IMAPClientError, UnicodeError) as e:
+            raise UserError(f"{self._where()}: the connection failed during login "
+                            f"({secret.hidden_in(str(e))})") from None
 
     def _drop(self) -> None:
         try:

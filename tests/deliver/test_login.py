@@ -62,7 +62,9 @@ def test_login_and_send_as_separate_processes_with_a_file_keyring(campaign, run_
     campaign.configure(OUTREACH_PASSWORD_COMMAND=None)
     stored = run_cli("login", "--password-stdin", cwd=campaign.ws, env=file_keyring_env, input=SMTP_PASSWORD + "\n")
     assert stored.returncode == 0, stored.stderr
-    assert (tmp_path / "xdg-data" / "python_keyring").is_dir()  # the keyring file is in the test's tmp
+    assert (tmp_path / "keyring.json").is_file()  # the keyring file is in the test's tmp
+    assert f"in the keyring backend tests.keyring_backends.JsonFileKeyring ({tmp_path / 'keyring.json'})" \
+        in stored.stdout
     sent = run_cli(*campaign.args("--yes"), cwd=campaign.ws, env=file_keyring_env)
     assert sent.returncode == 0, sent.stderr
     assert len(smtp_server.messages) == 3 and "warning" not in sent.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ssl
 from email.message import EmailMessage
 
@@ -130,10 +131,15 @@ def test_plain_auth_is_allowed_to_loopback(tls_cert):
 
 
 def test_plain_auth_refused_for_a_remote_host_after_connecting(tls_cert, monkeypatch):
-    """Pretend 127.0.0.1 is remote: the password must not go out unencrypted."""
+    """Pretend 127.0.0.1 is remote: no unencrypted connection unless allowed by name, and even
+    then the password must not go out unencrypted."""
     with MailServer(*tls_cert, mode="plain", password=SMTP_PASSWORD) as server:
         t = transport(server, tls_cert[0], security="none")
         monkeypatch.setattr(Server, "is_loopback", property(lambda self: False))
+        with pytest.raises(TLSFailure, match="OUTREACH_SMTP_ALLOW_UNENCRYPTED=yes"):
+            send(t)
+        assert server.mail_commands == 0
+        t.server = dataclasses.replace(t.server, allow_unencrypted=True)
         with pytest.raises(AuthFailure, match="refusing to send a password to 127.0.0.1 unencrypted"):
             send(t)
         assert server.logins == [] and server.failed_logins == 0
