@@ -331,3 +331,57 @@ def test_the_test_suite_itself_uses_no_plaintext_keyring_package():
 
     text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
     assert "keyrings.alt" not in text
+
+
+# -- item 12: template resource limits ------------------------------------------------------
+RUNAWAY_TEMPLATES = {
+    "nested loops": "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+    "nested loops over a cell": "{% for a in note * 1000 %}{% for b in note * 1000 %}{% endfor %}{% endfor %}",
+    "center filter": "{{ first_name | center(1000000000) }}",
+    "ljust method": "{{ first_name.ljust(1000000000) }}",
+    "zfill method": "{{ first_name.zfill(1000000000) }}",
+    "percent width": "{{ '%0999999999d' % 1 }}",
+    "percent width from data": "{{ '%*d' % (999999999, 1) }}",
+    "format filter width": "{{ '%999999999s' | format(first_name) }}",
+    "str.format width": "{{ '{:>999999999}'.format(first_name) }}",
+    "str.format nested width": "{{ '{:>{w}}'.format(first_name, w=999999999) }}",
+    "indent filter": "{{ note | indent(1000000000, true) }}",
+    "replace blow-up": "{{ ('a' * 900000) | replace('', 'bbbbbbbbbb') }}",
+    "join blow-up": "{{ ('a' * 900000).join(range(1000) | map('string')) }}",
+    "concat doubling": ("{% set a = 'x' * 900000 %}{% set b = a ~ a %}{{ b ~ b ~ b }}"),
+    "plus doubling": "{% set a = 'x' * 900000 %}{{ a + a }}",
+    "recursion": "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+    "exponential macro": "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}",
+    "output size": "{% for a in range(100000) %}{{ note * 100 }}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("body", RUNAWAY_TEMPLATES.values(), ids=RUNAWAY_TEMPLATES.keys())
+def test_a_runaway_template_is_a_clean_error_naming_its_line(invoke, workspace, body):
+    import time
+
+    template = template_file(workspace, f"Subject: Hello\n\nDear {{{{ first_name }}}},\n{body}\n")
+    contacts = contacts_csv(workspace, rows=ROWS[:1])
+    started = time.monotonic()
+    result = invoke("draft", template, contacts)
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 2, result.output
+    assert "mentor.txt, line 4: the template went past a resource limit" in result.output
+    assert "nothing was drafted" in result.output.splitlines()[-1]
+    assert drafted(workspace) == []
+
+
+def test_a_runaway_template_in_a_real_process(run_cli, workspace):
+    template = template_file(workspace, "Subject: Hello\n\n" + RUNAWAY_TEMPLATES["exponential macro"] + "\n")
+    done = run_cli("check", template, contacts_csv(workspace, rows=ROWS[:1]), cwd=workspace, timeout=60)
+    assert done.returncode == 2 and "line 3: the template went past a resource limit" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_an_ordinary_loop_and_widths_still_render(invoke, workspace):
+    body = ("{% for word in note.split()[:3] %}{{ loop.index }}. {{ word | center(12) }}\n{% endfor %}"
+            "{{ '%5.1f' % 3.14159 }} {{ '{:>8}'.format(first_name) }} {{ first_name.ljust(10) }}|")
+    template = template_file(workspace, f"Subject: Hello\n\n{body}\n")
+    result = invoke("preview", template, contacts_csv(workspace, rows=ROWS[:1]), "--row", "1")
+    assert result.exit_code == 0, result.output
+    assert "1.     Your    " in result.output and "  3.1      Jia Jia       |" in result.output
