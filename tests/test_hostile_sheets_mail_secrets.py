@@ -385,3 +385,80 @@ def test_an_ordinary_loop_and_widths_still_render(invoke, workspace):
     result = invoke("preview", template, contacts_csv(workspace, rows=ROWS[:1]), "--row", "1")
     assert result.exit_code == 0, result.output
     assert "1.     Your    " in result.output and "  3.1      Jia Jia       |" in result.output
+
+
+# -- item 11: the terminal shows text, not control codes -----------------------------------
+CLEAR = "\x1b[2J\x1b[H"           # clear the screen, cursor home
+TITLE = "\x1b]0;pwned\x07"        # set the window title (OSC ... BEL)
+C1_CSI = "\x9b31m"                # the one-byte C1 form of ESC [
+HOSTILE_CELL = f"Hi{CLEAR}{TITLE}{C1_CSI}\rsent OK"
+
+
+def no_control_codes(output: str) -> bool:
+    return not any(c in output for c in "\x1b\x07\x9b\r")
+
+
+def assert_escaped(output: str) -> None:
+    assert no_control_codes(output), repr(output)
+    assert "\\u001b[2J" in output
+
+
+@pytest.mark.parametrize("command", [("check",), ("preview", "--row", "1"), ("preview", "--row", "1", "--raw")],
+                         ids=["check", "preview", "preview --raw"])
+def test_control_codes_in_a_cell_are_shown_escaped(invoke, workspace, command):
+    template = template_file(workspace, "Subject: Hello\n\nDear {{ first_name }},\n{{ note }}\n{{ nope }}\n"
+                             if command == ("check",) else "Subject: Hello\n\nDear {{ first_name }},\n{{ note }}\n")
+    contacts = contacts_csv(workspace, rows=[f'a@example.edu,Ann,Lee,Yale,MSK,"{HOSTILE_CELL}"',
+                                             f'"bad{CLEAR}address",B,C,D,E,F'])
+    result = invoke(command[0], template, contacts, *command[1:])
+    if "--raw" in command:  # quoted-printable on the wire: nothing raw to escape, and none slips through
+        assert no_control_codes(result.output) and "=1B[2J" in result.output
+    else:
+        assert_escaped(result.output)
+
+
+def hostile_bounce(sent) -> bytes:
+    """A bounce whose diagnostic (shown by classify and sync) carries terminal codes."""
+    return samples.postfix_bounce(sent).replace(b"Recipient address rejected", f"{CLEAR}{TITLE}rejected".encode())
+
+
+def test_control_codes_in_incoming_mail_are_shown_escaped_by_classify_and_sync(invoke, workspace, record_sent):
+    sent = record_sent(samples.outgoing("chen@example.edu"))
+    (workspace / "bounce.eml").write_bytes(hostile_bounce(sent))
+    assert_escaped(invoke("classify", workspace / "bounce.eml").output)
+    box = mailbox.mbox(workspace / "in.mbox", create=True)
+    box.add(hostile_bounce(sent))
+    box.close()
+    result = invoke("sync", "--mbox", workspace / "in.mbox")
+    assert result.exit_code in (0, 1) and "bounce" in result.output and no_control_codes(result.output)
+    for command in (("status",), ("report",), ("followup", "fall-mentors", "--template", "t.txt")):
+        assert no_control_codes(invoke(*command).output), command
+
+
+def test_json_output_stays_valid_json_with_the_original_text(invoke, workspace, record_sent):
+    sent = record_sent(samples.outgoing("chen@example.edu"))
+    raw = samples.gmail_reply(sent).replace(b"Subject: ", b"Subject: =?utf-8?q?=1B[2J=C2=9B31m?= ", 1)
+    (workspace / "reply.eml").write_bytes(raw)
+    result = invoke("classify", workspace / "reply.eml", "--json")
+    assert no_control_codes(result.output)
+    found = json.loads(result.output)
+    assert found["subject"].startswith("\x1b[2J\x9b31m")  # valid JSON, and the text intact
+
+
+def test_a_campaign_name_with_control_codes_is_escaped_in_status_and_the_send_plan(invoke, workspace,
+                                                                                 record_sent):
+    record_sent(samples.outgoing("chen@example.edu"), campaign=f"fall{CLEAR}")
+    assert_escaped(invoke("status").output)
+    template = write(workspace / "t.txt", "Subject: Hello\n\nDear {{ first_name }},\n")
+    plan = invoke("send", template, contacts_csv(workspace, rows=ROWS[:1]), "--campaign", f"x{CLEAR}",
+                  "--dry-run")
+    assert no_control_codes(plan.output)
+
+
+def test_data_cannot_forge_the_tools_own_colours(monkeypatch, capsys):
+    from outreach import output
+
+    monkeypatch.setattr(output, "use_colour", lambda stream=None: True)
+    output.say(output.style("sent", "ok") + " " + "\x1b[32mfake sent\x1b[0m")
+    printed = capsys.readouterr().out
+    assert printed.count("\x1b[32m") == 1 and "\\u001b[32mfake sent" in printed

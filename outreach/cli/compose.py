@@ -123,7 +123,7 @@ def show_preview(item, sender, raw: bool, source: str, *, configured: bool) -> N
     if item.draft is not None:
         message = build_message(item.draft, sender, make_message_id(sender), datetime.now().astimezone())
         if raw:
-            sys.stdout.write(message.as_string())
+            say(message.as_string().replace("\r\n", "\n"), nl=False)  # control codes shown escaped
         else:
             for name in ("From", "To", "Cc", "Bcc", "Reply-To", "Subject"):
                 if message[name]:

@@ -154,6 +154,6 @@ def status(campaign: str | None, after: str, max_followups: int, as_json: bool):
         say(json.dumps([{**row._asdict(), "due": iso(row.due) if row.due else None} for row in rows],
                        ensure_ascii=False, indent=2))
     elif rows:
-        click.echo(format_status(rows, style if use_colour() else None))
+        say(format_status(rows, style if use_colour() else None))
     else:
         say("nothing in the tracking store yet")
