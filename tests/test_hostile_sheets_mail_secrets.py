@@ -317,7 +317,7 @@ def test_login_names_a_keyring_that_is_not_the_os_keyring_and_stores_nothing(wor
 
 
 def test_keyrings_alt_plaintext_backend_is_refused_if_installed(workspace, run_cli, tmp_path):
-    pytest.importorskip("keyrings.alt")
+    pytest.importorskip("keyrings.alt", exc_type=ImportError)
     (workspace / ".env").write_text("OUTREACH_FROM=Asha Rao <asha.rao@example.org>\nOUTREACH_PROVIDER=gmail\n")
     done = run_cli("login", "--no-check", "--password-stdin", cwd=workspace, input="s3cret\n",
                    env={"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
@@ -462,3 +462,20 @@ def test_data_cannot_forge_the_tools_own_colours(monkeypatch, capsys):
     output.say(output.style("sent", "ok") + " " + "\x1b[32mfake sent\x1b[0m")
     printed = capsys.readouterr().out
     assert printed.count("\x1b[32m") == 1 and "\\u001b[32mfake sent" in printed
+
+
+@pytest.mark.parametrize("unicode_smtp", [()], ids=["PLAIN"], indirect=True)
+def test_login_tries_and_stores_a_non_ascii_password(workspace, unicode_smtp, tls_cert, invoke, memory_keyring):
+    from tests.conftest import Campaign
+
+    campaign = Campaign(workspace, unicode_smtp, tls_cert[0])
+    campaign.configure(OUTREACH_PASSWORD_COMMAND=None)
+    wrong = invoke("login", "--password-stdin", input="wrong-pässwörd\n")
+    assert wrong.exit_code == 2 and "nothing was stored" in wrong.output
+    assert not secret_shown(wrong.output, "wrong-pässwörd")
+    assert memory_keyring.get_password("outreach", "asha.rao@example.org") is None
+    result = invoke("login", "--password-stdin", input=NON_ASCII_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    assert "the password works on 127.0.0.1" in result.output and not secret_shown(result.output)
+    assert memory_keyring.get_password("outreach", "asha.rao@example.org") == NON_ASCII_PASSWORD
+    assert "not an OS keyring" in result.output  # the test's memory backend is named as what it is

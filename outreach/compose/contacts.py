@@ -114,7 +114,7 @@ MAX_LINES_NAMED = 10
 
 
 def _decode_line(raw: bytes, number: int, encoding: str, path: Path):
-    """One line as text: UTF-8, else Windows-1252 (``_FELL_BACK`` when only asked to classify)."""
+    """One line as UTF-8 text, or ``_FELL_BACK`` when it is Windows-1252 (refused when neither)."""
     try:
         return raw.decode(encoding if number == 1 else "utf-8")
     except UnicodeDecodeError:
