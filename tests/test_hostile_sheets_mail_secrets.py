@@ -353,6 +353,7 @@ RUNAWAY_TEMPLATES = {
     "recursion": "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",
     "exponential macro": "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}",
     "output size": "{% for a in range(100000) %}{{ note * 100 }}{% endfor %}",
+    "huge numbers": "{% set a = (10 ** 64) ** 64 %}{% set b = a ** 64 %}{{ (b ** 64) | length }}",
 }
 
 

@@ -53,6 +53,7 @@ MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
 MAX_WIDTH = 10_000           # center/ljust/rjust/zfill/indent/wordwrap widths, format widths
 MAX_STEPS = 50_000           # loop iterations plus calls (macros, methods) per render
 MAX_SECONDS = 5.0            # wall time per render, checked at every step
+MAX_INT_BITS = 100_000       # (10**64)**64**64 would take minutes and gigabytes
 FORMAT_WIDTH = re.compile(r"\d+|\*|\{")  # widths, and "*" or nested fields that take one from data
 PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?([-+ #0]*[\d*]*(?:\.[\d*]+)?)[a-zA-Z]")
 BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
@@ -163,6 +164,10 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context, operator, left, right):
         if operator == "**" and isinstance(right, int) and right > 64:
             raise SecurityError("exponent too large")
+        if operator in ("*", "**") and isinstance(left, int) and isinstance(right, int):
+            bits = abs(left).bit_length() * (right if operator == "**" else 1) + abs(right).bit_length()
+            if bits > MAX_INT_BITS:
+                raise LimitError(f"a number would have over {MAX_INT_BITS:,} bits")
         if operator == "*" and isinstance(left, (str, list)) and isinstance(right, int):
             check_size(len(left) * right)
         if operator == "+" and isinstance(left, (str, list)) and isinstance(right, (str, list)):
