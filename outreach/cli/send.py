@@ -34,11 +34,19 @@ from outreach.output import say, style
 @click.option("--variant", "variants", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Another template to A/B test against TEMPLATE (repeat for more): contacts are split between "
                    "them, balanced and reproducibly, as for `draft --variant`; each message records its variant.")
+@click.option("--window", metavar="HH:MM-HH:MM",
+              help="Send only while it is within these hours on each contact's clock (their time_zone column; "
+                   "default: OUTREACH_SEND_WINDOW). The others wait for a later run, or for --wait.")
+@click.option("--weekdays/--any-day", default=None,
+              help="Also skip Saturday and Sunday on each contact's clock (default: OUTREACH_SEND_WEEKDAYS).")
+@click.option("--wait", is_flag=True,
+              help="Stay running until every contact's window has opened and each one is sent, "
+                   "showing who is next and when. Ctrl-C stops; the same command resumes.")
 @check_dns_opt
 @click.pass_context
 def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, limit: int | None,
          rate: str | None, jitter: float | None, daily_cap: int | None, resend_uncertain: bool, retry_failed: bool,
-         variants: tuple[Path, ...], check_dns: bool):
+         variants: tuple[Path, ...], window: str | None, weekdays: bool | None, wait: bool, check_dns: bool):
     """Send one message per contact through your SMTP account, paced, and record each one.
 
     Every row is rendered and checked first: any error and nothing is sent. Then you see the
@@ -54,28 +62,37 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
       outreach send templates/thank_you.txt interviews.csv --rate 10/min --jitter 5 --limit 20
       outreach send templates/mentor_outreach.txt mentors.csv --yes      # from a script or cron
       outreach send templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
+      outreach send templates/thank_you.txt interviews.csv --window 08:00-18:00 --weekdays --wait
+      OUTREACH_NOW=2026-12-02T09:00:00-05:00 outreach send templates/thank_you.txt interviews.csv \
+          --window 08:00-18:00 --dry-run       # what would go out tomorrow at 9?
     """
     from outreach.config import Settings
     from outreach.deliver.session import open_campaign
+    from outreach.errors import UserError
 
+    if wait and limit is not None:
+        raise UserError("--wait sends every contact and --limit only some: use one or the other")
     with open_campaign(Settings.load(), template, contacts, campaign=campaign, variants=variants, dry_run=dry_run,
                        limit=limit, rate=rate, jitter=jitter, daily_cap=daily_cap,
                        resend_uncertain=resend_uncertain, retry_failed=retry_failed, check_dns=check_dns,
-                       feedback=Terminal()) as session:
+                       window=window, weekdays=weekdays, feedback=Terminal()) as session:
         plan = session.plan
         show_plan(plan, str(contacts))
         warnings = 1 if plan.tally.with_warnings else 0
-        waiting = 1 if plan.uncertain or plan.later_reason == "daily cap" else warnings
+        left = 1 if plan.uncertain or plan.later_reason == "daily cap" or plan.waiting else warnings
         if dry_run:
             say(style("dry run: nothing was sent or recorded", "note"))
-            ctx.exit(waiting)
-        if not plan.items:
+            ctx.exit(left)
+        if not plan.items and not (wait and session.next_moment()):
             say("nothing to send now")
-            ctx.exit(waiting)
-        if not confirm(session, yes, f"Send {len(plan.items)} message(s) now?", "--dry-run to see the plan first"):
+            ctx.exit(left)
+        count = len(plan.items)
+        question = f"Send {count} message(s) now" + (f" and {len(plan.waiting)} as their windows open?" if wait
+                                                       and plan.waiting else "?")
+        if not confirm(session, yes, question, "--dry-run to see the plan first"):
             say("nothing sent")
             return
-        ctx.exit(send_and_report(session))
+        ctx.exit(send_and_report(session, wait=wait))
 
 
 def confirm(session, yes: bool, question: str, hint: str) -> bool:
@@ -107,6 +124,8 @@ def show_plan(plan, source: str) -> None:
     say(f"{label('Send now')}{len(plan.items)} message(s){drafted}")
     if plan.later:
         say(f"{label('Later')}{len(plan.later)} over the {plan.later_reason}; run the same command again")
+    if plan.window is not None:
+        show_waiting(plan, label)
     skipped = [(reason, addresses) for reason, addresses in plan.skipped.items() if addresses]
     for number, (reason, addresses) in enumerate(skipped):
         say(f"{label('Skipped') if number == 0 else ' ' * 11}{len(addresses)} {SKIP_REASONS[reason]}")
@@ -143,21 +162,73 @@ def show_plan(plan, source: str) -> None:
         say()
 
 
-def send_and_report(session) -> int:
+def show_waiting(plan, label) -> None:
+    """The window, and who waits for it: each contact's opening on their clock and on the user's."""
+    say(f"{label('Window')}{plan.window.describe()}")
+    if plan.home_zone_lines:
+        lines = ", ".join(str(n) for n in plan.home_zone_lines[:8]) + (", ..." if len(plan.home_zone_lines) > 8 else "")
+        say(style(f"{'':11}no time_zone on line(s) {lines}: their window is counted on your clock", "warning"))
+    if not plan.waiting:
+        return
+    say(f"{label('Waiting')}{len(plan.waiting)} outside their window; they go out on a later run (or --wait):")
+    for waiting in plan.waiting[:20]:
+        say(f"{' ' * 13}{waiting.item.address} (line {waiting.item.line}): opens {opening(waiting, plan.home_zone)}")
+    if len(plan.waiting) > 20:
+        say(f"{' ' * 13}... and {len(plan.waiting) - 20} more")
+
+
+def opening(waiting, home) -> str:
+    """``Mon 2026-11-30 08:00 America/New_York (14:00 your time)``."""
+    theirs = waiting.opens.astimezone(waiting.zone)
+    mine = waiting.opens.astimezone(home)
+    same_day = mine.date() == theirs.date()
+    return (f"{theirs:%a %Y-%m-%d %H:%M} {waiting.zone_name} "
+            f"({mine:%H:%M}" + ("" if same_day else f" on {mine:%a %Y-%m-%d}") + " your time)")
+
+
+class WaitLine:
+    """The live line of `send --wait` on stderr: rewritten in place on a terminal, otherwise a
+    plain line each time the next contact or its time changes."""
+
+    def __init__(self, home):
+        self.home, self.live, self.last = home, sys.stderr.isatty(), None
+
+    def __call__(self, nxt, at, now) -> None:
+        from outreach.deliver.pacing import describe_duration
+
+        who = (f"{nxt.item.address} (line {nxt.item.line}) at {opening(nxt, self.home)}" if nxt is not None
+               else f"the daily cap has room at {at.astimezone(self.home):%a %H:%M} your time")
+        if self.live:
+            text = f"waiting: next {who}, in {describe_duration((at - now).total_seconds())}"
+            click.echo("\r\x1b[K" + text, file=sys.stderr, nl=False)
+        elif (who, at) != self.last:
+            say(f"waiting: next {who}", err=True)
+        self.last = (who, at)
+
+    def clear(self) -> None:
+        if self.live and self.last is not None:
+            click.echo("\r\x1b[K", file=sys.stderr, nl=False)
+            self.last = None
+
+
+def send_and_report(session, wait: bool = False) -> int:
     """Send the confirmed plan with a progress bar (or a line per message off a terminal), then
-    say what happened; returns the exit code."""
+    say what happened; returns the exit code. With ``wait``, a live line while waiting for windows."""
     plan = session.plan
-    bar_shown = sys.stderr.isatty()
+    bar_shown = sys.stderr.isatty() and not wait
+    wait_line = WaitLine(plan.home_zone)
     with click.progressbar(length=len(plan.items), label="sending", file=sys.stderr, show_eta=True,
                            hidden=not bar_shown) as bar:
         def on_message(item, status, detail):
             bar.update(1)
+            wait_line.clear()
             if not bar_shown:
                 line = f"{status:<10}{item.address} (line {item.line})"
                 say(line + (f": {detail}" if detail and status != "sent" else ""))
 
-        result = session.send(on_message=on_message, on_first_interrupt=lambda: say(
+        result = session.send(on_message=on_message, wait=wait, on_wait=wait_line, on_first_interrupt=lambda: say(
             "\nstopping after the current message (Ctrl-C again to abandon it)", err=True))
+        wait_line.clear()
     return report_result(session, result)
 
 
@@ -175,8 +246,9 @@ def report_result(session, result) -> int:
             say(f"  {item.address} (line {item.line}): {detail}")
 
     partial = [(item, detail) for item, detail in result.sent if detail]
-    say(style(f"Sent {len(result.sent)} of {len(plan.items)} in {describe_duration(result.seconds)} "
-              f"(campaign {plan.campaign!r})", "ok" if len(result.sent) == len(plan.items) else "warning"))
+    planned = result.planned or len(plan.items)
+    say(style(f"Sent {len(result.sent)} of {planned} in {describe_duration(result.seconds)} "
+              f"(campaign {plan.campaign!r})", "ok" if len(result.sent) == planned else "warning"))
     listing("Refused recipients on", partial, "the message went to the others")
     listing("Failed", result.failed, "the server refused them; fix the address or use --retry-failed later")
     listing("Deferred", result.deferred, "the server said try later; run the same command again later")
@@ -187,7 +259,7 @@ def report_result(session, result) -> int:
             + " (listed above; check your Sent folder, then `outreach resolve`)")
     code = 1 if (partial or result.failed or result.deferred or result.uncertain or plan.uncertain
                  or plan.tally.with_warnings) else 0
-    remaining = result.not_reached + len(result.deferred) + len(plan.later)
+    remaining = result.not_reached + len(result.deferred) + len(plan.later) + len(plan.waiting)
     if result.fatal is not None:
         say(style("error: ", "error", stream=sys.stderr) + str(result.fatal), err=True)
         code = 1 if result.sent else 2  # 2: stopped before anything left
@@ -200,6 +272,10 @@ def report_result(session, result) -> int:
             say(style(f"The daily cap of {plan.pacing.cap} for {plan.account_key} is reached; sending can resume "
                       f"after {local_time(when)}.", "warning"))
             code = max(code, 1)
+    if plan.waiting and not result.interrupted:
+        say(style(f"Waiting: {len(plan.waiting)} outside their window; the next opens "
+                  f"{opening(plan.waiting[0], plan.home_zone)}.", "warning"))
+        code = max(code, 1)
     if result.interrupted:
         say(style(f"Interrupted: {remaining} message(s) not sent yet.", "warning"))
         code = 130

@@ -22,7 +22,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -30,7 +30,7 @@ from typing import Callable, Iterator
 from outreach.account import Account, Secret, Server
 from outreach.clock import iso, parse_time
 from outreach.compose.batch import Rendered, Tally, render_rows
-from outreach.compose.contacts import ContactFile
+from outreach.compose.contacts import ContactFile, Problem
 from outreach.compose.interviews import Season
 from outreach.compose.message import build_message, make_message_id
 from outreach.compose.templates import Template
@@ -52,8 +52,10 @@ from outreach.deliver.smtp import (
     SMTPTransport,
     TransportError,
 )
+from outreach.deliver.windows import ZONE_COLUMN, SendWindow, opens_at
 from outreach.errors import UserError
 from outreach.track.store import MessageRow, Store
+from outreach.zones import parse_zone
 
 CLAIM_SECONDS = 0.5     # claim (and fsync) about this much sending time at once ...
 MAX_CLAIM = 50          # ... but never more messages than this
@@ -92,6 +94,16 @@ class Item:
 
 
 @dataclass
+class Waiting:
+    """A contact whose send window is closed now: when it opens (UTC), and on which clock."""
+
+    item: Item
+    opens: datetime
+    zone: tzinfo
+    zone_name: str          # as the CSV wrote it, or "your zone" when it gave none
+
+
+@dataclass
 class Pacing:
     rate: float               # messages per minute; UNLIMITED for none
     rate_source: str
@@ -117,6 +129,10 @@ class Plan:
     window_used: int = 0
     cap_resume: datetime | None = None
     held: list[Rendered] = field(default_factory=list)     # rows the interview log holds back, with .skip
+    window: SendWindow | None = None
+    waiting: list[Waiting] = field(default_factory=list)  # outside their window; sorted, soonest first
+    home_zone_lines: list[int] = field(default_factory=list)  # no time_zone: the window is on the user's clock
+    home_zone: tzinfo = timezone.utc                          # the user's zone, to show times in
 
     @property
     def server(self) -> Server:
@@ -174,19 +190,27 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
               pacing: Pacing, limit: int | None = None, resend_uncertain: bool = False,
               retry_failed: bool = False, locked: bool = True, now: datetime | None = None,
               variants: dict | None = None, assignment: dict[str, str] | None = None,
-              season: Season | None = None) -> Plan:
-    """Render and check every row, and decide for each contact: send now, later, or skip (and why).
+              season: Season | None = None, window: SendWindow | None = None,
+              home: tzinfo = timezone.utc) -> Plan:
+    """Render and check every row, and decide for each contact: send now, later, wait for its
+    window, or skip (and why).
 
     With ``variants`` (name -> (path, template), see :mod:`outreach.compose.variants`) each row is rendered
     with the template ``assignment`` gives its address, and records that variant. A thank-you
-    template follows the interview log read against ``season`` (default: from the account's settings)."""
+    template follows the interview log read against ``season`` (default: from the account's settings).
+    With ``window``, a contact is sent to only while the window is open on the clock of its
+    ``time_zone`` cell (``home``, the user's zone, when the cell is empty; an unreadable zone is an
+    error on that row)."""
     now = now or datetime.now(timezone.utc)
     season = season or Season.from_settings(account.settings.raw)
-    plan = Plan(campaign, template.path, account, account_key(account), pacing)
+    plan = Plan(campaign, template.path, account, account_key(account), pacing, window=window)
     candidates: list[Item] = []
+    zones: dict[str, tuple[tzinfo, str]] = {}
     rows = (render_variants(variants, contacts, assignment or {}, season) if variants
             else render_rows(template, contacts, season=season))
     for rendered in rows:
+        if window is not None and not rendered.errors:
+            zones.setdefault(rendered.contact.email, contact_zone(rendered, home, plan.home_zone_lines))
         plan.tally.add(rendered)
         if rendered.problems:
             plan.with_problems.append(rendered)
@@ -219,7 +243,15 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
                 plan.skipped.setdefault(reason, []).append(address)
             continue
         message_id = row.message_id if row else make_message_id(account.sender)
-        candidates.append(Item(rendered, message_id, state))
+        item = Item(rendered, message_id, state)
+        if window is not None:
+            zone, zone_name = zones[address]
+            opens = opens_at(window, zone, now)
+            if opens > now:
+                plan.waiting.append(Waiting(item, opens, zone, zone_name))
+                continue
+        candidates.append(item)
+    plan.waiting.sort(key=lambda waiting: waiting.opens)
     plan.uncertain = [r for r in store.messages(campaign) if r.state in ("uncertain", "sending", "claimed")
                       and not (resend_uncertain and r.state == "uncertain"
                                and any(i.message_id == r.message_id for i in candidates))]
@@ -234,6 +266,21 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
         plan.cap_resume = resume_at(times, pacing.cap, now) if room == 0 else None
     plan.items, plan.later = candidates[:take], candidates[take:]
     return plan
+
+
+def contact_zone(rendered: Rendered, home: tzinfo, home_lines: list[int]) -> tuple[tzinfo, str]:
+    """The zone of a row's ``time_zone`` cell, or ``home`` (noting the line) when it is empty; an
+    unreadable zone becomes an error on the row, so that nothing is sent at a guessed hour."""
+    text = rendered.contact.fields.get(ZONE_COLUMN, "").strip()
+    if not text:
+        home_lines.append(rendered.contact.line)
+        return home, "your zone"
+    try:
+        return parse_zone(text), text
+    except ValueError as e:
+        rendered.problems.append(Problem("error", rendered.contact.line, ZONE_COLUMN,
+                                         f"{e}; the send window needs the contact's zone"))
+        return home, text
 
 
 def window_times(store: Store, key: str, now: datetime) -> list[datetime]:
@@ -263,6 +310,7 @@ class Result:
     deferred: list[tuple[Item, str]] = field(default_factory=list)
     uncertain: list[tuple[Item, str]] = field(default_factory=list)
     not_reached: int = 0
+    planned: int = 0                      # messages the run set out to send (over every round of --wait)
     interrupted: bool = False
     stopped: str | None = None            # why the batch stopped early, one sentence
     fatal: TransportError | None = None
@@ -304,6 +352,7 @@ def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threa
 
     ``result`` is filled in as messages go, so a caller still has it after a KeyboardInterrupt."""
     result = result if result is not None else Result()
+    result.planned += len(plan.items)
     sender = plan.account.sender
     pacer = Pacer(plan.pacing.rate, plan.pacing.jitter)
     per_claim = claim_size(pacer.interval)
@@ -356,7 +405,7 @@ def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threa
         result.connections = transport.connections
         transport.close()
         result.seconds = time.monotonic() - started
-    result.not_reached = len(plan.items) - result.attempted
+    result.not_reached = result.planned - result.attempted
     return result
 
 
@@ -401,11 +450,10 @@ def _send_one(item: Item, data: bytes, sender, store: Store, transport: SMTPTran
     return outcome.status, outcome.reply
 
 
-def cap_resume_time(store: Store, plan: Plan) -> datetime | None:
+def cap_resume_time(store: Store, plan: Plan, now: datetime) -> datetime | None:
     """After a run cut short by the daily cap: when the next message may go."""
     if plan.pacing.cap is None:
         return None
-    now = datetime.now(timezone.utc)
     return resume_at(window_times(store, plan.account_key, now), plan.pacing.cap, now)
 
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import shlex
 import tempfile
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from outreach.account import Account, Secret
+from outreach.clock import now as clock_now
 from outreach.compose.contacts import ContactFile
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
@@ -23,6 +24,7 @@ from outreach.compose.variants import load_variants, variant_name
 from outreach.config import Settings
 from outreach.deliver import sending
 from outreach.deliver.lock import SendLock, recover
+from outreach.deliver.windows import RunningClock, resolve_window, user_zone
 from outreach.errors import UserError
 from outreach.feedback import Feedback, Quiet
 from outreach.track.store import Store
@@ -48,15 +50,21 @@ def lock_and_recover(store: Store, feedback: Feedback) -> SendLock:
     return lock
 
 
+WAIT_TICK = 1.0   # seconds between two updates of the live line of `send --wait`
+
+
 class SendSession:
     """A plan ready to send, holding the store's lock (none on a dry run)."""
 
     def __init__(self, store: Store, account: Account, plan: sending.Plan, *, lock: SendLock | None,
-                 resume: str, scratch: tempfile.TemporaryDirectory | None = None):
+                 resume: str, scratch: tempfile.TemporaryDirectory | None = None,
+                 clock: Callable[[], datetime] | None = None, replan: Callable[[], sending.Plan] | None = None):
         self.store, self.account, self.plan, self.lock = store, account, plan, lock
         self.resume = resume            # the command that sends what this run leaves
         self._scratch = scratch         # a dry run's throwaway store, when there was none
         self._secret: Callable[[], Secret] | None = None
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self._replan = replan           # the plan again, at the clock's new time (for --wait)
 
     def __enter__(self) -> "SendSession":
         return self
@@ -85,36 +93,89 @@ class SendSession:
         sending.record_plan(self.plan, self.store)
 
     def send(self, *, on_message: Callable[[sending.Item, str, str], None] = lambda item, status, detail: None,
-             on_first_interrupt: Callable[[], None] = lambda: None) -> sending.Result:
-        """Queue the plan and send it, paced; Ctrl-C once finishes the current message and stops."""
+             on_first_interrupt: Callable[[], None] = lambda: None, wait: bool = False,
+             on_wait: Callable[[sending.Waiting | None, datetime, datetime], None] = lambda nxt, at, now: None
+             ) -> sending.Result:
+        """Queue the plan and send it, paced; Ctrl-C once finishes the current message and stops.
+
+        With ``wait``, stay: sleep until the next contact's window opens (or the daily cap has room),
+        plan again at that time and send what is due, until no one is waiting. Each round goes through
+        the same queued -> claimed -> sending -> sent journal under the same lock, and nothing is
+        claimed while waiting, so a kill during the wait loses nothing and sends nothing twice.
+        ``on_wait(next waiting, when, now)`` is called about every second of the wait."""
         if self._secret is None:
             self.prepare_secret(lambda text: None)
         assert self._secret is not None
-        self.queue()
         result = sending.Result()
         with sending.graceful_interrupts(on_first_interrupt) as stop:
-            transport = sending.make_transport(self.account, self._secret, wait=lambda seconds: not stop.wait(seconds))
-            try:
-                sending.send_plan(self.plan, self.store, transport, stop=stop, on_message=on_message, result=result)
-            except KeyboardInterrupt:
-                result.interrupted = True
-                result.not_reached = len(self.plan.items) - result.attempted
+            self._send_round(stop, on_message, result)
+            while wait and not (result.interrupted or result.stopped or result.fatal):
+                at = self.next_moment()
+                if at is None:
+                    break
+                if not self._sleep_until(at, stop, on_wait):
+                    result.interrupted = True
+                    break
+                if not self._plan_again(result):
+                    break
+                self._send_round(stop, on_message, result)
         return result
+
+    def _send_round(self, stop, on_message, result: sending.Result) -> None:
+        self.queue()
+        if not self.plan.items:
+            return
+        assert self._secret is not None
+        transport = sending.make_transport(self.account, self._secret, wait=lambda seconds: not stop.wait(seconds))
+        try:
+            sending.send_plan(self.plan, self.store, transport, stop=stop, on_message=on_message, result=result)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            result.not_reached = result.planned - result.attempted
+
+    def next_moment(self) -> datetime | None:
+        """When something left by this plan may go: the soonest window, or the daily cap's room."""
+        moments = [self.plan.waiting[0].opens] if self.plan.waiting else []
+        if self.plan.later and self.plan.later_reason == "daily cap":
+            moments.append(sending.cap_resume_time(self.store, self.plan, self.clock()) or self.clock())
+        return min(moments, default=None)
+
+    def _sleep_until(self, at: datetime, stop, on_wait) -> bool:
+        """Wait for ``at`` on the session's clock, telling ``on_wait``; False when interrupted."""
+        nxt = self.plan.waiting[0] if self.plan.waiting and self.plan.waiting[0].opens <= at else None
+        while (left := (at - self.clock()).total_seconds()) > 0:
+            on_wait(nxt, at, self.clock())
+            if stop.wait(min(left, WAIT_TICK)):
+                return False
+        return True
+
+    def _plan_again(self, result: sending.Result) -> bool:
+        assert self._replan is not None
+        self.plan = self._replan()
+        if self.plan.tally.with_errors:
+            result.stopped = (f"{self.plan.tally.with_errors} row(s) of the contacts file have errors now; "
+                              "stopped (outreach check lists them)")
+            return False
+        return True
 
     def cap_resume(self) -> datetime | None:
         """After a run cut short by the daily cap: when the next message may go."""
-        return sending.cap_resume_time(self.store, self.plan)
+        return sending.cap_resume_time(self.store, self.plan, self.clock())
 
 
 def open_campaign(settings: Settings, template: Path, contacts: Path, *, campaign: str | None = None,
                   variants: tuple[Path, ...] = (), dry_run: bool = False, limit: int | None = None,
                   rate: str | None = None, jitter: float | None = None, daily_cap: int | None = None,
                   resend_uncertain: bool = False, retry_failed: bool = False, check_dns: bool = False,
+                  window: str | None = None, weekdays: bool | None = None,
                   feedback: Feedback = Quiet()) -> SendSession:
     """`outreach send`, up to the question: render and check every row (any error and nothing is
     sent), then plan who gets a message now, later, or never, and why."""
     account = load_account(settings)
     pacing = sending.resolve_pacing(account, rate=rate, jitter=jitter, daily_cap=daily_cap)
+    send_window = resolve_window(settings.raw, window, weekdays)
+    home = user_zone(settings.raw) if send_window else timezone.utc
+    clock = RunningClock(clock_now(settings.raw))
     templates = load_variants([template, *variants])
     loaded_template = templates[variant_name(template)][1]
     loaded_contacts = ContactFile(contacts, check_dns=check_dns)
@@ -128,15 +189,22 @@ def open_campaign(settings: Settings, template: Path, contacts: Path, *, campaig
     else:
         store = Store(settings.db)
     lock = None if dry_run else lock_and_recover(store, feedback)
-    session = SendSession(store, account, sending.Plan(campaign, template, account, "", pacing), lock=lock,
-                          resume=resume_command(template, contacts, campaign), scratch=scratch)
-    try:
+
+    def plan_now() -> sending.Plan:
         assignment = assign_variants(campaign, variant_addresses(loaded_contacts), list(templates),
                                      store.variants(campaign))
-        session.plan = sending.make_plan(
+        plan = sending.make_plan(
             loaded_template, loaded_contacts, store, account, campaign=campaign, pacing=pacing, limit=limit,
             resend_uncertain=resend_uncertain, retry_failed=retry_failed, locked=lock is not None,
-            variants=templates, assignment=assignment)
+            variants=templates, assignment=assignment, now=clock(), window=send_window, home=home)
+        plan.home_zone = home
+        return plan
+
+    session = SendSession(store, account, sending.Plan(campaign, template, account, "", pacing), lock=lock,
+                          resume=resume_command(template, contacts, campaign), scratch=scratch,
+                          clock=clock, replan=plan_now)
+    try:
+        session.plan = plan_now()
         for item in session.plan.with_problems:
             feedback.problems(item, str(contacts))
         if session.plan.tally.with_errors:
