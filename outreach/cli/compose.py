@@ -32,6 +32,24 @@ def load_inputs(template: Path, contacts: Path, check_dns: bool = False):
     return loaded_template, loaded_contacts
 
 
+def stored_commitments(campaign: str) -> dict:
+    """What the store says was already promised to which program (no store: nothing, and sqlite3
+    is not even loaded); the unsent drafts of ``campaign`` are the ones being checked again."""
+    from outreach.config import Settings
+
+    settings = Settings.load()
+    if not settings.db.exists():
+        return {}
+    from outreach.compose.checks import earlier_commitments
+    from outreach.track.store import Store
+
+    store = Store(settings.db)
+    try:
+        return earlier_commitments(store.commitments(campaign))
+    finally:
+        store.close()
+
+
 @click.command()
 @template_arg
 @contacts_arg
@@ -45,8 +63,11 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
     one from a cell outside the workspace, a line break that would land in a header, a
     display name that reads as an address, empty subject. Warnings (exit 1): an empty or
     repeated personal note, another row's name or institution in a message, a cold email
-    over 200 words, ranking language in a thank-you note. A note lists the recipients of
-    any row that goes to more than the contact.
+    over 200 words, ranking-commitment language ("you are my top choice") in any message, a
+    note nearly the same as another to the same program. Errors too: asking for ranking
+    information ("where do I stand on your rank list?"), and a commitment to a second program
+    when the store (or an earlier row) has one to another. A note lists the recipients of any
+    row that goes to more than the contact.
 
     A thank-you template (Kind: thank-you) follows the interview log: rows whose interview is
     not over yet, and programs whose policy column says no contact, are shown as skipped.
@@ -64,7 +85,7 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
     season = Season.from_settings(Settings.load().raw)
     tally = Tally()
     reported = []
-    for item in check_rows(loaded_template, loaded_contacts, season):
+    for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(template.stem)):
         tally.add(item)
         if not item.problems and not item.skip:
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from outreach.compose.checks import Checker, RowIndex
+from outreach.compose.checks import Checker, Commitment, RowIndex
 from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.compose.interviews import InterviewLog, Season
 from outreach.compose.templates import Draft, RenderError, Template
@@ -37,11 +37,12 @@ class Rendered:
 
 
 def render_rows(template: Template, contacts: ContactFile, extra: dict[str, Any] | None = None,
-                season: Season | None = None) -> Iterator[Rendered]:
+                season: Season | None = None, commitments: dict[str, Commitment] | None = None) -> Iterator[Rendered]:
     """Render and check every row. Two streaming passes: the first indexes names for cross-row rules.
 
-    With a ``season``, a thank-you template follows the interview log (see :func:`interview_log`)."""
-    checker = Checker(template, RowIndex.build(contacts))
+    With a ``season``, a thank-you template follows the interview log (see :func:`interview_log`).
+    ``commitments``: what the store says was already promised to which program."""
+    checker = Checker(template, RowIndex.build(contacts), dict(commitments or {}))
     log = interview_log(template, contacts, season)
     for contact in contacts:
         yield render_one(template, checker, contact, extra, log)
@@ -120,10 +121,11 @@ def sample_extra(template: Template) -> dict | None:
                          "template": "", "variant": "", "followups_sent": 0}}
 
 
-def check_rows(template: Template, contacts: ContactFile, season: Season | None = None) -> Iterator[Rendered]:
+def check_rows(template: Template, contacts: ContactFile, season: Season | None = None,
+               commitments: dict[str, Commitment] | None = None) -> Iterator[Rendered]:
     """`outreach check`: every row rendered and linted, as it would be sent; a note names the
     recipients when they are more than the contact's own address."""
-    for item in render_rows(template, contacts, sample_extra(template), season):
+    for item in render_rows(template, contacts, sample_extra(template), season, commitments):
         if item.draft is not None and item.draft.recipients != [item.contact.email]:
             item.problems.append(Problem("note", item.contact.line, None, recipients_note(item.draft)))
         yield item

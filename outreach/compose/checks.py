@@ -3,13 +3,18 @@
 Errors (bad addresses, undefined variables, missing attachments, header injection, empty
 subjects) come from reading and rendering; the rules here add the warnings that protect an
 applicant's reputation: empty or copy-pasted personal lines, another row's name left in the
-message, cold emails that run long, and ranking language in thank-you notes.
+message, cold emails that run long, and the NRMP rules: ranking-commitment language in any
+message (a warning), asking a program for ranking information (an error), and a commitment
+to a second program (an error naming the first, from the store and the file).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from typing import Iterator
 
 from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.compose.firstlines import FirstLines
@@ -20,18 +25,100 @@ COLD_EMAIL_MAX_WORDS = 200
 # almost always a copy-paste slip ("Dear Dr. Chen" in the note to Dr. Okafor).
 IDENTITY_COLUMNS = ("last_name", "full_name", "name", "institution", "program", "hospital",
                     "university", "school", "department", "interviewer", "lab")
-RANKING_PATTERNS = [
-    (re.compile(p, re.IGNORECASE), label) for p, label in [
-        (r"\brank(?:ed|ing)?\b[^.!?\n]{0,40}?\b(?:first|1st|#\s*1|number one|highly|at the top|top)\b",
-         "a statement about how you will rank the program"),
-        (r"(?<!\w)#\s*1\b|\bnumber one\b|\bno\.\s*1\b", "\"#1\" / \"number one\""),
-        (r"\b(?:top|first|1st)\s+choice\b", "\"top choice\" / \"first choice\""),
-        (r"\b(?:will|plan to|intend to|going to)\s+rank\b", "a promise about your rank list"),
-        (r"\b(?:top|head|highest)\s+(?:of|on)\s+my\s+(?:rank\s+)?list\b", "\"top of my list\""),
-        (r"\bonly program\b", "\"only program\""),
-        (r"\bcommit(?:ted|ment)?\s+to\s+(?:your|this|the)\s+program\b", "a commitment to the program"),
-    ]
-]
+# Each names the shape of a sentence that tells a program how it will be ranked. They need the
+# applicant's own list or choice ("my", "you", "your program") so that "the #1 trauma center",
+# "top-notch training" or "ranked among the top programs" are not flagged.
+_DEGREE = r"(?:first|1st|#\s*1|no\.\s*1|number\s+(?:one|1)|highly|high|at\s+the\s+top|top|above\s+\w+)"
+_YOU = r"(?:you|your(?:\s+[\w-]+){0,2}|the\s+program|this\s+program)"
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A regular expression, what it means, and words one of which any match contains: checked
+    first with ``in`` (most messages hold none of them), they keep `check` fast."""
+
+    pattern: re.Pattern
+    label: str
+    triggers: tuple[str, ...]
+
+
+def _phrases(*specs: tuple[str, str, tuple[str, ...]]) -> list[Phrase]:
+    return [Phrase(re.compile(p, re.IGNORECASE), label, triggers) for p, label, triggers in specs]
+
+
+COMMITMENT_PHRASES = _phrases(
+    (rf"\brank(?:ed|ing|s)?\s+{_YOU}\b[^.!?\n]{{0,30}}?\b{_DEGREE}(?!\w)",
+     "a statement about how you will rank the program", ("rank",)),
+    (rf"\b(?:will|plan\s+to|intend\s+to|going\s+to)\s+(?:be\s+)?rank(?:ing)?\s+{_YOU}\b",
+     "a promise about your rank list", ("rank",)),
+    (r"(?:\b(?:top|first|1st)|#\s*1|\bnumber\s+(?:one|1))\s+choice\b(?!\s+of\b)",
+     "\"top choice\" / \"first choice\"", ("choice",)),
+    (r"(?:\b(?:first|top|1st|highest|head)|#\s*1|\bnumber\s+(?:one|1))\s+(?:of|on)\s+my\s+(?:rank(?:ing)?\s+)?list\b",
+     "\"first on my list\"", ("list",)),
+    (r"\bmy\s+(?:#\s*1|no\.\s*1|number\s+(?:one|1))(?!\w)|\bmy\s+(?:top|first)\s+(?:program|pick|spot|place)\b",
+     "\"my number one\"", ("#", "no.", "number", "top", "first")),
+    (r"\bonly\s+program\s+(?:I|that\s+I)\b", "\"the only program I ...\"", ("only",)),
+    (r"\bcommit(?:ted|ment)?\s+to\s+(?:your|this|the)\s+program\b", "a commitment to the program", ("commit",)),
+)
+# Asking how you will be (or were) ranked: requesting it breaks the Match Participation Agreement.
+RANK_QUESTIONS = _phrases(
+    (r"\b(?:will|would|do|does|did|could|can|are|is)\s+(?:you|your\s+(?:program|team|committee))\s+"
+     r"(?:[\w-]+\s+){0,2}rank(?:ing)?\s+me\b", "will you rank me", ("rank",)),
+    (r"\bwhere\s+(?:do|does|would|will|might)\s+I\s+(?:stand|fall|land|place|rank)\b", "where do I stand", ("where",)),
+    (r"\bwhere\s+I\s+(?:stand|fall|land|am|rank)\s+on\s+your\s+(?:rank(?:ing)?\s+)?list\b", "where I stand",
+     ("where",)),
+    (r"\b(?:am|was|will)\s+I\s+(?:be\s+)?ranked\b", "am I ranked", ("rank",)),
+    (r"\bhow\s+(?:highly\s+)?(?:I\s+am|I'm|I\s+was|I\s+will\s+be|I'll\s+be)\s+ranked\b", "how I am ranked",
+     ("rank",)),
+    (r"\b(?:my|our)\s+(?:position|place|standing|spot|rank)\s+on\s+your\s+(?:rank(?:ing)?\s+)?list\b",
+     "my place on your list", ("list",)),
+)
+
+
+def find_phrases(phrases: list[Phrase], text: str, folded: str) -> Iterator[tuple[re.Match, Phrase]]:
+    """The first match of each phrase in ``text`` (``folded`` is it casefolded), in the list's order."""
+    for phrase in phrases:
+        if any(trigger in folded for trigger in phrase.triggers):
+            match = phrase.pattern.search(text)
+            if match:
+                yield match, phrase
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """A message's subject and body, searched once for the NRMP phrases."""
+
+    text: str
+    commitments: list[tuple[re.Match, Phrase]]
+    questions: list[tuple[re.Match, Phrase]]
+
+
+def scan(draft: Draft) -> Scanned:
+    text = f"{draft.subject}\n{draft.text}"
+    folded = text.casefold()
+    return Scanned(text, list(find_phrases(COMMITMENT_PHRASES, text, folded)),
+                   list(find_phrases(RANK_QUESTIONS, text, folded)))
+
+
+# Who the message is to, for the rules about programs: the first of these columns that is filled.
+PROGRAM_COLUMNS = ("program", "institution", "hospital")
+NAME_COLUMNS = ("first_name", "last_name", "name", "full_name", "interviewer")
+# Near-duplicate notes are looked for among the interviewers of one program (an interview log's
+# column): they compare notes after the interview day. Mentors who share an institution rarely do,
+# and formulaic cold-email notes ("I read your 2021 paper in ...") would all be flagged.
+NOTES_GROUPED_BY = "program"
+NEAR_DUPLICATE = 0.85       # difflib ratio of two notes' words, names removed
+NEAR_DUPLICATE_PEERS = 12   # each note is compared with the previous notes of its program, at most this many
+NEAR_DUPLICATE_MIN_WORDS = 6
+
+
+@dataclass(frozen=True)
+class Commitment:
+    """A commitment-style sentence already written to a program (in the store or earlier in the file)."""
+
+    program: str       # as the contact row wrote it
+    when: str          # "2026-11-20", or "line 4 of this file"
+    phrase: str
 
 
 def is_note_column(name: str) -> bool:
@@ -54,22 +141,36 @@ class RowIndex:
     identities: dict[str, tuple[int, str]] = field(default_factory=dict)  # value -> (line, column)
     lengths: dict[str, set[int]] = field(default_factory=dict)             # first word -> value lengths
     notes: FirstLines | None = None
+    near_notes: dict[tuple[int, str], tuple[int, float]] = field(default_factory=dict)  # (line, column) -> (line, ratio)
 
     @classmethod
     def build(cls, contacts: ContactFile) -> "RowIndex":
         """``contacts`` needs ``columns`` and ``raw_rows()``: a CSV file, or rows from the store."""
         index = cls()
-        identity_at = [(contacts.columns.index(c), c) for c in IDENTITY_COLUMNS if c in contacts.columns]
-        note_at = [(i, c) for i, c in enumerate(contacts.columns) if is_note_column(c)]
+        columns = contacts.columns
+        identity_at = [(columns.index(c), c) for c in IDENTITY_COLUMNS if c in columns]
+        note_at = [(i, c) for i, c in enumerate(columns) if is_note_column(c)]
+        program_at = [columns.index(NOTES_GROUPED_BY)] if NOTES_GROUPED_BY in columns else []
+        name_at = [columns.index(c) for c in NAME_COLUMNS if c in columns]
+        by_program: dict[str, list[tuple[int, str, str, list[str]]]] = {}
 
         def note_keys():
             for line, row in contacts.raw_rows():
                 index._add_identities(line, row, identity_at)
+                program = _first_filled(row, program_at) if note_at else ""
+                names = {w.casefold().rstrip(".") for p in name_at if p < len(row) for w in words(row[p])} \
+                    if program else set()
                 for position, column in note_at:
                     if position < len(row):
                         yield _note_key(column, row[position]), line
+                        if program:
+                            note_words = [w for w in (w.casefold().rstrip(".") for w in words(row[position]))
+                                          if w not in names]
+                            by_program.setdefault(program, []).append((line, column, row[position], note_words))
 
         index.notes = FirstLines(note_keys())
+        for notes in by_program.values():
+            index.near_notes.update(near_duplicates(notes))
         return index
 
     def _add_identities(self, line: int, row: list[str], positions: list[tuple[int, str]]) -> None:
@@ -86,6 +187,59 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+def _first_filled(row: list[str], positions: list[int]) -> str:
+    for position in positions:
+        value = _squash(row[position]).casefold() if position < len(row) else ""
+        if value:
+            return value
+    return ""
+
+
+def program_of(fields: dict[str, str]) -> tuple[str, str] | None:
+    """(key, as written) of the program a row writes to: its program, institution or hospital."""
+    for column in PROGRAM_COLUMNS:
+        value = _squash(fields.get(column, ""))
+        if value:
+            return value.casefold(), value
+    return None
+
+
+def similarity(a: list[str], b: list[str], counts: tuple[Counter, Counter] | None = None) -> float:
+    """How alike two notes are, word by word: difflib's ratio, 2 x matching words / all words.
+
+    Words, not characters, so one changed word in a twenty-word note still reads as the copy it
+    is (0.95), while notes that share only the usual small words stay far apart. Two upper
+    bounds (the lengths, then the words in common, from ``counts`` when the caller has them)
+    settle most pairs before difflib is asked (0.0: below :data:`NEAR_DUPLICATE`)."""
+    total = len(a) + len(b)
+    if not total or 2 * min(len(a), len(b)) < NEAR_DUPLICATE * total:
+        return 0.0
+    ca, cb = counts or (Counter(a), Counter(b))
+    if 2 * sum((ca & cb).values()) < NEAR_DUPLICATE * total:
+        return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def near_duplicates(notes: list[tuple[int, str, str, list[str]]]) -> dict[tuple[int, str], tuple[int, float]]:
+    """For the notes of one program, in file order, each note that nearly repeats an earlier one
+    (names removed): (line, column) -> (the earlier line, similarity). Word-for-word copies are
+    left to :meth:`Checker.repeated_notes`."""
+    found: dict[tuple[int, str], tuple[int, float]] = {}
+    counts = [Counter(note_words) for _, _, _, note_words in notes]
+    for number, (line, column, text, note_words) in enumerate(notes):
+        if len(note_words) < NEAR_DUPLICATE_MIN_WORDS:
+            continue
+        for other in range(number - 1, max(-1, number - 1 - NEAR_DUPLICATE_PEERS), -1):
+            other_line, _, other_text, other_words = notes[other]
+            if other_line == line or _squash(other_text).casefold() == _squash(text).casefold():
+                continue
+            ratio = similarity(note_words, other_words, (counts[number], counts[other]))
+            if ratio >= NEAR_DUPLICATE:
+                found[(line, column)] = (other_line, ratio)
+                break
+    return found
+
+
 def _note_key(column: str, value: str) -> str:
     """Notes are compared ignoring case and spacing; short ones ("n/a", "TBD") are not notes."""
     value = _squash(value).casefold()
@@ -95,20 +249,45 @@ def _note_key(column: str, value: str) -> str:
 class Checker:
     """Applies every rule to each draft."""
 
-    def __init__(self, template: Template, index: RowIndex | None = None):
+    def __init__(self, template: Template, index: RowIndex | None = None,
+                 commitments: dict[str, Commitment] | None = None):
+        """``commitments``: program key -> the first commitment-style sentence to it; the checker adds
+        the file's own as it goes (checkers of A/B variants share one dict)."""
         self.template = template
         self.index = index or RowIndex()
         self.required = sorted(template.variables - template.optional - {"email", "contact"})
         self.scanned = sorted(template.variables - set(IDENTITY_COLUMNS) - {"email", "contact"})
+        self.commitments = commitments if commitments is not None else {}
 
     def check(self, draft: Draft) -> list[Problem]:
         contact = draft.contact
+        scanned = scan(draft)
         problems = [*self.empty_fields(contact), *self.repeated_notes(contact),
-                    *self.other_rows_named(contact)]
+                    *self.near_duplicate_notes(contact), *self.other_rows_named(contact),
+                    *ranking_language(contact.line, scanned), *rank_questions(contact.line, scanned),
+                    *self.second_program(contact, scanned)]
         if draft.kind == "outreach":
             problems += too_long(draft)
-        if draft.kind == "thank-you":
-            problems += ranking_language(draft)
+        return problems
+
+    def near_duplicate_notes(self, contact: Contact) -> list[Problem]:
+        problems = []
+        for name in self.required:
+            hit = self.index.near_notes.get((contact.line, name))
+            if hit is not None:
+                problems.append(Problem("warning", contact.line, name,
+                                        f"{hit[1]:.0%} the same as the note on line {hit[0]} to the same program "
+                                        "(names left out); it reads as copy-pasted: tailor it"))
+        return problems
+
+    def second_program(self, contact: Contact, scanned: Scanned) -> list[Problem]:
+        """Remember this row's commitment, if any, and say when another program already had one."""
+        phrase = first_commitment(scanned)
+        program = program_of(contact.fields)
+        if phrase is None or program is None:
+            return []
+        problems = second_commitment(contact.line, program, phrase, self.commitments)
+        self.commitments.setdefault(program[0], Commitment(program[1], f"line {contact.line} of this file", phrase))
         return problems
 
     def empty_fields(self, contact: Contact) -> list[Problem]:
@@ -162,13 +341,63 @@ def too_long(draft: Draft) -> list[Problem]:
                     f"the body is {count} words; cold emails that get answers stay under {COLD_EMAIL_MAX_WORDS}")]
 
 
-def ranking_language(draft: Draft) -> list[Problem]:
-    text = f"{draft.subject}\n{draft.text}"
-    problems = []
-    for pattern, label in RANKING_PATTERNS:
-        match = pattern.search(text)
-        if match:
-            problems.append(Problem("warning", draft.contact.line, None,
-                                    f"ranking language ({label}: {match.group(0)!r}); NRMP rules forbid "
-                                    "statements that read as a commitment"))
-    return problems
+def earlier_commitments(rows) -> dict[str, Commitment]:
+    """Program key -> its first commitment, from the store's ``(contact fields, phrase, state, day)`` rows
+    (oldest first)."""
+    found: dict[str, Commitment] = {}
+    for fields, phrase, state, day in rows:
+        program = program_of(fields)
+        if program is not None:
+            found.setdefault(program[0], Commitment(program[1], f"{state} on {day}", phrase))
+    return found
+
+
+def commitment_phrase(draft: Draft) -> str | None:
+    """The sentence holding the first ranking-commitment phrase of the subject or body; None when
+    there is none. The store records it with the message."""
+    return first_commitment(scan(draft))
+
+
+def first_commitment(scanned: Scanned) -> str | None:
+    if not scanned.commitments:
+        return None
+    match = scanned.commitments[0][0]
+    return sentence_around(scanned.text, match.start(), match.end())
+
+
+def sentence_around(text: str, start: int, end: int, limit: int = 100) -> str:
+    """The sentence holding ``text[start:end]``, on one line, at most ``limit`` characters."""
+    begin = max(text.rfind(mark, 0, start) for mark in ".!?\n") + 1
+    stops = [i for i in (text.find(mark, end) for mark in ".!?\n") if i != -1]
+    sentence = " ".join(text[begin:min(stops, default=len(text))].split())
+    return sentence if len(sentence) <= limit else sentence[:limit - 3].rstrip() + "..."
+
+
+def ranking_language(line: int, scanned: Scanned) -> list[Problem]:
+    """Commitment language in any message, whatever its Kind: a warning for each shape found."""
+    return [Problem("warning", line, None,
+                    f"ranking language ({phrase.label}: {match.group(0)!r}); NRMP rules forbid "
+                    "statements that read as a commitment")
+            for match, phrase in scanned.commitments]
+
+
+def rank_questions(line: int, scanned: Scanned) -> list[Problem]:
+    """Asking a program how it will rank you: an error, since the request itself breaks the Match rules."""
+    for match, _ in scanned.questions:
+        return [Problem("error", line, None,
+                        f"asks for ranking information ({' '.join(match.group(0).split())!r}); asking a "
+                        "program where you stand breaks the NRMP Match Participation Agreement: take it out")]
+    return []
+
+
+def second_commitment(line: int, program: tuple[str, str], phrase: str,
+                      earlier: dict[str, Commitment]) -> list[Problem]:
+    """A commitment-style sentence to ``program`` when another program already had one: an error
+    naming the first program and when."""
+    others = [c for key, c in earlier.items() if key != program[0]]
+    if not others:
+        return []
+    first = others[0]
+    return [Problem("error", line, None,
+                    f"says {phrase!r} to {program[1]}, but {first.program} was already told {first.phrase!r} "
+                    f"({first.when}); telling two programs they come first is a broken promise to one of them")]

@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Iterator, Protocol
 
 from outreach.account import Account
 from outreach.compose.batch import Rendered, Tally
+from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile
 from outreach.compose.interviews import Season
 from outreach.compose.message import build_message, make_message_id
@@ -126,7 +127,7 @@ def write_drafts(rows: Iterable[Rendered], *, store: Store, sender: Address, cam
                        template=item.template_name or template_name, variant=item.variant,
                        subject=draft.subject, recipients=draft.recipients, contact=item.contact.fields,
                        contact_line=item.contact.line, state="drafted", transport=target.transport,
-                       draft_path=str(where), kind=draft.kind)
+                       draft_path=str(where), kind=draft.kind, commitment=commitment_phrase(draft))
             result.written.append(where)
             pending += 1
             if pending >= target.commit_every:
@@ -185,12 +186,14 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
     for note in loaded_contacts.notes:
         feedback.note(note)
     campaign = campaign or template.stem
-    existing = Store(settings.db).variants(campaign) if settings.db.exists() else {}
+    known = Store(settings.db) if settings.db.exists() else None
+    existing = known.variants(campaign) if known else {}
+    promised = earlier_commitments(known.commitments(campaign)) if known else {}
     assignment = assign_variants(campaign, variant_addresses(loaded_contacts), list(templates), existing)
     season = Season.from_settings(settings.raw)
     tally = Tally()
     skipped: list[tuple[str, str]] = []
-    for item in render_variants(templates, loaded_contacts, assignment, season):
+    for item in render_variants(templates, loaded_contacts, assignment, season, promised):
         tally.add(item)
         if item.problems:
             feedback.problems(item, str(contacts))
@@ -202,7 +205,7 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
     suppressed: list[tuple[str, str]] = []
-    rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment, season), store.suppressed(),
+    rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment, season, promised), store.suppressed(),
                            suppressed)
     with open_target(settings, to_imap=to_imap, out_dir=out_dir, feedback=feedback) as target:
         feedback.start("drafting", tally.rows)

@@ -30,6 +30,7 @@ from typing import Callable, Iterator
 from outreach.account import Account, Secret, Server
 from outreach.clock import iso, parse_time
 from outreach.compose.batch import Rendered, Tally, render_rows
+from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile, Problem
 from outreach.compose.interviews import Season
 from outreach.compose.message import build_message, make_message_id
@@ -206,8 +207,9 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
     plan = Plan(campaign, template.path, account, account_key(account), pacing, window=window)
     candidates: list[Item] = []
     zones: dict[str, tuple[tzinfo, str]] = {}
-    rows = (render_variants(variants, contacts, assignment or {}, season) if variants
-            else render_rows(template, contacts, season=season))
+    promised = earlier_commitments(store.commitments(campaign))
+    rows = (render_variants(variants, contacts, assignment or {}, season, promised) if variants
+            else render_rows(template, contacts, season=season, commitments=promised))
     for rendered in rows:
         if window is not None and not rendered.errors:
             zones.setdefault(rendered.contact.email, contact_zone(rendered, home, plan.home_zone_lines))
@@ -299,7 +301,8 @@ def record_plan(plan: Plan, store: Store) -> None:
                        template=item.rendered.template_name or str(plan.template), variant=item.rendered.variant,
                        subject=draft.subject, recipients=draft.recipients,
                        contact=item.rendered.contact.fields, contact_line=item.line, state="queued",
-                       transport="smtp", account=plan.account_key, kind=draft.kind)
+                       transport="smtp", account=plan.account_key, kind=draft.kind,
+                       commitment=commitment_phrase(draft))
 
 
 # ---------------------------------------------------------------------------------- send

@@ -93,6 +93,10 @@ MIGRATIONS = [
     ALTER TABLE messages ADD COLUMN kind TEXT;  -- outreach | thank-you | follow-up (NULL: recorded before)
     CREATE INDEX messages_address ON messages (address);  -- `due`: every message to one interviewer
     """,
+    # 4 (compose): the ranking-commitment sentence a message holds, so that a second program is caught.
+    """
+    ALTER TABLE messages ADD COLUMN commitment TEXT;
+    """,
 ]
 
 # A row in this state is being sent right now, or was when a run died: the outcome is not known.
@@ -126,6 +130,7 @@ class MessageRow:
     updated_at: str
     sent_at: str | None
     kind: str | None = None     # the template's Kind
+    commitment: str | None = None
 
     @classmethod
     def from_sql(cls, row: sqlite3.Row) -> "MessageRow":
@@ -225,6 +230,7 @@ class Store:
              subject: str, recipients: list[str], contact: dict[str, str], contact_line: int | None,
              state: str, transport: str, variant: str | None = None, parent_id: str | None = None,
              account: str | None = None, draft_path: str | None = None, kind: str | None = None,
+             commitment: str | None = None,
              replaceable: tuple[str, ...] = ("drafted", "queued")) -> None:
         """Insert a message row, or refresh one whose state is in ``replaceable`` (it has not left,
         or, for a follow-up, definitely failed), keeping its Message-ID."""
@@ -233,19 +239,30 @@ class Store:
         self.db.execute(
             f"""INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant,
                    subject, recipients, contact, contact_line, state, transport, account, draft_path,
-                   created_at, updated_at, kind)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   created_at, updated_at, kind, commitment)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT (campaign, address, step) DO UPDATE SET
                    parent_id=excluded.parent_id, template=excluded.template, variant=excluded.variant,
                    subject=excluded.subject, recipients=excluded.recipients, contact=excluded.contact,
                    contact_line=excluded.contact_line, state=excluded.state,
                    transport=excluded.transport, account=excluded.account, error=NULL,
-                   draft_path=excluded.draft_path, updated_at=excluded.updated_at, kind=excluded.kind
+                   draft_path=excluded.draft_path, updated_at=excluded.updated_at, kind=excluded.kind,
+                   commitment=excluded.commitment
                WHERE messages.state IN ({states})""",
             (campaign, address.casefold(), step, message_id, parent_id, template, variant, subject,
              json.dumps(recipients), json.dumps(contact, ensure_ascii=False), contact_line, state,
-             transport, account, draft_path, now, now, kind, *replaceable),
+             transport, account, draft_path, now, now, kind, commitment, *replaceable),
         )
+
+    def commitments(self, campaign: str | None = None) -> list[tuple[dict, str, str, str]]:
+        """(contact, phrase, state, day) of every message drafted or sent with a ranking-commitment
+        phrase, oldest first; the unsent drafts of ``campaign`` are left out (this run replaces them)."""
+        rows = self.db.execute(
+            """SELECT contact, commitment, state, COALESCE(sent_at, created_at) FROM messages
+               WHERE commitment IS NOT NULL AND state != 'failed'
+                 AND NOT (campaign IS ? AND state IN ('drafted', 'queued'))
+               ORDER BY COALESCE(sent_at, created_at)""", (campaign,))
+        return [(json.loads(contact), phrase, state, (when or "")[:10]) for contact, phrase, state, when in rows]
 
     def set_state(self, message_id: str, state: str, *, error: str | None = None) -> None:
         now = utcnow()
