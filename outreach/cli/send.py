@@ -196,14 +196,14 @@ class WaitLine:
     def __call__(self, nxt, at, now) -> None:
         from outreach.deliver.pacing import describe_duration
 
-        who = (f"{nxt.item.address} (line {nxt.item.line}) at {opening(nxt, self.home)}" if nxt is not None
-               else f"the daily cap has room at {at.astimezone(self.home):%a %H:%M} your time")
+        what = (f"next {nxt.item.address} (line {nxt.item.line}) at {opening(nxt, self.home)}" if nxt is not None
+                else f"the daily cap has room at {at.astimezone(self.home):%a %Y-%m-%d %H:%M} your time")
         if self.live:
-            text = f"waiting: next {who}, in {describe_duration((at - now).total_seconds())}"
+            text = f"waiting: {what}, in {describe_duration((at - now).total_seconds())}"
             click.echo("\r\x1b[K" + text, file=sys.stderr, nl=False)
-        elif (who, at) != self.last:
-            say(f"waiting: next {who}", err=True)
-        self.last = (who, at)
+        elif (what, at) != self.last:
+            say(f"waiting: {what}", err=True)
+        self.last = (what, at)
 
     def clear(self) -> None:
         if self.live and self.last is not None:

@@ -53,7 +53,7 @@ from outreach.deliver.smtp import (
     SMTPTransport,
     TransportError,
 )
-from outreach.deliver.windows import ZONE_COLUMN, SendWindow, opens_at
+from outreach.deliver.windows import SendWindow, opens_at, zone_column
 from outreach.errors import UserError
 from outreach.track.store import MessageRow, Store
 from outreach.zones import parse_zone
@@ -273,14 +273,15 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
 def contact_zone(rendered: Rendered, home: tzinfo, home_lines: list[int]) -> tuple[tzinfo, str]:
     """The zone of a row's ``time_zone`` cell, or ``home`` (noting the line) when it is empty; an
     unreadable zone becomes an error on the row, so that nothing is sent at a guessed hour."""
-    text = rendered.contact.fields.get(ZONE_COLUMN, "").strip()
+    column = zone_column(rendered.contact.fields)
+    text = rendered.contact.fields.get(column, "").strip()
     if not text:
         home_lines.append(rendered.contact.line)
         return home, "your zone"
     try:
         return parse_zone(text), text
     except ValueError as e:
-        rendered.problems.append(Problem("error", rendered.contact.line, ZONE_COLUMN,
+        rendered.problems.append(Problem("error", rendered.contact.line, column,
                                          f"{e}; the send window needs the contact's zone"))
         return home, text
 

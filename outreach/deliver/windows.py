@@ -18,7 +18,12 @@ from datetime import datetime, time, timedelta, timezone, tzinfo
 from outreach.errors import UserError
 from outreach.zones import parse_zone
 
-ZONE_COLUMN = "time_zone"
+ZONE_COLUMNS = ("time_zone", "timezone", "tz")   # a "Time Zone" or "Timezone" header, normalised
+
+
+def zone_column(fields: dict[str, str]) -> str:
+    """The column a row's zone is read from (the first of :data:`ZONE_COLUMNS` the file has)."""
+    return next((c for c in ZONE_COLUMNS if c in fields), ZONE_COLUMNS[0])
 _WINDOW = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
@@ -32,8 +37,9 @@ class SendWindow:
     weekdays: bool = False   # Monday to Friday only
 
     def describe(self) -> str:
+        hours = "any hour" if self.start == self.end else f"{self.start:%H:%M}-{self.end:%H:%M}"
         days = ", weekdays only" if self.weekdays else ""
-        return f"{self.start:%H:%M}-{self.end:%H:%M} in each contact's time{days}"
+        return f"{hours} in each contact's time{days}"
 
     def contains(self, local: datetime) -> bool:
         if self.weekdays and local.weekday() >= 5:

@@ -29,9 +29,9 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def write_zoned(campaign, zones: list[str]) -> None:
+def write_zoned(campaign, zones: list[str], column: str = "time_zone") -> None:
     """One contact per zone: dr0@..., dr1@..., in that order."""
-    rows = ["email,first_name,last_name,topic,note,time_zone"]
+    rows = [f"email,first_name,last_name,topic,note,{column}"]
     rows += [f"dr{i}@example.edu,Name{i},Surname{i},perfusion,Your paper number {i} was a revelation.,{zone}"
              for i, zone in enumerate(zones)]
     (campaign.ws / campaign.contacts).write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -129,7 +129,7 @@ def test_weekdays_wait_for_monday_and_a_dry_run_answers_what_goes_out_then(zoned
 
 
 def test_across_the_daylight_saving_change_the_same_utc_hour_is_in_then_out(zoned, invoke, smtp_server, monkeypatch):
-    write_zoned(zoned, ["America/New_York"])
+    write_zoned(zoned, ["America/New_York"], column="Timezone")     # read as the zone column too
     monkeypatch.setenv("OUTREACH_NOW", "2026-11-01T12:30:00Z")   # 07:30 EST, the first morning after
     result = invoke(*zoned.args("--yes", "--window", "08:00-18:00"))
     assert "opens Sun 2026-11-01 08:00 America/New_York (18:30 your time)" in result.output
