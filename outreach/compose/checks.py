@@ -93,9 +93,15 @@ class Scanned:
     questions: list[tuple[re.Match, Phrase]]
 
 
+# Every trigger of every phrase, once: most messages hold none and skip every pattern.
+_TRIGGERS = tuple(sorted({t for p in COMMITMENT_PHRASES + RANK_QUESTIONS for t in p.triggers}))
+
+
 def scan(draft: Draft) -> Scanned:
     text = f"{draft.subject}\n{draft.text}"
     folded = text.casefold()
+    if not any(trigger in folded for trigger in _TRIGGERS):
+        return Scanned(text, [], [])
     return Scanned(text, list(find_phrases(COMMITMENT_PHRASES, text, folded)),
                    list(find_phrases(RANK_QUESTIONS, text, folded)))
 
@@ -283,7 +289,7 @@ class Checker:
     def second_program(self, contact: Contact, scanned: Scanned) -> list[Problem]:
         """Remember this row's commitment, if any, and say when another program already had one."""
         phrase = first_commitment(scanned)
-        program = program_of(contact.fields)
+        program = program_of(contact.fields) if phrase is not None else None
         if phrase is None or program is None:
             return []
         problems = second_commitment(contact.line, program, phrase, self.commitments)
