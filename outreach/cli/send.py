@@ -181,6 +181,8 @@ def opening(waiting, home) -> str:
     """``Mon 2026-11-30 08:00 America/New_York (14:00 your time)``."""
     theirs = waiting.opens.astimezone(waiting.zone)
     mine = waiting.opens.astimezone(home)
+    if not waiting.zone_name:
+        return f"{mine:%a %Y-%m-%d %H:%M} your time (no time_zone)"
     same_day = mine.date() == theirs.date()
     return (f"{theirs:%a %Y-%m-%d %H:%M} {waiting.zone_name} "
             f"({mine:%H:%M}" + ("" if same_day else f" on {mine:%a %Y-%m-%d}") + " your time)")

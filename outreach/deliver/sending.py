@@ -101,7 +101,7 @@ class Waiting:
     item: Item
     opens: datetime
     zone: tzinfo
-    zone_name: str          # as the CSV wrote it, or "your zone" when it gave none
+    zone_name: str          # as the CSV wrote it; "" when it gave none (the user's zone)
 
 
 @dataclass
@@ -277,7 +277,7 @@ def contact_zone(rendered: Rendered, home: tzinfo, home_lines: list[int]) -> tup
     text = rendered.contact.fields.get(column, "").strip()
     if not text:
         home_lines.append(rendered.contact.line)
-        return home, "your zone"
+        return home, ""
     try:
         return parse_zone(text), text
     except ValueError as e:

@@ -7,6 +7,7 @@ monotonic clock, so a window that opens 2 s after OUTREACH_NOW opens 2 s into th
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -196,3 +197,30 @@ def test_wait_keeps_the_daily_cap(zoned, smtp_server):
     _, _, err = kill(run)
     assert smtp_server.received_by() == {"dr0@example.edu": 1}
     assert "the daily cap has room at" in err
+
+
+def test_on_a_terminal_the_wait_line_is_rewritten_in_place_with_the_time_left(zoned, smtp_server):
+    import pty
+
+    write_zoned(zoned, ["America/New_York"])
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OUTREACH_TIME_ZONE": "Asia/Kolkata",
+           "OUTREACH_NOW": "2026-11-30T12:59:58Z"}
+    run = subprocess.Popen([sys.executable, "-m", "outreach", *zoned.args("--yes", "--window", "08:00-18:00",
+                                                                          "--wait")],
+                           cwd=zoned.ws, env=env, stdout=subprocess.PIPE, stderr=follower, text=True)
+    os.close(follower)
+    out, _ = run.communicate(timeout=30)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(leader)
+    assert run.returncode == 0 and "Sent 1 of 1" in out
+    assert b"\r\x1b[Kwaiting: next dr0@example.edu (line 2) at Mon 2026-11-30 08:00 America/New_York" in terminal
+    assert re.search(rb"America/New_York \(18:30 your time\), in [12] s", terminal)   # the time left
