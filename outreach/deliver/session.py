@@ -174,7 +174,7 @@ def open_campaign(settings: Settings, template: Path, contacts: Path, *, campaig
     account = load_account(settings)
     pacing = sending.resolve_pacing(account, rate=rate, jitter=jitter, daily_cap=daily_cap)
     send_window = resolve_window(settings.raw, window, weekdays)
-    home = user_zone(settings.raw) if send_window else timezone.utc
+    home = user_zone(settings.raw)
     clock = RunningClock(clock_now(settings.raw))
     templates = load_variants([template, *variants])
     loaded_template = templates[variant_name(template)][1]
