@@ -211,8 +211,8 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
     rows = (render_variants(variants, contacts, assignment or {}, season, promised) if variants
             else render_rows(template, contacts, season=season, commitments=promised))
     for rendered in rows:
-        if window is not None and not rendered.errors:
-            zones.setdefault(rendered.contact.email, contact_zone(rendered, home, plan.home_zone_lines))
+        if window is not None and not rendered.errors and rendered.contact.email not in zones:
+            zones[rendered.contact.email] = contact_zone(rendered, home)
         plan.tally.add(rendered)
         if rendered.problems:
             plan.with_problems.append(rendered)
@@ -248,6 +248,8 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
         item = Item(rendered, message_id, state)
         if window is not None:
             zone, zone_name = zones[address]
+            if not zone_name:
+                plan.home_zone_lines.append(item.line)
             opens = opens_at(window, zone, now)
             if opens > now:
                 plan.waiting.append(Waiting(item, opens, zone, zone_name))
@@ -270,13 +272,12 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
     return plan
 
 
-def contact_zone(rendered: Rendered, home: tzinfo, home_lines: list[int]) -> tuple[tzinfo, str]:
-    """The zone of a row's ``time_zone`` cell, or ``home`` (noting the line) when it is empty; an
+def contact_zone(rendered: Rendered, home: tzinfo) -> tuple[tzinfo, str]:
+    """The zone of a row's ``time_zone`` cell and its text, or ``(home, "")`` when it is empty; an
     unreadable zone becomes an error on the row, so that nothing is sent at a guessed hour."""
     column = zone_column(rendered.contact.fields)
     text = rendered.contact.fields.get(column, "").strip()
     if not text:
-        home_lines.append(rendered.contact.line)
         return home, ""
     try:
         return parse_zone(text), text
