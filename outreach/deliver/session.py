@@ -24,10 +24,11 @@ from outreach.compose.variants import load_variants, variant_name
 from outreach.config import Settings
 from outreach.deliver import sending
 from outreach.deliver.lock import SendLock, recover
-from outreach.deliver.windows import RunningClock, resolve_window, user_zone
+from outreach.deliver.windows import RunningClock, resolve_window
 from outreach.errors import UserError
 from outreach.feedback import Feedback, Quiet
 from outreach.track.store import Store
+from outreach.zones import user_zone
 
 
 def load_account(settings: Settings) -> Account:

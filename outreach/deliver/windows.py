@@ -10,15 +10,12 @@ before a window opens and watch it open.
 
 from __future__ import annotations
 
-import os
 import re
 import time as monotonic_clock
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from outreach.errors import UserError
-from outreach.zones import parse_zone
 
 ZONE_COLUMNS = ("time_zone", "timezone", "tz")   # a "Time Zone" or "Timezone" header, normalised
 
@@ -86,36 +83,6 @@ def _flag(raw: dict[str, str], key: str) -> bool:
     if value not in _TRUE + _FALSE:
         raise UserError(f"OUTREACH_{key.upper()}={raw[key]!r}: write yes or no")
     return value in _TRUE
-
-
-def user_zone(raw: dict[str, str]) -> tzinfo:
-    """The user's own zone: OUTREACH_TIME_ZONE, or the system's."""
-    value = raw.get("time_zone")
-    if not value:
-        return system_zone()
-    try:
-        return parse_zone(value)
-    except ValueError as e:
-        raise UserError(f"OUTREACH_TIME_ZONE: {e}") from None
-
-
-def system_zone() -> tzinfo:
-    """The system's zone by name (TZ, or what /etc/localtime points at), so that times shown for
-    next week keep the user's daylight saving; the current fixed offset when it has no name."""
-    name = os.environ.get("TZ", "").lstrip(":")
-    if not name:
-        try:
-            name = os.readlink("/etc/localtime").split("zoneinfo/", 1)[1]
-        except (OSError, IndexError):
-            name = ""
-    try:
-        return ZoneInfo(name) if name else _current_offset()
-    except (ZoneInfoNotFoundError, ValueError):
-        return _current_offset()
-
-
-def _current_offset() -> tzinfo:
-    return datetime.now().astimezone().tzinfo  # type: ignore[return-value]
 
 
 def opens_at(window: SendWindow, zone: tzinfo, now: datetime) -> datetime:

@@ -21,7 +21,6 @@ from outreach.deliver.windows import (
     opens_at,
     parse_window,
     resolve_window,
-    user_zone,
 )
 from outreach.errors import UserError
 from outreach.zones import parse_zone
@@ -91,14 +90,6 @@ def test_a_window_across_midnight_and_window_syntax():
         SendWindow(*parse_window("09:00-17:00"), weekdays=True)
     with pytest.raises(UserError, match="OUTREACH_SEND_WINDOW"):
         resolve_window({"send_window": "nine to five"}, None, None)
-
-
-def test_the_users_zone_is_the_setting_or_the_systems_by_name(monkeypatch):
-    monkeypatch.setenv("TZ", "America/Chicago")
-    assert user_zone({}) == parse_zone("America/Chicago")          # keeps Chicago's daylight saving
-    assert user_zone({"time_zone": "UTC+05:30"}).utcoffset(None).total_seconds() == 5.5 * 3600
-    with pytest.raises(UserError, match="OUTREACH_TIME_ZONE: 'Mars' is not a time zone"):
-        user_zone({"time_zone": "Mars"})
 
 
 # ------------------------------------------------------------------------- the real command
