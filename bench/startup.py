@@ -67,7 +67,7 @@ def run(argv: list[str], cwd: Path, env: dict) -> float:
 def empty_workspace(base: Path, env: dict) -> Path:
     """A workspace whose store exists and holds nothing: `init`, then an opt-out mark creates it."""
     ws = base / "empty"
-    subprocess.run(outreach("init", str(ws)), env=env, check=True, capture_output=True)
+    subprocess.run(outreach("init", str(ws), "--example"), env=env, check=True, capture_output=True)
     subprocess.run(outreach("mark", "nobody@example.org", "opted-out"), cwd=ws, env=env, check=True,
                    capture_output=True)
     subprocess.run(outreach("mark", "nobody@example.org", "opted-out", "--undo"), cwd=ws, env=env, check=True,

@@ -55,6 +55,10 @@ def parse_sender(value: str) -> Address:
     )
     from email.utils import parseaddr
 
+    from outreach.persona import PLACEHOLDER
+
+    if PLACEHOLDER.search(value):
+        raise UserError(f"OUTREACH_FROM: {value!r} is still a placeholder; put your name and address in .env")
     name, addr = parseaddr(value)
     if "@" not in addr:
         raise UserError(f"OUTREACH_FROM: {value!r} is not an address like 'Asha Rao <asha.rao@example.org>'")

@@ -79,13 +79,16 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
     """
     from outreach.compose.batch import Tally, check_rows
     from outreach.compose.interviews import Season
-    from outreach.config import Settings
+    from outreach.config import Settings, parse_sender
 
     loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
-    season = Season.from_settings(Settings.load().raw)
+    settings = Settings.load()
+    season = Season.from_settings(settings.raw)
+    sender = parse_sender(settings.sender) if settings.sender else None
     tally = Tally()
     reported = []
-    for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(template.stem)):
+    for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(template.stem),
+                           sender=sender):
         tally.add(item)
         if not item.problems and not item.skip:
             continue

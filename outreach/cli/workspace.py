@@ -13,25 +13,77 @@ from outreach.output import say, style
 
 @click.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
-def init(directory: Path):
-    """Create a workspace: example contacts, the shipped templates and a .env to edit.
+@click.option("--name", help="Your name as recipients see it, e.g. 'Priya Nair'.")
+@click.option("--email", help="Your address, e.g. priya.nair@example.org.")
+@click.option("--school", help="Your medical school, e.g. 'Malabar Medical College'.")
+@click.option("--signature", help="The lines under 'Best regards,' (\\n for a new line; default: name and address).")
+@click.option("--no-input", is_flag=True, help="Ask nothing: what is not given stays a [[PLACEHOLDER]] to edit.")
+@click.option("--example", is_flag=True,
+              help="Keep the fictional example applicant (Asha Rao): a demo that drafts without any set-up.")
+def init(directory: Path, name: str | None, email: str | None, school: str | None, signature: str | None,
+         no_input: bool, example: bool):
+    """Create a workspace: example contacts, the shipped templates and a .env, in your name.
 
-    Existing files are left alone, so running it again only adds what is missing.
+    Asks for your name, address, school and signature (or takes them as options) and writes
+    them into .env and the templates. `outreach check` refuses a message that still carries a
+    [[PLACEHOLDER]] or the example applicant's details. Existing files are left alone, so
+    running it again only adds what is missing.
 
     \b
-    Example:
+    Examples:
       outreach init my-outreach && cd my-outreach
-      outreach check templates/mentor_outreach.txt mentors.csv
+      outreach init my-outreach --name 'Priya Nair' --email priya.nair@example.org \\
+          --school 'Malabar Medical College' --no-input
+      outreach init demo --example        # the fictional applicant, to try the tool
     """
+    from outreach.errors import UserError
+    from outreach.persona import PLACEHOLDERS
     from outreach.workspace import scaffold
 
-    created, kept = scaffold(directory)
+    if example and (name or email or school or signature):
+        raise UserError("--example keeps the example applicant; leave out --name, --email, --school and --signature")
+    persona = None if example else ask_persona(name, email, school, signature, ask=not no_input)
+    created, kept = scaffold(directory, persona)
     for path in created:
         say(f"created {path}")
     if kept:
         say(f"kept {len(kept)} existing file(s)")
-    say(f"\nNext: edit {directory / '.env'} (your name and address), then\n"
+    if persona is not None and any(value.startswith("[[") or value == PLACEHOLDERS.email
+                                   for value in (persona.name, persona.email, persona.school, persona.signature)):
+        say(style("The [[PLACEHOLDERS]] in .env and templates/ are yours to fill in: `outreach check` "
+                  "refuses a message that still has one.", "warning"))
+    say(f"\nNext: read the templates (your USMLE progress, city and experience), then\n"
         f"  cd {directory}\n  outreach check templates/mentor_outreach.txt mentors.csv")
+
+
+def ask_persona(name: str | None, email: str | None, school: str | None, signature: str | None, *, ask: bool):
+    """The user's details: the options given, then answers to questions (a terminal or lines on
+    standard input), else clearly marked placeholders."""
+    from outreach.config import parse_sender
+    from outreach.errors import UserError
+    from outreach.persona import PLACEHOLDERS, Persona
+
+    def answer(value: str | None, question: str, placeholder: str, default: str | None = None) -> str:
+        if value is None and ask:
+            try:
+                value = click.prompt(question, default=default or placeholder, show_default=default is not None,
+                                     err=True)
+            except click.exceptions.Abort:
+                raise UserError("no answers on standard input: give --name, --email, --school and --signature, "
+                                "or --no-input for placeholders") from None
+        value = " ".join((value or placeholder).replace("\\n", "\n").split(" ")).strip()
+        if any(c in value for c in '"\\') or any(ord(c) < 32 and c != "\n" for c in value):
+            raise UserError(f"{value!r}: quotes, backslashes and control characters cannot go in .env")
+        return value
+
+    name = answer(name, "Your name, as recipients see it", PLACEHOLDERS.name).replace("\n", " ")
+    email = answer(email, "Your email address", PLACEHOLDERS.email).replace("\n", "")
+    parse_sender(f"you <{email}>")
+    school = answer(school, "Your medical school", PLACEHOLDERS.school).replace("\n", " ")
+    default_signature = f"{name}\n{email}" if not name.startswith("[[") else PLACEHOLDERS.signature
+    signature = answer(signature, "Your signature (\\n for a new line)", default_signature,
+                       default_signature.replace("\n", "\\n"))
+    return Persona(name, email, school, signature)
 
 
 def _login_user(user: str | None) -> str:

@@ -37,12 +37,14 @@ class Rendered:
 
 
 def render_rows(template: Template, contacts: ContactFile, extra: dict[str, Any] | None = None,
-                season: Season | None = None, commitments: dict[str, Commitment] | None = None) -> Iterator[Rendered]:
+                season: Season | None = None, commitments: dict[str, Commitment] | None = None,
+                sender=None) -> Iterator[Rendered]:
     """Render and check every row. Two streaming passes: the first indexes names for cross-row rules.
 
     With a ``season``, a thank-you template follows the interview log (see :func:`interview_log`).
-    ``commitments``: what the store says was already promised to which program."""
-    checker = Checker(template, RowIndex.build(contacts), dict(commitments or {}))
+    ``commitments``: what the store says was already promised to which program. ``sender`` (an
+    Address) is who the messages go out as: they must not sign as someone else."""
+    checker = Checker(template, RowIndex.build(contacts), dict(commitments or {}), sender=sender)
     log = interview_log(template, contacts, season)
     for contact in contacts:
         yield render_one(template, checker, contact, extra, log)
@@ -122,10 +124,10 @@ def sample_extra(template: Template) -> dict | None:
 
 
 def check_rows(template: Template, contacts: ContactFile, season: Season | None = None,
-               commitments: dict[str, Commitment] | None = None) -> Iterator[Rendered]:
+               commitments: dict[str, Commitment] | None = None, sender=None) -> Iterator[Rendered]:
     """`outreach check`: every row rendered and linted, as it would be sent; a note names the
     recipients when they are more than the contact's own address."""
-    for item in render_rows(template, contacts, sample_extra(template), season, commitments):
+    for item in render_rows(template, contacts, sample_extra(template), season, commitments, sender):
         if item.draft is not None and item.draft.recipients != [item.contact.email]:
             item.problems.append(Problem("note", item.contact.line, None, recipients_note(item.draft)))
         yield item

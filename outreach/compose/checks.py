@@ -19,6 +19,7 @@ from typing import Iterator
 from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.compose.firstlines import FirstLines
 from outreach.compose.templates import Draft, Template
+from outreach.persona import borrowed_details
 
 COLD_EMAIL_MAX_WORDS = 200
 # Columns that name a person or a place: if another row's value shows up in a message, it is
@@ -256,11 +257,13 @@ class Checker:
     """Applies every rule to each draft."""
 
     def __init__(self, template: Template, index: RowIndex | None = None,
-                 commitments: dict[str, Commitment] | None = None):
+                 commitments: dict[str, Commitment] | None = None, sender=None):
         """``commitments``: program key -> the first commitment-style sentence to it; the checker adds
-        the file's own as it goes (checkers of A/B variants share one dict)."""
+        the file's own as it goes (checkers of A/B variants share one dict). ``sender``: an
+        email.headerregistry.Address, or None when none is configured."""
         self.template = template
         self.index = index or RowIndex()
+        self.sender = sender
         self.required = sorted(template.variables - template.optional - {"email", "contact"})
         self.scanned = sorted(template.variables - set(IDENTITY_COLUMNS) - {"email", "contact"})
         self.commitments = commitments if commitments is not None else {}
@@ -271,7 +274,7 @@ class Checker:
         problems = [*self.empty_fields(contact), *self.repeated_notes(contact),
                     *self.near_duplicate_notes(contact), *self.other_rows_named(contact),
                     *ranking_language(contact.line, scanned), *rank_questions(contact.line, scanned),
-                    *self.second_program(contact, scanned)]
+                    *self.second_program(contact, scanned), *self.not_the_senders(draft)]
         if draft.kind == "outreach":
             problems += too_long(draft)
         return problems
@@ -295,6 +298,17 @@ class Checker:
         problems = second_commitment(contact.line, program, phrase, self.commitments)
         self.commitments.setdefault(program[0], Commitment(program[1], f"line {contact.line} of this file", phrase))
         return problems
+
+    def not_the_senders(self, draft: Draft) -> list[Problem]:
+        """A placeholder left in, or the example applicant's details under someone else's name."""
+        name, addr = (self.sender.display_name, self.sender.addr_spec) if self.sender else (None, None)
+        found = borrowed_details(f"{draft.subject}\n{draft.text}", name, addr)
+        if not found:
+            return []
+        whose = "a placeholder" if found[0].startswith("[[") else f"the example applicant's details (not {addr})"
+        return [Problem("error", draft.contact.line, None,
+                        f"the message still carries {whose}: {', '.join(found)}; put your own in "
+                        f"{self.template.path}")]
 
     def empty_fields(self, contact: Contact) -> list[Problem]:
         problems = []

@@ -77,11 +77,12 @@ def load_variants(paths: list[Path]) -> dict[str, tuple[Path, Template]]:
 
 def render_variants(templates: dict[str, tuple[Path, Template]], contacts: ContactFile,
                     assignment: dict[str, str], season: Season | None = None,
-                    commitments: dict | None = None) -> Iterator[Rendered]:
+                    commitments: dict | None = None, sender=None) -> Iterator[Rendered]:
     """Like :func:`outreach.compose.batch.render_rows`, each row with the template it was assigned."""
     index = RowIndex.build(contacts)
     shared = dict(commitments or {})   # one record of who was promised what, across the variants
-    checkers = {name: Checker(template, index, shared) for name, (_, template) in templates.items()}
+    checkers = {name: Checker(template, index, shared, sender=sender)
+                for name, (_, template) in templates.items()}
     logs = {name: interview_log(template, contacts, season) for name, (_, template) in templates.items()}
     first = next(iter(templates))
     for contact in contacts:

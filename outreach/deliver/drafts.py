@@ -193,7 +193,7 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
     season = Season.from_settings(settings.raw)
     tally = Tally()
     skipped: list[tuple[str, str]] = []
-    for item in render_variants(templates, loaded_contacts, assignment, season, promised):
+    for item in render_variants(templates, loaded_contacts, assignment, season, promised, sender):
         tally.add(item)
         if item.problems:
             feedback.problems(item, str(contacts))
@@ -205,8 +205,8 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
     suppressed: list[tuple[str, str]] = []
-    rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment, season, promised), store.suppressed(),
-                           suppressed)
+    rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment, season, promised, sender),
+                           store.suppressed(), suppressed)
     with open_target(settings, to_imap=to_imap, out_dir=out_dir, feedback=feedback) as target:
         feedback.start("drafting", tally.rows)
         try:

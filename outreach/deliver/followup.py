@@ -73,7 +73,7 @@ def plan_followups(store: Store, template: Template, template_name: str, due: li
     """Render and lint a follow-up for each due contact (nothing written yet)."""
     threads = [store.thread(t.campaign, t.address) for t in due]
     contacts = [contact_of(messages[0]) for messages in threads]
-    checker = Checker(template, RowIndex.build(_StoredContacts(contacts)))
+    checker = Checker(template, RowIndex.build(_StoredContacts(contacts)), sender=sender)
     planned = []
     for messages, contact in zip(threads, contacts):
         sent = [m for m in messages if m.state == "sent"]

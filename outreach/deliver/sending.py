@@ -208,8 +208,9 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
     candidates: list[Item] = []
     zones: dict[str, tuple[tzinfo, str]] = {}
     promised = earlier_commitments(store.commitments(campaign))
-    rows = (render_variants(variants, contacts, assignment or {}, season, promised) if variants
-            else render_rows(template, contacts, season=season, commitments=promised))
+    sender = account.sender
+    rows = (render_variants(variants, contacts, assignment or {}, season, promised, sender) if variants
+            else render_rows(template, contacts, season=season, commitments=promised, sender=sender))
     for rendered in rows:
         if window is not None and not rendered.errors and rendered.contact.email not in zones:
             zones[rendered.contact.email] = contact_zone(rendered, home)

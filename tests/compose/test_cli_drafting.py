@@ -100,12 +100,12 @@ def test_draft_needs_a_sender(invoke, files, workspace):
     (workspace / ".env").write_text("")
     result = invoke("draft", *files)
     assert result.exit_code == 2 and "set OUTREACH_FROM" in result.output
-    assert invoke("draft", *files, "--from", "Asha <asha@example.org>").exit_code == 0
+    assert invoke("draft", *files, "--from", "Asha Rao <asha@example.org>").exit_code == 0
 
 
 def test_init_scaffolds_a_workspace_that_checks_clean(invoke, tmp_path, monkeypatch):
     target = tmp_path / "new"
-    result = invoke("init", target)
+    result = invoke("init", target, "--example")
     assert result.exit_code == 0
     for name in ("templates/mentor_outreach.txt", "templates/thank_you.txt", "templates/follow_up.txt",
                  "mentors.csv", "interviews.csv", ".env.example", ".env"):
@@ -117,7 +117,7 @@ def test_init_scaffolds_a_workspace_that_checks_clean(invoke, tmp_path, monkeypa
     assert result.exit_code == 0 and "Dr. " in (target / "drafts" / sorted(
         p.name for p in (target / "drafts").iterdir())[0]).read_text()
     (target / "mentors.csv").write_text("changed")
-    assert "kept" in invoke("init", target).output
+    assert "kept" in invoke("init", target, "--example").output
     assert (target / "mentors.csv").read_text() == "changed"
 
 

@@ -130,7 +130,7 @@ def test_ics_is_rfc_5545_and_reads_back(invoke, log, workspace):
 def test_the_shipped_log_exercises_every_column_at_the_readme_date(invoke, tmp_path, monkeypatch):
     """The README's walk-through: the example log has every column, a policy row, a zone abroad
     and interviews still ahead on December 4, 2026 at 09:00 in New York."""
-    assert invoke("init", tmp_path / "demo").exit_code == 0
+    assert invoke("init", tmp_path / "demo", "--example").exit_code == 0
     monkeypatch.chdir(tmp_path / "demo")
     monkeypatch.setenv("OUTREACH_NOW", "2026-12-04T09:00:00-05:00")
     monkeypatch.setenv("OUTREACH_TIME_ZONE", "America/New_York")
