@@ -147,7 +147,7 @@ def test_an_encoded_word_in_a_cell_adds_no_header_on_the_wire(campaign, invoke, 
     write_inputs(campaign.ws, [{"email": "j.chen@example.edu", column: HOSTILE_WORD}])
     assert invoke("check", "templates/t.txt", "c.csv").exit_code == 0
     assert invoke("draft", "templates/t.txt", "c.csv", "--out", "drafts").exit_code == 0
-    assert_literal((campaign.ws / "drafts" / "j.chen@example.edu.eml").read_bytes(), column)
+    assert_literal((campaign.ws / "drafts" / "t" / "j.chen@example.edu.eml").read_bytes(), column)
     assert invoke("send", "templates/t.txt", "c.csv", "--yes", "--campaign", "wire").exit_code == 0
     [sent] = smtp_server.messages
     assert sent.rcpt_tos == ["j.chen@example.edu"]
@@ -165,7 +165,7 @@ def test_a_long_non_ascii_subject_is_folded_into_short_encoded_words(campaign, i
     topic = "imagerie de l'accident vasculaire cérébral " * 3
     write_inputs(campaign.ws, [{"email": "j.chen@example.edu", "topic": topic.strip()}])
     assert invoke("draft", "templates/t.txt", "c.csv", "--out", "drafts").exit_code == 0
-    raw = (campaign.ws / "drafts" / "j.chen@example.edu.eml").read_bytes()
+    raw = (campaign.ws / "drafts" / "t" / "j.chen@example.edu.eml").read_bytes()
     head = raw.split(b"\r\n\r\n")[0]
     assert all(len(line) <= 78 for line in head.split(b"\r\n"))
     assert all(len(w) <= 75 for w in re.findall(rb"=\?utf-8\?[bq]\?[^?]*\?=", head))

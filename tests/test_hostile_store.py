@@ -257,4 +257,4 @@ def test_a_full_disk_while_drafting_is_one_sentence_naming_the_file(campaign, in
     (tiny_disk / "filler").unlink()
     again = invoke("draft", campaign.template, campaign.contacts, "--out", tiny_disk / "drafts")
     assert again.exit_code == 0, again.output
-    assert len(list((tiny_disk / "drafts").glob("*.eml"))) == 3
+    assert len(list((tiny_disk / "drafts").rglob("*.eml"))) == 3  # drafts/CAMPAIGN/ADDRESS.eml

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from outreach.cli.common import Terminal, note, warn
+from outreach.cli.common import Terminal, warn
 from outreach.cli.mailbox import print_sync_report
 from outreach.cli.send import confirm, send_and_report, show_plan
 from outreach.output import say, style
@@ -110,7 +110,7 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
 
 
 def send_now(session, yes: bool) -> int:
-    """`followup --send`: the plan, the question, the send, and a word about stale drafts."""
+    """`followup --send`: the plan, the question, the send (which removes the drafts it sent)."""
     show_plan(session.plan, "stored contact rows")
     if not session.plan.items:
         say("nothing to send now")
@@ -119,10 +119,4 @@ def send_now(session, yes: bool) -> int:
                    "--dry-run to see who is due first"):
         say("nothing sent")
         return 0
-    code = send_and_report(session)
-    sent_drafts = session.sent_drafts()
-    if sent_drafts:
-        shown = ", ".join(sent_drafts[:3]) + (f" and {len(sent_drafts) - 3} more" if len(sent_drafts) > 3 else "")
-        note(f"{len(sent_drafts)} of these follow-ups had been drafted ({shown}); they are sent now, so delete "
-             "those drafts")
-    return code
+    return send_and_report(session)

@@ -256,6 +256,10 @@ def report_result(session, result) -> int:
     listing("Deferred", result.deferred, "the server said try later; run the same command again later")
     listing("Uncertain", result.uncertain,
             "the connection was lost during DATA: check your Sent folder, then `outreach resolve`")
+    if result.drafts_removed:
+        say(f"Removed {result.drafts_removed} draft(s) of the messages just sent, so they cannot go twice")
+    for where in result.drafts_left:
+        say(style(f"Could not remove the draft {where}: delete it yourself, it was sent", "warning"))
     if plan.uncertain:
         say(style(f"Still uncertain from an earlier run: {len(plan.uncertain)}", "warning")
             + " (listed above; check your Sent folder, then `outreach resolve`)")

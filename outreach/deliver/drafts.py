@@ -44,8 +44,12 @@ def eml_name(address: str) -> str:
     """``jchen@example.edu.eml``: predictable, safe on every file system, and one per address:
     any other character is written as ``%XX`` (``o'brien@`` -> ``o%27brien@``), so two
     addresses never share a file the way ``o'brien@`` and ``o_brien@`` would with a stand-in."""
-    escaped = lambda m: "".join(f"%{byte:02X}" for byte in m[0].encode())  # noqa: E731
-    return re.sub(r"[^\w.@+-]", escaped, address.casefold()) + ".eml"
+    return _escape(address.casefold()) + ".eml"
+
+
+def _escape(text: str) -> str:
+    """Every character outside ``[\\w.@+-]`` as ``%XX``: a file name unique to ``text``."""
+    return re.sub(r"[^\w.@+-]", lambda m: "".join(f"%{byte:02X}" for byte in m[0].encode()), text)
 
 
 @dataclass
@@ -84,6 +88,62 @@ class EmlFolder:
 
     def describe(self) -> str:
         return f"{self.out_dir}/"
+
+
+def campaign_folder(root: Path, campaign: str) -> Path:
+    """``drafts/fall-mentors/``: each campaign's drafts apart, so one never overwrites another's
+    (escaped as file names are, and never ``.``, ``..`` or hidden)."""
+    name = _escape(campaign)
+    return root / ("%2E" + name[1:] if name.startswith(".") else name)
+
+
+def remove_sent_drafts(store: Store, account: Account, sent: list[tuple[str, str]],
+                       feedback: Feedback = Quiet()) -> tuple[int, list[str]]:
+    """Remove the drafts of messages just sent, ``(message_id, draft_path)`` each: an .eml file that
+    still holds that Message-ID, or the IMAP draft with it. A draft left behind could be sent a
+    second time from a mail client. Returns (how many were removed, the drafts left behind)."""
+    removed, left = 0, []
+    on_server: dict[str, list[str]] = {}
+    for message_id, where in sent:
+        if where.startswith("imap:"):
+            on_server.setdefault(where[len("imap:"):], []).append(message_id)
+            continue
+        path = Path(where)
+        try:
+            if message_id.encode() in path.read_bytes()[:16384]:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            left.append(f"{where} ({e.strerror})")
+            continue
+        store.forget_draft(message_id)
+    if on_server:
+        removed += _remove_imap_drafts(store, account, on_server, left, feedback)
+    return removed, left
+
+
+def _remove_imap_drafts(store: Store, account: Account, folders: dict[str, list[str]], left: list[str],
+                        feedback: Feedback) -> int:
+    from outreach.mailbox.imap import ImapSession
+
+    removed = 0
+    try:
+        if account.imap is None:
+            raise UserError("no IMAP server is configured any more")
+        with ImapSession(account, warn=feedback.warn) as session:
+            for folder, message_ids in folders.items():
+                with session.guarded(f"removing the sent drafts from {folder}"):
+                    removed += session.remove_drafts(folder, message_ids)
+                for message_id in message_ids:
+                    store.forget_draft(message_id)
+    except UserError as e:
+        for folder, message_ids in folders.items():
+            row = store.by_message_id(message_ids[0])
+            if row is not None and row.draft_path:  # this folder was not done
+                left.append(f"{len(message_ids)} draft(s) in {folder} ({e})")
+    return removed
 
 
 def drop_suppressed(rows: Iterable[Rendered], suppressed: dict[str, str],
@@ -207,7 +267,8 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
     suppressed: list[tuple[str, str]] = []
     rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment, season, promised, sender),
                            store.suppressed(), suppressed)
-    with open_target(settings, to_imap=to_imap, out_dir=out_dir, feedback=feedback) as target:
+    with open_target(settings, to_imap=to_imap, out_dir=campaign_folder(out_dir, campaign),
+                     feedback=feedback) as target:
         feedback.start("drafting", tally.rows)
         try:
             result = write_drafts(rows, store=store, sender=sender, campaign=campaign,

@@ -22,7 +22,7 @@ from outreach.compose.message import build_message, make_message_id
 from outreach.compose.templates import RenderError, Template
 from outreach.config import Settings, parse_sender
 from outreach.deliver import sending
-from outreach.deliver.drafts import DraftTarget, open_target
+from outreach.deliver.drafts import DraftTarget, campaign_folder, open_target
 from outreach.deliver.pacing import cap_room, resume_at
 from outreach.deliver.session import SendSession, load_account, lock_and_recover
 from outreach.errors import UserError
@@ -219,7 +219,8 @@ def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned]
                     out_dir: Path, feedback: Feedback = Quiet()) -> tuple[list, str]:
     """Write the follow-ups as drafts; returns (where each went, the target in words)."""
     sender = parse_sender(settings.sender or "")
-    with open_target(settings, to_imap=to_imap, out_dir=out_dir, feedback=feedback) as target:
+    with open_target(settings, to_imap=to_imap, out_dir=campaign_folder(out_dir, run.campaign),
+                     feedback=feedback) as target:
         return write_followup_drafts(run.store, planned, sender, target, run.now), target.describe()
 
 
@@ -229,7 +230,6 @@ class FollowupSendSession(SendSession):
     def __init__(self, *args, planned: list[Planned], **kwargs):
         super().__init__(*args, **kwargs)
         self.planned = {p.message_id: p for p in planned}
-        self.drafts: dict[str, str] = {}   # message id -> the draft it had, which is stale once sent
 
     def queue(self) -> None:
         with self.store.transaction():
@@ -237,13 +237,8 @@ class FollowupSendSession(SendSession):
                 planned = self.planned[item.message_id]
                 row = self.store.get(self.plan.campaign, planned.original.address, planned.step)
                 if row is not None and row.draft_path:
-                    self.drafts[item.message_id] = row.draft_path
+                    item.draft_path = row.draft_path  # removed once the follow-up is sent
                 record(self.store, planned, state="queued", transport="smtp", account=self.plan.account_key)
-
-    def sent_drafts(self) -> list[str]:
-        """Drafts of follow-ups that this run sent: the person should delete them."""
-        return [path for message_id, path in self.drafts.items()
-                if (row := self.store.by_message_id(message_id)) is not None and row.state == "sent"]
 
 
 def open_followup_send(settings: Settings, run: FollowupRun, planned: list[Planned], *, rate: str | None,

@@ -84,6 +84,7 @@ class Item:
     previous_state: str | None
     in_reply_to: str | None = None        # a follow-up: the message it answers ...
     references: tuple[str, ...] = ()      # ... and the thread before it
+    draft_path: str | None = None         # its draft (.eml path or "imap:FOLDER"), removed once sent
 
     @property
     def address(self) -> str:
@@ -246,7 +247,7 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
                 plan.skipped.setdefault(reason, []).append(address)
             continue
         message_id = row.message_id if row else make_message_id(account.sender)
-        item = Item(rendered, message_id, state)
+        item = Item(rendered, message_id, state, draft_path=row.draft_path if row else None)
         if window is not None:
             zone, zone_name = zones[address]
             if not zone_name:
@@ -317,6 +318,8 @@ class Result:
     uncertain: list[tuple[Item, str]] = field(default_factory=list)
     not_reached: int = 0
     planned: int = 0                      # messages the run set out to send (over every round of --wait)
+    drafts_removed: int = 0               # drafts of the messages sent, removed so they cannot go twice
+    drafts_left: list[str] = field(default_factory=list)   # ... and those that could not be removed
     interrupted: bool = False
     stopped: str | None = None            # why the batch stopped early, one sentence
     fatal: TransportError | None = None

@@ -128,11 +128,23 @@ class SendSession:
             return
         assert self._secret is not None
         transport = sending.make_transport(self.account, self._secret, wait=lambda seconds: not stop.wait(seconds))
+        already = len(result.sent)
         try:
             sending.send_plan(self.plan, self.store, transport, stop=stop, on_message=on_message, result=result)
         except KeyboardInterrupt:
             result.interrupted = True
             result.not_reached = result.planned - result.attempted
+        self.remove_drafts(result, result.sent[already:])
+
+    def remove_drafts(self, result: sending.Result, sent: list) -> None:
+        """The drafts of the messages just sent go: each could otherwise be sent again by hand."""
+        from outreach.deliver.drafts import remove_sent_drafts
+
+        drafts = [(item.message_id, item.draft_path) for item, _ in sent if item.draft_path]
+        if drafts:
+            removed, left = remove_sent_drafts(self.store, self.account, drafts)
+            result.drafts_removed += removed
+            result.drafts_left += left
 
     def next_moment(self) -> datetime | None:
         """When something left by this plan may go: the soonest window, or the daily cap's room."""

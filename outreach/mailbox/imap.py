@@ -337,6 +337,33 @@ class ImapSession:
             self.client.close_folder()  # CLOSE expunges only what is flagged \Deleted: the copies above
 
 
+    def remove_drafts(self, folder: str, message_ids: list[str]) -> int:
+        """Delete the drafts (flagged \\Draft) carrying these Message-IDs: they were just sent, and a
+        draft left behind could be sent again from a mail client. Returns how many went."""
+        if not self.client.has_capability("UIDPLUS"):
+            raise CommandRefused(f"{self.server.host} cannot expunge single messages (no UIDPLUS); "
+                                 f"delete the sent drafts in {folder} yourself")
+        self.client.select_folder(folder)
+        removed = 0
+        try:
+            for start in range(0, len(message_ids), 20):
+                batch = message_ids[start:start + 20]
+                criteria: list = []
+                for message_id in batch[:-1]:
+                    criteria += ["OR", "HEADER", "Message-ID", message_id]
+                uids = self.client.search([*criteria, "HEADER", "Message-ID", batch[-1], "DRAFT"])
+                if uids:
+                    self.client.add_flags(uids, [DELETED], silent=True)
+                    self.client.uid_expunge(uids)
+                    removed += len(uids)
+        finally:
+            if self.client.has_capability("UNSELECT"):
+                self.client.unselect_folder()
+            else:
+                self.client.close_folder()
+        return removed
+
+
 class _Guard:
     def __init__(self, session: ImapSession, what: str):
         self.session, self.what = session, what

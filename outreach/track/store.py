@@ -246,8 +246,8 @@ class Store:
                    subject=excluded.subject, recipients=excluded.recipients, contact=excluded.contact,
                    contact_line=excluded.contact_line, state=excluded.state,
                    transport=excluded.transport, account=excluded.account, error=NULL,
-                   draft_path=excluded.draft_path, updated_at=excluded.updated_at, kind=excluded.kind,
-                   commitment=excluded.commitment
+                   draft_path=COALESCE(excluded.draft_path, messages.draft_path), updated_at=excluded.updated_at,
+                   kind=excluded.kind, commitment=excluded.commitment
                WHERE messages.state IN ({states})""",
             (campaign, address.casefold(), step, message_id, parent_id, template, variant, subject,
              json.dumps(recipients), json.dumps(contact, ensure_ascii=False), contact_line, state,
@@ -271,6 +271,10 @@ class Store:
             "WHERE message_id=?",
             (state, error, now, state, now, message_id),
         )
+
+    def forget_draft(self, message_id: str) -> None:
+        """The message's draft was removed (it was sent): nothing points at it any more."""
+        self.db.execute("UPDATE messages SET draft_path=NULL WHERE message_id=?", (message_id,))
 
     # -- follow-ups and reports -----------------------------------------------------------
     def campaigns(self) -> list[str]:

@@ -58,8 +58,8 @@ def test_preview_by_row_and_by_address(invoke, files):
 def test_draft_writes_eml_files_and_records_them(invoke, files, workspace):
     result = invoke("draft", *files, "--campaign", "fall")
     assert result.exit_code == 0, result.output
-    assert "wrote 3 draft(s) to drafts/ (campaign 'fall'" in result.output
-    eml = workspace / "drafts" / "jchen@example.edu.eml"
+    assert "wrote 3 draft(s) to drafts/fall/ (campaign 'fall'" in result.output
+    eml = workspace / "drafts" / "fall" / "jchen@example.edu.eml"
     parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert parsed["X-Unsent"] == "1" and parsed["To"] == "Jia Chen <jchen@example.edu>"
     db = workspace / "outreach.db"
@@ -78,12 +78,12 @@ def test_drafting_again_keeps_message_ids_and_skips_sent(invoke, files, workspac
     db.execute("UPDATE messages SET state='sent' WHERE address='jchen@example.edu'")
     db.commit()
     write(files[0], MENTOR_TEMPLATE.replace("Best regards", "Kind regards"))
-    (workspace / "drafts" / "jchen@example.edu.eml").unlink()
+    (workspace / "drafts" / "mentor" / "jchen@example.edu.eml").unlink()
     result = invoke("draft", *files)
     assert "wrote 2 draft(s)" in result.output and "skipped 1 already sent" in result.output
     assert dict(db.execute("SELECT address, message_id FROM messages")) == before
-    assert "Kind regards" in (workspace / "drafts" / "m.okafor@example.edu.eml").read_text()
-    assert not (workspace / "drafts" / "jchen@example.edu.eml").exists()
+    assert "Kind regards" in (workspace / "drafts" / "mentor" / "m.okafor@example.edu.eml").read_text()
+    assert not (workspace / "drafts" / "mentor" / "jchen@example.edu.eml").exists()
 
 
 def test_draft_with_any_error_writes_nothing(invoke, workspace):
@@ -114,8 +114,8 @@ def test_init_scaffolds_a_workspace_that_checks_clean(invoke, tmp_path, monkeypa
     assert invoke("check", "templates/mentor_outreach.txt", "mentors.csv").exit_code == 0
     assert invoke("check", "templates/thank_you.txt", "interviews.csv").exit_code == 0
     result = invoke("draft", "templates/thank_you.txt", "interviews.csv")
-    assert result.exit_code == 0 and "Dr. " in (target / "drafts" / sorted(
-        p.name for p in (target / "drafts").iterdir())[0]).read_text()
+    assert result.exit_code == 0 and "Dr. " in (target / "drafts" / "thank_you" / sorted(
+        p.name for p in (target / "drafts" / "thank_you").iterdir())[0]).read_text()
     (target / "mentors.csv").write_text("changed")
     assert "kept" in invoke("init", target, "--example").output
     assert (target / "mentors.csv").read_text() == "changed"
@@ -150,6 +150,6 @@ def test_hostile_inputs_exit_2_with_one_clear_line_as_a_subprocess(run_cli, work
 def test_draft_as_subprocess_and_python_dash_m(run_cli, files, workspace):
     done = run_cli("draft", *files, "--out", "out", cwd=workspace)
     assert done.returncode == 0, done.stderr
-    assert len(list((workspace / "out").glob("*.eml"))) == 3
+    assert len(list((workspace / "out" / "mentor").glob("*.eml"))) == 3
     assert "\x1b[" not in done.stdout  # not a terminal: no colour codes
     assert "Examples:" in run_cli("draft", "--help").stdout

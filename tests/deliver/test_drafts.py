@@ -34,7 +34,7 @@ def folder_names(mail_account) -> list[str]:
 def test_eml_drafts_are_written_and_recorded(inputs, invoke):
     result = invoke("draft", "t.txt", "c.csv", "--campaign", "fall")
     assert result.exit_code == 0, result.output
-    message = email.message_from_bytes((inputs / "drafts" / "j.chen@example.edu.eml").read_bytes(),
+    message = email.message_from_bytes((inputs / "drafts" / "fall" / "j.chen@example.edu.eml").read_bytes(),
                                        policy=policy.default)
     assert message["X-Unsent"] == "1" and message["Subject"] == "Hello from an IMG applicant"
     row = Store(inputs / "outreach.db").get("fall", "j.chen@example.edu")

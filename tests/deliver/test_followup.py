@@ -153,7 +153,7 @@ def test_followup_drafts_threaded_messages(workspace, store, fu, invoke):
     result = invoke("followup", "fall", "--template", fu)
     assert result.exit_code == 0, result.output
     assert "1 due a follow-up; not now: 1 replied" in result.output
-    path = workspace / "drafts" / "m.okafor@example.edu.followup1.eml"
+    path = workspace / "drafts" / "fall" / "m.okafor@example.edu.followup1.eml"
     msg = parse(path)
     assert msg["Subject"] == "Re: Prospective IMG collaborator: stroke imaging"
     assert msg["In-Reply-To"] == first and msg["References"] == first
@@ -177,7 +177,7 @@ def test_second_follow_up_references_the_whole_thread(workspace, store, fu, invo
     synced(store, "2026-11-22T11:00:00Z")
     result = invoke("followup", "fall", "--template", fu, "--max", "2")
     assert result.exit_code == 0, result.output
-    msg = parse(workspace / "drafts" / "x@example.edu.followup2.eml")
+    msg = parse(workspace / "drafts" / "fall" / "x@example.edu.followup2.eml")
     assert msg["In-Reply-To"] == second
     assert msg["References"].split() == [first, second]
     assert msg["Subject"] == "Re: Prospective collaborator: chest imaging"  # not "Re: Re:"
@@ -196,7 +196,7 @@ def test_stale_mailbox_is_refused_in_one_sentence(workspace, store, fu, invoke):
     assert result.exit_code == 2 and "last synced 10 hours ago" in result.output
     (workspace / ".env").write_text((workspace / ".env").read_text() + "OUTREACH_SYNC_MAX_AGE=12h\n")
     assert invoke("followup", "fall", "--template", fu).exit_code == 0
-    assert (workspace / "drafts" / "x@example.edu.followup1.eml").is_file()
+    assert (workspace / "drafts" / "fall" / "x@example.edu.followup1.eml").is_file()
 
 
 def test_no_sync_overrides_and_dry_run_writes_nothing(workspace, store, fu, invoke):
@@ -215,7 +215,7 @@ def test_suppressed_addresses_get_no_follow_up(workspace, store, fu, invoke):
     assert invoke("mark", "y@example.edu", "opted-out").exit_code == 0
     result = invoke("followup", "fall", "--template", fu)
     assert "1 due a follow-up; not now: 1 suppressed" in result.output
-    assert not (workspace / "drafts" / "y@example.edu.followup1.eml").exists()
+    assert not (workspace / "drafts" / "fall" / "y@example.edu.followup1.eml").exists()
 
 
 def test_unknown_campaign_and_missing_store(workspace, fu, invoke):
@@ -245,7 +245,7 @@ def test_a_subject_without_re_is_a_warning(workspace, store, fu, invoke):
     result = invoke("followup", "fall", "--template", fu)
     assert result.exit_code == 1
     assert "does not start with 'Re:'" in result.output
-    assert parse(workspace / "drafts" / "x@example.edu.followup1.eml")["In-Reply-To"]
+    assert parse(workspace / "drafts" / "fall" / "x@example.edu.followup1.eml")["In-Reply-To"]
 
 
 def test_after_parsing(workspace, store, fu, invoke):
@@ -264,7 +264,7 @@ def test_followup_as_a_subprocess(workspace, store, fu, run_cli):
     store.close()
     done = run_cli("followup", "fall", "-t", fu, cwd=workspace, env={"OUTREACH_NOW": NOW, "TZ": "UTC"})
     assert done.returncode == 0, done.stderr
-    assert (workspace / "drafts" / "x@example.edu.followup1.eml").is_file()
+    assert (workspace / "drafts" / "fall" / "x@example.edu.followup1.eml").is_file()
     assert done.stderr == ""
 
 
@@ -340,6 +340,6 @@ def test_a_reply_after_the_follow_up_was_drafted_withdraws_it(workspace, store, 
     result = invoke("followup", "fall", "--template", fu)
     assert result.exit_code == 1  # completed, with a warning to act on
     assert "0 due a follow-up; not now: 1 replied" in result.stdout
-    assert ("warning: x@example.edu replied 2026-11-22, but a follow-up to them is drafted (drafts/"
+    assert ("warning: x@example.edu replied 2026-11-22, but a follow-up to them is drafted (drafts/fall/"
             "x@example.edu.followup1.eml) and not sent: delete it") in result.stderr
     assert action(store, "x@example.edu").text == "none: replied 2026-11-22; delete the unsent follow-up draft"

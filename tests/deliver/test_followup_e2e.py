@@ -108,7 +108,7 @@ def test_send_sync_followup_report(world, mail_account, workspace, invoke, monke
     result = invoke("followup", "fall", "--template", "templates/follow_up.txt")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("20 due a follow-up; not now: ")
-    drafts = {p.name.split(".followup")[0]: p for p in (workspace / "drafts").glob("*.followup1.eml")}
+    drafts = {p.name.split(".followup")[0]: p for p in (workspace / "drafts" / "fall").glob("*.followup1.eml")}
     assert sorted(drafts) == sorted(address(i) for i in DUE)
     for who, path in drafts.items():
         draft = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -126,7 +126,8 @@ def test_send_sync_followup_report(world, mail_account, workspace, invoke, monke
     smtp.messages.clear()
     result = invoke("followup", "fall", "--template", "templates/follow_up.txt", "--send", "--yes")
     assert result.exit_code == 0, result.output
-    assert "20 of these follow-ups had been drafted (drafts/" in result.stderr
+    assert "Removed 20 draft(s) of the messages just sent, so they cannot go twice" in result.output
+    assert not list((workspace / "drafts" / "fall").glob("*.followup1.eml"))
     assert sorted(m.message["To"].addresses[0].addr_spec for m in smtp.messages) == sorted(address(i) for i in DUE)
     for received in smtp.messages:
         original = originals[received.message["To"].addresses[0].addr_spec]

@@ -84,7 +84,7 @@ def test_sync_then_follow_up_then_report(mail_account, record_sent, invoke, eigh
     assert invoke("sync").exit_code == 0
     result = invoke("followup", "fall-mentors", "--template", "fu.txt")
     assert result.exit_code == 0, result.output
-    due = sorted(p.name.removesuffix(".followup1.eml") for p in (workspace / "drafts").glob("*.followup1.eml"))
+    due = sorted(p.name.removesuffix(".followup1.eml") for p in (workspace / "drafts" / "fall-mentors").glob("*.followup1.eml"))
     assert due == sorted(address(i) for i in (3, 5, 7, 8, 9, 10, 11))
     status = {s["address"]: s for s in json.loads(invoke("status", "--json").output)}
     assert status[address(2)]["next_action"] == f"waiting: out of office until {back.isoformat()}"

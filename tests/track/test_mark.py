@@ -105,6 +105,6 @@ def test_draft_skips_suppressed_addresses(workspace, store, invoke):
     result = invoke("draft", "t.txt", "c.csv")
     assert result.exit_code == 0, result.output
     assert "skipped b@example.edu: opted out (on the suppression list)" in result.output
-    assert (workspace / "drafts" / "a@example.edu.eml").exists()
-    assert not (workspace / "drafts" / "b@example.edu.eml").exists()
+    assert (workspace / "drafts" / "t" / "a@example.edu.eml").exists()
+    assert not (workspace / "drafts" / "t" / "b@example.edu.eml").exists()
     assert store.get("t", "b@example.edu") is None
