@@ -85,11 +85,15 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
         where = f" ({draft_path})" if draft_path else ""
         warn(f"{address} {why}, but a follow-up to them is drafted{where} and not sent: delete it")
     withdraw = 1 if run.withdraw else 0
-    if not run.selection.due:
-        ctx.exit(withdraw)
     if dry_run:
         for address, action in run.due_actions():
             say(f"  {address:<40} {action}")
+        if run.selection.skipped:
+            say("skipped:")
+        for address, why in run.selection.skipped:
+            say(f"  {address:<40} {why}")
+        ctx.exit(withdraw)
+    if not run.selection.due:
         ctx.exit(withdraw)
     planned = run.render(settings.sender)
     errors = warnings = 0

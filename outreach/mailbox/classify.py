@@ -68,6 +68,7 @@ class Verdict:
     status: str | None = None
     diagnostic: str | None = None
     until: date | None = None
+    fresh: bool = False   # "other" only: a person's own message that answers nothing in particular
 
     @property
     def is_report(self) -> bool:
@@ -686,4 +687,4 @@ def classify(msg: Message) -> Verdict:
         return Verdict("reply", f"written by a person ({header} points to a thread)", **base)
     if is_reply_subject(subject):
         return Verdict("reply", "written by a person (a reply subject, no thread headers)", **base)
-    return Verdict("other", "not a reply: no In-Reply-To, References or Re: subject", **base)
+    return Verdict("other", "not a reply: no In-Reply-To, References or Re: subject", fresh=True, **base)

@@ -10,7 +10,9 @@ file, a Maildir folder. For each incoming message:
    complaint, other.
 3. **match** it to a message in the store: by In-Reply-To/References ("header"), by the original
    Message-ID inside a delivery report ("dsn"), by the failed recipient of a report ("address"),
-   or by sender address plus a reply subject ("subject", the weakest).
+   or by sender address plus a reply subject ("subject"). Any other mail a person sends from an
+   address we wrote to, after our message, is an answer too ("address": "Your email about
+   neuroradiology", no thread headers): when unsure whether someone answered, do not write again.
 4. **record** one event, keyed by the incoming message's own Message-ID, so the same mail seen
    again (another folder, a rescan after a UIDVALIDITY change, an mbox export of the same
    account) is counted once. Hard bounces and complaints also suppress the address.
@@ -26,7 +28,7 @@ import hashlib
 import json
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from email.message import Message
 from pathlib import Path
@@ -154,6 +156,10 @@ def match(verdict: Verdict, index: Index) -> Match | None:
     if not rows:
         return None
     subject = base_subject(verdict.subject)
+    if verdict.fresh:
+        if sent := _latest_before(rows, verdict.date):
+            return Match(sent, "address", "a new message from the address we wrote to")
+        return None
     if verdict.kind == "reply" and is_reply_subject(verdict.subject):
         candidates = [r for r in rows if r.base_subject == subject]
     elif verdict.kind == "auto-reply":
@@ -169,6 +175,13 @@ def _latest(rows: Iterable[SentMessage], before: datetime | None) -> SentMessage
     """The most recent of ``rows`` created before ``before`` (with the clock-skew allowance)."""
     limit = (before or datetime.now(timezone.utc)) + SLACK
     candidates = [r for r in rows if r.created_at <= limit]
+    return max(candidates, key=lambda r: (r.created_at, r.step), default=None)
+
+
+def _latest_before(rows: Iterable[SentMessage], arrived: datetime | None) -> SentMessage | None:
+    """The latest of ``rows`` written before the message ``arrived``: mail the person sent before
+    we wrote to them is not an answer."""
+    candidates = [r for r in rows if arrived is None or r.created_at <= arrived]
     return max(candidates, key=lambda r: (r.created_at, r.step), default=None)
 
 
@@ -251,11 +264,14 @@ class Recorder:
                 self._confirm(ours, date_of(msg) or arrived, f"found in {where}")
             return None
         verdict = classify(msg)  # may raise: see one_message
-        if verdict.sender in self.index.own or verdict.kind not in RECORDED_KINDS:
+        if verdict.sender in self.index.own or (verdict.kind not in RECORDED_KINDS and not verdict.fresh):
             return None
         found = match(verdict, self.index)
         if found is None:
             return None
+        if verdict.fresh:
+            verdict = replace(verdict, kind="reply", reason="written by a person: a new message from the address "
+                                                            "we wrote to (no thread headers, any subject)")
         sent = found.sent
         occurred = verdict.date or arrived
         detail = {"from": verdict.sender, "subject": verdict.subject, "reason": verdict.reason,

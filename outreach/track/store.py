@@ -373,7 +373,9 @@ class Store:
                        MAX(kind IN {sql_list(BOUNCE_KINDS)}),
                        MAX(CASE WHEN kind IN {sql_list(AUTO_REPLY_KINDS)}
                                 THEN COALESCE(until, outreach_return_date(detail)) END),
-                       MAX(COALESCE(occurred_at, recorded_at) || ' ' || kind)
+                       MAX(COALESCE(occurred_at, recorded_at) || ' ' || kind ||
+                           CASE WHEN strength = 'address' AND kind IN {sql_list(REPLY_KINDS)}
+                                THEN ' (by address)' ELSE '' END)
                 FROM events WHERE message_id IS NOT NULL GROUP BY message_id""")}
         followups: dict[tuple[str, str], list] = {}
         for camp, address, step, state, sent_at, error, message_id in self.db.execute(

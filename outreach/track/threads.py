@@ -132,6 +132,7 @@ def _date(text: str | None):
 class Selection:
     due: list[ThreadRow] = field(default_factory=list)
     not_due: dict[str, int] = field(default_factory=dict)   # reason -> count
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (address, why not now), for --dry-run
     withdraw: list[tuple[ThreadRow, str]] = field(default_factory=list)  # unsent follow-ups no longer wanted
     next_due: datetime | None = None                        # the soonest later follow-up
 
@@ -162,6 +163,7 @@ def select(threads: Iterable[ThreadRow], now: datetime, after: timedelta, max_fo
             selection.due.append(thread)
             continue
         selection.not_due[action.reason] = selection.not_due.get(action.reason, 0) + 1
+        selection.skipped.append((thread.address, action.text))
         if action.text.endswith("delete the unsent follow-up draft"):
             selection.withdraw.append((thread, action.text.split(";")[0].removeprefix("none: ")))
         if action.kind == WAIT and (selection.next_due is None or action.due < selection.next_due):

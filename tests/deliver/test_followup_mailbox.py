@@ -49,8 +49,9 @@ def test_a_stale_mailbox_is_synced_before_anyone_is_chosen(mail_account, record_
     assert result.exit_code == 0, result.output
     assert "the mailbox has never been synced: syncing first" in result.stderr
     assert "1 due a follow-up; not now: 1 replied" in result.stdout
-    listing = result.stdout.split("not now: 1 replied")[1].splitlines()[1:]
-    assert [line.split()[0] for line in listing] == [quiet.to]
+    listing, skipped = result.stdout.split("not now: 1 replied")[1].split("skipped:\n")
+    assert [line.split()[0] for line in listing.splitlines()[1:]] == [quiet.to]
+    assert [line.split()[0] for line in skipped.splitlines()] == [answered.to]
 
 
 def test_follow_ups_as_imap_drafts(mail_account, record_sent, invoke, eight_days_later):

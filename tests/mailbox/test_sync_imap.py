@@ -54,8 +54,8 @@ def test_every_style_is_classified_and_matched_and_unrelated_mail_is_not(mail_ac
     for case, (build, _, _) in RESPONSES.items():
         mail_account.append(build(sent[case]))
     # Unrelated: a newsletter, friends, another thread, a stranger's out-of-office, a bounce of a
-    # message outreach never sent, mail from a contact that is not a reply, a reply on another
-    # subject, and the user's own copy of one of our messages.
+    # message outreach never sent, a reply on another subject, and the user's own copy of one of
+    # our messages. (A contact's own new message is an answer too: issue 10, matched by address.)
     stranger = samples.outgoing("someone.else@example.com", "Housing in Boston")
     other_subject = samples.outgoing(contact("gmail-reply"), "Lunch?")
     unrelated = [samples.newsletter(), samples.personal(), samples.unrelated_reply(), samples.stranger_ooo(),
@@ -69,7 +69,9 @@ def test_every_style_is_classified_and_matched_and_unrelated_mail_is_not(mail_ac
     report, code = sync(invoke)
 
     assert code == 0, report
-    got = {e["address"]: (e["kind"], e["strength"]) for e in report["events"]}
+    fresh = [e for e in report["events"] if e["matched_by"] == "a new message from the address we wrote to"]
+    assert [(e["address"], e["kind"], e["strength"]) for e in fresh] == [(contact("outlook-reply"), "reply", "address")]
+    got = {e["address"]: (e["kind"], e["strength"]) for e in report["events"] if e not in fresh}
     assert got == {contact(case): (kind, strength) for case, (_, kind, strength) in RESPONSES.items()}
     for event in report["events"]:
         case = event["address"].split("@")[0]
