@@ -119,6 +119,7 @@ HEAVY = {"jinja2", "imapclient", "email_validator", "sqlite3", "dotenv", "markdo
     (["status"], {"sqlite3", "dotenv"}),
     (["report"], {"sqlite3", "dotenv"}),
     # check reads the store, when there is one, for what was already promised to which program
+    # and for the contacts' history in other campaigns
     (["check", "t.txt", "c.csv"], {"jinja2", "email_validator", "dotenv", "sqlite3"}),
     (["due", "i.csv"], {"sqlite3", "email_validator", "dotenv"}),
 ])

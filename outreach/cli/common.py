@@ -16,6 +16,31 @@ template_arg = click.argument("template", type=click.Path(dir_okay=False, path_t
 contacts_arg = click.argument("contacts", type=click.Path(dir_okay=False, path_type=Path))
 check_dns_opt = click.option("--check-dns", is_flag=True,
                              help="Also look up each address's domain (3 s timeout each). Off by default: no network.")
+
+
+def history_opts(command):
+    """What a contact's history in other campaigns may hold back (draft and send)."""
+    for option in reversed([
+        click.option("--include-answered", is_flag=True,
+                     help="Write also to contacts who replied or declined in another campaign."),
+        click.option("--include-recent", is_flag=True,
+                     help="Write also to contacts written to in another campaign within --recent-days."),
+        click.option("--recent-days", type=click.IntRange(min=0), default=30, show_default=True, metavar="N",
+                     help="How recent a message in another campaign holds a contact back."),
+    ]):
+        command = option(command)
+    return command
+
+
+def print_history(known, source: str) -> None:
+    """Contacts the store knows from other campaigns: which, when, and what happened, by CSV line."""
+    if not known:
+        return
+    say(style(f"{len(known)} contact(s) known from other campaigns:", "note"))
+    for line, address, pasts in known:
+        say(f"  {source}, line {line}  {address}: " + "; ".join(p.describe() for p in pasts))
+
+
 json_opt = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 
 

@@ -14,6 +14,7 @@ from outreach.cli.common import (
     contacts_arg,
     json_opt,
     note,
+    print_history,
     print_problems,
     template_arg,
 )
@@ -53,10 +54,12 @@ def stored_commitments(campaign: str) -> dict:
 @click.command()
 @template_arg
 @contacts_arg
+@click.option("--campaign", help="The campaign to check for, whose contacts' history elsewhere is shown "
+                                "(default: the one this template and list were drafted under, else the template's name).")
 @check_dns_opt
 @json_opt
 @click.pass_context
-def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
+def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: bool, as_json: bool):
     """Render every row and lint it; print the problems by CSV line.
 
     Errors (exit 2): undefined variable, missing or invalid address, missing attachment or
@@ -65,9 +68,11 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
     repeated personal note, another row's name or institution in a message, a cold email
     over 200 words, ranking-commitment language ("you are my top choice") in any message, a
     note nearly the same as another to the same program. Errors too: asking for ranking
-    information ("where do I stand on your rank list?"), and a commitment to a second program
-    when the store (or an earlier row) has one to another. A note lists the recipients of any
-    row that goes to more than the contact.
+    information ("where do I stand on your rank list?"), a commitment to a second program
+    when the store (or an earlier row) has one to another, a [[PLACEHOLDER]], and the example
+    applicant's details while you send as someone else. A note lists the recipients of any row
+    that goes to more than the contact. Contacts the store knows from other campaigns are
+    listed with what happened there.
 
     A thank-you template (Kind: thank-you) follows the interview log: rows whose interview is
     not over yet, and programs whose policy column says no contact, are shown as skipped.
@@ -85,11 +90,15 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
     settings = Settings.load()
     season = Season.from_settings(settings.raw)
     sender = parse_sender(settings.sender) if settings.sender else None
+    history = known_history(settings, template, loaded_contacts, campaign)
+    known = []
     tally = Tally()
     reported = []
     for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(template.stem),
                            sender=sender):
         tally.add(item)
+        if item.contact.email and (pasts := history.get(item.contact.email.casefold())):
+            known.append((item.contact.line, item.contact.email, pasts))
         if not item.problems and not item.skip:
             continue
         if as_json:
@@ -99,14 +108,34 @@ def check(ctx, template: Path, contacts: Path, check_dns: bool, as_json: bool):
     if as_json:
         say(json.dumps({"template": str(template), "contacts": str(contacts),
                         "encoding": loaded_contacts.encoding, "rows": reported,
+                        "known_elsewhere": [{"line": line, "email": address, "history": [
+                            {"campaign": p.campaign, "state": p.state, "when": p.when, "outcome": p.outcome}
+                            for p in pasts]} for line, address, pasts in known],
                         "summary": {"rows": tally.rows, "clean": tally.clean,
                                     "warnings": tally.with_warnings, "errors": tally.with_errors,
                                     "skipped": tally.skipped}},
                        ensure_ascii=False, indent=2))
     else:
+        print_history(known, str(contacts))
         kind = "error" if tally.with_errors else "warning" if tally.with_warnings else "ok"
         say(style(tally.summary(), kind))
     ctx.exit(tally.exit_code)
+
+
+def known_history(settings, template: Path, contacts, campaign: str | None) -> dict:
+    """What the store (if there is one) knows of these contacts from other campaigns than the one
+    this template and list were drafted under (or would start)."""
+    if not settings.db.exists():
+        return {}
+    from outreach.track.history import known_elsewhere
+    from outreach.track.store import Store
+
+    store = Store(settings.db)
+    try:
+        campaign = campaign or store.campaign_of_pair(template, contacts.path) or template.stem
+        return known_elsewhere(store, (c.email for c in contacts if c.email), campaign)
+    finally:
+        store.close()
 
 
 def row_json(item) -> dict:

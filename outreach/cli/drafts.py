@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from outreach.cli.common import Terminal, check_dns_opt, contacts_arg, template_arg
+from outreach.cli.common import (
+    Terminal,
+    check_dns_opt,
+    contacts_arg,
+    history_opts,
+    print_history,
+    template_arg,
+)
 from outreach.output import say, style
 
 variant_opt = click.option(
@@ -26,17 +33,23 @@ variant_opt = click.option(
 @click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
 @click.option("--imap", "to_imap", is_flag=True,
               help="Append the drafts to the account's IMAP Drafts folder instead of writing .eml files.")
+@history_opts
 @check_dns_opt
 @click.pass_context
 def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path,
-          sender: str | None, to_imap: bool, check_dns: bool):
+          sender: str | None, to_imap: bool, include_answered: bool, include_recent: bool, recent_days: int,
+          check_dns: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
     refreshes drafts that were not sent, keeping their Message-IDs; sent ones are left alone.
-    Addresses on the suppression list (opted out, complained) are skipped. A thank-you template
-    follows the interview log: no draft before the interview is over, none for a program whose
-    policy column says no contact.
+    Addresses on the suppression list (opted out, complained) are skipped, as a Cc or Bcc too.
+    Contacts known from other campaigns are listed with their history and held back as `send`
+    would hold them (--include-answered, --include-recent). Without --campaign, the campaign
+    this template and contact list were drafted under before is used. Each campaign's .eml
+    files go in their own folder, OUT/CAMPAIGN/. A thank-you template follows the interview
+    log: no draft before the interview is over, none for a program whose policy column says no
+    contact.
     Open an .eml in your mail client to review and send it (Outlook opens it as a draft).
 
     With --imap the drafts go to the Drafts folder of the IMAP account in .env (the folder
@@ -56,6 +69,7 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
     """
     from outreach.config import Settings
     from outreach.deliver.drafts import draft_campaign
+    from outreach.deliver.sending import SKIP_REASONS
     from outreach.errors import UserError
     from outreach.track.outcomes import describe_suppression
 
@@ -63,7 +77,9 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     settings = Settings.load(**{"from": sender})
     run = draft_campaign(settings, template, contacts, variants=variants, campaign=campaign, out_dir=out_dir,
-                         to_imap=to_imap, check_dns=check_dns, feedback=Terminal())
+                         to_imap=to_imap, check_dns=check_dns, include_answered=include_answered,
+                         include_recent=include_recent, recent_days=recent_days, feedback=Terminal())
+    print_history(run.known, str(contacts))
     verb = "appended" if to_imap else "wrote"
     say(style(f"{verb} {len(run.result.written)} draft(s) to {run.target} (campaign {run.campaign!r}, "
               f"recorded in {settings.db.name})", "ok"))
@@ -75,4 +91,6 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
         say(f"skipped {address}: {describe_suppression(reason)} (on the suppression list)")
     for who, reason in run.skipped:
         say(f"skipped {who}: {reason}")
+    for address, reason in run.held:
+        say(f"skipped {address}: {SKIP_REASONS[reason]}")
     ctx.exit(1 if run.tally.with_warnings else 0)

@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 from outreach.cli import common
-from outreach.cli.common import Terminal, check_dns_opt, contacts_arg, template_arg
+from outreach.cli.common import (
+    Terminal,
+    check_dns_opt,
+    contacts_arg,
+    history_opts,
+    template_arg,
+)
 from outreach.cli.compose import show_preview
 from outreach.output import say, style
 
@@ -42,11 +48,13 @@ from outreach.output import say, style
 @click.option("--wait", is_flag=True,
               help="Stay running until every contact's window has opened and each one is sent, "
                    "showing who is next and when. Ctrl-C stops; the same command resumes.")
+@history_opts
 @check_dns_opt
 @click.pass_context
 def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, limit: int | None,
          rate: str | None, jitter: float | None, daily_cap: int | None, resend_uncertain: bool, retry_failed: bool,
-         variants: tuple[Path, ...], window: str | None, weekdays: bool | None, wait: bool, check_dns: bool):
+         variants: tuple[Path, ...], window: str | None, weekdays: bool | None, wait: bool,
+         include_answered: bool, include_recent: bool, recent_days: int, check_dns: bool):
     """Send one message per contact through your SMTP account, paced, and record each one.
 
     Every row is rendered and checked first: any error and nothing is sent. Then you see the
@@ -54,6 +62,11 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
     message, and confirm. Re-running the same command sends only what was never sent, so it
     is the way to resume after a crash, Ctrl-C, a daily cap or a server failure; new CSV rows
     are picked up. A message cut off during DATA is "uncertain" and never re-sent on its own.
+
+    Without --campaign, the campaign this template and contact list were drafted under is used.
+    Contacts known from other campaigns are shown with their history: bounced or opted-out
+    ones are never written to; for cold outreach, those who replied or declined are skipped
+    (--include-answered) and those written to in the last 30 days are held (--include-recent).
 
     \b
     Examples:
@@ -75,9 +88,10 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
     with open_campaign(Settings.load(), template, contacts, campaign=campaign, variants=variants, dry_run=dry_run,
                        limit=limit, rate=rate, jitter=jitter, daily_cap=daily_cap,
                        resend_uncertain=resend_uncertain, retry_failed=retry_failed, check_dns=check_dns,
-                       window=window, weekdays=weekdays, feedback=Terminal()) as session:
+                       window=window, weekdays=weekdays, include_answered=include_answered,
+                       include_recent=include_recent, recent_days=recent_days, feedback=Terminal()) as session:
         plan = session.plan
-        show_plan(plan, str(contacts))
+        show_plan(plan, str(contacts), every_group=dry_run)
         warnings = 1 if plan.tally.with_warnings else 0
         left = 1 if plan.uncertain or plan.later_reason == "daily cap" or plan.waiting else warnings
         if dry_run:
@@ -106,8 +120,9 @@ def confirm(session, yes: bool, question: str, hint: str) -> bool:
     return yes or click.confirm(question, default=False)
 
 
-def show_plan(plan, source: str) -> None:
-    """The plan before the question: account, how many now and later, what is skipped and why,
+def show_plan(plan, source: str, *, every_group: bool = False) -> None:
+    """The plan before the question: account, history from other campaigns, how many now and
+    later, what is skipped and why (``every_group``: each address too), the A/B split, warnings,
     pacing and duration, and the first message in full."""
     from outreach.compose.batch import Rendered
     from outreach.deliver.pacing import UNLIMITED, describe_duration, describe_rate
@@ -118,6 +133,7 @@ def show_plan(plan, source: str) -> None:
     say(f"{label('Account')}{plan.account.sender} via {server.host}:{server.port} ({server.security}), "
         f"login {server.user}")
     say(f"{label('Campaign')}{plan.campaign} ({source}, {plan.tally.rows} rows)")
+    common.print_history(plan.known, source)
     earlier = [f"{n} {what}" for n, what in ((plan.drafted, "drafted before"), (plan.left_over, "left from an earlier run"))
                if n]
     drafted = f" ({', '.join(earlier)}; same Message-ID)" if earlier else ""
@@ -129,8 +145,14 @@ def show_plan(plan, source: str) -> None:
     skipped = [(reason, addresses) for reason, addresses in plan.skipped.items() if addresses]
     for number, (reason, addresses) in enumerate(skipped):
         say(f"{label('Skipped') if number == 0 else ' ' * 11}{len(addresses)} {SKIP_REASONS[reason]}")
+        for address in addresses if every_group else ():
+            say(f"{' ' * 13}{address}")
     for held in plan.held:
         say(f"{' ' * 13}{common.row_label(held)} (line {held.contact.line}): {held.skip}")
+    if plan.split:
+        say(f"{label('Variants')}" + ", ".join(f"{name} {count}" for name, count in plan.split.items()))
+    if plan.tally.with_warnings:
+        say(style(f"{label('Warnings')}{plan.tally.with_warnings} row(s) carry warnings (listed above)", "warning"))
     if plan.uncertain:
         say(f"{label('Uncertain')}{len(plan.uncertain)} cut off while being sent by an earlier run: they may or may "
             "not have arrived;")

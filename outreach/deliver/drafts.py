@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol
 
+from outreach import clock
 from outreach.account import Account
 from outreach.compose.batch import Rendered, Tally
 from outreach.compose.checks import commitment_phrase, earlier_commitments
@@ -34,6 +35,7 @@ from outreach.config import Settings, parse_sender
 from outreach.errors import UserError
 from outreach.feedback import Feedback, Quiet
 from outreach.files import write_atomically
+from outreach.track.history import RECENT_DAYS, Past, hold_reason, known_elsewhere
 from outreach.track.store import Store
 
 REDRAFTABLE = ("drafted", "queued")
@@ -148,12 +150,31 @@ def _remove_imap_drafts(store: Store, account: Account, folders: dict[str, list[
 
 def drop_suppressed(rows: Iterable[Rendered], suppressed: dict[str, str],
                     skipped: list[tuple[str, str]]) -> Iterator[Rendered]:
-    """Rows whose address is not suppressed; the others are appended to ``skipped`` (address, reason)."""
+    """Rows none of whose recipients (To, Cc, Bcc) is suppressed; the others are appended to
+    ``skipped`` (address, reason)."""
     for item in rows:
-        address = item.contact.email.casefold()
-        if item.draft is not None and address in suppressed:
-            skipped.append((item.contact.email, suppressed[address]))
+        recipients = [item.contact.email, *(item.draft.recipients if item.draft else ())]
+        blocked = next((r.casefold() for r in recipients if r.casefold() in suppressed), None)
+        if item.draft is not None and blocked is not None:
+            copy = "" if blocked == item.contact.email.casefold() else f" (Cc/Bcc {blocked})"
+            skipped.append((item.contact.email + copy, suppressed[blocked]))
             continue
+        yield item
+
+
+def drop_held(rows: Iterable[Rendered], history: dict[str, list[Past]], held: list[tuple[str, str]],
+              known: list[tuple[int, str, list[Past]]], **policy) -> Iterator[Rendered]:
+    """Rows their history in other campaigns lets this campaign write to (see
+    :func:`outreach.track.history.hold_reason`); each contact with a history goes in ``known``,
+    each held one in ``held`` (address, skip reason)."""
+    for item in rows:
+        pasts = history.get(item.contact.email.casefold()) if item.draft is not None else None
+        if pasts:
+            known.append((item.contact.line, item.contact.email, pasts))
+            reason = hold_reason(pasts, kind=item.draft.kind, **policy)
+            if reason:
+                held.append((item.contact.email, reason))
+                continue
         yield item
 
 
@@ -226,15 +247,19 @@ class DraftRun:
     result: DraftResult
     suppressed: list[tuple[str, str]]      # (address, reason) left out
     skipped: list[tuple[str, str]]         # (address or interviewer, reason) the interview log holds back
+    held: list[tuple[str, str]]            # (address, skip reason) held back by their history elsewhere
+    known: list[tuple[int, str, list]]     # (line, address, history) of contacts known from other campaigns
     split: dict[str, int] | None           # variant -> contacts, for an A/B test
     tally: Tally
 
 
 def draft_campaign(settings: Settings, template: Path, contacts: Path, *, variants: Iterable[Path] = (),
                    campaign: str | None = None, out_dir: Path = Path("drafts"), to_imap: bool = False,
-                   check_dns: bool = False, feedback: Feedback = Quiet()) -> DraftRun:
+                   check_dns: bool = False, include_answered: bool = False, include_recent: bool = False,
+                   recent_days: int = RECENT_DAYS, feedback: Feedback = Quiet()) -> DraftRun:
     """`outreach draft`: check every row first (any error and nothing is written), then write one
-    draft per contact to the target and record it; suppressed addresses are left out."""
+    draft per contact to the target and record it; suppressed addresses are left out, and so are
+    contacts their history in other campaigns holds back (as `send` would)."""
     if not settings.sender:
         raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
                         "or pass --from")
@@ -245,6 +270,11 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
     loaded_contacts = ContactFile(contacts, check_dns=check_dns)
     for note in loaded_contacts.notes:
         feedback.note(note)
+    if campaign is None and settings.db.exists():
+        campaign = Store(settings.db).campaign_of_pair(template, contacts)
+        if campaign is not None and campaign != template.stem:  # the default needs no word
+            feedback.note(f"campaign {campaign!r}: {template} and {contacts} were drafted under it "
+                          "(give --campaign to start another)")
     campaign = campaign or template.stem
     known = Store(settings.db) if settings.db.exists() else None
     existing = known.variants(campaign) if known else {}
@@ -265,8 +295,13 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
     suppressed: list[tuple[str, str]] = []
+    held: list[tuple[str, str]] = []
+    elsewhere: list[tuple[int, str, list]] = []
+    history = known_elsewhere(store, variant_addresses(loaded_contacts), campaign)
     rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment, season, promised, sender),
                            store.suppressed(), suppressed)
+    rows = drop_held(rows, history, held, elsewhere, now=clock.now(settings.raw), recent_days=recent_days,
+                     include_answered=include_answered, include_recent=include_recent)
     with open_target(settings, to_imap=to_imap, out_dir=campaign_folder(out_dir, campaign),
                      feedback=feedback) as target:
         feedback.start("drafting", tally.rows)
@@ -276,8 +311,9 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
         finally:
             feedback.finish()
         where = target.describe()
+    store.remember_pair(template, contacts, campaign)
     split = None
     if len(templates) > 1:
         counts = Counter(assignment.values())
         split = {name: counts.get(name, 0) for name in templates}
-    return DraftRun(campaign, where, to_imap, result, suppressed, skipped, split, tally)
+    return DraftRun(campaign, where, to_imap, result, suppressed, skipped, held, elsewhere, split, tally)

@@ -27,6 +27,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
+from outreach import clock
 from outreach.account import Account, Secret, Server
 from outreach.clock import iso, parse_time
 from outreach.compose.batch import Rendered, Tally, render_rows
@@ -55,6 +56,7 @@ from outreach.deliver.smtp import (
 )
 from outreach.deliver.windows import SendWindow, opens_at, zone_column
 from outreach.errors import UserError
+from outreach.track.history import RECENT_DAYS, Past, hold_reason, known_elsewhere
 from outreach.track.store import MessageRow, Store
 from outreach.zones import parse_zone
 
@@ -71,6 +73,10 @@ SKIP_REASONS = {
     "busy": "being sent by another run right now",
     "not_yet": "interview not over yet (a later run sends them)",
     "no_contact": "the program's policy says no post-interview contact",
+    "suppressed-copy": "a Cc or Bcc recipient is on the suppression list",
+    "bounced-elsewhere": "bounced or opted out in another campaign: never written to again",
+    "answered-elsewhere": "replied or declined in another campaign (--include-answered to write anyway)",
+    "recent-elsewhere": "written to in another campaign within --recent-days (--include-recent to send anyway)",
 }
 
 
@@ -128,6 +134,7 @@ class Plan:
     uncertain: list[MessageRow] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
     with_problems: list[Rendered] = field(default_factory=list)
+    known: list[tuple[int, str, list[Past]]] = field(default_factory=list)  # (line, address, history elsewhere)
     window_used: int = 0
     cap_resume: datetime | None = None
     held: list[Rendered] = field(default_factory=list)     # rows the interview log holds back, with .skip
@@ -149,6 +156,14 @@ class Plan:
     def left_over(self) -> int:
         """Queued by an earlier run that stopped (deferred, interrupted, capped)."""
         return sum(1 for i in self.items if i.previous_state == "queued")
+
+    @property
+    def split(self) -> dict[str, int] | None:
+        """variant -> contacts to write to (now or later), for an A/B test; None without one."""
+        names = [item.rendered.variant for item in self.items + self.later]
+        if len(set(names)) < 2:
+            return None
+        return {name: names.count(name) for name in dict.fromkeys(names)}
 
     def estimate_seconds(self) -> float:
         return Pacer(self.pacing.rate, self.pacing.jitter).estimate(len(self.items))
@@ -193,7 +208,8 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
               retry_failed: bool = False, locked: bool = True, now: datetime | None = None,
               variants: dict | None = None, assignment: dict[str, str] | None = None,
               season: Season | None = None, window: SendWindow | None = None,
-              home: tzinfo = timezone.utc) -> Plan:
+              home: tzinfo = timezone.utc, include_answered: bool = False, include_recent: bool = False,
+              recent_days: int = RECENT_DAYS) -> Plan:
     """Render and check every row, and decide for each contact: send now, later, wait for its
     window, or skip (and why).
 
@@ -202,13 +218,27 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
     template follows the interview log read against ``season`` (default: from the account's settings).
     With ``window``, a contact is sent to only while the window is open on the clock of its
     ``time_zone`` cell (``home``, the user's zone, when the cell is empty; an unreadable zone is an
-    error on that row)."""
+    error on that row). A contact the store knows from another campaign may be held by that
+    history (:mod:`outreach.track.history`)."""
     now = now or datetime.now(timezone.utc)
     season = season or Season.from_settings(account.settings.raw)
     plan = Plan(campaign, template.path, account, account_key(account), pacing, window=window)
     candidates: list[Item] = []
     zones: dict[str, tuple[tzinfo, str]] = {}
     promised = earlier_commitments(store.commitments(campaign))
+    history = known_elsewhere(store, (c.email for c in contacts if c.email), campaign)
+    today = clock.now(account.settings.raw)  # OUTREACH_NOW may move it, unlike the daily cap's clock
+
+    def history_hold(rendered: Rendered, pasts: list[Past] | None) -> str | None:
+        draft = rendered.draft
+        assert draft is not None
+        if any(r.casefold() != rendered.contact.email.casefold() and store.suppression(r) for r in draft.recipients):
+            return "suppressed-copy"
+        if not pasts:
+            return None
+        return hold_reason(pasts, kind=draft.kind, now=today, recent_days=recent_days,
+                           include_answered=include_answered, include_recent=include_recent)
+
     sender = account.sender
     rows = (render_variants(variants, contacts, assignment or {}, season, promised, sender) if variants
             else render_rows(template, contacts, season=season, commitments=promised, sender=sender))
@@ -229,6 +259,9 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
         if rendered.draft is None:
             plan.skipped.setdefault("duplicate", []).append(address)
             continue
+        pasts = history.get(address.casefold())
+        if pasts:
+            plan.known.append((rendered.contact.line, address, pasts))
         row = store.get(campaign, address)
         state = row.state if row else None
         reason = None
@@ -242,6 +275,8 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
             reason = "failed"
         elif store.suppression(address):
             reason = "suppressed"
+        elif state in (None, "drafted"):  # a queued row was confirmed by the user already
+            reason = history_hold(rendered, pasts)
         if reason:
             if reason != "uncertain":
                 plan.skipped.setdefault(reason, []).append(address)

@@ -27,6 +27,7 @@ from outreach.deliver.lock import SendLock, recover
 from outreach.deliver.windows import RunningClock, resolve_window
 from outreach.errors import UserError
 from outreach.feedback import Feedback, Quiet
+from outreach.track.history import RECENT_DAYS
 from outreach.track.store import Store
 from outreach.zones import user_zone
 
@@ -66,6 +67,7 @@ class SendSession:
         self._secret: Callable[[], Secret] | None = None
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._replan = replan           # the plan again, at the clock's new time (for --wait)
+        self.pair: tuple[Path, Path] | None = None  # (template, contacts), remembered once sent
 
     def __enter__(self) -> "SendSession":
         return self
@@ -92,6 +94,8 @@ class SendSession:
     def queue(self) -> None:
         """Write the confirmed plan: every message to send becomes a queued row."""
         sending.record_plan(self.plan, self.store)
+        if self.pair is not None:
+            self.store.remember_pair(*self.pair, self.plan.campaign)
 
     def send(self, *, on_message: Callable[[sending.Item, str, str], None] = lambda item, status, detail: None,
              on_first_interrupt: Callable[[], None] = lambda: None, wait: bool = False,
@@ -181,9 +185,11 @@ def open_campaign(settings: Settings, template: Path, contacts: Path, *, campaig
                   rate: str | None = None, jitter: float | None = None, daily_cap: int | None = None,
                   resend_uncertain: bool = False, retry_failed: bool = False, check_dns: bool = False,
                   window: str | None = None, weekdays: bool | None = None,
+                  include_answered: bool = False, include_recent: bool = False, recent_days: int = RECENT_DAYS,
                   feedback: Feedback = Quiet()) -> SendSession:
     """`outreach send`, up to the question: render and check every row (any error and nothing is
-    sent), then plan who gets a message now, later, or never, and why."""
+    sent), then plan who gets a message now, later, or never, and why. Without ``campaign``, the
+    campaign this template and contact list were drafted or sent under, else the template's name."""
     account = load_account(settings)
     pacing = sending.resolve_pacing(account, rate=rate, jitter=jitter, daily_cap=daily_cap)
     send_window = resolve_window(settings.raw, window, weekdays)
@@ -194,13 +200,18 @@ def open_campaign(settings: Settings, template: Path, contacts: Path, *, campaig
     loaded_contacts = ContactFile(contacts, check_dns=check_dns)
     for note in loaded_contacts.notes:
         feedback.note(note)
-    campaign = campaign or template.stem
     scratch = None
     if dry_run and not settings.db.exists():  # changes nothing, not even by creating the store
         scratch = tempfile.TemporaryDirectory(prefix="outreach-dry-run-")
         store = Store(Path(scratch.name) / settings.db.name)
     else:
         store = Store(settings.db)
+    if campaign is None:
+        campaign = store.campaign_of_pair(template, contacts)
+        if campaign is not None and campaign != template.stem:  # the default needs no word
+            feedback.note(f"campaign {campaign!r}: {template} and {contacts} were drafted or sent under it "
+                          "(give --campaign to start another)")
+    campaign = campaign or template.stem
     lock = None if dry_run else lock_and_recover(store, feedback)
 
     def plan_now() -> sending.Plan:
@@ -209,13 +220,15 @@ def open_campaign(settings: Settings, template: Path, contacts: Path, *, campaig
         plan = sending.make_plan(
             loaded_template, loaded_contacts, store, account, campaign=campaign, pacing=pacing, limit=limit,
             resend_uncertain=resend_uncertain, retry_failed=retry_failed, locked=lock is not None,
-            variants=templates, assignment=assignment, now=clock(), window=send_window, home=home)
+            variants=templates, assignment=assignment, now=clock(), window=send_window, home=home,
+            include_answered=include_answered, include_recent=include_recent, recent_days=recent_days)
         plan.home_zone = home
         return plan
 
     session = SendSession(store, account, sending.Plan(campaign, template, account, "", pacing), lock=lock,
                           resume=resume_command(template, contacts, campaign), scratch=scratch,
                           clock=clock, replan=plan_now)
+    session.pair = (template, contacts)
     try:
         session.plan = plan_now()
         for item in session.plan.with_problems:

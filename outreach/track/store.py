@@ -97,6 +97,17 @@ MIGRATIONS = [
     """
     ALTER TABLE messages ADD COLUMN commitment TEXT;
     """,
+    # 5 (issue 10): the campaign a (template, contacts) pair was drafted or sent under, so that
+    # `send` without --campaign continues it instead of starting a new one.
+    """
+    CREATE TABLE pairs (
+        template TEXT NOT NULL,   -- resolved paths
+        contacts TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (template, contacts)
+    );
+    """,
 ]
 
 # A row in this state is being sent right now, or was when a run died: the outcome is not known.
@@ -292,6 +303,29 @@ class Store:
         rows = self.db.execute("SELECT campaign FROM messages WHERE address=? GROUP BY campaign "
                                "ORDER BY MAX(COALESCE(sent_at, updated_at)) DESC", (address.casefold(),))
         return [r[0] for r in rows]
+
+    def other_campaigns(self, campaign: str) -> Iterator[tuple[str, str, str, str, str]]:
+        """(message_id, campaign, address, state, when) of every message outside ``campaign``."""
+        yield from self.db.execute("SELECT message_id, campaign, address, state, COALESCE(sent_at, updated_at) "
+                                   "FROM messages WHERE campaign != ?", (campaign,))
+
+    def event_kinds(self, message_ids: list[str]) -> Iterator[tuple[str, str]]:
+        """(message_id, kind) of every event about these messages."""
+        for start in range(0, len(message_ids), 500):
+            batch = message_ids[start:start + 500]
+            yield from self.db.execute(f"SELECT message_id, kind FROM events WHERE message_id IN "
+                                       f"({','.join('?' * len(batch))})", batch)
+
+    def remember_pair(self, template: Path, contacts: Path, campaign: str) -> None:
+        """``template`` and ``contacts`` were drafted or sent as ``campaign``."""
+        self.db.execute("INSERT INTO pairs (template, contacts, campaign, at) VALUES (?,?,?,?) "
+                        "ON CONFLICT (template, contacts) DO UPDATE SET campaign=excluded.campaign, at=excluded.at",
+                        (str(template.resolve()), str(contacts.resolve()), campaign, utcnow()))
+
+    def campaign_of_pair(self, template: Path, contacts: Path) -> str | None:
+        row = self.db.execute("SELECT campaign FROM pairs WHERE template=? AND contacts=?",
+                              (str(template.resolve()), str(contacts.resolve()))).fetchone()
+        return row[0] if row else None
 
     def latest_message_id(self, campaign: str, address: str) -> str | None:
         """The Message-ID a manual outcome belongs to: the last one sent, else the last one planned."""

@@ -59,7 +59,10 @@ def test_rerunning_sends_only_what_was_never_sent_and_picks_up_new_rows(campaign
 
 def test_another_campaign_name_is_another_send(campaign, invoke, smtp_server):
     assert invoke(*campaign.args("--yes")).exit_code == 0
-    assert invoke(*campaign.args("--yes", "--campaign", "spring")).exit_code == 0
+    held = invoke(*campaign.args("--yes", "--campaign", "spring"))  # the same people, minutes ago: held
+    assert "3 written to in another campaign within --recent-days" in held.output
+    assert len(smtp_server.messages) == 3
+    assert invoke(*campaign.args("--yes", "--campaign", "spring", "--include-recent")).exit_code == 0
     assert len(smtp_server.messages) == 6
 
 
@@ -368,7 +371,7 @@ def test_status_lists_each_contact(campaign, invoke, smtp_server):
     smtp_server.refuse["dr2@example.edu"] = "550 5.1.1 No such user"
     invoke(*campaign.args("--yes", "--limit", "3"))
     campaign.write_contacts(4)
-    invoke("draft", campaign.template, campaign.contacts, "--campaign", "other")
+    invoke("draft", campaign.template, campaign.contacts, "--campaign", "other", "--include-recent")
     result = invoke("status", "outreach")
     assert result.exit_code == 0
     assert "outreach: 2 sent, 1 failed" in result.output
