@@ -23,3 +23,15 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def remove_draft_file(path: Path, message_id: str) -> bool:
+    """Delete the .eml draft at ``path`` of a message that was sent, if the file still holds its
+    Message-ID (a file the user replaced is theirs). False when there was nothing to delete."""
+    try:
+        if message_id.encode() not in path.read_bytes()[:16384]:
+            return False
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True

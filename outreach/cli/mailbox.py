@@ -62,7 +62,8 @@ def print_sync_report(report) -> None:
     for event in report.new_events:
         say("  " + event_line(event))
     for item in report.confirmed:
-        say(style(f"confirmed sent: {item['address']} ({item['campaign']}), {item['evidence']}", "ok"))
+        removed = "; its .eml draft was removed" if item.get("draft_removed") else ""
+        say(style(f"confirmed sent: {item['address']} ({item['campaign']}), {item['evidence']}{removed}", "ok"))
     for text in report.notes:
         note(text)
     for text in report.warnings:

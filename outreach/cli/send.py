@@ -340,4 +340,15 @@ def resolve(address: str, outcome: str, campaign: str | None):
                         "add --campaign")
     say(style(f"{address} ({rows[0].campaign}): recorded as "
               f"{'sent' if outcome == 'sent' else 'not sent; the next send sends it'}", "ok"))
+    if outcome == "sent" and rows[0].draft_path:
+        from outreach.account import Account
+        from outreach.deliver.drafts import remove_sent_drafts
+
+        settings = Settings.load()
+        account = Account.load(settings) if rows[0].draft_path.startswith("imap:") else None
+        removed, left = remove_sent_drafts(store, account, [(rows[0].message_id, rows[0].draft_path)])
+        if removed:
+            say("removed its draft, so it cannot go twice")
+        for where in left:
+            say(style(f"Could not remove the draft {where}: delete it yourself, it was sent", "warning"))
 

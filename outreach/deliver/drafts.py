@@ -34,7 +34,7 @@ from outreach.compose.variants import load_variants, render_variants
 from outreach.config import Settings, parse_sender
 from outreach.errors import UserError
 from outreach.feedback import Feedback, Quiet
-from outreach.files import write_atomically
+from outreach.files import remove_draft_file, write_atomically
 from outreach.track.history import RECENT_DAYS, Past, hold_reason, known_elsewhere
 from outreach.track.store import Store
 
@@ -99,7 +99,7 @@ def campaign_folder(root: Path, campaign: str) -> Path:
     return root / ("%2E" + name[1:] if name.startswith(".") else name)
 
 
-def remove_sent_drafts(store: Store, account: Account, sent: list[tuple[str, str]],
+def remove_sent_drafts(store: Store, account: Account | None, sent: list[tuple[str, str]],
                        feedback: Feedback = Quiet()) -> tuple[int, list[str]]:
     """Remove the drafts of messages just sent, ``(message_id, draft_path)`` each: an .eml file that
     still holds that Message-ID, or the IMAP draft with it. A draft left behind could be sent a
@@ -110,13 +110,8 @@ def remove_sent_drafts(store: Store, account: Account, sent: list[tuple[str, str
         if where.startswith("imap:"):
             on_server.setdefault(where[len("imap:"):], []).append(message_id)
             continue
-        path = Path(where)
         try:
-            if message_id.encode() in path.read_bytes()[:16384]:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            pass
+            removed += remove_draft_file(Path(where), message_id)
         except OSError as e:
             left.append(f"{where} ({e.strerror})")
             continue
@@ -126,14 +121,14 @@ def remove_sent_drafts(store: Store, account: Account, sent: list[tuple[str, str
     return removed, left
 
 
-def _remove_imap_drafts(store: Store, account: Account, folders: dict[str, list[str]], left: list[str],
+def _remove_imap_drafts(store: Store, account: Account | None, folders: dict[str, list[str]], left: list[str],
                         feedback: Feedback) -> int:
     from outreach.mailbox.imap import ImapSession
 
     removed = 0
     try:
-        if account.imap is None:
-            raise UserError("no IMAP server is configured any more")
+        if account is None or account.imap is None:
+            raise UserError("no IMAP server is configured")
         with ImapSession(account, warn=feedback.warn) as session:
             for folder, message_ids in folders.items():
                 with session.guarded(f"removing the sent drafts from {folder}"):

@@ -38,6 +38,7 @@ from outreach.clock import describe_age, iso, parse_duration, parse_time
 from outreach.config import Settings, parse_sender
 from outreach.errors import UserError
 from outreach.feedback import Feedback, Quiet
+from outreach.files import remove_draft_file
 from outreach.mailbox.classify import (
     Verdict,
     base_subject,
@@ -326,8 +327,24 @@ class Recorder:
             return
         if self.store.confirm_sent(sent.message_id, iso(when), UNCONFIRMED_STATES):
             self.report.confirmed.append({"message_id": sent.message_id, "address": sent.address,
-                                          "campaign": sent.campaign, "was": sent.state, "evidence": evidence})
+                                          "campaign": sent.campaign, "was": sent.state, "evidence": evidence,
+                                          "draft_removed": self._remove_draft(sent.message_id)})
             sent.state = "sent"
+
+    def _remove_draft(self, message_id: str) -> bool:
+        """A message sent by hand from its .eml draft: the file goes, so it cannot be sent twice.
+        (A mail client deletes its own IMAP draft when it sends it.)"""
+        row = self.store.by_message_id(message_id)
+        if row is None or not row.draft_path or row.draft_path.startswith("imap:"):
+            return False
+        try:
+            removed = remove_draft_file(Path(row.draft_path), message_id)
+        except OSError as e:
+            self.report.warnings.append(f"{row.draft_path}: the draft of a sent message could not be removed "
+                                        f"({e.strerror}); delete it")
+            return False
+        self.store.forget_draft(message_id)
+        return removed
 
 
 def is_draft_copy(msg: Message) -> bool:

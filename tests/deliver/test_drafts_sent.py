@@ -77,3 +77,29 @@ def test_send_removes_the_imap_drafts_it_sent(workspace, dovecot, tls_cert, invo
     left = client.fetch(client.search(), ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
     assert [d[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].strip() for d in left.values()] == [b"Message-ID: <mine@example.org>"]
     client.logout()
+
+
+def test_a_draft_sent_by_hand_is_removed_when_sync_finds_it_in_sent(mail_account, invoke, workspace):
+    (workspace / "t.txt").write_text("Subject: Hello Dr. {{ last_name }}\n\nDear Dr. {{ last_name }},\n\nHi.\n")
+    (workspace / "c.csv").write_text("email,last_name\na@example.edu,Adams\nb@example.edu,Brown\n")
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "fall").exit_code == 0
+    by_hand = (workspace / "drafts" / "fall" / "a@example.edu.eml").read_bytes().replace(b"X-Unsent: 1\n", b"")
+    mail_account.client.create_folder("[Gmail]/Sent Mail")  # \Sent by SPECIAL-USE, as on Gmail
+    mail_account.append(by_hand, "[Gmail]/Sent Mail", flags=[b"\\Seen"])  # the user sent it from Outlook
+    result = invoke("sync")
+    assert result.exit_code == 0, result.output
+    assert "confirmed sent: a@example.edu (fall), found in [Gmail]/Sent Mail; its .eml draft was removed" \
+        in result.output
+    left = unsent_drafts(workspace / "drafts")
+    assert list(left.values()) == ["fall/b@example.edu.eml"] and not set(left) & sent_ids(workspace)
+
+
+def test_resolving_an_uncertain_message_as_sent_removes_its_draft(campaign, invoke, smtp_server):
+    assert invoke("draft", campaign.template, campaign.contacts).exit_code == 0
+    smtp_server.fail_data.append("drop")  # the first message is cut off during DATA: uncertain
+    result = invoke(*campaign.args("--yes"))
+    assert "Removed 2 draft(s)" in result.output
+    assert list(unsent_drafts(campaign.ws / "drafts").values()) == ["outreach/dr0@example.edu.eml"]
+    result = invoke("resolve", "dr0@example.edu", "sent")
+    assert result.exit_code == 0 and "removed its draft, so it cannot go twice" in result.output
+    assert unsent_drafts(campaign.ws / "drafts") == {}
