@@ -164,7 +164,8 @@ def preview(template: Path, contacts: Path, row_number: int | None, address: str
     loaded_template, loaded_contacts = load_inputs(template, contacts)
     settings = Settings.load()
     sender = parse_sender(settings.sender or PLACEHOLDER_SENDER)
-    item = find_row(loaded_template, loaded_contacts, row=row_number, address=address)
+    item = find_row(loaded_template, loaded_contacts, row=row_number, address=address,
+                    sender=sender if settings.sender else None)
     show_preview(item, sender, raw, str(contacts), configured=bool(settings.sender))
 
 

@@ -140,14 +140,14 @@ def recipients_note(draft: Draft) -> str:
 
 
 def find_row(template: Template, contacts: ContactFile, *, row: int | None = None,
-             address: str | None = None) -> Rendered:
+             address: str | None = None, sender=None) -> Rendered:
     """`outreach preview`: the row numbered ``row`` (1 is the first data row) or the one whose
     address is ``address``; the first row when neither is given."""
     if row and address:
         raise UserError("preview takes --row or --to, not both")
     wanted = (address or "").casefold()
     count = 0
-    for count, item in enumerate(check_rows(template, contacts), start=1):
+    for count, item in enumerate(check_rows(template, contacts, sender), start=1):
         if address:
             if wanted in (item.contact.email.casefold(), item.contact.fields.get("email", "").casefold()):
                 return item

@@ -40,7 +40,8 @@ class Past:
 
     def describe(self) -> str:
         verb = "written" if self.written else self.state
-        return f"{self.campaign}, {verb} {(self.when or '')[:10]}, {self.outcome}".replace("  ", " ")
+        when = f" {self.when[:10]}" if self.when else ""
+        return f"{self.campaign}, {verb}{when}, {self.outcome}"
 
 
 def known_elsewhere(store: Store, addresses: Iterable[str], campaign: str) -> dict[str, list[Past]]:
