@@ -180,10 +180,10 @@ def _latest(rows: Iterable[SentMessage], before: datetime | None) -> SentMessage
 
 
 def _latest_before(rows: Iterable[SentMessage], arrived: datetime | None) -> SentMessage | None:
-    """The latest of ``rows`` written before the message ``arrived``: mail the person sent before
-    we wrote to them is not an answer."""
+    """The latest of ``rows`` written before the message ``arrived`` (mail the person sent before
+    we wrote to them is not an answer), a message that went out before one only drafted."""
     candidates = [r for r in rows if arrived is None or r.created_at <= arrived]
-    return max(candidates, key=lambda r: (r.created_at, r.step), default=None)
+    return max(candidates, key=lambda r: (r.state == "sent", r.created_at, r.step), default=None)
 
 
 def event_source(msg: Message) -> str:
