@@ -138,8 +138,12 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
                if n]
     drafted = f" ({', '.join(earlier)}; same Message-ID)" if earlier else ""
     say(f"{label('Send now')}{len(plan.items)} message(s){drafted}")
+    for item in plan.items if every_group else ():
+        say(f"{' ' * 13}{item.address} (line {item.line})")
     if plan.later:
         say(f"{label('Later')}{len(plan.later)} over the {plan.later_reason}; run the same command again")
+        for item in plan.later if every_group else ():
+            say(f"{' ' * 13}{item.address} (line {item.line})")
     if plan.window is not None:
         show_waiting(plan, label)
     skipped = [(reason, addresses) for reason, addresses in plan.skipped.items() if addresses]

@@ -69,6 +69,8 @@ def test_a_second_campaign_skips_and_holds_by_history(campaign, invoke, smtp_ser
         assert [line.strip() for line in block] == [f"{a}@example.edu" for a in addresses], (group, plan.output)
 
     later(monkeypatch, 40)  # a month and more later, the quiet one may hear from us again
+    plan = invoke(*spring, "--dry-run")
+    assert "Send now:  1 message(s)\n             dr4@example.edu (line 6)\n" in plan.output
     assert invoke(*spring, "--yes").exit_code == 0
     assert campaigns_of(campaign.ws)["spring"] == {"dr4@example.edu"}
     assert invoke(*spring, "--yes", "--include-answered").exit_code == 0
