@@ -158,14 +158,12 @@ def drop_suppressed(rows: Iterable[Rendered], suppressed: dict[str, str],
 
 
 def drop_held(rows: Iterable[Rendered], history: dict[str, list[Past]], held: list[tuple[str, str]],
-              known: list[tuple[int, str, list[Past]]], **policy) -> Iterator[Rendered]:
+              **policy) -> Iterator[Rendered]:
     """Rows their history in other campaigns lets this campaign write to (see
-    :func:`outreach.track.history.hold_reason`); each contact with a history goes in ``known``,
-    each held one in ``held`` (address, skip reason)."""
+    :func:`outreach.track.history.hold_reason`); each held one goes in ``held`` (address, skip reason)."""
     for item in rows:
         pasts = history.get(item.contact.email.casefold()) if item.draft is not None else None
         if pasts:
-            known.append((item.contact.line, item.contact.email, pasts))
             reason = hold_reason(pasts, kind=item.draft.kind, **policy)
             if reason:
                 held.append((item.contact.email, reason))
@@ -291,11 +289,12 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
     store = Store(settings.db)
     suppressed: list[tuple[str, str]] = []
     held: list[tuple[str, str]] = []
-    elsewhere: list[tuple[int, str, list]] = []
     history = known_elsewhere(store, variant_addresses(loaded_contacts), campaign)
+    elsewhere = [(c.line, c.email, history[c.email.casefold()]) for c in loaded_contacts
+                 if c.email and not c.skipped and c.email.casefold() in history]
     rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment, season, promised, sender),
                            store.suppressed(), suppressed)
-    rows = drop_held(rows, history, held, elsewhere, now=clock.now(settings.raw), recent_days=recent_days,
+    rows = drop_held(rows, history, held, now=clock.now(settings.raw), recent_days=recent_days,
                      include_answered=include_answered, include_recent=include_recent)
     with open_target(settings, to_imap=to_imap, out_dir=campaign_folder(out_dir, campaign),
                      feedback=feedback) as target:
