@@ -75,6 +75,7 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
       outreach send templates/thank_you.txt interviews.csv --rate 10/min --jitter 5 --limit 20
       outreach send templates/mentor_outreach.txt mentors.csv --yes      # from a script or cron
       outreach send templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
+      outreach send templates/mentor_outreach.txt mentors.csv --campaign spring --include-recent
       outreach send templates/thank_you.txt interviews.csv --window 08:00-18:00 --weekdays --wait
       # what would go out tomorrow at 9, New York time?
       OUTREACH_NOW=2026-12-02T09:00-05:00 outreach send thank_you.txt interviews.csv --window 08:00-18:00 --dry-run
