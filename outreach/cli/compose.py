@@ -127,15 +127,10 @@ def known_history(settings, template: Path, contacts, campaign: str | None) -> d
     this template and list were drafted under (or would start)."""
     if not settings.db.exists():
         return {}
-    from outreach.errors import UserError
     from outreach.track.history import known_elsewhere
     from outreach.track.store import Store
 
-    try:
-        store = Store(settings.db)
-    except UserError as e:  # checking a template needs no store: say why the history is missing
-        note(f"{e}; the contacts' history in other campaigns is not shown")
-        return {}
+    store = Store(settings.db)
     try:
         campaign = campaign or store.campaign_of_pair(template, contacts.path) or template.stem
         return known_elsewhere(store, (c.email for c in contacts if c.email), campaign)

@@ -122,8 +122,3 @@ def test_the_plan_shows_the_split_and_the_warnings(campaign, invoke, smtp_server
     assert "Variants:  long 4, outreach 3" in result.output  # balanced and reproducible (hash of campaign, address)
     assert "Warnings:  1 row(s) carry warnings" in result.output
 
-
-def test_check_without_a_readable_store_still_checks(campaign, invoke):
-    (campaign.ws / "outreach.db").write_bytes(b"not a database, but a stray file of the user's")
-    result = invoke("check", campaign.template, campaign.contacts)
-    assert result.exit_code == 0 and "history in other campaigns is not shown" in result.output
