@@ -20,6 +20,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PREFIX = "OUTREACH_"
 
+# Every OUTREACH_* setting the tool reads, prefix removed: a name not here is a typo to warn about.
+KNOWN = frozenset({
+    "from", "db", "now", "debug", "provider", "ca_file", "save_sent",
+    "smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_timeout", "smtp_attempts", "smtp_retry_delay",
+    "imap_host", "imap_port", "imap_security", "imap_user",
+    "password", "password_command", "oauth2_token_command",
+    "rate", "jitter", "daily_cap", "sync_folders", "sync_max_age",
+})
+
 
 def read_environment(workspace: Path | None = None) -> dict[str, str]:
     """``OUTREACH_*`` values from ``.env`` overlaid by the real environment, prefix removed."""
@@ -30,6 +39,19 @@ def read_environment(workspace: Path | None = None) -> dict[str, str]:
         values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
     values.update(os.environ)
     return {k[len(PREFIX):].lower(): v for k, v in values.items() if k.startswith(PREFIX) and v != ""}
+
+
+def unknown_settings(raw: dict[str, str]) -> list[str]:
+    """One sentence per ``OUTREACH_*`` name the tool does not read, with the closest known name:
+    a misspelt setting must not be silently ignored (``OUTREACH_SMTP_PROT``)."""
+    import difflib
+
+    sentences = []
+    for name in sorted(set(raw) - KNOWN):
+        close = difflib.get_close_matches(name, KNOWN, n=1, cutoff=0.6)
+        hint = f": did you mean {PREFIX}{close[0].upper()}?" if close else ""
+        sentences.append(f"{PREFIX}{name.upper()} is not a setting outreach knows, so it is ignored{hint}")
+    return sentences
 
 
 @dataclass(frozen=True)

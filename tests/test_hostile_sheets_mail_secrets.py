@@ -59,7 +59,7 @@ def test_a_quoted_multi_line_note_is_still_one_cell(invoke, workspace):
     template = template_file(workspace)
     contacts = write(workspace / "contacts.csv",
                      f'{HEADER}\na@example.edu,Ann,Lee,Yale,MSK,"First line, with a comma.\nSecond line."\n')
-    result = invoke("preview", template, contacts, "--row", "1")
+    result = invoke("preview", template, contacts, "--line", "2")
     assert result.exit_code == 0, result.output
     assert "First line, with a comma.\nSecond line." in result.output
 
@@ -69,11 +69,11 @@ def test_one_windows_1252_row_does_not_garble_the_utf8_rows(invoke, workspace):
     contacts = workspace / "contacts.csv"
     contacts.write_bytes(f"{HEADER}\njose@example.edu,José,García,U,MSK,x\n".encode()
                          + "zoe@example.edu,Zoë,Ibáñez,U,MSK,y\n".encode("cp1252"))
-    result = invoke("preview", template, contacts, "--row", "1")
+    result = invoke("preview", template, contacts, "--line", "2")
     assert result.exit_code == 0, result.output
     assert "Dear José García," in result.output and "Ã" not in result.output
     assert "line 3 is not valid UTF-8" in result.output  # the note names the row it guessed
-    result = invoke("preview", template, contacts, "--row", "2")
+    result = invoke("preview", template, contacts, "--line", "3")
     assert "Dear Zoë Ibáñez," in result.output
 
 
@@ -94,7 +94,7 @@ def test_excels_sep_line_names_the_delimiter(invoke, workspace, delimiter):
     row = delimiter.join(["jchen@example.edu", "Jia", "Chen", "Stanford", "neuro", "Commas, semicolons; tabs\t!"
                           .replace(delimiter, " ")])
     contacts = write(workspace / "contacts.csv", f"sep={delimiter}\r\n{header}\r\n{row}\r\n")
-    result = invoke("preview", template_file(workspace), contacts, "--row", "1")
+    result = invoke("preview", template_file(workspace), contacts, "--line", "3")  # after sep= and the header
     assert result.exit_code == 0, result.output
     assert "Dear Dr. Chen," in result.output
 
@@ -383,7 +383,7 @@ def test_an_ordinary_loop_and_widths_still_render(invoke, workspace):
     body = ("{% for word in note.split()[:3] %}{{ loop.index }}. {{ word | center(12) }}\n{% endfor %}"
             "{{ '%5.1f' % 3.14159 }} {{ '{:>8}'.format(first_name) }} {{ first_name.ljust(10) }}|")
     template = template_file(workspace, f"Subject: Hello\n\n{body}\n")
-    result = invoke("preview", template, contacts_csv(workspace, rows=ROWS[:1]), "--row", "1")
+    result = invoke("preview", template, contacts_csv(workspace, rows=ROWS[:1]), "--line", "2")
     assert result.exit_code == 0, result.output
     assert "1.     Your    " in result.output and "  3.1      Jia Jia       |" in result.output
 
@@ -404,7 +404,7 @@ def assert_escaped(output: str) -> None:
     assert "\\u001b[2J" in output
 
 
-@pytest.mark.parametrize("command", [("check",), ("preview", "--row", "1"), ("preview", "--row", "1", "--raw")],
+@pytest.mark.parametrize("command", [("check",), ("preview", "--line", "2"), ("preview", "--line", "2", "--raw")],
                          ids=["check", "preview", "preview --raw"])
 def test_control_codes_in_a_cell_are_shown_escaped(invoke, workspace, command):
     template = template_file(workspace, "Subject: Hello\n\nDear {{ first_name }},\n{{ note }}\n{{ nope }}\n"

@@ -53,6 +53,16 @@ def warn(text: str) -> None:
     say(style("warning: ", "warning", stream=sys.stderr) + text, err=True)
 
 
+def load_settings(**overrides):
+    """The settings every command reads, with a warning for each ``OUTREACH_*`` name that is not one."""
+    from outreach.config import Settings, unknown_settings
+
+    settings = Settings.load(**overrides)
+    for sentence in unknown_settings(settings.raw):
+        warn(sentence)
+    return settings
+
+
 def interactive() -> bool:
     """Can we ask a question? (A function, so tests can say yes.)"""
     return sys.stdin.isatty()

@@ -82,12 +82,13 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
       outreach check templates/mentor_outreach.txt mentors.csv
       outreach check templates/thank_you.txt interviews.csv --json | jq .summary
     """
+    from outreach.cli.common import load_settings
     from outreach.compose.batch import Tally, check_rows
     from outreach.compose.interviews import Season
-    from outreach.config import Settings, parse_sender
+    from outreach.config import parse_sender
 
     loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
-    settings = Settings.load()
+    settings = load_settings()
     season = Season.from_settings(settings.raw)
     sender = parse_sender(settings.sender) if settings.sender else None
     history = known_history(settings, template, loaded_contacts, campaign)
@@ -147,24 +148,26 @@ def row_json(item) -> dict:
 @click.command()
 @template_arg
 @contacts_arg
-@click.option("--row", "row_number", type=click.IntRange(min=1), help="Which contact: 1 is the first data row.")
+@click.option("--line", "--row", "line", type=click.IntRange(min=1),
+              help="Which contact, by CSV line as check, send and status print it (line 1 is the header).")
 @click.option("--to", "address", help="Which contact, by email address.")
 @click.option("--raw", is_flag=True, help="Print the raw RFC 5322 message (MIME parts and all).")
-def preview(template: Path, contacts: Path, row_number: int | None, address: str | None, raw: bool):
+def preview(template: Path, contacts: Path, line: int | None, address: str | None, raw: bool):
     """Show one rendered message exactly as it would go out (the first row by default).
 
     \b
     Examples:
-      outreach preview templates/mentor_outreach.txt mentors.csv --row 3
+      outreach preview templates/mentor_outreach.txt mentors.csv --line 3
       outreach preview templates/thank_you.txt interviews.csv --to m.okafor@example.edu --raw
     """
+    from outreach.cli.common import load_settings
     from outreach.compose.batch import find_row
-    from outreach.config import Settings, parse_sender
+    from outreach.config import parse_sender
 
     loaded_template, loaded_contacts = load_inputs(template, contacts)
-    settings = Settings.load()
+    settings = load_settings()
     sender = parse_sender(settings.sender or PLACEHOLDER_SENDER)
-    item = find_row(loaded_template, loaded_contacts, row=row_number, address=address,
+    item = find_row(loaded_template, loaded_contacts, line=line, address=address,
                     sender=sender if settings.sender else None)
     show_preview(item, sender, raw, str(contacts), configured=bool(settings.sender))
 

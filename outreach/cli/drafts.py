@@ -67,7 +67,7 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
       outreach draft templates/mentor_outreach.txt mentors.csv --imap
       outreach draft templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
     """
-    from outreach.config import Settings
+    from outreach.cli.common import load_settings
     from outreach.deliver.drafts import draft_campaign
     from outreach.deliver.sending import SKIP_REASONS
     from outreach.errors import UserError
@@ -75,7 +75,7 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
 
     if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
-    settings = Settings.load(**{"from": sender})
+    settings = load_settings(**{"from": sender})
     run = draft_campaign(settings, template, contacts, variants=variants, campaign=campaign, out_dir=out_dir,
                          to_imap=to_imap, check_dns=check_dns, include_answered=include_answered,
                          include_recent=include_recent, recent_days=recent_days, feedback=Terminal())

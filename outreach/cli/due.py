@@ -44,11 +44,11 @@ def due(interviews: Path, within: str, campaign: str | None, ics_file: Path | No
       outreach due interviews.csv --within 3d --ics interviews.ics
       OUTREACH_NOW=2026-12-04T09:00:00-05:00 outreach due interviews.csv --json
     """
-    from outreach.config import Settings
+    from outreach.cli.common import load_settings
     from outreach.track.season import STATES, describe, due_list
     from outreach.track.season import as_json as entry_json
 
-    listing = due_list(Settings.load(), interviews, within=within, campaign=campaign)
+    listing = due_list(load_settings(), interviews, within=within, campaign=campaign)
     if ics_file is not None:
         from outreach.files import write_atomically
         from outreach.track.calendar import calendar

@@ -62,7 +62,7 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
       outreach followup fall-mentors -t templates/follow_up.txt --send
       outreach followup fall-mentors -t templates/follow_up.txt --max 2 --out drafts/second
     """
-    from outreach.config import Settings
+    from outreach.cli.common import load_settings
     from outreach.deliver.followup import (
         draft_followups,
         open_followup_send,
@@ -70,7 +70,7 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
     )
     from outreach.errors import UserError
 
-    settings = Settings.load(**{"from": sender})
+    settings = load_settings(**{"from": sender})
     if to_imap and send:
         raise UserError("--imap writes drafts and --send sends: choose one")
     if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:

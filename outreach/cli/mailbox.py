@@ -41,10 +41,10 @@ def sync_(ctx, mboxes: tuple[Path, ...], maildirs: tuple[Path, ...], folders: tu
       outreach sync --mbox ~/Downloads/All-mail.mbox
       outreach sync --maildir ~/Mail/INBOX
     """
-    from outreach.config import Settings
+    from outreach.cli.common import load_settings
     from outreach.mailbox.sync import sync_mailbox
 
-    report = sync_mailbox(Settings.load(), mboxes=mboxes, maildirs=maildirs, folders=folders, full=full,
+    report = sync_mailbox(load_settings(), mboxes=mboxes, maildirs=maildirs, folders=folders, full=full,
                           feedback=Terminal())
     if report is None:
         return
@@ -109,11 +109,11 @@ def classify_(ctx, files: tuple[Path, ...], as_json: bool):
       outreach classify bounce.eml
       outreach classify ~/Downloads/replies.mbox --json | jq -r 'select(.kind=="bounce") | .address'
     """
-    from outreach.config import Settings
+    from outreach.cli.common import load_settings
     from outreach.mailbox.sync import classify_files
 
     unreadable = 0
-    for item in classify_files(Settings.load(), files):
+    for item in classify_files(load_settings(), files):
         if item.error:
             unreadable += 1
             warn(f"{item.label}: could not be read ({item.error})")

@@ -80,13 +80,13 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
       # what would go out tomorrow at 9, New York time?
       OUTREACH_NOW=2026-12-02T09:00-05:00 outreach send thank_you.txt interviews.csv --window 08:00-18:00 --dry-run
     """
-    from outreach.config import Settings
+    from outreach.cli.common import load_settings
     from outreach.deliver.session import open_campaign
     from outreach.errors import UserError
 
     if wait and limit is not None:
         raise UserError("--wait sends every contact and --limit only some: use one or the other")
-    with open_campaign(Settings.load(), template, contacts, campaign=campaign, variants=variants, dry_run=dry_run,
+    with open_campaign(load_settings(), template, contacts, campaign=campaign, variants=variants, dry_run=dry_run,
                        limit=limit, rate=rate, jitter=jitter, daily_cap=daily_cap,
                        resend_uncertain=resend_uncertain, retry_failed=retry_failed, check_dns=check_dns,
                        window=window, weekdays=weekdays, include_answered=include_answered,
@@ -332,11 +332,12 @@ def resolve(address: str, outcome: str, campaign: str | None):
       outreach resolve m.okafor@example.edu sent
       outreach resolve jchen@example.edu unsent --campaign fall-mentors
     """
-    from outreach.config import Settings
+    from outreach.cli.common import load_settings
     from outreach.errors import UserError
     from outreach.track.store import open_existing
 
-    store = open_existing(Settings.load())
+    settings = load_settings()
+    store = open_existing(settings)
     rows = store.resolve_uncertain(campaign, address, outcome == "sent")
     if not rows:
         raise UserError(f"{address} has no uncertain message" + (f" in campaign {campaign!r}" if campaign else ""))
@@ -349,7 +350,6 @@ def resolve(address: str, outcome: str, campaign: str | None):
         from outreach.account import Account
         from outreach.deliver.drafts import remove_sent_drafts
 
-        settings = Settings.load()
         account = Account.load(settings) if rows[0].draft_path.startswith("imap:") else None
         removed, left = remove_sent_drafts(store, account, [(rows[0].message_id, rows[0].draft_path)])
         if removed:

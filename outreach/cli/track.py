@@ -40,15 +40,15 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
       outreach mark someone@example.edu opted-out
       outreach mark someone@example.edu declined --undo
     """
+    from outreach.cli.common import load_settings
     from outreach.clock import now as clock_now
     from outreach.clock import parse_time
-    from outreach.config import Settings
     from outreach.errors import UserError
     from outreach.track.marks import mark as record_mark
     from outreach.track.outcomes import normalize_outcome
     from outreach.track.store import Store, open_existing
 
-    settings = Settings.load()
+    settings = load_settings()
     at = clock_now(settings.raw)
     if when:
         at = parse_time(when)
@@ -94,15 +94,15 @@ def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bo
       outreach report --by institution --html report.html
       outreach report --json | jq '.campaigns[].totals.reply_rate'
     """
+    from outreach.cli.common import load_settings
     from outreach.clock import now as clock_now
-    from outreach.config import Settings
     from outreach.errors import UserError
     from outreach.track import report as reports
     from outreach.track.store import open_existing
 
     if as_json and as_csv:
         raise UserError("report prints --json or --csv, not both")
-    settings = Settings.load()
+    settings = load_settings()
     result = reports.report_for(open_existing(settings), list(dict.fromkeys(campaigns)) or None, by,
                                 clock_now(settings.raw))
     if as_json:
@@ -140,13 +140,13 @@ def status(campaign: str | None, after: str, max_followups: int, as_json: bool):
       outreach status fall-mentors
       outreach status --json | jq '.[] | select(.action == "follow-up") | .address'
     """
+    from outreach.cli.common import load_settings
     from outreach.clock import iso, parse_duration
     from outreach.clock import now as clock_now
-    from outreach.config import Settings
     from outreach.track.store import open_existing
     from outreach.track.threads import format_status, status_rows
 
-    settings = Settings.load()
+    settings = load_settings()
     store = open_existing(settings, campaign=campaign)
     rows = list(status_rows(store.threads(campaign), clock_now(settings.raw), parse_duration(after, "--after"),
                             max_followups))

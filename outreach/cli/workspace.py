@@ -88,12 +88,12 @@ def ask_persona(name: str | None, email: str | None, school: str | None, signatu
 
 def _login_user(user: str | None) -> str:
     from outreach.account import Account
-    from outreach.config import Settings
+    from outreach.cli.common import load_settings
     from outreach.errors import UserError
 
     if user:
         return user
-    account = Account.load(Settings.load())
+    account = Account.load(load_settings())
     server = account.smtp or account.imap
     if server is None:
         raise UserError("no server configured: set OUTREACH_PROVIDER or OUTREACH_SMTP_HOST in .env, or pass --user")
@@ -120,7 +120,7 @@ def login(user: str | None, password_stdin: bool, no_check: bool):
       pass show email/smtp | outreach login --password-stdin
     """
     from outreach.account import Account, keyring_destination, keyring_get, keyring_set
-    from outreach.config import Settings
+    from outreach.cli.common import load_settings
     from outreach.errors import UserError
 
     user = _login_user(user)
@@ -129,7 +129,7 @@ def login(user: str | None, password_stdin: bool, no_check: bool):
     if not safe:
         raise UserError(f"refusing to store the password: it would go to {destination}; use an OS keyring, "
                         "or set OUTREACH_PASSWORD_COMMAND (e.g. 'pass show email') instead")
-    settings = Settings.load()
+    settings = load_settings()
     for variable in ("oauth2_token_command", "password_command", "password"):  # Account.secret's order
         if settings.raw.get(variable):
             note(f"OUTREACH_{variable.upper()} is set and comes first, so the stored password will not be "

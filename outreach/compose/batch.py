@@ -139,19 +139,25 @@ def recipients_note(draft: Draft) -> str:
                                   for name, found in lists if found)
 
 
-def find_row(template: Template, contacts: ContactFile, *, row: int | None = None,
+def find_row(template: Template, contacts: ContactFile, *, line: int | None = None,
              address: str | None = None, sender=None) -> Rendered:
-    """`outreach preview`: the row numbered ``row`` (1 is the first data row) or the one whose
-    address is ``address``; the first row when neither is given."""
-    if row and address:
-        raise UserError("preview takes --row or --to, not both")
+    """`outreach preview`: the row on CSV line ``line`` (the numbering of a spreadsheet and of
+    every other command: the header is line 1) or the one whose address is ``address``; the
+    first row when neither is given."""
+    if line and address:
+        raise UserError("preview takes --line or --to, not both")
+    if line == 1:
+        raise UserError(f"{contacts.path}: line 1 is the header; the first contact is on line 2 or later")
     wanted = (address or "").casefold()
-    count = 0
-    for count, item in enumerate(check_rows(template, contacts, sender), start=1):
+    lines = []
+    for item in check_rows(template, contacts, sender=sender):
         if address:
             if wanted in (item.contact.email.casefold(), item.contact.fields.get("email", "").casefold()):
                 return item
-        elif count == (row or 1):
+        elif line is None or item.contact.line == line:
             return item
-    which = f"with address {address}" if address else f"number {row or 1}"
-    raise UserError(f"{contacts.path}: no contact {which} (the file has {count} rows)")
+        lines.append(item.contact.line)
+    if address:
+        raise UserError(f"{contacts.path}: no contact with address {address} ({len(lines)} rows)")
+    span = f"lines {lines[0]}-{lines[-1]}" if lines else "no rows"
+    raise UserError(f"{contacts.path}: no contact on line {line} (the contacts are on {span})")

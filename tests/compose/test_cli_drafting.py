@@ -43,8 +43,8 @@ def test_check_json(invoke, workspace):
     assert data["rows"][0]["line"] == 3 and data["rows"][0]["problems"][0]["column"] == "note"
 
 
-def test_preview_by_row_and_by_address(invoke, files):
-    result = invoke("preview", *files, "--row", "2")
+def test_preview_by_line_and_by_address(invoke, files):
+    result = invoke("preview", *files, "--line", "3")
     assert result.exit_code == 0
     assert "To: Musa Okafor <m.okafor@example.edu>" in result.output
     assert "From: Asha Rao <asha.rao@example.org>" in result.output
@@ -52,7 +52,32 @@ def test_preview_by_row_and_by_address(invoke, files):
     result = invoke("preview", *files, "--to", "P.SHAH@example.org", "--raw")
     assert "Message-ID: <" in result.output and "Dear Dr. Shah," in result.output
     result = invoke("preview", *files, "--row", "9")
-    assert result.exit_code == 2 and "no contact number 9 (the file has 3 rows)" in result.output
+    assert result.exit_code == 2 and "no contact on line 9 (the contacts are on lines 2-4)" in result.output
+    result = invoke("preview", *files, "--line", "1")
+    assert result.exit_code == 2 and "line 1 is the header" in result.output
+
+
+def test_preview_line_is_the_line_check_prints(invoke, workspace):
+    """One numbering: the CSV line a spreadsheet shows, blank lines counted, as check prints it."""
+    template = template_file(workspace)
+    contacts = contacts_csv(workspace, rows=[ROWS[1], "", ROWS[2], "a@example.edu,Ann,Lee,Yale,MSK,"])
+    checked = invoke("check", template, contacts)
+    assert "contacts.csv, line 5  a@example.edu" in checked.output
+    result = invoke("preview", template, contacts, "--line", "5")
+    assert result.exit_code == 0 and "To: Ann Lee <a@example.edu>" in result.output
+    assert "contacts.csv, line 5: column \"note\"" in result.output
+
+
+def test_unknown_setting_is_a_warning_with_the_closest_name(invoke, files, workspace, monkeypatch):
+    with open(workspace / ".env", "a", encoding="utf-8") as env:
+        env.write("OUTREACH_SMTP_PROT=2525\n")
+    monkeypatch.setenv("OUTREACH_FORM", "x@example.org")
+    result = invoke("preview", *files)
+    assert result.exit_code == 0
+    assert ("warning: OUTREACH_SMTP_PROT is not a setting outreach knows, so it is ignored: "
+            "did you mean OUTREACH_SMTP_PORT?") in result.output
+    assert "OUTREACH_FORM is not a setting outreach knows, so it is ignored: did you mean OUTREACH_FROM?" \
+        in result.output
 
 
 def test_draft_writes_eml_files_and_records_them(invoke, files, workspace):
