@@ -52,3 +52,11 @@ def _colour(match: re.Match) -> str:
 def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     text = _MARK.sub(_colour, shown(text))
     click.echo(text, err=err, nl=nl, color=use_colour(sys.stderr if err else sys.stdout))
+
+
+def plural(count: float, word: str, many: str | None = None) -> str:
+    """``1 minute``, ``5 replies``, ``1.5 hours``: the count and the word in the right number."""
+    if many is None:
+        many = word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+    number = f"{count:g}" if isinstance(count, float) else str(count)
+    return f"{number} {word if count == 1 else many}"

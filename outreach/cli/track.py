@@ -85,7 +85,8 @@ def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bo
     and how many replies came before and after the follow-up.
 
     With --by, each group gets its own row, and the report says plainly whether the groups'
-    differences are within noise (their 95% intervals overlap): samples here are small.
+    differences are within noise, by Fisher's exact test on replied / not replied (two-sided,
+    p < 0.05, adjusted for the number of pairs): samples here are small.
 
     \b
     Examples:

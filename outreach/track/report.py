@@ -26,7 +26,7 @@ from pathlib import Path
 from outreach.clock import iso
 from outreach.compose.columns import normalize_header
 from outreach.errors import UserError
-from outreach.output import style
+from outreach.output import plural, style
 from outreach.track.store import Store
 
 Z95 = 1.959963984540054
@@ -186,46 +186,82 @@ def group_label(value: str, by: str | None) -> str:
 
 
 # -- is it noise? ----------------------------------------------------------------------------
+SIGNIFICANCE = 0.05
+RULE = "Fisher's exact test (two-sided) on replied / not replied, p < 0.05, Bonferroni-adjusted for several pairs"
+
+
+def fisher_exact(replied_a: int, silent_a: int, replied_b: int, silent_b: int) -> float:
+    """Two-sided p-value of Fisher's exact test on the 2x2 table [[replied_a, silent_a], [replied_b, silent_b]].
+
+    With the margins fixed, the number of replies in group a is hypergeometric; the p-value is
+    the probability of every table at most as likely as the one observed. The table weights are
+    exact integers (binomial coefficients), so "at most as likely" needs no tolerance.
+    """
+    size_a, size_b = replied_a + silent_a, replied_b + silent_b
+    replies = replied_a + replied_b
+    weight = lambda k: math.comb(size_a, k) * math.comb(size_b, replies - k)  # noqa: E731
+    observed = weight(replied_a)
+    extreme = sum(w for k in range(max(0, replies - size_b), min(size_a, replies) + 1)
+                  if (w := weight(k)) <= observed)
+    return min(1.0, extreme / math.comb(size_a + size_b, replies))
+
+
 @dataclass
 class Comparison:
     within_noise: bool
     text: str
-    separated: list[tuple[str, str]]   # pairs whose intervals do not overlap (higher, lower)
-    small: list[str]                   # groups with fewer than SMALL_SAMPLE delivered
+    separated: list[tuple[str, str]]          # pairs that differ beyond noise (higher, lower)
+    small: list[str]                          # groups with fewer than SMALL_SAMPLE delivered
+    pairs: list[tuple[str, str, float]] = field(default_factory=list)   # (higher, lower, adjusted p)
 
 
 def compare(groups: dict[str, Counts]) -> Comparison | None:
-    """Do the groups' reply rates differ by more than chance? Rule: 95% Wilson intervals overlap.
+    """Do the groups' reply rates differ by more than chance? Fisher's exact test on each pair.
 
-    Overlapping intervals are read as "within noise". This is conservative: two rates whose
-    intervals overlap slightly can still differ significantly, but with samples of 10-50
-    contacts the rule errs on the side of not claiming a winner, which is the mistake that
-    costs least.
+    Samples here are 10-50 contacts, where normal approximations and "do the intervals
+    overlap" both mislead (3/25 against 11/23 overlaps, yet p = 0.010). With more than two
+    groups each pair's p-value is multiplied by the number of pairs (Bonferroni): that errs
+    on the side of not claiming a winner, the mistake that costs least.
     """
     rated = {name: c for name, c in groups.items() if c.delivered}
     if len(rated) < 2:
         return None
     names = sorted(rated, key=lambda n: -(rated[n].rate or 0))
-    separated = []
+    count = len(names) * (len(names) - 1) // 2
+    pairs = []
     for i, high in enumerate(names):
         for low in names[i + 1:]:
-            a, b = rated[high].interval, rated[low].interval
-            if a[0] > b[1] or b[0] > a[1]:
-                separated.append((high, low))
+            a, b = rated[high], rated[low]
+            p = fisher_exact(a.replied, a.delivered - a.replied, b.replied, b.delivered - b.replied)
+            pairs.append((high, low, min(1.0, p * count)))
+    separated = [(high, low) for high, low, p in pairs if p < SIGNIFICANCE]
     small = [n for n in names if rated[n].delivered < SMALL_SAMPLE]
-    best, worst = names[0], names[-1]
+    test = "Fisher's exact test" + (f", adjusted for {count} pairs" if count > 1 else "")
     if not separated:
-        text = (f"within noise: every group's 95% interval overlaps the others' (highest {best} "
-                f"{_pct(rated[best].rate)}, lowest {worst} {_pct(rated[worst].rate)}); "
+        best, worst = names[0], names[-1]
+        closest = min(p for _, _, p in pairs)
+        text = (f"within noise: highest {_rate_of(best, rated[best])}, lowest {_rate_of(worst, rated[worst])} "
+                f"({test}, {'smallest ' if count > 1 else ''}{_p(closest)}); "
                 "these samples cannot tell the groups apart")
     else:
-        pairs = "; ".join(f"{h} {_pct(rated[h].rate)} > {lo} {_pct(rated[lo].rate)}" for h, lo in separated[:3])
-        more = f"; and {len(separated) - 3} more pair(s)" if len(separated) > 3 else ""
-        text = f"beyond noise: {pairs}{more} (their 95% intervals do not overlap)"
+        shown = [(h, lo, p) for h, lo, p in pairs if p < SIGNIFICANCE][:3]
+        text = "beyond noise: " + "; ".join(f"{_rate_of(h, rated[h])} > {_rate_of(lo, rated[lo])} ({_p(p)})"
+                                            for h, lo, p in shown)
+        if len(separated) > 3:
+            text += f"; and {plural(len(separated) - 3, 'more pair', 'more pairs')}"
+        text += f" ({test})"
     if small:
         names = ", ".join(small[:5]) + (f" and {len(small) - 5} more" if len(small) > 5 else "")
         text += f". Fewer than {SMALL_SAMPLE} delivered in {names}: read those rates with care"
-    return Comparison(not separated, text, separated, small)
+    return Comparison(not separated, text, separated, small, pairs)
+
+
+def _rate_of(name: str, counts: Counts) -> str:
+    return f"{name} {_pct(counts.rate)} ({counts.replied}/{counts.delivered})"
+
+
+def _p(value: float) -> str:
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
 
 
 def _span(interval: tuple[float, float] | None) -> str:
@@ -240,10 +276,10 @@ def _duration(hours: float | None) -> str:
     if hours is None:
         return "—"
     if hours >= 48:
-        return f"{hours / 24:.1f} days"
+        return plural(round(hours / 24, 1), "day")
     if hours >= 1:
-        return f"{hours:.1f} hours"
-    return f"{hours * 60:.0f} minutes"
+        return plural(round(hours, 1), "hour")
+    return plural(round(hours * 60), "minute")
 
 
 # -- text --------------------------------------------------------------------------------------
@@ -317,7 +353,8 @@ def as_json(report: Report) -> dict:
             "comparison": None if comparison is None else {
                 "within_noise": comparison.within_noise, "text": comparison.text,
                 "separated": [list(pair) for pair in comparison.separated], "small_samples": comparison.small,
-                "rule": "95% Wilson intervals overlap"},
+                "pairs": [{"higher": high, "lower": low, "p": _round(p)} for high, low, p in comparison.pairs],
+                "rule": RULE},
             "cumulative_replies": {name: [[day.isoformat(), n] for day, n in points]
                                    for name, points in campaign.timeline.items()},
             "first_followup": campaign.first_followup.isoformat() if campaign.first_followup else None,

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from outreach.track.report import Counts, compare, wilson
+from outreach.track.report import Counts, compare, fisher_exact, wilson
 from outreach.track.store import Store
 from tests.seed import add_event, add_message
 
@@ -141,8 +141,42 @@ def test_noise_verdict():
     beyond = compare({"a": counts(20, 25), "b": counts(2, 25), "c": counts(15, 25)})
     assert not beyond.within_noise
     assert ("a", "b") in beyond.separated and ("c", "b") in beyond.separated and ("a", "c") not in beyond.separated
-    assert beyond.text.startswith("beyond noise: a 80.0% > b 8.0%")
+    assert beyond.text.startswith("beyond noise: a 80.0% (20/25) > b 8.0% (2/25) (p < 0.001)")
+    assert beyond.text.endswith("(Fisher's exact test, adjusted for 3 pairs)")
     assert compare({"a": counts(1, 3), "b": counts(0, 0)}) is None  # one group with data: nothing to compare
+
+
+def test_fisher_exact_where_the_intervals_overlap():
+    """3/25 against 11/23: the Wilson intervals overlap, yet the difference is real (p = 0.010)."""
+    def counts(replied, delivered):
+        return Counts(delivered=delivered, replied=replied, sent=delivered, planned=delivered)
+
+    long, short = counts(3, 25), counts(11, 23)
+    assert long.interval[1] > short.interval[0]  # the old rule would call this noise
+    verdict = compare({"long": long, "short": short})
+    assert not verdict.within_noise and verdict.separated == [("short", "long")]
+    assert verdict.text == ("beyond noise: short 47.8% (11/23) > long 12.0% (3/25) (p = 0.010) "
+                            "(Fisher's exact test)")
+    assert verdict.pairs == [("short", "long", pytest.approx(0.0103345401, abs=1e-9))]
+    within = compare({"a": counts(4, 14), "b": counts(6, 15)})
+    assert within.text.startswith("within noise: highest b 40.0% (6/15), lowest a 28.6% (4/14) "
+                                  "(Fisher's exact test, p = 0.700)")
+
+
+@pytest.mark.parametrize("table", [(3, 22, 11, 12), (0, 10, 0, 7), (5, 0, 0, 5), (1, 1, 1, 1), (7, 13, 2, 31),
+                                   (12, 3, 11, 4), (0, 1, 40, 2), (30, 70, 45, 55)])
+def test_fisher_exact_matches_scipy_or_known_values(table):
+    known = {(3, 22, 11, 12): 0.010334540137463107, (0, 10, 0, 7): 1.0, (5, 0, 0, 5): 0.007936507936507936,
+             (1, 1, 1, 1): 1.0}
+    try:
+        from scipy.stats import fisher_exact as reference
+    except ImportError:
+        if table not in known:
+            pytest.skip("scipy is not installed; checked against the known values only")
+        expected = known[table]
+    else:
+        expected = reference([table[:2], table[2:]]).pvalue
+    assert fisher_exact(*table) == pytest.approx(expected, rel=1e-9)
 
 
 def test_text_table(store, invoke):
@@ -152,7 +186,7 @@ def test_text_table(store, invoke):
     assert lines[0] == "campaign fall — by variant"
     assert re.search(r"^  a\s+7\s+5\s+0\s+1\s+1\s+4\s+3\s+1\s+75\.0%\s+\S+\s+█+░*$", result.output, re.M)
     assert re.search(r"^  all\s+13\s+10\s+1\s+1\s+1\s+9\s+5\s+2\s+55\.6%", result.output, re.M)
-    assert "median time to first reply: 3.0 days; replies before the follow-up: 4, after: 1 (2 followed up)" \
+    assert "median time to first reply: 3 days; replies before the follow-up: 4, after: 1 (2 followed up)" \
         in result.output
     assert "within noise" in result.output
     assert "\x1b[" not in result.output
@@ -192,5 +226,5 @@ def test_many_groups_keep_the_verdict_short():
               for i in range(40)}
     verdict = compare(groups)
     assert not verdict.within_noise and len(verdict.separated) > 3
-    assert f"and {len(verdict.separated) - 3} more pair(s)" in verdict.text
+    assert f"and {len(verdict.separated) - 3} more pairs" in verdict.text
     assert "and 25 more: read those rates with care" in verdict.text
