@@ -32,7 +32,6 @@ from outreach.track.store import Store
 Z95 = 1.959963984540054
 SMALL_SAMPLE = 10
 BAR_WIDTH = 20
-MAX_LINES = 8  # group lines in the cumulative-replies chart
 TOTAL = "all"
 
 
@@ -396,18 +395,36 @@ def spreadsheet_safe(value):
 
 
 # -- HTML --------------------------------------------------------------------------------------
-PALETTE = ("#1f6feb", "#d9480f", "#2b8a3e", "#862e9c", "#c2255c", "#0b7285", "#5c940d", "#e67700")
+# Eight colours told apart by most colour-blind readers (after Okabe and Ito), for the eight
+# busiest groups; the others are drawn in OTHER, the total in TOTAL_COLOUR, and every line and
+# bar also carries its full name in words.
+PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7a4fa3", "#8c6d1f")
+OTHER, TOTAL_COLOUR = "#8c959f", "#3d444d"
+MAX_LINES = len(PALETTE)  # group lines in the cumulative-replies chart
 CSS = """
+*{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;margin:2rem auto;
-max-width:1040px;padding:0 1rem}
+max-width:1040px;padding:0 1rem;overflow-wrap:anywhere}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2.5rem;border-bottom:1px solid #d0d7de}
+.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:1rem 0;font-variant-numeric:tabular-nums}
-th,td{padding:.25rem .6rem;text-align:right;border-bottom:1px solid #eaeef2}
-th:first-child,td:first-child{text-align:left}tr.total td{font-weight:600;border-top:2px solid #d0d7de}
+th,td{padding:.25rem .45rem;text-align:right;border-bottom:1px solid #eaeef2;overflow-wrap:normal}
+th:first-child,td:first-child{text-align:left;min-width:9rem;overflow-wrap:anywhere;position:sticky;left:0;background:#fff}
+tr.total td{font-weight:600;border-top:2px solid #d0d7de}
 .verdict{padding:.5rem .8rem;border-left:4px solid #bf8700;background:#fff8c5}
 .verdict.beyond{border-color:#1a7f37;background:#dafbe1}
-.note{color:#57606a;font-size:.9rem}svg{display:block;margin:.5rem 0 1rem}
-svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
+.note{color:#57606a;font-size:.9rem}
+.rates{margin:.5rem 0 1rem;max-width:720px}.rate{margin:.45rem 0}
+.rate .name{font-size:.9rem}.rate .value{font-size:.85rem;color:#57606a;white-space:nowrap}
+.track{position:relative;height:14px;background:#f6f8fa;margin:.15rem 0}
+.track .bar{position:absolute;left:0;top:0;bottom:0}
+.track .ci{position:absolute;top:6px;height:2px;background:#1b1f24}
+.track .ci::before,.track .ci::after{content:"";position:absolute;top:-5px;width:2px;height:12px;background:#1b1f24}
+.track .ci::before{left:0}.track .ci::after{right:0}
+svg{display:block;margin:.5rem 0;max-width:100%;height:auto}
+svg text{font:14px system-ui,sans-serif;fill:#1b1f24}
+.legend{list-style:none;padding:0;margin:.25rem 0 1rem;font-size:.9rem}.legend li{margin:.15rem 0}
+.swatch{display:inline-block;width:1.6rem;height:.3rem;vertical-align:middle;margin-right:.5rem}
 """
 
 
@@ -428,6 +445,7 @@ def render_html(report: Report) -> str:
         parts.append("<p>No message is in the store yet.</p>")
     for campaign in report.campaigns:
         rows = [*(campaign.groups.items() if report.by else []), (TOTAL, campaign.total)]
+        colours = group_colours(campaign)
         parts.append(f"<h2>Campaign {_e(campaign.campaign)}</h2>")
         parts.append(_html_table(rows, report.by))
         total = campaign.total
@@ -439,83 +457,76 @@ def render_html(report: Report) -> str:
             kind = "verdict" if comparison.within_noise else "verdict beyond"
             parts.append(f'<p class="{kind}">{_e(comparison.text)}.</p>')
         parts.append(f"<h3>Reply rate{' by ' + _e(report.by) if report.by else ''}</h3>")
-        parts.append(svg_rates(rows))
+        parts.append(html_rates(rows, colours))
         parts.append("<h3>Cumulative replies</h3>")
-        parts.append(svg_timeline(campaign))
+        parts.append(svg_timeline(campaign, colours))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
 def _html_table(rows: list[tuple[str, Counts]], by: str | None) -> str:
     head = "".join(f"<th>{_e(label)}</th>" for _, label in COLUMNS)
-    out = [f"<table><thead><tr><th>{_e(by or '')}</th>{head}<th>reply rate</th><th>95% interval</th>"
-           "<th>median to reply</th></tr></thead><tbody>"]
+    out = [f'<div class="scroll"><table><thead><tr><th>{_e(by or "")}</th>{head}<th>reply rate</th>'
+           "<th>95% interval</th><th>median to reply</th></tr></thead><tbody>"]
     for name, counts in rows:
         span = _span(counts.interval)
         cells = "".join(f"<td>{getattr(counts, key)}</td>" for key, _ in COLUMNS)
         klass = ' class="total"' if name == TOTAL else ""
         out.append(f"<tr{klass}><td>{_e(name)}</td>{cells}<td>{_pct(counts.rate)}</td><td>{span}</td>"
                    f"<td>{_e(_duration(counts.median_hours_to_first_reply))}</td></tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return "".join(out)
 
 
-def svg_rates(rows: list[tuple[str, Counts]]) -> str:
-    """Horizontal bars: the reply rate of each group, with its 95% interval as a whisker."""
-    label_width, plot_width, row_height, top = 170, 560, 28, 24
+def group_colours(campaign: CampaignReport) -> dict[str, str]:
+    """One colour per group in both charts: the palette for the groups with the most replies
+    (the ones the time chart draws), a light grey for the rest, dark grey for the total."""
+    ranked = sorted(campaign.groups, key=lambda name: -campaign.groups[name].replied)
+    colours = {name: PALETTE[i] if i < len(PALETTE) else OTHER for i, name in enumerate(ranked)}
+    return {**colours, TOTAL: TOTAL_COLOUR}
+
+
+def html_rates(rows: list[tuple[str, Counts]], colours: dict[str, str]) -> str:
+    """One bar per group with its 95% interval as a whisker; the name in full above it. HTML
+    rather than SVG, so that long names wrap and the bars fit a phone's width."""
     scale = _scale(c for _, c in rows)
-    height = top + row_height * len(rows) + 28
-    width = label_width + plot_width + 90
-    x = lambda value: label_width + value / scale * plot_width  # noqa: E731
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="reply rate by group">']
-    for tick in range(0, round(scale * 10) + 1):
-        value = tick / 10
-        out.append(f'<line x1="{x(value):.1f}" y1="{top - 6}" x2="{x(value):.1f}" y2="{height - 24}" '
-                   f'stroke="#eaeef2"/><text x="{x(value):.1f}" y="{height - 8}" text-anchor="middle">'
-                   f"{value * 100:.0f}%</text>")
-    for i, (name, counts) in enumerate(rows):
-        y = top + i * row_height
-        colour = _colour(name, [n for n, _ in rows])
-        out.append(f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end">{_e(_short(name))}</text>')
+    share = lambda value: f"{value / scale * 100:.1f}%"  # noqa: E731
+    out = ['<div class="rates" role="img" aria-label="reply rate by group">']
+    for name, counts in rows:
+        out.append(f'<div class="rate"><div class="name">{_e(name)}</div>')
         if counts.rate is None:
-            out.append(f'<text x="{label_width + 4}" y="{y + 15}" fill="#57606a">no delivered messages</text>')
+            out.append('<div class="value">no delivered messages</div></div>')
             continue
         low, high = counts.interval
-        out.append(f'<rect x="{label_width}" y="{y + 4}" width="{x(counts.rate) - label_width:.1f}" height="14" '
-                   f'fill="{colour}" opacity="0.85"><title>{_e(name)}: {counts.replied}/{counts.delivered} '
-                   f"= {_pct(counts.rate)} (95% {low * 100:.1f}–{high * 100:.1f}%)</title></rect>")
-        out.append(f'<line x1="{x(low):.1f}" y1="{y + 11}" x2="{x(high):.1f}" y2="{y + 11}" stroke="#1b1f24" '
-                   f'stroke-width="1.5"/><line x1="{x(low):.1f}" y1="{y + 5}" x2="{x(low):.1f}" y2="{y + 17}" '
-                   f'stroke="#1b1f24" stroke-width="1.5"/><line x1="{x(high):.1f}" y1="{y + 5}" x2="{x(high):.1f}" '
-                   f'y2="{y + 17}" stroke="#1b1f24" stroke-width="1.5"/>')
-        out.append(f'<text x="{x(high) + 6:.1f}" y="{y + 15}">{_pct(counts.rate)} '
-                   f"({counts.replied}/{counts.delivered})</text>")
-    out.append("</svg>")
+        out.append(f'<div class="track" title="{_e(name)}: 95% interval {_span(counts.interval)}">'
+                   f'<span class="bar" style="width:{share(counts.rate)};background:{colours[name]}"></span>'
+                   f'<span class="ci" style="left:{share(low)};width:{share(high - low)}"></span></div>'
+                   f'<div class="value">{_pct(counts.rate)} ({counts.replied}/{counts.delivered}), '
+                   f"95% {_span(counts.interval)}</div></div>")
+    out.append(f'<p class="note">Scale 0 to {_pct(scale, 0)}; the black whisker spans the 95% interval.</p></div>')
     return "".join(out)
 
 
-def svg_timeline(campaign: CampaignReport) -> str:
-    """Step lines: cumulative first replies per day, per group; a dashed line at the first follow-up."""
-    series = campaign.timeline
+def svg_timeline(campaign: CampaignReport, colours: dict[str, str]) -> str:
+    """Step lines: cumulative first replies per day, per group; a dashed line at the first
+    follow-up; under it a legend with swatches, full names and counts."""
+    series, notes = _drawn_series(campaign, colours)
     if not series:
         return '<p class="note">No replies yet.</p>'
-    note = ""
-    groups = [name for name in series if name != TOTAL]
-    if len(groups) > MAX_LINES:  # a legend of 40 institutions helps nobody: the busiest ones
-        busiest = set(sorted(groups, key=lambda n: -series[n][-1][1])[:MAX_LINES])
-        series = {n: p for n, p in series.items() if n == TOTAL or n in busiest}
-        note = (f'<p class="note">Lines for the {MAX_LINES} groups with the most replies, of {len(groups)}; '
-                "the table has them all.</p>")
-    starts = [points[0][0] for points in series.values()]
-    start = min(starts + ([campaign.first_sent] if campaign.first_sent else []))
-    end = max(p[-1][0] for p in series.values())
-    if campaign.first_followup:
-        end = max(end, campaign.first_followup)
-    days = max((end - start).days, 1)
+    first = min(points[0][0] for points in series.values())
+    last = max(points[-1][0] for points in series.values())
+    start = min(first, campaign.first_sent) if campaign.first_sent else first
+    end = max(last, campaign.first_followup) if campaign.first_followup else last
+    ticks = {start: "start", end: "end"}
+    if (end - start).days < 2:  # one day (or two): widen the axis so the step is seen, not hidden at an edge
+        start, end = start - timedelta(days=1), end + timedelta(days=1)
+        ticks = {start: "start", end: "end", **({first: "middle"} if first == last else {})}
+    if first == last:
+        notes.append(f"Every reply came on {first.isoformat()}.")
+    days = (end - start).days
     top_count = max(p[-1][1] for p in series.values())
-    left, plot_width, plot_height, top = 50, 640, 220, 16
-    width, height = left + plot_width + 230, top + plot_height + 40
+    left, plot_width, plot_height, top = 44, 420, 200, 14
+    width, height = left + plot_width + 40, top + plot_height + 30
     x = lambda day: left + (day - start).days / days * plot_width  # noqa: E731
     y = lambda n: top + plot_height - n / top_count * plot_height  # noqa: E731
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -524,38 +535,42 @@ def svg_timeline(campaign: CampaignReport) -> str:
            f'stroke="#8c959f"/><line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_height}" stroke="#8c959f"/>']
     for n in sorted({0, top_count, top_count // 2}):
         out.append(f'<text x="{left - 6}" y="{y(n) + 4:.1f}" text-anchor="end">{n}</text>')
-    for day in sorted({start, end, start + timedelta(days=days // 2)}):
-        out.append(f'<text x="{x(day):.1f}" y="{top + plot_height + 18}" text-anchor="middle">{day.isoformat()}</text>')
+    for day, anchor in ticks.items():
+        out.append(f'<text x="{x(day):.1f}" y="{top + plot_height + 20}" text-anchor="{anchor}">'
+                   f"{day.isoformat()}</text>")
     if campaign.first_followup:
         fx = x(campaign.first_followup)
         out.append(f'<line x1="{fx:.1f}" y1="{top}" x2="{fx:.1f}" y2="{top + plot_height}" stroke="#bf8700" '
                    f'stroke-dasharray="5,4"/><text x="{fx + 4:.1f}" y="{top + 12}" fill="#9a6700">'
                    "first follow-up</text>")
-    for i, (name, points) in enumerate(series.items()):
-        colour = _colour(name, [*campaign.groups, TOTAL])
+    legend = []
+    for name, points in series.items():
+        colour = colours[name]
         path = [f"M{x(start):.1f},{y(0):.1f}"]
         for day, count in points:
             path.append(f"H{x(day):.1f}V{y(count):.1f}")
         path.append(f"H{x(end):.1f}")
-        dash = ' stroke-dasharray="2,3"' if name == TOTAL and len(series) > 1 else ""
-        out.append(f'<path d="{"".join(path)}" fill="none" stroke="{colour}" stroke-width="2"{dash}>'
-                   f"<title>{_e(name)}: {points[-1][1]} replies</title></path>")
-        out.append(f'<text x="{left + plot_width + 8}" y="{top + 14 + 16 * i}" fill="{colour}">'
-                   f"{_e(_short(name, 22))} ({points[-1][1]})</text>")
+        replies = plural(points[-1][1], "reply")
+        out.append(f'<path d="{"".join(path)}" fill="none" stroke="{colour}" stroke-width="2.5">'
+                   f"<title>{_e(name)}: {replies}</title></path>")
+        legend.append(f'<li><span class="swatch" style="background:{colour}"></span>{_e(name)}: {replies}</li>')
     out.append("</svg>")
-    return "".join(out) + note
+    return "".join(out) + f'<ul class="legend">{"".join(legend)}</ul>' + "".join(
+        f'<p class="note">{_e(text)}</p>' for text in notes)
 
 
-def _colour(name: str, names: list[str]) -> str:
-    """The same colour for a group in every chart: by its place among the groups, grey for the total."""
-    if name == TOTAL:
-        return "#57606a"
-    groups = [n for n in names if n != TOTAL]
-    return PALETTE[groups.index(name) % len(PALETTE)]
-
-
-def _short(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _drawn_series(campaign: CampaignReport, colours: dict[str, str]) -> tuple[dict, list[str]]:
+    """The curves the time chart draws, and notes on what it leaves out: the total when there
+    are groups (its curve would squash theirs into the bottom), and groups past the palette."""
+    series, notes = dict(campaign.timeline), []
+    groups = [name for name in series if name != TOTAL]
+    if groups and TOTAL in series:
+        notes.append(f"{plural(series.pop(TOTAL)[-1][1], 'reply')} in all.")
+    if len(groups) > MAX_LINES:  # a legend of 40 institutions helps nobody: the busiest ones
+        series = {name: points for name, points in series.items() if colours.get(name) != OTHER}
+        notes.append(f"Lines for the {MAX_LINES} groups with the most replies, of {len(groups)}; "
+                     "the table has them all.")
+    return series, notes
 
 
 def write_html(report: Report, path: Path) -> None:

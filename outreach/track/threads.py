@@ -219,9 +219,11 @@ def format_status(rows: list[StatusRow], styler=None) -> str:
         summary = ", ".join(f"{n} {labels.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
         header = f"{block[0].campaign}: {by_state}; next: {summary}"
         out.append(styler(header, "note") if styler else header)
-        width = max(len(r.address) for r in block)
-        state_width = max(len(r.state) for r in block)
-        event_width = max([len(r.last_event) for r in block] + [10])
+        width = max([len(r.address) for r in block] + [len("address")])
+        state_width = max([len(r.state) for r in block] + [len("state")])
+        event_width = max([len(r.last_event) for r in block] + [len("last event")])
+        columns = f"  {'line':>5}  {'address':<{width}}  {'state':<{state_width}}  {'last event':<{event_width}}  next action"
+        out.append(styler(columns, "note") if styler else columns)
         for r in block:
             line = f"{r.line:>5}" if r.line else "    -"
             action = styler(r.next_action, colours[r.action]) if styler and r.action in colours else r.next_action

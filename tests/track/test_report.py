@@ -207,7 +207,8 @@ def test_html_is_one_self_contained_page(store, invoke, workspace):
     assert result.exit_code == 0 and "wrote out/report.html" in result.output
     page = (workspace / "out" / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count("<svg") == 3  # two charts for fall; spring has no reply to chart
+    assert page.count("<svg") == 1  # the time chart for fall; spring has no reply to chart
+    assert page.count('<div class="rates"') == 2  # reply-rate bars (HTML, so names wrap) for both campaigns
     assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
     assert not re.search(r"""(src|href)\s*=|url\(|@import|<link|<script""", page)
     assert "first follow-up" in page and "Inst A" in page
@@ -228,3 +229,56 @@ def test_many_groups_keep_the_verdict_short():
     assert not verdict.within_noise and len(verdict.separated) > 3
     assert f"and {len(verdict.separated) - 3} more pairs" in verdict.text
     assert "and 25 more: read those rates with care" in verdict.text
+
+
+def one_day_store(workspace, groups: int) -> Store:
+    """Six contacts per institution, long names among them, every reply on November 10."""
+    s = Store(workspace / "outreach.db")
+    names = [f"Institution {i} of the Long-Named University Hospital System" for i in range(groups)]
+    for g, name in enumerate(names):
+        for k in range(6):
+            address = f"c{g}.{k}@example.edu"
+            mid = add_message(s, "fall", address, line=2 + g * 6 + k, sent_at="2026-11-10T09:00:00Z",
+                              contact={"email": address, "institution": name})
+            if k <= g % 6:
+                add_event(s, mid, address, "reply", f"2026-11-10T09:{k + 1:02d}:00Z")
+    return s
+
+
+def test_html_names_in_full_distinct_colours_and_a_one_day_time_chart(workspace, invoke):
+    one_day_store(workspace, groups=10)
+    assert invoke("report", "--by", "institution", "--html", "r.html").exit_code == 0
+    page = (workspace / "r.html").read_text()
+    assert "…" not in page and page.count("Institution 9 of the Long-Named University Hospital System") >= 3
+    svg = ElementTree.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group())
+    lines = [path for path in svg.iter("{http://www.w3.org/2000/svg}path")]
+    strokes = [path.get("stroke") for path in lines]
+    assert len(lines) == 8 and len(set(strokes)) == 8  # the eight busiest groups, eight colours
+    legend = re.search(r'<ul class="legend">(.*?)</ul>', page).group(1)
+    assert all(f"background:{colour}" in legend for colour in strokes)  # a swatch for each line
+    assert "Institution 0 of the Long-Named University Hospital System" not in legend  # 1 reply: not drawn
+    assert "Lines for the 8 groups with the most replies, of 10" in page
+    assert "Every reply came on 2026-11-10." in page
+    ticks = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert ["2026-11-09", "2026-11-10", "2026-11-11"] == sorted(t for t in ticks if t and t.startswith("2026"))
+    step = re.match(r"M([\d.]+),[\d.]+H([\d.]+)V", lines[0].get("d"))
+    assert float(step.group(2)) - float(step.group(1)) > 100  # the jump is mid-chart, not on the axis
+    assert re.search(r"\b1 minute\b", page) and re.search(r"\b6 replies\b", page)
+    assert not re.search(r"\b1 (minutes|replies|hours|days)\b", page)
+
+
+def test_html_fits_a_phone():
+    """No fixed width wider than 420 px: the table scrolls in its own box, charts shrink."""
+    from outreach.track.report import CSS
+
+    assert ".scroll{overflow-x:auto" in CSS and "svg{display:block;margin:.5rem 0;max-width:100%;height:auto}" in CSS
+
+
+def test_plurals():
+    from outreach.output import plural
+    from outreach.track.report import _duration
+
+    assert [plural(1, "reply"), plural(5, "reply"), plural(2, "day"), plural(1.5, "hour")] == \
+        ["1 reply", "5 replies", "2 days", "1.5 hours"]
+    assert [_duration(1 / 60), _duration(0.5), _duration(1), _duration(30), _duration(72)] == \
+        ["1 minute", "30 minutes", "1 hour", "30 hours", "3 days"]

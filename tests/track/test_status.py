@@ -39,7 +39,9 @@ def test_status_text(store, invoke):
     lines = result.output.splitlines()
     assert lines[0] == ("fall: 4 sent, 1 uncertain, 1 drafted, 1 follow-up 1 sent; "
                         "next: 2 waiting, 2 nothing to do, 1 follow-up due, 1 to check, 1 to send")
-    table = {line.split()[1]: line for line in lines[1:]}
+    assert lines[1].split() == ["line", "address", "state", "last", "event", "next", "action"]
+    assert lines[1].index("address") == lines[2].index("@") - len("due") and lines[2].startswith("      2  due@")
+    table = {line.split()[1]: line for line in lines[2:]}
     assert table["due@example.edu"].endswith("follow-up due now (since 2026-11-17)")
     assert table["later@example.edu"].endswith("follow-up due 2026-11-27")
     assert "auto-reply 2026-11-10" in table["away@example.edu"]
