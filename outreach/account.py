@@ -25,13 +25,15 @@ COMMAND_TIMEOUT = 30
 
 # Published limits, conservative: Gmail 500 recipients/day for personal accounts (2,000 for
 # Workspace); Microsoft 365 10,000 recipients/day and 30 messages/minute; iCloud 1,000/day.
+# save_sent "no": the provider files what is submitted over SMTP in Sent by itself (Gmail,
+# Microsoft 365), so a copy appended over IMAP would show twice.
 PRESETS: dict[str, dict[str, str]] = {
     "gmail": {"smtp_host": "smtp.gmail.com", "smtp_port": "465", "smtp_security": "ssl",
               "imap_host": "imap.gmail.com", "imap_port": "993", "imap_security": "ssl",
-              "daily_cap": "500", "rate": "20"},
+              "daily_cap": "500", "rate": "20", "save_sent": "no"},
     "outlook": {"smtp_host": "smtp.office365.com", "smtp_port": "587", "smtp_security": "starttls",
                 "imap_host": "outlook.office365.com", "imap_port": "993", "imap_security": "ssl",
-                "daily_cap": "10000", "rate": "30"},
+                "daily_cap": "10000", "rate": "30", "save_sent": "no"},
     "icloud": {"smtp_host": "smtp.mail.me.com", "smtp_port": "587", "smtp_security": "starttls",
                "imap_host": "imap.mail.me.com", "imap_port": "993", "imap_security": "ssl",
                "daily_cap": "1000", "rate": "20"},
@@ -114,6 +116,7 @@ class Account:
     rate: str | None  # OUTREACH_RATE or the preset's: "20", "20/min", "1/s"; read by deliver.sending
     ca_file: Path | None
     settings: Settings
+    save_sent: bool = False  # append each sent message to the IMAP Sent folder
 
     @classmethod
     def load(cls, settings: Settings) -> "Account":
@@ -131,10 +134,12 @@ class Account:
         ca_file = Path(raw["ca_file"]) if raw.get("ca_file") else None
         if ca_file and not ca_file.is_file():
             raise UserError(f"OUTREACH_CA_FILE={ca_file}: no such file")
+        imap = _server("imap", raw, raw.get("imap_user", smtp_user))
         return cls(
             sender=sender,
             smtp=_server("smtp", raw, smtp_user),
-            imap=_server("imap", raw, raw.get("imap_user", smtp_user)),
+            imap=imap,
+            save_sent=imap is not None and _yes_no(raw, "save_sent", default=True),
             daily_cap=_number(raw, "daily_cap", int),
             rate=raw.get("rate") or None,
             ca_file=ca_file,
@@ -181,6 +186,17 @@ def _server(kind: str, raw: dict[str, str], user: str) -> Server | None:
     if allow not in YES_NO:
         raise UserError(f"OUTREACH_{kind.upper()}_ALLOW_UNENCRYPTED={allow!r}: use yes or no")
     return Server(kind, host, port, security, user, allow_unencrypted=YES_NO[allow])
+
+
+def _yes_no(raw: dict[str, str], key: str, *, default: bool) -> bool:
+    value = raw.get(key, "").strip().lower()
+    if not value:
+        return default
+    if value in ("yes", "true", "1", "on"):
+        return True
+    if value in ("no", "false", "0", "off"):
+        return False
+    raise UserError(f"OUTREACH_{key.upper()}={raw[key]!r}: use yes or no")
 
 
 def _number(raw: dict[str, str], key: str, kind: type):

@@ -292,6 +292,13 @@ def report_result(session, result) -> int:
             + " (listed above; check your Sent folder, then `outreach resolve`)")
     code = 1 if (partial or result.failed or result.deferred or result.uncertain or plan.uncertain
                  or plan.tally.with_warnings) else 0
+    copies = result.sent_copies
+    if copies is not None and copies.error is None:
+        say(f"Filed a copy of each in {copies.folder} on {plan.account.imap.host}")
+    elif copies is not None:
+        common.warn(f"{copies.saved} of {copies.wanted} sent messages were filed in your Sent folder: {copies.error}. "
+                    "They were sent and are recorded as sent; nothing will be sent again")
+        code = max(code, 1)
     remaining = result.not_reached + len(result.deferred) + len(plan.later) + len(plan.waiting)
     if result.fatal is not None:
         say(style("error: ", "error", stream=sys.stderr) + str(result.fatal), err=True)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from outreach import clock
 from outreach.account import Account, Secret, Server
@@ -59,6 +59,9 @@ from outreach.errors import UserError
 from outreach.track.history import RECENT_DAYS, Past, hold_reason, known_elsewhere
 from outreach.track.store import MessageRow, Store
 from outreach.zones import parse_zone
+
+if TYPE_CHECKING:  # pragma: no cover
+    from outreach.mailbox.imap import SentCopies
 
 CLAIM_SECONDS = 0.5     # claim (and fsync) about this much sending time at once ...
 MAX_CLAIM = 50          # ... but never more messages than this
@@ -360,6 +363,7 @@ class Result:
     fatal: TransportError | None = None
     seconds: float = 0.0
     connections: int = 0
+    sent_copies: SentCopies | None = None   # the copies filed in the IMAP Sent folder, when there is one
 
     @property
     def attempted(self) -> int:
@@ -391,9 +395,11 @@ def claim_size(interval: float) -> int:
 
 def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threading.Event,
               on_message: Callable[[Item, str, str], None] = lambda item, status, detail: None,
+              on_accepted: Callable[[Item, bytes], None] = lambda item, data: None,
               result: Result | None = None) -> Result:
     """Send every item of a recorded plan, in order, paced; never raises for a server's answer.
 
+    ``on_accepted`` gets each message the server accepted, as the bytes that went out.
     ``result`` is filled in as messages go, so a caller still has it after a KeyboardInterrupt."""
     result = result if result is not None else Result()
     result.planned += len(plan.items)
@@ -429,7 +435,7 @@ def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threa
             else:
                 prepare = None
             pacer.started()
-            status, detail = _send_one(item, data, sender, store, transport, prepare)
+            status, detail = _send_one(item, data, sender, store, transport, prepare, on_accepted)
             on_message(item, status, detail)
             getattr(result, status if status != ABANDONED else "deferred").append((item, detail))
             if status == ABANDONED:
@@ -470,12 +476,14 @@ def stamp(data: bytes) -> bytes:
 
 
 def _send_one(item: Item, data: bytes, sender, store: Store, transport: SMTPTransport,
-              while_waiting: Callable[[], None] | None) -> tuple[str, str]:
+              while_waiting: Callable[[], None] | None,
+              on_accepted: Callable[[Item, bytes], None]) -> tuple[str, str]:
     draft = item.rendered.draft
     assert draft is not None
     journal = _RowJournal(store, item.message_id)
+    wire = stamp(data)
     try:
-        outcome = transport.send(sender.addr_spec, draft.recipients, stamp(data), journal, while_waiting)
+        outcome = transport.send(sender.addr_spec, draft.recipients, wire, journal, while_waiting)
     except KeyboardInterrupt:
         transport.abort()
         if journal.started:
@@ -484,6 +492,7 @@ def _send_one(item: Item, data: bytes, sender, store: Store, transport: SMTPTran
     if outcome.status == SENT:
         partial = "; ".join(f"{r}: {t}" for r, t in outcome.refused.items())
         store.set_state(item.message_id, "sent", error=f"refused recipients: {partial}" if partial else None)
+        on_accepted(item, wire)
         return SENT, partial
     if outcome.status == FAILED:
         store.set_state(item.message_id, "failed", error=outcome.reply)

@@ -131,14 +131,20 @@ class SendSession:
         if not self.plan.items:
             return
         assert self._secret is not None
+        accepted: list[tuple[str, bytes]] = []
+        keep = (lambda item, data: accepted.append((item.message_id, data))) if self.account.save_sent else \
+            (lambda item, data: None)
         transport = sending.make_transport(self.account, self._secret, wait=lambda seconds: not stop.wait(seconds))
         already = len(result.sent)
         try:
-            sending.send_plan(self.plan, self.store, transport, stop=stop, on_message=on_message, result=result)
+            sending.send_plan(self.plan, self.store, transport, stop=stop, on_message=on_message,
+                              on_accepted=keep, result=result)
         except KeyboardInterrupt:
             result.interrupted = True
             result.not_reached = result.planned - result.attempted
         self.remove_drafts(result, result.sent[already:])
+        if accepted:
+            self.file_in_sent(accepted, result)
 
     def remove_drafts(self, result: sending.Result, sent: list) -> None:
         """The drafts of the messages just sent go: each could otherwise be sent again by hand."""
@@ -149,6 +155,16 @@ class SendSession:
             removed, left = remove_sent_drafts(self.store, self.account, drafts)
             result.drafts_removed += removed
             result.drafts_left += left
+
+    def file_in_sent(self, accepted: list[tuple[str, bytes]], result: sending.Result) -> None:
+        """A copy of each accepted message in the IMAP Sent folder, after each round (one login,
+        and no IMAP connection idling through the pacing or a --wait). A failure is the result's
+        warning only: the messages left and are recorded as sent, so nothing is sent again."""
+        # imapclient is loaded only when there is a copy to file
+        from outreach.mailbox.imap import save_sent_copies
+
+        copies = save_sent_copies(self.account, accepted)
+        result.sent_copies = copies if result.sent_copies is None else result.sent_copies.add(copies)
 
     def next_moment(self) -> datetime | None:
         """When something left by this plan may go: the soonest window, or the daily cap's room."""

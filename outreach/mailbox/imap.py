@@ -3,7 +3,8 @@
 Reading never changes the mailbox: folders are opened with EXAMINE (read-only), bodies and
 headers are fetched with ``BODY.PEEK`` (which never sets ``\\Seen``), and nothing is moved,
 flagged or deleted. The only writes are ``outreach draft --imap``'s: APPEND to the Drafts
-folder, and, when a draft is redrafted, removing the older copy *with the same Message-ID*.
+folder, and, when a draft is redrafted, removing the older copy *with the same Message-ID*;
+and after a send, APPEND of each sent message to the Sent folder (:func:`save_sent_copies`).
 
 Every failure a user can meet (refused connection, unverifiable certificate, wrong password,
 missing STARTTLS) becomes one :class:`UserError` sentence naming the server.
@@ -27,7 +28,7 @@ from imapclient.exceptions import (
     IMAPClientError,
     LoginError,
 )
-from imapclient.imapclient import DELETED, DRAFT, DRAFTS, JUNK, SENT
+from imapclient.imapclient import DELETED, DRAFT, DRAFTS, JUNK, SEEN, SENT
 
 from outreach.account import Account, Server
 from outreach.errors import UserError
@@ -228,14 +229,22 @@ class ImapSession:
 
     def drafts_folder(self) -> str:
         """The Drafts folder: ``\\Drafts`` (Gmail's ``[Gmail]/Drafts``), else "Drafts", else created."""
-        found = self.special_folder(DRAFTS)
+        return self._special_or_created(DRAFTS, "Drafts")
+
+    def sent_folder_for_copies(self) -> str:
+        """The Sent folder: ``\\Sent`` (Gmail's ``[Gmail]/Sent Mail``), else "Sent" or the like, else
+        created as "Sent", as a mail client does on its first send."""
+        return self._special_or_created(SENT, "Sent")
+
+    def _special_or_created(self, flag: bytes, plain: str) -> str:
+        found = self.special_folder(flag)
         if found:
             return found
         prefix = ""
         if self.client.has_capability("NAMESPACE"):
             personal = self.client.namespace().personal
             prefix = personal[0][0] if personal else ""
-        name = f"{prefix}Drafts"
+        name = f"{prefix}{plain}"
         self.client.create_folder(name)
         try:
             self.client.subscribe_folder(name)
@@ -362,6 +371,48 @@ class ImapSession:
             else:
                 self.client.close_folder()
         return removed
+
+    def append_sent(self, folder: str, raw: bytes) -> None:
+        """APPEND a message that was sent, flagged \\Seen, as a mail client files its own."""
+        self.client.append(folder, raw, flags=(SEEN,), msg_time=datetime.now(timezone.utc))
+
+
+@dataclass
+class SentCopies:
+    """What :func:`save_sent_copies` did: how many copies are in which folder, or why not all."""
+
+    folder: str | None
+    saved: int
+    wanted: int
+    error: str | None = None
+
+    def add(self, later: "SentCopies") -> "SentCopies":
+        """This round's copies and a later round's (`send --wait`): the first error is kept."""
+        return SentCopies(later.folder or self.folder, self.saved + later.saved, self.wanted + later.wanted,
+                          self.error or later.error)
+
+
+def save_sent_copies(account: Account, copies: list[tuple[str, bytes]], *,
+                     warn: Callable[[str], None] = lambda text: None) -> SentCopies:
+    """Put a copy of each sent message (Message-ID, bytes as sent) in the account's Sent folder,
+    so that the user's mail client shows the thread a reply answers.
+
+    Never raises for the server's sake: the messages have left, and nothing may be sent again
+    because their copies could not be filed; the error says why, in one sentence."""
+    result = SentCopies(None, 0, len(copies))
+    try:
+        with ImapSession(account, warn=warn) as session:
+            try:
+                result.folder = session.sent_folder_for_copies()
+                for message_id, raw in copies:
+                    session.append_sent(result.folder, raw)
+                    result.saved += 1
+            except (IMAPClientError, OSError) as e:
+                doing = f"filing {message_id} in {result.folder}" if result.folder else "finding the Sent folder"
+                raise UserError(f"{session._where()} refused {doing} ({str(e).strip().rstrip('.')})") from None
+    except UserError as e:
+        result.error = str(e)
+    return result
 
 
 class _Guard:
