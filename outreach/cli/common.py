@@ -3,6 +3,7 @@ side of :class:`outreach.feedback.Feedback` (notes, warnings, row problems, prog
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -68,14 +69,32 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def print_problems(item, source: str) -> None:
+def print_problems(item, source: str, *, err: bool = False) -> None:
     """A row's problems under its CSV line: ``mentors.csv, line 4  j.chen@example.edu``."""
-    say(f"{style(f'{source}, line {item.contact.line}', 'note')}  {row_label(item)}")
+    stream = sys.stderr if err else None
+    say(f"{style(f'{source}, line {item.contact.line}', 'note', stream=stream)}  {row_label(item)}", err=err)
     if item.skip:
-        say(f"  {style('skipped ', 'note')}{item.skip}")
+        say(f"  {style('skipped ', 'note', stream=stream)}{item.skip}", err=err)
     for p in item.problems:
         column = f'column "{p.field}": ' if p.field else ""
-        say(f"  {style(f'{p.severity:<8}', p.severity)}{column}{p.text}")
+        say(f"  {style(f'{p.severity:<8}', p.severity, stream=stream)}{column}{p.text}", err=err)
+
+
+# -- --json: one document on stdout, human text on stderr --------------------------------------
+def print_json(data) -> None:
+    say(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def row_json(item) -> dict:
+    """A row's problems, as `check --json` and every other --json print them."""
+    return {"line": item.contact.line, "email": item.contact.email or item.contact.fields.get("email", ""),
+            "skipped": item.skip,
+            "problems": [{"severity": p.severity, "column": p.field, "message": p.text} for p in item.problems]}
+
+
+def tally_json(tally) -> dict:
+    return {"rows": tally.rows, "clean": tally.clean, "warnings": tally.with_warnings, "errors": tally.with_errors,
+            "skipped": tally.skipped}
 
 
 def row_label(item) -> str:
@@ -111,3 +130,20 @@ class Terminal:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+class JsonTerminal(Terminal):
+    """Feedback for --json: row problems go to stderr (an error stops the command before any
+    JSON) and are kept for the JSON document."""
+
+    def __init__(self, minimum: int = PROGRESS_MINIMUM):
+        super().__init__(minimum)
+        self.rows: list[dict] = []
+
+    def problems(self, item, source: str) -> None:
+        print_problems(item, source, err=True)
+        self.rows.append(row_json(item))
+
+
+def terminal(as_json: bool) -> Terminal:
+    return JsonTerminal() if as_json else Terminal()

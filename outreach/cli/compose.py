@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +14,10 @@ from outreach.cli.common import (
     json_opt,
     note,
     print_history,
+    print_json,
     print_problems,
+    row_json,
+    tally_json,
     template_arg,
 )
 from outreach.output import say, style
@@ -107,15 +109,12 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
         else:
             print_problems(item, str(contacts))
     if as_json:
-        say(json.dumps({"template": str(template), "contacts": str(contacts),
-                        "encoding": loaded_contacts.encoding, "rows": reported,
-                        "known_elsewhere": [{"line": line, "email": address, "history": [
-                            {"campaign": p.campaign, "state": p.state, "when": p.when, "outcome": p.outcome}
-                            for p in pasts]} for line, address, pasts in known],
-                        "summary": {"rows": tally.rows, "clean": tally.clean,
-                                    "warnings": tally.with_warnings, "errors": tally.with_errors,
-                                    "skipped": tally.skipped}},
-                       ensure_ascii=False, indent=2))
+        print_json({"template": str(template), "contacts": str(contacts), "encoding": loaded_contacts.encoding,
+                    "rows": reported,
+                    "known_elsewhere": [{"line": line, "email": address, "history": [
+                        {"campaign": p.campaign, "state": p.state, "when": p.when, "outcome": p.outcome}
+                        for p in pasts]} for line, address, pasts in known],
+                    "summary": tally_json(tally)})
     else:
         print_history(known, str(contacts))
         kind = "error" if tally.with_errors else "warning" if tally.with_warnings else "ok"
@@ -137,12 +136,6 @@ def known_history(settings, template: Path, contacts, campaign: str | None) -> d
         return known_elsewhere(store, (c.email for c in contacts if c.email), campaign)
     finally:
         store.close()
-
-
-def row_json(item) -> dict:
-    return {"line": item.contact.line, "email": item.contact.email or item.contact.fields.get("email", ""),
-            "skipped": item.skip,
-            "problems": [{"severity": p.severity, "column": p.field, "message": p.text} for p in item.problems]}
 
 
 @click.command()

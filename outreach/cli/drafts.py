@@ -7,12 +7,15 @@ from pathlib import Path
 import click
 
 from outreach.cli.common import (
-    Terminal,
     check_dns_opt,
     contacts_arg,
     history_opts,
+    json_opt,
     print_history,
+    print_json,
+    tally_json,
     template_arg,
+    terminal,
 )
 from outreach.output import say, style
 
@@ -35,10 +38,11 @@ variant_opt = click.option(
               help="Append the drafts to the account's IMAP Drafts folder instead of writing .eml files.")
 @history_opts
 @check_dns_opt
+@json_opt
 @click.pass_context
 def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path,
           sender: str | None, to_imap: bool, include_answered: bool, include_recent: bool, recent_days: int,
-          check_dns: bool):
+          check_dns: bool, as_json: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
@@ -66,6 +70,7 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
       outreach draft templates/thank_you.txt interviews.csv --out thank-you-drafts
       outreach draft templates/mentor_outreach.txt mentors.csv --imap
       outreach draft templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
+      outreach draft templates/mentor_outreach.txt mentors.csv --json | jq -r '.written[]'
     """
     from outreach.cli.common import load_settings
     from outreach.deliver.drafts import draft_campaign
@@ -76,9 +81,13 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
     if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     settings = load_settings(**{"from": sender})
+    feedback = terminal(as_json)
     run = draft_campaign(settings, template, contacts, variants=variants, campaign=campaign, out_dir=out_dir,
                          to_imap=to_imap, check_dns=check_dns, include_answered=include_answered,
-                         include_recent=include_recent, recent_days=recent_days, feedback=Terminal())
+                         include_recent=include_recent, recent_days=recent_days, feedback=feedback)
+    if as_json:
+        print_json(draft_json(run, feedback.rows))
+        ctx.exit(1 if run.tally.with_warnings else 0)
     print_history(run.known, str(contacts))
     verb = "appended" if to_imap else "wrote"
     say(style(f"{verb} {len(run.result.written)} draft(s) to {run.target} (campaign {run.campaign!r}, "
@@ -94,3 +103,13 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
     for address, reason in run.held:
         say(f"skipped {address}: {SKIP_REASONS[reason]}")
     ctx.exit(1 if run.tally.with_warnings else 0)
+
+
+def draft_json(run, rows: list[dict]) -> dict:
+    """`draft --json`: what was written where, what was left out and why, the rows' problems."""
+    return {"campaign": run.campaign, "target": run.target, "transport": "imap" if run.to_imap else "eml",
+            "written": [str(where) for where in run.result.written], "already_sent": run.result.already_sent,
+            "suppressed": [{"address": address, "reason": reason} for address, reason in run.suppressed],
+            "skipped": [{"address": who, "reason": reason} for who, reason in run.skipped],
+            "held": [{"address": address, "reason": reason} for address, reason in run.held],
+            "variants": run.split or None, "summary": tally_json(run.tally), "rows": rows}

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from outreach.cli.common import Terminal, warn
+from outreach.cli.common import json_opt, print_json, terminal, warn
 from outreach.cli.mailbox import print_sync_report
-from outreach.cli.send import confirm, send_and_report, show_plan
+from outreach.cli.send import confirm, send_and_report, send_json, show_plan
 from outreach.output import say, style
 from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
 
@@ -34,9 +34,11 @@ from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
               help="Do not sync and do not require a recent sync: follow up on what the store already knows "
                    "(a reply that arrived since the last sync would be missed).")
 @click.option("--from", "sender", help="Sender (default: OUTREACH_FROM).")
+@json_opt
 @click.pass_context
 def followup(ctx, campaign: str, template: Path, after: str, max_followups: int, out_dir: Path, to_imap: bool,
-             send: bool, yes: bool, rate: str | None, dry_run: bool, no_sync: bool, sender: str | None):
+             send: bool, yes: bool, rate: str | None, dry_run: bool, no_sync: bool, sender: str | None,
+             as_json: bool):
     """One threaded follow-up to those of CAMPAIGN who have not answered.
 
     \b
@@ -61,6 +63,7 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
       outreach followup fall-mentors -t templates/follow_up.txt --imap
       outreach followup fall-mentors -t templates/follow_up.txt --send
       outreach followup fall-mentors -t templates/follow_up.txt --max 2 --out drafts/second
+      outreach followup fall-mentors -t templates/follow_up.txt --dry-run --json | jq '.skipped'
     """
     from outreach.cli.common import load_settings
     from outreach.deliver.followup import (
@@ -75,25 +78,27 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
         raise UserError("--imap writes drafts and --send sends: choose one")
     if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
-    feedback = Terminal()
+    feedback = terminal(as_json)
     run = prepare_followups(settings, campaign, template, after=after, max_followups=max_followups,
                             no_sync=no_sync, feedback=feedback)
-    if run.synced is not None:
+    report = FollowupJson(run, "dry-run" if dry_run else "send" if send else "draft", feedback) if as_json else None
+    if run.synced is not None and not as_json:
         print_sync_report(run.synced)
-    say(run.selection.summary())
+    say(run.selection.summary(), err=as_json)
     for address, why, draft_path in run.withdraw:
         where = f" ({draft_path})" if draft_path else ""
         warn(f"{address} {why}, but a follow-up to them is drafted{where} and not sent: delete it")
     withdraw = 1 if run.withdraw else 0
-    if dry_run:
-        for address, action in run.due_actions():
-            say(f"  {address:<40} {action}")
-        if run.selection.skipped:
-            say("skipped:")
-        for address, why in run.selection.skipped:
-            say(f"  {address:<40} {why}")
-        ctx.exit(withdraw)
-    if not run.selection.due:
+    if dry_run or not run.selection.due:
+        if as_json:
+            report.print()
+        elif dry_run:
+            for address, action in run.due_actions():
+                say(f"  {address:<40} {action}")
+            if run.selection.skipped:
+                say("skipped:")
+            for address, why in run.selection.skipped:
+                say(f"  {address:<40} {why}")
         ctx.exit(withdraw)
     planned = run.render(settings.sender)
     errors = warnings = 0
@@ -106,21 +111,56 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
         raise UserError(f"{errors} follow-up(s) have errors; nothing was written. Fix {template} and run again")
     if send:
         with open_followup_send(settings, run, planned, rate=rate, feedback=feedback) as session:
-            ctx.exit(max(send_now(session, yes), 1 if warnings else 0, withdraw))
+            code = max(send_now(session, yes, report), 1 if warnings else 0, withdraw)
+        ctx.exit(code)
     written, target = draft_followups(settings, run, planned, to_imap=to_imap, out_dir=out_dir, feedback=feedback)
-    verb = "appended" if to_imap else "wrote"
-    say(style(f"{verb} {len(written)} follow-up draft(s) to {target} (campaign {campaign!r})", "ok"))
+    if report is not None:
+        report.print(written=written, target=target)
+    else:
+        verb = "appended" if to_imap else "wrote"
+        say(style(f"{verb} {len(written)} follow-up draft(s) to {target} (campaign {campaign!r})", "ok"))
     ctx.exit(1 if warnings or withdraw else 0)
 
 
-def send_now(session, yes: bool) -> int:
+class FollowupJson:
+    """`followup --json`: one document on stdout, whatever the mode (keys are a stable contract)."""
+
+    def __init__(self, run, mode: str, feedback):
+        self.run, self.mode, self.rows = run, mode, feedback.rows  # the follow-ups' problems, as they come
+
+    def print(self, *, written=None, target=None, session=None, result=None) -> None:
+        run = self.run
+        print_json({
+            "campaign": run.campaign, "mode": self.mode,
+            "synced": run.synced.as_json() if run.synced is not None else None,
+            "due": [{"address": address, "action": action} for address, action in run.due_actions()],
+            "skipped": [{"address": address, "reason": reason, "detail": detail}
+                        for address, reason, detail in run.not_due()],
+            "withdraw": [{"address": address, "why": why, "draft": path or None}
+                         for address, why, path in run.withdraw],
+            "written": None if written is None else [str(where) for where in written], "target": target,
+            "send": None if session is None else send_json(session, result, self.rows),
+            "rows": self.rows,
+        })
+
+
+def send_now(session, yes: bool, report: FollowupJson | None = None) -> int:
     """`followup --send`: the plan, the question, the send (which removes the drafts it sent)."""
-    show_plan(session.plan, "stored contact rows")
+    quiet = report is not None
+    if not quiet:
+        show_plan(session.plan, "stored contact rows")
     if not session.plan.items:
-        say("nothing to send now")
+        say("nothing to send now", err=quiet)
+        if quiet:
+            report.print(session=session)
         return 1 if session.plan.later else 0
     if not confirm(session, yes, f"Send {len(session.plan.items)} follow-up(s) now?",
-                   "--dry-run to see who is due first"):
-        say("nothing sent")
+                   "--dry-run to see who is due first", err=quiet):
+        say("nothing sent", err=quiet)
+        if quiet:
+            report.print(session=session)
         return 0
-    return send_and_report(session)
+    code, result = send_and_report(session, quiet=quiet)
+    if quiet:
+        report.print(session=session, result=result)
+    return code

@@ -4,18 +4,23 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
 import click
 
+from outreach import output
 from outreach.cli import common
 from outreach.cli.common import (
-    Terminal,
     check_dns_opt,
     contacts_arg,
     history_opts,
+    json_opt,
+    print_json,
+    tally_json,
     template_arg,
+    terminal,
 )
 from outreach.cli.compose import show_preview
 from outreach.output import say, style
@@ -50,11 +55,12 @@ from outreach.output import say, style
                    "showing who is next and when. Ctrl-C stops; the same command resumes.")
 @history_opts
 @check_dns_opt
+@json_opt
 @click.pass_context
 def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, limit: int | None,
          rate: str | None, jitter: float | None, daily_cap: int | None, resend_uncertain: bool, retry_failed: bool,
          variants: tuple[Path, ...], window: str | None, weekdays: bool | None, wait: bool,
-         include_answered: bool, include_recent: bool, recent_days: int, check_dns: bool):
+         include_answered: bool, include_recent: bool, recent_days: int, check_dns: bool, as_json: bool):
     """Send one message per contact through your SMTP account, paced, and record each one.
 
     Every row is rendered and checked first: any error and nothing is sent. Then you see the
@@ -79,6 +85,7 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
       outreach send templates/thank_you.txt interviews.csv --window 08:00-18:00 --weekdays --wait
       # what would go out tomorrow at 9, New York time?
       OUTREACH_NOW=2026-12-02T09:00-05:00 outreach send thank_you.txt interviews.csv --window 08:00-18:00 --dry-run
+      outreach send templates/mentor_outreach.txt mentors.csv --yes --json | jq '.result.sent[].address'
     """
     from outreach.cli.common import load_settings
     from outreach.deliver.session import open_campaign
@@ -86,39 +93,47 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
 
     if wait and limit is not None:
         raise UserError("--wait sends every contact and --limit only some: use one or the other")
+    feedback = terminal(as_json)
     with open_campaign(load_settings(), template, contacts, campaign=campaign, variants=variants, dry_run=dry_run,
                        limit=limit, rate=rate, jitter=jitter, daily_cap=daily_cap,
                        resend_uncertain=resend_uncertain, retry_failed=retry_failed, check_dns=check_dns,
                        window=window, weekdays=weekdays, include_answered=include_answered,
-                       include_recent=include_recent, recent_days=recent_days, feedback=Terminal()) as session:
+                       include_recent=include_recent, recent_days=recent_days, feedback=feedback) as session:
         plan = session.plan
-        show_plan(plan, str(contacts), every_group=dry_run)
+        if not as_json:
+            show_plan(plan, str(contacts), every_group=dry_run)
         warnings = 1 if plan.tally.with_warnings else 0
         left = 1 if plan.uncertain or plan.later_reason == "daily cap" or plan.waiting else warnings
-        if dry_run:
-            say(style("dry run: nothing was sent or recorded", "note"))
-            ctx.exit(left)
-        if not plan.items and not (wait and session.next_moment()):
-            say("nothing to send now")
+        if dry_run or not plan.items and not (wait and session.next_moment()):
+            if as_json:
+                print_json(send_json(session, None, feedback.rows, dry_run=dry_run))
+            else:
+                say(style("dry run: nothing was sent or recorded", "note") if dry_run else "nothing to send now")
             ctx.exit(left)
         count = len(plan.items)
         question = f"Send {count} message(s) now" + (f" and {len(plan.waiting)} as their windows open?" if wait
                                                        and plan.waiting else "?")
-        if not confirm(session, yes, question, "--dry-run to see the plan first"):
-            say("nothing sent")
+        if not confirm(session, yes, question, "--dry-run to see the plan first", err=as_json):
+            say("nothing sent", err=as_json)
+            if as_json:
+                print_json(send_json(session, None, feedback.rows))
             return
-        ctx.exit(send_and_report(session, wait=wait))
+        code, result = send_and_report(session, wait=wait, quiet=as_json)
+        if as_json:
+            print_json(send_json(session, result, feedback.rows))
+        ctx.exit(code)
 
 
-def confirm(session, yes: bool, question: str, hint: str) -> bool:
-    """Ask before sending (after the secret is known to be there); refuse when no one can answer."""
+def confirm(session, yes: bool, question: str, hint: str, *, err: bool = False) -> bool:
+    """Ask before sending (after the secret is known to be there); refuse when no one can answer.
+    ``err``: ask on stderr (stdout is for --json)."""
     from outreach.errors import UserError
 
     if not yes and not common.interactive():
         raise UserError("standard input is not a terminal, so there is no one to confirm: add --yes to send "
                         f"(and {hint})")
     session.prepare_secret(common.warn)
-    return yes or click.confirm(question, default=False)
+    return yes or click.confirm(question, default=False, err=err)
 
 
 def show_plan(plan, source: str, *, every_group: bool = False) -> None:
@@ -240,9 +255,10 @@ class WaitLine:
             self.last = None
 
 
-def send_and_report(session, wait: bool = False) -> int:
+def send_and_report(session, wait: bool = False, *, quiet: bool = False):
     """Send the confirmed plan with a progress bar (or a line per message off a terminal), then
-    say what happened; returns the exit code. With ``wait``, a live line while waiting for windows."""
+    say what happened; returns the exit code and the result. With ``wait``, a live line while
+    waiting for windows. ``quiet`` (for --json): no line per message, the closing text on stderr."""
     plan = session.plan
     bar_shown = sys.stderr.isatty() and not wait
     wait_line = WaitLine(plan.home_zone)
@@ -251,21 +267,22 @@ def send_and_report(session, wait: bool = False) -> int:
         def on_message(item, status, detail):
             bar.update(1)
             wait_line.clear()
-            if not bar_shown:
+            if not bar_shown and not quiet:
                 line = f"{status:<10}{item.address} (line {item.line})"
                 say(line + (f": {detail}" if detail and status != "sent" else ""))
 
         result = session.send(on_message=on_message, wait=wait, on_wait=wait_line, on_first_interrupt=lambda: say(
             "\nstopping after the current message (Ctrl-C again to abandon it)", err=True))
         wait_line.clear()
-    return report_result(session, result)
+    return report_result(session, result, err=quiet), result
 
 
-def report_result(session, result) -> int:
+def report_result(session, result, *, err: bool = False) -> int:
     from outreach.deliver.pacing import describe_duration
     from outreach.deliver.sending import local_time
 
     plan = session.plan
+    say = functools.partial(output.say, err=err)  # noqa: F811 - the closing text, on stderr for --json
 
     def listing(kind: str, rows, intro: str) -> None:
         if not rows:
@@ -364,3 +381,52 @@ def resolve(address: str, outcome: str, campaign: str | None):
         for where in left:
             say(style(f"Could not remove the draft {where}: delete it yourself, it was sent", "warning"))
 
+
+
+# -- --json ------------------------------------------------------------------------------------
+def item_json(item) -> dict:
+    return {"address": item.address, "line": item.line, "message_id": item.message_id,
+            "variant": item.rendered.variant}
+
+
+def plan_json(plan) -> dict:
+    """The plan as `send --json` and `followup --send --json` print it (keys are a stable contract)."""
+    from outreach.clock import iso
+    from outreach.deliver.pacing import UNLIMITED
+
+    pacing = plan.pacing
+    return {
+        "account": str(plan.account.sender), "server": f"{plan.server.host}:{plan.server.port}",
+        "campaign": plan.campaign, "send_now": [item_json(item) for item in plan.items],
+        "later": [item_json(item) for item in plan.later], "later_reason": plan.later_reason or None,
+        "skipped": {reason: list(addresses) for reason, addresses in plan.skipped.items() if addresses},
+        "uncertain": [{"address": row.address, "line": row.contact_line, "message_id": row.message_id}
+                      for row in plan.uncertain],
+        "pacing": {"per_minute": None if pacing.rate == UNLIMITED else pacing.rate, "jitter_seconds": pacing.jitter,
+                   "daily_cap": pacing.cap, "used_last_24h": plan.window_used,
+                   "cap_resumes_at": iso(plan.cap_resume) if plan.cap_resume else None},
+        "estimate_seconds": round(plan.estimate_seconds(), 1) if plan.items else 0,
+        "summary": tally_json(plan.tally),
+    }
+
+
+def result_json(result) -> dict:
+    def listed(rows, key):
+        return [{**item_json(item), key: detail or None} for item, detail in rows]
+
+    copies = result.sent_copies
+    return {
+        "sent": listed(result.sent, "refused_recipients"), "failed": listed(result.failed, "reply"),
+        "deferred": listed(result.deferred, "reply"), "uncertain": listed(result.uncertain, "reply"),
+        "not_reached": result.not_reached, "interrupted": result.interrupted, "stopped": result.stopped,
+        "seconds": round(result.seconds, 1),
+        "sent_copies": None if copies is None else {"folder": copies.folder, "saved": copies.saved,
+                                                    "wanted": copies.wanted, "error": copies.error},
+    }
+
+
+def send_json(session, result, rows: list[dict], *, dry_run: bool = False) -> dict:
+    """`send --json`: the plan, what happened (None on a dry run, or when nothing was sent), the rows' problems."""
+    return {"campaign": session.plan.campaign, "dry_run": dry_run,
+            "plan": plan_json(session.plan), "result": None if result is None else result_json(result),
+            "rows": rows}

@@ -18,7 +18,9 @@ from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
 @click.option("--date", "when", help="When it happened: YYYY-MM-DD or an ISO date-time (default: now).")
 @click.option("--note", help="A few words to keep with the outcome.")
 @click.option("--undo", is_flag=True, help="Take back this mark (a mistake), and its suppression for opted-out.")
-def mark(address: str, outcome: str, campaign: str | None, when: str | None, note: str | None, undo: bool):
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def mark(address: str, outcome: str, campaign: str | None, when: str | None, note: str | None, undo: bool,
+         as_json: bool):
     """Record an OUTCOME that arrived another way (a phone call, a hallway, another inbox).
 
     \b
@@ -39,10 +41,11 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
       outreach mark j.chen@example.edu accepted --campaign fall-mentors --date 2026-11-20
       outreach mark someone@example.edu opted-out
       outreach mark someone@example.edu declined --undo
+      outreach mark m.okafor@example.edu replied --json | jq .changed
     """
-    from outreach.cli.common import load_settings
+    from outreach.cli.common import load_settings, print_json
+    from outreach.clock import iso, parse_time
     from outreach.clock import now as clock_now
-    from outreach.clock import parse_time
     from outreach.errors import UserError
     from outreach.track.marks import mark as record_mark
     from outreach.track.outcomes import normalize_outcome
@@ -57,6 +60,10 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
     # only an opt-out may create the store: someone can ask not to be written to before we ever did
     store = Store(settings.db) if normalize_outcome(outcome) == "opted-out" else open_existing(settings)
     result = record_mark(store, address, outcome, campaign=campaign, at=at, note=note, undo=undo)
+    if as_json:
+        print_json({"address": result.address, "outcome": result.outcome, "campaign": result.campaign,
+                    "undo": undo, "changed": result.changed, "suppressed": result.suppressed, "at": iso(at)})
+        return
     where_text = f" in campaign {result.campaign!r}" if result.campaign else ""
     if undo:
         say(f"removed the mark {result.outcome} for {result.address}{where_text}" if result.changed

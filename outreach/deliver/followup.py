@@ -30,7 +30,7 @@ from outreach.feedback import Feedback, Quiet
 from outreach.mailbox.sync import Report as SyncReport
 from outreach.mailbox.sync import sync_if_stale
 from outreach.track.store import MessageRow, Store, ThreadRow, open_existing
-from outreach.track.threads import Selection, next_action, select
+from outreach.track.threads import DUE, Selection, next_action, select
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -187,6 +187,12 @@ class FollowupRun:
         """(address, what is due) for each due contact, for a dry run."""
         return [(t.address, next_action(t, self.now, self.after, self.max_followups).text)
                 for t in self.selection.due]
+
+    def not_due(self) -> list[tuple[str, str, str]]:
+        """(address, reason, what `status` says) for each contact of the campaign not due now."""
+        actions = ((t.address, next_action(t, self.now, self.after, self.max_followups))
+                   for t in self.store.threads(self.campaign))
+        return [(address, action.reason, action.text) for address, action in actions if action.kind != DUE]
 
     def render(self, sender: str | None) -> list[Planned]:
         """A follow-up for each due contact, rendered and linted (nothing written yet)."""
