@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from outreach.output import say, style
+from outreach.output import plural, say, style
 
 PROGRESS_MINIMUM = 200   # rows or messages below which a progress bar would only flicker
 
@@ -38,7 +38,7 @@ def print_history(known, source: str) -> None:
     """Contacts the store knows from other campaigns: which, when, and what happened, by CSV line."""
     if not known:
         return
-    say(style(f"{len(known)} contact(s) known from other campaigns:", "note"))
+    say(style(f"{plural(len(known), 'contact')} known from other campaigns:", "note"))
     for line, address, pasts in known:
         say(f"  {source}, line {line}  {address}: " + "; ".join(p.describe() for p in pasts))
 

@@ -17,7 +17,7 @@ from outreach.cli.common import (
     template_arg,
     terminal,
 )
-from outreach.output import say, style
+from outreach.output import plural, say, style
 
 variant_opt = click.option(
     "--variant", "variants", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -90,7 +90,7 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
         ctx.exit(1 if run.tally.with_warnings else 0)
     print_history(run.known, str(contacts))
     verb = "appended" if to_imap else "wrote"
-    say(style(f"{verb} {len(run.result.written)} draft(s) to {run.target} (campaign {run.campaign!r}, "
+    say(style(f"{verb} {plural(len(run.result.written), 'draft')} to {run.target} (campaign {run.campaign!r}, "
               f"recorded in {settings.db.name})", "ok"))
     if run.split:
         say("variants: " + ", ".join(f"{name} {count}" for name, count in run.split.items()))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from outreach.cli.common import json_opt
-from outreach.output import say, style
+from outreach.output import plural, say, style
 
 COLOURS = {"overdue": "error", "due": "warning", "drafted": "warning", "upcoming": "note", "sent": "ok",
            "replied": "ok", "skipped": "note"}
@@ -66,6 +66,6 @@ def due(interviews: Path, within: str, campaign: str | None, ics_file: Path | No
         program = entry.fields.get("program")
         say(f"{style(f'{entry.state:<9}', COLOURS[entry.state])} {who}{f' ({program})' if program else ''}: "
             f"{describe(entry, listing.season)}")
-    say(f"{len(listing.entries)} interviewer(s): " + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s]))
+    say(f"{plural(len(listing.entries), 'interviewer')}: " + ", ".join(f"{counts[s]} {s}" for s in STATES if counts[s]))
     if ics_file is not None:
         say(f"wrote {ics_file} (import it into your calendar)")

@@ -9,7 +9,7 @@ import click
 from outreach.cli.common import json_opt, print_json, terminal, warn
 from outreach.cli.mailbox import print_sync_report
 from outreach.cli.send import confirm, send_and_report, send_json, show_plan
-from outreach.output import say, style
+from outreach.output import plural, say, style
 from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
 
 
@@ -108,7 +108,7 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
         errors += bool(item.rendered.errors)
         warnings += bool(item.rendered.warnings) and not item.rendered.errors
     if errors:
-        raise UserError(f"{errors} follow-up(s) have errors; nothing was written. Fix {template} and run again")
+        raise UserError(f"errors in {plural(errors, 'follow-up')}; nothing was written. Fix {template} and run again")
     if send:
         with open_followup_send(settings, run, planned, rate=rate, feedback=feedback) as session:
             code = max(send_now(session, yes, report), 1 if warnings else 0, withdraw)
@@ -118,7 +118,7 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
         report.print(written=written, target=target)
     else:
         verb = "appended" if to_imap else "wrote"
-        say(style(f"{verb} {len(written)} follow-up draft(s) to {target} (campaign {campaign!r})", "ok"))
+        say(style(f"{verb} {plural(len(written), 'follow-up draft')} to {target} (campaign {campaign!r})", "ok"))
     ctx.exit(1 if warnings or withdraw else 0)
 
 
@@ -154,7 +154,7 @@ def send_now(session, yes: bool, report: FollowupJson | None = None) -> int:
         if quiet:
             report.print(session=session)
         return 1 if session.plan.later else 0
-    if not confirm(session, yes, f"Send {len(session.plan.items)} follow-up(s) now?",
+    if not confirm(session, yes, f"Send {plural(len(session.plan.items), 'follow-up')} now?",
                    "--dry-run to see who is due first", err=quiet):
         say("nothing sent", err=quiet)
         if quiet:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from outreach.cli.common import Terminal, json_opt, note, warn
-from outreach.output import say, style
+from outreach.output import plural, say, style
 
 
 @click.command("sync")
@@ -58,7 +58,7 @@ def sync_(ctx, mboxes: tuple[Path, ...], maildirs: tuple[Path, ...], folders: tu
 def print_sync_report(report) -> None:
     for source in report.sources:
         extra = " (UIDVALIDITY changed: read again from the start)" if source.get("rescan") else ""
-        say(f"{source['source']}: {source['messages']} message(s) read, {source['matched']} about ours{extra}")
+        say(f"{source['source']}: {plural(source['messages'], 'message')} read, {source['matched']} about ours{extra}")
     for event in report.new_events:
         say("  " + event_line(event))
     for item in report.confirmed:
@@ -71,14 +71,14 @@ def print_sync_report(report) -> None:
     if report.uncertain:
         who = ", ".join(f"{u['address']} ({u['campaign']})" for u in report.uncertain[:5])
         more = f" and {len(report.uncertain) - 5} more" if len(report.uncertain) > 5 else ""
-        warn(f"{len(report.uncertain)} message(s) may or may not have left: {who}{more}; they are not in the Sent "
+        warn(f"{plural(len(report.uncertain), 'message')} may or may not have left: {who}{more}; they are not in the Sent "
              "folder and will not be sent again automatically")
     counts: dict[str, int] = {}
     for event in report.new_events:
         counts[event.kind] = counts.get(event.kind, 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing new"
     seen = len(report.events) - len(report.new_events)
-    skipped = f"; {len(report.unreadable)} unreadable message(s) skipped" if report.unreadable else ""
+    skipped = f"; {plural(len(report.unreadable), 'unreadable message')} skipped" if report.unreadable else ""
     say(style(f"recorded: {summary}" + (f" ({seen} already recorded)" if seen else "") + skipped, "ok"))
 
 

@@ -23,7 +23,7 @@ from outreach.cli.common import (
     terminal,
 )
 from outreach.cli.compose import show_preview
-from outreach.output import say, style
+from outreach.output import plural, say, style
 
 
 @click.command()
@@ -111,8 +111,8 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
                 say(style("dry run: nothing was sent or recorded", "note") if dry_run else "nothing to send now")
             ctx.exit(left)
         count = len(plan.items)
-        question = f"Send {count} message(s) now" + (f" and {len(plan.waiting)} as their windows open?" if wait
-                                                       and plan.waiting else "?")
+        question = f"Send {plural(count, 'message')} now" + (f" and {len(plan.waiting)} as their windows open?"
+                                                              if wait and plan.waiting else "?")
         if not confirm(session, yes, question, "--dry-run to see the plan first", err=as_json):
             say("nothing sent", err=as_json)
             if as_json:
@@ -153,7 +153,7 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
     earlier = [f"{n} {what}" for n, what in ((plan.drafted, "drafted before"), (plan.left_over, "left from an earlier run"))
                if n]
     drafted = f" ({', '.join(earlier)}; same Message-ID)" if earlier else ""
-    say(f"{label('Send now')}{len(plan.items)} message(s){drafted}")
+    say(f"{label('Send now')}{plural(len(plan.items), 'message')}{drafted}")
     for item in plan.items if every_group else ():
         say(f"{' ' * 13}{item.address} (line {item.line})")
     if plan.later:
@@ -172,7 +172,8 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
     if plan.split:
         say(f"{label('Variants')}" + ", ".join(f"{name} {count}" for name, count in plan.split.items()))
     if plan.tally.with_warnings:
-        say(style(f"{label('Warnings')}{plan.tally.with_warnings} row(s) carry warnings (listed above)", "warning"))
+        say(style(f"{label('Warnings')}{plural(plan.tally.with_warnings, 'row')} with warnings (listed above)",
+                  "warning"))
     if plan.uncertain:
         say(f"{label('Uncertain')}{len(plan.uncertain)} cut off while being sent by an earlier run: they may or may "
             "not have arrived;")
@@ -209,7 +210,8 @@ def show_waiting(plan, label) -> None:
     say(f"{label('Window')}{plan.window.describe()}")
     if plan.home_zone_lines:
         lines = ", ".join(str(n) for n in plan.home_zone_lines[:8]) + (", ..." if len(plan.home_zone_lines) > 8 else "")
-        say(style(f"{'':11}no time_zone on line(s) {lines}: their window is counted on your clock", "warning"))
+        say(style(f"{'':11}no time_zone on {'line' if len(plan.home_zone_lines) == 1 else 'lines'} {lines}: "
+                  "their window is counted on your clock", "warning"))
     if not plan.waiting:
         return
     say(f"{label('Waiting')}{len(plan.waiting)} outside their window; they go out on a later run (or --wait):")
@@ -301,7 +303,7 @@ def report_result(session, result, *, err: bool = False) -> int:
     listing("Uncertain", result.uncertain,
             "the connection was lost during DATA: check your Sent folder, then `outreach resolve`")
     if result.drafts_removed:
-        say(f"Removed {result.drafts_removed} draft(s) of the messages just sent, so they cannot go twice")
+        say(f"Removed {plural(result.drafts_removed, 'draft')} of the messages just sent, so they cannot go twice")
     for where in result.drafts_left:
         say(style(f"Could not remove the draft {where}: delete it yourself, it was sent", "warning"))
     if plan.uncertain:
@@ -334,7 +336,7 @@ def report_result(session, result, *, err: bool = False) -> int:
                   f"{opening(plan.waiting[0], plan.home_zone)}.", "warning"))
         code = max(code, 1)
     if result.interrupted:
-        say(style(f"Interrupted: {remaining} message(s) not sent yet.", "warning"))
+        say(style(f"Interrupted: {plural(remaining, 'message')} not sent yet.", "warning"))
         code = 130
     if remaining:
         say(f"To send the rest: {session.resume}")

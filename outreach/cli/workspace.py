@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from outreach.cli.common import note
-from outreach.output import say, style
+from outreach.output import plural, say, style
 
 
 @click.command()
@@ -47,7 +47,7 @@ def init(directory: Path, name: str | None, email: str | None, school: str | Non
     for path in created:
         say(f"created {path}")
     if kept:
-        say(f"kept {len(kept)} existing file(s)")
+        say(f"kept {plural(len(kept), 'existing file')}")
     if persona is not None and any(value.startswith("[[") or value == PLACEHOLDERS.email
                                    for value in (persona.name, persona.email, persona.school, persona.signature)):
         say(style("The [[PLACEHOLDERS]] in .env and templates/ are yours to fill in: `outreach check` "

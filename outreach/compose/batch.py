@@ -14,6 +14,7 @@ from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.compose.interviews import InterviewLog, Season
 from outreach.compose.templates import Draft, RenderError, Template
 from outreach.errors import UserError
+from outreach.output import plural
 
 
 @dataclass
@@ -109,7 +110,7 @@ class Tally:
 
     def summary(self) -> str:
         skipped = f", {self.skipped} skipped" if self.skipped else ""
-        return (f"{self.rows} rows: {self.clean} clean, {self.with_warnings} with warnings, "
+        return (f"{plural(self.rows, 'row')}: {self.clean} clean, {self.with_warnings} with warnings, "
                 f"{self.with_errors} with errors{skipped}")
 
 
@@ -158,6 +159,6 @@ def find_row(template: Template, contacts: ContactFile, *, line: int | None = No
             return item
         lines.append(item.contact.line)
     if address:
-        raise UserError(f"{contacts.path}: no contact with address {address} ({len(lines)} rows)")
+        raise UserError(f"{contacts.path}: no contact with address {address} ({plural(len(lines), 'row')})")
     span = f"lines {lines[0]}-{lines[-1]}" if lines else "no rows"
     raise UserError(f"{contacts.path}: no contact on line {line} (the contacts are on {span})")

@@ -19,6 +19,7 @@ from outreach.addresses import AddressValidator, EmailNotValidError
 from outreach.compose.columns import normalize_header
 from outreach.compose.firstlines import FirstLines
 from outreach.errors import UserError, where
+from outreach.output import plural
 
 DELIMITERS = ",;\t"
 SEP_HINT = re.compile(r"sep=(.)", re.IGNORECASE)  # Excel's "sep=;" first line
@@ -257,7 +258,7 @@ class ContactFile:
         problems = []
         if len(row) > len(self.columns) and any(c.strip() for c in row[len(self.columns):]):
             problems.append(Problem("error", line, None,
-                                    f"{len(row)} cells but only {len(self.columns)} columns in the header"))
+                                    f"{plural(len(row), 'cell')} but only {plural(len(self.columns), 'column')} in the header"))
         fields = {name: cell.strip() for name, cell in zip(self.columns, row) if name}
         for name in self.columns:
             fields.setdefault(name, "")

@@ -35,6 +35,7 @@ from outreach.config import Settings, parse_sender
 from outreach.errors import UserError
 from outreach.feedback import Feedback, Quiet
 from outreach.files import remove_draft_file, write_atomically
+from outreach.output import plural
 from outreach.track.history import RECENT_DAYS, Past, hold_reason, known_elsewhere
 from outreach.track.store import Store
 
@@ -139,7 +140,7 @@ def _remove_imap_drafts(store: Store, account: Account | None, folders: dict[str
         for folder, message_ids in folders.items():
             row = store.by_message_id(message_ids[0])
             if row is not None and row.draft_path:  # this folder was not done
-                left.append(f"{len(message_ids)} draft(s) in {folder} ({e})")
+                left.append(f"{plural(len(message_ids), 'draft')} in {folder} ({e})")
     return removed
 
 
@@ -284,7 +285,7 @@ def draft_campaign(settings: Settings, template: Path, contacts: Path, *, varian
             skipped.append((item.contact.email or item.contact.fields.get("interviewer") or
                             f"line {item.contact.line}", item.skip))
     if tally.with_errors:
-        raise UserError(f"{tally.with_errors} row(s) of {contacts} have errors; nothing was drafted. "
+        raise UserError(f"errors in {plural(tally.with_errors, 'row')} of {contacts}; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
     suppressed: list[tuple[str, str]] = []

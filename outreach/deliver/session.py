@@ -27,6 +27,7 @@ from outreach.deliver.lock import SendLock, recover
 from outreach.deliver.windows import RunningClock, resolve_window
 from outreach.errors import UserError
 from outreach.feedback import Feedback, Quiet
+from outreach.output import plural
 from outreach.track.history import RECENT_DAYS
 from outreach.track.store import Store
 from outreach.zones import user_zone
@@ -48,7 +49,7 @@ def lock_and_recover(store: Store, feedback: Feedback) -> SendLock:
         lock.release()
         raise
     if uncertain:
-        feedback.warn(f"the last send stopped during {uncertain} message(s); they are now 'uncertain'")
+        feedback.warn(f"the last send stopped during {plural(uncertain, 'message')}; their outcome is now 'uncertain'")
     return lock
 
 
@@ -186,7 +187,7 @@ class SendSession:
         assert self._replan is not None
         self.plan = self._replan()
         if self.plan.tally.with_errors:
-            result.stopped = (f"{self.plan.tally.with_errors} row(s) of the contacts file have errors now; "
+            result.stopped = (f"errors in {plural(self.plan.tally.with_errors, 'row')} of the contacts file now; "
                               "stopped (outreach check lists them)")
             return False
         return True
@@ -250,7 +251,7 @@ def open_campaign(settings: Settings, template: Path, contacts: Path, *, campaig
         for item in session.plan.with_problems:
             feedback.problems(item, str(contacts))
         if session.plan.tally.with_errors:
-            raise UserError(f"{session.plan.tally.with_errors} row(s) of {contacts} have errors; nothing was sent. "
+            raise UserError(f"errors in {plural(session.plan.tally.with_errors, 'row')} of {contacts}; nothing was sent. "
                             "Fix them and run again (outreach check shows the same list)")
     except BaseException:
         session.close()

@@ -83,7 +83,7 @@ def test_unknown_setting_is_a_warning_with_the_closest_name(invoke, files, works
 def test_draft_writes_eml_files_and_records_them(invoke, files, workspace):
     result = invoke("draft", *files, "--campaign", "fall")
     assert result.exit_code == 0, result.output
-    assert "wrote 3 draft(s) to drafts/fall/ (campaign 'fall'" in result.output
+    assert "wrote 3 drafts to drafts/fall/ (campaign 'fall'" in result.output
     eml = workspace / "drafts" / "fall" / "jchen@example.edu.eml"
     parsed = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert parsed["X-Unsent"] == "1" and parsed["To"] == "Jia Chen <jchen@example.edu>"
@@ -105,7 +105,7 @@ def test_drafting_again_keeps_message_ids_and_skips_sent(invoke, files, workspac
     write(files[0], MENTOR_TEMPLATE.replace("Best regards", "Kind regards"))
     (workspace / "drafts" / "mentor" / "jchen@example.edu.eml").unlink()
     result = invoke("draft", *files)
-    assert "wrote 2 draft(s)" in result.output and "skipped 1 already sent" in result.output
+    assert "wrote 2 drafts" in result.output and "skipped 1 already sent" in result.output
     assert dict(db.execute("SELECT address, message_id FROM messages")) == before
     assert "Kind regards" in (workspace / "drafts" / "mentor" / "m.okafor@example.edu.eml").read_text()
     assert not (workspace / "drafts" / "mentor" / "jchen@example.edu.eml").exists()
@@ -178,3 +178,10 @@ def test_draft_as_subprocess_and_python_dash_m(run_cli, files, workspace):
     assert len(list((workspace / "out" / "mentor").glob("*.eml"))) == 3
     assert "\x1b[" not in done.stdout  # not a terminal: no colour codes
     assert "Examples:" in run_cli("draft", "--help").stdout
+
+
+def test_counts_read_as_english(invoke, workspace):
+    template, contacts = template_file(workspace), contacts_csv(workspace, rows=ROWS[:1])
+    assert "1 row: 1 clean, 0 with warnings, 0 with errors" in invoke("check", template, contacts).output
+    result = invoke("draft", template, contacts, "--campaign", "one")
+    assert "wrote 1 draft to drafts/" in result.output and "(s)" not in result.output

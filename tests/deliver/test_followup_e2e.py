@@ -126,7 +126,7 @@ def test_send_sync_followup_report(world, mail_account, workspace, invoke, monke
     smtp.messages.clear()
     result = invoke("followup", "fall", "--template", "templates/follow_up.txt", "--send", "--yes")
     assert result.exit_code == 0, result.output
-    assert "Removed 20 draft(s) of the messages just sent, so they cannot go twice" in result.output
+    assert "Removed 20 drafts of the messages just sent, so they cannot go twice" in result.output
     assert not list((workspace / "drafts" / "fall").glob("*.followup1.eml"))
     assert sorted(m.message["To"].addresses[0].addr_spec for m in smtp.messages) == sorted(address(i) for i in DUE)
     for received in smtp.messages:

@@ -59,7 +59,7 @@ def test_follow_ups_as_imap_drafts(mail_account, record_sent, invoke, eight_days
     assert invoke("sync").exit_code == 0
     result = invoke("followup", "fall-mentors", "--template", "fu.txt", "--imap")
     assert result.exit_code == 0, result.output
-    assert "appended 2 follow-up draft(s) to Drafts" in result.output
+    assert "appended 2 follow-up drafts to Drafts" in result.output
     drafts = {parse(raw)["To"].addresses[0].addr_spec: parse(raw) for raw in mail_account.messages("Drafts")}
     for sent in (first, second):
         draft = drafts[sent.to]

@@ -53,14 +53,14 @@ def test_a_second_campaign_skips_and_holds_by_history(campaign, invoke, smtp_ser
     spring = ("send", campaign.template, campaign.contacts, "--campaign", "spring")
 
     checked = invoke("check", campaign.template, campaign.contacts, "--campaign", "spring")
-    assert "5 contact(s) known from other campaigns:" in checked.output
+    assert "5 contacts known from other campaigns:" in checked.output
     assert "contacts.csv, line 2  dr0@example.edu: fall-mentors, written " in checked.output
     assert checked.output.count(", replied") == 1 and ", declined" in checked.output
     assert "line 6  dr4@example.edu: fall-mentors, written" in checked.output and "no answer yet" in checked.output
 
     plan = invoke(*spring, "--dry-run")
-    assert "Send now:  0 message(s)" in plan.output, plan.output
-    assert "5 contact(s) known from other campaigns:" in plan.output
+    assert "Send now:  0 messages" in plan.output, plan.output
+    assert "5 contacts known from other campaigns:" in plan.output
     for group, addresses in [("on the suppression list", ["dr2"]),
                              ("bounced or opted out in another campaign", ["dr3"]),
                              ("replied or declined in another campaign", ["dr0", "dr1"]),
@@ -70,7 +70,7 @@ def test_a_second_campaign_skips_and_holds_by_history(campaign, invoke, smtp_ser
 
     later(monkeypatch, 40)  # a month and more later, the quiet one may hear from us again
     plan = invoke(*spring, "--dry-run")
-    assert "Send now:  1 message(s)\n             dr4@example.edu (line 6)\n" in plan.output
+    assert "Send now:  1 message\n             dr4@example.edu (line 6)\n" in plan.output
     assert invoke(*spring, "--yes").exit_code == 0
     assert campaigns_of(campaign.ws)["spring"] == {"dr4@example.edu"}
     assert invoke(*spring, "--yes", "--include-answered").exit_code == 0
@@ -85,7 +85,7 @@ def test_a_thank_you_shows_the_history_but_is_not_held(campaign, invoke, smtp_se
     (campaign.ws / "templates" / "thanks.txt").write_text(THANK_YOU)
     result = invoke("send", "templates/thanks.txt", campaign.contacts, "--yes")
     assert result.exit_code == 0, result.output
-    assert "3 contact(s) known from other campaigns:" in result.output
+    assert "3 contacts known from other campaigns:" in result.output
     assert campaigns_of(campaign.ws)["thanks"] == {"dr0@example.edu", "dr2@example.edu"}
 
 
@@ -120,5 +120,5 @@ def test_the_plan_shows_the_split_and_the_warnings(campaign, invoke, smtp_server
     campaign.write_contacts(6, extra_rows=["dr9@example.edu,N,Nine,stroke,"])
     result = invoke(*campaign.args("--dry-run", "--variant", "templates/long.txt"))
     assert "Variants:  long 4, outreach 3" in result.output  # balanced and reproducible (hash of campaign, address)
-    assert "Warnings:  1 row(s) carry warnings" in result.output
+    assert "Warnings:  1 row with warnings" in result.output
 

@@ -29,7 +29,7 @@ def test_send_shows_the_plan_sends_and_records(campaign, invoke, smtp_server):
     assert result.exit_code == 0, result.output
     out = result.output
     assert f"via 127.0.0.1:{smtp_server.port} (starttls), login asha.rao@example.org" in out
-    assert "Send now:  3 message(s)" in out
+    assert "Send now:  3 messages" in out
     assert "First message (contacts.csv, line 2):" in out and "Dear Dr. Surname0," in out
     assert "Sent 3 of 3" in out
     assert sorted(smtp_server.received_by()) == ["dr0@example.edu", "dr1@example.edu", "dr2@example.edu"]
@@ -69,7 +69,7 @@ def test_another_campaign_name_is_another_send(campaign, invoke, smtp_server):
 def test_dry_run_changes_nothing(campaign, invoke, smtp_server):
     result = invoke(*campaign.args("--dry-run"))
     assert result.exit_code == 0, result.output
-    assert "Send now:  3 message(s)" in result.output and "dry run: nothing was sent or recorded" in result.output
+    assert "Send now:  3 messages" in result.output and "dry run: nothing was sent or recorded" in result.output
     assert smtp_server.messages == [] and smtp_server.logins == []
     assert not (campaign.ws / "outreach.db").exists()
     assert invoke(*campaign.args("--yes")).exit_code == 0
@@ -89,7 +89,7 @@ def test_it_asks_on_a_terminal(campaign, invoke, smtp_server, monkeypatch, answe
     monkeypatch.setattr(cli_common, "interactive", lambda: True)
     result = invoke(*campaign.args(), input=answer)
     assert result.exit_code == 0
-    assert "Send 3 message(s) now? [y/N]" in result.output
+    assert "Send 3 messages now? [y/N]" in result.output
     assert len(smtp_server.messages) == sent
     if not sent:
         assert "nothing sent" in result.output
@@ -108,7 +108,7 @@ def test_a_drafted_campaign_is_sent_with_its_message_ids(campaign, invoke, smtp_
     drafted = {a: r["message_id"] for a, r in rows(campaign.ws).items()}
     result = invoke(*campaign.args("--yes"))
     assert result.exit_code == 0
-    assert "3 message(s) (3 drafted before; same Message-ID)" in result.output
+    assert "3 messages (3 drafted before; same Message-ID)" in result.output
     assert sorted(message_ids(smtp_server)) == sorted(drafted.values())
     assert all("X-Unsent" not in m.message for m in smtp_server.messages)
 

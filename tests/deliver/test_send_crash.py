@@ -73,7 +73,7 @@ def test_killed_at_several_points_then_resumed_no_duplicates_nothing_lost(campai
     wait_until(lambda: len(server.messages) == 5)
     time.sleep(0.3)  # the row is committed within milliseconds; the next message is a second away
     _, _, err = kill(run)
-    assert "the last send stopped during 1 message(s)" in err  # dr3, found by this run
+    assert "the last send stopped during 1 message;" in err  # dr3, found by this run
 
     # 4. resumed to the end.
     code, out, err = finish(start(campaign))
@@ -116,7 +116,7 @@ def test_ctrl_c_while_pacing_stops_at_once_and_says_how_to_resume(campaign, smtp
     assert time.monotonic() - started < 1.5  # it did not wait out the 2-second interval
     assert code == 130
     assert "stopping after the current message" in err
-    assert "Interrupted: 3 message(s) not sent yet." in out
+    assert "Interrupted: 3 messages not sent yet." in out
     assert "To send the rest: outreach send templates/outreach.txt contacts.csv" in out
     states = campaign.states()
     assert states["dr0@example.edu"] == "sent" and {states[f"dr{i}@example.edu"] for i in (1, 2, 3)} == {"queued"}
@@ -134,7 +134,7 @@ def test_ctrl_c_during_a_message_finishes_it_first(campaign, smtp_server):
     smtp_server.hold_data.release()
     code, out, _ = finish(run)
     assert code == 130
-    assert "Sent 1 of 3" in out and "Interrupted: 2 message(s) not sent yet." in out
+    assert "Sent 1 of 3" in out and "Interrupted: 2 messages not sent yet." in out
     assert campaign.states()["dr0@example.edu"] == "sent"
 
 

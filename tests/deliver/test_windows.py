@@ -127,11 +127,11 @@ def test_weekdays_wait_for_monday_and_a_dry_run_answers_what_goes_out_then(zoned
 
     monkeypatch.setenv("OUTREACH_NOW", "2026-11-30T09:00:00+01:00")   # "Monday at 9 in Berlin?"
     monday = invoke(*zoned.args("--dry-run"))
-    assert "Send now:  1 message(s)" in monday.output and "Dear Dr. Surname1," in monday.output
+    assert "Send now:  1 message" in monday.output and "Dear Dr. Surname1," in monday.output
     assert "dr0@example.edu (line 2): opens Mon 2026-11-30 08:00 ET" in monday.output
     assert smtp_server.messages == []
     anyday = invoke(*zoned.args("--dry-run", "--any-day", "--window", "00:00-24:00"))
-    assert "Send now:  2 message(s)" in anyday.output
+    assert "Send now:  2 messages" in anyday.output
 
 
 def test_across_the_daylight_saving_change_the_same_utc_hour_is_in_then_out(zoned, invoke, smtp_server, monkeypatch):
@@ -155,7 +155,7 @@ def test_an_unreadable_zone_is_an_error_and_an_empty_one_uses_the_users_clock(zo
 
     write_zoned(zoned, ["", "America/New_York"])
     ok = invoke(*zoned.args("--yes", "--window", "08:00-18:00"))
-    assert "no time_zone on line(s) 2: their window is counted on your clock" in ok.output
+    assert "no time_zone on line 2: their window is counted on your clock" in ok.output
     assert list(smtp_server.received_by()) == ["dr0@example.edu"]
 
 
@@ -187,7 +187,7 @@ def test_wait_killed_mid_wait_then_resumed_sends_no_duplicate(zoned, smtp_server
     run.send_signal(signal.SIGINT)                    # Ctrl-C while waiting for Chicago: stops at once
     code, out, err = finish(run)
     assert code == 130, out + err
-    assert "Interrupted: 1 message(s) not sent yet." in out
+    assert "Interrupted: 1 message not sent yet." in out
     assert "waiting: next dr2@example.edu (line 4) at Mon 2026-11-30 08:00 America/Chicago" in err
     assert smtp_server.received_by() == {"dr0@example.edu": 1, "dr1@example.edu": 1}
     assert zoned.states() == {"dr0@example.edu": "sent", "dr1@example.edu": "sent"}

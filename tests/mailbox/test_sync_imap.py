@@ -320,4 +320,4 @@ def test_a_folder_the_server_will_not_open_is_one_sentence(mail_account, record_
     assert result.exit_code == 1, result.output
     assert "warning: IMAP server" in result.output
     assert "the server refused a command while reading [Gmail]" in result.output
-    assert "imap:[Gmail]/Spam: 0 message(s) read" in result.output and "recorded: nothing new" in result.output
+    assert "imap:[Gmail]/Spam: 0 messages read" in result.output and "recorded: nothing new" in result.output

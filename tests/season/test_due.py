@@ -35,7 +35,7 @@ def test_due_lists_every_interviewer_most_urgent_first(invoke, log):
     assert lines[2] == ("upcoming  Dr. Amelie Cote (Eastbrook): interview Dec 3, 09:00 MST (11:00 EST your time), "
                         "in 2 days")
     assert lines[3].startswith("skipped   Dr. Hans Weber (Harbour): no contact")
-    assert lines[-1] == "5 interviewer(s): 1 overdue, 1 due, 1 upcoming, 2 skipped"
+    assert lines[-1] == "5 interviewers: 1 overdue, 1 due, 1 upcoming, 2 skipped"
 
 
 def test_drafted_sent_and_replied_come_from_the_store(invoke, log, workspace):

@@ -40,7 +40,7 @@ def test_draft_writes_a_note_only_once_the_interview_is_over(invoke, log, worksp
     monkeypatch.setenv("OUTREACH_NOW", now)
     result = invoke("draft", *log)
     assert result.exit_code == 0, result.output
-    assert f"wrote {drafted} draft(s)" in result.output
+    assert f"wrote {drafted} drafts" in result.output
     names = sorted(p.name for p in (workspace / "drafts").rglob("*.eml"))  # drafts/CAMPAIGN/ADDRESS.eml
     assert ("a.cote@eastbrook.example.edu.eml" in names) is (drafted == 3)
     assert not any("harbour" in name and "novak" not in name for name in names)
