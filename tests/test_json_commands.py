@@ -9,7 +9,7 @@ from tests.seed import add_event, add_message, message_id, synced
 
 SEND_KEYS = {"campaign", "dry_run", "plan", "result", "rows"}
 PLAN_KEYS = {"account", "server", "campaign", "send_now", "later", "later_reason", "skipped", "uncertain",
-             "pacing", "estimate_seconds", "summary"}
+             "pacing", "estimate_seconds", "save_sent", "summary"}
 PACING_KEYS = {"per_minute", "jitter_seconds", "daily_cap", "used_last_24h", "cap_resumes_at"}
 RESULT_KEYS = {"sent", "failed", "deferred", "uncertain", "not_reached", "interrupted", "stopped", "seconds",
                "sent_copies"}
@@ -57,7 +57,7 @@ def test_send_json_plan_and_result(campaign, invoke, smtp_server):
     assert set(plan["send_now"][0]) == ITEM_KEYS and set(plan["summary"]) == SUMMARY_KEYS
     assert [(i["address"], i["line"]) for i in plan["send_now"]] == \
         [("dr0@example.edu", 2), ("dr1@example.edu", 3), ("dr2@example.edu", 4)]
-    assert plan["pacing"]["per_minute"] is None  # OUTREACH_RATE=unlimited
+    assert plan["pacing"]["per_minute"] is None and plan["save_sent"] is False  # unlimited rate; no IMAP
     assert smtp_server.messages == []
 
     sent = invoke(*campaign.args("--yes", "--json"))

@@ -189,6 +189,9 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
     else:
         cap = f"daily cap {pacing.cap} ({pacing.cap_source}), {plan.window_used} used in the last 24 h"
     say(f"{label('Pacing')}{rate}{jitter}; {cap}")
+    if plan.account.save_sent:
+        say(f"{label('Sent copy')}each message filed in the Sent folder on {plan.account.imap.host} "
+            "(OUTREACH_SAVE_SENT=no to stop)")
     if plan.cap_resume is not None:
         say(style(f"{'':11}the daily cap is reached: sending can resume after {local_time(plan.cap_resume)}",
                   "warning"))
@@ -408,7 +411,7 @@ def plan_json(plan) -> dict:
                    "daily_cap": pacing.cap, "used_last_24h": plan.window_used,
                    "cap_resumes_at": iso(plan.cap_resume) if plan.cap_resume else None},
         "estimate_seconds": round(plan.estimate_seconds(), 1) if plan.items else 0,
-        "summary": tally_json(plan.tally),
+        "save_sent": plan.account.save_sent, "summary": tally_json(plan.tally),
     }
 
 

@@ -65,6 +65,7 @@ def test_send_files_exactly_one_copy_of_each_in_the_sent_folder(smtp, mail_accou
     mail_account.client.create_folder(GMAIL_SENT)
     result = invoke("send", "templates/outreach.txt", "contacts.csv", "--campaign", "fall", "--yes")
     assert result.exit_code == 0, result.output
+    assert "Sent copy: each message filed in the Sent folder on 127.0.0.1" in result.output
     assert f"Filed a copy of each in {GMAIL_SENT} on 127.0.0.1" in result.output
     copies = mail_account.messages(GMAIL_SENT)
     sent = {m.message["Message-ID"]: m for m in smtp.messages}
@@ -115,7 +116,7 @@ def test_save_sent_no_files_nothing(smtp, mail_account, workspace, invoke):
     with open(workspace / ".env", "a", encoding="utf-8") as env:
         env.write("OUTREACH_SAVE_SENT=no\n")
     result = invoke("send", "templates/outreach.txt", "contacts.csv", "--campaign", "fall", "--yes")
-    assert result.exit_code == 0 and "Filed a copy" not in result.output
+    assert result.exit_code == 0 and "Filed a copy" not in result.output and "Sent copy" not in result.output
     assert "Sent" not in folder_names(mail_account) and len(smtp.messages) == 3
 
 
