@@ -72,6 +72,7 @@ def test_unknown_setting_is_a_warning_with_the_closest_name(invoke, files, works
     with open(workspace / ".env", "a", encoding="utf-8") as env:
         env.write("OUTREACH_SMTP_PROT=2525\n")
     monkeypatch.setenv("OUTREACH_FORM", "x@example.org")
+    assert "did you mean OUTREACH_SMTP_PORT?" in invoke("check", *files).stderr
     result = invoke("preview", *files)
     assert result.exit_code == 0
     assert ("warning: OUTREACH_SMTP_PROT is not a setting outreach knows, so it is ignored: "
