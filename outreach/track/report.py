@@ -193,16 +193,27 @@ def fisher_exact(replied_a: int, silent_a: int, replied_b: int, silent_b: int) -
     """Two-sided p-value of Fisher's exact test on the 2x2 table [[replied_a, silent_a], [replied_b, silent_b]].
 
     With the margins fixed, the number of replies in group a is hypergeometric; the p-value is
-    the probability of every table at most as likely as the one observed. The table weights are
-    exact integers (binomial coefficients), so "at most as likely" needs no tolerance.
+    the probability of every table at most as likely as the one observed. Each table's
+    probability is taken relative to the most likely one, walking outwards by the ratio of
+    neighbouring terms (no factorials, no overflow, a few operations a table), and "at most as
+    likely" allows a relative 1e-7 for rounding, as SciPy does, so that ties count.
     """
     size_a, size_b = replied_a + silent_a, replied_b + silent_b
     replies = replied_a + replied_b
-    weight = lambda k: math.comb(size_a, k) * math.comb(size_b, replies - k)  # noqa: E731
-    observed = weight(replied_a)
-    extreme = sum(w for k in range(max(0, replies - size_b), min(size_a, replies) + 1)
-                  if (w := weight(k)) <= observed)
-    return min(1.0, extreme / math.comb(size_a + size_b, replies))
+    low, high = max(0, replies - size_b), min(size_a, replies)
+    mode = min(high, max(low, (replies + 1) * (size_a + 1) // (size_a + size_b + 2)))
+
+    def ratio(k: int) -> float:  # P(k + 1) / P(k)
+        return (size_a - k) * (replies - k) / ((k + 1) * (size_b - replies + k + 1))
+
+    weights = {mode: 1.0}
+    for k in range(mode, high):
+        weights[k + 1] = weights[k] * ratio(k)
+    for k in range(mode - 1, low - 1, -1):
+        weights[k] = weights[k + 1] / ratio(k)
+    limit = weights[replied_a] * (1 + 1e-7)
+    extreme = math.fsum(w for w in weights.values() if w <= limit)
+    return min(1.0, extreme / math.fsum(weights.values()))
 
 
 @dataclass

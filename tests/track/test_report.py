@@ -222,6 +222,26 @@ def test_no_store(workspace, invoke):
     assert not (workspace / "outreach.db").exists()
 
 
+def test_fisher_exact_matches_scipy_on_random_tables():
+    stats = pytest.importorskip("scipy.stats")
+    import random
+
+    generator = random.Random(10)
+    for _ in range(200):
+        table = [generator.randint(0, 60) for _ in range(4)]
+        if table[0] + table[1] and table[2] + table[3]:
+            expected = stats.fisher_exact([table[:2], table[2:]]).pvalue
+            assert fisher_exact(*table) == pytest.approx(expected, rel=1e-9, abs=1e-300), table
+
+
+def test_fisher_exact_is_fast_for_large_campaigns():
+    import time
+
+    started = time.perf_counter()
+    p = fisher_exact(4000, 16000, 5000, 15000)  # two variants of 20,000 contacts each
+    assert time.perf_counter() - started < 2 and p == pytest.approx(5.015103372987087e-33, rel=1e-9)
+
+
 def test_many_groups_keep_the_verdict_short():
     groups = {f"g{i:02d}": Counts(delivered=5 if i < 30 else 40, replied=0 if i < 35 else 40, sent=40)
               for i in range(40)}
