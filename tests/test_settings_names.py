@@ -1,0 +1,23 @@
+"""Every OUTREACH_* name the code reads is in config.KNOWN, so none of them is ever warned about
+as a typo (and a new setting cannot be added without the list)."""
+
+import re
+from pathlib import Path
+
+from outreach.config import KNOWN
+
+PACKAGE = Path(__file__).resolve().parent.parent / "outreach"
+TYPO_EXAMPLES = {"smtp_prot"}  # config.unknown_settings's docstring
+
+
+def names_in_code() -> set[str]:
+    names = set()
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        names |= {m.lower() for m in re.findall(r"\bOUTREACH_([A-Z][A-Z0-9_]*[A-Z0-9])\b", text)}
+        names |= set(re.findall(r"""raw(?:\.get\(|\[)["']([a-z][a-z0-9_]*)["']""", text))
+    return names - TYPO_EXAMPLES
+
+
+def test_every_setting_the_code_reads_is_known():
+    assert names_in_code() - KNOWN == set()
