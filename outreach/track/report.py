@@ -581,7 +581,8 @@ def _drawn_series(campaign: CampaignReport, colours: dict[str, str]) -> tuple[di
         series = {name: points for name, points in series.items() if colours.get(name) != OTHER}
         notes.append(f"Lines for the {MAX_LINES} groups with the most replies, of {len(groups)}; "
                      "the table has them all.")
-    return series, notes
+    ranked = sorted(series.items(), key=lambda item: -item[1][-1][1])  # the legend reads from the top line down
+    return dict(ranked), notes
 
 
 def write_html(report: Report, path: Path) -> None:

@@ -277,6 +277,8 @@ def test_html_names_in_full_distinct_colours_and_a_one_day_time_chart(workspace,
     legend = re.search(r'<ul class="legend">(.*?)</ul>', page).group(1)
     assert all(f"background:{colour}" in legend for colour in strokes)  # a swatch for each line
     assert "Institution 0 of the Long-Named University Hospital System" not in legend  # 1 reply: not drawn
+    counts = [int(n) for n in re.findall(r": (\d+) repl", legend)]
+    assert counts == sorted(counts, reverse=True)  # from the top line down
     assert "Lines for the 8 groups with the most replies, of 10" in page
     assert "Every reply came on 2026-11-10." in page
     ticks = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
