@@ -89,7 +89,6 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
     from outreach.compose.interviews import Season
     from outreach.config import parse_sender
 
-    load_settings()  # the first command a user runs: a misspelt OUTREACH_* setting is named here too
     loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
     settings = load_settings()
     season = Season.from_settings(settings.raw)
