@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from outreach import output
 from outreach.cli import common
 from outreach.cli.common import (
     check_dns_opt,
@@ -148,7 +147,7 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
     label = lambda text: style(f"{text + ':':<11}", "note")  # noqa: E731
     say(f"{label('Account')}{plan.account.sender} via {server.host}:{server.port} ({server.security}), "
         f"login {server.user}")
-    say(f"{label('Campaign')}{plan.campaign} ({source}, {plan.tally.rows} rows)")
+    say(f"{label('Campaign')}{plan.campaign} ({source}, {plural(plan.tally.rows, 'row')})")
     common.print_history(plan.known, source)
     earlier = [f"{n} {what}" for n, what in ((plan.drafted, "drafted before"), (plan.left_over, "left from an earlier run"))
                if n]
@@ -287,18 +286,18 @@ def report_result(session, result, *, err: bool = False) -> int:
     from outreach.deliver.sending import local_time
 
     plan = session.plan
-    say = functools.partial(output.say, err=err)  # noqa: F811 - the closing text, on stderr for --json
+    tell = functools.partial(say, err=err)  # the closing text: on stderr for --json
 
     def listing(kind: str, rows, intro: str) -> None:
         if not rows:
             return
-        say(style(f"{kind} {len(rows)}", "warning" if kind != "Failed" else "error") + f" ({intro}):")
+        tell(style(f"{kind} {len(rows)}", "warning" if kind != "Failed" else "error") + f" ({intro}):")
         for item, detail in rows:
-            say(f"  {item.address} (line {item.line}): {detail}")
+            tell(f"  {item.address} (line {item.line}): {detail}")
 
     partial = [(item, detail) for item, detail in result.sent if detail]
     planned = result.planned or len(plan.items)
-    say(style(f"Sent {len(result.sent)} of {planned} in {describe_duration(result.seconds)} "
+    tell(style(f"Sent {len(result.sent)} of {planned} in {describe_duration(result.seconds)} "
               f"(campaign {plan.campaign!r})", "ok" if len(result.sent) == planned else "warning"))
     listing("Refused recipients on", partial, "the message went to the others")
     listing("Failed", result.failed, "the server refused them; fix the address or use --retry-failed later")
@@ -306,43 +305,43 @@ def report_result(session, result, *, err: bool = False) -> int:
     listing("Uncertain", result.uncertain,
             "the connection was lost during DATA: check your Sent folder, then `outreach resolve`")
     if result.drafts_removed:
-        say(f"Removed {plural(result.drafts_removed, 'draft')} of the messages just sent, so they cannot go twice")
+        tell(f"Removed {plural(result.drafts_removed, 'draft')} of the messages just sent, so they cannot go twice")
     for where in result.drafts_left:
-        say(style(f"Could not remove the draft {where}: delete it yourself, it was sent", "warning"))
+        tell(style(f"Could not remove the draft {where}: delete it yourself, it was sent", "warning"))
     if plan.uncertain:
-        say(style(f"Still uncertain from an earlier run: {len(plan.uncertain)}", "warning")
+        tell(style(f"Still uncertain from an earlier run: {len(plan.uncertain)}", "warning")
             + " (listed above; check your Sent folder, then `outreach resolve`)")
     code = 1 if (partial or result.failed or result.deferred or result.uncertain or plan.uncertain
                  or plan.tally.with_warnings) else 0
     copies = result.sent_copies
     if copies is not None and copies.error is None:
-        say(f"Filed a copy of each in {copies.folder} on {plan.account.imap.host}")
+        tell(f"Filed a copy of each in {copies.folder} on {plan.account.imap.host}")
     elif copies is not None:
         common.warn(f"{copies.saved} of {copies.wanted} sent messages were filed in your Sent folder: {copies.error}. "
                     "They were sent and are recorded as sent; nothing will be sent again")
         code = max(code, 1)
     remaining = result.not_reached + len(result.deferred) + len(plan.later) + len(plan.waiting)
     if result.fatal is not None:
-        say(style("error: ", "error", stream=sys.stderr) + str(result.fatal), err=True)
+        tell(style("error: ", "error", stream=sys.stderr) + str(result.fatal), err=True)
         code = 1 if result.sent else 2  # 2: stopped before anything left
     elif result.stopped:
-        say(style("stopped: ", "error", stream=sys.stderr) + result.stopped, err=True)
+        tell(style("stopped: ", "error", stream=sys.stderr) + result.stopped, err=True)
         code = 1
     if plan.later_reason == "daily cap" or (plan.pacing.cap and result.not_reached == 0 and plan.later):
         when = session.cap_resume()
         if when is not None:
-            say(style(f"The daily cap of {plan.pacing.cap} for {plan.account_key} is reached; sending can resume "
+            tell(style(f"The daily cap of {plan.pacing.cap} for {plan.account_key} is reached; sending can resume "
                       f"after {local_time(when)}.", "warning"))
             code = max(code, 1)
     if plan.waiting and not result.interrupted:
-        say(style(f"Waiting: {len(plan.waiting)} outside their window; the next opens "
+        tell(style(f"Waiting: {len(plan.waiting)} outside their window; the next opens "
                   f"{opening(plan.waiting[0], plan.home_zone)}.", "warning"))
         code = max(code, 1)
     if result.interrupted:
-        say(style(f"Interrupted: {plural(remaining, 'message')} not sent yet.", "warning"))
+        tell(style(f"Interrupted: {plural(remaining, 'message')} not sent yet.", "warning"))
         code = 130
     if remaining:
-        say(f"To send the rest: {session.resume}")
+        tell(f"To send the rest: {session.resume}")
     return code
 
 
