@@ -139,3 +139,10 @@ def test_save_sent_must_be_yes_or_no(workspace):
                         raw={"imap_host": "imap.example.org", "save_sent": "sometimes"})
     with pytest.raises(UserError, match="OUTREACH_SAVE_SENT='sometimes': use yes or no"):
         Account.load(settings)
+
+
+def test_rounds_of_copies_add_up_and_keep_the_first_error():
+    from outreach.mailbox.imap import SentCopies
+
+    total = SentCopies("Sent", 2, 2).add(SentCopies("Sent", 0, 3, "refused")).add(SentCopies("Sent", 1, 1))
+    assert total == SentCopies("Sent", 3, 6, "refused")
