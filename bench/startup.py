@@ -93,7 +93,7 @@ SYNC_ARGS: list[str] = []
 def mailbox_env(base: Path) -> tuple[str, str, object]:
     """(.env text, what the sync reads, a server to stop or None)."""
     global SYNC_ARGS
-    sender = "OUTREACH_FROM=Bench Applicant <bench@example.org>\n"
+    sender = "OUTREACH_FROM=Asha Rao <asha.rao@example.org>\n"  # init --example's persona, or draft refuses it
     try:
         from tests.dovecot_server import PASSWORD, Dovecot, available
         from tests.tls import make_certificate
