@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from pathlib import Path
 
-from outreach.config import Settings, parse_sender
+from outreach.config import Settings, parse_sender, yes_no
 from outreach.errors import UserError
 
 KEYRING_SERVICE = "outreach"
 SECURITY = ("ssl", "starttls", "none")
-YES_NO = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}
 COMMAND_TIMEOUT = 30
 
 # Published limits, conservative: Gmail 500 recipients/day for personal accounts (2,000 for
@@ -139,7 +138,7 @@ class Account:
             sender=sender,
             smtp=_server("smtp", raw, smtp_user),
             imap=imap,
-            save_sent=imap is not None and _yes_no(raw, "save_sent", default=True),
+            save_sent=imap is not None and yes_no(raw, "save_sent", default=True),
             daily_cap=_number(raw, "daily_cap", int),
             rate=raw.get("rate") or None,
             ca_file=ca_file,
@@ -182,21 +181,8 @@ def _server(kind: str, raw: dict[str, str], user: str) -> Server | None:
     if security not in SECURITY:
         raise UserError(f"OUTREACH_{kind.upper()}_SECURITY={security!r}: use one of {', '.join(SECURITY)}")
     port = _number(raw, f"{kind}_port", int) or DEFAULT_PORTS[(kind, security)]
-    allow = raw.get(f"{kind}_allow_unencrypted", "no").strip().lower()
-    if allow not in YES_NO:
-        raise UserError(f"OUTREACH_{kind.upper()}_ALLOW_UNENCRYPTED={allow!r}: use yes or no")
-    return Server(kind, host, port, security, user, allow_unencrypted=YES_NO[allow])
-
-
-def _yes_no(raw: dict[str, str], key: str, *, default: bool) -> bool:
-    value = raw.get(key, "").strip().lower()
-    if not value:
-        return default
-    if value in ("yes", "true", "1", "on"):
-        return True
-    if value in ("no", "false", "0", "off"):
-        return False
-    raise UserError(f"OUTREACH_{key.upper()}={raw[key]!r}: use yes or no")
+    allow = yes_no(raw, f"{kind}_allow_unencrypted", default=False)
+    return Server(kind, host, port, security, user, allow_unencrypted=allow)
 
 
 def _number(raw: dict[str, str], key: str, kind: type):

@@ -86,3 +86,15 @@ def parse_sender(value: str) -> Address:
     if "@" not in addr:
         raise UserError(f"OUTREACH_FROM: {value!r} is not an address like 'Asha Rao <asha.rao@example.org>'")
     return Address(name, addr_spec=addr)
+
+
+def yes_no(raw: dict[str, str], key: str, *, default: bool) -> bool:
+    """A yes/no setting (``OUTREACH_SAVE_SENT=yes``); empty or unset is ``default``."""
+    value = raw.get(key, "").strip().lower()
+    if not value:
+        return default
+    if value in ("yes", "true", "1", "on"):
+        return True
+    if value in ("no", "false", "0", "off"):
+        return False
+    raise UserError(f"OUTREACH_{key.upper()}={raw[key]!r}: use yes or no")

@@ -15,6 +15,7 @@ import time as monotonic_clock
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone, tzinfo
 
+from outreach.config import yes_no
 from outreach.errors import UserError
 
 ZONE_COLUMNS = ("time_zone", "timezone", "tz")   # a "Time Zone" or "Timezone" header, normalised
@@ -24,7 +25,6 @@ def zone_column(fields: dict[str, str]) -> str:
     """The column a row's zone is read from (the first of :data:`ZONE_COLUMNS` the file has)."""
     return next((c for c in ZONE_COLUMNS if c in fields), ZONE_COLUMNS[0])
 _WINDOW = re.compile(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*")
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def parse_window(text: str, source: str = "--window") -> tuple[time, time]:
 
 def resolve_window(raw: dict[str, str], window: str | None, weekdays: bool | None) -> SendWindow | None:
     """The command line over OUTREACH_SEND_WINDOW / OUTREACH_SEND_WEEKDAYS; None: send at any time."""
-    weekdays = weekdays if weekdays is not None else _flag(raw, "send_weekdays")
+    weekdays = weekdays if weekdays is not None else yes_no(raw, "send_weekdays", default=False)
     if window is not None:
         start, end = parse_window(window)
     elif raw.get("send_window"):
@@ -76,13 +76,6 @@ def resolve_window(raw: dict[str, str], window: str | None, weekdays: bool | Non
     else:
         return None
     return SendWindow(start, end, weekdays)
-
-
-def _flag(raw: dict[str, str], key: str) -> bool:
-    value = raw.get(key, "").strip().lower()
-    if value not in _TRUE + _FALSE:
-        raise UserError(f"OUTREACH_{key.upper()}={raw[key]!r}: write yes or no")
-    return value in _TRUE
 
 
 def opens_at(window: SendWindow, zone: tzinfo, now: datetime) -> datetime:
