@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outreach.track.store import Store  # noqa: E402
+from outreach.store import Store  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 CAMPAIGNS = 10

@@ -1,8 +1,8 @@
 """What a stage tells the person while it works: notes, warnings, row problems and progress.
 
 Stages never print. They take a :class:`Feedback` and call it; the CLI passes one that writes
-to the terminal (``outreach.cli.common.Terminal``), while a test or a script can pass
-:class:`Quiet`, which keeps the notes and warnings in lists.
+to the terminal (``outreach.cli.common.Terminal``); a test or a script passes its own, or
+gets :data:`SILENT`.
 """
 
 from __future__ import annotations
@@ -29,22 +29,21 @@ class Feedback(Protocol):
     def finish(self) -> None: ...
 
 
-class Quiet:
-    """Feedback for code that is not a terminal: remembers what was said, shows nothing."""
+class Silent:
+    """Feedback for code that is not a terminal (a script, a test): says nothing, keeps nothing.
 
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-        self.warnings: list[str] = []
-        self.rows_with_problems: list["Rendered"] = []
+    It holds no state, so one instance (:data:`SILENT`) is a safe default argument: a default
+    that collected notes would collect every call's notes for the life of the process.
+    """
 
     def note(self, text: str) -> None:
-        self.notes.append(text)
+        pass
 
     def warn(self, text: str) -> None:
-        self.warnings.append(text)
+        pass
 
     def problems(self, item: "Rendered", source: str) -> None:
-        self.rows_with_problems.append(item)
+        pass
 
     def start(self, label: str, total: int) -> None:
         pass
@@ -54,3 +53,6 @@ class Quiet:
 
     def finish(self) -> None:
         pass
+
+
+SILENT = Silent()

@@ -132,13 +132,13 @@ def record_sent(workspace):
 
     ``record_sent(sample)`` returns the sample; ``record_sent(a, b, c)`` returns the list.
     """
-    from outreach.track.store import Store
+    from outreach.store import Store
 
     def record(*sent, campaign: str = "fall-mentors", state: str = "sent", step: int = 0):
         store = Store(workspace / "outreach.db")
         with store.transaction():
             for item in sent:
-                store.plan(campaign=campaign, address=item.to, step=step, message_id=item.message_id,
+                store.upsert_message(campaign=campaign, address=item.to, step=step, message_id=item.message_id,
                            template="t.txt", subject=item.subject, recipients=[item.to],
                            contact={"email": item.to}, contact_line=2, state="queued", transport="smtp")
                 if state != "queued":

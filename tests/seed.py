@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from outreach.track.store import Store
+from outreach.store import Store
 
 
 def message_id(campaign: str, address: str, step: int = 0) -> str:
@@ -25,7 +25,7 @@ def add_message(store: Store, campaign: str, address: str, *, sent_at: str | Non
     parent = message_id(campaign, address, step - 1) if step else None
     fields = contact or {"email": address, "first_name": "Jo", "last_name": address.split("@")[0].title(),
                          "topic": "chest imaging"}
-    store.plan(campaign=campaign, address=address, step=step, message_id=mid, template=template,
+    store.upsert_message(campaign=campaign, address=address, step=step, message_id=mid, template=template,
                subject=subject if not step else f"Re: {subject}", recipients=[address], contact=fields,
                contact_line=line, state="queued", transport="smtp", variant=variant, parent_id=parent)
     store.db.execute("UPDATE messages SET state=?, sent_at=?, error=? WHERE message_id=?",

@@ -263,7 +263,7 @@ def test_check_names_every_recipient_beyond_the_contact(campaign, invoke, smtp_s
 
 # -- CSV exports -----------------------------------------------------------------------------
 def test_report_csv_cells_never_run_as_formulas(workspace, invoke):
-    from outreach.track.store import Store
+    from outreach.store import Store
     from tests.seed import add_message
 
     store = Store(workspace / "outreach.db")

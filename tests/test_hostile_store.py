@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from outreach.errors import UserError
-from outreach.track.store import Store
+from outreach.store import Store
 
 CONTACTS = {f"dr{i}@example.edu": 1 for i in range(3)}
 

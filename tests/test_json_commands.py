@@ -78,7 +78,7 @@ def test_send_json_plan_and_result(campaign, invoke, smtp_server):
 
 
 def test_followup_json_due_skipped_and_written(workspace, invoke, monkeypatch, utc_zone):
-    from outreach.track.store import Store
+    from outreach.store import Store
 
     store = Store(workspace / "outreach.db")
     add_message(store, "fall", "due@example.edu", line=2, sent_at="2026-11-10T10:00:00Z")
@@ -120,7 +120,7 @@ def test_followup_send_json(campaign, invoke, monkeypatch, smtp_server):
 
 
 def test_mark_json(workspace, invoke):
-    from outreach.track.store import Store
+    from outreach.store import Store
 
     store = Store(workspace / "outreach.db")
     add_message(store, "fall", "m.okafor@example.edu")

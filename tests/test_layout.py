@@ -10,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from outreach.track.store import Store
+from outreach.store import Store
 from tests.seed import add_message
 
 PACKAGE = Path(__file__).resolve().parent.parent / "outreach"
 
 # Lower ranks never import higher ones; the support modules at the top of outreach/ are rank 0.
-RANKS = {"compose": 1, "track": 2, "mailbox": 3, "deliver": 4, "cli": 5}
+# The store is every stage's memory; compose is pure and shares its rank, so neither imports
+# the other (test_compose_and_store_are_apart).
+RANKS = {"compose": 1, "store": 1, "track": 2, "mailbox": 3, "deliver": 4, "cli": 5}
 
 
 def rank(module: str) -> int:
@@ -59,6 +61,16 @@ MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
 def test_stages_import_one_way(name):
     upward = sorted(m for m in imports(MODULES[name], top_level_only=False) if rank(m) > rank(name))
     assert not upward, f"{name} (rank {rank(name)}) imports a later stage: {upward}"
+
+
+def test_compose_and_store_are_apart():
+    """compose renders and checks without a store; the store knows nothing of templates."""
+    for name, path in MODULES.items():
+        stage = name.split(".")[1] if "." in name else ""
+        other = {"compose": "outreach.store", "store": "outreach.compose"}.get(stage)
+        if other:
+            crossing = sorted(m for m in imports(path, top_level_only=False) if m.startswith(other))
+            assert not crossing, f"{name} imports {crossing}"
 
 
 def test_no_import_cycles():

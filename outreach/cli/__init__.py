@@ -80,7 +80,7 @@ def _store_trouble(error: Exception) -> UserError | None:
     sqlite3 = sys.modules.get("sqlite3")  # not loaded: the error cannot be SQLite's
     if sqlite3 is None or not isinstance(error, sqlite3.Error):
         return None
-    from outreach.track.store import Store, trouble
+    from outreach.store import Store, trouble
 
     return trouble(Store.opened, error)
 

@@ -44,7 +44,7 @@ def stored_commitments(campaign: str) -> dict:
     if not settings.db.exists():
         return {}
     from outreach.compose.checks import earlier_commitments
-    from outreach.track.store import Store
+    from outreach.store import Store
 
     store = Store(settings.db)
     try:
@@ -128,7 +128,7 @@ def known_history(settings, template: Path, contacts, campaign: str | None) -> d
     if not settings.db.exists():
         return {}
     from outreach.track.history import known_elsewhere
-    from outreach.track.store import Store
+    from outreach.store import Store
 
     store = Store(settings.db)
     try:

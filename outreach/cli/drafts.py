@@ -76,7 +76,7 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
     from outreach.deliver.drafts import draft_campaign
     from outreach.deliver.sending import SKIP_REASONS
     from outreach.errors import UserError
-    from outreach.track.outcomes import describe_suppression
+    from outreach.store.outcomes import describe_suppression
 
     if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")

@@ -362,7 +362,7 @@ def resolve(address: str, outcome: str, campaign: str | None):
     """
     from outreach.cli.common import load_settings
     from outreach.errors import UserError
-    from outreach.track.store import open_existing
+    from outreach.store import open_existing
 
     settings = load_settings()
     store = open_existing(settings)

@@ -48,8 +48,8 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
     from outreach.clock import now as clock_now
     from outreach.errors import UserError
     from outreach.track.marks import mark as record_mark
-    from outreach.track.outcomes import normalize_outcome
-    from outreach.track.store import Store, open_existing
+    from outreach.store.outcomes import normalize_outcome
+    from outreach.store import Store, open_existing
 
     settings = load_settings()
     at = clock_now(settings.raw)
@@ -106,7 +106,7 @@ def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bo
     from outreach.clock import now as clock_now
     from outreach.errors import UserError
     from outreach.track import report as reports
-    from outreach.track.store import open_existing
+    from outreach.store import open_existing
 
     if as_json and as_csv:
         raise UserError("report prints --json or --csv, not both")
@@ -151,7 +151,7 @@ def status(campaign: str | None, after: str, max_followups: int, as_json: bool):
     from outreach.cli.common import load_settings
     from outreach.clock import iso, parse_duration
     from outreach.clock import now as clock_now
-    from outreach.track.store import open_existing
+    from outreach.store import open_existing
     from outreach.track.threads import format_status, status_rows
 
     settings = load_settings()

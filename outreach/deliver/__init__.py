@@ -4,6 +4,6 @@ Owns drafting (``drafts``: .eml files or the IMAP Drafts folder), the SMTP clien
 the only module that talks SMTP), pacing and the daily cap (``pacing``), the store's send lock
 and crash recovery (``lock``), the send loop and its plan (``sending``), one run of `send` from
 lock to last message (``session``) and threaded follow-ups (``followup``). The top stage: it
-may import ``compose``, ``track``, ``mailbox`` and the support modules; nothing imports it but
+may import ``compose``, ``store``, ``track``, ``mailbox`` and the support modules; nothing imports it but
 the cli.
 """

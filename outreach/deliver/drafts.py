@@ -33,11 +33,11 @@ from outreach.compose.variants import assign as assign_variants
 from outreach.compose.variants import load_variants, render_variants
 from outreach.config import Settings, parse_sender
 from outreach.errors import UserError
-from outreach.feedback import Feedback, Quiet
+from outreach.feedback import SILENT, Feedback
 from outreach.files import remove_draft_file, write_atomically
 from outreach.output import plural
 from outreach.track.history import RECENT_DAYS, Past, hold_reason, known_elsewhere
-from outreach.track.store import Store
+from outreach.store import Store
 
 REDRAFTABLE = ("drafted", "queued")
 COMMIT_EVERY = 200  # rows per transaction: drafts are cheap to redo, fsyncs are not
@@ -101,7 +101,7 @@ def campaign_folder(root: Path, campaign: str) -> Path:
 
 
 def remove_sent_drafts(store: Store, account: Account | None, sent: list[tuple[str, str]],
-                       feedback: Feedback = Quiet()) -> tuple[int, list[str]]:
+                       feedback: Feedback = SILENT) -> tuple[int, list[str]]:
     """Remove the drafts of messages just sent, ``(message_id, draft_path)`` each: an .eml file that
     still holds that Message-ID, or the IMAP draft with it. A draft left behind could be sent a
     second time from a mail client. Returns (how many were removed, the drafts left behind)."""
@@ -198,7 +198,7 @@ def write_drafts(rows: Iterable[Rendered], *, store: Store, sender: Address, cam
             message_id = existing.message_id if existing else make_message_id(sender)
             message = build_message(draft, sender, message_id, datetime.now().astimezone(), unsent=target.unsent)
             where = target.put(address, message, replace=existing is not None)
-            store.plan(campaign=campaign, address=address, message_id=message_id,
+            store.upsert_message(campaign=campaign, address=address, message_id=message_id,
                        template=item.template_name or template_name, variant=item.variant,
                        subject=draft.subject, recipients=draft.recipients, contact=item.contact.fields,
                        contact_line=item.contact.line, state="drafted", transport=target.transport,
@@ -217,7 +217,7 @@ def write_drafts(rows: Iterable[Rendered], *, store: Store, sender: Address, cam
 # ---------------------------------------------------------------------------- the command
 @contextmanager
 def open_target(settings: Settings, *, to_imap: bool, out_dir: Path,
-                feedback: Feedback = Quiet()) -> Iterator[DraftTarget]:
+                feedback: Feedback = SILENT) -> Iterator[DraftTarget]:
     """The draft target of a command: the IMAP Drafts folder with ``to_imap``, else ``out_dir``."""
     if not to_imap:
         yield EmlFolder(out_dir)
@@ -250,7 +250,7 @@ class DraftRun:
 def draft_campaign(settings: Settings, template: Path, contacts: Path, *, variants: Iterable[Path] = (),
                    campaign: str | None = None, out_dir: Path = Path("drafts"), to_imap: bool = False,
                    check_dns: bool = False, include_answered: bool = False, include_recent: bool = False,
-                   recent_days: int = RECENT_DAYS, feedback: Feedback = Quiet()) -> DraftRun:
+                   recent_days: int = RECENT_DAYS, feedback: Feedback = SILENT) -> DraftRun:
     """`outreach draft`: check every row first (any error and nothing is written), then write one
     draft per contact to the target and record it; suppressed addresses are left out, and so are
     contacts their history in other campaigns holds back (as `send` would)."""

@@ -26,10 +26,10 @@ from outreach.deliver.drafts import DraftTarget, campaign_folder, open_target
 from outreach.deliver.pacing import cap_room, resume_at
 from outreach.deliver.session import SendSession, load_account, lock_and_recover
 from outreach.errors import UserError
-from outreach.feedback import Feedback, Quiet
+from outreach.feedback import SILENT, Feedback
 from outreach.mailbox.sync import Report as SyncReport
 from outreach.mailbox.sync import sync_if_stale
-from outreach.track.store import MessageRow, Store, ThreadRow, open_existing
+from outreach.store import MessageRow, Store, ThreadRow, open_existing
 from outreach.track.threads import DUE, Selection, next_action, select
 
 
@@ -138,7 +138,7 @@ def record(store: Store, item: Planned, *, state: str, transport: str, draft_pat
            account: str | None = None) -> None:
     draft = item.rendered.draft
     original = item.original
-    store.plan(campaign=original.campaign, address=original.address, step=item.step,
+    store.upsert_message(campaign=original.campaign, address=original.address, step=item.step,
                message_id=item.message_id, parent_id=item.in_reply_to, template=item.template,
                variant=original.variant, subject=draft.subject, recipients=draft.recipients,
                contact=original.contact, contact_line=original.contact_line, state=state,
@@ -203,7 +203,7 @@ class FollowupRun:
 
 
 def prepare_followups(settings: Settings, campaign: str, template: Path, *, after: str, max_followups: int,
-                      no_sync: bool = False, feedback: Feedback = Quiet()) -> FollowupRun:
+                      no_sync: bool = False, feedback: Feedback = SILENT) -> FollowupRun:
     """Load the template, make sure the mailbox was read recently (syncing first over IMAP), and
     choose who is due a follow-up."""
     now = clock_now(settings.raw)
@@ -222,7 +222,7 @@ def prepare_followups(settings: Settings, campaign: str, template: Path, *, afte
 
 
 def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned], *, to_imap: bool,
-                    out_dir: Path, feedback: Feedback = Quiet()) -> tuple[list, str]:
+                    out_dir: Path, feedback: Feedback = SILENT) -> tuple[list, str]:
     """Write the follow-ups as drafts; returns (where each went, the target in words)."""
     sender = parse_sender(settings.sender or "")
     with open_target(settings, to_imap=to_imap, out_dir=campaign_folder(out_dir, run.campaign),
@@ -248,7 +248,7 @@ class FollowupSendSession(SendSession):
 
 
 def open_followup_send(settings: Settings, run: FollowupRun, planned: list[Planned], *, rate: str | None,
-                       feedback: Feedback = Quiet()) -> FollowupSendSession:
+                       feedback: Feedback = SILENT) -> FollowupSendSession:
     account = load_account(settings)
     pacing = sending.resolve_pacing(account, rate=rate, jitter=None, daily_cap=None)
     lock = lock_and_recover(run.store, feedback)

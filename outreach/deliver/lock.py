@@ -5,7 +5,7 @@ relative paths resolved, so that two paths to one store share one lock), a file 
 records which process holds it and on which boot of the machine: the next run reads that to
 decide whether a message left ``claimed`` may go back to the queue (same boot: every commit
 after the claim survived) or must become ``uncertain`` (see
-:meth:`outreach.track.store.Store.recover_interrupted`).
+:meth:`outreach.store.Store.recover_interrupted`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from outreach.clock import iso
 from outreach.errors import UserError
-from outreach.track.store import Store
+from outreach.store import Store
 
 
 def boot_id() -> str | None:

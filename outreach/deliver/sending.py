@@ -57,7 +57,7 @@ from outreach.deliver.smtp import (
 from outreach.deliver.windows import SendWindow, opens_at, zone_column
 from outreach.errors import UserError
 from outreach.track.history import RECENT_DAYS, Past, hold_reason, known_elsewhere
-from outreach.track.store import MessageRow, Store
+from outreach.store import MessageRow, Store
 from outreach.zones import parse_zone
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -339,7 +339,7 @@ def record_plan(plan: Plan, store: Store) -> None:
                 store.requeue(item.message_id, (item.previous_state,))
             draft = item.rendered.draft
             assert draft is not None
-            store.plan(campaign=plan.campaign, address=item.address, message_id=item.message_id,
+            store.upsert_message(campaign=plan.campaign, address=item.address, message_id=item.message_id,
                        template=item.rendered.template_name or str(plan.template), variant=item.rendered.variant,
                        subject=draft.subject, recipients=draft.recipients,
                        contact=item.rendered.contact.fields, contact_line=item.line, state="queued",

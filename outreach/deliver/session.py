@@ -26,10 +26,10 @@ from outreach.deliver import sending
 from outreach.deliver.lock import SendLock, recover
 from outreach.deliver.windows import RunningClock, resolve_window
 from outreach.errors import UserError
-from outreach.feedback import Feedback, Quiet
+from outreach.feedback import SILENT, Feedback
 from outreach.output import plural
 from outreach.track.history import RECENT_DAYS
-from outreach.track.store import Store
+from outreach.store import Store
 from outreach.zones import user_zone
 
 
@@ -203,7 +203,7 @@ def open_campaign(settings: Settings, template: Path, contacts: Path, *, campaig
                   resend_uncertain: bool = False, retry_failed: bool = False, check_dns: bool = False,
                   window: str | None = None, weekdays: bool | None = None,
                   include_answered: bool = False, include_recent: bool = False, recent_days: int = RECENT_DAYS,
-                  feedback: Feedback = Quiet()) -> SendSession:
+                  feedback: Feedback = SILENT) -> SendSession:
     """`outreach send`, up to the question: render and check every row (any error and nothing is
     sent), then plan who gets a message now, later, or never, and why. Without ``campaign``, the
     campaign this template and contact list were drafted or sent under, else the template's name."""

@@ -37,7 +37,7 @@ from typing import Iterable, Iterator
 from outreach.clock import describe_age, iso, parse_duration, parse_time
 from outreach.config import Settings, parse_sender
 from outreach.errors import UserError
-from outreach.feedback import Feedback, Quiet
+from outreach.feedback import SILENT, Feedback
 from outreach.files import remove_draft_file
 from outreach.mailbox.classify import (
     Verdict,
@@ -53,7 +53,7 @@ from outreach.mailbox.classify import (
     sender_of,
     thread_ids,
 )
-from outreach.track.store import Store
+from outreach.store import Store
 
 UNCERTAIN_STATES = ("sending", "uncertain")   # the outcome of a send is not known
 UNCONFIRMED_STATES = (*UNCERTAIN_STATES, "drafted")  # a draft may have been sent by hand
@@ -506,7 +506,7 @@ def _start(store: Store, own_addresses: Iterable[str]) -> tuple[Report, "Index",
 
 
 def sync_files(store: Store, own_addresses: Iterable[str], paths: list[tuple[str, Path]],
-               progress: Feedback = Quiet()) -> Report:
+               progress: Feedback = SILENT) -> Report:
     """Read mbox files and Maildirs (``[("mbox", path), ("maildir", path)]``) as a sync would."""
     report, index, recorder = _start(store, own_addresses)
     if recorder is None:
@@ -544,7 +544,7 @@ def _mtime(path: Path) -> datetime:
 
 # ------------------------------------------------------------------------------------- IMAP
 def sync_imap(store: Store, session, own_addresses: Iterable[str], *, extra_folders: Iterable[str] = (),
-              full: bool = False, progress: Feedback = Quiet()) -> Report:
+              full: bool = False, progress: Feedback = SILENT) -> Report:
     """Read INBOX, the spam folder and ``extra_folders`` incrementally; reconcile with Sent."""
     report, index, recorder = _start(store, own_addresses)
     if recorder is None:
@@ -671,7 +671,7 @@ def extra_folders(settings: Settings) -> list[str]:
 
 
 def sync_mailbox(settings: Settings, *, mboxes: Iterable[Path] = (), maildirs: Iterable[Path] = (),
-                 folders: Iterable[str] = (), full: bool = False, feedback: Feedback = Quiet()) -> Report | None:
+                 folders: Iterable[str] = (), full: bool = False, feedback: Feedback = SILENT) -> Report | None:
     """`outreach sync`: read the exports given, or else the IMAP account; None when nothing is
     drafted or sent yet (so there is nothing to match)."""
     mboxes, maildirs, folders = list(mboxes), list(maildirs), list(folders)
@@ -708,7 +708,7 @@ def check_fresh(last_synced: str | None, now: datetime, max_age: timedelta) -> s
     return None
 
 
-def sync_if_stale(store: Store, settings: Settings, now: datetime, feedback: Feedback = Quiet()) -> Report | None:
+def sync_if_stale(store: Store, settings: Settings, now: datetime, feedback: Feedback = SILENT) -> Report | None:
     """Before a follow-up: sync over IMAP when the last sync is older than OUTREACH_SYNC_MAX_AGE,
     so that nobody who just replied gets a reminder. Without IMAP, say which sync to run."""
     max_age = parse_duration(settings.raw.get("sync_max_age", DEFAULT_SYNC_MAX_AGE), "OUTREACH_SYNC_MAX_AGE")

@@ -1,7 +1,7 @@
-"""Track: the tracking store and what it knows about each person and conversation.
+"""Track: what the store means to a person: the gate, status, follow-ups due, reports, the season.
 
-Owns the SQLite store (``store``: schema, migrations, queries), what each event means
-(``outcomes``), manual marks (``marks``), who is due a follow-up and status rows (``threads``,
-``policy``) and the response-rate reports (``report``). May import the support modules and
-``compose``'s data types; never a server module. ``mailbox`` and ``deliver`` write to it.
+Owns manual marks (``marks``), a contact's history across campaigns (``history``), who is due a
+follow-up and status rows (``threads``, ``policy``), the response-rate reports (``report``) and
+the interview season (``season``, ``calendar``). May import the support modules, ``store`` and
+``compose``'s data types; never a server module. ``mailbox`` and ``deliver`` read it.
 """

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from outreach.clock import parse_time
-from outreach.track.outcomes import BOUNCE_KINDS, REPLY_KINDS, SUPPRESS_KINDS
-from outreach.track.store import Store
+from outreach.store.outcomes import BOUNCE_KINDS, REPLY_KINDS, SUPPRESS_KINDS
+from outreach.store import Store
 
 RECENT_DAYS = 30                      # written to this recently in another campaign: held
 WRITTEN = ("sent", "uncertain", "sending", "claimed")   # may have reached the person

@@ -3,7 +3,7 @@
 Marks are facts that accumulate ("replied", later "declined"); the newest mark is the
 contact's current manual outcome. A wrong mark is taken back with ``undo``, which deletes that
 mark (and, for ``opted-out``, the suppression it added). What each kind means is in
-:mod:`outreach.track.outcomes`.
+:mod:`outreach.store.outcomes`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from datetime import datetime
 from outreach.addresses import AddressValidator, EmailNotValidError
 from outreach.clock import iso
 from outreach.errors import UserError
-from outreach.track.outcomes import MARK_PREFIX, normalize_outcome
-from outreach.track.store import Store
+from outreach.store.outcomes import MARK_PREFIX, normalize_outcome
+from outreach.store import Store
 
 
 def normalize_address(text: str) -> str:

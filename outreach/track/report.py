@@ -27,7 +27,7 @@ from outreach.clock import iso
 from outreach.compose.columns import normalize_header
 from outreach.errors import UserError
 from outreach.output import plural, style
-from outreach.track.store import Store
+from outreach.store import Store
 
 Z95 = 1.959963984540054
 SMALL_SAMPLE = 10

@@ -25,7 +25,7 @@ from outreach.compose.interviews import (
 )
 from outreach.config import Settings
 from outreach.errors import UserError, where
-from outreach.track.store import Store
+from outreach.store import Store
 
 # most urgent first; within a state, the earliest deadline (or interview) first
 STATES = ("overdue", "due", "drafted", "upcoming", "sent", "replied", "skipped")

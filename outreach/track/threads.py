@@ -16,8 +16,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, NamedTuple
 
 from outreach.clock import local_date, parse_time, start_of_day
-from outreach.track.outcomes import describe_suppression, is_refusal
-from outreach.track.store import UNCERTAIN, ThreadRow
+from outreach.store.outcomes import describe_suppression, is_refusal
+from outreach.store import UNCERTAIN, ThreadRow
 
 UNCERTAIN_STATES = (UNCERTAIN, "uncertain")
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outreach.compose.variants import assign
-from outreach.track.store import Store
+from outreach.store import Store
 
 ADDRESSES = [f"person{i}@example.edu" for i in range(30)]
 

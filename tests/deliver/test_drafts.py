@@ -7,7 +7,7 @@ from email import policy
 
 import pytest
 
-from outreach.track.store import Store
+from outreach.store import Store
 
 TEMPLATE = "Subject: {{ greeting }} from an IMG applicant\n\nDear Dr. {{ last_name }},\n\nI read your paper.\n"
 CONTACTS = "email,last_name,greeting\nj.chen@example.edu,Chen,Hello\nm.okafor@example.edu,Okafor,Hi\n"

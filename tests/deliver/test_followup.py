@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach.track.store import Store
+from outreach.store import Store
 from outreach.track.threads import DUE, NONE, WAIT, next_action, select
 from tests.seed import add_event, add_message, message_id, synced
 
@@ -285,7 +285,7 @@ def test_an_opt_out_is_named_before_the_reply_it_came_in(store):
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from outreach.track.store import ThreadRow  # noqa: E402
+from outreach.store import ThreadRow  # noqa: E402
 
 START = datetime(2026, 10, 1, tzinfo=timezone.utc)
 times = st.integers(min_value=0, max_value=60).map(

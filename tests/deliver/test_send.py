@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from outreach.cli import common as cli_common
-from outreach.track.store import Store
+from outreach.store import Store
 from tests.conftest import SMTP_PASSWORD
 
 
@@ -127,7 +127,7 @@ def seed_sent(ws, count: int, hours_ago: float, account="asha.rao@example.org") 
     store = Store(ws / "outreach.db")
     when = (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
     for i in range(count):
-        store.plan(campaign="earlier", address=f"old{i}@example.edu", message_id=f"<old{i}@example.org>",
+        store.upsert_message(campaign="earlier", address=f"old{i}@example.edu", message_id=f"<old{i}@example.org>",
                    template="t", subject="s", recipients=[f"old{i}@example.edu"], contact={}, contact_line=i + 2,
                    state="queued", transport="smtp", account=account)
         store.db.execute("UPDATE messages SET state='sent', sent_at=? WHERE message_id=?", (when, f"<old{i}@example.org>"))

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from outreach.deliver.lock import SendLock, boot_id, recover
-from outreach.track.store import Store
+from outreach.store import Store
 from tests.conftest import ROOT
 from tests.smtp_server import Hold
 
@@ -155,7 +155,7 @@ def test_ctrl_c_twice_abandons_the_message_as_uncertain(campaign, smtp_server):
 def claimed_store(ws) -> Store:
     store = Store(ws / "outreach.db")
     for i, state in enumerate(["claimed", "sending", "queued"]):
-        store.plan(campaign="c", address=f"r{i}@example.edu", message_id=f"<{i}@x>", template="t", subject="s",
+        store.upsert_message(campaign="c", address=f"r{i}@example.edu", message_id=f"<{i}@x>", template="t", subject="s",
                    recipients=[f"r{i}@example.edu"], contact={}, contact_line=i + 2, state="queued",
                    transport="smtp", account="a")
         store.db.execute("UPDATE messages SET state=? WHERE message_id=?", (state, f"<{i}@x>"))

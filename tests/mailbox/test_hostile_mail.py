@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from outreach.track.store import Store
+from outreach.store import Store
 from tests import mail_samples as samples
 
 

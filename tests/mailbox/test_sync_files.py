@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from outreach.track.store import Store
+from outreach.store import Store
 from tests import mail_samples as samples
 
 BACK = date.today() + timedelta(days=20)
@@ -149,7 +149,7 @@ def test_draft_copies_in_exports_prove_nothing(workspace, record_sent, invoke):
 
 
 def test_an_empty_store_needs_no_mailbox(workspace, invoke):
-    from outreach.track.store import Store
+    from outreach.store import Store
 
     Store(workspace / "outreach.db").close()
     result = invoke("sync")  # no IMAP server configured: not even needed

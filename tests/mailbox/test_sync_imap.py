@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from outreach.track.store import Store
+from outreach.store import Store
 from tests import mail_samples as samples
 
 BACK = date.today() + timedelta(days=20)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.track.store import Store
+from outreach.store import Store
 from tests.seed import add_message, message_id
 
 

@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 import pytest
 
 from outreach.track.report import Counts, compare, fisher_exact, wilson
-from outreach.track.store import Store
+from outreach.store import Store
 from tests.seed import add_event, add_message
 
 SENT = "2026-11-10T10:00:00Z"

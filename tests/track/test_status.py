@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from outreach.track.store import Store
+from outreach.store import Store
 from tests.seed import add_event, add_message
 
 
