@@ -65,7 +65,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from outreach.store import Store  # noqa: E402
+from outreach.store import Outgoing, Store  # noqa: E402
 from tests import mail_samples as samples  # noqa: E402
 from tests.dovecot_server import PASSWORD, Dovecot, available  # noqa: E402
 from tests.tls import make_certificate  # noqa: E402
@@ -181,10 +181,11 @@ def make_workspace(base: Path, server: Dovecot, user: str, cert: Path, campaign:
     sent_at = (NOW - CAMPAIGN_AGE).strftime("%Y-%m-%dT%H:%M:%SZ")
     with store.transaction():
         for line, sent in enumerate(campaign, start=2):
-            store.upsert_message(campaign="fall-mentors", address=sent.to, message_id=sent.message_id, template="mentor.txt",
-                       subject=sent.subject, recipients=[sent.to], contact={"email": sent.to}, contact_line=line,
-                       state="sent", transport="smtp")
-        store.db.execute("UPDATE messages SET created_at=?, updated_at=?, sent_at=?", (sent_at, sent_at, sent_at))
+            store.record("queue", Outgoing(campaign="fall-mentors", address=sent.to, message_id=sent.message_id,
+                                           template="mentor.txt", subject=sent.subject, recipients=[sent.to],
+                                           contact={"email": sent.to}, contact_line=line, transport="smtp"))
+        store.db.execute("UPDATE messages SET state='sent', created_at=?, updated_at=?, sent_at=?",
+                         (sent_at, sent_at, sent_at))
     store.close()
     return ws
 

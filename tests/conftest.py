@@ -132,17 +132,20 @@ def record_sent(workspace):
 
     ``record_sent(sample)`` returns the sample; ``record_sent(a, b, c)`` returns the list.
     """
-    from outreach.store import Store
+    from outreach.store import Outgoing, Store
+    from outreach.store.connection import utcnow
+    from tests.seed import force_state
 
     def record(*sent, campaign: str = "fall-mentors", state: str = "sent", step: int = 0):
         store = Store(workspace / "outreach.db")
         with store.transaction():
             for item in sent:
-                store.upsert_message(campaign=campaign, address=item.to, step=step, message_id=item.message_id,
-                           template="t.txt", subject=item.subject, recipients=[item.to],
-                           contact={"email": item.to}, contact_line=2, state="queued", transport="smtp")
+                store.record("queue", Outgoing(campaign=campaign, address=item.to, step=step,
+                                               message_id=item.message_id, template="t.txt", subject=item.subject,
+                                               recipients=[item.to], contact={"email": item.to}, contact_line=2,
+                                               transport="smtp"))
                 if state != "queued":
-                    store.set_state(item.message_id, state)
+                    force_state(store, item.message_id, state, sent_at=utcnow() if state == "sent" else None)
         store.close()
         return sent[0] if len(sent) == 1 else list(sent)
 

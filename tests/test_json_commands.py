@@ -8,14 +8,15 @@ import json
 from tests.seed import add_event, add_message, message_id, synced
 
 SEND_KEYS = {"campaign", "dry_run", "plan", "result", "rows"}
-PLAN_KEYS = {"account", "server", "campaign", "send_now", "later", "later_reason", "skipped", "uncertain",
-             "pacing", "estimate_seconds", "save_sent", "summary"}
+PLAN_KEYS = {"account", "server", "campaign", "send_now", "later", "later_reason", "skipped", "notes", "mailbox",
+             "uncertain", "pacing", "estimate_seconds", "save_sent", "summary"}
 PACING_KEYS = {"per_minute", "jitter_seconds", "daily_cap", "used_last_24h", "cap_resumes_at"}
-RESULT_KEYS = {"sent", "failed", "deferred", "uncertain", "not_reached", "interrupted", "stopped", "seconds",
+RESULT_KEYS = {"sent", "failed", "deferred", "uncertain", "held", "not_reached", "interrupted", "stopped", "seconds",
                "sent_copies"}
 ITEM_KEYS = {"address", "line", "message_id", "variant"}
 SUMMARY_KEYS = {"rows", "clean", "warnings", "errors", "skipped"}
-FOLLOWUP_KEYS = {"campaign", "mode", "synced", "due", "skipped", "withdraw", "written", "target", "send", "rows"}
+FOLLOWUP_KEYS = {"campaign", "mode", "synced", "mailbox", "due", "skipped", "withdraw", "written", "target", "send",
+                 "rows"}
 FOLLOW_UP = """Subject: Re: {{ original.subject }}
 Kind: follow-up
 
@@ -36,7 +37,7 @@ def test_draft_json(campaign, invoke):
     assert result.exit_code == 1, result.output
     data = document(result)
     assert set(data) == {"campaign", "target", "transport", "written", "already_sent", "suppressed", "skipped",
-                         "held", "variants", "summary", "rows"}
+                         "held", "notes", "variants", "summary", "rows"}
     assert (data["campaign"], data["target"], data["transport"]) == ("fall", "drafts/fall/", "eml")
     assert sorted(data["written"]) == ["drafts/fall/dr0@example.edu.eml", "drafts/fall/dr1@example.edu.eml",
                                        "drafts/fall/dr9@example.edu.eml"]

@@ -26,7 +26,7 @@ def history_opts(command):
                      help="Write also to contacts who replied or declined in another campaign."),
         click.option("--include-recent", is_flag=True,
                      help="Write also to contacts written to in another campaign within --recent-days."),
-        # 30: track.history.RECENT_DAYS, not imported here so that --help stays fast
+        # 30: track.gate.RECENT_DAYS, not imported here so that --help stays fast
         click.option("--recent-days", type=click.IntRange(min=0), default=30, show_default=True, metavar="N",
                      help="How recent a message in another campaign holds a contact back."),
     ]):

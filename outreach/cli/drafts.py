@@ -16,6 +16,7 @@ from outreach.cli.common import (
     tally_json,
     template_arg,
     terminal,
+    warn,
 )
 from outreach.output import plural, say, style
 
@@ -74,42 +75,54 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
     """
     from outreach.cli.common import load_settings
     from outreach.deliver.drafts import draft_campaign
-    from outreach.deliver.sending import SKIP_REASONS
     from outreach.errors import UserError
-    from outreach.store.outcomes import describe_suppression
+    from outreach.options import DraftOptions, Sheet
+    from outreach.track.gate import Consent
 
     if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     settings = load_settings(**{"from": sender})
     feedback = terminal(as_json)
-    run = draft_campaign(settings, template, contacts, variants=variants, campaign=campaign, out_dir=out_dir,
-                         to_imap=to_imap, check_dns=check_dns, include_answered=include_answered,
-                         include_recent=include_recent, recent_days=recent_days, feedback=feedback)
+    options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns),
+                           Consent(include_answered, include_recent, recent_days), out_dir, to_imap)
+    run = draft_campaign(settings, options, feedback)
     if as_json:
         print_json(draft_json(run, feedback.rows))
         ctx.exit(1 if run.tally.with_warnings else 0)
     print_history(run.known, str(contacts))
     verb = "appended" if to_imap else "wrote"
-    say(style(f"{verb} {plural(len(run.result.written), 'draft')} to {run.target} (campaign {run.campaign!r}, "
+    say(style(f"{verb} {plural(len(run.written), 'draft')} to {run.target} (campaign {run.campaign!r}, "
               f"recorded in {settings.db.name})", "ok"))
     if run.split:
         say("variants: " + ", ".join(f"{name} {count}" for name, count in run.split.items()))
-    if run.result.already_sent:
-        say(f"skipped {len(run.result.already_sent)} already sent in this campaign")
-    for address, reason in run.suppressed:
-        say(f"skipped {address}: {describe_suppression(reason)} (on the suppression list)")
-    for who, reason in run.skipped:
-        say(f"skipped {who}: {reason}")
-    for address, reason in run.held:
-        say(f"skipped {address}: {SKIP_REASONS[reason]}")
+    print_held(run.held)
+    for note in run.notes:
+        warn(note)
     ctx.exit(1 if run.tally.with_warnings else 0)
+
+
+def print_held(held: list[tuple[str, str, str]]) -> None:
+    """Who got no draft and why: a count of those already sent, a line for each of the others."""
+    sent = sum(1 for _, reason, _ in held if reason == "sent")
+    if sent:
+        say(f"skipped {sent} already sent in this campaign")
+    for who, reason, why in held:
+        if reason != "sent":
+            say(f"skipped {who}: {why}")
+
+
+# The gate's reasons, grouped as `draft --json` has always named them.
+_JSON_GROUPS = {"sent": "already_sent", "suppressed": "suppressed", "suppressed-copy": "suppressed",
+                "not_yet": "skipped", "no_contact": "skipped"}
 
 
 def draft_json(run, rows: list[dict]) -> dict:
     """`draft --json`: what was written where, what was left out and why, the rows' problems."""
+    groups: dict[str, list] = {"already_sent": [], "suppressed": [], "skipped": [], "held": []}
+    for who, reason, why in run.held:
+        group = _JSON_GROUPS.get(reason, "held")
+        groups[group].append(who if group == "already_sent" else {"address": who, "reason": why if group != "held"
+                                                                    else reason})
     return {"campaign": run.campaign, "target": run.target, "transport": "imap" if run.to_imap else "eml",
-            "written": [str(where) for where in run.result.written], "already_sent": run.result.already_sent,
-            "suppressed": [{"address": address, "reason": reason} for address, reason in run.suppressed],
-            "skipped": [{"address": who, "reason": reason} for who, reason in run.skipped],
-            "held": [{"address": address, "reason": reason} for address, reason in run.held],
-            "variants": run.split or None, "summary": tally_json(run.tally), "rows": rows}
+            "written": run.written, **groups, "notes": run.notes, "variants": run.split or None,
+            "summary": tally_json(run.tally), "rows": rows}

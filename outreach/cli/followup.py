@@ -66,12 +66,9 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
       outreach followup fall-mentors -t templates/follow_up.txt --dry-run --json | jq '.skipped'
     """
     from outreach.cli.common import load_settings
-    from outreach.deliver.followup import (
-        draft_followups,
-        open_followup_send,
-        prepare_followups,
-    )
+    from outreach.deliver.followup import prepare_followups
     from outreach.errors import UserError
+    from outreach.options import FollowupOptions
 
     settings = load_settings(**{"from": sender})
     if to_imap and send:
@@ -79,47 +76,60 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
     if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     feedback = terminal(as_json)
-    run = prepare_followups(settings, campaign, template, after=after, max_followups=max_followups,
-                            no_sync=no_sync, feedback=feedback)
-    report = FollowupJson(run, "dry-run" if dry_run else "send" if send else "draft", feedback) if as_json else None
-    if run.synced is not None and not as_json:
-        print_sync_report(run.synced)
+    options = FollowupOptions(campaign, template, after, max_followups, no_sync, out_dir, to_imap, rate)
+    with prepare_followups(settings, options, dry_run=dry_run, feedback=feedback) as run:
+        ctx.exit(run_followups(settings, run, options, mode="dry-run" if dry_run else "send" if send else "draft",
+                               yes=yes, as_json=as_json, feedback=feedback))
+
+
+def run_followups(settings, run, options, *, mode: str, yes: bool, as_json: bool, feedback) -> int:
+    """What `followup` does once the run is prepared (under the lock); returns the exit code."""
+    from outreach.deliver.followup import draft_followups, open_followup_send
+    from outreach.errors import UserError
+    from outreach.track.gate import REASONS
+
+    report = FollowupJson(run, mode, feedback) if as_json else None
+    if run.view.synced is not None and not as_json:
+        print_sync_report(run.view.synced)
+    say(f"mailbox: {run.view.text}", err=as_json)
     say(run.selection.summary(), err=as_json)
     for address, why, draft_path in run.withdraw:
         where = f" ({draft_path})" if draft_path else ""
         warn(f"{address} {why}, but a follow-up to them is drafted{where} and not sent: delete it")
     withdraw = 1 if run.withdraw else 0
-    if dry_run or not run.selection.due:
-        if as_json:
+    if mode == "dry-run" or not run.selection.due:
+        if report is not None:
             report.print()
-        elif dry_run:
+        elif mode == "dry-run":
             for address, action in run.due_actions():
                 say(f"  {address:<40} {action}")
             if run.selection.skipped:
                 say("skipped:")
             for address, why in run.selection.skipped:
                 say(f"  {address:<40} {why}")
-        ctx.exit(withdraw)
+        return withdraw
     planned = run.render(settings.sender)
     errors = warnings = 0
     for item in planned:
         if item.rendered.problems:
-            feedback.problems(item.rendered, f"campaign {campaign}")
+            feedback.problems(item.rendered, f"campaign {run.campaign}")
         errors += bool(item.rendered.errors)
         warnings += bool(item.rendered.warnings) and not item.rendered.errors
     if errors:
-        raise UserError(f"errors in {plural(errors, 'follow-up')}; nothing was written. Fix {template} and run again")
-    if send:
-        with open_followup_send(settings, run, planned, rate=rate, feedback=feedback) as session:
-            code = max(send_now(session, yes, report), 1 if warnings else 0, withdraw)
-        ctx.exit(code)
-    written, target = draft_followups(settings, run, planned, to_imap=to_imap, out_dir=out_dir, feedback=feedback)
+        raise UserError(f"errors in {plural(errors, 'follow-up')}; nothing was written. "
+                        f"Fix {options.template} and run again")
+    if mode == "send":
+        session = open_followup_send(settings, run, planned, rate=options.rate)
+        return max(send_now(session, yes, report), 1 if warnings else 0, withdraw)
+    written, target, held = draft_followups(settings, run, planned, options, feedback)
     if report is not None:
         report.print(written=written, target=target)
     else:
-        verb = "appended" if to_imap else "wrote"
-        say(style(f"{verb} {plural(len(written), 'follow-up draft')} to {target} (campaign {campaign!r})", "ok"))
-    ctx.exit(1 if warnings or withdraw else 0)
+        verb = "appended" if options.to_imap else "wrote"
+        say(style(f"{verb} {plural(len(written), 'follow-up draft')} to {target} (campaign {run.campaign!r})", "ok"))
+        for address, reason in held:
+            say(f"skipped {address}: {REASONS[reason]}")
+    return 1 if warnings or withdraw or held else 0
 
 
 class FollowupJson:
@@ -132,7 +142,8 @@ class FollowupJson:
         run = self.run
         print_json({
             "campaign": run.campaign, "mode": self.mode,
-            "synced": run.synced.as_json() if run.synced is not None else None,
+            "synced": run.view.synced.as_json() if run.view.synced is not None else None,
+            "mailbox": run.view.text,
             "due": [{"address": address, "action": action} for address, action in run.due_actions()],
             "skipped": [{"address": address, "reason": reason, "detail": detail}
                         for address, reason, detail in run.not_due()],

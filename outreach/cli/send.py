@@ -52,13 +52,16 @@ from outreach.output import plural, say, style
 @click.option("--wait", is_flag=True,
               help="Stay running until every contact's window has opened and each one is sent, "
                    "showing who is next and when. Ctrl-C stops; the same command resumes.")
+@click.option("--no-sync", is_flag=True,
+              help="Do not read the mailbox first (it is read over IMAP when contacts of this sheet were written "
+                   "to before, so that a reply that just arrived holds them).")
 @history_opts
 @check_dns_opt
 @json_opt
 @click.pass_context
 def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, limit: int | None,
          rate: str | None, jitter: float | None, daily_cap: int | None, resend_uncertain: bool, retry_failed: bool,
-         variants: tuple[Path, ...], window: str | None, weekdays: bool | None, wait: bool,
+         variants: tuple[Path, ...], window: str | None, weekdays: bool | None, wait: bool, no_sync: bool,
          include_answered: bool, include_recent: bool, recent_days: int, check_dns: bool, as_json: bool):
     """Send one message per contact through your SMTP account, paced, and record each one.
 
@@ -89,15 +92,17 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
     from outreach.cli.common import load_settings
     from outreach.deliver.session import open_campaign
     from outreach.errors import UserError
+    from outreach.options import Pace, SendOptions, Sheet, Timing
+    from outreach.track.gate import Consent
 
     if wait and limit is not None:
         raise UserError("--wait sends every contact and --limit only some: use one or the other")
     feedback = terminal(as_json)
-    with open_campaign(load_settings(), template, contacts, campaign=campaign, variants=variants, dry_run=dry_run,
-                       limit=limit, rate=rate, jitter=jitter, daily_cap=daily_cap,
-                       resend_uncertain=resend_uncertain, retry_failed=retry_failed, check_dns=check_dns,
-                       window=window, weekdays=weekdays, include_answered=include_answered,
-                       include_recent=include_recent, recent_days=recent_days, feedback=feedback) as session:
+    options = SendOptions(
+        Sheet(template, contacts, variants, campaign, check_dns),
+        Consent(include_answered, include_recent, recent_days, resend_uncertain, retry_failed),
+        Pace(rate, jitter, daily_cap, limit), Timing(window, weekdays, wait), dry_run=dry_run, no_sync=no_sync)
+    with open_campaign(load_settings(), options, feedback) as session:
         plan = session.plan
         if not as_json:
             show_plan(plan, str(contacts), every_group=dry_run)
@@ -141,7 +146,8 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
     pacing and duration, and the first message in full."""
     from outreach.compose.batch import Rendered
     from outreach.deliver.pacing import UNLIMITED, describe_duration, describe_rate
-    from outreach.deliver.sending import SKIP_REASONS, local_time
+    from outreach.deliver.sending import local_time
+    from outreach.track.gate import REASONS
 
     server = plan.server
     label = lambda text: style(f"{text + ':':<11}", "note")  # noqa: E731
@@ -163,11 +169,15 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
         show_waiting(plan, label)
     skipped = [(reason, addresses) for reason, addresses in plan.skipped.items() if addresses]
     for number, (reason, addresses) in enumerate(skipped):
-        say(f"{label('Skipped') if number == 0 else ' ' * 11}{len(addresses)} {SKIP_REASONS[reason]}")
+        say(f"{label('Skipped') if number == 0 else ' ' * 11}{len(addresses)} {REASONS[reason]}")
         for address in addresses if every_group else ():
             say(f"{' ' * 13}{address}")
     for held in plan.held:
         say(f"{' ' * 13}{common.row_label(held)} (line {held.contact.line}): {held.skip}")
+    for note in plan.notes:
+        say(style(f"{label('Note')}{note}", "warning"))
+    if plan.mailbox:
+        say(f"{label('Mailbox')}{plan.mailbox}")
     if plan.split:
         say(f"{label('Variants')}" + ", ".join(f"{name} {count}" for name, count in plan.split.items()))
     if plan.tally.with_warnings:
@@ -284,6 +294,7 @@ def send_and_report(session, wait: bool = False, *, quiet: bool = False):
 def report_result(session, result, *, err: bool = False) -> int:
     from outreach.deliver.pacing import describe_duration
     from outreach.deliver.sending import local_time
+    from outreach.track.gate import REASONS
 
     plan = session.plan
     tell = functools.partial(say, err=err)  # the closing text: on stderr for --json
@@ -304,6 +315,8 @@ def report_result(session, result, *, err: bool = False) -> int:
     listing("Deferred", result.deferred, "the server said try later; run the same command again later")
     listing("Uncertain", result.uncertain,
             "the connection was lost during DATA: check your Sent folder, then `outreach resolve`")
+    listing("Held", [(item, REASONS[reason]) for item, reason in result.held],
+            "not sent: what the store learnt since the plan was made holds them")
     if result.drafts_removed:
         tell(f"Removed {plural(result.drafts_removed, 'draft')} of the messages just sent, so they cannot go twice")
     for where in result.drafts_left:
@@ -311,7 +324,7 @@ def report_result(session, result, *, err: bool = False) -> int:
     if plan.uncertain:
         tell(style(f"Still uncertain from an earlier run: {len(plan.uncertain)}", "warning")
             + " (listed above; check your Sent folder, then `outreach resolve`)")
-    code = 1 if (partial or result.failed or result.deferred or result.uncertain or plan.uncertain
+    code = 1 if (partial or result.failed or result.deferred or result.uncertain or result.held or plan.uncertain
                  or plan.tally.with_warnings) else 0
     copies = result.sent_copies
     if copies is not None and copies.error is None:
@@ -361,30 +374,16 @@ def resolve(address: str, outcome: str, campaign: str | None):
       outreach resolve jchen@example.edu unsent --campaign fall-mentors
     """
     from outreach.cli.common import load_settings
-    from outreach.errors import UserError
-    from outreach.store import open_existing
+    from outreach.deliver.resolve import resolve_uncertain
 
     settings = load_settings()
-    store = open_existing(settings)
-    rows = store.resolve_uncertain(campaign, address, outcome == "sent")
-    if not rows:
-        raise UserError(f"{address} has no uncertain message" + (f" in campaign {campaign!r}" if campaign else ""))
-    if len(rows) > 1:
-        raise UserError(f"{address} is uncertain in {len(rows)} campaigns ({', '.join(r.campaign for r in rows)}); "
-                        "add --campaign")
-    say(style(f"{address} ({rows[0].campaign}): recorded as "
+    done = resolve_uncertain(settings, address, campaign, delivered=outcome == "sent", warn=common.warn)
+    say(style(f"{done.address} ({done.campaign}): recorded as "
               f"{'sent' if outcome == 'sent' else 'not sent; the next send sends it'}", "ok"))
-    if outcome == "sent" and rows[0].draft_path:
-        from outreach.account import Account
-        from outreach.deliver.drafts import remove_sent_drafts
-
-        account = Account.load(settings) if rows[0].draft_path.startswith("imap:") else None
-        removed, left = remove_sent_drafts(store, account, [(rows[0].message_id, rows[0].draft_path)])
-        if removed:
-            say("removed its draft, so it cannot go twice")
-        for where in left:
-            say(style(f"Could not remove the draft {where}: delete it yourself, it was sent", "warning"))
-
+    if done.drafts_removed:
+        say("removed its draft, so it cannot go twice")
+    for where in done.drafts_left:
+        say(style(f"Could not remove the draft {where}: delete it yourself, it was sent", "warning"))
 
 
 # -- --json ------------------------------------------------------------------------------------
@@ -404,6 +403,7 @@ def plan_json(plan) -> dict:
         "campaign": plan.campaign, "send_now": [item_json(item) for item in plan.items],
         "later": [item_json(item) for item in plan.later], "later_reason": plan.later_reason or None,
         "skipped": {reason: list(addresses) for reason, addresses in plan.skipped.items() if addresses},
+        "notes": plan.notes, "mailbox": plan.mailbox or None,
         "uncertain": [{"address": row.address, "line": row.contact_line, "message_id": row.message_id}
                       for row in plan.uncertain],
         "pacing": {"per_minute": None if pacing.rate == UNLIMITED else pacing.rate, "jitter_seconds": pacing.jitter,
@@ -422,6 +422,7 @@ def result_json(result) -> dict:
     return {
         "sent": listed(result.sent, "refused_recipients"), "failed": listed(result.failed, "reply"),
         "deferred": listed(result.deferred, "reply"), "uncertain": listed(result.uncertain, "reply"),
+        "held": listed(result.held, "reason"),
         "not_reached": result.not_reached, "interrupted": result.interrupted, "stopped": result.stopped,
         "seconds": round(result.seconds, 1),
         "sent_copies": None if copies is None else {"folder": copies.folder, "saved": copies.saved,

@@ -1,12 +1,15 @@
-"""Drafting: rendered rows become drafts, each recorded in the store with its Message-ID.
+"""Drafting: rendered rows become drafts, each recorded in the store with its Message-ID first.
 
-Where a draft goes is a :class:`DraftTarget`: ``.eml`` files in a folder (:class:`EmlFolder`,
-the default) or the account's IMAP Drafts folder (``outreach.mailbox.imap.ImapDrafts``). Everything else
-(which rows, which Message-ID, what the store says) is the same code for both.
+Which rows get a draft is the gate's decision (:mod:`outreach.track.gate`), as for a send. Where
+a draft goes is a :class:`DraftTarget`: ``.eml`` files in a folder (:class:`EmlFolder`, the
+default) or the account's IMAP Drafts folder (``outreach.mailbox.imap.ImapDrafts``). Everything
+else (which Message-ID, what the store says) is the same code for both.
 
-A draft row can be drafted again (the template changed): it keeps its Message-ID and its file
-name (or replaces its IMAP copy), so nothing a mail client or a later ``send`` relies on moves.
-A row that has already been sent is never drafted over.
+A draft's row (its Message-ID, and where the draft goes) is committed *before* its bytes go
+anywhere, so that a crash never leaves a draft the store does not know: a re-draft then
+replaces it (same Message-ID, same file name, or the IMAP copy with that Message-ID removed)
+instead of adding a second one a mail client could send. The whole run holds the outbox lock,
+so a send of the same campaign cannot run meanwhile.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -32,15 +35,18 @@ from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
 from outreach.compose.variants import load_variants, render_variants
 from outreach.config import Settings, parse_sender
+from outreach.deliver.sending import ask_for
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
 from outreach.files import remove_draft_file, write_atomically
+from outreach.options import DraftOptions
 from outreach.output import plural
-from outreach.track.history import RECENT_DAYS, Past, hold_reason, known_elsewhere
-from outreach.store import Store
+from outreach.store import Outgoing, Store
+from outreach.store.lock import open_outbox
+from outreach.track.gate import Gate
+from outreach.track.history import Past, history
 
-REDRAFTABLE = ("drafted", "queued")
-COMMIT_EVERY = 200  # rows per transaction: drafts are cheap to redo, fsyncs are not
+COMMIT_EVERY = 200  # rows recorded per transaction before their files are written: fsyncs are not cheap
 
 
 def eml_name(address: str) -> str:
@@ -55,20 +61,17 @@ def _escape(text: str) -> str:
     return re.sub(r"[^\w.@+-]", lambda m: "".join(f"%{byte:02X}" for byte in m[0].encode()), text)
 
 
-@dataclass
-class DraftResult:
-    written: list[Path | str] = field(default_factory=list)
-    already_sent: list[str] = field(default_factory=list)
-
-
 class DraftTarget(Protocol):
-    """Where drafts go. ``put`` stores one and returns where it went (the row's ``draft_path``)."""
+    """Where drafts go. ``where`` says where a draft will go (recorded before it is written);
+    ``put`` writes it there."""
 
     transport: str      # the store's messages.transport: "eml" | "imap"
     unsent: bool        # add X-Unsent: 1 (Outlook opens such an .eml as an editable draft)
-    commit_every: int   # rows per store transaction
+    commit_every: int   # rows recorded per store transaction before their drafts are written
 
-    def put(self, address: str, message: EmailMessage, *, replace: bool) -> Path | str: ...
+    def where(self, key: str) -> str: ...
+
+    def put(self, key: str, message: EmailMessage, *, replace: bool) -> None: ...
 
     def describe(self) -> str: ...
 
@@ -84,10 +87,11 @@ class EmlFolder:
         self.out_dir = out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
 
-    def put(self, address: str, message: EmailMessage, *, replace: bool) -> Path:
-        path = self.out_dir / eml_name(address)
-        write_atomically(path, message.as_bytes())
-        return path
+    def where(self, key: str) -> str:
+        return str(self.out_dir / eml_name(key))
+
+    def put(self, key: str, message: EmailMessage, *, replace: bool) -> None:
+        write_atomically(Path(self.where(key)), message.as_bytes())
 
     def describe(self) -> str:
         return f"{self.out_dir}/"
@@ -144,74 +148,51 @@ def _remove_imap_drafts(store: Store, account: Account | None, folders: dict[str
     return removed
 
 
-def drop_suppressed(rows: Iterable[Rendered], suppressed: dict[str, str],
-                    skipped: list[tuple[str, str]]) -> Iterator[Rendered]:
-    """Rows none of whose recipients (To, Cc, Bcc) is suppressed; the others are appended to
-    ``skipped`` (address, reason)."""
-    for item in rows:
-        recipients = [item.contact.email, *(item.draft.recipients if item.draft else ())]
-        blocked = next((r.casefold() for r in recipients if r.casefold() in suppressed), None)
-        if item.draft is not None and blocked is not None:
-            copy = "" if blocked == item.contact.email.casefold() else f" (Cc/Bcc {blocked})"
-            skipped.append((item.contact.email + copy, suppressed[blocked]))
-            continue
-        yield item
+@dataclass
+class ToDraft:
+    """A rendered row the gate let through, with the row it will be recorded as."""
+
+    outgoing: Outgoing
+    draft: object                 # the compose Draft (its message is built when written)
+    previous_state: str | None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
 
 
-def drop_held(rows: Iterable[Rendered], history: dict[str, list[Past]], held: list[tuple[str, str]],
-              **policy) -> Iterator[Rendered]:
-    """Rows their history in other campaigns lets this campaign write to (see
-    :func:`outreach.track.history.hold_reason`); each held one goes in ``held`` (address, skip reason)."""
-    for item in rows:
-        pasts = history.get(item.contact.email.casefold()) if item.draft is not None else None
-        if pasts:
-            reason = hold_reason(pasts, kind=item.draft.kind, **policy)
-            if reason:
-                held.append((item.contact.email, reason))
-                continue
-        yield item
+def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, target: DraftTarget,
+                 on_row: Callable[[], None] = lambda: None) -> list[str]:
+    """Record each draft's row (Message-ID and where it goes) and commit, then write the draft;
+    ``target.commit_every`` rows at a time. Returns where each went."""
+    written: list[str] = []
+    batch: list[ToDraft] = []
+
+    def flush() -> None:
+        recorded = []
+        with store.transaction():
+            for item in batch:
+                if store.record("draft", item.outgoing):  # it did not move meanwhile (sent by hand, found by sync)
+                    recorded.append(item)
+        for item in recorded:
+            message = build_message(item.draft, sender, item.outgoing.message_id, datetime.now().astimezone(),
+                                    in_reply_to=item.in_reply_to, references=item.references, unsent=target.unsent)
+            key = _target_key(item.outgoing)
+            target.put(key, message, replace=item.previous_state is not None)
+            written.append(target.where(key))
+        batch.clear()
+
+    for item in items:
+        on_row()
+        batch.append(item)
+        if len(batch) >= target.commit_every:
+            flush()
+    if batch:
+        flush()
+    return written
 
 
-
-def write_drafts(rows: Iterable[Rendered], *, store: Store, sender: Address, campaign: str,
-                 template_name: str, out_dir: Path | None = None, target: DraftTarget | None = None,
-                 on_row: Callable[[], None] = lambda: None) -> DraftResult:
-    """Put one draft per rendered row into ``target`` (default: .eml files in ``out_dir``); record each."""
-    if target is None:
-        if out_dir is None:
-            raise ValueError("write_drafts needs out_dir or target")
-        target = EmlFolder(out_dir)
-    result = DraftResult()
-    pending = 0
-    store.db.execute("BEGIN IMMEDIATE")
-    try:
-        for item in rows:
-            on_row()
-            draft = item.draft
-            if draft is None:
-                continue
-            address = item.contact.email
-            existing = store.get(campaign, address)
-            if existing and existing.state not in REDRAFTABLE:
-                result.already_sent.append(address)
-                continue
-            message_id = existing.message_id if existing else make_message_id(sender)
-            message = build_message(draft, sender, message_id, datetime.now().astimezone(), unsent=target.unsent)
-            where = target.put(address, message, replace=existing is not None)
-            store.upsert_message(campaign=campaign, address=address, message_id=message_id,
-                       template=item.template_name or template_name, variant=item.variant,
-                       subject=draft.subject, recipients=draft.recipients, contact=item.contact.fields,
-                       contact_line=item.contact.line, state="drafted", transport=target.transport,
-                       draft_path=str(where), kind=draft.kind, commitment=commitment_phrase(draft))
-            result.written.append(where)
-            pending += 1
-            if pending >= target.commit_every:
-                store.db.execute("COMMIT")
-                store.db.execute("BEGIN IMMEDIATE")
-                pending = 0
-    finally:
-        store.db.execute("COMMIT")  # even when interrupted: what was written stays recorded
-    return result
+def _target_key(outgoing: Outgoing) -> str:
+    """What a draft target names a draft by: the address, or ``ADDRESS.followupN`` for a follow-up."""
+    return outgoing.address if outgoing.step == 0 else f"{outgoing.address}.followup{outgoing.step}"
 
 
 # ---------------------------------------------------------------------------- the command
@@ -238,77 +219,100 @@ class DraftRun:
     campaign: str
     target: str                  # where the drafts went, in words
     to_imap: bool
-    result: DraftResult
-    suppressed: list[tuple[str, str]]      # (address, reason) left out
-    skipped: list[tuple[str, str]]         # (address or interviewer, reason) the interview log holds back
-    held: list[tuple[str, str]]            # (address, skip reason) held back by their history elsewhere
-    known: list[tuple[int, str, list]]     # (line, address, history) of contacts known from other campaigns
+    written: list[str]
+    held: list[tuple[str, str, str]]       # (address or interviewer, the gate's reason, in words) left out
+    known: list[tuple[int, str, list[Past]]]  # (line, address, history) of contacts known from other campaigns
+    notes: list[str]                       # the gate's notes: shown, holding nothing
     split: dict[str, int] | None           # variant -> contacts, for an A/B test
     tally: Tally
 
 
-def draft_campaign(settings: Settings, template: Path, contacts: Path, *, variants: Iterable[Path] = (),
-                   campaign: str | None = None, out_dir: Path = Path("drafts"), to_imap: bool = False,
-                   check_dns: bool = False, include_answered: bool = False, include_recent: bool = False,
-                   recent_days: int = RECENT_DAYS, feedback: Feedback = SILENT) -> DraftRun:
-    """`outreach draft`: check every row first (any error and nothing is written), then write one
-    draft per contact to the target and record it; suppressed addresses are left out, and so are
-    contacts their history in other campaigns holds back (as `send` would)."""
+def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback = SILENT) -> DraftRun:
+    """`outreach draft`: check every row first (any error and nothing is written), then, holding
+    the outbox lock, ask the gate about each contact and write one draft per contact it lets
+    through, each recorded before it is written."""
+    sheet = options.sheet
     if not settings.sender:
         raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
                         "or pass --from")
     sender = parse_sender(settings.sender)
-    if to_imap and Account.load(settings).imap is None:  # before any row is rendered
+    if options.to_imap and Account.load(settings).imap is None:  # before any row is rendered
         raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
-    templates = load_variants([template, *variants])
-    loaded_contacts = ContactFile(contacts, check_dns=check_dns)
-    for note in loaded_contacts.notes:
+    templates = load_variants([sheet.template, *sheet.variants])
+    contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns)
+    for note in contacts.notes:
         feedback.note(note)
-    if campaign is None and settings.db.exists():
-        campaign = Store(settings.db).campaign_of_pair(template, contacts)
-        if campaign is not None and campaign != template.stem:  # the default needs no word
-            feedback.note(f"campaign {campaign!r}: {template} and {contacts} were drafted under it "
-                          "(give --campaign to start another)")
-    campaign = campaign or template.stem
     known = Store(settings.db) if settings.db.exists() else None
-    existing = known.variants(campaign) if known else {}
+    campaign = sheet.campaign
+    if campaign is None and known is not None:
+        campaign = known.campaign_of_pair(sheet.template, sheet.contacts)
+        if campaign is not None and campaign != sheet.template.stem:  # the default needs no word
+            feedback.note(f"campaign {campaign!r}: {sheet.template} and {sheet.contacts} were drafted under it "
+                          "(give --campaign to start another)")
+    campaign = campaign or sheet.template.stem
     promised = earlier_commitments(known.commitments(campaign)) if known else {}
-    assignment = assign_variants(campaign, variant_addresses(loaded_contacts), list(templates), existing)
+    assignment = assign_variants(campaign, variant_addresses(contacts), list(templates),
+                                 known.variants(campaign) if known else {})
     season = Season.from_settings(settings.raw)
     tally = Tally()
-    skipped: list[tuple[str, str]] = []
-    for item in render_variants(templates, loaded_contacts, assignment, season, promised, sender):
+    for item in render_variants(templates, contacts, assignment, season, promised, sender):
         tally.add(item)
         if item.problems:
-            feedback.problems(item, str(contacts))
-        if item.skip:
-            skipped.append((item.contact.email or item.contact.fields.get("interviewer") or
-                            f"line {item.contact.line}", item.skip))
+            feedback.problems(item, str(sheet.contacts))
     if tally.with_errors:
-        raise UserError(f"errors in {plural(tally.with_errors, 'row')} of {contacts}; nothing was drafted. "
+        raise UserError(f"errors in {plural(tally.with_errors, 'row')} of {sheet.contacts}; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
-    suppressed: list[tuple[str, str]] = []
-    held: list[tuple[str, str]] = []
-    history = known_elsewhere(store, variant_addresses(loaded_contacts), campaign)
-    elsewhere = [(c.line, c.email, history[c.email.casefold()]) for c in loaded_contacts
-                 if c.email and not c.skipped and c.email.casefold() in history]
-    rows = drop_suppressed(render_variants(templates, loaded_contacts, assignment, season, promised, sender),
-                           store.suppressed(), suppressed)
-    rows = drop_held(rows, history, held, now=clock.now(settings.raw), recent_days=recent_days,
-                     include_answered=include_answered, include_recent=include_recent)
-    with open_target(settings, to_imap=to_imap, out_dir=campaign_folder(out_dir, campaign),
-                     feedback=feedback) as target:
-        feedback.start("drafting", tally.rows)
-        try:
-            result = write_drafts(rows, store=store, sender=sender, campaign=campaign,
-                                  template_name=str(template), target=target, on_row=feedback.advance)
-        finally:
-            feedback.finish()
-        where = target.describe()
-    store.remember_pair(template, contacts, campaign)
-    split = None
+    lock = open_outbox(store, "draft", feedback.warn)
+    try:
+        gate = Gate(store, options.consent, clock.now(settings.raw))
+        gate.refresh(variant_addresses(contacts))
+        run = DraftRun(campaign, "", options.to_imap, [], [], [], [], None, tally)
+        rows = render_variants(templates, contacts, assignment, season, promised, sender)
+        with open_target(settings, to_imap=options.to_imap, out_dir=campaign_folder(options.out_dir, campaign),
+                         feedback=feedback) as target:
+            feedback.start("drafting", tally.rows)
+            try:
+                run.written = write_drafts(_through_gate(rows, gate, campaign, target, sender, run), store=store,
+                                           sender=sender, target=target, on_row=feedback.advance)
+            finally:
+                feedback.finish()
+            run.target = target.describe()
+        store.remember_pair(sheet.template, sheet.contacts, campaign)
+    finally:
+        lock.release()
     if len(templates) > 1:
         counts = Counter(assignment.values())
-        split = {name: counts.get(name, 0) for name in templates}
-    return DraftRun(campaign, where, to_imap, result, suppressed, skipped, held, elsewhere, split, tally)
+        run.split = {name: counts.get(name, 0) for name in templates}
+    return run
+
+
+def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: DraftTarget, sender: Address,
+                  run: DraftRun) -> Iterator[ToDraft]:
+    """The rows the gate lets be drafted, as :class:`ToDraft`; the others go in ``run.held`` with
+    the reason, and every contact's history elsewhere in ``run.known``."""
+    for item in rows:
+        address = item.contact.email
+        if address and not item.contact.skipped and (pasts := history(gate.person(address), campaign)):
+            run.known.append((item.contact.line, address, pasts))
+        if item.draft is None and not item.skip:
+            continue  # an error, or a repeated address: reported by the first pass
+        decision = gate.decide(ask_for(item, campaign, sending=False))
+        run.notes += [n for n in decision.notes if n not in run.notes]
+        if not decision.go:
+            assert decision.reason is not None
+            who = address or item.contact.fields.get("interviewer") or f"line {item.contact.line}"
+            why = decision.in_words
+            if decision.reason == "suppressed-copy":  # "dr0@... (Cc/Bcc chair@...): opted out"
+                copy, _, why = why.partition(": ")
+                who = f"{who} ({copy})"
+            run.held.append((who, decision.reason, why))
+            continue
+        draft = item.draft
+        assert draft is not None
+        outgoing = Outgoing(campaign=campaign, address=address, message_id=decision.message_id or make_message_id(sender),
+                            template=item.template_name or "", subject=draft.subject, recipients=draft.recipients,
+                            contact=item.contact.fields, contact_line=item.contact.line, transport=target.transport,
+                            variant=item.variant, kind=draft.kind, commitment=commitment_phrase(draft),
+                            draft_path=target.where(address))
+        yield ToDraft(outgoing, draft, decision.previous_state)

@@ -1,8 +1,12 @@
 """Follow-ups: the threaded message each due contact gets, drafted or sent.
 
-Who is due is decided in :mod:`outreach.track.threads`; this module renders the follow-up for
-each due thread (``In-Reply-To``/``References`` pointing at the last message), writes it as a
-draft, or makes a send plan that goes through the same paced, recorded path as ``send``.
+The command holds the outbox lock from the start, so a follow-up cut off by a crash is
+``uncertain`` before anyone is chosen. It reads the mailbox first (over IMAP, always), so a reply
+that arrived a minute ago holds that person. Who is due by time is :mod:`outreach.track.threads`;
+whether each follow-up may go is the gate's (:mod:`outreach.track.gate`), asked when the plan is
+made and again right before each claim. This module renders the follow-up for each due thread
+(``In-Reply-To``/``References`` pointing at the last message), writes it as a draft, or makes a
+send plan that goes through the same paced, recorded path as ``send``.
 """
 
 from __future__ import annotations
@@ -18,18 +22,19 @@ from outreach.clock import now as clock_now
 from outreach.compose.batch import Rendered
 from outreach.compose.checks import Checker, RowIndex
 from outreach.compose.contacts import Contact, Problem
-from outreach.compose.message import build_message, make_message_id
+from outreach.compose.message import make_message_id
 from outreach.compose.templates import RenderError, Template
 from outreach.config import Settings, parse_sender
 from outreach.deliver import sending
-from outreach.deliver.drafts import DraftTarget, campaign_folder, open_target
-from outreach.deliver.pacing import cap_room, resume_at
-from outreach.deliver.session import SendSession, load_account, lock_and_recover
+from outreach.deliver.drafts import ToDraft, campaign_folder, open_target, write_drafts
+from outreach.deliver.session import SendSession, load_account
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
-from outreach.mailbox.sync import Report as SyncReport
-from outreach.mailbox.sync import sync_if_stale
-from outreach.store import MessageRow, Store, ThreadRow, open_existing
+from outreach.mailbox.sync import View, fresh_view, imap_configured, require_recent
+from outreach.options import FollowupOptions
+from outreach.store import MessageRow, Outgoing, Store, ThreadRow, open_existing
+from outreach.store.lock import OutboxLock, open_outbox
+from outreach.track.gate import Ask, Consent, Gate
 from outreach.track.threads import DUE, Selection, next_action, select
 
 
@@ -50,6 +55,23 @@ class Planned:
     @property
     def original(self) -> MessageRow:
         return self.thread[0]
+
+    @property
+    def ask(self) -> Ask:
+        draft = self.rendered.draft
+        copies = tuple(r for r in draft.recipients if r.casefold() != self.original.address) if draft else ()
+        return Ask(self.original.campaign, self.original.address, self.step, "follow-up", copies)
+
+    def outgoing(self, transport: str, account: str | None = None, draft_path: str | None = None) -> Outgoing:
+        """The row this follow-up is recorded as."""
+        draft = self.rendered.draft
+        assert draft is not None
+        original = self.original
+        return Outgoing(campaign=original.campaign, address=original.address, step=self.step,
+                        message_id=self.message_id, parent_id=self.in_reply_to, template=self.template,
+                        variant=original.variant, subject=draft.subject, recipients=draft.recipients,
+                        contact=original.contact, contact_line=original.contact_line, transport=transport,
+                        account=account, draft_path=draft_path, kind=draft.kind)
 
 
 def original_context(original: MessageRow, followups_sent: int) -> dict:
@@ -111,66 +133,31 @@ class _StoredContacts:
             yield contact.line, [contact.fields.get(name, "") for name in self.columns]
 
 
-def draft_key(address: str, step: int) -> str:
-    """What a draft target names a follow-up by: ``ADDRESS.followupN`` (the file ``ADDRESS.followupN.eml``)."""
-    return f"{address}.followup{step}"
-
-
-def write_followup_drafts(store: Store, planned: list[Planned], sender: Address, target: DraftTarget,
-                          now: datetime) -> list:
-    """Put each follow-up in ``target`` (``.eml`` files or the IMAP Drafts folder) and record it."""
-    written = []
-    for item in planned:
-        draft = item.rendered.draft
-        if draft is None:
-            raise UserError(f"{item.original.address}: the follow-up could not be rendered")
-        message = build_message(draft, sender, item.message_id, now.astimezone(), in_reply_to=item.in_reply_to,
-                                references=item.references, unsent=target.unsent)
-        where = target.put(draft_key(item.original.address, item.step), message,
-                           replace=item.previous_state is not None)
-        # One commit per draft: a draft that exists (on the server too) is always in the store.
-        record(store, item, state="drafted", transport=target.transport, draft_path=str(where))
-        written.append(where)
-    return written
-
-
-def record(store: Store, item: Planned, *, state: str, transport: str, draft_path: str | None = None,
-           account: str | None = None) -> None:
-    draft = item.rendered.draft
-    original = item.original
-    store.upsert_message(campaign=original.campaign, address=original.address, step=item.step,
-               message_id=item.message_id, parent_id=item.in_reply_to, template=item.template,
-               variant=original.variant, subject=draft.subject, recipients=draft.recipients,
-               contact=original.contact, contact_line=original.contact_line, state=state,
-               transport=transport, account=account, draft_path=draft_path,
-               replaceable=("drafted", "queued", "failed"))
-
-
-
 # -- sending -----------------------------------------------------------------------------------
-def send_plan(planned: list[Planned], store: Store, account, pacing, campaign: str, template: Path, now: datetime):
-    """A :class:`outreach.deliver.sending.Plan` for follow-ups: threaded items, within the daily cap."""
+def send_plan(planned: list[Planned], store: Store, gate: Gate, account, pacing, campaign: str, template: Path,
+              now: datetime) -> sending.Plan:
+    """A :class:`outreach.deliver.sending.Plan` for follow-ups: threaded items the gate lets go,
+    within the daily cap."""
     plan = sending.Plan(campaign, template, account, sending.account_key(account), pacing)
     items = []
     for p in planned:
         plan.tally.add(p.rendered)
-        items.append(sending.Item(p.rendered, p.message_id, p.previous_state, in_reply_to=p.in_reply_to,
-                                  references=p.references))
-    times = sending.window_times(store, plan.account_key, now)
-    plan.window_used = len(times)
-    room = cap_room(times, pacing.cap, now)
-    take = len(items)
-    if room is not None and room < take:
-        take, plan.later_reason = room, "daily cap"
-        plan.cap_resume = resume_at(times, pacing.cap, now) if room == 0 else None
-    plan.items, plan.later = items[:take], items[take:]
+        decision = gate.decide(p.ask)
+        if not decision.go:
+            assert decision.reason is not None
+            plan.skipped.setdefault(decision.reason, []).append(p.original.address)
+            continue
+        items.append(sending.Item(p.rendered, p.message_id, p.previous_state, p.ask, in_reply_to=p.in_reply_to,
+                                  references=p.references, draft_path=decision.draft_path))
+    sending.fill(plan, items, store, now)
     return plan
 
 
 # -- the command -------------------------------------------------------------------------------
 @dataclass
 class FollowupRun:
-    """`outreach followup` up to writing: who is due, who is not and why, what a sync found."""
+    """`outreach followup` up to writing: who is due, who is not and why, what the mailbox said.
+    Holds the outbox lock (none on a dry run) until :meth:`close`."""
 
     store: Store
     campaign: str
@@ -180,8 +167,21 @@ class FollowupRun:
     after: timedelta
     max_followups: int
     selection: Selection
-    synced: SyncReport | None = None                   # the sync run first, when the data was stale
+    gate: Gate
+    view: View
+    lock: OutboxLock | None = None
     withdraw: list[tuple[str, str, str]] = field(default_factory=list)  # (address, why, draft path or "")
+
+    def __enter__(self) -> "FollowupRun":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def due_actions(self) -> list[tuple[str, str]]:
         """(address, what is due) for each due contact, for a dry run."""
@@ -202,32 +202,55 @@ class FollowupRun:
                               parse_sender(sender))
 
 
-def prepare_followups(settings: Settings, campaign: str, template: Path, *, after: str, max_followups: int,
-                      no_sync: bool = False, feedback: Feedback = SILENT) -> FollowupRun:
-    """Load the template, make sure the mailbox was read recently (syncing first over IMAP), and
-    choose who is due a follow-up."""
+def prepare_followups(settings: Settings, options: FollowupOptions, *, dry_run: bool = False,
+                      feedback: Feedback = SILENT) -> FollowupRun:
+    """Take the outbox lock (and settle a crashed run) before anything is chosen, read the mailbox
+    (over IMAP: always, a dry run too; otherwise a recent offline sync is required, except for a dry
+    run, which says how old it is), and choose who is due."""
     now = clock_now(settings.raw)
-    after_delta = parse_duration(after, "--after")
-    loaded_template = Template(template)
-    store = open_existing(settings, campaign=campaign)
-    synced = None if no_sync else sync_if_stale(store, settings, now, feedback)
-    if loaded_template.kind != "follow-up":
-        feedback.note(f"{template} is a {loaded_template.kind} template, not Kind: follow-up")
-    selection = select(store.threads(campaign), now, after_delta, max_followups)
-    run = FollowupRun(store, campaign, template, loaded_template, now, after_delta, max_followups, selection, synced)
+    after = parse_duration(options.after, "--after")
+    template = Template(options.template)
+    store = open_existing(settings, campaign=options.campaign)
+    lock = None if dry_run else open_outbox(store, "followup", feedback.warn)
+    try:
+        if not (dry_run or options.no_sync or imap_configured(settings)):
+            require_recent(store, settings, now)
+        view = fresh_view(store, settings, now, read=not options.no_sync, feedback=feedback)
+        if template.kind != "follow-up":
+            feedback.note(f"{options.template} is a {template.kind} template, not Kind: follow-up")
+        selection = select(store.threads(options.campaign), now, after, options.max_followups)
+        gate = Gate(store, Consent(), now)
+        gate.refresh(t.address for t in selection.due)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    run = FollowupRun(store, options.campaign, options.template, template, now, after, options.max_followups,
+                      selection, gate, view, lock)
     for thread, why in selection.withdraw:
         row = store.get(thread.campaign, thread.address, thread.last_step)
         run.withdraw.append((thread.address, why, row.draft_path if row and row.draft_path else ""))
     return run
 
 
-def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned], *, to_imap: bool,
-                    out_dir: Path, feedback: Feedback = SILENT) -> tuple[list, str]:
-    """Write the follow-ups as drafts; returns (where each went, the target in words)."""
+def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned], options: FollowupOptions,
+                    feedback: Feedback = SILENT) -> tuple[list[str], str, list[tuple[str, str]]]:
+    """Write the follow-ups the gate lets through as drafts; returns (where each went, the target
+    in words, (address, reason) of each held back)."""
     sender = parse_sender(settings.sender or "")
-    with open_target(settings, to_imap=to_imap, out_dir=campaign_folder(out_dir, run.campaign),
+    held: list[tuple[str, str]] = []
+    with open_target(settings, to_imap=options.to_imap, out_dir=campaign_folder(options.out_dir, run.campaign),
                      feedback=feedback) as target:
-        return write_followup_drafts(run.store, planned, sender, target, run.now), target.describe()
+        items = []
+        for p in planned:
+            decision = run.gate.decide(p.ask)
+            if not decision.go:
+                held.append((p.original.address, decision.reason or ""))
+                continue
+            key = f"{p.original.address}.followup{p.step}"
+            items.append(ToDraft(p.outgoing(target.transport, draft_path=target.where(key)), p.rendered.draft,
+                                 p.previous_state, p.in_reply_to, p.references))
+        return write_drafts(items, store=run.store, sender=sender, target=target), target.describe(), held
 
 
 class FollowupSendSession(SendSession):
@@ -241,21 +264,16 @@ class FollowupSendSession(SendSession):
         with self.store.transaction():
             for item in self.plan.items:
                 planned = self.planned[item.message_id]
-                row = self.store.get(self.plan.campaign, planned.original.address, planned.step)
-                if row is not None and row.draft_path:
-                    item.draft_path = row.draft_path  # removed once the follow-up is sent
-                record(self.store, planned, state="queued", transport="smtp", account=self.plan.account_key)
+                move = "retry" if planned.previous_state == "failed" else "queue"
+                self.store.record(move, planned.outgoing("smtp", account=self.plan.account_key))
 
 
-def open_followup_send(settings: Settings, run: FollowupRun, planned: list[Planned], *, rate: str | None,
-                       feedback: Feedback = SILENT) -> FollowupSendSession:
+def open_followup_send(settings: Settings, run: FollowupRun, planned: list[Planned], *, rate: str | None
+                       ) -> FollowupSendSession:
+    """The send session of `followup --send`, under the lock the run already holds."""
     account = load_account(settings)
     pacing = sending.resolve_pacing(account, rate=rate, jitter=None, daily_cap=None)
-    lock = lock_and_recover(run.store, feedback)
-    try:
-        plan = send_plan(planned, run.store, account, pacing, run.campaign, run.template_path, run.now)
-    except BaseException:
-        lock.release()
-        raise
+    plan = send_plan(planned, run.store, run.gate, account, pacing, run.campaign, run.template_path, run.now)
+    plan.mailbox = run.view.text
     resume = f"outreach followup {shlex.quote(run.campaign)} --template {shlex.quote(str(run.template_path))} --send"
-    return FollowupSendSession(run.store, account, plan, lock=lock, resume=resume, planned=planned)
+    return FollowupSendSession(run.store, account, plan, run.gate, lock=run.lock, resume=resume, planned=planned)

@@ -1,18 +1,17 @@
 """Sending a campaign: plan it, let the user confirm it, send it, remember every step.
 
-The store is keyed by (campaign, address): a row that was sent is never sent again, so the
-same command can be re-run after any failure. Each message's row moves
+Who may get a message is the gate's decision (:mod:`outreach.track.gate`), asked for every row
+when the plan is made and again for each small batch right before it is claimed. The store is
+keyed by (campaign, address): a row that was sent is never sent again, so the same command can
+be re-run after any failure. Each message's row moves (:mod:`outreach.store.states`)
 
-    queued --claim--> claimed --before DATA--> sending --250--> sent
-                                                      \\--5xx--> failed      (4xx: back to queued)
+    queued --claim--> claimed --begin (before DATA)--> sending --250--> sent
+                                                              \\--5xx--> failed      (4xx: back to claimed)
 
-``claimed`` is committed with an fsync for a few messages at a time; ``sending`` and ``sent`` are
-committed for every message in WAL mode without an fsync, which survives a killed process but
-not a power cut. At the start of the next run (under the lock) a row left in ``sending`` becomes
-``uncertain``; a row left ``claimed`` goes back to the queue when the machine has not restarted
-since (so every commit after the claim is known to have survived), and becomes ``uncertain``
-otherwise. Nothing uncertain is sent again unless the user says so. docs/sending-design.md
-explains why.
+Every move is a commit that is in the store's own file when it returns (a rollback journal,
+synced). A claim that changes no row means that message is not sent. A run that dies leaves
+``sending`` behind, which the next command holding the outbox lock turns into ``uncertain``;
+nothing uncertain is sent again unless the user says so. docs/sending-design.md explains why.
 """
 
 from __future__ import annotations
@@ -27,15 +26,16 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from outreach import clock
 from outreach.account import Account, Secret, Server
 from outreach.clock import iso, parse_time
-from outreach.compose.batch import Rendered, Tally, render_rows
+from outreach.compose.batch import Rendered, Tally
 from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile, Problem
 from outreach.compose.interviews import Season
 from outreach.compose.message import build_message, make_message_id
 from outreach.compose.templates import Template
+from outreach.compose.variants import addresses as variant_addresses
+from outreach.compose.variants import assign as assign_variants
 from outreach.compose.variants import render_variants
 from outreach.deliver.pacing import (
     DEFAULT_RATE,
@@ -56,8 +56,11 @@ from outreach.deliver.smtp import (
 )
 from outreach.deliver.windows import SendWindow, opens_at, zone_column
 from outreach.errors import UserError
-from outreach.track.history import RECENT_DAYS, Past, hold_reason, known_elsewhere
-from outreach.store import MessageRow, Store
+from outreach.store import MessageRow, Outgoing, Store
+from outreach.store.lock import OutboxLock
+from outreach.store import states
+from outreach.track.gate import Ask, Gate
+from outreach.track.history import Past, history
 from outreach.zones import parse_zone
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,33 +70,28 @@ CLAIM_SECONDS = 0.5     # claim (and fsync) about this much sending time at once
 MAX_CLAIM = 50          # ... but never more messages than this
 MAX_REFUSED_IN_A_ROW = 5
 
-SKIP_REASONS = {
-    "sent": "already sent",
-    "uncertain": "uncertain: the last attempt was cut off during DATA (check your Sent folder)",
-    "failed": "refused by the server before (--retry-failed to try again)",
-    "suppressed": "on the suppression list (bounced or asked not to be contacted)",
-    "duplicate": "a repeated address in the CSV",
-    "busy": "being sent by another run right now",
-    "not_yet": "interview not over yet (a later run sends them)",
-    "no_contact": "the program's policy says no post-interview contact",
-    "suppressed-copy": "a Cc or Bcc recipient is on the suppression list",
-    "bounced-elsewhere": "bounced or opted out in another campaign: never written to again",
-    "answered-elsewhere": "replied or declined in another campaign (--include-answered to write anyway)",
-    "recent-elsewhere": "written to in another campaign within --recent-days (--include-recent to send anyway)",
-}
-
-
 # ---------------------------------------------------------------------------------- plan
 @dataclass
 class Item:
-    """A contact to send to now, with the Message-ID it goes out with."""
+    """A contact to send to now, with the Message-ID it goes out with, and what the gate was asked."""
 
     rendered: Rendered
     message_id: str
     previous_state: str | None
+    ask: Ask                              # asked again right before the claim
     in_reply_to: str | None = None        # a follow-up: the message it answers ...
     references: tuple[str, ...] = ()      # ... and the thread before it
     draft_path: str | None = None         # its draft (.eml path or "imap:FOLDER"), removed once sent
+
+    def outgoing(self, campaign: str, template: str, account: str) -> Outgoing:
+        """The row this message is queued as."""
+        draft = self.rendered.draft
+        assert draft is not None
+        return Outgoing(campaign=campaign, address=self.address, step=self.ask.step, message_id=self.message_id,
+                        parent_id=self.in_reply_to, template=self.rendered.template_name or template,
+                        variant=self.rendered.variant, subject=draft.subject, recipients=draft.recipients,
+                        contact=self.rendered.contact.fields, contact_line=self.line, transport="smtp",
+                        account=account, kind=draft.kind, commitment=commitment_phrase(draft))
 
     @property
     def address(self) -> str:
@@ -133,11 +131,13 @@ class Plan:
     items: list[Item] = field(default_factory=list)
     later: list[Item] = field(default_factory=list)       # over --limit or the daily cap
     later_reason: str = ""
-    skipped: dict[str, list[str]] = field(default_factory=dict)
+    skipped: dict[str, list[str]] = field(default_factory=dict)   # the gate's reason -> addresses
+    notes: list[str] = field(default_factory=list)                # the gate's notes: shown, holding nothing
     uncertain: list[MessageRow] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
     with_problems: list[Rendered] = field(default_factory=list)
     known: list[tuple[int, str, list[Past]]] = field(default_factory=list)  # (line, address, history elsewhere)
+    mailbox: str = ""                                      # how fresh the store's view of the mailbox is, in words
     window_used: int = 0
     cap_resume: datetime | None = None
     held: list[Rendered] = field(default_factory=list)     # rows the interview log holds back, with .skip
@@ -206,86 +206,66 @@ def resolve_pacing(account: Account, *, rate: str | None, jitter: float | None, 
     return Pacing(per_minute, rate_source, jitter, cap, cap_source)
 
 
-def make_plan(template: Template, contacts: ContactFile, store: Store, account: Account, *, campaign: str,
-              pacing: Pacing, limit: int | None = None, resend_uncertain: bool = False,
-              retry_failed: bool = False, locked: bool = True, now: datetime | None = None,
-              variants: dict | None = None, assignment: dict[str, str] | None = None,
-              season: Season | None = None, window: SendWindow | None = None,
-              home: tzinfo = timezone.utc, include_answered: bool = False, include_recent: bool = False,
-              recent_days: int = RECENT_DAYS) -> Plan:
-    """Render and check every row, and decide for each contact: send now, later, wait for its
-    window, or skip (and why).
+@dataclass
+class Sources:
+    """What a campaign's plan is made from, loaded once for a run (and each round of --wait)."""
 
-    With ``variants`` (name -> (path, template), see :mod:`outreach.compose.variants`) each row is rendered
-    with the template ``assignment`` gives its address, and records that variant. A thank-you
-    template follows the interview log read against ``season`` (default: from the account's settings).
-    With ``window``, a contact is sent to only while the window is open on the clock of its
-    ``time_zone`` cell (``home``, the user's zone, when the cell is empty; an unreadable zone is an
-    error on that row). A contact the store knows from another campaign may be held by that
-    history (:mod:`outreach.track.history`)."""
-    now = now or datetime.now(timezone.utc)
-    season = season or Season.from_settings(account.settings.raw)
-    plan = Plan(campaign, template.path, account, account_key(account), pacing, window=window)
+    campaign: str
+    templates: dict[str, tuple[Path, Template]]   # variant name -> (path, template); the first is the main one
+    contacts: ContactFile
+    account: Account
+    pacing: Pacing
+    limit: int | None = None
+    window: SendWindow | None = None
+    home: tzinfo = timezone.utc                    # the user's zone: a row without time_zone is on this clock
+
+    @property
+    def template(self) -> Template:
+        return next(iter(self.templates.values()))[1]
+
+
+def make_plan(sources: Sources, store: Store, gate: Gate, now: datetime) -> Plan:
+    """Render and check every row, and ask the gate about each contact: send now, later, wait
+    for its window, or skip (and why).
+
+    Each row is rendered with the template its A/B variant assignment gives it (stable, see
+    :mod:`outreach.compose.variants`). A thank-you template follows the interview log read
+    against the account's season settings. With a window, a contact is sent to only while the
+    window is open on the clock of its ``time_zone`` cell (the user's zone when it is empty; an
+    unreadable zone is an error on that row)."""
+    account, window = sources.account, sources.window
+    plan = Plan(sources.campaign, sources.template.path, account, account_key(account), sources.pacing,
+                window=window,                home_zone=sources.home)
     candidates: list[Item] = []
     zones: dict[str, tuple[tzinfo, str]] = {}
-    promised = earlier_commitments(store.commitments(campaign))
-    history = known_elsewhere(store, (c.email for c in contacts if c.email), campaign)
-    today = clock.now(account.settings.raw)  # OUTREACH_NOW may move it, unlike the daily cap's clock
-
-    def history_hold(rendered: Rendered, pasts: list[Past] | None) -> str | None:
-        draft = rendered.draft
-        assert draft is not None
-        if any(r.casefold() != rendered.contact.email.casefold() and store.suppression(r) for r in draft.recipients):
-            return "suppressed-copy"
-        if not pasts:
-            return None
-        return hold_reason(pasts, kind=draft.kind, now=today, recent_days=recent_days,
-                           include_answered=include_answered, include_recent=include_recent)
-
-    sender = account.sender
-    rows = (render_variants(variants, contacts, assignment or {}, season, promised, sender) if variants
-            else render_rows(template, contacts, season=season, commitments=promised, sender=sender))
-    for rendered in rows:
+    gate.refresh(variant_addresses(sources.contacts))
+    for rendered in render_campaign(sources, store, account.sender, Season.from_settings(account.settings.raw)):
         if window is not None and not rendered.errors and rendered.contact.email not in zones:
-            zones[rendered.contact.email] = contact_zone(rendered, home)
+            zones[rendered.contact.email] = contact_zone(rendered, sources.home)
         plan.tally.add(rendered)
         if rendered.problems:
             plan.with_problems.append(rendered)
         if rendered.errors:
             continue
         address = rendered.contact.email
-        if rendered.skip:
-            key = "not_yet" if rendered.skip.startswith("not yet") else "no_contact"
-            plan.skipped.setdefault(key, []).append(address or rendered.contact.fields.get("interviewer", ""))
-            plan.held.append(rendered)
-            continue
-        if rendered.draft is None:
+        if rendered.draft is None and not rendered.skip:
             plan.skipped.setdefault("duplicate", []).append(address)
             continue
-        pasts = history.get(address.casefold())
-        if pasts:
+        person = gate.person(address) if address else None
+        if person is not None and (pasts := history(person, sources.campaign)):
             plan.known.append((rendered.contact.line, address, pasts))
-        row = store.get(campaign, address)
-        state = row.state if row else None
-        reason = None
-        if state == "sent":
-            reason = "sent"
-        elif state == "uncertain" and not resend_uncertain:
-            reason = "uncertain"
-        elif state in ("sending", "claimed"):
-            reason = "busy" if not locked else "uncertain"
-        elif state == "failed" and not retry_failed:
-            reason = "failed"
-        elif store.suppression(address):
-            reason = "suppressed"
-        elif state in (None, "drafted"):  # a queued row was confirmed by the user already
-            reason = history_hold(rendered, pasts)
-        if reason:
-            if reason != "uncertain":
-                plan.skipped.setdefault(reason, []).append(address)
+        decision = gate.decide(ask_for(rendered, sources.campaign))
+        plan.notes += [n for n in decision.notes if n not in plan.notes]
+        if not decision.go:
+            assert decision.reason is not None
+            if rendered.skip:
+                plan.held.append(rendered)
+            if decision.reason != "uncertain":  # listed with the other uncertain ones
+                plan.skipped.setdefault(decision.reason, []).append(
+                    address or rendered.contact.fields.get("interviewer", ""))
             continue
-        message_id = row.message_id if row else make_message_id(account.sender)
-        item = Item(rendered, message_id, state, draft_path=row.draft_path if row else None)
+        item = Item(rendered, decision.message_id or make_message_id(account.sender), decision.previous_state,
+                    ask_for(rendered, sources.campaign), draft_path=decision.draft_path)
         if window is not None:
             zone, zone_name = zones[address]
             if not zone_name:
@@ -296,20 +276,43 @@ def make_plan(template: Template, contacts: ContactFile, store: Store, account: 
                 continue
         candidates.append(item)
     plan.waiting.sort(key=lambda waiting: waiting.opens)
-    plan.uncertain = [r for r in store.messages(campaign) if r.state in ("uncertain", "sending", "claimed")
-                      and not (resend_uncertain and r.state == "uncertain"
-                               and any(i.message_id == r.message_id for i in candidates))]
+    resent = {i.message_id for i in candidates if i.previous_state == states.UNCERTAIN}
+    plan.uncertain = [r for r in store.messages(sources.campaign) if r.state in (*states.IN_DOUBT, states.CLAIMED)
+                      and r.message_id not in resent]
+    fill(plan, candidates, store, now, sources.limit)
+    return plan
+
+
+def fill(plan: Plan, candidates: list[Item], store: Store, now: datetime, limit: int | None = None) -> None:
+    """Split ``candidates`` into what goes now and what is left for later, by ``--limit`` and the
+    daily cap (every campaign's messages from this account in the last 24 hours count)."""
     times = window_times(store, plan.account_key, now)
     plan.window_used = len(times)
-    room = cap_room(times, pacing.cap, now)
+    room = cap_room(times, plan.pacing.cap, now)
     take = len(candidates)
     if limit is not None and limit < take:
         take, plan.later_reason = limit, "--limit"
     if room is not None and room < take:
         take, plan.later_reason = room, "daily cap"
-        plan.cap_resume = resume_at(times, pacing.cap, now) if room == 0 else None
+        plan.cap_resume = resume_at(times, plan.pacing.cap, now) if room == 0 else None
     plan.items, plan.later = candidates[:take], candidates[take:]
-    return plan
+
+
+def render_campaign(sources: Sources, store: Store, sender, season: Season) -> Iterator[Rendered]:
+    """Every row rendered with its variant's template and checked, knowing what was already
+    promised to which program (the NRMP rule)."""
+    assignment = assign_variants(sources.campaign, variant_addresses(sources.contacts), list(sources.templates),
+                                 store.variants(sources.campaign))
+    promised = earlier_commitments(store.commitments(sources.campaign))
+    return render_variants(sources.templates, sources.contacts, assignment, season, promised, sender)
+
+
+def ask_for(rendered: Rendered, campaign: str, *, sending: bool = True) -> Ask:
+    """The gate's question for a rendered first message."""
+    draft = rendered.draft
+    address = rendered.contact.email
+    copies = tuple(r for r in draft.recipients if r.casefold() != address.casefold()) if draft else ()
+    return Ask(campaign, address, 0, draft.kind if draft else "thank-you", copies, sending, rendered.skip)
 
 
 def contact_zone(rendered: Rendered, home: tzinfo) -> tuple[tzinfo, str]:
@@ -331,20 +334,13 @@ def window_times(store: Store, key: str, now: datetime) -> list[datetime]:
     return [parse_time(t) for t in store.sent_times(key, iso(now - WINDOW))]
 
 
-def record_plan(plan: Plan, store: Store) -> None:
-    """Write the confirmed plan: every row to send is queued (one transaction)."""
+def queue_plan(plan: Plan, store: Store) -> None:
+    """Write the confirmed plan: every message to send becomes a queued row (one transaction).
+    A row that moved meanwhile (found sent in the mailbox) is not queued, so it cannot be claimed."""
     with store.transaction():
         for item in plan.items:
-            if item.previous_state in ("failed", "uncertain"):
-                store.requeue(item.message_id, (item.previous_state,))
-            draft = item.rendered.draft
-            assert draft is not None
-            store.upsert_message(campaign=plan.campaign, address=item.address, message_id=item.message_id,
-                       template=item.rendered.template_name or str(plan.template), variant=item.rendered.variant,
-                       subject=draft.subject, recipients=draft.recipients,
-                       contact=item.rendered.contact.fields, contact_line=item.line, state="queued",
-                       transport="smtp", account=plan.account_key, kind=draft.kind,
-                       commitment=commitment_phrase(draft))
+            move = {states.FAILED: "retry", states.UNCERTAIN: "resend"}.get(item.previous_state or "", "queue")
+            store.record(move, item.outgoing(plan.campaign, str(plan.template), plan.account_key))
 
 
 # ---------------------------------------------------------------------------------- send
@@ -354,6 +350,7 @@ class Result:
     failed: list[tuple[Item, str]] = field(default_factory=list)
     deferred: list[tuple[Item, str]] = field(default_factory=list)
     uncertain: list[tuple[Item, str]] = field(default_factory=list)
+    held: list[tuple[Item, str]] = field(default_factory=list)        # (item, the gate's reason) at the claim
     not_reached: int = 0
     planned: int = 0                      # messages the run set out to send (over every round of --wait)
     drafts_removed: int = 0               # drafts of the messages sent, removed so they cannot go twice
@@ -367,7 +364,7 @@ class Result:
 
     @property
     def attempted(self) -> int:
-        return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.uncertain)
+        return len(self.sent) + len(self.failed) + len(self.deferred) + len(self.uncertain) + len(self.held)
 
 
 class _RowJournal:
@@ -377,12 +374,37 @@ class _RowJournal:
         self.store, self.message_id, self.started = store, message_id, False
 
     def sending(self) -> None:
-        self.store.set_state(self.message_id, "sending")
+        self.store.must_move("begin", self.message_id)
         self.started = True
 
     def not_sent(self) -> None:
-        self.store.set_state(self.message_id, "claimed")
+        self.store.must_move("back", self.message_id)
         self.started = False
+
+
+@dataclass
+class Claimer:
+    """Claims the next few messages of a run: the gate is asked once more, on the store as it is
+    now, then the store's claim (only queued rows move), then the lock notes the claims; a
+    message is sent only if all three said yes."""
+
+    store: Store
+    gate: Gate
+    lock: OutboxLock | None
+
+    def claim(self, items: list[Item], result: Result) -> set[str]:
+        self.gate.refresh(item.address for item in items)
+        allowed = []
+        for item in items:
+            decision = self.gate.decide(item.ask)
+            if decision.go:
+                allowed.append(item)
+            else:
+                result.held.append((item, decision.reason or ""))
+        claimed = self.store.claim([item.message_id for item in allowed])
+        if self.lock is not None and claimed:
+            self.lock.note_claims(claimed)
+        return set(claimed)
 
 
 def claim_size(interval: float) -> int:
@@ -393,26 +415,30 @@ def claim_size(interval: float) -> int:
     return max(1, min(MAX_CLAIM, int(CLAIM_SECONDS / interval)))
 
 
-def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threading.Event,
+def send_plan(plan: Plan, claimer: Claimer, transport: SMTPTransport, *, stop: threading.Event,
               on_message: Callable[[Item, str, str], None] = lambda item, status, detail: None,
               on_accepted: Callable[[Item, bytes], None] = lambda item, data: None,
               result: Result | None = None) -> Result:
-    """Send every item of a recorded plan, in order, paced; never raises for a server's answer.
+    """Send every item of a queued plan, in order, paced; never raises for a server's answer.
 
+    Items are claimed a few at a time (:class:`Claimer`); one the claim did not take is skipped.
     ``on_accepted`` gets each message the server accepted, as the bytes that went out.
     ``result`` is filled in as messages go, so a caller still has it after a KeyboardInterrupt."""
+    store = claimer.store
     result = result if result is not None else Result()
     result.planned += len(plan.items)
     sender = plan.account.sender
     pacer = Pacer(plan.pacing.rate, plan.pacing.jitter)
     per_claim = claim_size(pacer.interval)
+    decided: set[str] = set()       # asked and claimed (or refused) already
     claimed: set[str] = set()
-    prepared: dict[int, bytes] = {}  # the next message, built while the server handled this one
+    prepared: dict[str, bytes] = {}  # the next message, built while the server handled this one
     refused_in_a_row = 0
     started = time.monotonic()
-    store.set_synchronous("NORMAL")
     try:
         for index, item in enumerate(plan.items):
+            if item.message_id in decided and item.message_id not in claimed:
+                continue  # held or not claimed: never sent
             if stop.is_set():
                 result.interrupted = True
                 break
@@ -420,20 +446,23 @@ def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threa
             if wait > 0 and stop.wait(wait):
                 result.interrupted = True
                 break
-            if item.message_id not in claimed:
-                batch = [i.message_id for i in plan.items[index:index + per_claim]]
-                store.claim(batch)
-                claimed.update(batch)
-            data = prepared.pop(index, None)
+            if item.message_id not in decided:
+                batch = [i for i in plan.items[index:index + per_claim] if i.message_id not in decided]
+                claimed |= claimer.claim(batch, result)
+                decided.update(i.message_id for i in batch)
+                if item.message_id not in claimed:
+                    continue
+            data = prepared.pop(item.message_id, None)
             data = data if data is not None else serialize(item, sender)
-            if index + 1 < len(plan.items):
-                def prepare(nxt=plan.items[index + 1], at=index + 1):
+            following = next((i for i in plan.items[index + 1:] if i.message_id not in decided
+                              or i.message_id in claimed), None)
+            prepare = None
+            if following is not None:
+                def prepare(nxt: Item = following) -> None:
                     try:
-                        prepared[at] = serialize(nxt, sender)
+                        prepared[nxt.message_id] = serialize(nxt, sender)
                     except Exception:  # noqa: BLE001 - built again (and raised) when its turn comes
                         pass
-            else:
-                prepare = None
             pacer.started()
             status, detail = _send_one(item, data, sender, store, transport, prepare, on_accepted)
             on_message(item, status, detail)
@@ -451,7 +480,6 @@ def send_plan(plan: Plan, store: Store, transport: SMTPTransport, *, stop: threa
         result.stopped = str(e)
     finally:
         store.release_claims()
-        store.set_synchronous("FULL")
         result.connections = transport.connections
         transport.close()
         result.seconds = time.monotonic() - started
@@ -487,19 +515,19 @@ def _send_one(item: Item, data: bytes, sender, store: Store, transport: SMTPTran
     except KeyboardInterrupt:
         transport.abort()
         if journal.started:
-            store.set_state(item.message_id, "uncertain", error="interrupted during DATA")
+            store.must_move("cut_off", item.message_id, error="interrupted during DATA")
         raise
     if outcome.status == SENT:
         partial = "; ".join(f"{r}: {t}" for r, t in outcome.refused.items())
-        store.set_state(item.message_id, "sent", error=f"refused recipients: {partial}" if partial else None)
+        store.must_move("accepted", item.message_id, error=f"refused recipients: {partial}" if partial else None)
         on_accepted(item, wire)
         return SENT, partial
     if outcome.status == FAILED:
-        store.set_state(item.message_id, "failed", error=outcome.reply)
+        store.must_move("refused", item.message_id, error=outcome.reply)
     elif outcome.status == UNCERTAIN:
-        store.set_state(item.message_id, "uncertain", error=outcome.reply)
-    else:  # deferred by the server (4xx) or abandoned by the user: still to send
-        store.set_state(item.message_id, "claimed", error=f"deferred: {outcome.reply}")
+        store.must_move("cut_off", item.message_id, error=outcome.reply)
+    else:  # deferred by the server (4xx) or abandoned by the user: still to send, by a later run
+        store.must_move("back", item.message_id, error=f"deferred: {outcome.reply}")
     return outcome.status, outcome.reply
 
 

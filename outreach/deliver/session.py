@@ -1,10 +1,11 @@
 """A send session: one run of `send` (or `followup --send`), from the lock to the last message.
 
-:func:`open_campaign` locks the store, settles what a crashed run left, and makes the plan; the
-caller shows ``session.plan``, asks the person, calls :meth:`SendSession.prepare_secret` before
-asking (so a missing password stops the run before the question), then :meth:`SendSession.send`.
-Closing the session releases the lock. Nothing here prints: the caller does, from the plan and
-the :class:`outreach.deliver.sending.Result`.
+:func:`open_campaign` takes the outbox lock, settles what a crashed run left, reads the mailbox
+when people of this sheet were written to before (so a reply that just arrived holds them), and
+makes the plan, asking the gate about every contact; the caller shows ``session.plan``, asks the
+person, calls :meth:`SendSession.prepare_secret` before asking (so a missing password stops the
+run before the question), then :meth:`SendSession.send`. Closing the session releases the lock.
+Nothing here prints: the caller does, from the plan and the :class:`outreach.deliver.sending.Result`.
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ from outreach.account import Account, Secret
 from outreach.clock import now as clock_now
 from outreach.compose.contacts import ContactFile
 from outreach.compose.variants import addresses as variant_addresses
-from outreach.compose.variants import assign as assign_variants
-from outreach.compose.variants import load_variants, variant_name
+from outreach.compose.variants import load_variants
 from outreach.config import Settings
 from outreach.deliver import sending
-from outreach.deliver.lock import SendLock, recover
 from outreach.deliver.windows import RunningClock, resolve_window
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
+from outreach.mailbox.sync import fresh_view
+from outreach.options import SendOptions
 from outreach.output import plural
-from outreach.track.history import RECENT_DAYS
 from outreach.store import Store
+from outreach.store.lock import OutboxLock, open_outbox
+from outreach.track.gate import Gate
 from outreach.zones import user_zone
 
 
@@ -40,29 +42,16 @@ def load_account(settings: Settings) -> Account:
     return account
 
 
-def lock_and_recover(store: Store, feedback: Feedback) -> SendLock:
-    """Take the store's send lock and settle a crashed run (its cut-off messages become uncertain)."""
-    lock = SendLock(store.path).acquire()
-    try:
-        uncertain, _ = recover(store, lock.previous)
-    except BaseException:
-        lock.release()
-        raise
-    if uncertain:
-        feedback.warn(f"the last send stopped during {plural(uncertain, 'message')}; their outcome is now 'uncertain'")
-    return lock
-
-
 WAIT_TICK = 1.0   # seconds between two updates of the live line of `send --wait`
 
 
 class SendSession:
     """A plan ready to send, holding the store's lock (none on a dry run)."""
 
-    def __init__(self, store: Store, account: Account, plan: sending.Plan, *, lock: SendLock | None,
+    def __init__(self, store: Store, account: Account, plan: sending.Plan, gate: Gate, *, lock: OutboxLock | None,
                  resume: str, scratch: tempfile.TemporaryDirectory | None = None,
                  clock: Callable[[], datetime] | None = None, replan: Callable[[], sending.Plan] | None = None):
-        self.store, self.account, self.plan, self.lock = store, account, plan, lock
+        self.store, self.account, self.plan, self.gate, self.lock = store, account, plan, gate, lock
         self.resume = resume            # the command that sends what this run leaves
         self._scratch = scratch         # a dry run's throwaway store, when there was none
         self._secret: Callable[[], Secret] | None = None
@@ -94,7 +83,7 @@ class SendSession:
 
     def queue(self) -> None:
         """Write the confirmed plan: every message to send becomes a queued row."""
-        sending.record_plan(self.plan, self.store)
+        sending.queue_plan(self.plan, self.store)
         if self.pair is not None:
             self.store.remember_pair(*self.pair, self.plan.campaign)
 
@@ -138,7 +127,8 @@ class SendSession:
         transport = sending.make_transport(self.account, self._secret, wait=lambda seconds: not stop.wait(seconds))
         already = len(result.sent)
         try:
-            sending.send_plan(self.plan, self.store, transport, stop=stop, on_message=on_message,
+            claimer = sending.Claimer(self.store, self.gate, self.lock)
+            sending.send_plan(self.plan, claimer, transport, stop=stop, on_message=on_message,
                               on_accepted=keep, result=result)
         except KeyboardInterrupt:
             result.interrupted = True
@@ -197,62 +187,52 @@ class SendSession:
         return sending.cap_resume_time(self.store, self.plan, self.clock())
 
 
-def open_campaign(settings: Settings, template: Path, contacts: Path, *, campaign: str | None = None,
-                  variants: tuple[Path, ...] = (), dry_run: bool = False, limit: int | None = None,
-                  rate: str | None = None, jitter: float | None = None, daily_cap: int | None = None,
-                  resend_uncertain: bool = False, retry_failed: bool = False, check_dns: bool = False,
-                  window: str | None = None, weekdays: bool | None = None,
-                  include_answered: bool = False, include_recent: bool = False, recent_days: int = RECENT_DAYS,
-                  feedback: Feedback = SILENT) -> SendSession:
+def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback = SILENT) -> SendSession:
     """`outreach send`, up to the question: render and check every row (any error and nothing is
-    sent), then plan who gets a message now, later, or never, and why. Without ``campaign``, the
-    campaign this template and contact list were drafted or sent under, else the template's name."""
+    sent), then plan who gets a message now, later, or never, and why (the gate's reasons).
+    Without a campaign, the one this template and contact list were drafted or sent under, else
+    the template's name."""
+    sheet = options.sheet
     account = load_account(settings)
-    pacing = sending.resolve_pacing(account, rate=rate, jitter=jitter, daily_cap=daily_cap)
-    send_window = resolve_window(settings.raw, window, weekdays)
-    home = user_zone(settings.raw)
+    pace = options.pace
+    pacing = sending.resolve_pacing(account, rate=pace.rate, jitter=pace.jitter, daily_cap=pace.daily_cap)
+    send_window = resolve_window(settings.raw, options.timing.window, options.timing.weekdays)
     clock = RunningClock(clock_now(settings.raw))
-    templates = load_variants([template, *variants])
-    loaded_template = templates[variant_name(template)][1]
-    loaded_contacts = ContactFile(contacts, check_dns=check_dns)
-    for note in loaded_contacts.notes:
+    templates = load_variants([sheet.template, *sheet.variants])
+    contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns)
+    for note in contacts.notes:
         feedback.note(note)
     scratch = None
-    if dry_run and not settings.db.exists():  # changes nothing, not even by creating the store
+    if options.dry_run and not settings.db.exists():  # changes nothing, not even by creating the store
         scratch = tempfile.TemporaryDirectory(prefix="outreach-dry-run-")
         store = Store(Path(scratch.name) / settings.db.name)
     else:
         store = Store(settings.db)
+    campaign = sheet.campaign
     if campaign is None:
-        campaign = store.campaign_of_pair(template, contacts)
-        if campaign is not None and campaign != template.stem:  # the default needs no word
-            feedback.note(f"campaign {campaign!r}: {template} and {contacts} were drafted or sent under it "
-                          "(give --campaign to start another)")
-    campaign = campaign or template.stem
-    lock = None if dry_run else lock_and_recover(store, feedback)
-
-    def plan_now() -> sending.Plan:
-        assignment = assign_variants(campaign, variant_addresses(loaded_contacts), list(templates),
-                                     store.variants(campaign))
-        plan = sending.make_plan(
-            loaded_template, loaded_contacts, store, account, campaign=campaign, pacing=pacing, limit=limit,
-            resend_uncertain=resend_uncertain, retry_failed=retry_failed, locked=lock is not None,
-            variants=templates, assignment=assignment, now=clock(), window=send_window, home=home,
-            include_answered=include_answered, include_recent=include_recent, recent_days=recent_days)
-        plan.home_zone = home
-        return plan
-
-    session = SendSession(store, account, sending.Plan(campaign, template, account, "", pacing), lock=lock,
-                          resume=resume_command(template, contacts, campaign), scratch=scratch,
-                          clock=clock, replan=plan_now)
-    session.pair = (template, contacts)
+        campaign = store.campaign_of_pair(sheet.template, sheet.contacts)
+        if campaign is not None and campaign != sheet.template.stem:  # the default needs no word
+            feedback.note(f"campaign {campaign!r}: {sheet.template} and {sheet.contacts} were drafted or sent "
+                          "under it (give --campaign to start another)")
+    campaign = campaign or sheet.template.stem
+    lock = None if options.dry_run else open_outbox(store, "send", feedback.warn)
+    gate = Gate(store, options.consent, clock())
+    sources = sending.Sources(campaign, templates, contacts, account, pacing, pace.limit, send_window,
+                              user_zone(settings.raw))
+    session = SendSession(store, account, sending.Plan(campaign, sheet.template, account, "", pacing), gate,
+                          lock=lock, resume=resume_command(sheet.template, sheet.contacts, campaign),
+                          scratch=scratch, clock=clock, replan=lambda: sending.make_plan(sources, store, gate, clock()))
+    session.pair = (sheet.template, sheet.contacts)
     try:
-        session.plan = plan_now()
+        view = fresh_view(store, settings, clock(), read=not (options.dry_run or options.no_sync),
+                          needed=store.written_to(variant_addresses(contacts)), feedback=feedback)
+        session.plan = sending.make_plan(sources, store, gate, clock())
+        session.plan.mailbox = view.text
         for item in session.plan.with_problems:
-            feedback.problems(item, str(contacts))
+            feedback.problems(item, str(sheet.contacts))
         if session.plan.tally.with_errors:
-            raise UserError(f"errors in {plural(session.plan.tally.with_errors, 'row')} of {contacts}; nothing was sent. "
-                            "Fix them and run again (outreach check shows the same list)")
+            raise UserError(f"errors in {plural(session.plan.tally.with_errors, 'row')} of {sheet.contacts}; nothing "
+                            "was sent. Fix them and run again (outreach check shows the same list)")
     except BaseException:
         session.close()
         raise

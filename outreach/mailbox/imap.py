@@ -441,17 +441,19 @@ class ImapDrafts:
 
     transport = "imap"
     unsent = False      # X-Unsent is for .eml files; an IMAP draft is a draft by its \Draft flag
-    commit_every = 1    # a draft on the server must be in the store: redrafting then replaces it
+    commit_every = 1    # each draft's row is committed before its APPEND: a re-draft then replaces it
 
     def __init__(self, session: ImapSession):
         self.session = session
         with session.guarded("looking for the Drafts folder"):
             self.folder = session.drafts_folder()
 
-    def put(self, address: str, message: EmailMessage, *, replace: bool) -> str:
-        with self.session.guarded(f"appending the draft to {address}"):
-            self.session.append_draft(self.folder, message.as_bytes(), str(message["Message-ID"]), replace=replace)
+    def where(self, key: str) -> str:
         return f"imap:{self.folder}"
+
+    def put(self, key: str, message: EmailMessage, *, replace: bool) -> None:
+        with self.session.guarded(f"appending the draft to {key}"):
+            self.session.append_draft(self.folder, message.as_bytes(), str(message["Message-ID"]), replace=replace)
 
     def describe(self) -> str:
         return f"{self.folder} on {self.session.server.host}"

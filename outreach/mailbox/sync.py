@@ -54,9 +54,11 @@ from outreach.mailbox.classify import (
     thread_ids,
 )
 from outreach.store import Store
+from outreach.store.lock import recover_if_free
+from outreach.store.states import IN_DOUBT, MOVES
 
-UNCERTAIN_STATES = ("sending", "uncertain")   # the outcome of a send is not known
-UNCONFIRMED_STATES = (*UNCERTAIN_STATES, "drafted")  # a draft may have been sent by hand
+UNCERTAIN_STATES = IN_DOUBT   # the outcome of a send is not known
+UNCONFIRMED_STATES = MOVES["confirm"].sources  # uncertain, or a draft that may have been sent by hand
 RECORDED_KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint")
 # Mail that arrived this long before our first message cannot answer it (clock skew allowance).
 SLACK = timedelta(days=2)
@@ -325,7 +327,7 @@ class Recorder:
     def _confirm(self, sent: SentMessage, when: datetime | None, evidence: str) -> None:
         if sent.state not in UNCONFIRMED_STATES:
             return
-        if self.store.confirm_sent(sent.message_id, iso(when), UNCONFIRMED_STATES):
+        if self.store.move("confirm", sent.message_id, at=iso(when)):
             self.report.confirmed.append({"message_id": sent.message_id, "address": sent.address,
                                           "campaign": sent.campaign, "was": sent.state, "evidence": evidence,
                                           "draft_removed": self._remove_draft(sent.message_id)})
@@ -684,6 +686,7 @@ def sync_mailbox(settings: Settings, *, mboxes: Iterable[Path] = (), maildirs: I
     if not store.mailbox_rows():
         feedback.note("nothing drafted or sent yet, so nothing to match")
         return None
+    recover_if_free(store, feedback.warn)  # a send cut off by a crash is uncertain before it is looked up
     try:
         if mboxes or maildirs:
             paths = [("mbox", p) for p in mboxes] + [("maildir", p) for p in maildirs]
@@ -698,38 +701,64 @@ def sync_mailbox(settings: Settings, *, mboxes: Iterable[Path] = (), maildirs: I
         feedback.finish()
 
 
-def check_fresh(last_synced: str | None, now: datetime, max_age: timedelta) -> str | None:
-    """None when the mailbox was read recently enough; otherwise how stale it is, in words."""
-    synced = parse_time(last_synced)
-    if synced is None:
-        return "the mailbox has never been synced"
-    if now - synced > max_age:
-        return f"the mailbox was last synced {describe_age(now - synced)} ago"
-    return None
+def imap_configured(settings: Settings) -> bool:
+    return bool(settings.raw.get("imap_host") or settings.raw.get("provider"))
 
 
-def sync_if_stale(store: Store, settings: Settings, now: datetime, feedback: Feedback = SILENT) -> Report | None:
-    """Before a follow-up: sync over IMAP when the last sync is older than OUTREACH_SYNC_MAX_AGE,
-    so that nobody who just replied gets a reminder. Without IMAP, say which sync to run."""
+@dataclass
+class View:
+    """How fresh the store's view of the mailbox is before messages are written: the sync run
+    just now (if one ran), and the view in words for plans and dry runs."""
+
+    synced: Report | None
+    text: str
+
+
+def fresh_view(store: Store, settings: Settings, now: datetime, *, read: bool, needed: bool = True,
+               feedback: Feedback = SILENT) -> View:
+    """Read the mailbox first (IMAP, incremental: about a second) when ``read`` and ``needed``
+    (someone to be written to was written to before), so that a reply that has just arrived holds
+    them; otherwise say how old the store's view is (nothing, when not ``needed``). Without IMAP a reminder needs a recent
+    offline sync (OUTREACH_SYNC_MAX_AGE, default 6h): see :func:`require_recent`."""
+    if read and needed and imap_configured(settings):
+        from outreach.account import Account
+        from outreach.mailbox.imap import ImapSession
+
+        account = Account.load(settings)
+        recover_if_free(store, feedback.warn)
+        try:
+            with ImapSession(account, warn=feedback.warn) as session:
+                report = sync_imap(store, session, [account.sender.addr_spec],
+                                   extra_folders=extra_folders(settings), progress=feedback)
+        finally:
+            feedback.finish()
+        return View(report, f"read just now ({account.imap.host if account.imap else 'IMAP'})")
+    return View(None, describe_view(store, now) if needed else "")
+
+
+def describe_view(store: Store, now: datetime) -> str:
+    """``last read 3 hours ago`` (IMAP), ``from mail.mbox, written 2 days ago`` (an export), or ``never read``."""
+    latest = store.last_read()
+    if latest is None:
+        return "never read: a reply that arrived is not known (outreach sync)"
+    account, folder, synced_at = latest
+    age = describe_age(now - (parse_time(synced_at) or now))
+    if account in ("mbox", "maildir"):
+        return f"from {Path(folder).name}, written {age} ago (outreach sync --{account} to read it again)"
+    return f"last read {age} ago"
+
+
+def require_recent(store: Store, settings: Settings, now: datetime) -> None:
+    """A reminder without IMAP: the last offline sync must be recent, or a reply could be missed."""
     max_age = parse_duration(settings.raw.get("sync_max_age", DEFAULT_SYNC_MAX_AGE), "OUTREACH_SYNC_MAX_AGE")
-    stale = check_fresh(store.last_synced(), now, max_age)
-    if not stale:
-        return None
-    if not (settings.raw.get("imap_host") or settings.raw.get("provider")):
-        raise UserError(f"{stale}, so a recent reply could be missed: run `outreach sync --mbox FILE` or "
-                        "`outreach sync --maildir DIR` first, or pass --no-sync to follow up on what the store "
-                        "already knows")
-    from outreach.account import Account
-    from outreach.mailbox.imap import ImapSession
-
-    account = Account.load(settings)
-    feedback.note(f"{stale}: syncing first")
-    try:
-        with ImapSession(account, warn=feedback.warn) as session:
-            return sync_imap(store, session, [account.sender.addr_spec], extra_folders=extra_folders(settings),
-                             progress=feedback)
-    finally:
-        feedback.finish()
+    synced = parse_time(store.last_synced())
+    if synced is not None and now - synced <= max_age:
+        return
+    stale = ("the mailbox has never been synced" if synced is None
+             else f"the mailbox was last synced {describe_age(now - synced)} ago")
+    raise UserError(f"{stale}, so a recent reply could be missed: run `outreach sync --mbox FILE` or "
+                    "`outreach sync --maildir DIR` first, or pass --no-sync to follow up on what the store "
+                    "already knows")
 
 
 @dataclass

@@ -107,3 +107,9 @@ class Events(Connection):
     def last_synced(self) -> str | None:
         """When the mailbox was last read (UTC ISO): mail that arrived before then has been seen."""
         return self.db.execute("SELECT max(synced_at) FROM sync_state").fetchone()[0]
+
+    def last_read(self) -> tuple[str, str, str] | None:
+        """(account, folder or file, synced_at) of the most recent read of any mailbox."""
+        row = self.db.execute("SELECT account, folder, synced_at FROM sync_state ORDER BY synced_at DESC "
+                              "LIMIT 1").fetchone()
+        return (row[0], row[1], row[2]) if row else None

@@ -11,14 +11,41 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from outreach.errors import UserError
 from outreach.store.connection import Connection, utcnow
+from outreach.store.states import CLAIMED, DRAFTED, IN_DOUBT, MOVES, QUEUED, SENDING, WRITTEN, StateError
 
-# A row in this state is being sent right now, or was when a run died: the outcome is not known.
-# The next `send` turns rows a dead run left here into "uncertain" (see outreach/deliver/sending.py).
-UNCERTAIN = "sending"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a message row holds besides its state: written by :meth:`Messages.record`."""
+
+    campaign: str
+    address: str                # the recipient's identity (outreach.addresses)
+    message_id: str
+    template: str
+    subject: str
+    recipients: list[str]       # every envelope recipient
+    contact: dict[str, str]     # the CSV row, for reports and follow-ups
+    contact_line: int | None
+    transport: str              # eml | imap | smtp
+    step: int = 0               # 0 the first message, 1.. follow-ups
+    parent_id: str | None = None
+    variant: str | None = None
+    account: str | None = None  # the sending account, for the daily cap
+    draft_path: str | None = None
+    kind: str | None = None     # the template's Kind
+    commitment: str | None = None
+
+    def columns(self) -> dict:
+        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values["address"] = self.address.casefold()
+        values["recipients"] = json.dumps(self.recipients)
+        values["contact"] = json.dumps(self.contact, ensure_ascii=False)
+        return values
 
 
 @dataclass(frozen=True)
@@ -84,33 +111,32 @@ class Messages(Connection):
                                (address.casefold(),))
         return [MessageRow.from_sql(row) for row in rows]
 
-    def upsert_message(self, *, campaign: str, address: str, step: int = 0, message_id: str, template: str,
-             subject: str, recipients: list[str], contact: dict[str, str], contact_line: int | None,
-             state: str, transport: str, variant: str | None = None, parent_id: str | None = None,
-             account: str | None = None, draft_path: str | None = None, kind: str | None = None,
-             commitment: str | None = None,
-             replaceable: tuple[str, ...] = ("drafted", "queued")) -> None:
-        """Insert a message row, or refresh one whose state is in ``replaceable`` (it has not left,
-        or, for a follow-up, definitely failed), keeping its Message-ID."""
+    def record(self, move: str, message: Outgoing) -> bool:
+        """Write a message's row (its content, and the state ``move`` leads to): a new row, or the
+        refresh of one in a state the move starts from, keeping its Message-ID. False when the
+        row is in another state (it was sent, or is being sent): nothing changed."""
+        rule = MOVES[move]
+        if rule.target not in (DRAFTED, QUEUED):
+            raise ValueError(f"{move} does not write a message")
         now = utcnow()
-        states = ",".join("?" * len(replaceable))
-        self.db.execute(
-            f"""INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant,
-                   subject, recipients, contact, contact_line, state, transport, account, draft_path,
-                   created_at, updated_at, kind, commitment)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-               ON CONFLICT (campaign, address, step) DO UPDATE SET
-                   parent_id=excluded.parent_id, template=excluded.template, variant=excluded.variant,
-                   subject=excluded.subject, recipients=excluded.recipients, contact=excluded.contact,
-                   contact_line=excluded.contact_line, state=excluded.state,
-                   transport=excluded.transport, account=excluded.account, error=NULL,
-                   draft_path=COALESCE(excluded.draft_path, messages.draft_path), updated_at=excluded.updated_at,
-                   kind=excluded.kind, commitment=excluded.commitment
-               WHERE messages.state IN ({states})""",
-            (campaign, address.casefold(), step, message_id, parent_id, template, variant, subject,
-             json.dumps(recipients), json.dumps(contact, ensure_ascii=False), contact_line, state,
-             transport, account, draft_path, now, now, kind, commitment, *replaceable),
-        )
+        content = message.columns()
+        refreshed = {**content, "state": rule.target, "error": None, "updated_at": now}
+        del refreshed["message_id"], refreshed["draft_path"]  # a row keeps its identity, and its draft if none is new
+        sources = [state for state in rule.sources if state is not None]
+        marks = ",".join("?" * len(sources))
+        sets = ", ".join(f"{column}=?" for column in refreshed) + ", draft_path=COALESCE(?, draft_path)"
+        where = f"campaign=? AND address=? AND step=? AND state IN ({marks})"
+        key = (message.campaign, message.address, message.step)
+        if None in rule.sources:  # a new row may be made
+            row = {**content, "state": rule.target, "created_at": now, "updated_at": now}
+            cursor = self.db.execute(
+                f"INSERT INTO messages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
+                f"ON CONFLICT (campaign, address, step) DO NOTHING", tuple(row.values()))
+            if cursor.rowcount == 1:
+                return True
+        cursor = self.db.execute(f"UPDATE messages SET {sets} WHERE {where}",
+                                 (*refreshed.values(), message.draft_path, *key, *sources))
+        return cursor.rowcount == 1
 
     def commitments(self, campaign: str | None = None) -> list[tuple[dict, str, str, str]]:
         """(contact, phrase, state, day) of every message drafted or sent with a ranking-commitment
@@ -122,13 +148,27 @@ class Messages(Connection):
                ORDER BY COALESCE(sent_at, created_at)""", (campaign,))
         return [(json.loads(contact), phrase, state, (when or "")[:10]) for contact, phrase, state, when in rows]
 
-    def set_state(self, message_id: str, state: str, *, error: str | None = None) -> None:
+    def move(self, move: str, message_id: str, *, error: str | None = None, at: str | None = None) -> bool:
+        """Take one message through ``move`` (see :mod:`outreach.store.states`) if it is in one of
+        the move's source states; False when it is not (nothing changed). ``error`` is kept with
+        the row (a server's reply); ``at`` is when a confirmed message left, if known."""
+        rule = MOVES[move]
+        sources = [state for state in rule.sources if state is not None]
         now = utcnow()
-        self.db.execute(
-            "UPDATE messages SET state=?, error=?, updated_at=?, sent_at=CASE WHEN ?='sent' THEN ? ELSE sent_at END "
-            "WHERE message_id=?",
-            (state, error, now, state, now, message_id),
-        )
+        sent_at = {"accepted": "?", "confirm": "COALESCE(?, sent_at, ?)"}.get(move)
+        extra, args = (f", sent_at={sent_at}", [now] if move == "accepted" else [at, now]) if sent_at else ("", [])
+        cursor = self.db.execute(
+            f"UPDATE messages SET state=?, error=?, updated_at=?{extra} "
+            f"WHERE message_id=? AND state IN ({','.join('?' * len(sources))})",
+            (rule.target, error, now, *args, message_id, *sources))
+        return cursor.rowcount == 1
+
+    def must_move(self, move: str, message_id: str, *, error: str | None = None, at: str | None = None) -> None:
+        """:meth:`move` where any other state is a bug: only the holder of the outbox lock moves
+        claimed, sending and uncertain messages, so nobody else can have moved them."""
+        if not self.move(move, message_id, error=error, at=at):
+            row = self.by_message_id(message_id)
+            raise StateError(f"{message_id}: cannot {move} a message that is {row.state if row else 'missing'}")
 
     def forget_draft(self, message_id: str) -> None:
         """The message's draft was removed (it was sent): nothing points at it any more."""
@@ -185,54 +225,50 @@ class Messages(Connection):
                                "AND variant IS NOT NULL", (campaign,))
         return {address: variant for address, variant in rows}
 
-    def set_synchronous(self, mode: str) -> None:
-        """FULL (fsync every commit) or NORMAL (WAL: survives a killed process, not a power cut)."""
-        if mode not in ("FULL", "NORMAL"):
-            raise ValueError(mode)
-        self.db.execute(f"PRAGMA synchronous={mode}")
-
-    def recover_interrupted(self, *, claims_untouched: bool) -> tuple[int, int]:
-        """After a run that died: ``sending`` -> ``uncertain``; ``claimed`` -> ``queued`` when the
-        rows written after the claim are known to have survived, else ``uncertain``.
-        Returns (uncertain, requeued)."""
-        now = utcnow()
+    def recover(self) -> tuple[int, int]:
+        """After a command that died (called by the next holder of the outbox lock): what it left
+        ``sending`` becomes uncertain, what it left ``claimed`` goes back to the queue (every
+        commit is durable, so a claimed row never began DATA). Returns (uncertain, requeued)."""
         with self.transaction():
-            uncertain = self.db.execute(
-                "UPDATE messages SET state='uncertain', updated_at=?, error=? WHERE state='sending'",
-                (now, "the run stopped during DATA; the server may or may not have accepted it")).rowcount
-            if claims_untouched:
-                requeued = self.db.execute("UPDATE messages SET state='queued', updated_at=? WHERE state='claimed'",
-                                           (now,)).rowcount
-            else:
-                requeued = 0
-                uncertain += self.db.execute(
-                    "UPDATE messages SET state='uncertain', updated_at=?, error=? WHERE state='claimed'",
-                    (now, "the computer restarted during a send; the server may or may not have it")).rowcount
+            uncertain = self._move_all("cut_off", SENDING,
+                                       "the run stopped during DATA; the server may or may not have accepted it")
+            requeued = self._move_all("release", CLAIMED)
         return uncertain, requeued
 
-    def claim(self, message_ids: list[str]) -> None:
-        """Durably reserve queued rows for this run: committed with an fsync, whatever the mode."""
-        previous = self.db.execute("PRAGMA synchronous").fetchone()[0]
-        self.db.execute("PRAGMA synchronous=FULL")
-        try:
-            with self.transaction():
-                now = utcnow()
-                self.db.executemany("UPDATE messages SET state='claimed', updated_at=? "
-                                    "WHERE message_id=? AND state='queued'", [(now, m) for m in message_ids])
-        finally:
-            self.db.execute(f"PRAGMA synchronous={int(previous)}")
+    def _move_all(self, move: str, state: str, error: str | None = None) -> int:
+        rule = MOVES[move]
+        assert state in rule.sources
+        return self.db.execute("UPDATE messages SET state=?, error=COALESCE(?, error), updated_at=? WHERE state=?",
+                               (rule.target, error, utcnow(), state)).rowcount
+
+    def claim(self, message_ids: list[str]) -> list[str]:
+        """Reserve queued messages for this run, in one transaction: the ones returned are claimed;
+        any other (no longer queued: drafted again, resolved, held) must not be sent."""
+        with self.transaction():
+            return [message_id for message_id in message_ids if self.move("claim", message_id)]
 
     def release_claims(self) -> int:
         """Claims this run did not use go back to the queue."""
-        return self.db.execute("UPDATE messages SET state='queued', updated_at=? WHERE state='claimed'",
-                               (utcnow(),)).rowcount
+        return self._move_all("release", CLAIMED)
 
-    def requeue(self, message_id: str, from_states: tuple[str, ...]) -> bool:
-        """Put a failed or uncertain row back in the queue (the user asked for it)."""
-        marks = ",".join("?" * len(from_states))
-        return self.db.execute(f"UPDATE messages SET state='queued', error=NULL, updated_at=? "
-                               f"WHERE message_id=? AND state IN ({marks})",
-                               (utcnow(), message_id, *from_states)).rowcount == 1
+    def states_of(self, message_ids: list[str]) -> dict[str, str]:
+        """message_id -> state, for those of ``message_ids`` the store has."""
+        found: dict[str, str] = {}
+        for start in range(0, len(message_ids), 500):
+            batch = message_ids[start:start + 500]
+            found.update(self.db.execute(f"SELECT message_id, state FROM messages WHERE message_id IN "
+                                         f"({','.join('?' * len(batch))})", batch).fetchall())
+        return found
+
+    def written_to(self, addresses: Iterable[str]) -> bool:
+        """Whether any of ``addresses`` was ever written to (a message that may have left), in any campaign."""
+        wanted = list(dict.fromkeys(a.casefold() for a in addresses if a))
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start:start + 500]
+            if self.db.execute(f"SELECT 1 FROM messages WHERE address IN ({','.join('?' * len(batch))}) "
+                               f"AND state IN ({','.join('?' * len(WRITTEN))}) LIMIT 1", (*batch, *WRITTEN)).fetchone():
+                return True
+        return False
 
     def sent_times(self, account: str, since: str) -> list[str]:
         """UTC times of messages this account sent (or may have sent) since ``since``."""
@@ -242,32 +278,15 @@ class Messages(Connection):
             (account, since, since))
         return [r[0] for r in rows]
 
-    def resolve_uncertain(self, campaign: str | None, address: str, delivered: bool) -> list[MessageRow]:
-        """The user checked: an uncertain message did (``sent``) or did not (``queued``) go out."""
-        sql, args = "SELECT * FROM messages WHERE address=? AND state='uncertain'", [address.casefold()]
+    def in_doubt(self, address: str, campaign: str | None = None) -> list[MessageRow]:
+        """The messages to ``address`` whose sending outcome is unknown (in ``campaign``, if given)."""
+        sql, args = "SELECT * FROM messages WHERE address=? AND state IN (?, ?)", [address.casefold(), *IN_DOUBT]
         if campaign is not None:
             sql, args = sql + " AND campaign=?", [*args, campaign]
-        rows = [MessageRow.from_sql(r) for r in self.db.execute(sql, args)]
-        if len(rows) == 1:
-            now = utcnow()
-            if delivered:
-                self.db.execute("UPDATE messages SET state='sent', error=NULL, sent_at=updated_at, updated_at=? "
-                                "WHERE message_id=?", (now, rows[0].message_id))
-            else:
-                self.requeue(rows[0].message_id, ("uncertain",))
-        return rows
+        return [MessageRow.from_sql(r) for r in self.db.execute(sql + " ORDER BY campaign, step", args)]
 
     def mailbox_rows(self) -> list[sqlite3.Row]:
         """What sync matches incoming mail against: every message row, oldest first."""
         return self.db.execute(
             "SELECT message_id, campaign, address, step, subject, recipients, state, created_at, sent_at "
             "FROM messages ORDER BY created_at, id").fetchall()
-
-    def confirm_sent(self, message_id: str, sent_at: str | None, states: tuple[str, ...]) -> bool:
-        """Mark a message sent on evidence from the mailbox, if it is still in one of ``states``."""
-        marks = ",".join("?" * len(states))
-        cursor = self.db.execute(
-            f"UPDATE messages SET state='sent', error=NULL, updated_at=?, sent_at=coalesce(?, sent_at, ?) "
-            f"WHERE message_id=? AND state IN ({marks})",
-            (utcnow(), sent_at, utcnow(), message_id, *states))
-        return cursor.rowcount == 1

@@ -138,8 +138,14 @@ def _disk_full(path: Path) -> bool:
 
 
 def configure(db: sqlite3.Connection) -> None:
-    db.execute("PRAGMA journal_mode=WAL")
-    # FULL: a committed "sending" must survive a power cut, or we could send twice.
+    """A rollback journal, every commit synced: when a commit returns, the fact is in the store's
+    own file. With WAL the newest facts lived in ``outreach.db-wal`` until a checkpoint, and a
+    backup or sync tool that copied only ``outreach.db`` (or a crash that lost the WAL) made the
+    next run send again what had already gone (docs/sending-design.md)."""
+    try:
+        db.execute("PRAGMA journal_mode=DELETE")  # an older store in WAL mode is checkpointed and converted
+    except sqlite3.OperationalError:
+        pass  # a read-only file, or another process has it open in WAL mode: reading is still right
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
 

@@ -1,24 +1,18 @@
-"""A contact's history across campaigns: one person, one history.
+"""A contact's history in the other campaigns, in words: what `check`, `draft` and `send` list
+beside a contact the store already knows ("fall-mentors, written 2026-11-14, replied").
 
-A new campaign over an old list must not write "I am an IMG interested in your research" again
-to someone who replied to the last one, or who heard from the user last week. ``known_elsewhere``
-reads what the store knows about each address in the *other* campaigns, and ``hold_reason`` says
-whether this campaign may write to them (the send plan's skip reasons, and draft's).
+Whether that history holds a message back is the gate's decision (:mod:`outreach.track.gate`);
+this module only describes it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Iterable
 
-from outreach.clock import parse_time
 from outreach.store.outcomes import BOUNCE_KINDS, REPLY_KINDS, SUPPRESS_KINDS
-from outreach.store import Store
-
-RECENT_DAYS = 30                      # written to this recently in another campaign: held
-WRITTEN = ("sent", "uncertain", "sending", "claimed")   # may have reached the person
-ANSWERED = ("replied", "declined")    # for cold outreach: skipped unless the user includes them
+from outreach.store.people import People, Person
+from outreach.store.states import WRITTEN
 
 # Outcomes, most telling first: a contact's history in a campaign reads as the first that applies.
 _OUTCOME_OF_KIND = [(SUPPRESS_KINDS, "opted out"), (BOUNCE_KINDS, "bounced"), (("declined",), "declined"),
@@ -44,31 +38,25 @@ class Past:
         return f"{self.campaign}, {verb}{when}, {self.outcome}"
 
 
-def known_elsewhere(store: Store, addresses: Iterable[str], campaign: str) -> dict[str, list[Past]]:
-    """address (casefolded) -> its history in campaigns other than ``campaign``, latest first."""
-    wanted = {a.casefold() for a in addresses if a}
-    if not wanted:
-        return {}
-    latest: dict[tuple[str, str], tuple[str, str | None]] = {}
-    campaign_of: dict[str, tuple[str, str]] = {}
-    for message_id, camp, address, state, when in store.other_campaigns(campaign):
-        if address not in wanted:
+def history(person: Person, campaign: str) -> list[Past]:
+    """The person's history in campaigns other than ``campaign``, latest first."""
+    latest: dict[str, tuple[str, str | None]] = {}
+    for written in person.written:
+        if written.campaign == campaign:
             continue
-        campaign_of[message_id] = (camp, address)
-        key = (camp, address)
-        state_now, when_now = latest.get(key, (None, None))
-        if state_now is None or (state in WRITTEN, when or "") >= (state_now in WRITTEN, when_now or ""):
-            latest[key] = (state, when)
-    kinds: dict[tuple[str, str], set[str]] = {}
-    for message_id, kind in store.event_kinds(list(campaign_of)):
-        kinds.setdefault(campaign_of[message_id], set()).add(kind)
-    history: dict[str, list[Past]] = {}
-    for (camp, address), (state, when) in latest.items():
-        outcome = _outcome(kinds.get((camp, address), set()), state)
-        history.setdefault(address, []).append(Past(camp, state, when, outcome))
-    for pasts in history.values():
-        pasts.sort(key=lambda p: p.when or "", reverse=True)
-    return history
+        state, when = latest.get(written.campaign, (None, None))
+        if state is None or (written.state in WRITTEN, written.when or "") >= (state in WRITTEN, when or ""):
+            latest[written.campaign] = (written.state, written.when)
+    pasts = []
+    for camp, (state, when) in latest.items():
+        kinds = {h.kind for h in person.heard if h.campaign == camp and not _unconfirmed(h.kind, h.strength)}
+        pasts.append(Past(camp, state, when, _outcome(kinds, state)))
+    return sorted(pasts, key=lambda p: p.when or "", reverse=True)
+
+
+def _unconfirmed(kind: str, strength: str | None) -> bool:
+    """A delivery report that only names the address (see the gate): not "bounced" in words either."""
+    return kind in BOUNCE_KINDS and strength == "address"
 
 
 def _outcome(kinds: set[str], state: str) -> str:
@@ -78,19 +66,7 @@ def _outcome(kinds: set[str], state: str) -> str:
     return "no answer yet" if state in WRITTEN else "not sent"
 
 
-def hold_reason(pasts: list[Past], *, kind: str | None, now: datetime, recent_days: int = RECENT_DAYS,
-                include_answered: bool = False, include_recent: bool = False) -> str | None:
-    """The skip reason (a key of the send plan's SKIP_REASONS) for a contact with this history,
-    or None when this campaign may write to them. A thank-you note is never held by history
-    (the interview happened); a bounced or opted-out address is never written to."""
-    outcomes = {p.outcome for p in pasts}
-    if outcomes & {"bounced", "opted out"}:
-        return "bounced-elsewhere"
-    if kind == "thank-you":
-        return None
-    if outcomes & set(ANSWERED) and not include_answered:
-        return "answered-elsewhere"
-    since = now - timedelta(days=recent_days)
-    if not include_recent and any(p.written and p.when and parse_time(p.when) >= since for p in pasts):
-        return "recent-elsewhere"
-    return None
+def known_elsewhere(store: People, addresses: Iterable[str], campaign: str) -> dict[str, list[Past]]:
+    """address (identity) -> its history in campaigns other than ``campaign``, for those that have one."""
+    return {address: pasts for address, person in store.people(addresses).items()
+            if (pasts := history(person, campaign))}

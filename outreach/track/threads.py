@@ -17,9 +17,9 @@ from typing import Iterable, NamedTuple
 
 from outreach.clock import local_date, parse_time, start_of_day
 from outreach.store.outcomes import describe_suppression, is_refusal
-from outreach.store import UNCERTAIN, ThreadRow
+from outreach.store import ThreadRow
+from outreach.store.states import IN_DOUBT
 
-UNCERTAIN_STATES = (UNCERTAIN, "uncertain")
 
 # Action kinds: what the user (or the tool) should do next about one contact.
 DUE = "follow-up"      # a follow-up is due now: `followup` will write it
@@ -61,14 +61,14 @@ def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followup
             return Action(SEND, f"send the {thread.state} message", reason=thread.state)
         if thread.state == "claimed":
             return Action(SEND, "being sent, or an interrupted send: run send again", reason="queued")
-        if thread.state in UNCERTAIN_STATES:
+        if thread.state in IN_DOUBT:
             return Action(CHECK, "check your Sent folder: whether it left is unknown", reason="uncertain")
         error = f" ({thread.last_error})" if thread.last_error else ""
         return Action(RETRY, f"sending failed: fix it and send again{error}", reason="failed")
     if thread.kind == "thank-you":
         return Action(NONE, "none: a thank-you note is not followed up", reason="thank-you")
     pending = thread.last_step > 0 and thread.last_state != "sent"
-    if pending and thread.last_state in UNCERTAIN_STATES:
+    if pending and thread.last_state in IN_DOUBT:
         return Action(CHECK, "check your Sent folder: whether the follow-up left is unknown", reason="uncertain")
     if thread.followups_sent >= max_followups:
         times = "once" if thread.followups_sent == 1 else f"{thread.followups_sent} times"

@@ -42,12 +42,12 @@ def parse(raw: bytes):
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 
-def test_a_stale_mailbox_is_synced_before_anyone_is_chosen(mail_account, record_sent, invoke, eight_days_later):
+def test_the_mailbox_is_read_before_anyone_is_chosen(mail_account, record_sent, invoke, eight_days_later):
     quiet, answered = record_sent(samples.outgoing(address(1)), samples.outgoing(address(2)))
     mail_account.append(samples.gmail_reply(answered))  # arrived after the last sync (there was none)
     result = invoke("followup", "fall-mentors", "--template", "fu.txt", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "the mailbox has never been synced: syncing first" in result.stderr
+    assert "mailbox: read just now (127.0.0.1)" in result.stdout
     assert "1 due a follow-up; not now: 1 replied" in result.stdout
     listing, skipped = result.stdout.split("not now: 1 replied")[1].split("skipped:\n")
     assert [line.split()[0] for line in listing.splitlines()[1:]] == [quiet.to]

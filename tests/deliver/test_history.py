@@ -62,7 +62,7 @@ def test_a_second_campaign_skips_and_holds_by_history(campaign, invoke, smtp_ser
     assert "Send now:  0 messages" in plan.output, plan.output
     assert "5 contacts known from other campaigns:" in plan.output
     for group, addresses in [("on the suppression list", ["dr2"]),
-                             ("bounced or opted out in another campaign", ["dr3"]),
+                             ("the address bounced: never written to again", ["dr3"]),
                              ("replied or declined in another campaign", ["dr0", "dr1"]),
                              ("written to in another campaign within --recent-days", ["dr4"])]:
         block = plan.output.split(group)[1].split("\n")[1:1 + len(addresses)]

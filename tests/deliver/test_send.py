@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from outreach.cli import common as cli_common
-from outreach.store import Store
+from outreach.store import Outgoing, Store
 from tests.conftest import SMTP_PASSWORD
 
 
@@ -127,9 +127,10 @@ def seed_sent(ws, count: int, hours_ago: float, account="asha.rao@example.org") 
     store = Store(ws / "outreach.db")
     when = (datetime.now(timezone.utc) - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
     for i in range(count):
-        store.upsert_message(campaign="earlier", address=f"old{i}@example.edu", message_id=f"<old{i}@example.org>",
-                   template="t", subject="s", recipients=[f"old{i}@example.edu"], contact={}, contact_line=i + 2,
-                   state="queued", transport="smtp", account=account)
+        store.record("queue", Outgoing(campaign="earlier", address=f"old{i}@example.edu",
+                                       message_id=f"<old{i}@example.org>", template="t", subject="s",
+                                       recipients=[f"old{i}@example.edu"], contact={}, contact_line=i + 2,
+                                       transport="smtp", account=account))
         store.db.execute("UPDATE messages SET state='sent', sent_at=? WHERE message_id=?", (when, f"<old{i}@example.org>"))
     store.close()
 
@@ -348,12 +349,12 @@ def test_oauth2_token_command(workspace, tls_cert, invoke):
 
 
 def test_one_send_at_a_time(campaign, invoke, smtp_server):
-    from outreach.deliver.lock import SendLock
+    from outreach.store.lock import OutboxLock
 
-    with SendLock(campaign.ws / "outreach.db"):
+    with OutboxLock(campaign.ws / "outreach.db", "send"):
         result = invoke(*campaign.args("--yes"))
     assert result.exit_code == 2
-    assert "another outreach send is running" in result.output and "(process " in result.output
+    assert "another outreach command (send, process " in result.output
     assert smtp_server.messages == []
     assert invoke(*campaign.args("--yes", "--dry-run")).exit_code == 0  # a dry run needs no lock
 

@@ -16,9 +16,11 @@ import time
 
 import pytest
 
-from outreach.deliver.lock import SendLock, boot_id, recover
-from outreach.store import Store
+from outreach.errors import UserError
+from outreach.store import Outgoing, Store
+from outreach.store.lock import open_outbox
 from tests.conftest import ROOT
+from tests.seed import force_state
 from tests.smtp_server import Hold
 
 
@@ -73,7 +75,7 @@ def test_killed_at_several_points_then_resumed_no_duplicates_nothing_lost(campai
     wait_until(lambda: len(server.messages) == 5)
     time.sleep(0.3)  # the row is committed within milliseconds; the next message is a second away
     _, _, err = kill(run)
-    assert "the last send stopped during 1 message;" in err  # dr3, found by this run
+    assert "stopped during 1 message;" in err  # dr3, found by this run
 
     # 4. resumed to the end.
     code, out, err = finish(start(campaign))
@@ -155,29 +157,42 @@ def test_ctrl_c_twice_abandons_the_message_as_uncertain(campaign, smtp_server):
 def claimed_store(ws) -> Store:
     store = Store(ws / "outreach.db")
     for i, state in enumerate(["claimed", "sending", "queued"]):
-        store.upsert_message(campaign="c", address=f"r{i}@example.edu", message_id=f"<{i}@x>", template="t", subject="s",
-                   recipients=[f"r{i}@example.edu"], contact={}, contact_line=i + 2, state="queued",
-                   transport="smtp", account="a")
-        store.db.execute("UPDATE messages SET state=? WHERE message_id=?", (state, f"<{i}@x>"))
+        store.record("queue", Outgoing(campaign="c", address=f"r{i}@example.edu", message_id=f"<{i}@x>", template="t",
+                                       subject="s", recipients=[f"r{i}@example.edu"], contact={}, contact_line=i + 2,
+                                       transport="smtp", account="a"))
+        force_state(store, f"<{i}@x>", state)
     return store
 
 
-@pytest.mark.skipif(boot_id() is None, reason="this platform does not tell the boot")
-def test_recovery_after_a_crash_on_the_same_boot_requeues_claims(workspace):
+def test_recovery_requeues_claims_and_makes_cut_off_messages_uncertain(workspace):
+    """Every commit is durable, so a claimed row never began DATA, whatever happened to the machine."""
     store = claimed_store(workspace)
-    lock = SendLock(store.path).acquire()
-    lock.release()  # a previous run on this boot
-    with SendLock(store.path) as lock:
-        assert recover(store, lock.previous) == (1, 1)
+    (workspace / "outreach.db.lock").write_text(json.dumps({"pid": 1, "command": "send", "finished": None}))
+    warnings = []
+    open_outbox(store, "send", warnings.append).release()
     assert {r.address: r.state for r in store.messages()} == {
         "r0@example.edu": "queued", "r1@example.edu": "uncertain", "r2@example.edu": "queued"}
+    assert warnings == ["the last outreach send (process 1, started ?) stopped during 1 message; their outcome is "
+                        "now 'uncertain': check your Sent folder"]
 
 
-def test_recovery_after_a_restart_makes_claims_uncertain(workspace):
+def test_claims_the_store_shows_as_queued_become_uncertain(workspace):
+    """The lock says a dead run claimed <2@x>, but the store shows it queued: the store file is an
+    older copy. Sending it again could be a second copy, so it is uncertain until the user looks."""
     store = claimed_store(workspace)
-    (workspace / "outreach.db.lock").write_text(json.dumps({"pid": 1, "boot": "an-earlier-boot"}))
-    with SendLock(store.path) as lock:
-        assert lock.previous["boot"] == "an-earlier-boot"
-        assert recover(store, lock.previous) == (2, 0)
-    assert {r.address: r.state for r in store.messages()} == {
-        "r0@example.edu": "uncertain", "r1@example.edu": "uncertain", "r2@example.edu": "queued"}
+    (workspace / "outreach.db.lock").write_text(json.dumps({"pid": 7, "command": "send", "finished": None})
+                                                + "\nclaim <2@x>\n")
+    warnings = []
+    open_outbox(store, "send", warnings.append).release()
+    assert store.by_message_id("<2@x>").state == "uncertain"
+    assert any("claimed 1 message that this store shows as never sent" in w for w in warnings)
+
+
+def test_claims_the_store_has_never_heard_of_stop_everything(workspace):
+    store = claimed_store(workspace)
+    lock_file = workspace / "outreach.db.lock"
+    lock_file.write_text(json.dumps({"pid": 7, "command": "send", "finished": None}) + "\nclaim <unknown@x>\n")
+    with pytest.raises(UserError, match="does not know 1 message that the last outreach send"):
+        open_outbox(store, "send", lambda text: None)
+    assert "claim <unknown@x>" in lock_file.read_text()  # the evidence stays until the user acts
+    assert store.by_message_id("<1@x>").state == "sending"  # and nothing was settled behind their back
