@@ -82,9 +82,6 @@ class Interview:
             return self.start + INTERVIEW_LENGTH
         return datetime.combine(self.start.date() + timedelta(days=1), time(), self.start.tzinfo)
 
-    def deadline(self, within: timedelta) -> datetime | None:
-        return None if self.over_at is None else self.over_at + within
-
     def describe(self) -> str:
         """``Dec 3, 09:00 MST`` or ``Dec 3``: how messages name the interview."""
         assert self.start is not None
