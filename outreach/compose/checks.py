@@ -15,8 +15,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from typing import Protocol
 
-from outreach.compose.contacts import Contact, ContactFile, Problem
+from outreach.compose.contacts import Contact, Problem
 from outreach.compose.firstlines import FirstLines
 from outreach.compose.templates import Draft, Template
 from outreach.persona import borrowed_details
@@ -137,6 +138,14 @@ def words(text: str) -> list[str]:
     return re.findall(r"[\w'’.-]+", text)
 
 
+class RawRows(Protocol):
+    """What :meth:`RowIndex.build` reads: a :class:`~outreach.compose.contacts.ContactFile`, or store rows."""
+
+    columns: list[str]
+
+    def raw_rows(self) -> Iterator[tuple[int, list[str]]]: ...
+
+
 @dataclass
 class RowIndex:
     """What the whole file holds, for rules that compare a row with the others.
@@ -152,8 +161,8 @@ class RowIndex:
     near_notes: dict[tuple[int, str], tuple[int, float]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, contacts: ContactFile) -> RowIndex:
-        """``contacts`` needs ``columns`` and ``raw_rows()``: a CSV file, or rows from the store."""
+    def build(cls, contacts: RawRows) -> RowIndex:
+        """``contacts``: a CSV file, or rows from the store shaped like one."""
         index = cls()
         columns = contacts.columns
         identity_at = [(columns.index(c), c) for c in IDENTITY_COLUMNS if c in columns]
