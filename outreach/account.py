@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 import ssl
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.headerregistry import Address
 from pathlib import Path
@@ -118,7 +120,7 @@ class Account:
     save_sent: bool = False  # append each sent message to the IMAP Sent folder
 
     @classmethod
-    def load(cls, settings: Settings) -> "Account":
+    def load(cls, settings: Settings) -> Account:
         if not settings.sender:
             raise UserError("no sender: set OUTREACH_FROM in .env, e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>")
         raw = dict(settings.raw)
@@ -211,7 +213,7 @@ def run_secret_command(command: str, variable: str) -> str:
     """Run a password or token command through the shell; its first line of output is the secret."""
     try:
         done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, check=False)  # the exit status is reported below
     except subprocess.TimeoutExpired:
         raise UserError(f"{variable} did not finish within {COMMAND_TIMEOUT} s") from None
     if done.returncode != 0:
@@ -221,13 +223,6 @@ def run_secret_command(command: str, variable: str) -> str:
     if not secret:
         raise UserError(f"{variable} printed nothing")
     return secret
-
-
-def _keyring():
-    import keyring  # imported lazily: it scans backends, which takes a while at start-up
-    from keyring.errors import KeyringError, NoKeyringError
-
-    return keyring, KeyringError, NoKeyringError
 
 
 OS_KEYRINGS = {  # keyring's own backends that hand the secret to the operating system
@@ -258,7 +253,8 @@ def keyring_destination() -> tuple[str, bool]:
     Only the operating system's stores are called "the OS keyring". A plaintext file backend
     (keyrings.alt's PlaintextKeyring writes base64 to a file) or the null backend (which keeps
     nothing) is named with where the secret would go, and refused."""
-    keyring, _, _ = _keyring()
+    import keyring  # imported lazily here and below: it scans backends, which takes a while at start-up
+
     backend = _effective_backend(keyring.get_keyring())
     if backend is None:
         return "nowhere (no keyring backend)", False
@@ -278,38 +274,41 @@ NO_KEYRING = ("no OS keyring is available on this machine: set OUTREACH_PASSWORD
               "(e.g. 'pass show email'), OUTREACH_OAUTH2_TOKEN_COMMAND, or, last resort, OUTREACH_PASSWORD")
 
 
-def keyring_get(user: str) -> str | None:
-    keyring, KeyringError, NoKeyringError = _keyring()
+@contextmanager
+def _keyring_errors(refused: str) -> Iterator[None]:
+    """keyring's failures as one sentence: none available, or the store ``refused`` to do something."""
+    from keyring.errors import KeyringError, NoKeyringError
+
     try:
-        return keyring.get_password(KEYRING_SERVICE, user)
+        yield
     except NoKeyringError:
         raise UserError(NO_KEYRING) from None
     except KeyringError as e:
-        raise UserError(f"the OS keyring refused to answer ({e})") from None
+        raise UserError(f"the OS keyring refused to {refused} ({e})") from None
+
+
+def keyring_get(user: str) -> str | None:
+    import keyring
+
+    with _keyring_errors("answer"):
+        return keyring.get_password(KEYRING_SERVICE, user)
 
 
 def keyring_set(user: str, password: str) -> None:
-    keyring, KeyringError, NoKeyringError = _keyring()
-    try:
+    import keyring
+
+    with _keyring_errors("store the password"):
         keyring.set_password(KEYRING_SERVICE, user, password)
-    except NoKeyringError:
-        raise UserError(NO_KEYRING) from None
-    except KeyringError as e:
-        raise UserError(f"the OS keyring refused to store the password ({e})") from None
 
 
 def keyring_delete(user: str) -> bool:
     """Remove the stored password; False when there was none."""
-    keyring, KeyringError, NoKeyringError = _keyring()
+    import keyring
     from keyring.errors import PasswordDeleteError
 
-    try:
-        keyring.delete_password(KEYRING_SERVICE, user)
-    except PasswordDeleteError:
-        return False
-    except NoKeyringError:
-        raise UserError(NO_KEYRING) from None
-    except KeyringError as e:
-        raise UserError(f"the OS keyring refused to remove the password ({e})") from None
+    with _keyring_errors("remove the password"):
+        try:
+            keyring.delete_password(KEYRING_SERVICE, user)
+        except PasswordDeleteError:
+            return False
     return True
-

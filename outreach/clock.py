@@ -9,7 +9,8 @@ December 1st" run, and the tests, see a fixed clock.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+import time
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from outreach.errors import UserError
@@ -31,7 +32,7 @@ def parse_time(text: str | None) -> datetime | None:
             value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
         except ValueError:
             return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -39,15 +40,15 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def now(raw: dict[str, str] | None = None) -> datetime:
     """The current time, or ``OUTREACH_NOW`` when set (``raw`` is ``Settings.raw``)."""
     value = (raw or {}).get("now")
     if not value:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     moment = parse_time(value)
     if moment is None:
         raise UserError(f"OUTREACH_NOW={value!r} is not a date-time like 2026-12-01T09:00:00Z")
@@ -73,7 +74,7 @@ def local_date(moment: datetime) -> date:
 
 @lru_cache(maxsize=8192)
 def _local_offset(quarter: int) -> timedelta:
-    return datetime.fromtimestamp(quarter * 900, timezone.utc).astimezone().utcoffset()
+    return timedelta(seconds=time.localtime(quarter * 900).tm_gmtoff)
 
 
 def human_date(moment: datetime) -> str:

@@ -64,7 +64,7 @@ class Settings:
     raw: dict[str, str]
 
     @classmethod
-    def load(cls, workspace: Path | None = None, **overrides: str | None) -> "Settings":
+    def load(cls, workspace: Path | None = None, **overrides: str | None) -> Settings:
         workspace = workspace or Path.cwd()
         raw = read_environment(workspace)
         raw.update({k: v for k, v in overrides.items() if v is not None})

@@ -18,7 +18,7 @@ class Feedback(Protocol):
 
     def warn(self, text: str) -> None: ...
 
-    def problems(self, item: "Rendered", source: str) -> None:
+    def problems(self, item: Rendered, source: str) -> None:
         """A rendered row with problems; ``source`` names where the row came from (a CSV path)."""
 
     def start(self, label: str, total: int) -> None:
@@ -42,7 +42,7 @@ class Silent:
     def warn(self, text: str) -> None:
         pass
 
-    def problems(self, item: "Rendered", source: str) -> None:
+    def problems(self, item: Rendered, source: str) -> None:
         pass
 
     def start(self, label: str, total: int) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+import time
+from datetime import UTC, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,7 +37,7 @@ def parse_zone(text: str) -> tzinfo:
     if not value:
         raise ValueError("no time zone given")
     if value in UTC_NAMES:
-        return timezone.utc
+        return UTC
     if value in ALIASES:
         return ZoneInfo(ALIASES[value])
     offset = _OFFSET.fullmatch(value)
@@ -82,4 +83,5 @@ def system_zone() -> tzinfo:
             key = target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else None
             return ZoneInfo.from_file(f, key=key)
     except (OSError, ValueError):
-        return datetime.now().astimezone().tzinfo
+        here = time.localtime()
+        return timezone(timedelta(seconds=here.tm_gmtoff), here.tm_zone)

@@ -63,7 +63,7 @@ class Group(click.Group):
         except KeyboardInterrupt:
             say("interrupted", err=True)
             ctx.exit(130)
-        except Exception as e:  # a bug: say so plainly; the traceback only when asked for
+        except Exception as e:  # noqa: BLE001 (a bug: say so plainly; the traceback only when asked for)
             trouble = _store_trouble(e) or _disk_trouble(e)
             if trouble is not None:  # the store or the disk failed (full, damaged, read-only): not a bug
                 say(style("error: ", "error", stream=sys.stderr) + str(trouble), err=True)

@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from outreach.output import plural, say, style
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # what click.progressbar returns; not exported by click
 
 PROGRESS_MINIMUM = 200   # rows or messages below which a progress bar would only flicker
 
@@ -108,7 +112,8 @@ class Terminal:
     bar on stderr for long steps when stderr is a terminal."""
 
     def __init__(self, minimum: int = PROGRESS_MINIMUM):
-        self.minimum, self.bar = minimum, None
+        self.minimum = minimum
+        self.bar: ProgressBar[int] | None = None
 
     note = staticmethod(note)
     warn = staticmethod(warn)

@@ -57,7 +57,8 @@ def stored_commitments(campaign: str) -> dict:
 @template_arg
 @contacts_arg
 @click.option("--campaign", help="The campaign to check for, whose contacts' history elsewhere is shown "
-                                "(default: the one this template and list were drafted under, else the template's name).")
+                                "(default: the one this template and list were drafted under, else the "
+                                "template's name).")
 @check_dns_opt
 @json_opt
 @click.pass_context
@@ -127,8 +128,8 @@ def known_history(settings, template: Path, contacts, campaign: str | None) -> d
     this template and list were drafted under (or would start)."""
     if not settings.db.exists():
         return {}
-    from outreach.track.history import known_elsewhere
     from outreach.store import Store
+    from outreach.track.history import known_elsewhere
 
     store = Store(settings.db)
     try:

@@ -71,8 +71,8 @@ def print_sync_report(report) -> None:
     if report.uncertain:
         who = ", ".join(f"{u['address']} ({u['campaign']})" for u in report.uncertain[:5])
         more = f" and {len(report.uncertain) - 5} more" if len(report.uncertain) > 5 else ""
-        warn(f"{plural(len(report.uncertain), 'message')} may or may not have left: {who}{more}; they are not in the Sent "
-             "folder and will not be sent again automatically")
+        warn(f"{plural(len(report.uncertain), 'message')} may or may not have left: {who}{more}; they are not in "
+             "the Sent folder and will not be sent again automatically")
     counts: dict[str, int] = {}
     for event in report.new_events:
         counts[event.kind] = counts.get(event.kind, 0) + 1
@@ -114,11 +114,12 @@ def classify_(ctx, files: tuple[Path, ...], as_json: bool):
 
     unreadable = 0
     for item in classify_files(load_settings(), files):
-        if item.error:
+        verdict, found = item.verdict, item.match
+        if verdict is None:  # the message could not be read: item.error says why
             unreadable += 1
             warn(f"{item.label}: could not be read ({item.error})")
             continue
-        verdict, found, address = item.verdict, item.match, item.address
+        address = item.address
         if as_json:
             say(json.dumps({
                 "file": item.label, "kind": verdict.kind, "address": address or None, "reason": verdict.reason,

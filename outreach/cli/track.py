@@ -47,16 +47,17 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
     from outreach.clock import iso, parse_time
     from outreach.clock import now as clock_now
     from outreach.errors import UserError
-    from outreach.track.marks import mark as record_mark
-    from outreach.store.outcomes import normalize_outcome
     from outreach.store import Store, open_existing
+    from outreach.store.outcomes import normalize_outcome
+    from outreach.track.marks import mark as record_mark
 
     settings = load_settings()
     at = clock_now(settings.raw)
     if when:
-        at = parse_time(when)
-        if at is None:
+        given = parse_time(when)
+        if given is None:
             raise UserError(f"--date {when!r} is not a date like 2026-11-20 or 2026-11-20T14:30:00Z")
+        at = given
     # only an opt-out may create the store: someone can ask not to be written to before we ever did
     store = Store(settings.db) if normalize_outcome(outcome) == "opted-out" else open_existing(settings)
     result = record_mark(store, address, outcome, campaign=campaign, at=at, note=note, undo=undo)
@@ -105,8 +106,8 @@ def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bo
     from outreach.cli.common import load_settings
     from outreach.clock import now as clock_now
     from outreach.errors import UserError
-    from outreach.track import report as reports
     from outreach.store import open_existing
+    from outreach.track import report as reports
 
     if as_json and as_csv:
         raise UserError("report prints --json or --csv, not both")

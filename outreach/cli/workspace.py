@@ -144,7 +144,7 @@ def login(user: str | None, password_stdin: bool, no_check: bool):
     if not no_check:
         account = Account.load(settings) if settings.sender else None
         server = account.smtp if account else None
-        if server is not None and server.user == user:
+        if account is not None and server is not None and server.user == user:
             from outreach.deliver.smtp import TransportError, check_password
 
             try:

@@ -6,8 +6,9 @@ what a row will become and what is wrong with it, before anything touches the st
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from outreach.compose.checks import Checker, Commitment, RowIndex
 from outreach.compose.contacts import Contact, ContactFile, Problem

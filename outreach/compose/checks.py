@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Iterator
+from typing import Protocol
 
-from outreach.compose.contacts import Contact, ContactFile, Problem
+from outreach.compose.contacts import Contact, Problem
 from outreach.compose.firstlines import FirstLines
 from outreach.compose.templates import Draft, Template
 from outreach.persona import borrowed_details
@@ -63,8 +64,8 @@ COMMITMENT_PHRASES = _phrases(
 )
 # Asking how you will be (or were) ranked: requesting it breaks the Match Participation Agreement.
 RANK_QUESTIONS = _phrases(
-    (r"\b(?:will|would|do|does|did|could|can|are|is)\s+(?:you|your\s+(?:program|team|committee))\s+"
-     r"(?:[\w-]+\s+){0,2}rank(?:ing)?\s+me\b", "will you rank me", ("rank",)),
+    ((r"\b(?:will|would|do|does|did|could|can|are|is)\s+(?:you|your\s+(?:program|team|committee))\s+"
+      r"(?:[\w-]+\s+){0,2}rank(?:ing)?\s+me\b"), "will you rank me", ("rank",)),
     (r"\bwhere\s+(?:do|does|would|will|might)\s+I\s+(?:stand|fall|land|place|rank)\b", "where do I stand", ("where",)),
     (r"\bwhere\s+I\s+(?:stand|fall|land|am|rank)\s+on\s+your\s+(?:rank(?:ing)?\s+)?list\b", "where I stand",
      ("where",)),
@@ -137,6 +138,14 @@ def words(text: str) -> list[str]:
     return re.findall(r"[\w'’.-]+", text)
 
 
+class RawRows(Protocol):
+    """What :meth:`RowIndex.build` reads: a :class:`~outreach.compose.contacts.ContactFile`, or store rows."""
+
+    columns: list[str]
+
+    def raw_rows(self) -> Iterator[tuple[int, list[str]]]: ...
+
+
 @dataclass
 class RowIndex:
     """What the whole file holds, for rules that compare a row with the others.
@@ -148,11 +157,12 @@ class RowIndex:
     identities: dict[str, tuple[int, str]] = field(default_factory=dict)  # value -> (line, column)
     lengths: dict[str, set[int]] = field(default_factory=dict)             # first word -> value lengths
     notes: FirstLines | None = None
-    near_notes: dict[tuple[int, str], tuple[int, float]] = field(default_factory=dict)  # (line, column) -> (line, ratio)
+    # (line, column) -> (line, ratio)
+    near_notes: dict[tuple[int, str], tuple[int, float]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, contacts: ContactFile) -> "RowIndex":
-        """``contacts`` needs ``columns`` and ``raw_rows()``: a CSV file, or rows from the store."""
+    def build(cls, contacts: RawRows) -> RowIndex:
+        """``contacts``: a CSV file, or rows from the store shaped like one."""
         index = cls()
         columns = contacts.columns
         identity_at = [(columns.index(c), c) for c in IDENTITY_COLUMNS if c in columns]
@@ -337,8 +347,8 @@ class Checker:
             return []
         tokens = words("\n".join(contact.fields.get(c, "") for c in self.scanned))
         found: dict[str, tuple[int, str]] = {}
-        for start, token in enumerate(tokens):
-            token = token.rstrip(".")
+        for start, word in enumerate(tokens):
+            token = word.rstrip(".")
             for size in self.index.lengths.get(token, ()):
                 phrase = token if size == 1 else " ".join(tokens[start:start + size]).rstrip(".")
                 hit = self.index.identities.get(phrase)

@@ -15,9 +15,9 @@ January and "Nov 12" last month).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Iterable
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from outreach.clock import MONTHS, parse_duration
 from outreach.clock import now as clock_now
@@ -52,7 +52,7 @@ class Season:
     within: timedelta = timedelta(days=2)
 
     @classmethod
-    def from_settings(cls, raw: dict[str, str], within: str | None = None) -> "Season":
+    def from_settings(cls, raw: dict[str, str], within: str | None = None) -> Season:
         """From ``Settings.raw``: OUTREACH_NOW, OUTREACH_TIME_ZONE, OUTREACH_DATE_ORDER."""
         order = raw.get("date_order", "").strip().upper() or None
         if order is not None and order not in DATE_ORDERS:
@@ -81,9 +81,6 @@ class Interview:
         if self.timed:
             return self.start + INTERVIEW_LENGTH
         return datetime.combine(self.start.date() + timedelta(days=1), time(), self.start.tzinfo)
-
-    def deadline(self, within: timedelta) -> datetime | None:
-        return None if self.over_at is None else self.over_at + within
 
     def describe(self) -> str:
         """``Dec 3, 09:00 MST`` or ``Dec 3``: how messages name the interview."""
@@ -196,10 +193,11 @@ class InterviewLog:
                     self.no_contact.setdefault(_program_key(cells), policy)
 
     @classmethod
-    def of(cls, contacts: ContactFile, season: Season) -> "InterviewLog":
+    def of(cls, contacts: ContactFile, season: Season) -> InterviewLog:
         """The log of a contacts file (one quick pass over its raw rows)."""
         columns = contacts.columns
-        return cls(columns, season, (dict(zip(columns, row)) for _, row in contacts.raw_rows()))
+        # strict=False: a raw row may be shorter or longer than the header (a missing cell reads as empty)
+        return cls(columns, season, (dict(zip(columns, row, strict=False)) for _, row in contacts.raw_rows()))
 
     @property
     def applies(self) -> bool:
@@ -248,4 +246,4 @@ def _program_key(cells: dict[str, str]) -> str:
 
 
 def zone_name(zone: tzinfo) -> str:
-    return getattr(zone, "key", None) or ("UTC" if zone is timezone.utc else str(zone))
+    return getattr(zone, "key", None) or ("UTC" if zone is UTC else str(zone))

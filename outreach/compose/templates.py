@@ -19,7 +19,8 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from outreach.addresses import AddressValidator, EmailNotValidError
@@ -104,13 +105,13 @@ class BudgetedLoops(NodeTransformer):
     ``~`` through ``environment.bounded_concat`` (a size cap), before the code is generated."""
 
     def visit_For(self, node: nodes.For) -> nodes.For:
-        node = self.generic_visit(node)
+        self.generic_visit(node)  # transforms the loop's children in place
         node.iter = nodes.Call(nodes.EnvironmentAttribute("budgeted"), [node.iter], [], None, None,
                                lineno=node.lineno)
         return node
 
-    def visit_Concat(self, node: nodes.Concat):
-        node = self.generic_visit(node)
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Call:
+        self.generic_visit(node)
         return nodes.Call(nodes.EnvironmentAttribute("bounded_concat"), node.nodes, [], None, None,
                           lineno=node.lineno)
 
@@ -139,20 +140,20 @@ class Sandbox(ImmutableSandboxedEnvironment):
         check_size(sum(map(len, texts)))
         return "".join(texts)
 
-    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (Jinja's signature)
-        __self.budget.step()
-        owner = getattr(__obj, "__self__", None)
+    def call(self, context, obj, /, *args, **kwargs):
+        self.budget.step()
+        owner = getattr(obj, "__self__", None)
         if isinstance(owner, str):
-            name = getattr(__obj, "__name__", "")
+            name = getattr(obj, "__name__", "")
             if name in WIDTH_METHODS:
                 for arg in args:
                     check_width(arg, name)
             elif name == "replace" and len(args) >= 2:
                 check_size(replaced_size(owner, *args[:2]))
             elif name == "join" and args:
-                args = (list(__self.budgeted(args[0])), *args[1:])
+                args = (list(self.budgeted(args[0])), *args[1:])
                 check_size(len(owner) * len(args[0]) + sum(len(str(a)) for a in args[0]))
-        return super().call(__context, __obj, *args, **kwargs)
+        return super().call(context, obj, *args, **kwargs)
 
     def wrap_str_format(self, value):
         """``str.format`` and ``format_map``, sandboxed by Jinja; their widths checked here."""
@@ -177,7 +178,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-def replaced_size(text: str, old: str, new: str) -> int:
+def replaced_size(text: str, old: object, new: object) -> int:
     """The most characters ``text.replace(old, new)`` can produce."""
     if not isinstance(old, str) or not isinstance(new, str):
         return len(text)
@@ -240,7 +241,7 @@ def render_shared(template: jinja2.Template, context: dict) -> str:
     ENVIRONMENT.budget = Budget()
     try:
         return bounded_join(template.root_render_func(template.new_context(context, shared=True)))
-    except Exception:
+    except Exception:  # noqa: BLE001 (Jinja's handler re-raises every error, pointed at the template line)
         ENVIRONMENT.handle_exception()
 
 
@@ -362,7 +363,8 @@ class Template:
         try:
             template = ENVIRONMENT.from_string(source)
         except jinja2.TemplateSyntaxError as e:
-            raise UserError(f"{where(self.path, line + (e.lineno or 1) - 1)}: template syntax error: {e.message}") from None
+            raise UserError(f"{where(self.path, line + (e.lineno or 1) - 1)}: template syntax error: "
+                            f"{e.message}") from None
         return _Part(name, line, source, template)
 
     def _address_items(self, key: str, number: int, source: str) -> list[tuple[str | None, str]]:
@@ -466,7 +468,8 @@ class Template:
                                       f"{where(self.path, self._line_of(e, part))}: {type(e).__name__}: {e}")) from None
         if len(text) > MAX_RENDERED_CHARS:
             raise RenderError(Problem("error", contact.line, None,
-                                      f"{where(self.path, part.line)}: renders to over {MAX_RENDERED_CHARS:,} characters"))
+                                      f"{where(self.path, part.line)}: renders to over "
+                                      f"{MAX_RENDERED_CHARS:,} characters"))
         return text
 
     def _limit_problem(self, error: LimitError, part: _Part, contact: Contact,
@@ -480,7 +483,7 @@ class Template:
         lineno = getattr(error, "lineno", None)
         if lineno is None:
             frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<template>"]
-            lineno = frames[-1].lineno if frames else 1
+            lineno = (frames[-1].lineno if frames else None) or 1
         return part.line + lineno - 1
 
     def _injection_problem(self, header: str, contact: Contact) -> Problem:
@@ -511,8 +514,9 @@ class Template:
         try:
             valid = self.validate_address(addr)
         except EmailNotValidError as e:
-            raise RenderError(Problem("error", contact.line, _column_holding(contact, addr, self._columns_of(header)),
-                                      f"{origin}: {header.title()} address {addr or name!r} is not valid: {e}")) from None
+            problem = Problem("error", contact.line, _column_holding(contact, addr, self._columns_of(header)),
+                              f"{origin}: {header.title()} address {addr or name!r} is not valid: {e}")
+            raise RenderError(problem) from None
         self._refuse_address_syntax(header, name, contact, origin)
         return address(" ".join(name.split()), valid)
 
@@ -544,7 +548,8 @@ class Template:
         if "attachments" not in self.headers:
             return []
         origin = where(self.path, self.headers["attachments"].line)
-        empty = sorted(c for c in self.attachment_columns - self.optional if c in contact.fields and not contact.fields[c])
+        needed = self.attachment_columns - self.optional
+        empty = sorted(c for c in needed if c in contact.fields and not contact.fields[c])
         if empty:
             raise RenderError(Problem("error", contact.line, empty[0],
                                       f"{origin}: is empty, but the Attachments line needs it; "
@@ -557,7 +562,8 @@ class Template:
                 paths.append(path)
         if total > MAX_ATTACHMENTS_BYTES:
             raise RenderError(Problem("error", contact.line, None,
-                                      f"attachments add up to {total / 2**20:.1f} MiB; mail servers refuse over 25 MiB"))
+                                      f"attachments add up to {total / 2**20:.1f} MiB; "
+                                      "mail servers refuse over 25 MiB"))
         return paths
 
     def _attachment_path(self, item: str, contact: Contact, origin: str) -> Path:

@@ -10,8 +10,8 @@ adding rows to the sheet later never moves anyone who was already drafted or sen
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from outreach.compose.batch import Rendered, interview_log, render_one
 from outreach.compose.checks import Checker, RowIndex
@@ -36,7 +36,7 @@ def assign(campaign: str, addresses: Iterable[str], variants: list[str],
         raise ValueError("no variants")
     offered = set(variants)
     existing = {a.casefold(): v for a, v in (existing or {}).items() if v in offered}
-    counts = {v: 0 for v in variants}
+    counts = dict.fromkeys(variants, 0)
     for variant in existing.values():
         counts[variant] += 1
     result: dict[str, str] = {}

@@ -16,8 +16,8 @@ import math
 import random
 import re
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Callable, Sequence
 
 from outreach.errors import UserError
 
@@ -53,7 +53,7 @@ def describe_rate(per_minute: float) -> str:
 
 
 def describe_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     minutes, seconds = divmod(seconds, 60)

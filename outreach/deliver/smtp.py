@@ -24,8 +24,9 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 from outreach.account import Secret, Server
 from outreach.errors import UserError
@@ -145,13 +146,15 @@ def auth_advice(server: Server, reply: str, secret_kind: str) -> str:
     said = f"{server.host} refused the login for {server.user} ({reply})"
     if host.endswith(("gmail.com", "googlemail.com", "google.com")):
         if secret_kind == "oauth2":
-            return f"{said}: the OAuth2 token was not accepted; check that OUTREACH_OAUTH2_TOKEN_COMMAND prints a fresh access token with the https://mail.google.com/ scope"
+            return (f"{said}: the OAuth2 token was not accepted; check that OUTREACH_OAUTH2_TOKEN_COMMAND prints a "
+                    "fresh access token with the https://mail.google.com/ scope")
         return (f"{said}: Gmail needs an app password (Google Account > Security > App passwords, with 2-Step "
                 "Verification on), stored with `outreach login`; school Google accounts without app passwords "
                 "need OUTREACH_OAUTH2_TOKEN_COMMAND")
     if host.endswith(("office365.com", "outlook.com", "microsoft.com", "hotmail.com", "live.com")):
         if secret_kind == "oauth2":
-            return f"{said}: the OAuth2 token was not accepted; it needs the SMTP.Send permission and SMTP AUTH enabled for your mailbox"
+            return (f"{said}: the OAuth2 token was not accepted; it needs the SMTP.Send permission and SMTP AUTH "
+                    "enabled for your mailbox")
         return (f"{said}: Microsoft 365 often disables password logins (SMTP AUTH) for school accounts; ask IT to "
                 "enable SMTP AUTH for your mailbox or use OUTREACH_OAUTH2_TOKEN_COMMAND, and use an app password "
                 "if your account has multi-factor sign-in")
@@ -231,6 +234,7 @@ class SMTPTransport:
             server.check_encryption()
         except UserError as e:
             raise TLSFailure(str(e)) from None
+        conn: smtplib.SMTP
         if server.security == "ssl":
             conn = smtplib.SMTP_SSL(server.host, server.port, local_hostname=self.helo, timeout=self.timeout,
                                     context=self.context)
@@ -270,8 +274,9 @@ class SMTPTransport:
         try:
             if secret.kind == "oauth2":
                 if "XOAUTH2" not in offered:
-                    raise AuthFailure(f"{server.host} does not offer XOAUTH2 (it offers {', '.join(offered) or 'nothing'}); "
-                                      "unset OUTREACH_OAUTH2_TOKEN_COMMAND and use a password")
+                    raise AuthFailure(f"{server.host} does not offer XOAUTH2 (it offers "
+                                      f"{', '.join(offered) or 'nothing'}); unset OUTREACH_OAUTH2_TOKEN_COMMAND "
+                                      "and use a password")
                 conn.auth("XOAUTH2", xoauth2(server.user, secret.value))
             else:
                 password_login(conn, server.user, secret.value, offered)
@@ -284,7 +289,7 @@ class SMTPTransport:
         self.authenticated = True
 
     def _backoff(self, attempt: int) -> float:
-        return min(MAX_RETRY_DELAY, self.retry_delay * 2 ** (attempt - 1))
+        return min(MAX_RETRY_DELAY, self.retry_delay * 2.0 ** (attempt - 1))
 
     # -- messages --------------------------------------------------------------------------
     def send(self, sender: str, recipients: list[str], data: bytes, journal: Journal,
@@ -350,7 +355,8 @@ class SMTPTransport:
             raise _Retry(transient)
         if len(refused) == len(recipients):
             self._reset()
-            text = "; ".join(f"{r}: {t}" for r, t in refused.items()) if len(refused) > 1 else next(iter(refused.values()))
+            text = ("; ".join(f"{r}: {t}" for r, t in refused.items()) if len(refused) > 1
+                    else next(iter(refused.values())))
             return Outcome(FAILED, text, refused)
 
         journal.sending()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import time as monotonic_clock
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from outreach.config import yes_no
 from outreach.errors import UserError
@@ -88,7 +88,7 @@ def opens_at(window: SendWindow, zone: tzinfo, now: datetime) -> datetime:
         return now
     for days in range(9):
         day = (local + timedelta(days=days)).date()
-        candidate = datetime.combine(day, window.start, tzinfo=zone).astimezone(timezone.utc)
+        candidate = datetime.combine(day, window.start, tzinfo=zone).astimezone(UTC)
         if candidate >= now and window.contains(candidate.astimezone(zone)):
             return candidate
     raise AssertionError("every window opens within a week")  # pragma: no cover

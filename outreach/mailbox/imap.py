@@ -13,12 +13,13 @@ missing STARTTLS) becomes one :class:`UserError` sentence naming the server.
 from __future__ import annotations
 
 import re
-import socket
 import ssl
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from typing import Callable, Iterable
+from typing import Self
 
 from imapclient import IMAPClient, SocketTimeout
 from imapclient.datetime_util import parse_to_datetime
@@ -126,7 +127,7 @@ class ImapSession:
         except ssl.SSLError as e:
             raise UserError(f"{self._where()}: TLS failed ({e.reason or e}); is OUTREACH_IMAP_SECURITY right "
                             "(ssl for port 993, starttls for 143)?") from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise UserError(f"{self._where()}: no answer within {CONNECT_TIMEOUT} s") from None
         except OSError as e:
             raise UserError(f"cannot connect to {self._where()} ({e.strerror or e})") from None
@@ -184,18 +185,16 @@ class ImapSession:
                             f"({secret.hidden_in(str(e))})") from None
 
     def _drop(self) -> None:
-        try:
+        with suppress(Exception):  # already closed, however it failed: nothing to release
             self.client.shutdown()
-        except Exception:  # already closed: nothing to release
-            pass
 
     def close(self) -> None:
         try:
             self.client.logout()
-        except Exception:  # the server may be gone; the socket is closed either way
+        except Exception:  # noqa: BLE001 (the server may be gone, any way; the socket is closed either way)
             self._drop()
 
-    def __enter__(self) -> "ImapSession":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -216,7 +215,8 @@ class ImapSession:
 
     def special_folder(self, flag: bytes) -> str | None:
         """By SPECIAL-USE attribute (RFC 6154), else by the usual names (imapclient's heuristics)."""
-        return self.client.find_special_folder(flag)
+        found: str | None = self.client.find_special_folder(flag)
+        return found
 
     def sent_folder(self) -> str | None:
         return self.special_folder(SENT)
@@ -246,10 +246,8 @@ class ImapSession:
             prefix = personal[0][0] if personal else ""
         name = f"{prefix}{plain}"
         self.client.create_folder(name)
-        try:
+        with suppress(IMAPClientError):  # not subscribing only hides it in some clients
             self.client.subscribe_folder(name)
-        except IMAPClientError:
-            pass  # not subscribing only hides it in some clients
         self._folders = None
         return name
 
@@ -318,7 +316,7 @@ class ImapSession:
             uids = self.client.search(criteria)
             if not uids:
                 continue
-            for uid, data in self.client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", "INTERNALDATE"]).items():
+            for data in self.client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", "INTERNALDATE"]).values():
                 header = _section(data, b"BODY[HEADER").decode("ascii", "replace")
                 for token in re.findall(r"<[^<>\s]+>", header):
                     if token.casefold() in wanted:
@@ -328,7 +326,7 @@ class ImapSession:
     # -- drafts (the only writes) ---------------------------------------------------------
     def append_draft(self, folder: str, raw: bytes, message_id: str, *, replace: bool) -> None:
         """APPEND ``raw`` flagged \\Draft; with ``replace``, remove older drafts with this Message-ID."""
-        response = self.client.append(folder, raw, flags=(DRAFT,), msg_time=datetime.now(timezone.utc))
+        response = self.client.append(folder, raw, flags=(DRAFT,), msg_time=datetime.now(UTC))
         if not replace:
             return
         new_uid = APPENDUID.search(response if isinstance(response, bytes) else str(response).encode())
@@ -374,7 +372,7 @@ class ImapSession:
 
     def append_sent(self, folder: str, raw: bytes) -> None:
         """APPEND a message that was sent, flagged \\Seen, as a mail client files its own."""
-        self.client.append(folder, raw, flags=(SEEN,), msg_time=datetime.now(timezone.utc))
+        self.client.append(folder, raw, flags=(SEEN,), msg_time=datetime.now(UTC))
 
 
 @dataclass
@@ -386,7 +384,7 @@ class SentCopies:
     wanted: int
     error: str | None = None
 
-    def add(self, later: "SentCopies") -> "SentCopies":
+    def add(self, later: SentCopies) -> SentCopies:
         """This round's copies and a later round's (`send --wait`): the first error is kept."""
         return SentCopies(later.folder or self.folder, self.saved + later.saved, self.wanted + later.wanted,
                           self.error or later.error)
@@ -402,13 +400,14 @@ def save_sent_copies(account: Account, copies: list[tuple[str, bytes]], *,
     result = SentCopies(None, 0, len(copies))
     try:
         with ImapSession(account, warn=warn) as session:
+            doing = "finding the Sent folder"
             try:
                 result.folder = session.sent_folder_for_copies()
                 for message_id, raw in copies:
+                    doing = f"filing {message_id} in {result.folder}"
                     session.append_sent(result.folder, raw)
                     result.saved += 1
             except (IMAPClientError, OSError) as e:
-                doing = f"filing {message_id} in {result.folder}" if result.folder else "finding the Sent folder"
                 raise UserError(f"{session._where()} refused {doing} ({str(e).strip().rstrip('.')})") from None
     except UserError as e:
         result.error = str(e)
@@ -487,7 +486,7 @@ def parse_header_fetch(data: list, wanted: set[int]) -> dict[int, Fetched] | Non
             return None
         if int(uid.group(1)) in wanted:
             fetched[int(uid.group(1))] = Fetched(literal, _aware(parse_to_datetime(date.group(1))) if date else None,
-                                                 bool(flags) and DRAFT.lower() in flags.group(1).lower().split())
+                                                 flags is not None and DRAFT.lower() in flags.group(1).lower().split())
     return fetched
 
 
@@ -495,7 +494,7 @@ def uid_set(uids: list[int]) -> str:
     """``[1, 2, 3, 7]`` -> ``"1:3,7"``: short commands for runs of UIDs."""
     parts, ordered = [], sorted(uids)
     start = previous = ordered[0]
-    for uid in ordered[1:] + [None]:
+    for uid in [*ordered[1:], None]:
         if uid is not None and uid == previous + 1:
             previous = uid
             continue

@@ -3,5 +3,6 @@
 Owns manual marks (``marks``), a contact's history across campaigns (``history``), who is due a
 follow-up and status rows (``threads``, ``policy``), the response-rate reports (``report``) and
 the interview season (``season``, ``calendar``). May import the support modules, ``store`` and
-``compose``'s data types; never a server module. ``mailbox`` and ``deliver`` read it.
+``compose``'s readers (contacts, the interview log, column names); never a server module.
+``mailbox`` and ``deliver`` read it.
 """

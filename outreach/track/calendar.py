@@ -10,7 +10,7 @@ from the row, so importing a newer file updates the events instead of doubling t
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from outreach.compose.interviews import zone_name
 from outreach.track.season import DueList, Entry
@@ -26,23 +26,25 @@ def calendar(due: DueList) -> bytes:
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
              "X-WR-CALNAME:Interviews"]
     for entry in due.entries:
-        if entry.interview.start is not None:
-            lines += interview_event(entry, stamp)
+        start, end = entry.interview.start, entry.interview.over_at
+        if start is not None and end is not None:  # a dated row
+            lines += interview_event(entry, start, end, stamp)
         if entry.state in TO_DO and entry.deadline is not None:
-            lines += deadline_event(entry, stamp)
+            lines += deadline_event(entry, entry.deadline, stamp)
     lines.append("END:VCALENDAR")
     return "".join(fold(line) + "\r\n" for line in lines).encode("utf-8")
 
 
-def interview_event(entry: Entry, stamp: str) -> list[str]:
+def interview_event(entry: Entry, start: datetime, end: datetime, stamp: str) -> list[str]:
+    """The interview from ``start`` to ``end`` (aware: a naive one would be UTC, as everywhere here)."""
     interview, fields = entry.interview, entry.fields
     if interview.timed:
-        when = [f"DTSTART:{utc(interview.start)}", f"DTEND:{utc(interview.over_at)}"]
+        when = [f"DTSTART:{utc(start)}", f"DTEND:{utc(end)}"]
     else:
-        day = interview.start.date()
+        day = start.date()
         when = [f"DTSTART;VALUE=DATE:{day:%Y%m%d}", f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}"]
     about = [f"{fields.get('interviewer', '')}, {fields.get('role', '')}".strip(", "),
-             f"Local time: {interview.describe()} ({zone_name(interview.start.tzinfo)})" if interview.timed else "",
+             f"Local time: {interview.describe()} ({zone_name(start.tzinfo or UTC)})" if interview.timed else "",
              entry.email and f"Email: {entry.email}", f"Thank-you: {entry.state}"]
     return ["BEGIN:VEVENT", f"UID:{uid(entry, 'interview')}", f"DTSTAMP:{stamp}", *when,
             f"SUMMARY:{text(f'Interview: {title(entry)}')}",
@@ -50,9 +52,9 @@ def interview_event(entry: Entry, stamp: str) -> list[str]:
             f"LOCATION:{text(fields.get('program', ''))}", "END:VEVENT"]
 
 
-def deadline_event(entry: Entry, stamp: str) -> list[str]:
+def deadline_event(entry: Entry, deadline: datetime, stamp: str) -> list[str]:
     return ["BEGIN:VEVENT", f"UID:{uid(entry, 'thank-you')}", f"DTSTAMP:{stamp}",
-            f"DTSTART:{utc(entry.deadline - REMINDER)}", f"DTEND:{utc(entry.deadline)}",
+            f"DTSTART:{utc(deadline - REMINDER)}", f"DTEND:{utc(deadline)}",
             f"SUMMARY:{text(f'Thank-you due: {title(entry)}')}",
             f"DESCRIPTION:{text(f'Write to {entry.email} (outreach due lists it)')}",
             "TRANSP:TRANSPARENT", "END:VEVENT"]
@@ -71,7 +73,7 @@ def uid(entry: Entry, what: str) -> str:
 
 
 def utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def text(value: str) -> str:

@@ -86,6 +86,8 @@ def _round(value: float | None, digits: int = 6) -> float | None:
 
 @dataclass
 class CampaignReport:
+    """One campaign's section of a report; ``campaign`` is the campaign's name."""
+
     campaign: str
     total: Counts
     groups: dict[str, Counts] = field(default_factory=dict)
@@ -106,7 +108,7 @@ class CampaignReport:
                 f"{total.replied_after_followup} ({total.followed_up} followed up)")
 
     @property
-    def comparison(self) -> "Comparison | None":
+    def comparison(self) -> Comparison | None:
         return compare(self.groups) if len(self.groups) > 1 else None
 
 
@@ -131,40 +133,41 @@ def report_for(store: Store, campaigns: list[str] | None, by: str | None, now: d
                                 f"(columns: {', '.join(columns) or 'none'}; or use --by variant)")
     report = build(store.report_data(campaigns, by), by, now)
     thank_you = store.campaigns_of_kind("thank-you")
-    for campaign in report.campaigns:
-        campaign.thank_you = campaign.campaign in thank_you
+    for section in report.campaigns:
+        section.thank_you = section.campaign in thank_you
     return report
 
 
 def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) -> Report:
     """Turn :meth:`Store.report_data` rows into a :class:`Report`."""
-    campaigns: dict[str, CampaignReport] = {}
+    sections: dict[str, CampaignReport] = {}   # campaign name -> its part of the report
     for campaign, group, *numbers in data["counts"]:
         counts = Counts(*(int(n or 0) for n in numbers))
-        report = campaigns.setdefault(campaign, CampaignReport(campaign, Counts()))
+        section = sections.setdefault(campaign, CampaignReport(campaign, Counts()))
         if group is None:
-            report.total = counts
+            section.total = counts
         else:
-            report.groups[group_label(group, by)] = counts
+            section.groups[group_label(group, by)] = counts
     for campaign, group, hours in data["medians"]:
-        report = campaigns[campaign]
-        target = report.total if group is None else report.groups[group_label(group, by)]
+        section = sections[campaign]
+        target = section.total if group is None else section.groups[group_label(group, by)]
         target.median_hours_to_first_reply = hours
     running: dict[tuple[str, str], int] = {}
     for campaign, group, day, count in data["timeline"]:
         key = TOTAL if group is None else group_label(group, by)
         total = running[(campaign, key)] = running.get((campaign, key), 0) + count
-        if _stored_day(day) is not None:
-            campaigns[campaign].timeline.setdefault(key, []).append((_stored_day(day), total))
+        stored = _stored_day(day)
+        if stored is not None:
+            sections[campaign].timeline.setdefault(key, []).append((stored, total))
     for campaign, first_sent, last_reply, first_followup in data["spans"]:
-        report = campaigns[campaign]
-        report.first_sent = _stored_day(first_sent)
-        report.last_reply = _stored_day(last_reply)
-        report.first_followup = _stored_day(first_followup)
+        section = sections[campaign]
+        section.first_sent = _stored_day(first_sent)
+        section.last_reply = _stored_day(last_reply)
+        section.first_followup = _stored_day(first_followup)
     if by is not None:  # the totals' curve, from the groups' daily counts
-        for report in campaigns.values():
+        for section in sections.values():
             daily: dict[date, int] = {}
-            for points in report.timeline.values():
+            for points in section.timeline.values():
                 previous = 0
                 for day, cumulative in points:
                     daily[day] = daily.get(day, 0) + cumulative - previous
@@ -174,8 +177,8 @@ def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) 
             for day in sorted(daily):
                 total += daily[day]
                 curve.append((day, total))
-            report.timeline = {TOTAL: curve, **report.timeline} if curve else report.timeline
-    return Report(by, list(campaigns.values()), generated_at)
+            section.timeline = {TOTAL: curve, **section.timeline} if curve else section.timeline
+    return Report(by, list(sections.values()), generated_at)
 
 
 def group_label(value: str, by: str | None) -> str:
@@ -261,8 +264,8 @@ def compare(groups: dict[str, Counts]) -> Comparison | None:
             text += f"; and {plural(len(separated) - 3, 'more pair', 'more pairs')}"
         text += f" ({test})"
     if small:
-        names = ", ".join(small[:5]) + (f" and {len(small) - 5} more" if len(small) > 5 else "")
-        text += f". Fewer than {SMALL_SAMPLE} delivered in {names}: read those rates with care"
+        listed = ", ".join(small[:5]) + (f" and {len(small) - 5} more" if len(small) > 5 else "")
+        text += f". Fewer than {SMALL_SAMPLE} delivered in {listed}: read those rates with care"
     return Comparison(not separated, text, separated, small, pairs)
 
 
@@ -299,9 +302,10 @@ COLUMNS = (("planned", "planned"), ("sent", "sent"), ("failed", "failed"), ("unc
 
 def bar(counts: Counts, scale: float, width: int = BAR_WIDTH) -> str:
     """``█`` up to the reply rate, ``░`` on to the top of its 95% interval."""
-    if counts.rate is None or scale <= 0:
+    interval = counts.interval
+    if counts.rate is None or interval is None or scale <= 0:
         return " " * width
-    low, high = counts.interval
+    high = interval[1]
     cells = []
     for i in range(width):
         centre = (i + 0.5) / width * scale
@@ -313,30 +317,30 @@ def render_text(report: Report) -> str:
     if not report.campaigns:
         return "nothing to report: no message is in the store yet"
     out = []
-    for campaign in report.campaigns:
-        rows = ([(name, c) for name, c in campaign.groups.items()] if report.by else []) + [(TOTAL, campaign.total)]
+    for section in report.campaigns:
+        rows = ([(name, c) for name, c in section.groups.items()] if report.by else []) + [(TOTAL, section.total)]
         scale = _scale(c for _, c in rows)
-        title = f"campaign {campaign.campaign}" + (f" — by {report.by}" if report.by else "")
+        title = f"campaign {section.campaign}" + (f" — by {report.by}" if report.by else "")
         out.append(style(title, "note"))
         width = max(len(TOTAL), *(len(name) for name, _ in rows))
         widths = [max(len(label), *(len(str(getattr(c, key))) for _, c in rows)) for key, label in COLUMNS]
         spans = [_span(c.interval) for _, c in rows]
         span_width = max(len("95% interval"), *map(len, spans))
-        header = f"  {'':<{width}}" + "".join(f"  {label:>{w}}" for (_, label), w in zip(COLUMNS, widths))
+        header = f"  {'':<{width}}" + "".join(f"  {label:>{w}}" for (_, label), w in zip(COLUMNS, widths, strict=True))
         header += f"  {'reply rate':>10}  {'95% interval':<{span_width}}  0{_pct(scale, 0):>{BAR_WIDTH - 1}}"
         out.append(header)
-        for (name, counts), span in zip(rows, spans):
+        for (name, counts), span in zip(rows, spans, strict=True):
             line = f"  {name:<{width}}" + "".join(f"  {getattr(counts, key):>{w}}"
-                                                  for (key, _), w in zip(COLUMNS, widths))
+                                                  for (key, _), w in zip(COLUMNS, widths, strict=True))
             line += f"  {_pct(counts.rate):>10}  {span:<{span_width}}  {bar(counts, scale)}"
             out.append(line.rstrip())
-        total = campaign.total
+        total = section.total
         out.append(f"  median time to first reply: {_duration(total.median_hours_to_first_reply)}; "
-                   f"{campaign.followups}")
-        if report.by and len(campaign.groups) > 1:
-            medians = ", ".join(f"{n} {_duration(c.median_hours_to_first_reply)}" for n, c in campaign.groups.items())
+                   f"{section.followups}")
+        if report.by and len(section.groups) > 1:
+            medians = ", ".join(f"{n} {_duration(c.median_hours_to_first_reply)}" for n, c in section.groups.items())
             out.append(f"  median time to first reply by {report.by}: {medians}")
-        comparison = campaign.comparison
+        comparison = section.comparison
         if comparison:
             out.append("  " + style(comparison.text, "ok" if not comparison.within_noise else "warning"))
         out.append("")
@@ -354,21 +358,21 @@ def _scale(counts) -> float:
 # -- JSON and CSV ------------------------------------------------------------------------------
 def as_json(report: Report) -> dict:
     campaigns = []
-    for campaign in report.campaigns:
-        comparison = campaign.comparison
+    for section in report.campaigns:
+        comparison = section.comparison
         campaigns.append({
-            "campaign": campaign.campaign,
-            "totals": campaign.total.as_dict(),
-            "groups": [{"group": name, **counts.as_dict()} for name, counts in campaign.groups.items()],
+            "campaign": section.campaign,
+            "totals": section.total.as_dict(),
+            "groups": [{"group": name, **counts.as_dict()} for name, counts in section.groups.items()],
             "comparison": None if comparison is None else {
                 "within_noise": comparison.within_noise, "text": comparison.text,
                 "separated": [list(pair) for pair in comparison.separated], "small_samples": comparison.small,
                 "pairs": [{"higher": high, "lower": low, "p": _round(p)} for high, low, p in comparison.pairs],
                 "rule": RULE},
             "cumulative_replies": {name: [[day.isoformat(), n] for day, n in points]
-                                   for name, points in campaign.timeline.items()},
-            "first_followup": campaign.first_followup.isoformat() if campaign.first_followup else None,
-            "thank_you": campaign.thank_you,   # never followed up: its follow-up figures do not apply
+                                   for name, points in section.timeline.items()},
+            "first_followup": section.first_followup.isoformat() if section.first_followup else None,
+            "thank_you": section.thank_you,   # never followed up: its follow-up figures do not apply
         })
     return {"generated_at": iso(report.generated_at), "by": report.by, "campaigns": campaigns}
 
@@ -386,11 +390,11 @@ def as_csv(report: Report) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180; and a cell's CR gets quoted
     writer.writerow(CSV_FIELDS)
-    for campaign in report.campaigns:
-        for name, counts in [*campaign.groups.items(), (TOTAL, campaign.total)]:
+    for section in report.campaigns:
+        for name, counts in [*section.groups.items(), (TOTAL, section.total)]:
             data = counts.as_dict()
             interval = data.pop("reply_rate_ci95") or [None, None]
-            data.update(campaign=campaign.campaign, group=name if report.by else TOTAL,
+            data.update(campaign=section.campaign, group=name if report.by else TOTAL,
                         ci95_low=interval[0], ci95_high=interval[1])
             writer.writerow(["" if data[f] is None else spreadsheet_safe(data[f]) for f in CSV_FIELDS])
     return buffer.getvalue()
@@ -454,31 +458,31 @@ def render_html(report: Report) -> str:
                "Auto-replies (out of office) are never counted as replies.</p>"]
     if not report.campaigns:
         parts.append("<p>No message is in the store yet.</p>")
-    for campaign in report.campaigns:
-        rows = [*(campaign.groups.items() if report.by else []), (TOTAL, campaign.total)]
-        colours = group_colours(campaign)
-        parts.append(f"<h2>Campaign {_e(campaign.campaign)}</h2>")
+    for section in report.campaigns:
+        rows = [*(section.groups.items() if report.by else []), (TOTAL, section.total)]
+        colours = group_colours(section)
+        parts.append(f"<h2>Campaign {_e(section.campaign)}</h2>")
         parts.append(_html_table(rows, report.by))
-        total = campaign.total
-        followups = campaign.followups
+        total = section.total
+        followups = section.followups
         parts.append(f'<p>Median time to first reply: {_e(_duration(total.median_hours_to_first_reply))}. '
                      f"{_e(followups[0].upper() + followups[1:])}.</p>")
-        comparison = campaign.comparison
+        comparison = section.comparison
         if comparison:
             kind = "verdict" if comparison.within_noise else "verdict beyond"
             parts.append(f'<p class="{kind}">{_e(comparison.text)}.</p>')
         parts.append(f"<h3>Reply rate{' by ' + _e(report.by) if report.by else ''}</h3>")
         parts.append(html_rates(rows, colours))
         parts.append("<h3>Cumulative replies</h3>")
-        parts.append(svg_timeline(campaign, colours))
+        parts.append(svg_timeline(section, colours))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
 def _html_table(rows: list[tuple[str, Counts]], by: str | None) -> str:
     head = "".join(f"<th>{_e(label)}</th>" for _, label in COLUMNS)
-    out = [f'<div class="scroll"><table><thead><tr><th>{_e(by or "")}</th>{head}<th>reply rate</th>'
-           "<th>95% interval</th><th>median to reply</th></tr></thead><tbody>"]
+    out = [(f'<div class="scroll"><table><thead><tr><th>{_e(by or "")}</th>{head}<th>reply rate</th>'
+            "<th>95% interval</th><th>median to reply</th></tr></thead><tbody>")]
     for name, counts in rows:
         span = _span(counts.interval)
         cells = "".join(f"<td>{getattr(counts, key)}</td>" for key, _ in COLUMNS)
@@ -489,10 +493,10 @@ def _html_table(rows: list[tuple[str, Counts]], by: str | None) -> str:
     return "".join(out)
 
 
-def group_colours(campaign: CampaignReport) -> dict[str, str]:
+def group_colours(section: CampaignReport) -> dict[str, str]:
     """One colour per group in both charts: the palette for the groups with the most replies
     (the ones the time chart draws), a light grey for the rest, dark grey for the total."""
-    ranked = sorted(campaign.groups, key=lambda name: -campaign.groups[name].replied)
+    ranked = sorted(section.groups, key=lambda name: -section.groups[name].replied)
     colours = {name: PALETTE[i] if i < len(PALETTE) else OTHER for i, name in enumerate(ranked)}
     return {**colours, TOTAL: TOTAL_COLOUR}
 
@@ -505,10 +509,11 @@ def html_rates(rows: list[tuple[str, Counts]], colours: dict[str, str]) -> str:
     out = ['<div class="rates" role="img" aria-label="reply rate by group">']
     for name, counts in rows:
         out.append(f'<div class="rate"><div class="name">{_e(name)}</div>')
-        if counts.rate is None:
+        interval = counts.interval
+        if counts.rate is None or interval is None:
             out.append('<div class="value">no delivered messages</div></div>')
             continue
-        low, high = counts.interval
+        low, high = interval
         out.append(f'<div class="track" title="{_e(name)}: 95% interval {_span(counts.interval)}">'
                    f'<span class="bar" style="width:{share(counts.rate)};background:{colours[name]}"></span>'
                    f'<span class="ci" style="left:{share(low)};width:{share(high - low)}"></span></div>'
@@ -518,16 +523,16 @@ def html_rates(rows: list[tuple[str, Counts]], colours: dict[str, str]) -> str:
     return "".join(out)
 
 
-def svg_timeline(campaign: CampaignReport, colours: dict[str, str]) -> str:
+def svg_timeline(section: CampaignReport, colours: dict[str, str]) -> str:
     """Step lines: cumulative first replies per day, per group; a dashed line at the first
     follow-up; under it a legend with swatches, full names and counts."""
-    series, notes = _drawn_series(campaign, colours)
+    series, notes = _drawn_series(section, colours)
     if not series:
         return '<p class="note">No replies yet.</p>'
     first = min(points[0][0] for points in series.values())
     last = max(points[-1][0] for points in series.values())
-    start = min(first, campaign.first_sent) if campaign.first_sent else first
-    end = max(last, campaign.first_followup) if campaign.first_followup else last
+    start = min(first, section.first_sent) if section.first_sent else first
+    end = max(last, section.first_followup) if section.first_followup else last
     ticks = {start: "start", end: "end"}
     if (end - start).days < 2:  # one day (or two): widen the axis so the step is seen, not hidden at an edge
         start, end = start - timedelta(days=1), end + timedelta(days=1)
@@ -540,17 +545,17 @@ def svg_timeline(campaign: CampaignReport, colours: dict[str, str]) -> str:
     width, height = left + plot_width + 40, top + plot_height + 30
     x = lambda day: left + (day - start).days / days * plot_width  # noqa: E731
     y = lambda n: top + plot_height - n / top_count * plot_height  # noqa: E731
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="cumulative replies over time">',
-           f'<line x1="{left}" y1="{top + plot_height}" x2="{left + plot_width}" y2="{top + plot_height}" '
-           f'stroke="#8c959f"/><line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_height}" stroke="#8c959f"/>']
-    for n in sorted({0, top_count, top_count // 2}):
-        out.append(f'<text x="{left - 6}" y="{y(n) + 4:.1f}" text-anchor="end">{n}</text>')
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="cumulative replies over time">'),
+           (f'<line x1="{left}" y1="{top + plot_height}" x2="{left + plot_width}" y2="{top + plot_height}" '
+            f'stroke="#8c959f"/><line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_height}" stroke="#8c959f"/>')]
+    out.extend(f'<text x="{left - 6}" y="{y(n) + 4:.1f}" text-anchor="end">{n}</text>'
+               for n in sorted({0, top_count, top_count // 2}))
     for day, anchor in ticks.items():
         out.append(f'<text x="{x(day):.1f}" y="{top + plot_height + 20}" text-anchor="{anchor}">'
                    f"{day.isoformat()}</text>")
-    if campaign.first_followup:
-        fx = x(campaign.first_followup)
+    if section.first_followup:
+        fx = x(section.first_followup)
         out.append(f'<line x1="{fx:.1f}" y1="{top}" x2="{fx:.1f}" y2="{top + plot_height}" stroke="#bf8700" '
                    f'stroke-dasharray="5,4"/><text x="{fx + 4:.1f}" y="{top + 12}" fill="#9a6700">'
                    "first follow-up</text>")
@@ -570,10 +575,10 @@ def svg_timeline(campaign: CampaignReport, colours: dict[str, str]) -> str:
         f'<p class="note">{_e(text)}</p>' for text in notes)
 
 
-def _drawn_series(campaign: CampaignReport, colours: dict[str, str]) -> tuple[dict, list[str]]:
+def _drawn_series(section: CampaignReport, colours: dict[str, str]) -> tuple[dict, list[str]]:
     """The curves the time chart draws, and notes on what it leaves out: the total when there
     are groups (its curve would squash theirs into the bottom), and groups past the palette."""
-    series, notes = dict(campaign.timeline), []
+    series, notes = dict(section.timeline), []
     groups = [name for name in series if name != TOTAL]
     if groups and TOTAL in series:
         notes.append(f"{plural(series.pop(TOTAL)[-1][1], 'reply')} in all.")

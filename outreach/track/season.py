@@ -93,11 +93,12 @@ def entry_for(interview: Interview, season: Season, store: Store | None, campaig
         return Entry("skipped", interview, None)
     for problem in (p for p in interview.problems if p.severity == "error"):
         raise UserError(f"{where(path, problem.line, problem.field)}: {problem.text}")
-    if interview.start is None:
+    over_at = interview.over_at
+    if over_at is None:  # the row has no interview date
         raise UserError(f"{where(path, interview.contact.line, 'interview_date')}: empty; every interview "
                         "needs its date")
-    deadline = interview.deadline(season.within)
-    if season.now < interview.over_at:
+    deadline = over_at + season.within
+    if season.now < over_at:
         return Entry("upcoming", interview, deadline)
     found = thank_you_of(store, interview, campaign) if store and interview.contact.email else None
     if found is not None:
@@ -106,17 +107,19 @@ def entry_for(interview: Interview, season: Season, store: Store | None, campaig
     return Entry("overdue" if season.now >= deadline else "due", interview, deadline)
 
 
-def thank_you_of(store: Store, interview: Interview, campaign: str | None) -> tuple[str, str, datetime] | None:
-    """(drafted | sent | replied, campaign, when) of the thank-you to this interviewer, if any."""
+def thank_you_of(store: Store, interview: Interview,
+                 campaign: str | None) -> tuple[str, str, datetime | None] | None:
+    """(drafted | sent | replied, campaign, when) of the thank-you to this interviewer, if any
+    (when is None only if a hand-edited store holds an unreadable time)."""
     day = interview.contact.fields.get("interview_date")
-    best = None
+    best: tuple[str, str, datetime | None] | None = None
     for row in store.messages_to(interview.contact.email):
         if row.step or (campaign and row.campaign != campaign) or row.contact.get("interview_date") != day:
             continue
         created = parse_time(row.created_at)
         if row.state == "sent":
             sent = parse_time(row.sent_at) or created
-            replied = store.first_reply_since(row.address, sent)
+            replied = store.first_reply_since(row.address, sent) if sent else None
             return ("replied", row.campaign, replied) if replied else ("sent", row.campaign, sent)
         if row.state in IN_HAND:
             best = ("drafted", row.campaign, created)
@@ -128,27 +131,29 @@ def describe(entry: Entry, season: Season) -> str:
     interview, now = entry.interview, season.now
     if entry.state == "skipped":
         return interview.skip_reason(now) or ""
+    start, due_at = interview.start, entry.deadline
+    assert start is not None and due_at is not None, "entry_for dates every row it does not skip"
     mine = zone_name(season.user_zone)
     when = interview.describe()
     if entry.state == "upcoming":
         yours = ""
-        local = interview.start.astimezone(season.user_zone)
-        if interview.timed and interview.start.utcoffset() != local.utcoffset():
+        local = start.astimezone(season.user_zone)
+        if interview.timed and start.utcoffset() != local.utcoffset():
             text = describe_moment(local, mine)
-            yours = f" ({text.split(', ', 1)[1] if local.date() == interview.start.date() else text} your time)"
-        if now >= interview.start:
+            yours = f" ({text.split(', ', 1)[1] if local.date() == start.date() else text} your time)"
+        if now >= start:
             return f"interview {when}{yours}, now"
-        return f"interview {when}{yours}, in {describe_age(interview.start - now)}"
-    deadline = describe_moment(entry.deadline.astimezone(season.user_zone), mine)
+        return f"interview {when}{yours}, in {describe_age(start - now)}"
+    deadline = describe_moment(due_at.astimezone(season.user_zone), mine)
     if entry.state == "due":
-        return f"interviewed {when}; thank-you due by {deadline} (in {describe_age(entry.deadline - now)})"
+        return f"interviewed {when}; thank-you due by {deadline} (in {describe_age(due_at - now)})"
     if entry.state == "overdue":
-        return f"interviewed {when}; thank-you was due {deadline} ({describe_age(now - entry.deadline)} ago)"
+        return f"interviewed {when}; thank-you was due {deadline} ({describe_age(now - due_at)} ago)"
     if entry.state == "drafted":
-        by = f"it was due {deadline}" if now >= entry.deadline else f"due by {deadline}"
+        by = f"it was due {deadline}" if now >= due_at else f"due by {deadline}"
         return f"interviewed {when}; drafted (campaign {entry.campaign}), not sent: {by}"
-    on = describe_moment(entry.at.astimezone(season.user_zone), None)
-    return f"interviewed {when}; {entry.state} {on} (campaign {entry.campaign})"
+    on = f" {describe_moment(entry.at.astimezone(season.user_zone), None)}" if entry.at else ""
+    return f"interviewed {when}; {entry.state}{on} (campaign {entry.campaign})"
 
 
 def as_json(entry: Entry, season: Season) -> dict:
