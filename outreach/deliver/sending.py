@@ -368,13 +368,16 @@ class Result:
 
 
 class _RowJournal:
-    """What the transport tells us about one message, committed to its row at once."""
+    """What the transport tells us about one message, committed to its row at once (and, before
+    DATA, noted in the outbox lock too: the witness that outlives a store file put back)."""
 
-    def __init__(self, store: Store, message_id: str):
-        self.store, self.message_id, self.started = store, message_id, False
+    def __init__(self, store: Store, message_id: str, lock: OutboxLock | None):
+        self.store, self.message_id, self.lock, self.started = store, message_id, lock, False
 
     def sending(self) -> None:
         self.store.must_move("begin", self.message_id)
+        if self.lock is not None:
+            self.lock.note_begin(self.message_id)
         self.started = True
 
     def not_sent(self) -> None:
@@ -385,8 +388,7 @@ class _RowJournal:
 @dataclass
 class Claimer:
     """Claims the next few messages of a run: the gate is asked once more, on the store as it is
-    now, then the store's claim (only queued rows move), then the lock notes the claims; a
-    message is sent only if all three said yes."""
+    now, then the store's claim (only queued rows move); a message is sent only if both said yes."""
 
     store: Store
     gate: Gate
@@ -401,10 +403,7 @@ class Claimer:
                 allowed.append(item)
             else:
                 result.held.append((item, decision.reason or ""))
-        claimed = self.store.claim([item.message_id for item in allowed])
-        if self.lock is not None and claimed:
-            self.lock.note_claims(claimed)
-        return set(claimed)
+        return set(self.store.claim([item.message_id for item in allowed]))
 
 
 def claim_size(interval: float) -> int:
@@ -464,7 +463,8 @@ def send_plan(plan: Plan, claimer: Claimer, transport: SMTPTransport, *, stop: t
                     except Exception:  # noqa: BLE001 - built again (and raised) when its turn comes
                         pass
             pacer.started()
-            status, detail = _send_one(item, data, sender, store, transport, prepare, on_accepted)
+            status, detail = _send_one(item, data, sender, _RowJournal(store, item.message_id, claimer.lock),
+                                       transport, prepare, on_accepted)
             on_message(item, status, detail)
             getattr(result, status if status != ABANDONED else "deferred").append((item, detail))
             if status == ABANDONED:
@@ -503,12 +503,12 @@ def stamp(data: bytes) -> bytes:
     return b"Date: " + format_datetime(datetime.now().astimezone()).encode() + b"\r\n" + data
 
 
-def _send_one(item: Item, data: bytes, sender, store: Store, transport: SMTPTransport,
+def _send_one(item: Item, data: bytes, sender, journal: _RowJournal, transport: SMTPTransport,
               while_waiting: Callable[[], None] | None,
               on_accepted: Callable[[Item, bytes], None]) -> tuple[str, str]:
     draft = item.rendered.draft
     assert draft is not None
-    journal = _RowJournal(store, item.message_id)
+    store = journal.store
     wire = stamp(data)
     try:
         outcome = transport.send(sender.addr_spec, draft.recipients, wire, journal, while_waiting)

@@ -8,11 +8,12 @@ decides about it); ``sync`` takes it for a moment, when it is free, to recover t
 The lock is an OS lock on ``<store>.lock`` beside the real store file (symbolic links and
 relative paths resolved, so that two paths to one store share one lock). The file also holds the
 holder's record: a first line of JSON (process, command, start, and ``finished`` once it let go)
-and one line per message it claimed for sending. If the holder died, the next one checks those
-claims against the store: a claim the store shows as never claimed means the store file is not
-the one the run wrote to (an older copy put back, a backup or sync tool that copied the file
-alone). Those messages become uncertain when the store has them; when it does not know them at
-all, nothing goes until the person has looked (see :func:`open_outbox`).
+and a line for each message it began to send (written, with an fsync, before DATA). If the
+holder died, the next one checks them against the store: a message the lock says began but the
+store shows as never begun means the store file is not the one the run wrote to (an older copy
+put back, a backup or sync tool that copied the file alone). Such messages become uncertain when
+the store has them; when it does not know them at all, nothing goes until the person has looked
+(see :func:`open_outbox`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from outreach.clock import iso
 from outreach.errors import UserError
 from outreach.output import plural
 from outreach.store.messages import Messages
-from outreach.store.states import DRAFTED, QUEUED
+from outreach.store.states import MOVES
 
-CLAIM = "claim "
+BEGAN = "began "
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Record:
     """What the lock file says about its last holder."""
 
     info: dict = field(default_factory=dict)
-    claims: list[str] = field(default_factory=list)
+    began: list[str] = field(default_factory=list)   # Message-IDs whose DATA it began
 
     @property
     def died(self) -> bool:
@@ -92,11 +93,11 @@ class OutboxLock:
             self.release(clean=False)
             raise UserError(f"{self.path}: cannot write the outbox lock ({e.strerror or e}); nothing was sent") from None
 
-    def note_claims(self, message_ids: list[str]) -> None:
-        """Remember durably that this run claimed these messages, before any of them is sent."""
+    def note_begin(self, message_id: str) -> None:
+        """Remember durably, beside the store, that this run is about to send this message."""
         assert self.fd is not None
         os.lseek(self.fd, 0, os.SEEK_END)
-        os.write(self.fd, "".join(f"{CLAIM}{m}\n" for m in message_ids).encode())
+        os.write(self.fd, f"{BEGAN}{message_id}\n".encode())
         os.fsync(self.fd)
 
     def release(self, *, clean: bool = True) -> None:
@@ -156,22 +157,25 @@ def recover_if_free(store: Messages, warn: Callable[[str], None]) -> None:
 
 
 def settle(store: Messages, previous: Record, lock_path: Path, warn: Callable[[str], None]) -> None:
-    if previous.died and previous.claims:
-        states = store.states_of(previous.claims)
-        unknown = [m for m in previous.claims if m not in states]
+    """What a dead holder left: messages it began that this store does not show as begun are made
+    uncertain (or, unknown to the store, stop everything); then ``sending`` becomes uncertain and
+    unused claims go back to the queue (every commit is durable, so a claimed row never began DATA)."""
+    if previous.died and previous.began:
+        states = store.states_of(previous.began)
+        unknown = [m for m in previous.began if m not in states]
         if unknown:
             raise UserError(
-                f"{store.path} does not know {plural(len(unknown), 'message')} that {previous.describe()} claimed "
-                f"for sending before it died (such as {unknown[0]}): this is not the store that run wrote to (an older "
+                f"{store.path} does not know {plural(len(unknown), 'message')} that {previous.describe()} began "
+                f"to send before it died (such as {unknown[0]}): this is not the store that run wrote to (an older "
                 f"copy put back?). Nothing was sent; restore the store that run used, or check your Sent folder for "
                 f"those messages and then delete {lock_path} to go on")
-        lost = [m for m, state in states.items() if state in (DRAFTED, QUEUED)]
+        lost = [m for m, state in states.items() if state in MOVES["lost"].sources]
         with store.transaction():
             for message_id in lost:
                 store.must_move("lost", message_id, error="the store lost its record of this send (an older copy of "
                                                            "the file?); check your Sent folder")
         if lost:
-            warn(f"{previous.describe()} claimed {plural(len(lost), 'message')} that this store shows as never "
+            warn(f"{previous.describe()} began to send {plural(len(lost), 'message')} that this store shows as never "
                  "sent (an older copy of the file?); they are now 'uncertain': check your Sent folder")
     uncertain, _ = store.recover()
     if uncertain:
@@ -205,5 +209,5 @@ def _read(fd: int) -> Record:
         info = json.loads(first) if first.strip() else {}
     except (OSError, ValueError):
         return Record()
-    claims = [line[len(CLAIM):] for line in rest if line.startswith(CLAIM)]
-    return Record(info if isinstance(info, dict) else {}, claims)
+    began = [line[len(BEGAN):] for line in rest if line.startswith(BEGAN)]
+    return Record(info if isinstance(info, dict) else {}, began)

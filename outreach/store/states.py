@@ -51,7 +51,7 @@ MOVES = {move.name: move for move in (
     Move("refused", (CLAIMED, SENDING), FAILED),            # a 5xx
     Move("cut_off", (SENDING,), UNCERTAIN),                 # interrupted during DATA, or found so after a crash
     Move("confirm", (DRAFTED, UNCERTAIN), SENT),            # the Sent folder, a reply, or the user says it left
-    Move("lost", (DRAFTED, QUEUED), UNCERTAIN),             # a dead run claimed it, the store file forgot (lock.py)
+    Move("lost", (DRAFTED, QUEUED, CLAIMED), UNCERTAIN),    # a dead run began it, the store file forgot (lock.py)
 )}
 
 

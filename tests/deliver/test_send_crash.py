@@ -176,23 +176,33 @@ def test_recovery_requeues_claims_and_makes_cut_off_messages_uncertain(workspace
                         "now 'uncertain': check your Sent folder"]
 
 
-def test_claims_the_store_shows_as_queued_become_uncertain(workspace):
-    """The lock says a dead run claimed <2@x>, but the store shows it queued: the store file is an
-    older copy. Sending it again could be a second copy, so it is uncertain until the user looks."""
+def test_a_send_the_store_shows_as_never_begun_becomes_uncertain(workspace):
+    """The lock says a dead run began to send <2@x> and <0@x>, but the store shows one queued and one
+    claimed: the store file is an older copy. Sending them again could be a second copy, so they
+    are uncertain until the user looks; a claim the lock does not say began goes back to the queue."""
     store = claimed_store(workspace)
     (workspace / "outreach.db.lock").write_text(json.dumps({"pid": 7, "command": "send", "finished": None})
-                                                + "\nclaim <2@x>\n")
+                                                + "\nbegan <2@x>\nbegan <0@x>\n")
     warnings = []
     open_outbox(store, "send", warnings.append).release()
-    assert store.by_message_id("<2@x>").state == "uncertain"
-    assert any("claimed 1 message that this store shows as never sent" in w for w in warnings)
+    assert {r.address: r.state for r in store.messages()} == {
+        "r0@example.edu": "uncertain", "r1@example.edu": "uncertain", "r2@example.edu": "uncertain"}
+    assert any("began to send 2 messages that this store shows as never sent" in w for w in warnings)
+
+
+def test_a_finished_run_leaves_nothing_to_check(workspace):
+    store = claimed_store(workspace)
+    (workspace / "outreach.db.lock").write_text(json.dumps({"pid": 7, "command": "send", "finished": "2026-12-01"})
+                                                + "\nbegan <2@x>\n")
+    open_outbox(store, "send", lambda text: None).release()
+    assert store.by_message_id("<2@x>").state == "queued"
 
 
 def test_claims_the_store_has_never_heard_of_stop_everything(workspace):
     store = claimed_store(workspace)
     lock_file = workspace / "outreach.db.lock"
-    lock_file.write_text(json.dumps({"pid": 7, "command": "send", "finished": None}) + "\nclaim <unknown@x>\n")
+    lock_file.write_text(json.dumps({"pid": 7, "command": "send", "finished": None}) + "\nbegan <unknown@x>\n")
     with pytest.raises(UserError, match="does not know 1 message that the last outreach send"):
         open_outbox(store, "send", lambda text: None)
-    assert "claim <unknown@x>" in lock_file.read_text()  # the evidence stays until the user acts
+    assert "began <unknown@x>" in lock_file.read_text()  # the evidence stays until the user acts
     assert store.by_message_id("<1@x>").state == "sending"  # and nothing was settled behind their back
