@@ -12,6 +12,7 @@ import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import overload
 
 from outreach.errors import UserError
 
@@ -35,6 +36,12 @@ def parse_time(text: str | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
+@overload
+def iso(moment: datetime | None) -> str | None: ...
 def iso(moment: datetime | None) -> str | None:
     """The store's format: UTC, seconds, a ``Z`` (a naive time is taken as UTC)."""
     if moment is None:

@@ -48,7 +48,7 @@ class Timing:
 @dataclass(frozen=True)
 class SendOptions:
     sheet: Sheet
-    consent: "Consent"
+    consent: Consent
     pace: Pace = field(default_factory=Pace)
     timing: Timing = field(default_factory=Timing)
     dry_run: bool = False
@@ -58,7 +58,7 @@ class SendOptions:
 @dataclass(frozen=True)
 class DraftOptions:
     sheet: Sheet
-    consent: "Consent"
+    consent: Consent
     out_dir: Path = Path("drafts")
     to_imap: bool = False
 

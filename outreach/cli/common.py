@@ -114,6 +114,7 @@ class Terminal:
     def __init__(self, minimum: int = PROGRESS_MINIMUM):
         self.minimum = minimum
         self.bar: ProgressBar[int] | None = None
+        self.rows: list[dict] = []  # each row's problems as --json prints them (kept by JsonTerminal)
 
     note = staticmethod(note)
     warn = staticmethod(warn)
@@ -139,11 +140,7 @@ class Terminal:
 
 class JsonTerminal(Terminal):
     """Feedback for --json: row problems go to stderr (an error stops the command before any
-    JSON) and are kept for the JSON document."""
-
-    def __init__(self, minimum: int = PROGRESS_MINIMUM):
-        super().__init__(minimum)
-        self.rows: list[dict] = []
+    JSON) and are kept for the JSON document (``rows``, empty on the plain terminal)."""
 
     def problems(self, item, source: str) -> None:
         print_problems(item, source, err=True)

@@ -162,16 +162,16 @@ def send_now(session, yes: bool, report: FollowupJson | None = None) -> int:
         show_plan(session.plan, "stored contact rows")
     if not session.plan.items:
         say("nothing to send now", err=quiet)
-        if quiet:
+        if report is not None:
             report.print(session=session)
         return 1 if session.plan.later else 0
     if not confirm(session, yes, f"Send {plural(len(session.plan.items), 'follow-up')} now?",
                    "--dry-run to see who is due first", err=quiet):
         say("nothing sent", err=quiet)
-        if quiet:
+        if report is not None:
             report.print(session=session)
         return 0
     code, result = send_and_report(session, quiet=quiet)
-    if quiet:
+    if report is not None:
         report.print(session=session, result=result)
-    return code
+    return int(code)

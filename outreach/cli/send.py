@@ -31,7 +31,8 @@ from outreach.output import plural, say, style
 @click.option("--campaign", help="Name of the campaign (default: the template's file name).")
 @click.option("--yes", "-y", is_flag=True, help="Send without asking; needed when not run from a terminal.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and the first message; send and record nothing.")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Send at most N messages now; the rest on a later run.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="Send at most N messages now; the rest on a later run.")
 @click.option("--rate", metavar="N/min",
               help="Pace: 20/min, 1/s, 300/h or 'unlimited' (default: OUTREACH_RATE, the provider preset, or 20/min).")
 @click.option("--jitter", type=click.FloatRange(min=0), metavar="SECONDS",
@@ -108,7 +109,7 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
             show_plan(plan, str(contacts), every_group=dry_run)
         warnings = 1 if plan.tally.with_warnings else 0
         left = 1 if plan.uncertain or plan.later_reason == "daily cap" or plan.waiting else warnings
-        if dry_run or not plan.items and not (wait and session.next_moment()):
+        if dry_run or (not plan.items and not (wait and session.next_moment())):
             if as_json:
                 print_json(send_json(session, None, feedback.rows, dry_run=dry_run))
             else:
@@ -155,7 +156,8 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
         f"login {server.user}")
     say(f"{label('Campaign')}{plan.campaign} ({source}, {plural(plan.tally.rows, 'row')})")
     common.print_history(plan.known, source)
-    earlier = [f"{n} {what}" for n, what in ((plan.drafted, "drafted before"), (plan.left_over, "left from an earlier run"))
+    earlier = [f"{n} {what}" for n, what in ((plan.drafted, "drafted before"),
+                                            (plan.left_over, "left from an earlier run"))
                if n]
     drafted = f" ({', '.join(earlier)}; same Message-ID)" if earlier else ""
     say(f"{label('Send now')}{plural(len(plan.items), 'message')}{drafted}")
@@ -186,7 +188,8 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
     if plan.uncertain:
         say(f"{label('Uncertain')}{len(plan.uncertain)} cut off while being sent by an earlier run: they may or may "
             "not have arrived;")
-        say(f"{' ' * 11}check your Sent folder, then `outreach resolve ADDRESS sent|unsent --campaign {plan.campaign}`,")
+        say(f"{' ' * 11}check your Sent folder, then "
+            f"`outreach resolve ADDRESS sent|unsent --campaign {plan.campaign}`,")
         say(f"{' ' * 11}or send them again with --resend-uncertain")
         for row in plan.uncertain:
             say(f"{' ' * 13}{row.address} (line {row.contact_line})")

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Protocol
 
 from outreach import clock
 from outreach.account import Account
@@ -31,6 +32,7 @@ from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile
 from outreach.compose.interviews import Season
 from outreach.compose.message import build_message, make_message_id
+from outreach.compose.templates import Draft
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
 from outreach.compose.variants import load_variants, render_variants
@@ -153,7 +155,7 @@ class ToDraft:
     """A rendered row the gate let through, with the row it will be recorded as."""
 
     outgoing: Outgoing
-    draft: object                 # the compose Draft (its message is built when written)
+    draft: Draft                  # its message is built when written
     previous_state: str | None
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
@@ -167,15 +169,12 @@ def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, tar
     batch: list[ToDraft] = []
 
     def flush() -> None:
-        recorded = []
-        with store.transaction():
-            for item in batch:
-                if store.record("draft", item.outgoing):  # it did not move meanwhile (sent by hand, found by sync)
-                    recorded.append(item)
+        with store.transaction():  # a row that moved meanwhile (sent by hand, found by sync) is not drafted over
+            recorded = [item for item in batch if store.record("draft", item.outgoing)]
         for item in recorded:
             message = build_message(item.draft, sender, item.outgoing.message_id, datetime.now().astimezone(),
                                     in_reply_to=item.in_reply_to, references=item.references, unsent=target.unsent)
-            key = _target_key(item.outgoing)
+            key = draft_key(item.outgoing.address, item.outgoing.step)
             target.put(key, message, replace=item.previous_state is not None)
             written.append(target.where(key))
         batch.clear()
@@ -190,9 +189,10 @@ def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, tar
     return written
 
 
-def _target_key(outgoing: Outgoing) -> str:
-    """What a draft target names a draft by: the address, or ``ADDRESS.followupN`` for a follow-up."""
-    return outgoing.address if outgoing.step == 0 else f"{outgoing.address}.followup{outgoing.step}"
+def draft_key(address: str, step: int) -> str:
+    """What a draft target names a draft by: the address, or ``ADDRESS.followupN`` for a follow-up
+    (the file ``ADDRESS.followupN.eml``)."""
+    return address if step == 0 else f"{address}.followup{step}"
 
 
 # ---------------------------------------------------------------------------- the command
@@ -310,9 +310,10 @@ def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: D
             continue
         draft = item.draft
         assert draft is not None
-        outgoing = Outgoing(campaign=campaign, address=address, message_id=decision.message_id or make_message_id(sender),
+        message_id = decision.message_id or make_message_id(sender)
+        outgoing = Outgoing(campaign=campaign, address=address, message_id=message_id,
                             template=item.template_name or "", subject=draft.subject, recipients=draft.recipients,
                             contact=item.contact.fields, contact_line=item.contact.line, transport=target.transport,
                             variant=item.variant, kind=draft.kind, commitment=commitment_phrase(draft),
-                            draft_path=target.where(address))
+                            draft_path=target.where(draft_key(address, 0)))
         yield ToDraft(outgoing, draft, decision.previous_state)

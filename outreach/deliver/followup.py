@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from pathlib import Path
+from typing import Self
 
 from outreach.clock import human_date, local_date, parse_duration, parse_time
 from outreach.clock import now as clock_now
@@ -26,7 +27,7 @@ from outreach.compose.message import make_message_id
 from outreach.compose.templates import RenderError, Template
 from outreach.config import Settings, parse_sender
 from outreach.deliver import sending
-from outreach.deliver.drafts import ToDraft, campaign_folder, open_target, write_drafts
+from outreach.deliver.drafts import ToDraft, campaign_folder, draft_key, open_target, write_drafts
 from outreach.deliver.session import SendSession, load_account
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
@@ -97,7 +98,7 @@ def plan_followups(store: Store, template: Template, template_name: str, due: li
     contacts = [contact_of(messages[0]) for messages in threads]
     checker = Checker(template, RowIndex.build(_StoredContacts(contacts)), sender=sender)
     planned = []
-    for messages, contact in zip(threads, contacts):
+    for messages, contact in zip(threads, contacts, strict=True):
         sent = [m for m in messages if m.state == "sent"]
         followups_sent = len(sent) - 1
         step = max(m.step for m in sent) + 1
@@ -172,7 +173,7 @@ class FollowupRun:
     lock: OutboxLock | None = None
     withdraw: list[tuple[str, str, str]] = field(default_factory=list)  # (address, why, draft path or "")
 
-    def __enter__(self) -> "FollowupRun":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -247,9 +248,11 @@ def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned]
             if not decision.go:
                 held.append((p.original.address, decision.reason or ""))
                 continue
-            key = f"{p.original.address}.followup{p.step}"
-            items.append(ToDraft(p.outgoing(target.transport, draft_path=target.where(key)), p.rendered.draft,
-                                 p.previous_state, p.in_reply_to, p.references))
+            draft = p.rendered.draft
+            assert draft is not None  # errors stopped the command before this
+            where = target.where(draft_key(p.original.address, p.step))
+            items.append(ToDraft(p.outgoing(target.transport, draft_path=where), draft, p.previous_state,
+                                 p.in_reply_to, p.references))
         return write_drafts(items, store=run.store, sender=sender, target=target), target.describe(), held
 
 

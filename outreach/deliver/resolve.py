@@ -6,8 +6,8 @@ messages, so a message a crash left ``sending`` a moment ago can be resolved at 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from outreach.account import Account
 from outreach.config import Settings

@@ -16,15 +16,17 @@ nothing uncertain is sent again unless the user says so. docs/sending-design.md 
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from email.utils import format_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from outreach.account import Account, Secret, Server
 from outreach.clock import iso, parse_time
@@ -56,9 +58,8 @@ from outreach.deliver.smtp import (
 )
 from outreach.deliver.windows import SendWindow, opens_at, zone_column
 from outreach.errors import UserError
-from outreach.store import MessageRow, Outgoing, Store
+from outreach.store import MessageRow, Outgoing, Store, states
 from outreach.store.lock import OutboxLock
-from outreach.store import states
 from outreach.track.gate import Ask, Gate
 from outreach.track.history import Past, history
 from outreach.zones import parse_zone
@@ -144,7 +145,7 @@ class Plan:
     window: SendWindow | None = None
     waiting: list[Waiting] = field(default_factory=list)  # outside their window; sorted, soonest first
     home_zone_lines: list[int] = field(default_factory=list)  # no time_zone: the window is on the user's clock
-    home_zone: tzinfo = timezone.utc                          # the user's zone, to show times in
+    home_zone: tzinfo = UTC                          # the user's zone, to show times in
 
     @property
     def server(self) -> Server:
@@ -166,7 +167,7 @@ class Plan:
         names = [item.rendered.variant for item in self.items + self.later]
         if len(set(names)) < 2:
             return None
-        return {name: names.count(name) for name in dict.fromkeys(names)}
+        return {name or "": names.count(name) for name in dict.fromkeys(names)}
 
     def estimate_seconds(self) -> float:
         return Pacer(self.pacing.rate, self.pacing.jitter).estimate(len(self.items))
@@ -217,7 +218,7 @@ class Sources:
     pacing: Pacing
     limit: int | None = None
     window: SendWindow | None = None
-    home: tzinfo = timezone.utc                    # the user's zone: a row without time_zone is on this clock
+    home: tzinfo = UTC                    # the user's zone: a row without time_zone is on this clock
 
     @property
     def template(self) -> Template:
@@ -288,13 +289,13 @@ def fill(plan: Plan, candidates: list[Item], store: Store, now: datetime, limit:
     daily cap (every campaign's messages from this account in the last 24 hours count)."""
     times = window_times(store, plan.account_key, now)
     plan.window_used = len(times)
-    room = cap_room(times, plan.pacing.cap, now)
+    cap = plan.pacing.cap
     take = len(candidates)
     if limit is not None and limit < take:
         take, plan.later_reason = limit, "--limit"
-    if room is not None and room < take:
+    if cap is not None and (room := cap_room(times, cap, now)) is not None and room < take:
         take, plan.later_reason = room, "daily cap"
-        plan.cap_resume = resume_at(times, plan.pacing.cap, now) if room == 0 else None
+        plan.cap_resume = resume_at(times, cap, now) if room == 0 else None
     plan.items, plan.later = candidates[:take], candidates[take:]
 
 
@@ -331,7 +332,7 @@ def contact_zone(rendered: Rendered, home: tzinfo) -> tuple[tzinfo, str]:
 
 
 def window_times(store: Store, key: str, now: datetime) -> list[datetime]:
-    return [parse_time(t) for t in store.sent_times(key, iso(now - WINDOW))]
+    return [moment for t in store.sent_times(key, iso(now - WINDOW)) if (moment := parse_time(t)) is not None]
 
 
 def queue_plan(plan: Plan, store: Store) -> None:
@@ -458,10 +459,8 @@ def send_plan(plan: Plan, claimer: Claimer, transport: SMTPTransport, *, stop: t
             prepare = None
             if following is not None:
                 def prepare(nxt: Item = following) -> None:
-                    try:
+                    with contextlib.suppress(Exception):  # built again (and raised) when its turn comes
                         prepared[nxt.message_id] = serialize(nxt, sender)
-                    except Exception:  # noqa: BLE001 - built again (and raised) when its turn comes
-                        pass
             pacer.started()
             status, detail = _send_one(item, data, sender, _RowJournal(store, item.message_id, claimer.lock),
                                        transport, prepare, on_accepted)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import shlex
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
+from typing import Self
 
 from outreach.account import Account, Secret
 from outreach.clock import now as clock_now
@@ -55,11 +56,11 @@ class SendSession:
         self.resume = resume            # the command that sends what this run leaves
         self._scratch = scratch         # a dry run's throwaway store, when there was none
         self._secret: Callable[[], Secret] | None = None
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._replan = replan           # the plan again, at the clock's new time (for --wait)
         self.pair: tuple[Path, Path] | None = None  # (template, contacts), remembered once sent
 
-    def __enter__(self) -> "SendSession":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from outreach.clock import iso
@@ -12,7 +12,7 @@ from outreach.store.schema import MIGRATIONS, check_schema, configure, create, r
 
 
 def utcnow() -> str:
-    return iso(datetime.now(timezone.utc))
+    return iso(datetime.now(UTC))
 
 
 class Connection:
@@ -57,7 +57,7 @@ class Connection:
                     self.db.execute(f"PRAGMA user_version = {version + 1}")
 
     def _version(self) -> int:
-        return self.db.execute("PRAGMA user_version").fetchone()[0]
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def transaction(self):
         return _Transaction(self.db)

@@ -4,8 +4,8 @@ the suppression list, and how far the mailbox has been read."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from outreach.clock import iso, parse_time
 from outreach.store.connection import Connection, utcnow
@@ -84,7 +84,7 @@ class Events(Connection):
         return row[0] if row else None
 
     def mailbox_events(self, message_id: str | None = None) -> list[dict]:
-        sql, args = "SELECT * FROM events", ()
+        sql, args = "SELECT * FROM events", tuple[str, ...]()
         if message_id is not None:
             sql, args = sql + " WHERE message_id=?", (message_id,)
         rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
@@ -106,7 +106,8 @@ class Events(Connection):
 
     def last_synced(self) -> str | None:
         """When the mailbox was last read (UTC ISO): mail that arrived before then has been seen."""
-        return self.db.execute("SELECT max(synced_at) FROM sync_state").fetchone()[0]
+        latest: str | None = self.db.execute("SELECT max(synced_at) FROM sync_state").fetchone()[0]
+        return latest
 
     def last_read(self) -> tuple[str, str, str] | None:
         """(account, folder or file, synced_at) of the most recent read of any mailbox."""

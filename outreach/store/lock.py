@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
+from typing import Self
 
 from outreach.clock import iso
 from outreach.errors import UserError
@@ -91,7 +92,8 @@ class OutboxLock:
             self._write({"pid": os.getpid(), "command": self.command, "started": _now(), "finished": None})
         except OSError as e:  # a full disk: nothing goes without a record of this run
             self.release(clean=False)
-            raise UserError(f"{self.path}: cannot write the outbox lock ({e.strerror or e}); nothing was sent") from None
+            raise UserError(f"{self.path}: cannot write the outbox lock ({e.strerror or e}); "
+                            "nothing was sent") from None
 
     def note_begin(self, message_id: str) -> None:
         """Remember durably, beside the store, that this run is about to send this message."""
@@ -120,7 +122,7 @@ class OutboxLock:
         os.write(self.fd, json.dumps(info).encode() + b"\n")
         os.fsync(self.fd)
 
-    def __enter__(self) -> "OutboxLock":
+    def __enter__(self) -> Self:
         if self.fd is None:  # not already taken by open_outbox
             self.acquire()
             self.begin()
@@ -184,7 +186,7 @@ def settle(store: Messages, previous: Record, lock_path: Path, warn: Callable[[s
 
 
 def _now() -> str:
-    return iso(datetime.now(timezone.utc)) or ""
+    return iso(datetime.now(UTC)) or ""
 
 
 def _lock(fd: int) -> None:

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from outreach.errors import UserError
 from outreach.store.connection import Connection, utcnow
 from outreach.store.states import CLAIMED, DRAFTED, IN_DOUBT, MOVES, QUEUED, SENDING, WRITTEN, StateError
-
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ class MessageRow:
     commitment: str | None = None
 
     @classmethod
-    def from_sql(cls, row: sqlite3.Row) -> "MessageRow":
+    def from_sql(cls, row: sqlite3.Row) -> MessageRow:
         data = dict(row)
         data.pop("id")
         data["recipients"] = json.loads(data["recipients"])
@@ -94,7 +93,7 @@ class Messages(Connection):
         return MessageRow.from_sql(row) if row else None
 
     def messages(self, campaign: str | None = None) -> Iterator[MessageRow]:
-        sql, args = "SELECT * FROM messages", ()
+        sql, args = "SELECT * FROM messages", tuple[str, ...]()
         if campaign is not None:
             sql, args = sql + " WHERE campaign=?", (campaign,)
         for row in self.db.execute(sql + " ORDER BY campaign, contact_line, step", args):
@@ -223,7 +222,7 @@ class Messages(Connection):
         """address -> variant of the first messages already planned in ``campaign``."""
         rows = self.db.execute("SELECT address, variant FROM messages WHERE campaign=? AND step=0 "
                                "AND variant IS NOT NULL", (campaign,))
-        return {address: variant for address, variant in rows}
+        return dict(rows.fetchall())
 
     def recover(self) -> tuple[int, int]:
         """After a command that died (called by the next holder of the outbox lock): what it left

@@ -10,7 +10,7 @@ imports these groups, and :mod:`outreach.track.marks` writes marks.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from outreach.errors import UserError
 

@@ -9,8 +9,8 @@ it is claimed, so that a reply recorded meanwhile by another command is seen.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from outreach.store.events import Events
 from outreach.store.outcomes import SUPPRESS_KINDS

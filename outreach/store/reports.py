@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from datetime import date
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from outreach.store.events import Events
 from outreach.store.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, sql_list
@@ -86,7 +87,7 @@ def _in(column: str, values: list[str] | None) -> tuple[str, tuple]:
 class Reports(Events):
     """Read-only queries for `status`, `followup` and `report`."""
 
-    def threads(self, campaign: str | None = None) -> Iterator["ThreadRow"]:
+    def threads(self, campaign: str | None = None) -> Iterator[ThreadRow]:
         """One row per (campaign, address): where each contact stands.
 
         Sized for 100,000 messages: events are aggregated per message in SQL and follow-ups
@@ -160,7 +161,7 @@ class Reports(Events):
         that have any, joined to their first message through the (campaign, address, step) key.
         """
         if by is None:
-            group, group_args = "NULL", ()
+            group, group_args = "NULL", tuple[str, ...]()
         elif by == "variant":
             group, group_args = "COALESCE(m0.variant, m0.template)", ()
         else:
@@ -251,11 +252,12 @@ class Reports(Events):
             row[4:11] = [bounced, row[1] - bounced, replied, auto, followed, before, after]
             span = spans[campaign]
             span[1] = min(filter(None, (span[1], first_fu)), default=None)
-        rows, totals = [], {}
+        rows: list[tuple] = []
+        totals: dict[str, list[int]] = {}
         for (campaign, grp), numbers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
             if by is not None:
                 rows.append((campaign, grp, *numbers))
-            totals[campaign] = [a + b for a, b in zip(totals.get(campaign, [0] * len(numbers)), numbers)]
+            totals[campaign] = [a + b for a, b in zip(totals.get(campaign, [0] * len(numbers)), numbers, strict=True)]
         rows += [(campaign, None, *numbers) for campaign, numbers in totals.items()]
         last_reply: dict[str, str] = {}
         for campaign, _, day, _ in timeline:

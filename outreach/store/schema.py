@@ -101,16 +101,16 @@ OUR_TABLES = {"messages", "events", "suppressions", "sync_state"}
 
 # SQLite's error name (prefix) -> what it means for the person, in words.
 _TROUBLE = [
-    ("SQLITE_READONLY", "is read-only; outreach records every message before it leaves, so the file and its "
-                        "folder must be writable"),
-    ("SQLITE_CANTOPEN", "cannot be opened, or its journal files cannot be made beside it; check that the file "
-                        "and its folder are writable"),
-    ("SQLITE_NOTADB", "is not an outreach tracking store (not an SQLite database); set OUTREACH_DB to the store "
-                      "you meant"),
-    ("SQLITE_CORRUPT", "is damaged; restore it from a backup before sending again (sqlite3's .recover may save "
-                       "what is left), or contacts could get a second copy"),
-    ("SQLITE_FULL", "cannot be written because the disk is full; free some space and run again (what was "
-                    "recorded before is kept)"),
+    ("SQLITE_READONLY", ("is read-only; outreach records every message before it leaves, so the file and its "
+                        "folder must be writable")),
+    ("SQLITE_CANTOPEN", ("cannot be opened, or its journal files cannot be made beside it; check that the file "
+                        "and its folder are writable")),
+    ("SQLITE_NOTADB", ("is not an outreach tracking store (not an SQLite database); set OUTREACH_DB to the store "
+                      "you meant")),
+    ("SQLITE_CORRUPT", ("is damaged; restore it from a backup before sending again (sqlite3's .recover may save "
+                       "what is left), or contacts could get a second copy")),
+    ("SQLITE_FULL", ("cannot be written because the disk is full; free some space and run again (what was "
+                    "recorded before is kept)")),
     ("SQLITE_IOERR", "could not be read or written (the disk reported an error)"),
     ("SQLITE_BUSY", "is busy: another outreach command has held it for more than 10 s; try again when it ends"),
     ("SQLITE_LOCKED", "is busy: another outreach command holds it; try again when it ends"),
@@ -142,10 +142,10 @@ def configure(db: sqlite3.Connection) -> None:
     own file. With WAL the newest facts lived in ``outreach.db-wal`` until a checkpoint, and a
     backup or sync tool that copied only ``outreach.db`` (or a crash that lost the WAL) made the
     next run send again what had already gone (docs/sending-design.md)."""
-    try:
-        db.execute("PRAGMA journal_mode=DELETE")  # an older store in WAL mode is checkpointed and converted
-    except sqlite3.OperationalError:
-        pass  # a read-only file, or another process has it open in WAL mode: reading is still right
+    # An older store in WAL mode is checkpointed and converted. It stays as it is when the file is
+    # read-only or another process has it open in WAL mode: reading it is still right.
+    with contextlib.suppress(sqlite3.OperationalError):
+        db.execute("PRAGMA journal_mode=DELETE")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
 
@@ -220,7 +220,7 @@ def check_schema(db: sqlite3.Connection, path: Path) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     foreign = sorted(tables - OUR_TABLES - {"sqlite_sequence", "sqlite_stat1"})
-    if (version == 0 and tables) or (version > 0 and not OUR_TABLES <= tables):
+    if (version == 0 and tables) or (version > 0 and not tables >= OUR_TABLES):
         shown = ", ".join(foreign[:5]) or "none of its tables"
         raise UserError(f"{path}: is an SQLite database but not an outreach tracking store (tables: {shown}); "
                         "set OUTREACH_DB to the store you meant")

@@ -27,9 +27,9 @@ The rules, first match wins:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from outreach.clock import parse_time
 from outreach.store import Store
@@ -179,8 +179,8 @@ def _notes(person: Person) -> tuple[str, ...]:
     unconfirmed = [h for h in person.heard if h.kind in BOUNCE_KINDS and h.strength == "address"]
     if not unconfirmed:
         return ()
-    return (f"a delivery report names {person.address} but quotes no message of ours (it may be forged); "
-            f"`outreach mark {person.address} bounced` confirms it",)
+    return ((f"a delivery report names {person.address} but quotes no message of ours (it may be forged); "
+             f"`outreach mark {person.address} bounced` confirms it"),)
 
 
 @dataclass

@@ -7,8 +7,8 @@ this module only describes it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from outreach.store.outcomes import BOUNCE_KINDS, REPLY_KINDS, SUPPRESS_KINDS
 from outreach.store.people import People, Person
@@ -16,7 +16,7 @@ from outreach.store.states import WRITTEN
 
 # Outcomes, most telling first: a contact's history in a campaign reads as the first that applies.
 _OUTCOME_OF_KIND = [(SUPPRESS_KINDS, "opted out"), (BOUNCE_KINDS, "bounced"), (("declined",), "declined"),
-                    (tuple(k for k in REPLY_KINDS if k not in SUPPRESS_KINDS + ("declined",)), "replied")]
+                    (tuple(k for k in REPLY_KINDS if k not in (*SUPPRESS_KINDS, "declined")), "replied")]
 
 
 @dataclass(frozen=True)

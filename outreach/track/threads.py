@@ -11,15 +11,15 @@ follow-up to the day after that date. An auto-reply is never a reply.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, NamedTuple
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from outreach.clock import local_date, parse_time, start_of_day
-from outreach.store.outcomes import describe_suppression, is_refusal
 from outreach.store import ThreadRow
+from outreach.store.outcomes import describe_suppression, is_refusal
 from outreach.store.states import IN_DOUBT
-
 
 # Action kinds: what the user (or the tool) should do next about one contact.
 DUE = "follow-up"      # a follow-up is due now: `followup` will write it
@@ -109,20 +109,22 @@ def _reason_to_stop(thread: ThreadRow) -> tuple[str, str] | None:
     return None
 
 
-def _time(text: str) -> datetime:
+def _time(text: str | None) -> datetime | None:
     """parse_time's fast path: the store's own ``...Z`` timestamps (100,000 rows for a status)."""
+    if text is None:
+        return None
     try:
         value = datetime.fromisoformat(text)
-    except (TypeError, ValueError):
+    except ValueError:
         return parse_time(text)
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _date(text: str | None):
     if not text:
         return None
     try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
+        return date.fromisoformat(text)
     except ValueError:
         return None
 
@@ -166,7 +168,7 @@ def select(threads: Iterable[ThreadRow], now: datetime, after: timedelta, max_fo
         selection.skipped.append((thread.address, action.text))
         if action.text.endswith("delete the unsent follow-up draft"):
             selection.withdraw.append((thread, action.text.split(";")[0].removeprefix("none: ")))
-        if action.kind == WAIT and (selection.next_due is None or action.due < selection.next_due):
+        if action.kind == WAIT and action.due and (selection.next_due is None or action.due < selection.next_due):
             selection.next_due = action.due
     return selection
 
@@ -222,7 +224,8 @@ def format_status(rows: list[StatusRow], styler=None) -> str:
         width = max([len(r.address) for r in block] + [len("address")])
         state_width = max([len(r.state) for r in block] + [len("state")])
         event_width = max([len(r.last_event) for r in block] + [len("last event")])
-        columns = f"  {'line':>5}  {'address':<{width}}  {'state':<{state_width}}  {'last event':<{event_width}}  next action"
+        columns = (f"  {'line':>5}  {'address':<{width}}  {'state':<{state_width}}  "
+                   f"{'last event':<{event_width}}  next action")
         out.append(styler(columns, "note") if styler else columns)
         for r in block:
             line = f"{r.line:>5}" if r.line else "    -"
