@@ -96,11 +96,12 @@ class OutboxLock:
                             "nothing was sent") from None
 
     def note_begin(self, message_id: str) -> None:
-        """Remember durably, beside the store, that this run is about to send this message."""
+        """Remember, beside the store, that this run is about to send this message. No fsync: a
+        killed process loses nothing the OS was given, and after a power cut the store's own
+        ``sending`` (synced) is the record; this one is for a store file put back later."""
         assert self.fd is not None
         os.lseek(self.fd, 0, os.SEEK_END)
         os.write(self.fd, f"{BEGAN}{message_id}\n".encode())
-        os.fsync(self.fd)
 
     def release(self, *, clean: bool = True) -> None:
         if self.fd is None:

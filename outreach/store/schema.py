@@ -141,11 +141,14 @@ def configure(db: sqlite3.Connection) -> None:
     """A rollback journal, every commit synced: when a commit returns, the fact is in the store's
     own file. With WAL the newest facts lived in ``outreach.db-wal`` until a checkpoint, and a
     backup or sync tool that copied only ``outreach.db`` (or a crash that lost the WAL) made the
-    next run send again what had already gone (docs/sending-design.md)."""
+    next run send again what had already gone. PERSIST keeps the journal file and zeroes its
+    header instead of deleting it: a commit is two fsyncs and no file made or removed, 1.6 ms
+    against 4.7 ms for DELETE on the development machine (docs/sending-design.md)."""
     # An older store in WAL mode is checkpointed and converted. It stays as it is when the file is
     # read-only or another process has it open in WAL mode: reading it is still right.
     with contextlib.suppress(sqlite3.OperationalError):
-        db.execute("PRAGMA journal_mode=DELETE")
+        db.execute("PRAGMA journal_mode=PERSIST")
+    db.execute("PRAGMA journal_size_limit=4194304")  # a big transaction's journal does not stay big
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
 
@@ -178,7 +181,7 @@ def create(path: Path) -> None:
     except OSError as e:
         raise UserError(f"{path}: cannot create the tracking store ({e.strerror or e})") from None
     finally:
-        for leftover in (temporary, f"{temporary}-wal", f"{temporary}-shm"):
+        for leftover in (temporary, f"{temporary}-journal", f"{temporary}-wal", f"{temporary}-shm"):
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
 
