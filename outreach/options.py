@@ -1,18 +1,28 @@
 """The options of the commands that write messages, as small frozen objects built once by the CLI.
 
 A stage function takes one of these instead of a long keyword list, so an option is spelled
-once from the command line to the code that uses it. :class:`outreach.track.gate.Consent` (what
-the user allowed past a hold) travels inside them.
+once from the command line to the code that uses it. Light on purpose: the CLI builds them
+before any stage is imported (``--help`` stays fast).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    from outreach.track.gate import Consent
+RECENT_DAYS = 30   # written to this recently in another campaign: held, for cold outreach
+
+
+@dataclass(frozen=True)
+class Consent:
+    """What the user explicitly allowed past a hold of the gate (:mod:`outreach.track.gate`), on the
+    command line; nothing else opens one."""
+
+    include_answered: bool = False
+    include_recent: bool = False
+    recent_days: int = RECENT_DAYS
+    resend_uncertain: bool = False
+    retry_failed: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@ side of :class:`outreach.feedback.Feedback` (notes, warnings, row problems, prog
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from outreach.options import RECENT_DAYS, Consent
 from outreach.output import plural, say, style
 
 if TYPE_CHECKING:
@@ -23,19 +26,40 @@ check_dns_opt = click.option("--check-dns", is_flag=True,
                              help="Also look up each address's domain (3 s timeout each). Off by default: no network.")
 
 
-def history_opts(command):
-    """What a contact's history in other campaigns may hold back (draft and send)."""
-    for option in reversed([
-        click.option("--include-answered", is_flag=True,
-                     help="Write also to contacts who replied or declined in another campaign."),
-        click.option("--include-recent", is_flag=True,
-                     help="Write also to contacts written to in another campaign within --recent-days."),
-        # 30: track.gate.RECENT_DAYS, not imported here so that --help stays fast
-        click.option("--recent-days", type=click.IntRange(min=0), default=30, show_default=True, metavar="N",
-                     help="How recent a message in another campaign holds a contact back."),
-    ]):
-        command = option(command)
-    return command
+def packed(name: str, build: Callable[..., object], *options: Callable) -> Callable:
+    """Click options that reach the command as one object, ``name=build(**their values)``: a
+    command passes a small frozen object on instead of a long keyword list."""
+
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            kwargs[name] = build(**{key: kwargs.pop(key) for key in keys})
+            return command(*args, **kwargs)
+
+        before = len(getattr(wrapper, "__click_params__", []))
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        keys = [param.name for param in wrapper.__click_params__[before:]]  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+_HISTORY = [
+    click.option("--include-answered", is_flag=True,
+                 help="Write also to contacts who replied or declined in another campaign."),
+    click.option("--include-recent", is_flag=True,
+                 help="Write also to contacts written to in another campaign within --recent-days."),
+    click.option("--recent-days", type=click.IntRange(min=0), default=RECENT_DAYS, show_default=True, metavar="N",
+                 help="How recent a message in another campaign holds a contact back."),
+]
+# What a contact's history may hold back (draft): the command gets ``consent``.
+history_opts = packed("consent", Consent, *_HISTORY)
+# The same for send, with what the user may allow about the messages' own records.
+send_consent_opts = packed("consent", Consent, *_HISTORY, click.option(
+    "--resend-uncertain", is_flag=True,
+    help="Send again the messages whose outcome is uncertain; check your Sent folder first."), click.option(
+    "--retry-failed", is_flag=True, help="Try again the contacts the server refused on an earlier run."))
 
 
 def print_history(known, source: str) -> None:

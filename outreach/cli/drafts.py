@@ -18,6 +18,7 @@ from outreach.cli.common import (
     terminal,
     warn,
 )
+from outreach.options import Consent, DraftOptions, Sheet
 from outreach.output import plural, say, style
 
 variant_opt = click.option(
@@ -42,8 +43,7 @@ variant_opt = click.option(
 @json_opt
 @click.pass_context
 def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path,
-          sender: str | None, to_imap: bool, include_answered: bool, include_recent: bool, recent_days: int,
-          check_dns: bool, as_json: bool):
+          sender: str | None, to_imap: bool, consent: Consent, check_dns: bool, as_json: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
@@ -76,15 +76,12 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
     from outreach.cli.common import load_settings
     from outreach.deliver.drafts import draft_campaign
     from outreach.errors import UserError
-    from outreach.options import DraftOptions, Sheet
-    from outreach.track.gate import Consent
 
     if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     settings = load_settings(**{"from": sender})
     feedback = terminal(as_json)
-    options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns),
-                           Consent(include_answered, include_recent, recent_days), out_dir, to_imap)
+    options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns), consent, out_dir, to_imap)
     run = draft_campaign(settings, options, feedback)
     if as_json:
         print_json(draft_json(run, feedback.rows))

@@ -14,14 +14,16 @@ from outreach.cli import common
 from outreach.cli.common import (
     check_dns_opt,
     contacts_arg,
-    history_opts,
     json_opt,
+    packed,
     print_json,
+    send_consent_opts,
     tally_json,
     template_arg,
     terminal,
 )
 from outreach.cli.compose import show_preview
+from outreach.options import Consent, Pace, SendOptions, Sheet, Timing
 from outreach.output import plural, say, style
 
 
@@ -31,39 +33,36 @@ from outreach.output import plural, say, style
 @click.option("--campaign", help="Name of the campaign (default: the template's file name).")
 @click.option("--yes", "-y", is_flag=True, help="Send without asking; needed when not run from a terminal.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and the first message; send and record nothing.")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N",
-              help="Send at most N messages now; the rest on a later run.")
-@click.option("--rate", metavar="N/min",
-              help="Pace: 20/min, 1/s, 300/h or 'unlimited' (default: OUTREACH_RATE, the provider preset, or 20/min).")
-@click.option("--jitter", type=click.FloatRange(min=0), metavar="SECONDS",
-              help="Delay each message by a random 0..SECONDS inside its slot (the average rate is kept).")
-@click.option("--daily-cap", type=click.IntRange(min=0), metavar="N",
-              help="At most N messages from this account per rolling 24 hours, all campaigns together (0: no cap).")
-@click.option("--resend-uncertain", is_flag=True,
-              help="Send again the messages whose outcome is uncertain; check your Sent folder first.")
-@click.option("--retry-failed", is_flag=True, help="Try again the contacts the server refused on an earlier run.")
+@packed("pace", Pace, click.option(
+    "--limit", type=click.IntRange(min=1), metavar="N",
+    help="Send at most N messages now; the rest on a later run."), click.option(
+    "--rate", metavar="N/min",
+    help="Pace: 20/min, 1/s, 300/h or 'unlimited' (default: OUTREACH_RATE, the provider preset, or 20/min)."),
+    click.option("--jitter", type=click.FloatRange(min=0), metavar="SECONDS",
+                 help="Delay each message by a random 0..SECONDS inside its slot (the average rate is kept)."),
+    click.option("--daily-cap", type=click.IntRange(min=0), metavar="N",
+                 help="At most N messages from this account per rolling 24 hours, all campaigns together "
+                      "(0: no cap)."))
+@send_consent_opts
 @click.option("--variant", "variants", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Another template to A/B test against TEMPLATE (repeat for more): contacts are split between "
                    "them, balanced and reproducibly, as for `draft --variant`; each message records its variant.")
-@click.option("--window", metavar="HH:MM-HH:MM",
-              help="Send only while it is within these hours on each contact's clock (their time_zone column; "
-                   "default: OUTREACH_SEND_WINDOW). The others wait for a later run, or for --wait.")
-@click.option("--weekdays/--any-day", default=None,
-              help="Also skip Saturday and Sunday on each contact's clock (default: OUTREACH_SEND_WEEKDAYS).")
-@click.option("--wait", is_flag=True,
-              help="Stay running until every contact's window has opened and each one is sent, "
-                   "showing who is next and when. Ctrl-C stops; the same command resumes.")
+@packed("timing", Timing, click.option(
+    "--window", metavar="HH:MM-HH:MM",
+    help="Send only while it is within these hours on each contact's clock (their time_zone column; "
+         "default: OUTREACH_SEND_WINDOW). The others wait for a later run, or for --wait."), click.option(
+    "--weekdays/--any-day", default=None,
+    help="Also skip Saturday and Sunday on each contact's clock (default: OUTREACH_SEND_WEEKDAYS)."), click.option(
+    "--wait", is_flag=True, help="Stay running until every contact's window has opened and each one is sent, "
+                                 "showing who is next and when. Ctrl-C stops; the same command resumes."))
 @click.option("--no-sync", is_flag=True,
               help="Do not read the mailbox first (it is read over IMAP when contacts of this sheet were written "
                    "to before, so that a reply that just arrived holds them).")
-@history_opts
 @check_dns_opt
 @json_opt
 @click.pass_context
-def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, limit: int | None,
-         rate: str | None, jitter: float | None, daily_cap: int | None, resend_uncertain: bool, retry_failed: bool,
-         variants: tuple[Path, ...], window: str | None, weekdays: bool | None, wait: bool, no_sync: bool,
-         include_answered: bool, include_recent: bool, recent_days: int, check_dns: bool, as_json: bool):
+def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, pace: Pace,
+         consent: Consent, variants: tuple[Path, ...], timing: Timing, no_sync: bool, check_dns: bool, as_json: bool):
     """Send one message per contact through your SMTP account, paced, and record each one.
 
     Every row is rendered and checked first: any error and nothing is sent. Then you see the
@@ -93,16 +92,13 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
     from outreach.cli.common import load_settings
     from outreach.deliver.session import open_campaign
     from outreach.errors import UserError
-    from outreach.options import Pace, SendOptions, Sheet, Timing
-    from outreach.track.gate import Consent
 
-    if wait and limit is not None:
+    if timing.wait and pace.limit is not None:
         raise UserError("--wait sends every contact and --limit only some: use one or the other")
+    wait = timing.wait
     feedback = terminal(as_json)
-    options = SendOptions(
-        Sheet(template, contacts, variants, campaign, check_dns),
-        Consent(include_answered, include_recent, recent_days, resend_uncertain, retry_failed),
-        Pace(rate, jitter, daily_cap, limit), Timing(window, weekdays, wait), dry_run=dry_run, no_sync=no_sync)
+    options = SendOptions(Sheet(template, contacts, variants, campaign, check_dns), consent, pace, timing,
+                          dry_run=dry_run, no_sync=no_sync)
     with open_campaign(load_settings(), options, feedback) as session:
         plan = session.plan
         if not as_json:

@@ -11,9 +11,9 @@ import codecs
 import contextlib
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from outreach.addresses import AddressValidator, EmailNotValidError
 from outreach.compose.columns import normalize_header

@@ -32,10 +32,10 @@ from outreach.deliver.session import SendSession, load_account
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
 from outreach.mailbox.sync import View, fresh_view, imap_configured, require_recent
-from outreach.options import FollowupOptions
+from outreach.options import Consent, FollowupOptions
 from outreach.store import MessageRow, Outgoing, Store, ThreadRow, open_existing
 from outreach.store.lock import OutboxLock, open_outbox
-from outreach.track.gate import Ask, Consent, Gate
+from outreach.track.gate import Ask, Gate
 from outreach.track.threads import DUE, Selection, next_action, select
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import html as html_module
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.errors import MessageError
 from email.header import decode_header, make_header
@@ -145,7 +145,7 @@ def date_of(msg: Message) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value
 
 
@@ -652,7 +652,7 @@ def _out_of_office_text(msg: Message) -> tuple[str, bool] | None:
     phrase = OUT_OF_OFFICE.search(opening)
     if not phrase:
         return None
-    sent = (date_of(msg) or datetime.now(timezone.utc)).date()
+    sent = (date_of(msg) or datetime.now(UTC)).date()
     if return_date(opening, sent) is None:
         return None
     return f"out-of-office text in the body ({phrase.group(0).strip()!r}, with a return date)", True
@@ -675,7 +675,7 @@ def classify(msg: Message) -> Verdict:
     if auto:
         reason, answers = auto
         if answers or base["thread_ids"] or is_reply_subject(subject):
-            sent = (base["date"] or datetime.now(timezone.utc)).date()
+            sent = (base["date"] or datetime.now(UTC)).date()
             until = return_date(f"{subject}\n{body_text(msg)}", sent)
             return Verdict("auto-reply", reason, until=until, **base)
         return Verdict("other", f"machine-made ({reason}) and not an answer to anything", **base)

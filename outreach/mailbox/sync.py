@@ -27,12 +27,12 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from outreach.clock import describe_age, iso, parse_duration, parse_time
 from outreach.config import Settings, parse_sender
@@ -97,7 +97,7 @@ class Index:
         self.since: date | None = (earliest - SLACK).date() if earliest else None
 
     @classmethod
-    def from_store(cls, store: Store, own_addresses: Iterable[str] = ()) -> "Index":
+    def from_store(cls, store: Store, own_addresses: Iterable[str] = ()) -> Index:
         rows = []
         for r in store.mailbox_rows():
             rows.append(SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
@@ -176,7 +176,7 @@ def match(verdict: Verdict, index: Index) -> Match | None:
 
 def _latest(rows: Iterable[SentMessage], before: datetime | None) -> SentMessage | None:
     """The most recent of ``rows`` created before ``before`` (with the clock-skew allowance)."""
-    limit = (before or datetime.now(timezone.utc)) + SLACK
+    limit = (before or datetime.now(UTC)) + SLACK
     candidates = [r for r in rows if r.created_at <= limit]
     return max(candidates, key=lambda r: (r.created_at, r.step), default=None)
 
@@ -476,7 +476,7 @@ class MessageFile:
         if self.box is not None:
             self.box.close()
 
-    def __enter__(self) -> "MessageFile":
+    def __enter__(self) -> MessageFile:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -497,7 +497,7 @@ def _header_block(raw: bytes) -> bytes:
     return raw
 
 
-def _start(store: Store, own_addresses: Iterable[str]) -> tuple[Report, "Index", "Recorder | None"]:
+def _start(store: Store, own_addresses: Iterable[str]) -> tuple[Report, Index, Recorder | None]:
     """A report, the index of our messages, and a recorder; no recorder when there is nothing to match."""
     report = Report()
     index = Index.from_store(store, own_addresses)
@@ -541,7 +541,7 @@ def _mtime(path: Path) -> datetime:
     stamps = [path.stat().st_mtime]
     if path.is_dir():
         stamps += [(path / sub).stat().st_mtime for sub in ("cur", "new") if (path / sub).exists()]
-    return datetime.fromtimestamp(max(stamps), timezone.utc)
+    return datetime.fromtimestamp(max(stamps), UTC)
 
 
 # ------------------------------------------------------------------------------------- IMAP

@@ -3,7 +3,7 @@
 Every message that may be drafted (``.eml`` or IMAP) or sent (``send``, ``followup``, a resend
 of an uncertain one) is decided here and nowhere else, from the person's whole history in the
 store (:class:`outreach.store.people.Person`: every campaign, this one included, marks, replies,
-auto-replies, bounces, suppressions) and the user's explicit word (:class:`Consent`). Plans
+auto-replies, bounces, suppressions) and the user's explicit word (:class:`outreach.options.Consent`). Plans
 and dry runs show the reasons it gives; senders ask it again for each small batch right before
 claiming it, so that a reply or a mark recorded meanwhile stops the message.
 
@@ -32,12 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from outreach.clock import parse_time
+from outreach.options import Consent
 from outreach.store import Store
 from outreach.store.outcomes import BOUNCE_KINDS, REPLY_KINDS, describe_suppression
 from outreach.store.people import Person
 from outreach.store.states import CLAIMED, FAILED, SENDING, SENT, UNCERTAIN, WRITTEN
-
-RECENT_DAYS = 30
 
 # Why a message is held, in words: the keys appear in plans, dry runs and --json.
 REASONS = {
@@ -56,17 +55,6 @@ REASONS = {
     "recent-elsewhere": "written to in another campaign within --recent-days (--include-recent to send anyway)",
     "duplicate": "a repeated address in the CSV",
 }
-
-
-@dataclass(frozen=True)
-class Consent:
-    """What the user explicitly allowed past a hold, on the command line; nothing else opens one."""
-
-    include_answered: bool = False
-    include_recent: bool = False
-    recent_days: int = RECENT_DAYS
-    resend_uncertain: bool = False
-    retry_failed: bool = False
 
 
 @dataclass(frozen=True)
