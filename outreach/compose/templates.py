@@ -22,7 +22,7 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jinja2.visitor import NodeTransformer
 
-from outreach.addresses import AddressValidator, EmailNotValidError
+from outreach.addresses import AddressValidator, InvalidAddress
 from outreach.compose import headers
 from outreach.compose.contacts import Contact, Problem
 from outreach.errors import UserError, where
@@ -510,7 +510,7 @@ class Template:
         origin = where(self.path, self.headers[header].line)
         try:
             valid = self.validate_address(addr)
-        except EmailNotValidError as e:
+        except InvalidAddress as e:
             raise RenderError(Problem("error", contact.line, _column_holding(contact, addr, self._columns_of(header)),
                                       f"{origin}: {header.title()} address {addr or name!r} is not valid: {e}")) from None
         self._refuse_address_syntax(header, name, contact, origin)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from outreach.addresses import AddressValidator, EmailNotValidError
+from outreach.addresses import InvalidAddress, identity
 from outreach.clock import iso
 from outreach.errors import UserError
 from outreach.store.outcomes import MARK_PREFIX, normalize_outcome
@@ -19,9 +19,10 @@ from outreach.store import Store
 
 
 def normalize_address(text: str) -> str:
+    """The address's identity, however it is typed (the store keys by it)."""
     try:
-        return AddressValidator()(text.strip()).casefold()
-    except EmailNotValidError as e:
+        return identity(text)
+    except InvalidAddress as e:
         raise UserError(f"{text!r} is not a valid address: {e}") from None
 
 

@@ -50,7 +50,8 @@ def test_headers_match_ignoring_case_and_spaces(tmp_path):
     path = write(tmp_path / "d.csv", " EMAIL ,First Name ,LAST name\r\nA@Example.EDU,Ann,Lee\r\n")
     [contact] = list(ContactFile(path))
     assert contact.fields == {"email": "A@Example.EDU", "first_name": "Ann", "last_name": "Lee"}
-    assert contact.email == "A@example.edu"  # the domain is case-insensitive, the local part is not
+    # the cell as typed stays in fields; the address sent to is its identity (outreach.addresses)
+    assert contact.email == "a@example.edu"
     assert normalize_header("  Interview Date ") == "interview_date"
 
 
