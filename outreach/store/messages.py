@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from outreach.addresses import address_key
 from outreach.errors import UserError
 from outreach.store.connection import Connection, utcnow
 
@@ -59,7 +60,7 @@ class Messages(Connection):
 
     def get(self, campaign: str, address: str, step: int = 0) -> MessageRow | None:
         row = self.db.execute("SELECT * FROM messages WHERE campaign=? AND address=? AND step=?",
-                              (campaign, address.casefold(), step)).fetchone()
+                              (campaign, address_key(address), step)).fetchone()
         return MessageRow.from_sql(row) if row else None
 
     def by_message_id(self, message_id: str) -> MessageRow | None:
@@ -81,7 +82,7 @@ class Messages(Connection):
     def messages_to(self, address: str) -> list[MessageRow]:
         """Every message to ``address``, in every campaign, oldest first."""
         rows = self.db.execute("SELECT * FROM messages WHERE address=? ORDER BY created_at, step",
-                               (address.casefold(),))
+                               (address_key(address),))
         return [MessageRow.from_sql(row) for row in rows]
 
     def upsert_message(self, *, campaign: str, address: str, step: int = 0, message_id: str, template: str,
@@ -107,9 +108,9 @@ class Messages(Connection):
                    draft_path=COALESCE(excluded.draft_path, messages.draft_path), updated_at=excluded.updated_at,
                    kind=excluded.kind, commitment=excluded.commitment
                WHERE messages.state IN ({states})""",
-            (campaign, address.casefold(), step, message_id, parent_id, template, variant, subject,
-             json.dumps(recipients), json.dumps(contact, ensure_ascii=False), contact_line, state,
-             transport, account, draft_path, now, now, kind, commitment, *replaceable),
+            (campaign, address_key(address), step, message_id, parent_id, template, variant, subject,
+             json.dumps([address_key(r) for r in recipients]), json.dumps(contact, ensure_ascii=False),
+             contact_line, state, transport, account, draft_path, now, now, kind, commitment, *replaceable),
         )
 
     def commitments(self, campaign: str | None = None) -> list[tuple[dict, str, str, str]]:
@@ -147,7 +148,7 @@ class Messages(Connection):
     def campaigns_of(self, address: str) -> list[str]:
         """The campaigns with a message to ``address``, most recently written to first."""
         rows = self.db.execute("SELECT campaign FROM messages WHERE address=? GROUP BY campaign "
-                               "ORDER BY MAX(COALESCE(sent_at, updated_at)) DESC", (address.casefold(),))
+                               "ORDER BY MAX(COALESCE(sent_at, updated_at)) DESC", (address_key(address),))
         return [r[0] for r in rows]
 
     def other_campaigns(self, campaign: str) -> Iterator[tuple[str, str, str, str, str]]:
@@ -170,13 +171,13 @@ class Messages(Connection):
         """The Message-ID a manual outcome belongs to: the last one sent, else the last one planned."""
         row = self.db.execute("SELECT message_id FROM messages WHERE campaign=? AND address=? "
                               "ORDER BY state = 'sent' DESC, step DESC LIMIT 1",
-                              (campaign, address.casefold())).fetchone()
+                              (campaign, address_key(address))).fetchone()
         return row[0] if row else None
 
     def thread(self, campaign: str, address: str) -> list[MessageRow]:
         """Every message to ``address`` in ``campaign``, first message first."""
         rows = self.db.execute("SELECT * FROM messages WHERE campaign=? AND address=? ORDER BY step",
-                               (campaign, address.casefold()))
+                               (campaign, address_key(address)))
         return [MessageRow.from_sql(r) for r in rows]
 
     def variants(self, campaign: str) -> dict[str, str]:
@@ -244,7 +245,7 @@ class Messages(Connection):
 
     def resolve_uncertain(self, campaign: str | None, address: str, delivered: bool) -> list[MessageRow]:
         """The user checked: an uncertain message did (``sent``) or did not (``queued``) go out."""
-        sql, args = "SELECT * FROM messages WHERE address=? AND state='uncertain'", [address.casefold()]
+        sql, args = "SELECT * FROM messages WHERE address=? AND state='uncertain'", [address_key(address)]
         if campaign is not None:
             sql, args = sql + " AND campaign=?", [*args, campaign]
         rows = [MessageRow.from_sql(r) for r in self.db.execute(sql, args)]
