@@ -30,6 +30,8 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser, HeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
+from outreach.addresses import address_key
+
 KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint", "other")
 
 _PARSER = BytesParser(policy=policy.compat32)
@@ -60,7 +62,7 @@ class Verdict:
     sender: str = ""
     subject: str = ""
     message_id: str | None = None
-    date: datetime | None = None
+    written_at: datetime | None = None  # the message's Date header
     thread_ids: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     original_ids: tuple[str, ...] = ()
@@ -77,14 +79,27 @@ class Verdict:
 
 # ----------------------------------------------------------------------------------- headers
 def raw_header(msg: Message, name: str) -> str:
-    """A header's value as a string, "" if absent. (compat32 hands out ``Header`` objects for
-    values with undecodable bytes; ``str()`` of those keeps what can be read.)"""
+    """A header's value as a string, "" if absent."""
     value = msg.get(name)
-    return "" if value is None else value if isinstance(value, str) else str(value)
+    return "" if value is None else _text(value)
 
 
 def raw_headers(msg: Message, name: str) -> list[str]:
-    return [v if isinstance(v, str) else str(v) for v in msg.get_all(name, [])]
+    return [_text(v) for v in msg.get_all(name, [])]
+
+
+def _text(value) -> str:
+    """compat32 hands out a ``Header`` for a value with 8-bit bytes in it: an address with a
+    Unicode domain (RFC 6532), or text in a legacy charset. Its bytes are read as UTF-8, which
+    the first is, and what cannot be read becomes U+FFFD (as ``str()`` of it would)."""
+    if isinstance(value, str):
+        return value
+    try:
+        chunks = decode_header(value)
+    except (ValueError, LookupError, UnicodeError, MessageError):
+        return str(value)
+    return "".join(chunk.decode("utf-8" if charset in (None, "unknown-8bit") else charset, "replace")
+                   if isinstance(chunk, bytes) else chunk for chunk, charset in chunks)
 
 
 def header_text(msg: Message, name: str) -> str:
@@ -123,16 +138,15 @@ _SIMPLE_ADDRESS = re.compile(r'^(?:[^<>"(),;:\\]*<)?([^\s<>"(),;:\\@]+@[^\s<>"()
 
 
 def address_of(value: str | None) -> str:
-    """The addr-spec of a header value, casefolded ("" if none).
+    """The addr-spec of a header value, as its identity (outreach.addresses; "" if none).
 
     ``Name <a@b>`` and bare ``a@b`` (nearly every From line) take a regular expression; quoted
     names, comments and groups go to the standard library's parser, which is ten times slower.
     """
     value = (value or "").strip()
     simple = _SIMPLE_ADDRESS.match(value)
-    if simple:
-        return simple.group(1).casefold()
-    return parseaddr(value)[1].strip().casefold()
+    found = simple.group(1) if simple else parseaddr(value)[1].strip()
+    return address_key(found) if found else ""
 
 
 def sender_of(msg: Message) -> str:
@@ -359,11 +373,11 @@ def _original(msg: Message, text: str) -> tuple[list[str], list[str]]:
     ids, recipients = [], []
     for headers in _returned_headers(msg):
         ids += message_ids(raw_header(headers, "Message-ID"))
-        recipients += [a.casefold() for _, a in getaddresses(raw_headers(headers, "To") + raw_headers(headers, "Cc"))
+        recipients += [address_key(a) for _, a in getaddresses(raw_headers(headers, "To") + raw_headers(headers, "Cc"))
                        if a]
     if not ids:  # a copy quoted in the text (Exim: "------ This is a copy of the message ...")
         ids = RETURNED_MESSAGE_ID.findall(text)
-        recipients += [a.casefold() for value in RETURNED_TO.findall(text) for _, a in getaddresses([value]) if a]
+        recipients += [address_key(a) for value in RETURNED_TO.findall(text) for _, a in getaddresses([value]) if a]
     own = set(message_ids(raw_header(msg, "Message-ID")))
     return [i for i in dict.fromkeys(ids) if i not in own], list(dict.fromkeys(recipients))
 
@@ -666,7 +680,7 @@ def body_text(msg: Message) -> str:
 def classify(msg: Message) -> Verdict:
     """Classify a parsed message (headers only is enough for replies; reports need the body)."""
     subject = header_text(msg, "Subject")
-    base = dict(sender=sender_of(msg), subject=subject, message_id=own_message_id(msg), date=date_of(msg),
+    base = dict(sender=sender_of(msg), subject=subject, message_id=own_message_id(msg), written_at=date_of(msg),
                 thread_ids=thread_ids(msg))
     report = _bounce(msg)
     if report is not None:
@@ -675,7 +689,7 @@ def classify(msg: Message) -> Verdict:
     if auto:
         reason, answers = auto
         if answers or base["thread_ids"] or is_reply_subject(subject):
-            sent = (base["date"] or datetime.now(timezone.utc)).date()
+            sent = (base["written_at"] or datetime.now(timezone.utc)).date()
             until = return_date(f"{subject}\n{body_text(msg)}", sent)
             return Verdict("auto-reply", reason, until=until, **base)
         return Verdict("other", f"machine-made ({reason}) and not an answer to anything", **base)

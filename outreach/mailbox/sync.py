@@ -13,6 +13,8 @@ file, a Maildir folder. For each incoming message:
    or by sender address plus a reply subject ("subject"). Any other mail a person sends from an
    address we wrote to, after our message, is an answer too ("address": "Your email about
    neuroradiology", no thread headers): when unsure whether someone answered, do not write again.
+   Addresses are compared by their identity (:mod:`outreach.addresses`): a reply from
+   ``Jane@univé.fr`` matches the message sent to ``jane@xn--univ-epa.fr``.
 4. **record** one event, keyed by the incoming message's own Message-ID, so the same mail seen
    again (another folder, a rescan after a UIDVALIDITY change, an mbox export of the same
    account) is counted once. Hard bounces and complaints also suppress the address.
@@ -53,6 +55,7 @@ from outreach.mailbox.classify import (
     sender_of,
     thread_ids,
 )
+from outreach.addresses import address_key
 from outreach.store import Store
 
 UNCERTAIN_STATES = ("sending", "uncertain")   # the outcome of a send is not known
@@ -86,11 +89,11 @@ class Index:
     def __init__(self, rows: Iterable[SentMessage], own_addresses: Iterable[str] = ()):
         self.by_id: dict[str, SentMessage] = {}
         self.by_address: dict[str, list[SentMessage]] = {}
-        self.own = {a.casefold() for a in own_addresses if a}
+        self.own = {address_key(a) for a in own_addresses if a}
         for row in rows:
             self.by_id[row.message_id.casefold()] = row
             for address in {row.address, *row.recipients}:
-                self.by_address.setdefault(address.casefold(), []).append(row)
+                self.by_address.setdefault(address_key(address), []).append(row)
         earliest = min((r.created_at for r in self.by_id.values()), default=None)
         self.since: date | None = (earliest - SLACK).date() if earliest else None
 
@@ -99,7 +102,7 @@ class Index:
         rows = []
         for r in store.mailbox_rows():
             rows.append(SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
-                                    tuple(a.casefold() for a in json.loads(r["recipients"])), r["state"],
+                                    tuple(address_key(a) for a in json.loads(r["recipients"])), r["state"],
                                     parse_time(r["created_at"])))
         return cls(rows, own_addresses)
 
@@ -150,7 +153,7 @@ def match(verdict: Verdict, index: Index) -> Match | None:
             return Match(sent, "header", "In-Reply-To" if position == 0 else "References")
     if verdict.is_report:
         for address in (*verdict.failed, *verdict.original_recipients):
-            if sent := _latest(index.by_address.get(address, ()), verdict.date):
+            if sent := _latest(index.by_address.get(address, ()), verdict.written_at):
                 return Match(sent, "address", f"the failed recipient {address}")
         return None
     rows = index.by_address.get(verdict.sender)
@@ -158,7 +161,7 @@ def match(verdict: Verdict, index: Index) -> Match | None:
         return None
     subject = base_subject(verdict.subject)
     if verdict.fresh:
-        if sent := _latest_before(rows, verdict.date):
+        if sent := _latest_before(rows, verdict.written_at):
             return Match(sent, "address", "a new message from the address we wrote to")
         return None
     if verdict.kind == "reply" and is_reply_subject(verdict.subject):
@@ -167,7 +170,7 @@ def match(verdict: Verdict, index: Index) -> Match | None:
         candidates = [r for r in rows if r.base_subject and r.base_subject in subject]
     else:
         return None
-    if sent := _latest(candidates, verdict.date):
+    if sent := _latest(candidates, verdict.written_at):
         return Match(sent, "subject", "the sender's address and the subject")
     return None
 
@@ -274,7 +277,7 @@ class Recorder:
             verdict = replace(verdict, kind="reply", reason="written by a person: a new message from the address "
                                                             "we wrote to (no thread headers, any subject)")
         sent = found.sent
-        occurred = verdict.date or arrived
+        occurred = verdict.written_at or arrived
         detail = {"from": verdict.sender, "subject": verdict.subject, "reason": verdict.reason,
                   "matched_by": found.how, "where": where}
         if verdict.failed:
