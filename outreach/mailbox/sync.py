@@ -17,7 +17,11 @@ file, a Maildir folder. For each incoming message:
    ``Jane@univé.fr`` matches the message sent to ``jane@xn--univ-epa.fr``.
 4. **record** one event, keyed by the incoming message's own Message-ID, so the same mail seen
    again (another folder, a rescan after a UIDVALIDITY change, an mbox export of the same
-   account) is counted once. Hard bounces and complaints also suppress the address.
+   account) is counted once. Hard bounces and complaints also suppress the address, when they
+   point at our message ("dsn" or "header"). One matched by the failed address alone could be
+   forged by anyone who knows the list: it is recorded as ``unconfirmed-bounce`` or
+   ``unconfirmed-complaint``, shown, and suppresses nothing until the user confirms it
+   (``outreach mark ADDRESS bounced``).
 
 Reconciliation rides along: a message left ``sending``/``uncertain`` by a crash, or a draft the
 user sent by hand, is marked ``sent`` when its Message-ID turns up in the Sent folder (or in an
@@ -57,10 +61,12 @@ from outreach.mailbox.classify import (
 )
 from outreach.addresses import address_key
 from outreach.store import Store
+from outreach.store.outcomes import CONFIRMING_MARK, UNCONFIRMED_REPORTS
 
 UNCERTAIN_STATES = ("sending", "uncertain")   # the outcome of a send is not known
 UNCONFIRMED_STATES = (*UNCERTAIN_STATES, "drafted")  # a draft may have been sent by hand
 RECORDED_KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint")
+POINTS_AT_OURS = ("dsn", "header")  # match strengths that tie a report to a message we sent
 # Mail that arrived this long before our first message cannot answer it (clock skew allowance).
 SLACK = timedelta(days=2)
 CHUNK = 500  # UIDs per FETCH: one round trip, a bounded response, a commit and a progress step
@@ -288,19 +294,32 @@ class Recorder:
             detail["diagnostic"] = verdict.diagnostic
         if verdict.until:  # also in events.until; readers of detail find it here too
             detail["until"] = verdict.until.isoformat()
-        recorded = Recorded(verdict.kind, sent.address, sent.campaign, sent.message_id, found.strength, found.how,
+        kind = verdict.kind
+        if kind in UNCONFIRMED_REPORTS and found.strength not in POINTS_AT_OURS:
+            kind = UNCONFIRMED_REPORTS[kind][0]
+        recorded = Recorded(kind, sent.address, sent.campaign, sent.message_id, found.strength, found.how,
                             verdict.sender, verdict.subject, verdict.reason, where, verdict.until, verdict.failed,
                             verdict.status)
         recorded.new = self.store.add_event(
-            message_id=sent.message_id, address=sent.address, kind=verdict.kind, source=event_source(msg),
+            message_id=sent.message_id, address=sent.address, kind=kind, source=event_source(msg),
             strength=found.strength, detail=detail, occurred_at=iso(occurred),
             until=verdict.until.isoformat() if verdict.until else None)
-        if recorded.new:
+        if recorded.new and kind in CONFIRMING_MARK:
+            self._unconfirmed(verdict, kind, sent)
+        elif recorded.new:
             recorded.suppressed = self._suppress(verdict, sent)
         if found.strength in ("header", "dsn") and sent.state in UNCONFIRMED_STATES:
             self._confirm(sent, None, f"{verdict.kind} from {verdict.sender or 'a mail server'} points at it")
         self.report.events.append(recorded)
         return recorded
+
+    def _unconfirmed(self, verdict: Verdict, kind: str, sent: SentMessage) -> None:
+        """Say that a report naming our address but pointing at none of our messages suppressed
+        nobody, and how to confirm it."""
+        address = next((a for a in verdict.failed if a in {sent.address, *sent.recipients}), sent.address)
+        self.report.warnings.append(
+            f"a {verdict.kind} report names {address} but quotes none of our Message-IDs (anyone can write one): "
+            f"recorded, nobody suppressed; if it is real, run `outreach mark {address} {CONFIRMING_MARK[kind]}`")
 
     def _suppress(self, verdict: Verdict, sent: SentMessage) -> list[str]:
         """Hard bounces and complaints stop further mail to the address.
