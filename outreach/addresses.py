@@ -1,7 +1,8 @@
 """Addresses: their syntax (email-validator, once per domain) and their identity.
 
-One mailbox can be typed many ways: ``Jane@EXAMPLE.edu``, ``jane@ｅｘａｍｐｌｅ.edu`` (full-width
-letters), ``jose@univé.fr`` with a precomposed or a combining accent, ``jose@xn--univ-epa.fr``.
+One mailbox can be typed many ways: ``Jane@EXAMPLE.edu``, ``jane@example.edu`` with the domain in
+full-width letters (as a Japanese or Chinese input method types it), ``jose@univé.fr`` with a
+precomposed or a combining accent, ``jose@xn--univ-epa.fr``.
 Its *identity* is one string for all of them: the domain in its IDNA ASCII form (UTS-46 maps
 full-width forms and case, NFC composes accents, then punycode), the mailbox name in lower case.
 The identity is what the tool sends to, and the key of duplicate rows, the store, a person's
@@ -68,7 +69,7 @@ class AddressValidator:
         if len(self.domains) >= MAX_DOMAINS:
             self.domains.clear()
         self.domains[domain] = valid.ascii_domain.lower()
-        return f"{valid.ascii_email.rpartition('@')[0].lower()}@{self.domains[domain]}"
+        return f"{valid.local_part.lower()}@{self.domains[domain]}"
 
 
 _SHARED = AddressValidator()

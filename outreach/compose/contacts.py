@@ -12,9 +12,9 @@ import contextlib
 import csv
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from outreach.addresses import AddressValidator, InvalidAddress
 from outreach.compose.columns import normalize_header
@@ -154,7 +154,7 @@ def _encoding_note(path: Path, encoding: Encoding) -> str | None:
 def detect_delimiter(header_line: str) -> str:
     """The delimiter that splits the header line most often (quotes respected by csv later)."""
     counts = {d: header_line.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 
@@ -198,7 +198,7 @@ class ContactFile:
         if "email" not in columns:  # "E-mail", "Email Address": what other sheets call it
             columns = ["email" if c in EMAIL_ALIASES else c for c in columns]
         seen: dict[str, str] = {}
-        for raw_name, name in zip(raw, columns):
+        for raw_name, name in zip(raw, columns, strict=True):
             if name and name in seen:
                 raise UserError(
                     f'{where(self.path, 1)}: columns "{seen[name]}" and "{raw_name}" '
@@ -266,9 +266,10 @@ class ContactFile:
     def _contact(self, line: int, row: list[str], first_lines: FirstLines) -> Contact:
         problems = []
         if len(row) > len(self.columns) and any(c.strip() for c in row[len(self.columns):]):
-            problems.append(Problem("error", line, None,
-                                    f"{plural(len(row), 'cell')} but only {plural(len(self.columns), 'column')} in the header"))
-        fields = {name: cell.strip() for name, cell in zip(self.columns, row) if name}
+            problems.append(Problem("error", line, None, f"{plural(len(row), 'cell')} but only "
+                                                         f"{plural(len(self.columns), 'column')} in the header"))
+        # A short row leaves its last columns empty (below); a long one is the error above.
+        fields = {name: cell.strip() for name, cell in zip(self.columns, row, strict=False) if name}
         for name in self.columns:
             fields.setdefault(name, "")
         contact = Contact(line, fields, problems=problems)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from typing import Iterable
+from collections.abc import Iterable
 
 CHUNK = 8192
 
@@ -19,7 +19,7 @@ CHUNK = 8192
 class FirstLines:
     def __init__(self, pairs: Iterable[tuple[str, int]]):
         """``pairs`` are (key, line) in file order; empty keys are ignored."""
-        self.chunks: list[tuple[array, array]] = []
+        self.chunks: list[tuple[array[int], array[int]]] = []
         batch: list[tuple[int, int]] = []
         for key, line in pairs:
             if key:

@@ -19,16 +19,17 @@ flufl.bounce expects, it tolerates broken mail, and it is several times faster o
 
 from __future__ import annotations
 
+import contextlib
 import html as html_module
 import re
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser, HeaderParser
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import collapse_rfc2231_value, getaddresses, parseaddr, parsedate_to_datetime
 
 from outreach.addresses import address_key
 
@@ -108,10 +109,8 @@ def header_text(msg: Message, name: str) -> str:
     if not value:
         return ""
     if "=?" in value:
-        try:
+        with contextlib.suppress(ValueError, LookupError, UnicodeError, MessageError):
             value = str(make_header(decode_header(value)))
-        except (ValueError, LookupError, UnicodeError, MessageError):
-            pass
     return " ".join(value.split())
 
 
@@ -159,7 +158,7 @@ def date_of(msg: Message) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value
 
 
@@ -259,6 +258,7 @@ RETURNED_TO = re.compile(r"^[ \t>]*To[ \t]*:[ \t]*(.+)$", re.IGNORECASE | re.MUL
 HEADERS_TYPES = ("text/rfc822-headers", "message/rfc822-headers", "message/global-headers")
 MESSAGE_TYPES = ("message/rfc822", "message/global")
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
+ENVELOPE_ID_FIELDS = ("Original-Envelope-Id", "X-Original-Message-ID")  # the latter: Gmail's
 
 
 def from_mail_system(msg: Message) -> bool:
@@ -384,16 +384,21 @@ def _original(msg: Message, text: str) -> tuple[list[str], list[str]]:
 
 def _delivery_status(msg: Message) -> Verdict | None:
     """The RFC 3464 verdict: bounce, delayed, "other" when every recipient was delivered, or None."""
-    failed, delayed, statuses, diagnostics, envelope_ids, fine = [], [], [], [], [], []
+    failed: list[str] = []
+    delayed: list[str] = []
+    statuses: list[str] = []
+    diagnostics: list[str] = []
+    envelope_ids: list[str] = []
+    fine: list[str] = []
     for part in _walk_leaves(msg):
         if part.get_content_type() not in DSN_TYPES:
             continue
         for block in _field_blocks(part):
-            for name in ("Original-Envelope-Id", "X-Original-Message-ID"):  # the latter: Gmail's
-                if raw_header(block, name):
-                    envelope_ids.append(raw_header(block, name).strip())
+            envelope_ids.extend(raw_header(block, name).strip() for name in ENVELOPE_ID_FIELDS
+                                if raw_header(block, name))
             action = header_text(block, "Action").lower()
-            recipient = _typed_address(raw_header(block, "Original-Recipient")) or _typed_address(raw_header(block, "Final-Recipient"))
+            recipient = (_typed_address(raw_header(block, "Original-Recipient"))
+                         or _typed_address(raw_header(block, "Final-Recipient")))
             if not action or not recipient:
                 continue
             if action.startswith(("failed", "error")):
@@ -431,7 +436,7 @@ def _flufl_failures(msg: Message) -> tuple[list[str], list[str]]:
         log.propagate = False
     try:
         temporary, permanent = all_failures(msg)
-    except Exception:  # heuristic detectors on hostile input: a miss, not a crash
+    except Exception:  # noqa: BLE001 - heuristic detectors on hostile input: a miss, not a crash
         return [], []
 
     def clean(found):
@@ -440,10 +445,16 @@ def _flufl_failures(msg: Message) -> tuple[list[str], list[str]]:
     return clean(temporary), clean(permanent)
 
 
+def _report_type(msg: Message) -> str:
+    """A multipart/report's report-type, lower-cased ("" if none; RFC 2231 forms collapsed)."""
+    value = msg.get_param("report-type")
+    return collapse_rfc2231_value(value).lower() if value else ""
+
+
 def _bounce(msg: Message) -> Verdict | None:
     """A delivery report in any shape, or None when this is not one."""
     report = msg.get_content_type() == "multipart/report"
-    report_type = (msg.get_param("report-type") or "").lower() if report else ""
+    report_type = _report_type(msg) if report else ""
     if report_type == "feedback-report":
         return _complaint(msg)
     if report_type == "disposition-notification":
@@ -666,7 +677,7 @@ def _out_of_office_text(msg: Message) -> tuple[str, bool] | None:
     phrase = OUT_OF_OFFICE.search(opening)
     if not phrase:
         return None
-    sent = (date_of(msg) or datetime.now(timezone.utc)).date()
+    sent = (date_of(msg) or datetime.now(UTC)).date()
     if return_date(opening, sent) is None:
         return None
     return f"out-of-office text in the body ({phrase.group(0).strip()!r}, with a return date)", True
@@ -680,25 +691,27 @@ def body_text(msg: Message) -> str:
 def classify(msg: Message) -> Verdict:
     """Classify a parsed message (headers only is enough for replies; reports need the body)."""
     subject = header_text(msg, "Subject")
-    base = dict(sender=sender_of(msg), subject=subject, message_id=own_message_id(msg), written_at=date_of(msg),
-                thread_ids=thread_ids(msg))
+    # What every verdict carries from the headers; each outcome below replaces kind and reason.
+    seen = Verdict("other", "", sender=sender_of(msg), subject=subject, message_id=own_message_id(msg),
+                   written_at=date_of(msg), thread_ids=thread_ids(msg))
     report = _bounce(msg)
     if report is not None:
-        return Verdict(**{**report.__dict__, **base})
+        return replace(report, sender=seen.sender, subject=subject, message_id=seen.message_id,
+                       written_at=seen.written_at, thread_ids=seen.thread_ids)
     auto = auto_reply_reason(msg) or _out_of_office_text(msg)
     if auto:
         reason, answers = auto
-        if answers or base["thread_ids"] or is_reply_subject(subject):
-            sent = (base["written_at"] or datetime.now(timezone.utc)).date()
+        if answers or seen.thread_ids or is_reply_subject(subject):
+            sent = (seen.written_at or datetime.now(UTC)).date()
             until = return_date(f"{subject}\n{body_text(msg)}", sent)
-            return Verdict("auto-reply", reason, until=until, **base)
-        return Verdict("other", f"machine-made ({reason}) and not an answer to anything", **base)
+            return replace(seen, kind="auto-reply", reason=reason, until=until)
+        return replace(seen, reason=f"machine-made ({reason}) and not an answer to anything")
     if msg.get_content_type() == "multipart/report":
-        kind = (msg.get_param("report-type") or "unknown").lower()
-        return Verdict("other", f"a {kind} report (read receipt or notification), not a reply", **base)
-    if base["thread_ids"]:
+        kind = _report_type(msg) or "unknown"
+        return replace(seen, reason=f"a {kind} report (read receipt or notification), not a reply")
+    if seen.thread_ids:
         header = "In-Reply-To" if message_ids(raw_header(msg, "In-Reply-To")) else "References"
-        return Verdict("reply", f"written by a person ({header} points to a thread)", **base)
+        return replace(seen, kind="reply", reason=f"written by a person ({header} points to a thread)")
     if is_reply_subject(subject):
-        return Verdict("reply", "written by a person (a reply subject, no thread headers)", **base)
-    return Verdict("other", "not a reply: no In-Reply-To, References or Re: subject", fresh=True, **base)
+        return replace(seen, kind="reply", reason="written by a person (a reply subject, no thread headers)")
+    return replace(seen, reason="not a reply: no In-Reply-To, References or Re: subject", fresh=True)

@@ -33,13 +33,15 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Self
 
+from outreach.addresses import address_key
 from outreach.clock import describe_age, iso, parse_duration, parse_time
 from outreach.config import Settings, parse_sender
 from outreach.errors import UserError
@@ -59,7 +61,6 @@ from outreach.mailbox.classify import (
     sender_of,
     thread_ids,
 )
-from outreach.addresses import address_key
 from outreach.store import Store
 from outreach.store.outcomes import CONFIRMING_MARK, UNCONFIRMED_REPORTS
 
@@ -69,6 +70,9 @@ RECORDED_KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint")
 POINTS_AT_OURS = ("dsn", "header")  # match strengths that tie a report to a message we sent
 # Mail that arrived this long before our first message cannot answer it (clock skew allowance).
 SLACK = timedelta(days=2)
+# A message whose creation time the store cannot read (a hand-edited row) counts as written long
+# ago: any mail may answer it, and none is skipped as older than it.
+LONG_AGO = datetime.fromtimestamp(0, UTC)
 CHUNK = 500  # UIDs per FETCH: one round trip, a bounded response, a commit and a progress step
 
 
@@ -104,12 +108,11 @@ class Index:
         self.since: date | None = (earliest - SLACK).date() if earliest else None
 
     @classmethod
-    def from_store(cls, store: Store, own_addresses: Iterable[str] = ()) -> "Index":
-        rows = []
-        for r in store.mailbox_rows():
-            rows.append(SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
-                                    tuple(address_key(a) for a in json.loads(r["recipients"])), r["state"],
-                                    parse_time(r["created_at"])))
+    def from_store(cls, store: Store, own_addresses: Iterable[str] = ()) -> Index:
+        rows = [SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
+                            tuple(address_key(a) for a in json.loads(r["recipients"])), r["state"],
+                            parse_time(r["created_at"]) or LONG_AGO)
+                for r in store.mailbox_rows()]
         return cls(rows, own_addresses)
 
     def __bool__(self) -> bool:
@@ -183,7 +186,7 @@ def match(verdict: Verdict, index: Index) -> Match | None:
 
 def _latest(rows: Iterable[SentMessage], before: datetime | None) -> SentMessage | None:
     """The most recent of ``rows`` created before ``before`` (with the clock-skew allowance)."""
-    limit = (before or datetime.now(timezone.utc)) + SLACK
+    limit = (before or datetime.now(UTC)) + SLACK
     candidates = [r for r in rows if r.created_at <= limit]
     return max(candidates, key=lambda r: (r.created_at, r.step), default=None)
 
@@ -255,8 +258,8 @@ class Report:
 
     def as_json(self) -> dict:
         return {"sources": self.sources, "events": [e.as_json() for e in self.events],
-                "confirmed_sent": self.confirmed, "still_uncertain": self.uncertain, "warnings": self.warnings, "notes": self.notes,
-                "unreadable": self.unreadable, "scanned": self.scanned, "stats": self.stats}
+                "confirmed_sent": self.confirmed, "still_uncertain": self.uncertain, "warnings": self.warnings,
+                "notes": self.notes, "unreadable": self.unreadable, "scanned": self.scanned, "stats": self.stats}
 
 
 class Recorder:
@@ -284,8 +287,8 @@ class Recorder:
                                                             "we wrote to (no thread headers, any subject)")
         sent = found.sent
         occurred = verdict.written_at or arrived
-        detail = {"from": verdict.sender, "subject": verdict.subject, "reason": verdict.reason,
-                  "matched_by": found.how, "where": where}
+        detail: dict[str, object] = {"from": verdict.sender, "subject": verdict.subject, "reason": verdict.reason,
+                                     "matched_by": found.how, "where": where}
         if verdict.failed:
             detail["failed"] = list(verdict.failed)
         if verdict.status:
@@ -423,13 +426,13 @@ def _skip_unreadable(report: Report, index: Index, where: str, location: dict, e
 
 
 def _record_unreadable_answer(store: Store, report: Report, sent: SentMessage, sender: str, where: str,
-                              problem: str, headers: Message) -> None:
+                              problem: str, headers: Message | None) -> None:
     """Mail from someone we wrote to is an answer, even when it cannot be read: when unsure
     whether a person answered, do not send them a reminder."""
-    try:
-        source = event_source(headers)
-    except Exception:  # noqa: BLE001
-        source = f"unreadable:{where}"
+    source = f"unreadable:{where}"
+    if headers is not None:
+        with suppress(Exception):  # the headers may be what could not be read
+            source = event_source(headers)
     how = "mail from the contact's address (unreadable)"
     reason = f"could not be read ({problem}); mail from a contact counts as an answer"
     recorded = Recorded("reply", sent.address, sent.campaign, sent.message_id, "address", how, sender, "", reason,
@@ -453,11 +456,13 @@ class MessageFile:
 
         self.path = path
         self.box: mailbox.Mailbox | None = None
+        self.maildir: mailbox.Maildir | None = None
+        self.keys: list[str] = []  # of the messages in the box; [] for a single message file
         self.is_maildir = path.is_dir()
         if self.is_maildir:
             if not all((path / sub).is_dir() for sub in ("cur", "new")):
                 raise UserError(f"{path}: is a folder but not a Maildir (no cur/ and new/ inside)")
-            self.box = mailbox.Maildir(path, factory=None, create=False)
+            self.box = self.maildir = mailbox.Maildir(path, factory=None, create=False)
             self.keys = sorted(self.box.keys())
             return
         try:
@@ -468,11 +473,9 @@ class MessageFile:
         if head == b"From ":
             self.box = mailbox.mbox(path, factory=None, create=False)
             self.keys = list(self.box.keys())
-        else:
-            self.keys = [None]
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.keys) if self.box is not None else 1
 
     def __iter__(self) -> Iterator[tuple[str, bytes]]:
         for label, raw, _ in self.items():
@@ -488,15 +491,15 @@ class MessageFile:
 
     def is_draft(self, key: str | None) -> bool:
         """Maildir's D flag (mbox has no draft flag: its D means deleted)."""
-        if self.is_maildir and key is not None:
-            return "D" in self.box.get_message(key).get_flags()
+        if self.maildir is not None and key is not None:
+            return "D" in self.maildir.get_message(key).get_flags()
         return False
 
     def close(self) -> None:
         if self.box is not None:
             self.box.close()
 
-    def __enter__(self) -> "MessageFile":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -517,7 +520,7 @@ def _header_block(raw: bytes) -> bytes:
     return raw
 
 
-def _start(store: Store, own_addresses: Iterable[str]) -> tuple[Report, "Index", "Recorder | None"]:
+def _start(store: Store, own_addresses: Iterable[str]) -> tuple[Report, Index, Recorder | None]:
     """A report, the index of our messages, and a recorder; no recorder when there is nothing to match."""
     report = Report()
     index = Index.from_store(store, own_addresses)
@@ -561,7 +564,7 @@ def _mtime(path: Path) -> datetime:
     stamps = [path.stat().st_mtime]
     if path.is_dir():
         stamps += [(path / sub).stat().st_mtime for sub in ("cur", "new") if (path / sub).exists()]
-    return datetime.fromtimestamp(max(stamps), timezone.utc)
+    return datetime.fromtimestamp(max(stamps), UTC)
 
 
 # ------------------------------------------------------------------------------------- IMAP
@@ -607,7 +610,7 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
     uidvalidity, uidnext = session.examine(folder)
     position = store.sync_position(session.key, folder)
     rescan = full or position is None or position[0] != uidvalidity
-    last = 0 if rescan else position[1]
+    last = 0 if rescan or position is None else position[1]
     entry = {"source": f"imap:{folder}", "uidvalidity": uidvalidity, "rescan": bool(position and rescan),
              "messages": 0, "matched": 0}
     report.sources.append(entry)
@@ -768,6 +771,8 @@ class Classified:
     @property
     def address(self) -> str:
         v = self.verdict
+        if v is None:
+            return ""
         return v.failed[0] if v.failed else self.match.sent.address if self.match else v.sender
 
 
@@ -778,7 +783,7 @@ def classify_files(settings: Settings, paths: Iterable[Path]) -> Iterator[Classi
         for label, raw in read_messages(path):
             try:
                 verdict = classify(parse_message(raw))
-            except Exception as e:  # one broken message: say so and go on with the others
+            except Exception as e:  # noqa: BLE001 - one broken message: say so and go on with the others
                 yield Classified(label, error=f"{type(e).__name__}: {e}")
                 continue
             found = match(verdict, index) if index else None

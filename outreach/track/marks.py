@@ -16,8 +16,8 @@ from datetime import datetime
 from outreach.addresses import InvalidAddress, identity
 from outreach.clock import iso
 from outreach.errors import UserError
-from outreach.store.outcomes import MARK_PREFIX, normalize_outcome
 from outreach.store import Store
+from outreach.store.outcomes import MARK_PREFIX, normalize_outcome
 
 
 def normalize_address(text: str) -> str:
