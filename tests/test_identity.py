@@ -8,11 +8,13 @@ accent composed or combining, the punycode form and any case are the same mailbo
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import mailbox
 import sqlite3
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
-from datetime import datetime, timezone
 
 import pytest
 
@@ -30,6 +32,10 @@ SPELLINGS = {
     "ana@xn--mnchen-3ya.de": ["Ana@xn--mnchen-3ya.de", "ana@münchen.de", "ana@mu\u0308nchen.de", "ANA@MÜNCHEN.DE"],
 }
 ALL = [(key, typed) for key, forms in SPELLINGS.items() for typed in forms]
+def parse_bytes(raw: bytes):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
 TEMPLATE = "Subject: Research on {{ topic }}\n\nDear Dr. {{ last_name }},\n\n{{ note }}\n\nAsha Rao\n"
 
 
@@ -273,3 +279,17 @@ def test_a_store_with_rows_no_address_rule_can_read_still_opens(workspace):
     store = Store(workspace / "outreach.db")
     assert {r[0]: r[1] for r in store.db.execute("SELECT address, recipients FROM messages")} == {
         "": "not json", "émile@école..fr": '["\\u00e9mile@\\u00e9cole..fr"]'}
+
+
+def test_a_follow_up_goes_to_the_identity_the_first_message_went_to(campaign, invoke, smtp_server, monkeypatch):
+    write_sheet(campaign.ws, ['"JANE@Example.EDU",N,S,t,n', '"Jose@UNIVÉ.fr",N,S,t,n'])
+    assert invoke(*campaign.args("--yes", "--campaign", "fall")).exit_code == 0
+    (campaign.ws / "fu.txt").write_text("Subject: Re: {{ original.subject }}\nKind: follow-up\n\nHello again.\n",
+                                        encoding="utf-8")
+    later = datetime.now(timezone.utc) + timedelta(days=8)
+    monkeypatch.setenv("OUTREACH_NOW", later.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    result = invoke("followup", "fall", "--template", "fu.txt", "--no-sync")
+    assert result.exit_code == 0, result.output
+    drafts = sorted((campaign.ws / "drafts" / "fall").glob("*.followup1.eml"))
+    to = sorted(parse_bytes(p.read_bytes())["To"].addresses[0].addr_spec for p in drafts)
+    assert to == ["jane@example.edu", "jose@xn--univ-epa.fr"]
