@@ -1,4 +1,23 @@
-"""Address syntax, by email-validator, once per domain.
+"""Addresses: their syntax (email-validator, once per domain) and their identity.
+
+One mailbox can be typed many ways: ``Jane@EXAMPLE.edu``, ``jane@example.edu`` with the domain in
+full-width letters (as a Japanese or Chinese input method types it), ``jose@univé.fr`` with a
+precomposed or a combining accent, ``jose@xn--univ-epa.fr``.
+Its *identity* is one string for all of them: the domain in its IDNA ASCII form (UTS-46 maps
+full-width forms and case, NFC composes accents, then punycode), the mailbox name in lower case.
+The identity is what the tool sends to, and the key of duplicate rows, the store, a person's
+history, suppressions and reply matching. An address gets it once, where it enters: the sheet
+(:class:`AddressValidator`), ``mark`` (:func:`identity`), the mailbox and the store
+(:func:`address_key`, which never refuses).
+
+Why the mailbox name is lowered, and sent that way: RFC 5321 lets a server treat ``Jane`` and
+``jane`` as two mailboxes but discourages relying on it, and no university or hospital server
+does. The tool already counted them as one person (one message for both rows), so sending to the
+identity keeps the envelope, the To header, the store's key and what incoming mail is matched
+against the same string, with nothing to keep in step.
+
+Internationalized mailbox names (``josé@``) are refused: they need SMTPUTF8 end to end, which
+many university servers lack. So an identity is always ASCII.
 
 email-validator's checks of the domain (IDNA, label rules, optional DNS) are most of its cost,
 and a contact list has few domains. The first address seen on a domain is validated in full;
@@ -9,32 +28,84 @@ which email-validator accepts anyway. Anything unusual goes through email-valida
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
-
-__all__ = ["AddressValidator", "EmailNotValidError"]
+__all__ = ["AddressValidator", "InvalidAddress", "address_key", "identity"]
 
 DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 DNS_TIMEOUT = 3
+MAX_DOMAINS = 10_000  # domains remembered; a sheet has far fewer, a hostile mailbox may have more
+
+
+class InvalidAddress(ValueError):
+    """Not an address the tool can send to; the text says why (email-validator's sentence)."""
 
 
 class AddressValidator:
-    """``validator(text)`` -> the ASCII address to send to, or raises ``EmailNotValidError``.
+    """``validator(text)`` -> the address's identity, or raises :class:`InvalidAddress`.
 
-    Internationalized mailbox names (``josé@``) are refused: they need SMTPUTF8 end to end,
-    which many university servers lack. Internationalized domains come back as punycode.
-    """
+    email-validator is imported on the first address that needs it: the store keys addresses
+    too, and `status` should not pay for the import (30 ms) to read them."""
 
     def __init__(self, check_dns: bool = False):
         self.check_dns = check_dns
         self.domains: dict[str, str] = {}  # domain as written -> its ASCII form
 
     def __call__(self, text: str) -> str:
-        local, at, domain = text.rpartition("@")
+        text = text.strip()
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        local, _, domain = text.rpartition("@")
         ascii_domain = self.domains.get(domain)
         if ascii_domain and len(local) <= 64 and len(text) <= 254 and DOT_ATOM.fullmatch(local):
-            return f"{local}@{ascii_domain}"
-        valid = validate_email(text, check_deliverability=self.check_dns, allow_smtputf8=False,
-                               timeout=DNS_TIMEOUT if self.check_dns else None)
-        self.domains[domain] = valid.ascii_domain
-        return valid.ascii_email
+            return f"{local.lower()}@{ascii_domain}"
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            valid = validate_email(text, check_deliverability=self.check_dns, allow_smtputf8=False,
+                                   timeout=DNS_TIMEOUT if self.check_dns else None)
+        except EmailNotValidError as e:
+            raise InvalidAddress(str(e)) from None
+        if len(self.domains) >= MAX_DOMAINS:
+            self.domains.clear()
+        self.domains[domain] = valid.ascii_domain.lower()
+        return f"{valid.local_part.lower()}@{self.domains[domain]}"
+
+
+_SHARED = AddressValidator()
+
+
+def identity(text: str) -> str:
+    """The identity of an address a person typed (``mark``, ``--to``): raises :class:`InvalidAddress`."""
+    return _SHARED(text)
+
+
+def address_key(text: str) -> str:
+    """The identity of an address that came from elsewhere (a mail header, a report, an older
+    store), and for one that is not valid, the text itself composed (NFC) and case-folded: a key
+    to find it by, never a refusal. Idempotent, so keys can be keyed again.
+
+    Plain ASCII addresses skip the validator: the IDNA form of an ASCII domain is that domain in
+    lower case, so their identity is their lower case (sync keys the sender of every message)."""
+    text = text.strip()
+    if text.isascii():
+        local, _, domain = text.rpartition("@")
+        if DOT_ATOM.fullmatch(local) and "xn--" not in domain.lower():
+            return text.lower()
+    try:
+        return _SHARED(text)
+    except InvalidAddress:
+        local, at, domain = text.rpartition("@")
+        return f"{_folded(local)}{at}{_domain_key(domain)}" if at else _folded(text)
+
+
+def _domain_key(domain: str) -> str:
+    """A domain's IDNA ASCII form when it has one, else the domain folded."""
+    try:
+        return _SHARED(f"postmaster@{domain}").rpartition("@")[2]
+    except InvalidAddress:
+        return _folded(domain)
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())

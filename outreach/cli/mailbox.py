@@ -31,7 +31,9 @@ def sync_(ctx, mboxes: tuple[Path, ...], maildirs: tuple[Path, ...], folders: tu
     is new since the last sync, and never changes anything: no message is marked read, moved
     or deleted. Unrelated mail is looked at by its headers only. An out-of-office reply is not
     a reply (its return date is kept); a delivery delay is not a bounce; a hard bounce or a
-    spam complaint stops further mail to that address. Messages whose sending was interrupted
+    spam complaint stops further mail to that address when it quotes one of our Message-IDs
+    (one that only names the address is shown, and `outreach mark ADDRESS bounced` confirms
+    it). Messages whose sending was interrupted
     are looked up in the Sent folder and marked sent when they are there.
 
     \b
@@ -83,10 +85,14 @@ def print_sync_report(report) -> None:
 
 
 def event_line(event) -> str:
+    failure = f"{event.status or ''} {', '.join(event.failed)}".strip()
+    unconfirmed = "quotes no Message-ID of ours, so nobody was suppressed"
     what = {"auto-reply": f"back {event.until}" if event.until else "no return date given",
-            "bounce": f"{event.status or ''} {', '.join(event.failed)}".strip(),
+            "bounce": failure,
             "delayed": f"{event.status or ''} not a failure yet".strip(),
-            "complaint": "marked as spam"}.get(event.kind, event.subject)
+            "complaint": "marked as spam",
+            "unconfirmed-bounce": f"{failure}; {unconfirmed}",
+            "unconfirmed-complaint": f"marked as spam; {unconfirmed}"}.get(event.kind, event.subject)
     weak = " (matched by subject only)" if event.strength == "subject" else ""
     stop = f"; suppressed {', '.join(event.suppressed)}" if event.suppressed else ""
     return f"{event.kind:<11} {event.address:<32} {event.campaign:<16} {what}{weak}{stop}"

@@ -17,7 +17,8 @@ from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
 @click.option("--campaign", help="Which campaign (needed only when the address is in several).")
 @click.option("--date", "when", help="When it happened: YYYY-MM-DD or an ISO date-time (default: now).")
 @click.option("--note", help="A few words to keep with the outcome.")
-@click.option("--undo", is_flag=True, help="Take back this mark (a mistake), and its suppression for opted-out.")
+@click.option("--undo", is_flag=True, help="Take back this mark (a mistake), and its suppression for opted-out "
+                                            "and bounced.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def mark(address: str, outcome: str, campaign: str | None, when: str | None, note: str | None, undo: bool,
          as_json: bool):
@@ -30,7 +31,8 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
       accepted   they said yes (counts as a reply)
       referred   they pointed you to someone else (counts as a reply)
       opted-out  they asked not to be contacted: suppressed in every campaign, for good
-      bounced    the address is dead (counts as a bounce)
+      bounced    the address is dead: suppressed in every campaign (confirms
+                 a bounce report that quoted none of our Message-IDs)
 
     Marking the same outcome again changes nothing. Outcomes accumulate (replied, later
     accepted); the newest one is what `status` shows. --undo removes a wrong mark.

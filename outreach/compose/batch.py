@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from outreach.addresses import address_key
 from outreach.compose.checks import Checker, Commitment, RowIndex
 from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.compose.interviews import InterviewLog, Season
@@ -150,11 +151,11 @@ def find_row(template: Template, contacts: ContactFile, *, line: int | None = No
         raise UserError("preview takes --line or --to, not both")
     if line == 1:
         raise UserError(f"{contacts.path}: line 1 is the header; the first contact is on line 2 or later")
-    wanted = (address or "").casefold()
+    wanted = address_key(address or "")
     lines = []
     for item in check_rows(template, contacts, sender=sender):
         if address:
-            if wanted in (item.contact.email.casefold(), item.contact.fields.get("email", "").casefold()):
+            if wanted in (item.contact.email, address_key(item.contact.fields.get("email", ""))):
                 return item
         elif line is None or item.contact.line == line:
             return item

@@ -11,11 +11,12 @@ import codecs
 import contextlib
 import csv
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from outreach.addresses import AddressValidator, EmailNotValidError
+from outreach.addresses import AddressValidator, InvalidAddress
 from outreach.compose.columns import normalize_header
 from outreach.compose.firstlines import FirstLines
 from outreach.errors import UserError, where
@@ -153,7 +154,7 @@ def _encoding_note(path: Path, encoding: Encoding) -> str | None:
 def detect_delimiter(header_line: str) -> str:
     """The delimiter that splits the header line most often (quotes respected by csv later)."""
     counts = {d: header_line.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 
@@ -197,7 +198,7 @@ class ContactFile:
         if "email" not in columns:  # "E-mail", "Email Address": what other sheets call it
             columns = ["email" if c in EMAIL_ALIASES else c for c in columns]
         seen: dict[str, str] = {}
-        for raw_name, name in zip(raw, columns):
+        for raw_name, name in zip(raw, columns, strict=True):
             if name and name in seen:
                 raise UserError(
                     f'{where(self.path, 1)}: columns "{seen[name]}" and "{raw_name}" '
@@ -212,10 +213,18 @@ class ContactFile:
 
     def __iter__(self) -> Iterator[Contact]:
         email_at = self.columns.index("email")
-        first_lines = FirstLines((_address_key(row[email_at]) if email_at < len(row) else "", line)
+        first_lines = FirstLines((self._identity(row[email_at]) if email_at < len(row) else "", line)
                                  for line, row in self.raw_rows())
         for line, row in self.raw_rows():
             yield self._contact(line, row, first_lines)
+
+    def _identity(self, cell: str) -> str:
+        """What makes two cells the same recipient (see outreach.addresses); "" for a cell that is
+        no address (its row gets its own error)."""
+        try:
+            return self.validate(cell)
+        except InvalidAddress:
+            return ""
 
     def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
         """(first line, cells) of every non-blank data row, unvalidated: for quick scans."""
@@ -257,9 +266,10 @@ class ContactFile:
     def _contact(self, line: int, row: list[str], first_lines: FirstLines) -> Contact:
         problems = []
         if len(row) > len(self.columns) and any(c.strip() for c in row[len(self.columns):]):
-            problems.append(Problem("error", line, None,
-                                    f"{plural(len(row), 'cell')} but only {plural(len(self.columns), 'column')} in the header"))
-        fields = {name: cell.strip() for name, cell in zip(self.columns, row) if name}
+            problems.append(Problem("error", line, None, f"{plural(len(row), 'cell')} but only "
+                                                         f"{plural(len(self.columns), 'column')} in the header"))
+        # A short row leaves its last columns empty (below); a long one is the error above.
+        fields = {name: cell.strip() for name, cell in zip(self.columns, row, strict=False) if name}
         for name in self.columns:
             fields.setdefault(name, "")
         contact = Contact(line, fields, problems=problems)
@@ -269,19 +279,21 @@ class ContactFile:
             return contact
         try:
             contact.email = self.validate(raw_address)
-        except EmailNotValidError as e:
+        except InvalidAddress as e:
             problems.append(Problem("error", line, "email", f"{raw_address!r} is not a valid address: {e}"))
             return contact
-        first = first_lines.first(_address_key(raw_address))
+        first = first_lines.first(contact.email)
         if first != line:
+            typed = f" (typed {_shown(raw_address)} here)" if raw_address != contact.email else ""
             problems.append(Problem("warning", line, "email",
-                                    f"{contact.email} already appears on line {first}; this row is skipped"))
+                                    f"{contact.email}{typed} is the same mailbox as line {first}; "
+                                    "this row is skipped"))
         return contact
 
 
-def _address_key(cell: str) -> str:
-    """What makes two cells the same recipient: case does not matter to any real mail server."""
-    return cell.strip().casefold()
+def _shown(cell: str) -> str:
+    """A cell quoted as typed; escaped when it holds decomposed accents, which look like the composed ones."""
+    return repr(cell) if unicodedata.is_normalized("NFC", cell) else ascii(cell)
 
 
 def csv_error_text(error: csv.Error, path: Path, start: int, line: int) -> str:

@@ -23,7 +23,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
-from outreach.addresses import AddressValidator, EmailNotValidError
+from outreach.addresses import AddressValidator, InvalidAddress
 from outreach.compose import headers
 from outreach.compose.contacts import Contact, Problem
 from outreach.errors import UserError, where
@@ -513,7 +513,7 @@ class Template:
         origin = where(self.path, self.headers[header].line)
         try:
             valid = self.validate_address(addr)
-        except EmailNotValidError as e:
+        except InvalidAddress as e:
             problem = Problem("error", contact.line, _column_holding(contact, addr, self._columns_of(header)),
                               f"{origin}: {header.title()} address {addr or name!r} is not valid: {e}")
             raise RenderError(problem) from None

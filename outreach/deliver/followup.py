@@ -85,10 +85,9 @@ def original_context(original: MessageRow, followups_sent: int) -> dict:
 
 
 def contact_of(row: MessageRow) -> Contact:
-    """The CSV row the first message was written from, as a :class:`Contact` again."""
-    fields = dict(row.contact)
-    email = fields.get("email", "").strip()
-    return Contact(row.contact_line or 0, fields, email if email.casefold() == row.address else row.address)
+    """The CSV row the first message was written from, as a :class:`Contact` again, addressed to
+    the identity the first message went to (however the cell was typed)."""
+    return Contact(row.contact_line or 0, dict(row.contact), row.address)
 
 
 def plan_followups(store: Store, template: Template, template_name: str, due: list[ThreadRow],

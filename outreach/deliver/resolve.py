@@ -15,6 +15,7 @@ from outreach.deliver.drafts import remove_sent_drafts
 from outreach.errors import UserError
 from outreach.store import open_existing
 from outreach.store.lock import open_outbox
+from outreach.track.marks import normalize_address
 
 
 @dataclass
@@ -30,7 +31,7 @@ def resolve_uncertain(settings: Settings, address: str, campaign: str | None, *,
     """Record an uncertain message as sent (its draft then goes) or put it back to be sent."""
     store = open_existing(settings)
     with open_outbox(store, "resolve", warn):
-        rows = store.in_doubt(address.strip(), campaign)
+        rows = store.in_doubt(normalize_address(address), campaign)
         if not rows:
             raise UserError(f"{address} has no uncertain message" + (f" in campaign {campaign!r}" if campaign else ""))
         if len(rows) > 1:

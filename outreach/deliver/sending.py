@@ -312,7 +312,7 @@ def ask_for(rendered: Rendered, campaign: str, *, sending: bool = True) -> Ask:
     """The gate's question for a rendered first message."""
     draft = rendered.draft
     address = rendered.contact.email
-    copies = tuple(r for r in draft.recipients if r.casefold() != address.casefold()) if draft else ()
+    copies = tuple(r for r in draft.recipients if r != address) if draft else ()  # identities, both
     return Ask(campaign, address, 0, draft.kind if draft else "thank-you", copies, sending, rendered.skip)
 
 

@@ -19,16 +19,19 @@ flufl.bounce expects, it tolerates broken mail, and it is several times faster o
 
 from __future__ import annotations
 
+import contextlib
 import html as html_module
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser, HeaderParser
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import collapse_rfc2231_value, getaddresses, parseaddr, parsedate_to_datetime
+
+from outreach.addresses import address_key
 
 KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint", "other")
 
@@ -60,7 +63,7 @@ class Verdict:
     sender: str = ""
     subject: str = ""
     message_id: str | None = None
-    date: datetime | None = None
+    written_at: datetime | None = None  # the message's Date header
     thread_ids: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     original_ids: tuple[str, ...] = ()
@@ -77,14 +80,27 @@ class Verdict:
 
 # ----------------------------------------------------------------------------------- headers
 def raw_header(msg: Message, name: str) -> str:
-    """A header's value as a string, "" if absent. (compat32 hands out ``Header`` objects for
-    values with undecodable bytes; ``str()`` of those keeps what can be read.)"""
+    """A header's value as a string, "" if absent."""
     value = msg.get(name)
-    return "" if value is None else value if isinstance(value, str) else str(value)
+    return "" if value is None else _text(value)
 
 
 def raw_headers(msg: Message, name: str) -> list[str]:
-    return [v if isinstance(v, str) else str(v) for v in msg.get_all(name, [])]
+    return [_text(v) for v in msg.get_all(name, [])]
+
+
+def _text(value) -> str:
+    """compat32 hands out a ``Header`` for a value with 8-bit bytes in it: an address with a
+    Unicode domain (RFC 6532), or text in a legacy charset. Its bytes are read as UTF-8, which
+    the first is, and what cannot be read becomes U+FFFD (as ``str()`` of it would)."""
+    if isinstance(value, str):
+        return value
+    try:
+        chunks = decode_header(value)
+    except (ValueError, LookupError, UnicodeError, MessageError):
+        return str(value)
+    return "".join(chunk.decode("utf-8" if charset in (None, "unknown-8bit") else charset, "replace")
+                   if isinstance(chunk, bytes) else chunk for chunk, charset in chunks)
 
 
 def header_text(msg: Message, name: str) -> str:
@@ -93,10 +109,8 @@ def header_text(msg: Message, name: str) -> str:
     if not value:
         return ""
     if "=?" in value:
-        try:
+        with contextlib.suppress(ValueError, LookupError, UnicodeError, MessageError):
             value = str(make_header(decode_header(value)))
-        except (ValueError, LookupError, UnicodeError, MessageError):
-            pass
     return " ".join(value.split())
 
 
@@ -123,16 +137,15 @@ _SIMPLE_ADDRESS = re.compile(r'^(?:[^<>"(),;:\\]*<)?([^\s<>"(),;:\\@]+@[^\s<>"()
 
 
 def address_of(value: str | None) -> str:
-    """The addr-spec of a header value, casefolded ("" if none).
+    """The addr-spec of a header value, as its identity (outreach.addresses; "" if none).
 
     ``Name <a@b>`` and bare ``a@b`` (nearly every From line) take a regular expression; quoted
     names, comments and groups go to the standard library's parser, which is ten times slower.
     """
     value = (value or "").strip()
     simple = _SIMPLE_ADDRESS.match(value)
-    if simple:
-        return simple.group(1).casefold()
-    return parseaddr(value)[1].strip().casefold()
+    found = simple.group(1) if simple else parseaddr(value)[1].strip()
+    return address_key(found) if found else ""
 
 
 def sender_of(msg: Message) -> str:
@@ -245,6 +258,7 @@ RETURNED_TO = re.compile(r"^[ \t>]*To[ \t]*:[ \t]*(.+)$", re.IGNORECASE | re.MUL
 HEADERS_TYPES = ("text/rfc822-headers", "message/rfc822-headers", "message/global-headers")
 MESSAGE_TYPES = ("message/rfc822", "message/global")
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
+ENVELOPE_ID_FIELDS = ("Original-Envelope-Id", "X-Original-Message-ID")  # the latter: Gmail's
 
 
 def from_mail_system(msg: Message) -> bool:
@@ -359,27 +373,32 @@ def _original(msg: Message, text: str) -> tuple[list[str], list[str]]:
     ids, recipients = [], []
     for headers in _returned_headers(msg):
         ids += message_ids(raw_header(headers, "Message-ID"))
-        recipients += [a.casefold() for _, a in getaddresses(raw_headers(headers, "To") + raw_headers(headers, "Cc"))
+        recipients += [address_key(a) for _, a in getaddresses(raw_headers(headers, "To") + raw_headers(headers, "Cc"))
                        if a]
     if not ids:  # a copy quoted in the text (Exim: "------ This is a copy of the message ...")
         ids = RETURNED_MESSAGE_ID.findall(text)
-        recipients += [a.casefold() for value in RETURNED_TO.findall(text) for _, a in getaddresses([value]) if a]
+        recipients += [address_key(a) for value in RETURNED_TO.findall(text) for _, a in getaddresses([value]) if a]
     own = set(message_ids(raw_header(msg, "Message-ID")))
     return [i for i in dict.fromkeys(ids) if i not in own], list(dict.fromkeys(recipients))
 
 
 def _delivery_status(msg: Message) -> Verdict | None:
     """The RFC 3464 verdict: bounce, delayed, "other" when every recipient was delivered, or None."""
-    failed, delayed, statuses, diagnostics, envelope_ids, fine = [], [], [], [], [], []
+    failed: list[str] = []
+    delayed: list[str] = []
+    statuses: list[str] = []
+    diagnostics: list[str] = []
+    envelope_ids: list[str] = []
+    fine: list[str] = []
     for part in _walk_leaves(msg):
         if part.get_content_type() not in DSN_TYPES:
             continue
         for block in _field_blocks(part):
-            for name in ("Original-Envelope-Id", "X-Original-Message-ID"):  # the latter: Gmail's
-                if raw_header(block, name):
-                    envelope_ids.append(raw_header(block, name).strip())
+            envelope_ids.extend(raw_header(block, name).strip() for name in ENVELOPE_ID_FIELDS
+                                if raw_header(block, name))
             action = header_text(block, "Action").lower()
-            recipient = _typed_address(raw_header(block, "Original-Recipient")) or _typed_address(raw_header(block, "Final-Recipient"))
+            recipient = (_typed_address(raw_header(block, "Original-Recipient"))
+                         or _typed_address(raw_header(block, "Final-Recipient")))
             if not action or not recipient:
                 continue
             if action.startswith(("failed", "error")):
@@ -417,7 +436,7 @@ def _flufl_failures(msg: Message) -> tuple[list[str], list[str]]:
         log.propagate = False
     try:
         temporary, permanent = all_failures(msg)
-    except Exception:  # heuristic detectors on hostile input: a miss, not a crash
+    except Exception:  # noqa: BLE001 - heuristic detectors on hostile input: a miss, not a crash
         return [], []
 
     def clean(found):
@@ -426,10 +445,16 @@ def _flufl_failures(msg: Message) -> tuple[list[str], list[str]]:
     return clean(temporary), clean(permanent)
 
 
+def _report_type(msg: Message) -> str:
+    """A multipart/report's report-type, lower-cased ("" if none; RFC 2231 forms collapsed)."""
+    value = msg.get_param("report-type")
+    return collapse_rfc2231_value(value).lower() if value else ""
+
+
 def _bounce(msg: Message) -> Verdict | None:
     """A delivery report in any shape, or None when this is not one."""
     report = msg.get_content_type() == "multipart/report"
-    report_type = (msg.get_param("report-type") or "").lower() if report else ""
+    report_type = _report_type(msg) if report else ""
     if report_type == "feedback-report":
         return _complaint(msg)
     if report_type == "disposition-notification":
@@ -666,25 +691,27 @@ def body_text(msg: Message) -> str:
 def classify(msg: Message) -> Verdict:
     """Classify a parsed message (headers only is enough for replies; reports need the body)."""
     subject = header_text(msg, "Subject")
-    base = dict(sender=sender_of(msg), subject=subject, message_id=own_message_id(msg), date=date_of(msg),
-                thread_ids=thread_ids(msg))
+    # What every verdict carries from the headers; each outcome below replaces kind and reason.
+    seen = Verdict("other", "", sender=sender_of(msg), subject=subject, message_id=own_message_id(msg),
+                   written_at=date_of(msg), thread_ids=thread_ids(msg))
     report = _bounce(msg)
     if report is not None:
-        return Verdict(**{**report.__dict__, **base})
+        return replace(report, sender=seen.sender, subject=subject, message_id=seen.message_id,
+                       written_at=seen.written_at, thread_ids=seen.thread_ids)
     auto = auto_reply_reason(msg) or _out_of_office_text(msg)
     if auto:
         reason, answers = auto
-        if answers or base["thread_ids"] or is_reply_subject(subject):
-            sent = (base["date"] or datetime.now(UTC)).date()
+        if answers or seen.thread_ids or is_reply_subject(subject):
+            sent = (seen.written_at or datetime.now(UTC)).date()
             until = return_date(f"{subject}\n{body_text(msg)}", sent)
-            return Verdict("auto-reply", reason, until=until, **base)
-        return Verdict("other", f"machine-made ({reason}) and not an answer to anything", **base)
+            return replace(seen, kind="auto-reply", reason=reason, until=until)
+        return replace(seen, reason=f"machine-made ({reason}) and not an answer to anything")
     if msg.get_content_type() == "multipart/report":
-        kind = (msg.get_param("report-type") or "unknown").lower()
-        return Verdict("other", f"a {kind} report (read receipt or notification), not a reply", **base)
-    if base["thread_ids"]:
+        kind = _report_type(msg) or "unknown"
+        return replace(seen, reason=f"a {kind} report (read receipt or notification), not a reply")
+    if seen.thread_ids:
         header = "In-Reply-To" if message_ids(raw_header(msg, "In-Reply-To")) else "References"
-        return Verdict("reply", f"written by a person ({header} points to a thread)", **base)
+        return replace(seen, kind="reply", reason=f"written by a person ({header} points to a thread)")
     if is_reply_subject(subject):
-        return Verdict("reply", "written by a person (a reply subject, no thread headers)", **base)
-    return Verdict("other", "not a reply: no In-Reply-To, References or Re: subject", fresh=True, **base)
+        return replace(seen, kind="reply", reason="written by a person (a reply subject, no thread headers)")
+    return replace(seen, reason="not a reply: no In-Reply-To, References or Re: subject", fresh=True)

@@ -13,9 +13,15 @@ file, a Maildir folder. For each incoming message:
    or by sender address plus a reply subject ("subject"). Any other mail a person sends from an
    address we wrote to, after our message, is an answer too ("address": "Your email about
    neuroradiology", no thread headers): when unsure whether someone answered, do not write again.
+   Addresses are compared by their identity (:mod:`outreach.addresses`): a reply from
+   ``Jane@univé.fr`` matches the message sent to ``jane@xn--univ-epa.fr``.
 4. **record** one event, keyed by the incoming message's own Message-ID, so the same mail seen
    again (another folder, a rescan after a UIDVALIDITY change, an mbox export of the same
-   account) is counted once. Hard bounces and complaints also suppress the address.
+   account) is counted once. Hard bounces and complaints also suppress the address, when they
+   point at our message ("dsn" or "header"). One matched by the failed address alone could be
+   forged by anyone who knows the list: it is recorded as ``unconfirmed-bounce`` or
+   ``unconfirmed-complaint``, shown, and suppresses nothing until the user confirms it
+   (``outreach mark ADDRESS bounced``).
 
 Reconciliation rides along: a message left ``sending``/``uncertain`` by a crash, or a draft the
 user sent by hand, is marked ``sent`` when its Message-ID turns up in the Sent folder (or in an
@@ -28,12 +34,14 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from pathlib import Path
+from typing import Self
 
+from outreach.addresses import address_key
 from outreach.clock import describe_age, iso, parse_duration, parse_time
 from outreach.config import Settings, parse_sender
 from outreach.errors import UserError
@@ -55,13 +63,18 @@ from outreach.mailbox.classify import (
 )
 from outreach.store import Store
 from outreach.store.lock import recover_if_free
+from outreach.store.outcomes import CONFIRMING_MARK, UNCONFIRMED_REPORTS
 from outreach.store.states import IN_DOUBT, MOVES
 
 UNCERTAIN_STATES = IN_DOUBT   # the outcome of a send is not known
 UNCONFIRMED_STATES = MOVES["confirm"].sources  # uncertain, or a draft that may have been sent by hand
 RECORDED_KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint")
+POINTS_AT_OURS = ("dsn", "header")  # match strengths that tie a report to a message we sent
 # Mail that arrived this long before our first message cannot answer it (clock skew allowance).
 SLACK = timedelta(days=2)
+# A message whose creation time the store cannot read (a hand-edited row) counts as written long
+# ago: any mail may answer it, and none is skipped as older than it.
+LONG_AGO = datetime.fromtimestamp(0, UTC)
 CHUNK = 500  # UIDs per FETCH: one round trip, a bounded response, a commit and a progress step
 
 
@@ -88,21 +101,20 @@ class Index:
     def __init__(self, rows: Iterable[SentMessage], own_addresses: Iterable[str] = ()):
         self.by_id: dict[str, SentMessage] = {}
         self.by_address: dict[str, list[SentMessage]] = {}
-        self.own = {a.casefold() for a in own_addresses if a}
+        self.own = {address_key(a) for a in own_addresses if a}
         for row in rows:
             self.by_id[row.message_id.casefold()] = row
             for address in {row.address, *row.recipients}:
-                self.by_address.setdefault(address.casefold(), []).append(row)
+                self.by_address.setdefault(address_key(address), []).append(row)
         earliest = min((r.created_at for r in self.by_id.values()), default=None)
         self.since: date | None = (earliest - SLACK).date() if earliest else None
 
     @classmethod
     def from_store(cls, store: Store, own_addresses: Iterable[str] = ()) -> Index:
-        rows = []
-        for r in store.mailbox_rows():
-            rows.append(SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
-                                    tuple(a.casefold() for a in json.loads(r["recipients"])), r["state"],
-                                    parse_time(r["created_at"])))
+        rows = [SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
+                            tuple(address_key(a) for a in json.loads(r["recipients"])), r["state"],
+                            parse_time(r["created_at"]) or LONG_AGO)
+                for r in store.mailbox_rows()]
         return cls(rows, own_addresses)
 
     def __bool__(self) -> bool:
@@ -152,7 +164,7 @@ def match(verdict: Verdict, index: Index) -> Match | None:
             return Match(sent, "header", "In-Reply-To" if position == 0 else "References")
     if verdict.is_report:
         for address in (*verdict.failed, *verdict.original_recipients):
-            if sent := _latest(index.by_address.get(address, ()), verdict.date):
+            if sent := _latest(index.by_address.get(address, ()), verdict.written_at):
                 return Match(sent, "address", f"the failed recipient {address}")
         return None
     rows = index.by_address.get(verdict.sender)
@@ -160,7 +172,7 @@ def match(verdict: Verdict, index: Index) -> Match | None:
         return None
     subject = base_subject(verdict.subject)
     if verdict.fresh:
-        if sent := _latest_before(rows, verdict.date):
+        if sent := _latest_before(rows, verdict.written_at):
             return Match(sent, "address", "a new message from the address we wrote to")
         return None
     if verdict.kind == "reply" and is_reply_subject(verdict.subject):
@@ -169,7 +181,7 @@ def match(verdict: Verdict, index: Index) -> Match | None:
         candidates = [r for r in rows if r.base_subject and r.base_subject in subject]
     else:
         return None
-    if sent := _latest(candidates, verdict.date):
+    if sent := _latest(candidates, verdict.written_at):
         return Match(sent, "subject", "the sender's address and the subject")
     return None
 
@@ -248,8 +260,8 @@ class Report:
 
     def as_json(self) -> dict:
         return {"sources": self.sources, "events": [e.as_json() for e in self.events],
-                "confirmed_sent": self.confirmed, "still_uncertain": self.uncertain, "warnings": self.warnings, "notes": self.notes,
-                "unreadable": self.unreadable, "scanned": self.scanned, "stats": self.stats}
+                "confirmed_sent": self.confirmed, "still_uncertain": self.uncertain, "warnings": self.warnings,
+                "notes": self.notes, "unreadable": self.unreadable, "scanned": self.scanned, "stats": self.stats}
 
 
 class Recorder:
@@ -276,9 +288,9 @@ class Recorder:
             verdict = replace(verdict, kind="reply", reason="written by a person: a new message from the address "
                                                             "we wrote to (no thread headers, any subject)")
         sent = found.sent
-        occurred = verdict.date or arrived
-        detail = {"from": verdict.sender, "subject": verdict.subject, "reason": verdict.reason,
-                  "matched_by": found.how, "where": where}
+        occurred = verdict.written_at or arrived
+        detail: dict[str, object] = {"from": verdict.sender, "subject": verdict.subject, "reason": verdict.reason,
+                                     "matched_by": found.how, "where": where}
         if verdict.failed:
             detail["failed"] = list(verdict.failed)
         if verdict.status:
@@ -287,19 +299,32 @@ class Recorder:
             detail["diagnostic"] = verdict.diagnostic
         if verdict.until:  # also in events.until; readers of detail find it here too
             detail["until"] = verdict.until.isoformat()
-        recorded = Recorded(verdict.kind, sent.address, sent.campaign, sent.message_id, found.strength, found.how,
+        kind = verdict.kind
+        if kind in UNCONFIRMED_REPORTS and found.strength not in POINTS_AT_OURS:
+            kind = UNCONFIRMED_REPORTS[kind][0]
+        recorded = Recorded(kind, sent.address, sent.campaign, sent.message_id, found.strength, found.how,
                             verdict.sender, verdict.subject, verdict.reason, where, verdict.until, verdict.failed,
                             verdict.status)
         recorded.new = self.store.add_event(
-            message_id=sent.message_id, address=sent.address, kind=verdict.kind, source=event_source(msg),
+            message_id=sent.message_id, address=sent.address, kind=kind, source=event_source(msg),
             strength=found.strength, detail=detail, occurred_at=iso(occurred),
             until=verdict.until.isoformat() if verdict.until else None)
-        if recorded.new:
+        if recorded.new and kind in CONFIRMING_MARK:
+            self._unconfirmed(verdict, kind, sent)
+        elif recorded.new:
             recorded.suppressed = self._suppress(verdict, sent)
         if found.strength in ("header", "dsn") and sent.state in UNCONFIRMED_STATES:
             self._confirm(sent, None, f"{verdict.kind} from {verdict.sender or 'a mail server'} points at it")
         self.report.events.append(recorded)
         return recorded
+
+    def _unconfirmed(self, verdict: Verdict, kind: str, sent: SentMessage) -> None:
+        """Say that a report naming our address but pointing at none of our messages suppressed
+        nobody, and how to confirm it."""
+        address = next((a for a in verdict.failed if a in {sent.address, *sent.recipients}), sent.address)
+        self.report.warnings.append(
+            f"a {verdict.kind} report names {address} but quotes none of our Message-IDs (anyone can write one): "
+            f"recorded, nobody suppressed; if it is real, run `outreach mark {address} {CONFIRMING_MARK[kind]}`")
 
     def _suppress(self, verdict: Verdict, sent: SentMessage) -> list[str]:
         """Hard bounces and complaints stop further mail to the address.
@@ -403,13 +428,13 @@ def _skip_unreadable(report: Report, index: Index, where: str, location: dict, e
 
 
 def _record_unreadable_answer(store: Store, report: Report, sent: SentMessage, sender: str, where: str,
-                              problem: str, headers: Message) -> None:
+                              problem: str, headers: Message | None) -> None:
     """Mail from someone we wrote to is an answer, even when it cannot be read: when unsure
     whether a person answered, do not send them a reminder."""
-    try:
-        source = event_source(headers)
-    except Exception:  # noqa: BLE001
-        source = f"unreadable:{where}"
+    source = f"unreadable:{where}"
+    if headers is not None:
+        with suppress(Exception):  # the headers may be what could not be read
+            source = event_source(headers)
     how = "mail from the contact's address (unreadable)"
     reason = f"could not be read ({problem}); mail from a contact counts as an answer"
     recorded = Recorded("reply", sent.address, sent.campaign, sent.message_id, "address", how, sender, "", reason,
@@ -433,11 +458,13 @@ class MessageFile:
 
         self.path = path
         self.box: mailbox.Mailbox | None = None
+        self.maildir: mailbox.Maildir | None = None
+        self.keys: list[str] = []  # of the messages in the box; [] for a single message file
         self.is_maildir = path.is_dir()
         if self.is_maildir:
             if not all((path / sub).is_dir() for sub in ("cur", "new")):
                 raise UserError(f"{path}: is a folder but not a Maildir (no cur/ and new/ inside)")
-            self.box = mailbox.Maildir(path, factory=None, create=False)
+            self.box = self.maildir = mailbox.Maildir(path, factory=None, create=False)
             self.keys = sorted(self.box.keys())
             return
         try:
@@ -448,11 +475,9 @@ class MessageFile:
         if head == b"From ":
             self.box = mailbox.mbox(path, factory=None, create=False)
             self.keys = list(self.box.keys())
-        else:
-            self.keys = [None]
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self.keys) if self.box is not None else 1
 
     def __iter__(self) -> Iterator[tuple[str, bytes]]:
         for label, raw, _ in self.items():
@@ -468,15 +493,15 @@ class MessageFile:
 
     def is_draft(self, key: str | None) -> bool:
         """Maildir's D flag (mbox has no draft flag: its D means deleted)."""
-        if self.is_maildir and key is not None:
-            return "D" in self.box.get_message(key).get_flags()
+        if self.maildir is not None and key is not None:
+            return "D" in self.maildir.get_message(key).get_flags()
         return False
 
     def close(self) -> None:
         if self.box is not None:
             self.box.close()
 
-    def __enter__(self) -> MessageFile:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -587,7 +612,7 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
     uidvalidity, uidnext = session.examine(folder)
     position = store.sync_position(session.key, folder)
     rescan = full or position is None or position[0] != uidvalidity
-    last = 0 if rescan else position[1]
+    last = 0 if rescan or position is None else position[1]
     entry = {"source": f"imap:{folder}", "uidvalidity": uidvalidity, "rescan": bool(position and rescan),
              "messages": 0, "matched": 0}
     report.sources.append(entry)
@@ -718,8 +743,8 @@ def fresh_view(store: Store, settings: Settings, now: datetime, *, read: bool, n
                feedback: Feedback = SILENT) -> View:
     """Read the mailbox first (IMAP, incremental: about a second) when ``read`` and ``needed``
     (someone to be written to was written to before), so that a reply that has just arrived holds
-    them; otherwise say how old the store's view is (nothing, when not ``needed``). Without IMAP a reminder needs a recent
-    offline sync (OUTREACH_SYNC_MAX_AGE, default 6h): see :func:`require_recent`."""
+    them; otherwise say how old the store's view is (nothing, when not ``needed``). Without IMAP a
+    reminder needs a recent offline sync (OUTREACH_SYNC_MAX_AGE, default 6h): see :func:`require_recent`."""
     if read and needed and imap_configured(settings):
         from outreach.account import Account
         from outreach.mailbox.imap import ImapSession
@@ -775,6 +800,8 @@ class Classified:
     @property
     def address(self) -> str:
         v = self.verdict
+        if v is None:
+            return ""
         return v.failed[0] if v.failed else self.match.sent.address if self.match else v.sender
 
 
@@ -785,7 +812,7 @@ def classify_files(settings: Settings, paths: Iterable[Path]) -> Iterator[Classi
         for label, raw in read_messages(path):
             try:
                 verdict = classify(parse_message(raw))
-            except Exception as e:  # one broken message: say so and go on with the others
+            except Exception as e:  # noqa: BLE001 - one broken message: say so and go on with the others
                 yield Classified(label, error=f"{type(e).__name__}: {e}")
                 continue
             found = match(verdict, index) if index else None

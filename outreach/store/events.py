@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 
+from outreach.addresses import address_key
 from outreach.clock import iso, parse_time
 from outreach.store.connection import Connection, utcnow
 from outreach.store.outcomes import REPLY_KINDS, SUPPRESS_KINDS, sql_list
@@ -20,7 +21,7 @@ class Events(Connection):
         value = self.db.execute(
             f"""SELECT MIN(COALESCE(occurred_at, recorded_at)) FROM events WHERE lower(address)=?
                 AND kind IN {sql_list(REPLY_KINDS)} AND COALESCE(occurred_at, recorded_at) >= ?""",
-            (address.casefold(), iso(since))).fetchone()[0]
+            (address_key(address), iso(since))).fetchone()[0]
         return parse_time(value)
 
     def event_kinds(self, message_ids: list[str]) -> Iterator[tuple[str, str]]:
@@ -39,7 +40,7 @@ class Events(Connection):
         cursor = self.db.execute(
             "INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, recorded_at, until) "
             "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (source) DO NOTHING",
-            (message_id, address.casefold(), kind, source, strength, detail, occurred_at, utcnow(), until))
+            (message_id, address_key(address), kind, source, strength, detail, occurred_at, utcnow(), until))
         return cursor.rowcount > 0
 
     def delete_event(self, source: str) -> bool:
@@ -47,18 +48,18 @@ class Events(Connection):
 
     def has_event(self, address: str, kind: str) -> bool:
         return self.db.execute("SELECT 1 FROM events WHERE lower(address)=? AND kind=? LIMIT 1",
-                               (address.casefold(), kind)).fetchone() is not None
+                               (address_key(address), kind)).fetchone() is not None
 
     def suppress(self, address: str, reason: str, at: str | None = None) -> bool:
         """Never write to ``address`` again (an opt-out, a hard bounce, a complaint); the first
         reason stays. False when it was already suppressed."""
         cursor = self.db.execute("INSERT INTO suppressions (address, reason, at) VALUES (?,?,?) "
-                                 "ON CONFLICT (address) DO NOTHING", (address.casefold(), reason, at or utcnow()))
+                                 "ON CONFLICT (address) DO NOTHING", (address_key(address), reason, at or utcnow()))
         return cursor.rowcount == 1
 
     def unsuppress(self, address: str, reason: str) -> bool:
         return self.db.execute("DELETE FROM suppressions WHERE address=? AND reason=?",
-                               (address.casefold(), reason)).rowcount > 0
+                               (address_key(address), reason)).rowcount > 0
 
     def suppressed(self) -> dict[str, str]:
         """address -> reason, for every address never to be written to again.
@@ -77,10 +78,11 @@ class Events(Connection):
 
     def suppression(self, address: str) -> str | None:
         """Why ``address`` must not be written to, or None: the list, or an opt-out or complaint event."""
+        key = address_key(address)
         row = self.db.execute(
             f"""SELECT reason FROM suppressions WHERE address=?
                 UNION ALL SELECT kind FROM events WHERE address=? AND kind IN {sql_list(SUPPRESS_KINDS)}
-                LIMIT 1""", (address.casefold(), address.casefold())).fetchone()
+                LIMIT 1""", (key, key)).fetchone()
         return row[0] if row else None
 
     def mailbox_events(self, message_id: str | None = None) -> list[dict]:

@@ -79,9 +79,9 @@ class OutboxLock:
             os.close(fd)
             if not wait:
                 return False
-            pid = f", process {holder['pid']}" if "pid" in holder else ""
-            raise UserError(f"another outreach command ({holder.get('command', 'send')}{pid}) is writing messages "
-                            f"on {self.path.with_suffix('')}; wait for it to finish") from None
+            who = f" ({holder.get('command', 'send')}, process {holder['pid']})" if "pid" in holder else ""
+            raise UserError(f"another outreach command{who} is writing messages on {self.path.with_suffix('')}; "
+                            "wait for it to finish") from None
         self.fd = fd
         self.previous = _read(fd)
         return True

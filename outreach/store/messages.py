@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from outreach.addresses import address_key
 from outreach.errors import UserError
 from outreach.store.connection import Connection, utcnow
 from outreach.store.states import CLAIMED, DRAFTED, IN_DOUBT, MOVES, QUEUED, SENDING, WRITTEN, StateError
@@ -41,8 +42,8 @@ class Outgoing:
 
     def columns(self) -> dict:
         values = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        values["address"] = self.address.casefold()
-        values["recipients"] = json.dumps(self.recipients)
+        values["address"] = address_key(self.address)
+        values["recipients"] = json.dumps([address_key(r) for r in self.recipients])
         values["contact"] = json.dumps(self.contact, ensure_ascii=False)
         return values
 
@@ -85,7 +86,7 @@ class Messages(Connection):
 
     def get(self, campaign: str, address: str, step: int = 0) -> MessageRow | None:
         row = self.db.execute("SELECT * FROM messages WHERE campaign=? AND address=? AND step=?",
-                              (campaign, address.casefold(), step)).fetchone()
+                              (campaign, address_key(address), step)).fetchone()
         return MessageRow.from_sql(row) if row else None
 
     def by_message_id(self, message_id: str) -> MessageRow | None:
@@ -107,7 +108,7 @@ class Messages(Connection):
     def messages_to(self, address: str) -> list[MessageRow]:
         """Every message to ``address``, in every campaign, oldest first."""
         rows = self.db.execute("SELECT * FROM messages WHERE address=? ORDER BY created_at, step",
-                               (address.casefold(),))
+                               (address_key(address),))
         return [MessageRow.from_sql(row) for row in rows]
 
     def record(self, move: str, message: Outgoing) -> bool:
@@ -186,7 +187,7 @@ class Messages(Connection):
     def campaigns_of(self, address: str) -> list[str]:
         """The campaigns with a message to ``address``, most recently written to first."""
         rows = self.db.execute("SELECT campaign FROM messages WHERE address=? GROUP BY campaign "
-                               "ORDER BY MAX(COALESCE(sent_at, updated_at)) DESC", (address.casefold(),))
+                               "ORDER BY MAX(COALESCE(sent_at, updated_at)) DESC", (address_key(address),))
         return [r[0] for r in rows]
 
     def other_campaigns(self, campaign: str) -> Iterator[tuple[str, str, str, str, str]]:
@@ -209,13 +210,13 @@ class Messages(Connection):
         """The Message-ID a manual outcome belongs to: the last one sent, else the last one planned."""
         row = self.db.execute("SELECT message_id FROM messages WHERE campaign=? AND address=? "
                               "ORDER BY state = 'sent' DESC, step DESC LIMIT 1",
-                              (campaign, address.casefold())).fetchone()
+                              (campaign, address_key(address))).fetchone()
         return row[0] if row else None
 
     def thread(self, campaign: str, address: str) -> list[MessageRow]:
         """Every message to ``address`` in ``campaign``, first message first."""
         rows = self.db.execute("SELECT * FROM messages WHERE campaign=? AND address=? ORDER BY step",
-                               (campaign, address.casefold()))
+                               (campaign, address_key(address)))
         return [MessageRow.from_sql(r) for r in rows]
 
     def variants(self, campaign: str) -> dict[str, str]:
@@ -261,7 +262,7 @@ class Messages(Connection):
 
     def written_to(self, addresses: Iterable[str]) -> bool:
         """Whether any of ``addresses`` was ever written to (a message that may have left), in any campaign."""
-        wanted = list(dict.fromkeys(a.casefold() for a in addresses if a))
+        wanted = list(dict.fromkeys(address_key(a) for a in addresses if a))
         for start in range(0, len(wanted), 500):
             batch = wanted[start:start + 500]
             if self.db.execute(f"SELECT 1 FROM messages WHERE address IN ({','.join('?' * len(batch))}) "
@@ -279,7 +280,7 @@ class Messages(Connection):
 
     def in_doubt(self, address: str, campaign: str | None = None) -> list[MessageRow]:
         """The messages to ``address`` whose sending outcome is unknown (in ``campaign``, if given)."""
-        sql, args = "SELECT * FROM messages WHERE address=? AND state IN (?, ?)", [address.casefold(), *IN_DOUBT]
+        sql, args = "SELECT * FROM messages WHERE address=? AND state IN (?, ?)", [address_key(address), *IN_DOUBT]
         if campaign is not None:
             sql, args = sql + " AND campaign=?", [*args, campaign]
         return [MessageRow.from_sql(r) for r in self.db.execute(sql + " ORDER BY campaign, step", args)]

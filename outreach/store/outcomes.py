@@ -1,7 +1,8 @@
 """Outcomes: what the store's events mean, and how suppressions read.
 
 An event's ``kind`` says what came back. Sync records ``reply``, ``auto-reply``, ``bounce``,
-``delayed`` and ``complaint``; ``outreach mark`` records outcomes that arrived another way
+``delayed`` and ``complaint`` (``unconfirmed-bounce`` and ``unconfirmed-complaint`` for reports
+that do not point at a message of ours); ``outreach mark`` records outcomes that arrived another way
 (``replied``, ``declined``, ``accepted``, ``referred``, ``opted-out``, ``bounced``) with
 strength ``manual``. Every consumer reads the kinds through the groups below, so an
 out-of-office is never a reply and a "delayed" notice is never a bounce. Pure: the store
@@ -19,6 +20,14 @@ REPLY_KINDS = ("reply", "replied", "declined", "accepted", "referred", "opted-ou
 # The message did not arrive. "delayed" is a warning from a relay, not a bounce.
 BOUNCE_KINDS = ("bounce", "bounced")
 AUTO_REPLY_KINDS = ("auto-reply",)
+# A bounce or complaint that names an address we wrote to but points at none of our messages
+# (no Message-ID of ours quoted, no In-Reply-To/References): anyone who knows the list can write
+# one, so it is kept under its own kind, in none of the groups here, until the user confirms it
+# with the mark named beside it.
+UNCONFIRMED_REPORTS = {"bounce": ("unconfirmed-bounce", "bounced"),
+                       "complaint": ("unconfirmed-complaint", "opted-out")}
+UNCONFIRMED_KINDS = tuple(kind for kind, _ in UNCONFIRMED_REPORTS.values())
+CONFIRMING_MARK = dict(UNCONFIRMED_REPORTS.values())  # unconfirmed kind -> the mark that confirms it
 # Never write to these addresses again, in any campaign.
 SUPPRESS_KINDS = ("complaint", "opted-out")
 

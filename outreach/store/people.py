@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from outreach.addresses import address_key
 from outreach.store.events import Events
 from outreach.store.outcomes import SUPPRESS_KINDS
 
@@ -57,7 +58,7 @@ class People(Events):
 
     def people(self, addresses: Iterable[str]) -> dict[str, Person]:
         """address (identity) -> its :class:`Person`, for every address given (known or not)."""
-        wanted = list(dict.fromkeys(a.casefold() for a in addresses if a))
+        wanted = list(dict.fromkeys(address_key(a) for a in addresses if a))
         found = {address: Person(address) for address in wanted}
         for start in range(0, len(wanted), BATCH):
             batch = wanted[start:start + BATCH]

@@ -11,7 +11,7 @@ from datetime import date
 from typing import NamedTuple
 
 from outreach.store.events import Events
-from outreach.store.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, sql_list
+from outreach.store.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, UNCONFIRMED_KINDS, sql_list
 
 
 class ThreadRow(NamedTuple):
@@ -34,12 +34,13 @@ class ThreadRow(NamedTuple):
     last_event: str | None      # "<when> <kind>" of the latest event of this thread
     suppressed: str | None      # a suppression reason, if any
     kind: str | None = None     # the first message's template Kind: a thank-you is never followed up
+    unconfirmed: str | None = None  # an unconfirmed-bounce or -complaint: a report that named the address only
 
 
 def _merge_events(a, b) -> list:
-    """Combine two (first_reply_at, bounced, back_on, last_event) aggregates."""
+    """Combine two (first_reply_at, bounced, back_on, last_event, unconfirmed) aggregates."""
     return [min(x for x in (a[0], b[0]) if x) if a[0] or b[0] else None, max(a[1] or 0, b[1] or 0),
-            max(a[2] or "", b[2] or "") or None, max(a[3] or "", b[3] or "") or None]
+            max(a[2] or "", b[2] or "") or None, max(a[3] or "", b[3] or "") or None, a[4] or b[4]]
 
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -105,25 +106,26 @@ class Reports(Events):
                                 THEN COALESCE(until, outreach_return_date(detail)) END),
                        MAX(COALESCE(occurred_at, recorded_at) || ' ' || kind ||
                            CASE WHEN strength = 'address' AND kind IN {sql_list(REPLY_KINDS)}
-                                THEN ' (by address)' ELSE '' END)
+                                THEN ' (by address)' ELSE '' END),
+                       MAX(CASE WHEN kind IN {sql_list(UNCONFIRMED_KINDS)} THEN kind END)
                 FROM events WHERE message_id IS NOT NULL GROUP BY message_id""")}
         followups: dict[tuple[str, str], list] = {}
         for camp, address, step, state, sent_at, error, message_id in self.db.execute(
                 f"SELECT campaign, address, step, state, sent_at, error, message_id FROM messages "
                 f"WHERE step > 0 {also} ORDER BY step", args):
             # [last_step, last_state, followups_sent, last_sent_at, last_error, events...]
-            item = followups.setdefault((camp, address), [0, None, 0, None, None, None, 0, None, None])
+            item = followups.setdefault((camp, address), [0, None, 0, None, None, None, 0, None, None, None])
             item[0:2], item[4] = (step, state), error
             if state == "sent":
                 item[2] += 1
                 item[3] = max(item[3] or "", sent_at or "") or None
             if message_id in events:
-                item[5:9] = _merge_events(item[5:9], events[message_id])
+                item[5:10] = _merge_events(item[5:10], events[message_id])
         any_reply = dict(self.db.execute(
             f"""SELECT lower(address), MAX(COALESCE(occurred_at, recorded_at)) FROM events
                 WHERE kind IN {sql_list(REPLY_KINDS)} GROUP BY lower(address)"""))
         suppressed = self.suppressed()
-        no_events = (None, 0, None, None)
+        no_events = (None, 0, None, None, None)
         for camp, address, line, state, sent_at, error, message_id, kind in self.db.execute(
                 f"""SELECT campaign, address, contact_line, state, sent_at,
                            CASE WHEN state != 'sent' THEN error END, message_id, kind
@@ -134,14 +136,14 @@ class Reports(Events):
             if fu is None:
                 yield ThreadRow(camp, address, line, state, sent_at, 0, state, 0,
                                 sent_at if state == "sent" else None, error, ev[0], any_reply.get(address),
-                                ev[1], ev[2], ev[3], suppressed.get(address), kind)
+                                ev[1], ev[2], ev[3], suppressed.get(address), kind, ev[4])
             else:
-                if fu[5:9] != [None, 0, None, None]:
-                    ev = _merge_events(ev, fu[5:9])
+                if fu[5:10] != [None, 0, None, None, None]:
+                    ev = _merge_events(ev, fu[5:10])
                 last_sent = fu[3] or (sent_at if state == "sent" else None)
                 yield ThreadRow(camp, address, line, state, sent_at, fu[0], fu[1], fu[2],
                                 last_sent, fu[4] if fu[1] != "sent" else error, ev[0], any_reply.get(address),
-                                ev[1], ev[2], ev[3], suppressed.get(address), kind)
+                                ev[1], ev[2], ev[3], suppressed.get(address), kind, ev[4])
 
     def contact_columns(self, campaigns: list[str] | None = None, sample: int = 2000) -> list[str]:
         """The CSV columns recorded with first messages (from a sample of rows)."""

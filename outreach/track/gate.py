@@ -15,7 +15,8 @@ The rules, first match wins:
 2. The address is suppressed (opted out, complained, a hard bounce quoting our Message-ID): never.
 3. A Cc or Bcc recipient is suppressed: never.
 4. The address bounced (a report tied to one of our messages, or the user's mark): never. A
-   report that only names the address (anyone can forge one) is shown, and holds nothing.
+   report that only names the address (anyone can forge one) is recorded as unconfirmed,
+   shown, and holds nothing.
 5. The interview log holds the row back (not yet over, or the program asks for no contact).
 6. A thank-you note is never followed up.
 7. The person answered (a reply, a fresh message, or a mark) in this campaign: nothing more goes
@@ -31,10 +32,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from outreach.addresses import address_key
 from outreach.clock import parse_time
 from outreach.options import Consent
 from outreach.store import Store
-from outreach.store.outcomes import BOUNCE_KINDS, REPLY_KINDS, describe_suppression
+from outreach.store.outcomes import (
+    BOUNCE_KINDS,
+    CONFIRMING_MARK,
+    REPLY_KINDS,
+    UNCONFIRMED_KINDS,
+    describe_suppression,
+)
 from outreach.store.people import Person
 from outreach.store.states import CLAIMED, FAILED, SENDING, SENT, UNCERTAIN, WRITTEN
 
@@ -120,7 +128,7 @@ def _reason(ask: Ask, person: Person, consent: Consent, now: datetime, state: st
         return "suppressed"
     if suppressed_copy:
         return "suppressed-copy"
-    if any(h.kind in BOUNCE_KINDS and h.strength != "address" for h in person.heard):
+    if any(h.kind in BOUNCE_KINDS for h in person.heard):
         return "bounced"
     if ask.schedule:
         return "not_yet" if ask.schedule.startswith("not yet") else "no_contact"
@@ -164,11 +172,12 @@ def _written_recently(person: Person, campaign: str, now: datetime, days: int) -
 
 
 def _notes(person: Person) -> tuple[str, ...]:
-    unconfirmed = [h for h in person.heard if h.kind in BOUNCE_KINDS and h.strength == "address"]
-    if not unconfirmed:
-        return ()
-    return ((f"a delivery report names {person.address} but quotes no message of ours (it may be forged); "
-             f"`outreach mark {person.address} bounced` confirms it"),)
+    """An unconfirmed report (it names the address but points at no message of ours) holds nothing:
+    anyone who knows the list could forge one. It is shown, with the mark that confirms it."""
+    kinds = dict.fromkeys(h.kind for h in person.heard if h.kind in UNCONFIRMED_KINDS)
+    return tuple(f"a {kind.removeprefix('unconfirmed-')} report names {person.address} but points at no message "
+                 f"of ours (it may be forged); `outreach mark {person.address} {CONFIRMING_MARK[kind]}` confirms it"
+                 for kind in kinds)
 
 
 @dataclass
@@ -192,7 +201,7 @@ class Gate:
         self.load(addresses)
 
     def person(self, address: str) -> Person:
-        key = address.casefold()
+        key = address_key(address)
         if key not in self._people:
             self.load([key])
         return self._people[key]
@@ -200,7 +209,8 @@ class Gate:
     def decide(self, ask: Ask) -> Decision:
         if self._suppressed is None:
             self._suppressed = self.store.suppressed()
-        copy = next(((c, self._suppressed[c.casefold()]) for c in ask.copies
-                     if c.casefold() != ask.address.casefold() and c.casefold() in self._suppressed), None)
+        copies = (address_key(c) for c in ask.copies)
+        own = address_key(ask.address)
+        copy = next(((c, self._suppressed[c]) for c in copies if c != own and c in self._suppressed), None)
         return decide(ask, self.person(ask.address), self.consent, self.now, copy)
 

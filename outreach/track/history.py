@@ -49,14 +49,9 @@ def history(person: Person, campaign: str) -> list[Past]:
             latest[written.campaign] = (written.state, written.when)
     pasts = []
     for camp, (state, when) in latest.items():
-        kinds = {h.kind for h in person.heard if h.campaign == camp and not _unconfirmed(h.kind, h.strength)}
+        kinds = {h.kind for h in person.heard if h.campaign == camp}
         pasts.append(Past(camp, state, when, _outcome(kinds, state)))
     return sorted(pasts, key=lambda p: p.when or "", reverse=True)
-
-
-def _unconfirmed(kind: str, strength: str | None) -> bool:
-    """A delivery report that only names the address (see the gate): not "bounced" in words either."""
-    return kind in BOUNCE_KINDS and strength == "address"
 
 
 def _outcome(kinds: set[str], state: str) -> str:

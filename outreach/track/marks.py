@@ -1,9 +1,11 @@
 """Manual marks: outcomes that arrived another way (a phone call, a hallway, another inbox).
 
 Marks are facts that accumulate ("replied", later "declined"); the newest mark is the
-contact's current manual outcome. A wrong mark is taken back with ``undo``, which deletes that
-mark (and, for ``opted-out``, the suppression it added). What each kind means is in
-:mod:`outreach.store.outcomes`.
+contact's current manual outcome. ``opted-out`` and ``bounced`` also put the address on the
+suppression list: ``bounced`` is how the user confirms a delivery report that named the address
+but quoted none of our Message-IDs (sync records those without suppressing, since anyone can
+forge one). A wrong mark is taken back with ``undo``, which deletes that mark and the
+suppression it added. What each kind means is in :mod:`outreach.store.outcomes`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from outreach.addresses import AddressValidator, EmailNotValidError
+from outreach.addresses import InvalidAddress, identity
 from outreach.clock import iso
 from outreach.errors import UserError
 from outreach.store import Store
@@ -19,10 +21,14 @@ from outreach.store.outcomes import MARK_PREFIX, normalize_outcome
 
 
 def normalize_address(text: str) -> str:
+    """The address's identity, however it is typed (the store keys by it)."""
     try:
-        return AddressValidator()(text.strip()).casefold()
-    except EmailNotValidError as e:
+        return identity(text)
+    except InvalidAddress as e:
         raise UserError(f"{text!r} is not a valid address: {e}") from None
+
+
+SUPPRESSING = ("opted-out", "bounced")  # marks that also put the address on the suppression list
 
 
 def mark_source(campaign: str, address: str, outcome: str) -> str:
@@ -58,13 +64,13 @@ def mark(store: Store, address: str, outcome: str, *, campaign: str | None, at: 
     with store.transaction():
         if undo:
             changed = store.delete_event(source)
-            if outcome == "opted-out" and not store.has_event(address, "opted-out"):
-                store.unsuppress(address, "opted-out")
+            if outcome in SUPPRESSING and not store.has_event(address, outcome):
+                store.unsuppress(address, outcome)
         else:
             message_id = store.latest_message_id(campaign, address) if campaign else None
             changed = store.add_event(message_id=message_id, address=address, kind=outcome, source=source,
                                       strength="manual", detail=note, occurred_at=iso(at))
-            if outcome == "opted-out":
-                store.suppress(address, "opted-out", iso(at))
+            if outcome in SUPPRESSING:
+                store.suppress(address, outcome, iso(at))
         suppressed = address in store.suppressed()
     return MarkResult(address, outcome, campaign, changed, suppressed)

@@ -6,7 +6,9 @@ reply to any message of the thread, or any reply from that address since the fir
 the address is not suppressed, fewer than ``max_followups`` follow-ups were sent, and the last
 message left at least ``after`` ago. A thank-you note (its template's Kind) is never followed up:
 reminding an interviewer of a thank-you reads as pressure. An auto-reply announcing a return date postpones the
-follow-up to the day after that date. An auto-reply is never a reply.
+follow-up to the day after that date. An auto-reply is never a reply. A bounce or complaint that
+named the address but quoted none of our Message-IDs (anyone can write one) stops nothing: it is
+shown beside the next action, with the `outreach mark` that confirms it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import NamedTuple
 
 from outreach.clock import local_date, parse_time, start_of_day
 from outreach.store import ThreadRow
-from outreach.store.outcomes import describe_suppression, is_refusal
+from outreach.store.outcomes import CONFIRMING_MARK, describe_suppression, is_refusal
 from outreach.store.states import IN_DOUBT
 
 # Action kinds: what the user (or the tool) should do next about one contact.
@@ -48,8 +50,21 @@ def replied_at(thread: ThreadRow) -> datetime | None:
     return None
 
 
+UNCONFIRMED_WORDS = {"unconfirmed-bounce": "bounce report", "unconfirmed-complaint": "spam complaint"}
+SETTLED = ("replied", "bounced", "suppressed")  # reasons after which an unconfirmed report no longer matters
+
+
 def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followups: int) -> Action:
     """What should happen next for one contact, and when."""
+    action = _next_action(thread, now, after, max_followups)
+    if thread.unconfirmed and action.reason not in SETTLED:
+        return action._replace(text=f"{action.text}; unconfirmed {UNCONFIRMED_WORDS[thread.unconfirmed]} (no "
+                                    f"Message-ID of ours): `outreach mark {thread.address} "
+                                    f"{CONFIRMING_MARK[thread.unconfirmed]}` to confirm")
+    return action
+
+
+def _next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followups: int) -> Action:
     stop = _reason_to_stop(thread)
     if stop is not None:
         text, reason = stop

@@ -50,7 +50,8 @@ def test_headers_match_ignoring_case_and_spaces(tmp_path):
     path = write(tmp_path / "d.csv", " EMAIL ,First Name ,LAST name\r\nA@Example.EDU,Ann,Lee\r\n")
     [contact] = list(ContactFile(path))
     assert contact.fields == {"email": "A@Example.EDU", "first_name": "Ann", "last_name": "Lee"}
-    assert contact.email == "A@example.edu"  # the domain is case-insensitive, the local part is not
+    # the cell as typed stays in fields; the address sent to is its identity (outreach.addresses)
+    assert contact.email == "a@example.edu"
     assert normalize_header("  Interview Date ") == "interview_date"
 
 
@@ -135,3 +136,21 @@ def test_utf16_bom_is_detected_without_content_sniffing(tmp_path):
     path.write_bytes(codecs.BOM_UTF16_LE + "email\ta\nx@example.edu\tb\n".encode("utf-16-le"))
     [contact] = ContactFile(path)
     assert contact.fields["a"] == "b"
+
+
+def test_first_lines_across_chunks_is_the_first_line_of_each_key(monkeypatch):
+    """Keys repeat within and across chunks; after the merge, one search finds the first line."""
+    import random
+
+    from outreach.compose import firstlines
+
+    monkeypatch.setattr(firstlines, "CHUNK", 7)
+    rng = random.Random(15)
+    keys = [f"k{rng.randrange(60)}" for _ in range(500)]
+    index = firstlines.FirstLines((key if n % 11 else "", n) for n, key in enumerate(keys, start=2))
+    expected: dict[str, int] = {}
+    for n, key in enumerate(keys, start=2):
+        if n % 11:
+            expected.setdefault(key, n)
+    assert {key: index.first(key) for key in set(keys)} == {key: expected.get(key) for key in set(keys)}
+    assert index.first("never") is None

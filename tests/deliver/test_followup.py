@@ -157,7 +157,7 @@ def test_followup_drafts_threaded_messages(workspace, store, fu, invoke):
     msg = parse(path)
     assert msg["Subject"] == "Re: Prospective IMG collaborator: stroke imaging"
     assert msg["In-Reply-To"] == first and msg["References"] == first
-    assert msg["To"].addresses[0].addr_spec == "M.Okafor@Example.edu"  # as the sheet spells it
+    assert msg["To"].addresses[0].addr_spec == "m.okafor@example.edu"  # its identity, where the first one went
     assert msg["X-Unsent"] == "1"
     assert "I wrote on November 14 about stroke imaging" in msg.get_content()
     row = store.get("fall", "m.okafor@example.edu", step=1)

@@ -69,10 +69,12 @@ def world(workspace, mail_account, tls_cert):
         yield smtp
 
 
-def sent_messages(workspace) -> dict[str, samples.Sent]:
+def sent_messages(workspace, smtp) -> dict[str, samples.Sent]:
+    """What the store recorded, with the bytes the server received: delivery reports quote them."""
+    received = {m.message_id: m.data for m in smtp.messages}
     with sqlite3.connect(workspace / "outreach.db") as db:
         rows = db.execute("SELECT address, message_id, subject FROM messages WHERE step = 0").fetchall()
-    return {a: samples.Sent(mid, a, subject, b"") for a, mid, subject in rows}
+    return {a: samples.Sent(mid, a, subject, received[mid]) for a, mid, subject in rows}
 
 
 def test_send_sync_followup_report(world, mail_account, workspace, invoke, monkeypatch):
@@ -82,7 +84,7 @@ def test_send_sync_followup_report(world, mail_account, workspace, invoke, monke
     assert len(smtp.messages) == 30
     originals = {m.message["To"].addresses[0].addr_spec: m.message for m in smtp.messages}
 
-    sent = sent_messages(workspace)
+    sent = sent_messages(workspace, smtp)
     today = date.today()
     inbox = [samples.gmail_reply(sent[address(0)]), samples.outlook_reply(sent[address(1)]),
              samples.apple_mail_reply(sent[address(2)]),

@@ -14,7 +14,7 @@ import sys
 from tests.conftest import ROOT
 from tests.smtp_server import Hold
 
-BUSY = "another outreach command (send, process "
+BUSY = "another outreach command"
 
 
 def start(campaign, cwd, db: str | None = None) -> subprocess.Popen:
