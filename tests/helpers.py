@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mailbox
+from collections.abc import Iterable
 from pathlib import Path
 
 MENTOR_TEMPLATE = """\
@@ -35,3 +37,14 @@ def contacts_csv(directory: Path, rows=ROWS, header=HEADER, name="contacts.csv",
 
 def template_file(directory: Path, text: str = MENTOR_TEMPLATE, name="mentor.txt") -> Path:
     return write(directory / "templates" / name, text)
+
+
+def write_mbox(path: Path, messages: Iterable[bytes]) -> Path:
+    """An mbox file holding ``messages``, as a mail client exports one."""
+    box = mailbox.mbox(path, create=True)
+    try:
+        for raw in messages:
+            box.add(raw)
+    finally:
+        box.close()
+    return path

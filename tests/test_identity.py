@@ -11,7 +11,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import mailbox
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -20,9 +19,10 @@ import pytest
 
 from outreach.addresses import InvalidAddress, address_key, identity
 from outreach.store import Outgoing, Store
-from tests.seed import force_state
 from outreach.store.schema import MIGRATIONS, statements
 from tests import mail_samples as samples
+from tests.helpers import write_mbox
+from tests.seed import force_state
 
 # identity -> the ways a sheet, a person or a mail server may write it (the first is the sheet's first row)
 SPELLINGS = {
@@ -150,14 +150,6 @@ def test_mark_finds_the_contact_however_it_is_typed(workspace, invoke):
 
 
 # -- the mailbox ------------------------------------------------------------------------------
-def write_mbox(path, messages: list[bytes]):
-    box = mailbox.mbox(path, create=True)
-    for raw in messages:
-        box.add(raw)
-    box.close()
-    return path
-
-
 def fresh_message(from_line: str, subject: str = "Your email about research", thread: str = "") -> bytes:
     """A person's message with an RFC 6532 (UTF-8) From line, as an internationalized domain's
     mail system writes it; no thread headers unless ``thread``."""

@@ -10,7 +10,6 @@ suppresses as before. Built from the real report shapes in tests/mail_samples.py
 from __future__ import annotations
 
 import json
-import mailbox
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -18,20 +17,13 @@ import pytest
 
 from outreach.store import Store
 from tests import mail_samples as samples
+from tests.helpers import write_mbox
 
 FOLLOW_UP = "Subject: Re: {{ original.subject }}\nKind: follow-up\n\nDear colleague,\n\nFollowing up.\n\nAsha Rao\n"
 BOUNCES = [samples.postfix_bounce, samples.exim_bounce, samples.exchange_bounce, samples.gmail_bounce,
            samples.qmail_bounce]
 REPORTS = [*BOUNCES, samples.arf_complaint]
 TARGET, OTHER = "dr0@example.edu", "dr1@example.edu"
-
-
-def write_mbox(path, messages: list[bytes]):
-    box = mailbox.mbox(path, create=True)
-    for raw in messages:
-        box.add(raw)
-    box.close()
-    return path
 
 
 def forged(report, sent: samples.Sent) -> bytes:

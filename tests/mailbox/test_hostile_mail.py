@@ -16,6 +16,7 @@ import pytest
 
 from outreach.store import Store
 from tests import mail_samples as samples
+from tests.helpers import write_mbox
 
 
 def nested_bounce(sent: samples.Sent, depth: int = 1000) -> bytes:
@@ -102,14 +103,6 @@ def test_followup_syncs_past_a_hostile_message(mail_account, record_sent, invoke
         result = invoke("followup", "fall-mentors", "--template", "fu.txt", "--dry-run")
         assert result.exit_code in (0, 1) and "internal error" not in result.output, result.output
         assert "1 due a follow-up; not now: 1 replied" in result.stdout, result.output
-
-
-def write_mbox(path, messages):
-    box = mailbox.mbox(path, create=True)
-    for raw in messages:
-        box.add(raw)
-    box.close()
-    return path
 
 
 def write_maildir(path, messages):

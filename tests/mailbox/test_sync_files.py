@@ -10,16 +10,9 @@ import pytest
 
 from outreach.store import Store
 from tests import mail_samples as samples
+from tests.helpers import write_mbox
 
 BACK = date.today() + timedelta(days=20)
-
-
-def write_mbox(path, messages: list[bytes]):
-    box = mailbox.mbox(path, create=True)
-    for raw in messages:
-        box.add(raw)
-    box.close()
-    return path
 
 
 def write_maildir(path, messages: list[bytes]):

@@ -16,6 +16,7 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from tests import helpers
 from tests import mail_samples as samples
 from tests.conftest import ROOT
 from tests.deliver.test_followup_e2e import FOLLOW_UP
@@ -95,15 +96,7 @@ def restore(store: Path, taken: Path) -> None:
 
 def write_mbox(path: Path, *messages: bytes) -> Path:
     """An mbox file holding ``messages``, as a mail client exports one."""
-    import mailbox
-
-    box = mailbox.mbox(path)
-    try:
-        for raw in messages:
-            box.add(raw)
-    finally:
-        box.close()
-    return path
+    return helpers.write_mbox(path, messages)
 
 
 def days_later(days: float) -> str:
