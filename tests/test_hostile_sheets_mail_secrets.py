@@ -316,14 +316,26 @@ def test_login_names_a_keyring_that_is_not_the_os_keyring_and_stores_nothing(wor
     assert "OS keyring" not in done.stdout and not keyring_file.exists()
 
 
-def test_keyrings_alt_plaintext_backend_is_refused_if_installed(workspace, run_cli, tmp_path):
-    pytest.importorskip("keyrings.alt", exc_type=ImportError)
-    (workspace / ".env").write_text("OUTREACH_FROM=Asha Rao <asha.rao@example.org>\nOUTREACH_PROVIDER=gmail\n")
-    done = run_cli("login", "--no-check", "--password-stdin", cwd=workspace, input="s3cret\n",
-                   env={"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
-                        "XDG_DATA_HOME": str(tmp_path / "xdg")})
-    assert done.returncode == 2 and "keyrings.alt.file.PlaintextKeyring" in done.stderr
-    assert str(tmp_path / "xdg") in done.stderr and not list((tmp_path / "xdg").rglob("*.cfg"))
+def test_keyrings_alt_plaintext_backend_is_refused_by_the_name_it_has(tmp_path):
+    """keyrings.alt is not installed for the tests on purpose (next test): installed, its backends
+    register with keyring and, on a machine without an OS keyring, one of them becomes the default,
+    so a developer's own passwords would land in a file. Its PlaintextKeyring is known to `login` by
+    its name and its file_path, so a backend with that name and that attribute stands in for it."""
+    import keyring
+
+    from outreach.account import keyring_destination
+    from tests.keyring_backends import PlaintextFileKeyring
+
+    stand_in = type("PlaintextKeyring", (PlaintextFileKeyring,), {
+        "__module__": "keyrings.alt.file", "file_path": tmp_path / "python_keyring" / "keyring_pass.cfg"})
+    previous = keyring.get_keyring()
+    keyring.set_keyring(stand_in())
+    try:
+        assert keyring_destination() == (
+            f"a plain file ({tmp_path / 'python_keyring' / 'keyring_pass.cfg'}), readable by anyone who can read "
+            "it: the keyring backend is keyrings.alt.file.PlaintextKeyring", False)
+    finally:
+        keyring.set_keyring(previous)
 
 
 def test_the_test_suite_itself_uses_no_plaintext_keyring_package():
