@@ -16,8 +16,8 @@ from outreach.persona import Persona, personalize
 
 def scaffold(directory: Path, persona: Persona | None = None) -> tuple[list[Path], list[Path]]:
     """Copy the shipped templates, example CSVs and ``.env.example`` (as ``.env``) into
-    ``directory``; files already there are kept. With ``persona``, the templates and ``.env``
-    speak for that person instead of the example applicant. Returns (created, kept)."""
+    ``directory``; files already there are kept. With ``persona``, the templates, ``.env`` and
+    ``.env.example`` speak for that person instead of the example applicant. Returns (created, kept)."""
     data = resources.files("outreach.data")
     directory.mkdir(parents=True, exist_ok=True)
     created, kept = [], []
@@ -26,7 +26,8 @@ def scaffold(directory: Path, persona: Persona | None = None) -> tuple[list[Path
     plan += [(data / "examples" / name, directory / name)
              for name in sorted(p.name for p in (data / "examples").iterdir() if p.is_file())]
     plan.append((data / "examples" / ".env.example", directory / ".env"))
-    personal = {directory / ".env", *(target for _, target in plan if target.parent.name == "templates")}
+    personal = {directory / ".env", directory / ".env.example",
+                *(target for _, target in plan if target.parent.name == "templates")}
     for source, target in plan:
         if target.exists():
             kept.append(target)

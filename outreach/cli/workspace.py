@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from outreach.cli import common
 from outreach.cli.common import note
 from outreach.output import plural, say, style
 
@@ -16,74 +17,116 @@ from outreach.output import plural, say, style
 @click.option("--name", help="Your name as recipients see it, e.g. 'Priya Nair'.")
 @click.option("--email", help="Your address, e.g. priya.nair@example.org.")
 @click.option("--school", help="Your medical school, e.g. 'Malabar Medical College'.")
-@click.option("--signature", help="The lines under 'Best regards,' (\\n for a new line; default: name and address).")
+@click.option("--country", help="The country your school is in, e.g. India.")
+@click.option("--degree", help="Your medical degree, e.g. MBBS or MD.")
+@click.option("--year", help="The year you graduated (or will), e.g. 2024.")
+@click.option("--exams", help="Your USMLE progress, finishing 'I have ...', e.g. 'passed Step 1 and Step 2 CK'.")
+@click.option("--city", help="The city you live in now.")
+@click.option("--experience", help="One or two sentences of your research experience.")
+@click.option("--signature", help="The lines under 'Best regards,' (\\n for a new line; default: name, degree "
+                                  "and address).")
 @click.option("--no-input", is_flag=True, help="Ask nothing: what is not given stays a [[PLACEHOLDER]] to edit.")
 @click.option("--example", is_flag=True,
               help="Keep the fictional example applicant (Asha Rao): a demo that drafts without any set-up.")
-def init(directory: Path, name: str | None, email: str | None, school: str | None, signature: str | None,
-         no_input: bool, example: bool):
+def init(directory: Path, no_input: bool, example: bool, **given: str | None):
     """Create a workspace: example contacts, the shipped templates and a .env, in your name.
 
-    Asks for your name, address, school and signature (or takes them as options) and writes
-    them into .env and the templates. `outreach check` refuses a message that still carries a
-    [[PLACEHOLDER]] or the example applicant's details. Existing files are left alone, so
-    running it again only adds what is missing.
+    Asks who you are: name, address, school, its country, degree, graduation year, USMLE
+    progress, city, research experience and signature (or takes them as options), and writes
+    the answers into .env and the templates. On a terminal a wrong answer is asked again;
+    Enter skips a question and leaves a [[PLACEHOLDER]]. `outreach check` refuses a message
+    that still carries a placeholder or the example applicant's details. Existing files are
+    left alone, so running it again only adds what is missing.
 
     \b
     Examples:
       outreach init my-outreach && cd my-outreach
       outreach init my-outreach --name 'Priya Nair' --email priya.nair@example.org \\
-          --school 'Malabar Medical College' --no-input
+          --school 'Malabar Medical College' --country India --no-input
       outreach init demo --example        # the fictional applicant, to try the tool
     """
     from outreach.errors import UserError
-    from outreach.persona import PLACEHOLDERS
+    from outreach.persona import is_placeholder
     from outreach.workspace import scaffold
 
-    if example and (name or email or school or signature):
-        raise UserError("--example keeps the example applicant; leave out --name, --email, --school and --signature")
-    persona = None if example else ask_persona(name, email, school, signature, ask=not no_input)
+    if example and any(value is not None for value in given.values()):
+        raise UserError("--example keeps the example applicant; leave out " +
+                        ", ".join(f"--{key}" for key, value in given.items() if value is not None))
+    persona = None if example else ask_persona(given, ask=not no_input)
     created, kept = scaffold(directory, persona)
     for path in created:
         say(f"created {path}")
     if kept:
         say(f"kept {plural(len(kept), 'existing file')}")
-    if persona is not None and any(value.startswith("[[") or value == PLACEHOLDERS.email
-                                   for value in (persona.name, persona.email, persona.school, persona.signature)):
+    if persona is not None and is_placeholder(persona):
         say(style("The [[PLACEHOLDERS]] in .env and templates/ are yours to fill in: `outreach check` "
                   "refuses a message that still has one.", "warning"))
-    say(f"\nNext: read the templates (your USMLE progress, city and experience), then\n"
+    say(f"\nNext: read templates/mentor_outreach.txt once as a mentor would, then\n"
         f"  cd {directory}\n  outreach check templates/mentor_outreach.txt mentors.csv")
 
 
-def ask_persona(name: str | None, email: str | None, school: str | None, signature: str | None, *, ask: bool):
-    """The user's details: the options given, then answers to questions (a terminal or lines on
-    standard input), else clearly marked placeholders."""
-    from outreach.config import parse_sender
+def ask_persona(given: dict[str, str | None], *, ask: bool):
+    """The user's details: the options given, then answers to questions, else clearly marked
+    placeholders. On a terminal a wrong answer is asked again; from lines on standard input
+    (a script) it is an error, since the next line is already the next answer."""
     from outreach.errors import UserError
-    from outreach.persona import PLACEHOLDERS, Persona
+    from outreach.persona import PLACEHOLDERS, QUESTIONS, Persona, answer_problem, default_signature
 
-    def answer(value: str | None, question: str, placeholder: str, default: str | None = None) -> str:
-        if value is None and ask:
-            try:
-                value = click.prompt(question, default=default or placeholder, show_default=default is not None,
-                                     err=True)
-            except click.exceptions.Abort:
-                raise UserError("no answers on standard input: give --name, --email, --school and --signature, "
-                                "or --no-input for placeholders") from None
-        value = " ".join((value or placeholder).replace("\\n", "\n").split(" ")).strip()
-        if any(c in value for c in '"\\') or any(ord(c) < 32 and c != "\n" for c in value):
-            raise UserError(f"{value!r}: quotes, backslashes and control characters cannot go in .env")
+    on_terminal = ask and common.interactive()
+    if on_terminal and any(given[question.key] is None for question in QUESTIONS):
+        say("Enter skips a question and leaves a [[PLACEHOLDER]] to fill in later.", err=True)
+    answers: dict[str, str] = {}
+    for number, question in enumerate(QUESTIONS, 1):
+        key = question.key
+        default = getattr(PLACEHOLDERS, key)
+        if key == "signature":
+            default = default_signature(answers["name"], answers["degree"], answers["email"])
+        value = given[key]
+        if value is None and not ask:
+            value = default
+        elif value is None:
+            value = _prompt(question, default, on_terminal, number)
+        else:
+            value = _cleaned(key, value)
+            problem = answer_problem(key, value)
+            if problem:
+                raise UserError(f"--{key} {value!r}: {problem}")
+        answers[key] = value
+    return Persona(**answers)
+
+
+def _cleaned(key: str, value: str) -> str:
+    """An answer as it goes into the files: a signature keeps its lines (typed as \\n), anything
+    else is one line with single spaces."""
+    if key == "signature":
+        return "\n".join(line.strip() for line in value.replace("\\n", "\n").strip().splitlines())
+    return " ".join(value.split())
+
+
+def _prompt(question, default: str, on_terminal: bool, number: int) -> str:
+    from outreach.errors import UserError
+    from outreach.persona import answer_problem
+
+    def checked(raw: str) -> str:
+        value = _cleaned(question.key, raw)
+        if value == default:
+            return value
+        problem = answer_problem(question.key, value)
+        if problem and on_terminal:
+            example = "" if question.example in problem else f"; for example: {question.example}"
+            raise click.BadParameter(f"{value!r}: {problem}{example}")
+        if problem:
+            raise UserError(f"answer {number} on standard input ({question.text.lower()}), {value!r}: {problem}")
         return value
 
-    name = answer(name, "Your name, as recipients see it", PLACEHOLDERS.name).replace("\n", " ")
-    email = answer(email, "Your email address", PLACEHOLDERS.email).replace("\n", "")
-    parse_sender(f"you <{email}>")
-    school = answer(school, "Your medical school", PLACEHOLDERS.school).replace("\n", " ")
-    default_signature = f"{name}\n{email}" if not name.startswith("[[") else PLACEHOLDERS.signature
-    signature = answer(signature, "Your signature (\\n for a new line)", default_signature,
-                       default_signature.replace("\n", "\\n"))
-    return Persona(name, email, school, signature)
+    shown = default.replace("\n", "\\n")
+    try:
+        answer = click.prompt(question.text, default=shown, show_default=not default.startswith("[[")
+                              and question.key == "signature", err=True, value_proc=checked if on_terminal else None)
+    except click.exceptions.Abort:
+        raise UserError("no answers on standard input: give --name, --email and the other options, "
+                        "or --no-input for placeholders") from None
+    return answer if on_terminal else checked(answer)
 
 
 def _login_user(user: str | None) -> str:
