@@ -1,12 +1,18 @@
 """Settings: ``OUTREACH_*`` variables from the environment or the workspace's ``.env``.
 
-Precedence, highest first: a command-line option, the process environment, ``.env``. The
-workspace is the current directory: that is where ``.env`` and the tracking store live.
+Precedence, highest first: a command-line option, the process environment, ``.env``.
+
+The workspace is found the way git finds ``.git``: the nearest folder, from the current folder
+upward, that holds ``.env`` or ``outreach.db``; when there is none, the nearest one above the
+files the command was given (the template). That is where ``.env`` is read and the tracking
+store lives (unless ``OUTREACH_DB`` names another), so a command run from the folder above a
+workspace, or from its ``templates/``, still knows everyone written to.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +35,38 @@ KNOWN = frozenset({
     "rate", "jitter", "daily_cap", "sync_folders", "sync_max_age", "time_zone", "date_order",
     "send_window", "send_weekdays",
 })
+
+
+STORE_NAME = "outreach.db"
+
+
+def find_workspace(start: Path) -> Path | None:
+    """The nearest folder from ``start`` upward that holds a ``.env`` file (not a folder: a
+    virtualenv is often called .env) or ``outreach.db``."""
+    start = Path(os.path.abspath(start))
+    for folder in (start, *start.parents):
+        if (folder / ".env").is_file() or (folder / STORE_NAME).exists():
+            return folder
+    return None
+
+
+def locate_workspace(near: Iterable[Path] = ()) -> tuple[Path | None, tuple[str, ...]]:
+    """(the workspace of a command, notes about how it was found). The current folder's comes
+    first, as git's does; the folder of a file the command works on (``near``) is asked when the
+    current folder has none, or when its workspace lies inside the current folder's (a stray
+    ``.env`` in a home folder must not hide the workspace the template is in)."""
+    here = find_workspace(Path.cwd())
+    for path in near:
+        there = find_workspace(path.parent)
+        if there is None or there == here:
+            continue
+        if here is None or here in there.parents:
+            skipped = f", not {here}, the current folder's" if here else ""
+            return there, (f"using the workspace {there} (where {path} is){skipped}",)
+        return here, (f"using the workspace {here}, the current folder's; {path} is in another, {there}",)
+    if here is not None and here != Path.cwd():
+        return here, (f"using the workspace {here}",)
+    return here, ()
 
 
 def read_environment(workspace: Path | None = None) -> dict[str, str]:
@@ -62,13 +100,31 @@ class Settings:
     sender: str | None
     db: Path
     raw: dict[str, str]
+    workspace: Path | None = None     # the folder holding .env or outreach.db; None: none was found
+    notes: tuple[str, ...] = ()       # how the workspace was found, when it is not the current folder
 
     @classmethod
-    def load(cls, workspace: Path | None = None, **overrides: str | None) -> Settings:
-        workspace = workspace or Path.cwd()
-        raw = read_environment(workspace)
+    def load(cls, workspace: Path | None = None, *, near: Iterable[Path] = (), **overrides: str | None) -> Settings:
+        """``workspace`` given, that folder; else the one found from here or from ``near``."""
+        notes: tuple[str, ...] = ()
+        if workspace is None:
+            workspace, notes = locate_workspace(near)
+        folder = Path(os.path.abspath(workspace)) if workspace else Path.cwd()
+        raw = read_environment(folder)
         raw.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(sender=raw.get("from"), db=workspace / raw.get("db", "outreach.db"), raw=raw)
+        return cls(sender=raw.get("from"), db=folder / raw.get("db", STORE_NAME), raw=raw,
+                   workspace=folder if workspace else None, notes=notes)
+
+    @property
+    def folder(self) -> Path:
+        """The workspace, or the current folder when none was found (what relative paths in the
+        store, such as a draft's, are relative to)."""
+        return self.workspace or Path.cwd()
+
+    @property
+    def db_chosen(self) -> bool:
+        """The user named the store (``OUTREACH_DB``): starting it there needs no other word."""
+        return "db" in self.raw
 
 
 def parse_sender(value: str) -> Address:

@@ -3,10 +3,11 @@ side of :class:`outreach.feedback.Feedback` (notes, warnings, row problems, prog
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,14 +83,56 @@ def warn(text: str) -> None:
     say(style("warning: ", "warning", stream=sys.stderr) + text, err=True)
 
 
-def load_settings(**overrides):
-    """The settings every command reads, with a warning for each ``OUTREACH_*`` name that is not one."""
+def load_settings(*near: Path, **overrides):
+    """The settings every command reads, from the workspace found here or above, else above the
+    files ``near`` (the template): a note says which when it is not the current folder, and a
+    warning names each ``OUTREACH_*`` name that is not a setting."""
     from outreach.config import Settings, unknown_settings
 
-    settings = Settings.load(**overrides)
+    settings = Settings.load(near=near, **overrides)
+    for sentence in settings.notes:
+        note(sentence)
     for sentence in unknown_settings(settings.raw):
         warn(sentence)
     return settings
+
+
+def workspace_folder(settings, name: str) -> Path:
+    """``name`` in the workspace, as a path from the current folder (``drafts`` in the workspace itself)."""
+    import os
+
+    return Path(os.path.relpath((settings.workspace or Path.cwd()) / name))
+
+
+@contextlib.contextmanager
+def new_store_confirmed(settings, *, yes: bool, yes_option: bool = True) -> Iterator[None]:
+    """Around a command that may start a tracking store where there is none: the word to start it
+    before the command runs, and one line after it, when it did start one.
+
+    A new store knows nobody, so in the wrong folder it would have everyone already written to
+    written to again. --yes, ``OUTREACH_DB`` (the user named the file) or ``init`` (which starts
+    the store) confirm it; on a terminal the person is asked. A script (no terminal) is taken at
+    its word when it runs in a workspace (a ``.env`` was found) and refused when it found none."""
+    from outreach.errors import UserError
+
+    db = settings.db
+    new = not db.exists()
+    if new and not (yes or settings.db_chosen):
+        if interactive():
+            if not click.confirm(f"There is no tracking store at {db}: start a new one, which knows nobody you "
+                                 "wrote to before?", default=False, err=True):
+                raise UserError(f"nothing done: no tracking store was started at {db}; run the command in your "
+                                "workspace folder (where .env and outreach.db are)")
+        elif settings.workspace is None:
+            how = "add --yes (or set OUTREACH_DB)" if yes_option else "set OUTREACH_DB"
+            raise UserError(f"no workspace here: no .env or outreach.db in {Path.cwd()} or above it (nor above the "
+                            f"files given), so this would start a new tracking store at {db} that knows nobody you "
+                            f"wrote to; run it in your workspace folder, or {how} to start one here")
+    try:
+        yield
+    finally:
+        if new and db.exists():
+            note(f"started a new tracking store, {db}")
 
 
 def interactive() -> bool:

@@ -35,12 +35,9 @@ def load_inputs(template: Path, contacts: Path, check_dns: bool = False):
     return loaded_template, loaded_contacts
 
 
-def stored_commitments(campaign: str) -> dict:
+def stored_commitments(settings, campaign: str) -> dict:
     """What the store says was already promised to which program (no store: nothing, and sqlite3
     is not even loaded); the unsent drafts of ``campaign`` are the ones being checked again."""
-    from outreach.config import Settings
-
-    settings = Settings.load()
     if not settings.db.exists():
         return {}
     from outreach.compose.checks import earlier_commitments
@@ -91,14 +88,14 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
     from outreach.config import parse_sender
 
     loaded_template, loaded_contacts = load_inputs(template, contacts, check_dns)
-    settings = load_settings()
+    settings = load_settings(template, contacts)
     season = Season.from_settings(settings.raw)
     sender = parse_sender(settings.sender) if settings.sender else None
     history = known_history(settings, template, loaded_contacts, campaign)
     known = []
     tally = Tally()
     reported = []
-    for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(template.stem),
+    for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(settings, template.stem),
                            sender=sender):
         tally.add(item)
         if item.contact.email and (pasts := history.get(item.contact.email.casefold())):
@@ -159,7 +156,7 @@ def preview(template: Path, contacts: Path, line: int | None, address: str | Non
     from outreach.config import parse_sender
 
     loaded_template, loaded_contacts = load_inputs(template, contacts)
-    settings = load_settings()
+    settings = load_settings(template, contacts)
     sender = parse_sender(settings.sender or PLACEHOLDER_SENDER)
     item = find_row(loaded_template, loaded_contacts, line=line, address=address,
                     sender=sender if settings.sender else None)

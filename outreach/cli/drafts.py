@@ -33,17 +33,20 @@ variant_opt = click.option(
 @contacts_arg
 @variant_opt
 @click.option("--campaign", help="Name of the campaign (default: the template's file name).")
-@click.option("--out", "out_dir", default="drafts", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml files.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the .eml files (default: drafts/ in the workspace).")
 @click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
 @click.option("--imap", "to_imap", is_flag=True,
               help="Append the drafts to the account's IMAP Drafts folder instead of writing .eml files.")
+@click.option("--yes", "-y", is_flag=True,
+              help="Start a new tracking store without asking, where there is none yet (needed by a script "
+                   "run outside any workspace).")
 @history_opts
 @check_dns_opt
 @json_opt
 @click.pass_context
-def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path,
-          sender: str | None, to_imap: bool, consent: Consent, check_dns: bool, as_json: bool):
+def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path | None,
+          sender: str | None, to_imap: bool, yes: bool, consent: Consent, check_dns: bool, as_json: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
@@ -72,17 +75,23 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
       outreach draft templates/mentor_outreach.txt mentors.csv --imap
       outreach draft templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
       outreach draft templates/mentor_outreach.txt mentors.csv --json | jq -r '.written[]'
+
+    The workspace (its .env and outreach.db) is the nearest folder holding either, from the
+    current folder upward, else from the template's. Where it has no tracking store yet, you are
+    asked before one is started (--yes to start it without asking).
     """
-    from outreach.cli.common import load_settings
+    from outreach.cli.common import load_settings, new_store_confirmed, workspace_folder
     from outreach.deliver.drafts import draft_campaign
     from outreach.errors import UserError
 
-    if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
+    if to_imap and out_dir is not None:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
-    settings = load_settings(**{"from": sender})
+    settings = load_settings(template, contacts, **{"from": sender})
     feedback = terminal(as_json)
-    options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns), consent, out_dir, to_imap)
-    run = draft_campaign(settings, options, feedback)
+    options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns), consent,
+                           out_dir or workspace_folder(settings, "drafts"), to_imap)
+    with new_store_confirmed(settings, yes=yes):
+        run = draft_campaign(settings, options, feedback)
     if as_json:
         print_json(draft_json(run, feedback.rows))
         ctx.exit(1 if run.tally.with_warnings else 0)

@@ -22,8 +22,8 @@ from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
               help="Follow up when the last message left at least this long ago (7d, 36h, 2w; a bare number is days).")
 @click.option("--max", "max_followups", default=DEFAULT_MAX, show_default=True, type=click.IntRange(min=0),
               help="At most this many follow-ups per contact.")
-@click.option("--out", "out_dir", default="drafts", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml drafts.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the .eml drafts (default: drafts/ in the workspace).")
 @click.option("--imap", "to_imap", is_flag=True, help="Put the drafts in the IMAP account's Drafts folder instead.")
 @click.option("--send/--draft", "send", default=False,
               help="Send the follow-ups through SMTP, paced and recorded like `send` (default: --draft).")
@@ -36,8 +36,8 @@ from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
 @click.option("--from", "sender", help="Sender (default: OUTREACH_FROM).")
 @json_opt
 @click.pass_context
-def followup(ctx, campaign: str, template: Path, after: str, max_followups: int, out_dir: Path, to_imap: bool,
-             send: bool, yes: bool, rate: str | None, dry_run: bool, no_sync: bool, sender: str | None,
+def followup(ctx, campaign: str, template: Path, after: str, max_followups: int, out_dir: Path | None,
+             to_imap: bool, send: bool, yes: bool, rate: str | None, dry_run: bool, no_sync: bool, sender: str | None,
              as_json: bool):
     """One threaded follow-up to those of CAMPAIGN who have not answered.
 
@@ -65,18 +65,19 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
       outreach followup fall-mentors -t templates/follow_up.txt --max 2 --out drafts/second
       outreach followup fall-mentors -t templates/follow_up.txt --dry-run --json | jq '.skipped'
     """
-    from outreach.cli.common import load_settings
+    from outreach.cli.common import load_settings, workspace_folder
     from outreach.deliver.followup import prepare_followups
     from outreach.errors import UserError
     from outreach.options import FollowupOptions
 
-    settings = load_settings(**{"from": sender})
+    settings = load_settings(template, **{"from": sender})
     if to_imap and send:
         raise UserError("--imap writes drafts and --send sends: choose one")
-    if to_imap and ctx.get_parameter_source("out_dir") == click.core.ParameterSource.COMMANDLINE:
+    if to_imap and out_dir is not None:
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     feedback = terminal(as_json)
-    options = FollowupOptions(campaign, template, after, max_followups, no_sync, out_dir, to_imap, rate)
+    options = FollowupOptions(campaign, template, after, max_followups, no_sync,
+                              out_dir or workspace_folder(settings, "drafts"), to_imap, rate)
     with prepare_followups(settings, options, dry_run=dry_run, feedback=feedback) as run:
         ctx.exit(run_followups(settings, run, options, mode="dry-run" if dry_run else "send" if send else "draft",
                                yes=yes, as_json=as_json, feedback=feedback))

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -71,6 +72,10 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
     is the way to resume after a crash, Ctrl-C, a daily cap or a server failure; new CSV rows
     are picked up. A message cut off during DATA is "uncertain" and never re-sent on its own.
 
+    The workspace (its .env and outreach.db) is the nearest folder holding either, from the
+    current folder upward, else from the template's. Where it has no tracking store yet, a
+    new one is started only with your word (--yes, OUTREACH_DB, or the answer to a question).
+
     Without --campaign, the campaign this template and contact list were drafted under is used.
     Contacts known from other campaigns are shown with their history: bounced or opted-out
     ones are never written to; for cold outreach, those who replied or declined are skipped
@@ -89,7 +94,7 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
       OUTREACH_NOW=2026-12-02T09:00-05:00 outreach send thank_you.txt interviews.csv --window 08:00-18:00 --dry-run
       outreach send templates/mentor_outreach.txt mentors.csv --yes --json | jq '.result.sent[].address'
     """
-    from outreach.cli.common import load_settings
+    from outreach.cli.common import load_settings, new_store_confirmed, note
     from outreach.deliver.session import open_campaign
     from outreach.errors import UserError
 
@@ -99,7 +104,12 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
     feedback = terminal(as_json)
     options = SendOptions(Sheet(template, contacts, variants, campaign, check_dns), consent, pace, timing,
                           dry_run=dry_run, no_sync=no_sync)
-    with open_campaign(load_settings(), options, feedback) as session:
+    settings = load_settings(template, contacts)
+    if dry_run and not settings.db.exists():
+        note(f"there is no tracking store at {settings.db}: this plan knows nobody you wrote to before, and a real "
+             "send would start a new store there")
+    guard = contextlib.nullcontext() if dry_run else new_store_confirmed(settings, yes=yes)
+    with guard, open_campaign(settings, options, feedback) as session:
         plan = session.plan
         if not as_json:
             show_plan(plan, str(contacts), every_group=dry_run)

@@ -45,7 +45,7 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
       outreach mark someone@example.edu declined --undo
       outreach mark m.okafor@example.edu replied --json | jq .changed
     """
-    from outreach.cli.common import load_settings, print_json
+    from outreach.cli.common import load_settings, new_store_confirmed, print_json
     from outreach.clock import iso, parse_time
     from outreach.clock import now as clock_now
     from outreach.errors import UserError
@@ -61,7 +61,11 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
             raise UserError(f"--date {when!r} is not a date like 2026-11-20 or 2026-11-20T14:30:00Z")
         at = given
     # only an opt-out may create the store: someone can ask not to be written to before we ever did
-    store = Store(settings.db) if normalize_outcome(outcome) == "opted-out" else open_existing(settings)
+    if normalize_outcome(outcome) == "opted-out":
+        with new_store_confirmed(settings, yes=False, yes_option=False):
+            store = Store(settings.db)
+    else:
+        store = open_existing(settings)
     result = record_mark(store, address, outcome, campaign=campaign, at=at, note=note, undo=undo)
     if as_json:
         print_json({"address": result.address, "outcome": result.outcome, "campaign": result.campaign,

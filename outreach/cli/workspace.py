@@ -35,8 +35,9 @@ def init(directory: Path, no_input: bool, example: bool, **given: str | None):
     progress, city, research experience and signature (or takes them as options), and writes
     the answers into .env and the templates. On a terminal a wrong answer is asked again;
     Enter skips a question and leaves a [[PLACEHOLDER]]. `outreach check` refuses a message
-    that still carries a placeholder or the example applicant's details. Existing files are
-    left alone, so running it again only adds what is missing.
+    that still carries a placeholder or the example applicant's details. It also starts the
+    tracking store, outreach.db, so that no later command has to ask whether to. Existing files
+    are left alone, so running it again only adds what is missing.
 
     \b
     Examples:
@@ -45,6 +46,7 @@ def init(directory: Path, no_input: bool, example: bool, **given: str | None):
           --school 'Malabar Medical College' --country India --no-input
       outreach init demo --example        # the fictional applicant, to try the tool
     """
+    from outreach.config import STORE_NAME
     from outreach.errors import UserError
     from outreach.persona import is_placeholder
     from outreach.workspace import scaffold
@@ -54,6 +56,9 @@ def init(directory: Path, no_input: bool, example: bool, **given: str | None):
                         ", ".join(f"--{key}" for key, value in given.items() if value is not None))
     persona = None if example else ask_persona(given, ask=not no_input)
     created, kept = scaffold(directory, persona)
+    store = start_store(directory)
+    if store is not None:
+        (created if store else kept).append(directory / STORE_NAME)
     for path in created:
         say(f"created {path}")
     if kept:
@@ -63,6 +68,21 @@ def init(directory: Path, no_input: bool, example: bool, **given: str | None):
                   "refuses a message that still has one.", "warning"))
     say(f"\nNext: read templates/mentor_outreach.txt once as a mentor would, then\n"
         f"  cd {directory}\n  outreach check templates/mentor_outreach.txt mentors.csv")
+
+
+def start_store(directory: Path) -> bool | None:
+    """The workspace's tracking store, started by init so that later commands need not ask (True:
+    started, False: it was there). None when OUTREACH_DB names a store elsewhere."""
+    from outreach.config import Settings
+    from outreach.store import Store
+
+    settings = Settings.load(directory)
+    if settings.db_chosen:
+        return None
+    if settings.db.exists():
+        return False
+    Store(settings.db).close()
+    return True
 
 
 def ask_persona(given: dict[str, str | None], *, ask: bool):

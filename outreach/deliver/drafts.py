@@ -14,6 +14,7 @@ so a send of the same campaign cannot run meanwhile.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -106,11 +107,22 @@ def campaign_folder(root: Path, campaign: str) -> Path:
     return root / ("%2E" + name[1:] if name.startswith(".") else name)
 
 
-def remove_sent_drafts(store: Store, account: Account | None, sent: list[tuple[str, str]],
+def stored_draft_path(where: str, workspace: Path) -> str:
+    """Where a draft is, as the store keeps it: an .eml file inside the workspace relative to the
+    workspace (a command run from another folder still finds it, and the workspace may move),
+    one elsewhere absolute; ``imap:FOLDER`` as it is."""
+    if where.startswith("imap:"):
+        return where
+    path = Path(os.path.abspath(where))
+    return str(path.relative_to(workspace)) if path.is_relative_to(workspace) else str(path)
+
+
+def remove_sent_drafts(store: Store, account: Account | None, sent: list[tuple[str, str]], workspace: Path,
                        feedback: Feedback = SILENT) -> tuple[int, list[str]]:
     """Remove the drafts of messages just sent, ``(message_id, draft_path)`` each: an .eml file that
-    still holds that Message-ID, or the IMAP draft with it. A draft left behind could be sent a
-    second time from a mail client. Returns (how many were removed, the drafts left behind)."""
+    still holds that Message-ID (a relative path is in ``workspace``), or the IMAP draft with it. A
+    draft left behind could be sent a second time from a mail client. Returns (how many were
+    removed, the drafts left behind)."""
     removed, left = 0, []
     on_server: dict[str, list[str]] = {}
     for message_id, where in sent:
@@ -118,7 +130,7 @@ def remove_sent_drafts(store: Store, account: Account | None, sent: list[tuple[s
             on_server.setdefault(where[len("imap:"):], []).append(message_id)
             continue
         try:
-            removed += remove_draft_file(Path(where), message_id)
+            removed += remove_draft_file(workspace / where, message_id)
         except OSError as e:
             left.append(f"{where} ({e.strerror})")
             continue
@@ -273,7 +285,8 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
                          feedback=feedback) as target:
             feedback.start("drafting", tally.rows)
             try:
-                run.written = write_drafts(_through_gate(rows, gate, campaign, target, sender, run), store=store,
+                run.written = write_drafts(_through_gate(rows, gate, campaign, target, sender, run, settings.folder),
+                                           store=store,
                                            sender=sender, target=target, on_row=feedback.advance)
             finally:
                 feedback.finish()
@@ -288,7 +301,7 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
 
 
 def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: DraftTarget, sender: Address,
-                  run: DraftRun) -> Iterator[ToDraft]:
+                  run: DraftRun, workspace: Path) -> Iterator[ToDraft]:
     """The rows the gate lets be drafted, as :class:`ToDraft`; the others go in ``run.held`` with
     the reason, and every contact's history elsewhere in ``run.known``."""
     for item in rows:
@@ -315,5 +328,5 @@ def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: D
                             template=item.template_name or "", subject=draft.subject, recipients=draft.recipients,
                             contact=item.contact.fields, contact_line=item.contact.line, transport=target.transport,
                             variant=item.variant, kind=draft.kind, commitment=commitment_phrase(draft),
-                            draft_path=target.where(draft_key(address, 0)))
+                            draft_path=stored_draft_path(target.where(draft_key(address, 0)), workspace))
         yield ToDraft(outgoing, draft, decision.previous_state)

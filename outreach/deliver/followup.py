@@ -27,7 +27,7 @@ from outreach.compose.message import make_message_id
 from outreach.compose.templates import RenderError, Template
 from outreach.config import Settings, parse_sender
 from outreach.deliver import sending
-from outreach.deliver.drafts import ToDraft, campaign_folder, draft_key, open_target, write_drafts
+from outreach.deliver.drafts import ToDraft, campaign_folder, draft_key, open_target, stored_draft_path, write_drafts
 from outreach.deliver.session import SendSession, load_account
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
@@ -249,7 +249,7 @@ def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned]
                 continue
             draft = p.rendered.draft
             assert draft is not None  # errors stopped the command before this
-            where = target.where(draft_key(p.original.address, p.step))
+            where = stored_draft_path(target.where(draft_key(p.original.address, p.step)), settings.folder)
             items.append(ToDraft(p.outgoing(target.transport, draft_path=where), draft, p.previous_state,
                                  p.in_reply_to, p.references))
         return write_drafts(items, store=run.store, sender=sender, target=target), target.describe(), held
@@ -278,4 +278,5 @@ def open_followup_send(settings: Settings, run: FollowupRun, planned: list[Plann
     plan = send_plan(planned, run.store, run.gate, account, pacing, run.campaign, run.template_path, run.now)
     plan.mailbox = run.view.text
     resume = f"outreach followup {shlex.quote(run.campaign)} --template {shlex.quote(str(run.template_path))} --send"
-    return FollowupSendSession(run.store, account, plan, run.gate, lock=run.lock, resume=resume, planned=planned)
+    return FollowupSendSession(run.store, account, plan, run.gate, lock=run.lock, resume=resume, planned=planned,
+                               workspace=settings.folder)

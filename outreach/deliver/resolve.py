@@ -47,5 +47,6 @@ def resolve_uncertain(settings: Settings, address: str, campaign: str | None, *,
         if delivered and row.draft_path:
             account = Account.load(settings) if row.draft_path.startswith("imap:") else None
             done.drafts_removed, done.drafts_left = remove_sent_drafts(store, account,
-                                                                       [(row.message_id, row.draft_path)])
+                                                                       [(row.message_id, row.draft_path)],
+                                                                       settings.folder)
     return done

@@ -50,9 +50,10 @@ class SendSession:
     """A plan ready to send, holding the store's lock (none on a dry run)."""
 
     def __init__(self, store: Store, account: Account, plan: sending.Plan, gate: Gate, *, lock: OutboxLock | None,
-                 resume: str, scratch: tempfile.TemporaryDirectory | None = None,
+                 resume: str, workspace: Path, scratch: tempfile.TemporaryDirectory | None = None,
                  clock: Callable[[], datetime] | None = None, replan: Callable[[], sending.Plan] | None = None):
         self.store, self.account, self.plan, self.gate, self.lock = store, account, plan, gate, lock
+        self.workspace = workspace      # where the .eml drafts the store names by relative paths are
         self.resume = resume            # the command that sends what this run leaves
         self._scratch = scratch         # a dry run's throwaway store, when there was none
         self._secret: Callable[[], Secret] | None = None
@@ -144,7 +145,7 @@ class SendSession:
 
         drafts = [(item.message_id, item.draft_path) for item, _ in sent if item.draft_path]
         if drafts:
-            removed, left = remove_sent_drafts(self.store, self.account, drafts)
+            removed, left = remove_sent_drafts(self.store, self.account, drafts, self.workspace)
             result.drafts_removed += removed
             result.drafts_left += left
 
@@ -222,6 +223,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
                               user_zone(settings.raw))
     session = SendSession(store, account, sending.Plan(campaign, sheet.template, account, "", pacing), gate,
                           lock=lock, resume=resume_command(sheet.template, sheet.contacts, campaign),
+                          workspace=settings.folder,
                           scratch=scratch, clock=clock, replan=lambda: sending.make_plan(sources, store, gate, clock()))
     session.pair = (sheet.template, sheet.contacts)
     try:

@@ -17,7 +17,8 @@ EXAMPLE_FACTS = ("Asha", "asha", "Kaveri", "14920376", "555-0147", "India", "MBB
 def example_facts_in(workspace: Path) -> list[str]:
     """Each example fact still in a file of the workspace (but the fictional contacts), with the file."""
     return [f"{path.name}: {fact}" for path in sorted(workspace.rglob("*"))
-            if path.is_file() and path.suffix != ".csv" for fact in EXAMPLE_FACTS if fact in path.read_text()]
+            if path.is_file() and path.suffix not in (".csv", ".db") for fact in EXAMPLE_FACTS
+            if fact in path.read_text()]
 
 
 def test_init_asks_on_standard_input_and_writes_the_answers(invoke, tmp_path, monkeypatch):

@@ -87,8 +87,9 @@ def test_without_a_terminal_and_without_yes_it_refuses(campaign, invoke, smtp_se
 @pytest.mark.parametrize("answer, sent", [("n\n", 0), ("\n", 0), ("y\n", 3)])
 def test_it_asks_on_a_terminal(campaign, invoke, smtp_server, monkeypatch, answer, sent):
     monkeypatch.setattr(cli_common, "interactive", lambda: True)
-    result = invoke(*campaign.args(), input=answer)
+    result = invoke(*campaign.args(), input="y\n" + answer)   # yes to starting the workspace's store, first
     assert result.exit_code == 0
+    assert f"There is no tracking store at {campaign.ws / 'outreach.db'}: start a new one" in result.output
     assert "Send 3 messages now? [y/N]" in result.output
     assert len(smtp_server.messages) == sent
     if not sent:

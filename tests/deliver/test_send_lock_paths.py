@@ -48,7 +48,9 @@ def test_a_second_send_by_another_path_to_the_same_store_is_refused(campaign, sm
     assert code == 0 and "Sent 4 of 4" in output, output
     for code, output in (by_symlink, by_absolute, by_dots):
         assert code == 2 and BUSY in output and "Traceback" not in output, output
-        assert output.count("\n") == 1  # one line
+        # one line, after the note that the workspace is the current folder's, not the template's
+        assert output.count("\n") == 2 and output.startswith(f"note: using the workspace {elsewhere}, the current "
+                                                             "folder's; "), output
     assert smtp_server.received_by() == {f"dr{i}@example.edu": 1 for i in range(4)}
     assert not (elsewhere / "link.db.lock").exists()
 
