@@ -63,6 +63,7 @@ QUESTIONS = (
              "At Malabar, I helped run a prospective study of point-of-care ultrasound in trauma."),
     Question("signature", "Your signature (\\n for a new line)", "Priya Nair, MBBS\\npriya.nair@example.org"),
 )
+ASKED = {question.key: question for question in QUESTIONS}
 
 # The sentences of the shipped templates that state facts about the applicant. Each is replaced
 # whole, the example's words by the user's, so a fact can never be replaced where it means
@@ -122,13 +123,13 @@ def answer_problem(key: str, value: str) -> str | None:
             AddressValidator()(value)
         except InvalidAddress as e:
             reason = str(e).rstrip(".")
-            return f"not an email address like {QUESTIONS[1].example} ({reason[:1].lower()}{reason[1:]})"
+            return f"not an email address like {ASKED['email'].example} ({reason[:1].lower()}{reason[1:]})"
     if key == "year" and not re.fullmatch(r"(19|20)\d\d", value):
         return "not a year like 2023"
     return None
 
 
-def is_placeholder(persona: Persona) -> bool:
+def has_placeholders(persona: Persona) -> bool:
     """Some answer is still a placeholder."""
     return any(getattr(persona, f.name) == getattr(PLACEHOLDERS, f.name) for f in fields(Persona))
 

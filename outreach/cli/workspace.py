@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from outreach.cli import common
 from outreach.cli.common import note
 from outreach.output import plural, say, style
+
+if TYPE_CHECKING:
+    from outreach.persona import Persona, Question
 
 
 @click.command()
@@ -48,7 +52,7 @@ def init(directory: Path, no_input: bool, example: bool, **given: str | None):
     """
     from outreach.config import STORE_NAME
     from outreach.errors import UserError
-    from outreach.persona import is_placeholder
+    from outreach.persona import has_placeholders
     from outreach.workspace import scaffold
 
     if example and any(value is not None for value in given.values()):
@@ -63,7 +67,7 @@ def init(directory: Path, no_input: bool, example: bool, **given: str | None):
         say(f"created {path}")
     if kept:
         say(f"kept {plural(len(kept), 'existing file')}")
-    if persona is not None and is_placeholder(persona):
+    if persona is not None and has_placeholders(persona):
         say(style("The [[PLACEHOLDERS]] in .env and templates/ are yours to fill in: `outreach check` "
                   "refuses a message that still has one.", "warning"))
     say(f"\nNext: read templates/mentor_outreach.txt once as a mentor would, then\n"
@@ -85,7 +89,7 @@ def start_store(directory: Path) -> bool | None:
     return True
 
 
-def ask_persona(given: dict[str, str | None], *, ask: bool):
+def ask_persona(given: dict[str, str | None], *, ask: bool) -> Persona:
     """The user's details: the options given, then answers to questions, else clearly marked
     placeholders. On a terminal a wrong answer is asked again; from lines on standard input
     (a script) it is an error, since the next line is already the next answer."""
@@ -123,7 +127,7 @@ def _cleaned(key: str, value: str) -> str:
     return " ".join(value.split())
 
 
-def _prompt(question, default: str, on_terminal: bool, number: int) -> str:
+def _prompt(question: Question, default: str, on_terminal: bool, number: int) -> str:
     from outreach.errors import UserError
     from outreach.persona import answer_problem
 
