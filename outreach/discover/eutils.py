@@ -2,8 +2,8 @@
 
 NCBI's rules for programs: name the tool and a contact address on every request (``tool=``,
 ``email=``), at most 3 requests a second without an API key and 10 with one, and back off when
-told to (HTTP 429) or when the service fails (5xx). Requests are spaced evenly a little over
-1/3 (or 1/10) of a second apart, retries included; a refusal is retried after the server's
+told to (HTTP 429) or when the service fails (5xx). Requests are spaced evenly, 10% over 1/3
+(or 1/10) of a second apart, retries included; a refusal is retried after the server's
 ``Retry-After`` or a doubling delay. Answers come from the workspace :class:`Cache` when it has
 them and go into it once they have been read, so a second run, or one cut short, asks nothing
 twice. HTTPS is verified (system CAs, plus ``OUTREACH_CA_FILE``); plain HTTP is accepted only
@@ -34,7 +34,9 @@ from outreach.output import plural
 
 DEFAULT_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 TOOL = "outreach"
-MARGIN = 0.02  # seconds added to each gap, so that the server never counts one request too many a second
+# Each gap 10% longer than 1/rate: NCBI counts requests as they arrive, and delays on the way
+# (up to 1/10 s) must not bunch them into one request too many in a second.
+MARGIN = 1.1
 T = TypeVar("T")
 
 
@@ -92,7 +94,7 @@ class EUtils:
         self.service = service
         self.cache = cache
         self.patience = patience or Patience()
-        self.gap = 1.0 / service.per_second + MARGIN
+        self.gap = MARGIN / service.per_second
         self.last_sent: float | None = None
         self.asked = 0
         self.reused = 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -41,6 +40,11 @@ class Fault:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    endpoint: str | None = None     # only requests to it (with db=pubmed for efetch.fcgi); None: any
+    skip: int = 0                   # let this many such requests through first
+
+    def matches(self, endpoint: str, params: dict[str, str]) -> bool:
+        return self.endpoint is None or (endpoint == self.endpoint and params.get("db") != "pmc")
 
 
 class EUtilsServer:
@@ -51,13 +55,12 @@ class EUtilsServer:
         self.records = list(records)
         self.pmc = dict(pmc or {})
         self.seen: list[Seen] = []
-        self.faults: deque[Fault] = deque()
+        self.faults: list[Fault] = []
         self.sessions: dict[str, list[ET.Element]] = {}
         self.empty_terms: set[str] = set()
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.httpd = _Server(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -71,13 +74,27 @@ class EUtilsServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def fail(self, status: int, times: int, retry_after: str | None = None) -> None:
+    def fail(self, status: int, times: int, retry_after: str | None = None, *, endpoint: str | None = None,
+             skip: int = 0) -> None:
+        """The next ``times`` requests (to ``endpoint``, after ``skip`` of them) get ``status``."""
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
         body = b'{"error":"API rate limit exceeded","count":"4"}' if status == 429 else b"<html>Server Error</html>"
-        self.faults.extend(Fault(status, body, headers) for _ in range(times))
+        self.faults.append(Fault(status, body, headers, endpoint, skip))
+        self.faults.extend(Fault(status, body, headers, endpoint) for _ in range(times - 1))
 
-    def answer_next(self, body: bytes, status: int = 200) -> None:
-        self.faults.append(Fault(status, body))
+    def answer_next(self, body: bytes, status: int = 200, *, endpoint: str | None = None) -> None:
+        self.faults.append(Fault(status, body, endpoint=endpoint))
+
+    def take_fault(self, endpoint: str, params: dict[str, str]) -> Fault | None:
+        """The first scripted fault for this request, if its turn has come."""
+        for fault in self.faults:
+            if fault.matches(endpoint, params):
+                if fault.skip:
+                    fault.skip -= 1
+                    return None
+                self.faults.remove(fault)
+                return fault
+        return None
 
     def forget(self) -> None:
         """The history server forgets every session (they expire after some hours at NCBI)."""
@@ -140,12 +157,12 @@ class EUtilsServer:
                 self._serve(self.rfile.read(length).decode())
 
             def _serve(self, query: str):
-                arrived = time.monotonic()
+                arrived = server.httpd.arrivals.pop(id(self.request), time.monotonic())
                 endpoint = urlsplit(self.path).path.rsplit("/", 1)[-1]
                 params = dict(parse_qsl(query, keep_blank_values=True))
                 with server.lock:
                     server.seen.append(Seen(arrived, endpoint, params))
-                    fault = server.faults.popleft() if server.faults else None
+                    fault = server.take_fault(endpoint, params)
                     if fault is not None:
                         status, body, headers = fault.status, fault.body, fault.headers
                     else:
@@ -159,6 +176,21 @@ class EUtilsServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    """Notes when each connection was accepted (urllib makes one per request): the arrival time,
+    before the handler's thread starts."""
+
+    daemon_threads = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.arrivals: dict[int, float] = {}
+
+    def process_request(self, request, client_address):
+        self.arrivals[id(request)] = time.monotonic()
+        super().process_request(request, client_address)
 
 
 def busiest_second(times: list[float]) -> int:
