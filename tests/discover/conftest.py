@@ -35,7 +35,8 @@ def eutils():
 
 @pytest.fixture
 def pubmed_workspace(workspace, eutils, monkeypatch):
-    """The workspace with OUTREACH_EUTILS_URL at the local server and a fixed clock."""
+    """The workspace with OUTREACH_EUTILS_URL at the local server, a fixed clock, and an API key
+    (10 requests a second: the rate without one is measured in test_politeness)."""
     with (workspace / ".env").open("a", encoding="utf-8") as env:
-        env.write(f"OUTREACH_EUTILS_URL={eutils.url}\nOUTREACH_NOW={NOW}\n")
+        env.write(f"OUTREACH_EUTILS_URL={eutils.url}\nOUTREACH_NOW={NOW}\nOUTREACH_NCBI_API_KEY=test-key\n")
     return workspace

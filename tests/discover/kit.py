@@ -97,7 +97,7 @@ def pubmed_from_pmc(name: str) -> ET.Element:
                                                     if n.get("journal-id-type") == "nlm-ta")
     ET.SubElement(art, "ArticleTitle").text = "".join(meta.find("title-group/article-title").itertext())
     author_list = ET.SubElement(art, "AuthorList", CompleteYN="Y")
-    for contrib in meta.iterfind("contrib-group/contrib"):
+    for contrib in meta.iterfind("contrib-group/contrib[@contrib-type='author']"):  # not the academic editor
         author = ET.SubElement(author_list, "Author", ValidYN="Y")
         ET.SubElement(author, "LastName").text = contrib.findtext("name/surname")
         ET.SubElement(author, "ForeName").text = contrib.findtext("name/given-names")
