@@ -76,9 +76,11 @@ def discover(query: str, out: Path, institution: str | None, since: int | None, 
         say(style("note: ", "note") + f"PubMed did not find {', '.join(map(repr, found.not_found))} "
             "and left it out of the search")
     if not found.people:
+        papers_read = plural(found.read, "paper")
         why = (f"PubMed has no papers for {the_query.term()!r}" if not found.count
-               else f"none of the people in {plural(found.read, 'paper')} is new" if found.skipped
-               else f"nobody in {plural(found.read, 'paper')} is at {institution}")
+               else f"none of the people in {papers_read} is new" if found.skipped
+               else f"nobody in {papers_read} is at {institution}" if institution
+               else f"the {papers_read} name no authors")
         say(style(f"{why}; {out} is unchanged. {requests}", "warning"))
         raise click.exceptions.Exit(1)
     verb = "added to" if found.appended else "in"

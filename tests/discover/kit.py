@@ -117,4 +117,5 @@ def pmc_article(name: str) -> tuple[str, bytes]:
 
 def pubmed_set(records: list[ET.Element]) -> bytes:
     """An efetch answer holding these records, as NCBI writes it."""
-    return PUBMED_HEAD + b"<PubmedArticleSet>\n" + b"".join(ET.tostring(r) for r in records) + b"\n</PubmedArticleSet>\n"
+    body = b"".join(ET.tostring(r) for r in records)
+    return PUBMED_HEAD + b"<PubmedArticleSet>\n" + body + b"\n</PubmedArticleSet>\n"

@@ -17,7 +17,8 @@ from outreach.errors import UserError
 from tests.discover.eutils_server import busiest_second
 from tests.discover.kit import pubmed_set
 
-FAST = Patience(attempts=4, first_delay=0.15, longest_delay=2.0, timeout=10)
+FAST = Patience(attempts=3, first_delay=0.05, longest_delay=2.0, timeout=10)
+GROWING = Patience(attempts=4, first_delay=0.15, longest_delay=2.0, timeout=10)
 YEAR = 2026
 
 
@@ -70,7 +71,7 @@ def test_at_most_ten_a_second_with_an_api_key(eutils, tmp_path, monkeypatch):
 
 def test_a_429_storm_is_waited_out_with_growing_delays(eutils, tmp_path):
     eutils.fail(429, 3)
-    _, found = run(eutils, tmp_path, api_key="k3y")
+    _, found = run(eutils, tmp_path, patience=GROWING)
     assert found.people
     assert [s.endpoint for s in eutils.seen[:4]] == ["esearch.fcgi"] * 4
     first, second, third = gaps(eutils)[:3]
@@ -84,17 +85,17 @@ def test_retry_after_is_obeyed(eutils, tmp_path):
 
 
 def test_a_5xx_storm_on_the_records_is_waited_out(eutils, tmp_path):
-    eutils.fail(500, 2, endpoint="efetch.fcgi")
+    eutils.fail(500, 1, endpoint="efetch.fcgi")
     eutils.fail(503, 1, endpoint="efetch.fcgi")
-    _, found = run(eutils, tmp_path, api_key="k3y")
+    _, found = run(eutils, tmp_path)
     assert found.read == 13
-    assert [s.endpoint for s in eutils.seen[:5]] == ["esearch.fcgi"] + ["efetch.fcgi"] * 4
+    assert [s.endpoint for s in eutils.seen[:4]] == ["esearch.fcgi"] + ["efetch.fcgi"] * 3
 
 
 @pytest.mark.parametrize("status", [429, 500])
 def test_a_storm_that_never_ends_is_one_sentence_and_nothing_written(eutils, tmp_path, status):
     eutils.fail(status, 10, endpoint="efetch.fcgi")
-    with pytest.raises(UserError, match=rf"kept failing \(HTTP {status} .*4 tries over \d+ s\).*run the same "
+    with pytest.raises(UserError, match=rf"kept failing \(HTTP {status} .*3 tries over \d+ s\).*run the same "
                                         "command again later"):
         run(eutils, tmp_path)
     assert not (tmp_path / "m.csv").exists()
@@ -111,26 +112,23 @@ def test_a_second_run_asks_nothing(eutils, tmp_path):
 
 def test_a_run_cut_short_resumes_without_asking_again(eutils, tmp_path, monkeypatch):
     monkeypatch.setattr(pubmed, "BATCH", 3)  # 5 batches
-    eutils.fail(500, 4, endpoint="efetch.fcgi", skip=2)  # the third batch fails, and the run stops
+    eutils.fail(500, 3, endpoint="efetch.fcgi", skip=2)  # the third batch fails, and the run stops
     with pytest.raises(UserError, match="kept failing"):
         run(eutils, tmp_path)
-    answered = [s.what for s in eutils.seen if not _failed(s, eutils)][:3]  # search and two batches
+    answered = [s.what for s in eutils.seen[:3]]  # the search and two batches
+    assert [s.params.get("retstart") for s in eutils.seen[3:]] == ["6"] * 3  # the third, tried 3 times
     first_run = len(eutils.seen)
     run(eutils, tmp_path)
     second_run = [s.what for s in eutils.seen[first_run:]]
     assert not set(second_run) & set(answered)
-    assert [w[0] for w in second_run] == ["efetch.fcgi"] * 4  # batches 3-5 (3 tried again) and the PMC texts
+    assert [(w[0], dict(w[1]).get("retstart")) for w in second_run] == [
+        ("efetch.fcgi", "6"), ("efetch.fcgi", "9"), ("efetch.fcgi", "12"), ("efetch.fcgi", None)]  # + PMC texts
     assert (tmp_path / "m.csv").exists()
-
-
-def _failed(seen, server) -> bool:
-    """Whether the server answered this request with a fault (it logs the request either way)."""
-    return seen.endpoint == "efetch.fcgi" and seen.params.get("retstart") == "6"
 
 
 def test_a_forgotten_history_session_means_one_new_search(eutils, tmp_path, monkeypatch):
     monkeypatch.setattr(pubmed, "BATCH", 5)
-    eutils.fail(500, 4, endpoint="efetch.fcgi", skip=1)
+    eutils.fail(500, 3, endpoint="efetch.fcgi", skip=1)
     with pytest.raises(UserError):
         run(eutils, tmp_path)
     eutils.forget()  # the next day: NCBI no longer knows the WebEnv the kept search names
@@ -181,3 +179,32 @@ def test_the_service_address_must_be_https_unless_local(url, refused):
     with pytest.raises(UserError, match=refused.replace("(", r"\(").replace(")", r"\)")):
         Service.from_settings({"eutils_url": url}, "a@example.org")
     assert Service.from_settings({"eutils_url": "http://localhost:8080/e"}, "a@example.org").base.endswith("/e/")
+
+
+class Progress:
+    """Feedback that keeps the progress it is told about."""
+
+    def __init__(self):
+        self.steps: list[list] = []
+
+    def start(self, label, total):
+        self.steps.append([label, total, 0])
+
+    def advance(self, count=1):
+        self.steps[-1][2] += count
+
+    def finish(self):
+        pass
+
+    def note(self, text):
+        pass
+
+    warn = note
+
+
+def test_progress_is_reported_batch_by_batch(eutils, tmp_path, monkeypatch):
+    monkeypatch.setattr(pubmed, "BATCH", 5)
+    progress = Progress()
+    discover(Query("asthma imaging", people=70), Sheet(tmp_path / "m.csv", "asthma"), client(eutils, tmp_path),
+             this_year=YEAR, feedback=progress)
+    assert progress.steps == [["Reading PubMed records", 13, 13], ["Reading PMC full texts", 6, 6]]

@@ -83,7 +83,8 @@ def test_one_address_is_one_person_wherever_they_are():
     b = with_address(derived("29963580", "90000006", 2025), "Kirby", "mkirby@example.org")
     for author in authors(b):
         if author.findtext("LastName") == "Kirby":
-            author.find("AffiliationInfo/Affiliation").text = "Toronto Metropolitan University, Canada. mkirby@example.org"
+            author.find("AffiliationInfo/Affiliation").text = ("Toronto Metropolitan University, Canada. "
+                                                               "mkirby@example.org")
     kirby = [p for p in ranked([a, b]) if p.author.last == "Kirby"]
     assert len(kirby) == 1 and len(kirby[0].papers) == 2
     assert kirby[0].institution == "Toronto Metropolitan University"  # where the newest paper says

@@ -4,6 +4,7 @@ is, one person once (--append, the store), old addresses flagged, and its refusa
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 
 from outreach.discover.sheet import COLUMNS
@@ -53,7 +54,6 @@ def test_check_reads_the_sheet_as_written(pubmed_workspace, eutils, invoke):
     (pubmed_workspace / "templates").mkdir()
     shutil.copy(TEMPLATE, pubmed_workspace / "templates")
     checked = invoke("check", "templates/mentor_outreach.txt", "mentors.csv", "--json")
-    import json
     report = json.loads(checked.stdout)
     problems = {(p["column"], p["message"]) for r in report["rows"] for p in r["problems"]}
     # every column the template uses is there; what is left is the user's part: the notes, and
