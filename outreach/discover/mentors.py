@@ -110,7 +110,7 @@ def _addresses_from_pmc(client: EUtils, chosen: list[Person], feedback: Feedback
         if person.address is not None:
             continue
         led = [(paper.pmcid, paper, author) for paper, author in person.papers
-               if paper.pmcid and author in (paper.authors[0], paper.authors[-1])]
+               if paper.pmcid and (author is paper.authors[0] or author is paper.authors[-1])]
         for pmcid, paper, author in led[:PMC_PER_PERSON]:
             pmcids += [pmcid] if pmcid not in pmcids else []
             led_by.setdefault(paper.pmid, []).append((person, name_key(author.last, author.fore)))

@@ -20,7 +20,8 @@ UNDATED_AGE = 10        # years: a paper without a year counts as old
 
 @dataclass
 class Person:
-    """One person and their papers on the topic (``roles``: pmid -> their place in it)."""
+    """One person and their papers on the topic (``papers``: each with the person as it lists
+    them, newest first)."""
 
     author: Author              # as the most recent paper writes them
     paper: Paper                # their most recent paper
