@@ -34,6 +34,7 @@ KNOWN = frozenset({
     "password", "password_command", "oauth2_token_command",
     "rate", "jitter", "daily_cap", "sync_folders", "sync_max_age", "time_zone", "date_order",
     "send_window", "send_weekdays",
+    "eutils_url", "ncbi_api_key", "address_max_age",
 })
 
 

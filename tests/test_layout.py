@@ -18,7 +18,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "outreach"
 # Lower ranks never import higher ones; the support modules at the top of outreach/ are rank 0.
 # The store is every stage's memory; compose is pure and shares its rank, so neither imports
 # the other (test_compose_and_store_are_apart).
-RANKS = {"compose": 1, "store": 1, "track": 2, "mailbox": 3, "deliver": 4, "cli": 5}
+# discover reads the store and track's history beside mailbox's rank, and never a mail server
+# (test_discover_talks_to_no_mail_server).
+RANKS = {"compose": 1, "store": 1, "track": 2, "mailbox": 3, "discover": 3, "deliver": 4, "cli": 5}
 
 
 def rank(module: str) -> int:
@@ -71,6 +73,16 @@ def test_compose_and_store_are_apart():
         if other:
             crossing = sorted(m for m in imports(path, top_level_only=False) if m.startswith(other))
             assert not crossing, f"{name} imports {crossing}"
+
+
+def test_discover_talks_to_no_mail_server():
+    """discover asks PubMed and reads the store; mailbox and deliver neither use it nor are used by it."""
+    for name, path in MODULES.items():
+        stage = name.split(".")[1] if "." in name else ""
+        other = {"discover": ("outreach.mailbox", "outreach.deliver"), "mailbox": ("outreach.discover",),
+                 "deliver": ("outreach.discover",)}.get(stage, ())
+        crossing = sorted(m for m in imports(path, top_level_only=False) if m.startswith(other)) if other else []
+        assert not crossing, f"{name} imports {crossing}"
 
 
 def test_no_import_cycles():
@@ -128,6 +140,7 @@ HEAVY = {"jinja2", "imapclient", "email_validator", "sqlite3", "dotenv", "markdo
     (["--version"], set()),
     (["--help"], set()),
     (["send", "--help"], set()),
+    (["discover", "--help"], set()),
     (["status"], {"sqlite3", "dotenv"}),
     (["report"], {"sqlite3", "dotenv"}),
     # check reads the store, when there is one, for what was already promised to which program

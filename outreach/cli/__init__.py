@@ -32,6 +32,7 @@ COMMANDS = {
     "sync": "mailbox", "classify": "mailbox",
     "mark": "track", "status": "track", "report": "track",
     "due": "due",
+    "discover": "discover",
 }
 
 

@@ -67,7 +67,8 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
     display name that reads as an address, empty subject. Warnings (exit 1): an empty or
     repeated personal note, another row's name or institution in a message, a cold email
     over 200 words, ranking-commitment language ("you are my top choice") in any message, a
-    note nearly the same as another to the same program. Errors too: asking for ranking
+    note nearly the same as another to the same program, an address from a paper older than
+    OUTREACH_ADDRESS_MAX_AGE years (the email_seen column `discover` writes). Errors too: asking for ranking
     information ("where do I stand on your rank list?"), a commitment to a second program
     when the store (or an earlier row) has one to another, a [[PLACEHOLDER]], and the example
     applicant's details while you send as someone else. A note lists the recipients of any row
@@ -83,6 +84,8 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
       outreach check templates/thank_you.txt interviews.csv --json | jq .summary
     """
     from outreach.cli.common import load_settings
+    from outreach.clock import now
+    from outreach.compose.address_age import AddressAge
     from outreach.compose.batch import Tally, check_rows
     from outreach.compose.interviews import Season
     from outreach.config import parse_sender
@@ -95,8 +98,9 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
     known = []
     tally = Tally()
     reported = []
+    address_age = AddressAge.from_settings(settings.raw, now(settings.raw).year)
     for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(settings, template.stem),
-                           sender=sender):
+                           sender=sender, address_age=address_age):
         tally.add(item)
         if item.contact.email and (pasts := history.get(item.contact.email.casefold())):
             known.append((item.contact.line, item.contact.email, pasts))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outreach.addresses import address_key
+from outreach.compose.address_age import AddressAge
 from outreach.compose.checks import Checker, Commitment, RowIndex
 from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.compose.interviews import InterviewLog, Season
@@ -127,12 +128,16 @@ def sample_extra(template: Template) -> dict | None:
 
 
 def check_rows(template: Template, contacts: ContactFile, season: Season | None = None,
-               commitments: dict[str, Commitment] | None = None, sender=None) -> Iterator[Rendered]:
+               commitments: dict[str, Commitment] | None = None, sender=None,
+               address_age: AddressAge | None = None) -> Iterator[Rendered]:
     """`outreach check`: every row rendered and linted, as it would be sent; a note names the
-    recipients when they are more than the contact's own address."""
+    recipients when they are more than the contact's own address; ``address_age`` warns on
+    addresses taken from old papers."""
     for item in render_rows(template, contacts, sample_extra(template), season, commitments, sender):
         if item.draft is not None and item.draft.recipients != [item.contact.email]:
             item.problems.append(Problem("note", item.contact.line, None, recipients_note(item.draft)))
+        if address_age is not None:
+            item.problems += address_age.problems(item.contact)
         yield item
 
 

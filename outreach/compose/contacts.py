@@ -274,8 +274,8 @@ class ContactFile:
             fields.setdefault(name, "")
         contact = Contact(line, fields, problems=problems)
         raw_address = fields["email"]
-        if not raw_address:
-            problems.append(Problem("error", line, "email", "no address"))
+        if not raw_address:  # a row kept for reference (a name without an address, as `discover` writes)
+            problems.append(Problem("warning", line, "email", "no address: this row gets no message"))
             return contact
         try:
             contact.email = self.validate(raw_address)

@@ -250,7 +250,8 @@ def make_plan(sources: Sources, store: Store, gate: Gate, now: datetime) -> Plan
             continue
         address = rendered.contact.email
         if rendered.draft is None and not rendered.skip:
-            plan.skipped.setdefault("duplicate", []).append(address)
+            plan.skipped.setdefault("duplicate" if address else "no-address", []).append(
+                address or f"line {rendered.contact.line}")
             continue
         person = gate.person(address) if address else None
         if person is not None and (pasts := history(person, sources.campaign)):

@@ -84,7 +84,8 @@ def test_bad_and_duplicate_addresses_are_reported_with_line_and_column(tmp_path)
     bad, empty, duplicate = contacts[1], contacts[2], contacts[3]
     assert (bad.problems[0].severity, bad.problems[0].line, bad.problems[0].field) == ("error", 3, "email")
     assert "not a valid address" in bad.problems[0].text
-    assert empty.problems[0].text == "no address"
+    assert (empty.problems[0].severity, empty.problems[0].text) == ("warning", "no address: this row gets no message")
+    assert empty.skipped
     assert duplicate.problems[0].severity == "warning"
     assert "line 2" in duplicate.problems[0].text
     assert duplicate.skipped and not contacts[0].skipped
