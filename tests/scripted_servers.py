@@ -105,6 +105,26 @@ def smtp_echoing_auth(mechanisms: str) -> Session:
     return session
 
 
+def smtp_refusing_recipients(reply: str) -> Session:
+    """An SMTP relay (no AUTH) that refuses every recipient with ``reply`` (UTF-8 on the wire)."""
+
+    async def session(talk: Conversation) -> None:
+        await talk.say("220 relay.test ESMTP")
+        while (line := await talk.line()) is not None:
+            verb = line.partition(" ")[0].upper()
+            if verb in ("EHLO", "HELO"):
+                await talk.say("250 relay.test")
+            elif verb == "RCPT":
+                await talk.say(reply)
+            elif verb == "QUIT":
+                await talk.say("221 bye")
+                return
+            else:
+                await talk.say("250 OK")
+
+    return session
+
+
 # -- IMAP --------------------------------------------------------------------------------------
 TAGGED = re.compile(r"(\S+) (?:UID )?(\S+)(?: (.*))?", re.IGNORECASE)
 

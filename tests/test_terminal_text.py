@@ -107,3 +107,18 @@ def test_one_character_in_an_error_sentence_is_escaped(invoke, workspace, char):
     contacts = contacts_csv(workspace, rows=[f"chen{char}@example.edu,Jia,Chen,S,N,x"])
     result = invoke("draft", template, contacts)
     assert char not in result.output and shown(char) in result.output, result.output
+
+
+def test_a_servers_reply_reaches_the_terminal_escaped(invoke, workspace):
+    """An SMTP server's refusal, in UTF-8, shown in the send result: a reversed address in it is not."""
+    from tests.scripted_servers import ScriptedServer, smtp_refusing_recipients
+
+    reply = f"550 5.1.1 <{RLO_ADDRESS}> unknown\u2028\u200b{IN_A_CELL.replace(chr(13), '').replace(chr(10), '')}"
+    with ScriptedServer(smtp_refusing_recipients(reply)) as server:
+        (workspace / ".env").write_text(
+            "OUTREACH_FROM=Asha Rao <asha.rao@example.org>\nOUTREACH_SMTP_HOST=127.0.0.1\n"
+            f"OUTREACH_SMTP_PORT={server.port}\nOUTREACH_SMTP_SECURITY=none\nOUTREACH_RATE=unlimited\n")
+        template = template_file(workspace, "Subject: Hello\n\nDear {{ first_name }},\n")
+        result = invoke("send", template, contacts_csv(workspace, rows=["chen@example.edu,Jia,Chen,S,N,x"]), "--yes")
+    assert result.exit_code == 1, result.output
+    assert not raw_characters(result.output) and "<\\u202emoc.elpmaxe@nehc> unknown" in result.output
