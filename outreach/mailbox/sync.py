@@ -281,9 +281,9 @@ class Recorder:
         own_id = own_message_id(msg)
         if own_id and (ours := self.index.get(own_id)):
             if not (draft or is_draft_copy(msg)):
-                self._confirm(ours, date_of(msg) or arrived, f"found in {where}")
+                self._confirm(ours, date_of(msg, arrived), f"found in {where}")
             return None
-        verdict = classify(msg)  # may raise: see one_message
+        verdict = classify(msg, arrived)  # may raise: see one_message
         if verdict.sender in self.index.own or (verdict.kind not in RECORDED_KINDS and not verdict.fresh):
             return None
         found = match(verdict, self.index)
