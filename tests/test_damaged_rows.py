@@ -30,12 +30,10 @@ CASES = [(table, column, value) for table, column, values in DAMAGE for value in
 
 COMMANDS = {
     "status": ["status"],
-    "status --json": ["status", "--json"],
     "followup --dry-run": ["followup", "fall", "--template", "fu.txt", "--dry-run"],
     "followup": ["followup", "fall", "--template", "fu.txt"],
     "send --dry-run": ["send", "first.txt", "contacts.csv", "--campaign", "fall", "--dry-run"],
     "report": ["report"],
-    "report --json": ["report", "--json"],
     "report --by": ["report", "--by", "first_name"],
     "report --html": ["report", "--html", "report.html"],
     "sync": ["sync", "--mbox", "in.mbox"],

@@ -139,14 +139,14 @@ def test_a_stalled_server_fails_after_the_imap_timeout(workspace, invoke, record
     record_sent(samples.outgoing("chen@example.edu"))
     script = Imap(uids=(7,), stall_on=command, fetch=huge_header_literal(10))
     with ScriptedServer(script) as server:
-        configure(workspace, server.port, OUTREACH_IMAP_TIMEOUT="1")
+        configure(workspace, server.port, OUTREACH_IMAP_TIMEOUT="0.5")
         started = time.monotonic()
         result = invoke("sync")
         seconds = time.monotonic() - started
     assert script.stalled.is_set()
-    assert 1 <= seconds < 10, seconds
+    assert 0.5 <= seconds < 10, seconds
     line = one_error(result.output)
-    assert "no answer within 1 s" in line and "OUTREACH_IMAP_TIMEOUT" in line, line
+    assert "no answer within 0.5 s" in line and "OUTREACH_IMAP_TIMEOUT" in line, line
 
 
 @pytest.mark.parametrize("value", ["soon", "-3", "0"])
