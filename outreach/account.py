@@ -9,6 +9,7 @@ secret is never read from a file: an OAuth2 token command, a password command, t
 from __future__ import annotations
 
 import ipaddress
+import re
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -94,18 +95,58 @@ class Secret:
     __str__ = __repr__
 
     def hidden_in(self, text: str) -> str:
-        """``text`` (a server's reply, a library's complaint) with no character of the secret:
-        the value and every non-ASCII character of it are replaced, since an encoding error
-        names the one character it could not encode."""
+        """``text`` (a server's reply, a library's complaint) with no form of the secret: see
+        :func:`hide_secret`."""
         return hide_secret(text, self.value)
 
 
+HIDDEN = "<hidden>"
+# A run of the base64 alphabet long enough to carry a piece of a secret (4 characters: 3 bytes).
+BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{4,}=*")
+PIECE = 4  # bytes of the secret that, found in a decoded run, mean it carries the secret
+
+
 def hide_secret(text: str, secret: str) -> str:
-    if secret:
-        text = text.replace(secret, "<hidden>")
-        for char in {c for c in secret if not c.isascii()}:
-            text = text.replace(char, "?").replace(ascii(char)[1:-1], "?")
+    """``text`` with every form in which the secret was sent, or may be shown, replaced.
+
+    The value itself; as IMAP LOGIN quotes it (``\\"`` and ``\\\\``); as Python shows it inside
+    bytes or an escaped string (an error's repr); inside base64, as SASL sends it (AUTH PLAIN's
+    ``\\0user\\0password``, AUTH LOGIN's password, XOAUTH2's ``user=...\\x01auth=Bearer token``): a
+    server that echoes its input in a refusal shows those. A base64 run is hidden when what it
+    decodes to holds any 4 bytes of the secret in a row, so a truncated echo is hidden too, and
+    the user need not be known. Last, every non-ASCII character of the secret, since an encoding
+    error names the one character it could not encode."""
+    if not secret:
+        return text
+    raw = secret.encode("utf-8")
+    sent = {secret, secret.replace("\\", "\\\\").replace('"', '\\"')}
+    forms = sent | {ascii(form)[1:-1] for form in sent} | {repr(form.encode("utf-8"))[2:-1] for form in sent}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, HIDDEN)
+    pieces = {raw[i:i + PIECE] for i in range(max(1, len(raw) - PIECE + 1))}
+    text = BASE64_RUN.sub(lambda run: HIDDEN if _carries(run[0], pieces) else run[0], text)
+    for char in {c for c in secret if not c.isascii()}:
+        text = text.replace(char, "?").replace(ascii(char)[1:-1], "?")
     return text
+
+
+def _carries(run: str, pieces: set[bytes]) -> bool:
+    """Whether the base64 ``run`` decodes to something holding one of ``pieces``: read from each
+    of its first four characters, since an echo may glue a word to its front."""
+    import base64
+    import binascii
+
+    for start in range(min(4, len(run))):
+        body = run[start:].rstrip("=")
+        if len(body) % 4 == 1:  # cut short: its last character holds no whole byte
+            body = body[:-1]
+        try:
+            decoded = base64.b64decode(body + "=" * (-len(body) % 4))
+        except (binascii.Error, ValueError):
+            continue
+        if any(piece in decoded for piece in pieces):
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 The store keeps UTC ISO-8601 strings (``2026-11-14T09:30:00Z``); people read local calendar
 dates ("November 14", "2026-12-01"). Pure functions take ``now`` as a parameter; the CLI gets it
 from :func:`now`, which honours ``OUTREACH_NOW`` (an ISO date-time) so that a "what if it were
-December 1st" run, and the tests, see a fixed clock.
+December 1st" run, and the tests, see a fixed clock. A time outside EARLIEST..LATEST (a
+hand-edited store's 9999-12-31, a mail's Date in year 9999) is read as no time at all: a week
+added to it would overflow, and nothing this tool records happened then.
 """
 
 from __future__ import annotations
@@ -22,18 +24,47 @@ _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "wee
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*", re.IGNORECASE)
 
 
+# The times this tool can use: arithmetic of years around them cannot overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def usable(moment: datetime | None) -> datetime | None:
+    """``moment`` (naive values taken as UTC) if it lies between EARLIEST and LATEST, else None."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment if EARLIEST <= moment < LATEST else None
+    except OverflowError:  # an offset that pushes it past datetime's own limits
+        return None
+
+
 def parse_time(text: str | None) -> datetime | None:
-    """A stored timestamp as an aware datetime (naive values are taken as UTC); None if unreadable."""
+    """A stored timestamp as an aware datetime (naive values are taken as UTC); None if unreadable
+    or not :func:`usable`."""
     if not text:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+    except (TypeError, ValueError):
         try:
-            value = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+            value = datetime.fromisoformat(str(text).strip().replace(" ", "T", 1))
         except ValueError:
             return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return usable(value)
+
+
+def parse_day(text: str | None) -> date | None:
+    """A stored calendar date (``2026-12-03``); None if unreadable or not :func:`usable`."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return None
+    return day if EARLIEST.date() <= day < LATEST.date() else None
 
 
 @overload
@@ -58,7 +89,8 @@ def now(raw: dict[str, str] | None = None) -> datetime:
         return datetime.now(UTC)
     moment = parse_time(value)
     if moment is None:
-        raise UserError(f"OUTREACH_NOW={value!r} is not a date-time like 2026-12-01T09:00:00Z")
+        raise UserError(f"OUTREACH_NOW={value!r} is not a date-time like 2026-12-01T09:00:00Z "
+                        f"(between {EARLIEST.year} and {LATEST.year - 1})")
     return moment
 
 
@@ -105,5 +137,5 @@ def describe_age(delta: timedelta) -> str:
     return "less than a minute"
 
 
-__all__ = ["MONTHS", "describe_age", "human_date", "iso", "local_date", "now",
-           "parse_duration", "parse_time", "start_of_day"]
+__all__ = ["EARLIEST", "LATEST", "MONTHS", "describe_age", "human_date", "iso", "local_date", "now",
+           "parse_day", "parse_duration", "parse_time", "start_of_day", "usable"]

@@ -30,7 +30,8 @@ PREFIX = "OUTREACH_"
 KNOWN = frozenset({
     "from", "db", "now", "debug", "provider", "ca_file", "save_sent",
     "smtp_host", "smtp_port", "smtp_security", "smtp_user", "smtp_timeout", "smtp_attempts", "smtp_retry_delay",
-    "smtp_allow_unencrypted", "imap_host", "imap_port", "imap_security", "imap_user", "imap_allow_unencrypted",
+    "smtp_allow_unencrypted", "imap_host", "imap_port", "imap_security", "imap_user", "imap_timeout",
+    "imap_allow_unencrypted",
     "password", "password_command", "oauth2_token_command",
     "rate", "jitter", "daily_cap", "sync_folders", "sync_max_age", "time_zone", "date_order",
     "send_window", "send_weekdays",

@@ -1,13 +1,16 @@
 """Terminal output: colour only on a terminal and never with ``NO_COLOR``; errors to stderr;
 and text, never control codes, from data.
 
-Everything a command prints goes through :func:`say`, which shows every C0 and C1 control
-character except tab and newline as ``\\u001b``: a CSV cell or an incoming subject holding ESC
-could otherwise clear the screen, rewrite a line (CR), retitle the window or fake a coloured
-"sent". (The ``\\uXXXX`` form also keeps JSON valid: it is JSON's own escape.) Our own colours
-survive because :func:`style` does not write escape codes: it writes markers holding a random
-per-process token, which :func:`say` turns into colour *after* escaping, so data cannot forge
-them.
+Everything a command prints goes through :func:`say`, which shows every character of the
+Unicode categories Cc (C0 and C1 controls), Cf (format: bidi embeddings, overrides and isolates,
+zero-width spaces and joiners, the BOM, soft hyphens, tags), Zl and Zp (U+2028, U+2029) except
+tab and newline as ``\\u001b``: a CSV cell or an incoming subject holding ESC could otherwise
+clear the screen, rewrite a line (CR), retitle the window or fake a coloured "sent", and a
+right-to-left override could show an address reversed or a zero-width space make two addresses
+look alike. (The ``\\uXXXX`` form also keeps JSON valid: it is JSON's own escape, with a
+surrogate pair past U+FFFF.) Our own colours survive because :func:`style` does not write escape
+codes: it writes markers holding a random per-process token, which :func:`say` turns into
+colour *after* escaping, so data cannot forge them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ import sys
 import click
 
 STYLES = {"error": "red", "warning": "yellow", "ok": "green", "note": "cyan"}
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all of C0 and C1 but tab and newline
+ESCAPED = frozenset(("Cc", "Cf", "Zl", "Zp"))  # the Unicode categories shown as \uXXXX (not tab, newline)
+# Runs of what may need escaping: all but tab, newline and printable ASCII. A run that Python
+# calls printable holds none of ESCAPED and is kept whole; only the others are looked at one by one.
+_SUSPECT = re.compile(r"[^\t\n\x20-\x7e]+")
 _TOKEN = secrets.token_hex(8)
 _MARK = re.compile(f"\ue000{_TOKEN}(\\w+)\ue000")
 _RESET = "end"
@@ -38,8 +44,26 @@ def style(text: str, kind: str, *, stream=None) -> str:
 
 
 def shown(text: str) -> str:
-    """``text`` with its control characters (but tab and newline) written as ``\\u001b``."""
-    return CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    """``text`` with every character of the ESCAPED categories (but tab and newline) written as
+    ``\\u001b``, as JSON writes it."""
+    return _SUSPECT.sub(_escape_run, text)
+
+
+def _escape_run(match: re.Match) -> str:
+    run: str = match[0]
+    if run.isprintable():  # no control, format or separator character: the common case of a name
+        return run
+    import unicodedata  # a built-in module, loaded only when text needs it
+
+    return "".join(_escaped(c) if unicodedata.category(c) in ESCAPED else c for c in run)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if code > 0xFFFF:  # JSON's form: a UTF-16 surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
 
 
 def _colour(match: re.Match) -> str:

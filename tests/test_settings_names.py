@@ -21,3 +21,12 @@ def names_in_code() -> set[str]:
 
 def test_every_setting_the_code_reads_is_known():
     assert names_in_code() - KNOWN == set()
+
+
+def test_the_readme_documents_exactly_the_known_settings():
+    """A setting the README names is known (OUTREACH_SMTP_ALLOW_UNENCRYPTED was once warned about
+    as a typo), and every known setting is in the README."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    documented = {m.lower() for m in re.findall(r"\bOUTREACH_([A-Z][A-Z0-9_]*[A-Z0-9])\b", readme)} - TYPO_EXAMPLES
+    assert documented - KNOWN == set()
+    assert KNOWN - documented == set()

@@ -25,7 +25,7 @@ from outreach.cli.common import (
 )
 from outreach.cli.compose import show_preview
 from outreach.options import Consent, Pace, SendOptions, Sheet, Timing
-from outreach.output import plural, say, style
+from outreach.output import plural, say, shown, style
 
 
 @click.command()
@@ -144,7 +144,7 @@ def confirm(session, yes: bool, question: str, hint: str, *, err: bool = False) 
         raise UserError("standard input is not a terminal, so there is no one to confirm: add --yes to send "
                         f"(and {hint})")
     session.prepare_secret(common.warn)
-    return yes or click.confirm(question, default=False, err=err)
+    return yes or click.confirm(shown(question), default=False, err=err)
 
 
 def show_plan(plan, source: str, *, every_group: bool = False) -> None:
@@ -267,7 +267,7 @@ class WaitLine:
                 else f"the daily cap has room at {at.astimezone(self.home):%a %Y-%m-%d %H:%M} your time")
         if self.live:
             text = f"waiting: {what}, in {describe_duration((at - now).total_seconds())}"
-            click.echo("\r\x1b[K" + text, file=sys.stderr, nl=False)
+            click.echo("\r\x1b[K" + shown(text), file=sys.stderr, nl=False)  # our codes, then the text escaped
         elif (what, at) != self.last:
             say(f"waiting: {what}", err=True)
         self.last = (what, at)

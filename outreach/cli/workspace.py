@@ -10,7 +10,7 @@ import click
 
 from outreach.cli import common
 from outreach.cli.common import note
-from outreach.output import plural, say, style
+from outreach.output import plural, say, shown, style
 
 if TYPE_CHECKING:
     from outreach.persona import Persona, Question
@@ -205,7 +205,7 @@ def login(user: str | None, password_stdin: bool, no_check: bool):
     if password_stdin:
         password = (sys.stdin.readline() or "").rstrip("\r\n")
     else:
-        password = click.prompt(f"Password for {user}", hide_input=True, prompt_suffix=": ", err=True)
+        password = click.prompt(shown(f"Password for {user}"), hide_input=True, prompt_suffix=": ", err=True)
     if not password:
         raise UserError("no password given")
     if not no_check:

@@ -32,6 +32,7 @@ from email.parser import BytesHeaderParser, BytesParser, HeaderParser
 from email.utils import collapse_rfc2231_value, getaddresses, parseaddr, parsedate_to_datetime
 
 from outreach.addresses import address_key
+from outreach.clock import usable
 
 KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint", "other")
 
@@ -63,7 +64,7 @@ class Verdict:
     sender: str = ""
     subject: str = ""
     message_id: str | None = None
-    written_at: datetime | None = None  # the message's Date header
+    written_at: datetime | None = None  # its Date header, else its arrival (see date_of)
     thread_ids: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
     original_ids: tuple[str, ...] = ()
@@ -152,14 +153,23 @@ def sender_of(msg: Message) -> str:
     return address_of(raw_header(msg, "From")) or address_of(raw_header(msg, "Sender"))
 
 
-def date_of(msg: Message) -> datetime | None:
+# A Date this far after the message arrived, or this far before, is a wrong clock.
+CLOCK_AHEAD, CLOCK_BEHIND = timedelta(days=1), timedelta(days=30)
+
+
+def date_of(msg: Message, arrived: datetime | None = None) -> datetime | None:
+    """When the message was written: its Date header if it can be used, else ``arrived`` (the
+    server's arrival time, IMAP's INTERNALDATE, when known). A Date that cannot be read, lies
+    outside the years the tool uses (clock.usable: an out-of-office dated 9999 would overflow the
+    return-date arithmetic) or, beside a known arrival, more than a day after it or 30 days before
+    it (a wrong clock) is not used."""
     try:
-        value = parsedate_to_datetime(raw_header(msg, "Date"))
-    except (TypeError, ValueError, IndexError):
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+        written = usable(parsedate_to_datetime(raw_header(msg, "Date")))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        written = None
+    if written is not None and arrived is not None and not arrived - CLOCK_BEHIND <= written <= arrived + CLOCK_AHEAD:
+        written = None
+    return written or arrived
 
 
 # ----------------------------------------------------------------------------------- subjects
@@ -666,7 +676,7 @@ OPENING = 300  # characters of the body where an out-of-office notice states its
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
 
 
-def _out_of_office_text(msg: Message) -> tuple[str, bool] | None:
+def _out_of_office_text(msg: Message, written: datetime | None) -> tuple[str, bool] | None:
     """An out-of-office notice sent without auto-reply headers (some servers and plug-ins do).
 
     Both must stand in the body's first two sentences: an out-of-office phrase and a return
@@ -677,7 +687,7 @@ def _out_of_office_text(msg: Message) -> tuple[str, bool] | None:
     phrase = OUT_OF_OFFICE.search(opening)
     if not phrase:
         return None
-    sent = (date_of(msg) or datetime.now(UTC)).date()
+    sent = (written or datetime.now(UTC)).date()
     if return_date(opening, sent) is None:
         return None
     return f"out-of-office text in the body ({phrase.group(0).strip()!r}, with a return date)", True
@@ -688,17 +698,18 @@ def body_text(msg: Message) -> str:
     return _text_parts(msg)
 
 
-def classify(msg: Message) -> Verdict:
-    """Classify a parsed message (headers only is enough for replies; reports need the body)."""
+def classify(msg: Message, arrived: datetime | None = None) -> Verdict:
+    """Classify a parsed message (headers only is enough for replies; reports need the body).
+    ``arrived``: when the server received it, if known (see :func:`date_of`)."""
     subject = header_text(msg, "Subject")
     # What every verdict carries from the headers; each outcome below replaces kind and reason.
     seen = Verdict("other", "", sender=sender_of(msg), subject=subject, message_id=own_message_id(msg),
-                   written_at=date_of(msg), thread_ids=thread_ids(msg))
+                   written_at=date_of(msg, arrived), thread_ids=thread_ids(msg))
     report = _bounce(msg)
     if report is not None:
         return replace(report, sender=seen.sender, subject=subject, message_id=seen.message_id,
                        written_at=seen.written_at, thread_ids=seen.thread_ids)
-    auto = auto_reply_reason(msg) or _out_of_office_text(msg)
+    auto = auto_reply_reason(msg) or _out_of_office_text(msg, seen.written_at)
     if auto:
         reason, answers = auto
         if answers or seen.thread_ids or is_reply_subject(subject):

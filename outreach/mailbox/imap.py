@@ -7,15 +7,19 @@ folder, and, when a draft is redrafted, removing the older copy *with the same M
 and after a send, APPEND of each sent message to the Sent folder (:func:`save_sent_copies`).
 
 Every failure a user can meet (refused connection, unverifiable certificate, wrong password,
-missing STARTTLS) becomes one :class:`UserError` sentence naming the server.
+missing STARTTLS, a server that stops answering) becomes one :class:`UserError` sentence naming
+the server. A server is not trusted to keep to the protocol: a UID outside RFC 3501's 1 to
+2^32-1 is a protocol error, a literal larger than what was asked for is refused before it is
+read, and no wait lasts longer than OUTREACH_IMAP_TIMEOUT (:class:`Wire`).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import ssl
-from collections.abc import Callable, Iterable
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -34,24 +38,30 @@ from imapclient.imapclient import DELETED, DRAFT, DRAFTS, JUNK, SEEN, SENT
 from outreach.account import Account, Server
 from outreach.errors import UserError
 
-CONNECT_TIMEOUT = 20
-READ_TIMEOUT = 120
+CONNECT_TIMEOUT = 20   # seconds to connect; OUTREACH_IMAP_TIMEOUT, when lower, wins
+READ_TIMEOUT = 120     # seconds to wait for an answer: the default of OUTREACH_IMAP_TIMEOUT
+MAX_UID = 2**32 - 1    # RFC 3501: a UID, UIDVALIDITY and UIDNEXT are 32-bit and never 0
 # What screening needs to tell "could be ours" from "cannot be": threading, sender, subject,
 # and the signals of reports and auto-replies. Nothing else is fetched for unrelated mail.
 HEADER_FIELDS = ("FROM", "SENDER", "SUBJECT", "DATE", "MESSAGE-ID", "IN-REPLY-TO", "REFERENCES", "CONTENT-TYPE",
                  "AUTO-SUBMITTED", "PRECEDENCE", "RETURN-PATH", "X-FAILED-RECIPIENTS", "X-AUTOREPLY",
                  "X-AUTORESPOND", "X-AUTORESPONDER")
-HEADERS_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
+# At most this much of them: a longer block (a thread of 1,000 References) is cut, not refused.
+HEADER_LIMIT = 64 * 1024
+HEADERS_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]<0.{HEADER_LIMIT}>"
 # A report or an auto-reply is read up to this size: the parts that matter come first, and a
 # returned original with a 5 MB CV attached is not worth the download.
 BODY_LIMIT = 256 * 1024
 BODY_ITEM = f"BODY.PEEK[]<0.{BODY_LIMIT}>"
 BODY_BATCH = 25
+# What one command's answer may hold in all (500 header blocks at the limit are 32 MiB): a server
+# that sends more, in literals or lines, is refused.
+RESPONSE_LIMIT = 32 * 1024 * 1024
 APPENDUID = re.compile(rb"APPENDUID \d+ (\d+)")
 RAW_UID = re.compile(rb"\bUID (\d+)")
 RAW_DATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 RAW_FLAGS = re.compile(rb"FLAGS \(([^)]*)\)")
-RAW_HEADER_LITERAL = re.compile(rb"BODY\[HEADER\.FIELDS \([^)]*\)\] \{\d+\}$")
+RAW_HEADER_LITERAL = re.compile(rb"BODY\[HEADER\.FIELDS \([^)]*\)\](?:<0>)? \{\d+\}$")
 
 
 class ConnectionLost(UserError):
@@ -65,6 +75,11 @@ class CommandRefused(ConnectionLost):
     is fine, so the caller may go on with the next folder (``recoverable``)."""
 
     recoverable = True
+
+
+class ProtocolError(ConnectionLost):
+    """The server broke the protocol (a UID out of range, a literal larger than asked for): the
+    connection is given up; what was read is kept."""
 
 
 def account_key(server: Server) -> str:
@@ -102,6 +117,8 @@ class ImapSession:
         self.server = server
         self.key = account_key(server)
         self.stats = Stats()
+        self.timeout = imap_timeout(account.settings.raw)
+        self.folder = ""  # the folder examined last, to name it
         secret = account.secret(server, warn)
         context = account.ssl_context()
         self.client = self._connect(context)
@@ -120,7 +137,7 @@ class ImapSession:
         server = self.server
         try:
             client = IMAPClient(server.host, server.port, ssl=server.security == "ssl", ssl_context=context,
-                                timeout=SocketTimeout(CONNECT_TIMEOUT, READ_TIMEOUT))
+                                timeout=SocketTimeout(min(CONNECT_TIMEOUT, self.timeout), self.timeout))
         except ssl.SSLCertVerificationError as e:
             raise UserError(f"{self._where()}: its TLS certificate cannot be verified ({e.verify_message}); "
                             "for a private server set OUTREACH_CA_FILE to its CA certificate") from None
@@ -128,10 +145,10 @@ class ImapSession:
             raise UserError(f"{self._where()}: TLS failed ({e.reason or e}); is OUTREACH_IMAP_SECURITY right "
                             "(ssl for port 993, starttls for 143)?") from None
         except TimeoutError:
-            raise UserError(f"{self._where()}: no answer within {CONNECT_TIMEOUT} s") from None
+            raise UserError(self._no_answer("connecting", min(CONNECT_TIMEOUT, self.timeout))) from None
         except OSError as e:
             raise UserError(f"cannot connect to {self._where()} ({e.strerror or e})") from None
-        self._count_bytes(client)
+        self.wire = Wire(self, client)
         if server.security == "starttls":
             try:
                 client.starttls(context)
@@ -146,26 +163,9 @@ class ImapSession:
                 raise UserError(f"{self._where()}: STARTTLS failed ({e})") from None
         return client
 
-    def _count_bytes(self, client: IMAPClient) -> None:
-        """Count what crosses the socket, by wrapping imaplib's own read/readline/send."""
-        imap, stats = client._imap, self.stats
-        read, readline, send = imap.read, imap.readline, imap.send
-
-        def counted_read(size):
-            data = read(size)
-            stats.bytes_received += len(data)
-            return data
-
-        def counted_readline():
-            data = readline()
-            stats.bytes_received += len(data)
-            return data
-
-        def counted_send(data):
-            stats.bytes_sent += len(data)
-            return send(data)
-
-        imap.read, imap.readline, imap.send = counted_read, counted_readline, counted_send
+    def _no_answer(self, what: str, seconds: float | None = None) -> str:
+        return (f"{self._where()}: no answer within {seconds or self.timeout:g} s while {what} "
+                "(OUTREACH_IMAP_TIMEOUT sets how long to wait)")
 
     def _login(self, secret) -> None:
         server = self.server
@@ -176,6 +176,8 @@ class ImapSession:
                 self.client.login(server.user, secret.value)
             else:  # LOGIN's quoted strings are ASCII; AUTHENTICATE PLAIN carries UTF-8 (RFC 4616)
                 self.client.plain_login(server.user, secret.value)
+        except TimeoutError:
+            raise UserError(self._no_answer("logging in")) from None
         except LoginError as e:
             reason = re.sub(r"^.*?\[[A-Z-]+\]\s*", "", secret.hidden_in(str(e)).strip("b'\""))
             raise UserError(f"{self._where()}: login as {server.user} failed ({reason or 'refused'}); "
@@ -254,15 +256,31 @@ class ImapSession:
     # -- reading (read-only) -------------------------------------------------------------
     def examine(self, folder: str) -> tuple[int, int | None]:
         """Open ``folder`` read-only; (UIDVALIDITY, UIDNEXT or None)."""
+        self.folder = folder
         info = self.client.select_folder(folder, readonly=True)
-        return int(info[b"UIDVALIDITY"]), (int(info[b"UIDNEXT"]) if b"UIDNEXT" in info else None)
+        uidnext = self._uid(info[b"UIDNEXT"], "UIDNEXT") if b"UIDNEXT" in info else None
+        return self._uid(info[b"UIDVALIDITY"], "UIDVALIDITY"), uidnext
 
     def uids_after(self, last_uid: int, since: date | None = None) -> list[int]:
         """UIDs above ``last_uid`` (that arrived on or after ``since``), ascending."""
         criteria: list = ["UID", f"{last_uid + 1}:*"]
         if since is not None:
             criteria += ["SINCE", since]
-        return sorted(uid for uid in self.client.search(criteria) if uid > last_uid)
+        return sorted(uid for uid in map(self._uid, self.client.search(criteria)) if uid > last_uid)
+
+    def _uid(self, value, what: str = "UID") -> int:
+        """``value`` as a number within RFC 3501's 1 to 2^32-1, or a protocol error (a 2^64
+        would overflow the store, a 0 would reread everything)."""
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = -1
+        if not 0 < number <= MAX_UID:
+            self._drop()
+            raise ProtocolError(f"{self._where()}: the server sent {what} {value!r} for {self.folder or 'a folder'}, "
+                                f"outside 1 to {MAX_UID} (RFC 3501): a protocol error, so reading stopped; what was "
+                                "read so far is recorded")
+        return number
 
     def fetch_headers(self, uids: list[int]) -> dict[int, Fetched]:
         """uid -> the screening headers, INTERNALDATE and \\Draft flag.
@@ -294,7 +312,8 @@ class ImapSession:
         """uid -> the message (its first BODY_LIMIT bytes), without setting \\Seen."""
         bodies: dict[int, bytes] = {}
         for start in range(0, len(uids), BODY_BATCH):  # at most BODY_BATCH x 256 KiB in memory at once
-            response = self.client.fetch(uids[start:start + BODY_BATCH], [BODY_ITEM])
+            with self.wire.literals(BODY_LIMIT):
+                response = self.client.fetch(uids[start:start + BODY_BATCH], [BODY_ITEM])
             self.stats.bodies_fetched += len(response)
             bodies.update((uid, _section(data, b"BODY[]")) for uid, data in response.items())
         return bodies
@@ -426,6 +445,10 @@ class _Guard:
             return False
         if issubclass(exc_type, UserError):
             return False
+        if issubclass(exc_type, TimeoutError):
+            self.session._drop()  # a LOGOUT would wait as long again
+            raise ConnectionLost(f"{self.session._no_answer(self.what)}; what was read so far is recorded, run the "
+                                 "command again") from None
         if issubclass(exc_type, (OSError, IMAPClientAbortError)):
             raise ConnectionLost(f"{self.session._where()}: the connection failed while {self.what} ({exc}); "
                                  "what was read so far is recorded, run the command again") from None
@@ -433,6 +456,80 @@ class _Guard:
             raise CommandRefused(f"{self.session._where()}: the server refused a command while {self.what} "
                                  f"({exc}); what was read so far is recorded") from None
         return False
+
+
+class Wire:
+    """imaplib's socket reads and writes, counted (``stats``) and bounded.
+
+    imaplib reads a literal with ``read(n)``, n being the size the server announced in ``{n}``,
+    and holds it whole: a server announcing 300 MB would be given 300 MB of memory. So a literal
+    over ``limit`` (what the command asked for: HEADER_LIMIT, BODY_LIMIT while bodies are
+    fetched) is refused before a byte of it is read, as is an answer to one command that grows
+    past RESPONSE_LIMIT; the connection is then closed, since the unread bytes are still on it.
+    """
+
+    def __init__(self, session: ImapSession, client: IMAPClient):
+        self.session, self.imap = session, client._imap
+        self.limit = HEADER_LIMIT
+        self.answer = 0         # bytes received since the last command was sent
+        self.line = b""         # the last line received: it names the message a literal belongs to
+        self._read, self._readline, self._send = self.imap.read, self.imap.readline, self.imap.send
+        self.imap.read, self.imap.readline, self.imap.send = self.read, self.readline, self.send
+
+    @contextmanager
+    def literals(self, limit: int) -> Iterator[None]:
+        previous, self.limit = self.limit, limit
+        try:
+            yield
+        finally:
+            self.limit = previous
+
+    def read(self, size: int) -> bytes:
+        if size > self.limit or self.answer + size > RESPONSE_LIMIT:
+            self._refuse(f"announced a {size:,}-byte literal{self._about()}, more than the "
+                         f"{min(self.limit, RESPONSE_LIMIT - self.answer):,} bytes asked for")
+        return self._count(self._read(size))
+
+    def readline(self) -> bytes:
+        self.line = self._count(self._readline())
+        if self.answer > RESPONSE_LIMIT:
+            self._refuse(f"sent more than {RESPONSE_LIMIT:,} bytes in answer to one command")
+        return self.line
+
+    def send(self, data: bytes) -> None:
+        self.answer = 0
+        self.session.stats.bytes_sent += len(data)
+        self._send(data)
+
+    def _count(self, data: bytes) -> bytes:
+        self.answer += len(data)
+        self.session.stats.bytes_received += len(data)
+        return data
+
+    def _about(self) -> str:
+        uid = RAW_UID.search(self.line)
+        folder = f" in {self.session.folder}" if self.session.folder else ""
+        return f" (uid {int(uid.group(1))}{folder})" if uid else ""
+
+    def _refuse(self, what: str) -> None:
+        self.session._drop()
+        raise ProtocolError(f"{self.session._where()}: the server {what}; refusing it unread (a protocol error), so "
+                            "reading stopped; what was read so far is recorded")
+
+
+def imap_timeout(raw: dict[str, str]) -> float:
+    """OUTREACH_IMAP_TIMEOUT: seconds to wait for the server (default READ_TIMEOUT)."""
+    value = raw.get("imap_timeout")
+    if value is None:
+        return READ_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise UserError(f"OUTREACH_IMAP_TIMEOUT={value!r}: give the seconds to wait for the IMAP server, "
+                        f"e.g. {READ_TIMEOUT}")
+    return seconds
 
 
 class ImapDrafts:

@@ -31,7 +31,6 @@ export), or when a reply or report points at it.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -63,6 +62,7 @@ from outreach.mailbox.classify import (
 )
 from outreach.store import Store
 from outreach.store.lock import recover_if_free
+from outreach.store.messages import damaged_row, stored_json
 from outreach.store.outcomes import CONFIRMING_MARK, UNCONFIRMED_REPORTS
 from outreach.store.states import IN_DOUBT, MOVES
 
@@ -98,7 +98,8 @@ class SentMessage:
 class Index:
     """The store's messages, keyed the ways incoming mail can point at them."""
 
-    def __init__(self, rows: Iterable[SentMessage], own_addresses: Iterable[str] = ()):
+    def __init__(self, rows: Iterable[SentMessage], own_addresses: Iterable[str] = (), damaged: Iterable[str] = ()):
+        self.damaged = list(damaged)  # what a hand-edited store holds that could not be read, in words
         self.by_id: dict[str, SentMessage] = {}
         self.by_address: dict[str, list[SentMessage]] = {}
         self.own = {address_key(a) for a in own_addresses if a}
@@ -111,11 +112,15 @@ class Index:
 
     @classmethod
     def from_store(cls, store: Store, own_addresses: Iterable[str] = ()) -> Index:
-        rows = [SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
-                            tuple(address_key(a) for a in json.loads(r["recipients"])), r["state"],
-                            parse_time(r["created_at"]) or LONG_AGO)
-                for r in store.mailbox_rows()]
-        return cls(rows, own_addresses)
+        rows, damaged = [], []
+        for r in store.mailbox_rows():
+            recipients = stored_json(r["recipients"], list)
+            if recipients is None:
+                damaged.append(str(damaged_row(dict(r), "recipients", "mail is matched to it by its address only")))
+            rows.append(SentMessage(r["message_id"], r["campaign"], r["address"], r["step"], r["subject"],
+                                    tuple(address_key(a) for a in recipients or [r["address"]]), r["state"],
+                                    parse_time(r["created_at"]) or LONG_AGO))
+        return cls(rows, own_addresses, damaged)
 
     def __bool__(self) -> bool:
         return bool(self.by_id)
@@ -276,9 +281,9 @@ class Recorder:
         own_id = own_message_id(msg)
         if own_id and (ours := self.index.get(own_id)):
             if not (draft or is_draft_copy(msg)):
-                self._confirm(ours, date_of(msg) or arrived, f"found in {where}")
+                self._confirm(ours, date_of(msg, arrived), f"found in {where}")
             return None
-        verdict = classify(msg)  # may raise: see one_message
+        verdict = classify(msg, arrived)  # may raise: see one_message
         if verdict.sender in self.index.own or (verdict.kind not in RECORDED_KINDS and not verdict.fresh):
             return None
         found = match(verdict, self.index)
@@ -526,6 +531,7 @@ def _start(store: Store, own_addresses: Iterable[str]) -> tuple[Report, Index, R
     """A report, the index of our messages, and a recorder; no recorder when there is nothing to match."""
     report = Report()
     index = Index.from_store(store, own_addresses)
+    report.warnings.extend(index.damaged)
     if not index:
         report.notes.append("the tracking store has no messages yet: nothing to match")
         return report, index, None

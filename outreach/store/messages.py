@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from outreach.addresses import address_key
 from outreach.errors import UserError
@@ -59,7 +60,7 @@ class MessageRow:
     variant: str | None
     subject: str
     recipients: list[str]
-    contact: dict[str, str]
+    stored_contact: dict[str, str] | UserError  # read as .contact
     contact_line: int | None
     state: str
     transport: str | None
@@ -72,13 +73,41 @@ class MessageRow:
     kind: str | None = None     # the template's Kind
     commitment: str | None = None
 
+    @property
+    def contact(self) -> dict[str, str]:
+        """The CSV row it was written from; a damaged one stops only what reads it, naming the row."""
+        if isinstance(self.stored_contact, UserError):
+            raise self.stored_contact
+        return self.stored_contact
+
     @classmethod
     def from_sql(cls, row: sqlite3.Row) -> MessageRow:
         data = dict(row)
         data.pop("id")
-        data["recipients"] = json.loads(data["recipients"])
-        data["contact"] = json.loads(data["contact"])
+        data["recipients"] = stored_json(data["recipients"], list) or [data["address"]]  # it went to its address
+        contact = stored_json(data.pop("contact"), dict)
+        data["stored_contact"] = damaged_row(data, "contact") if contact is None else contact
         return cls(**data)
+
+
+def stored_json(text: str | None, shape: type[dict | list]) -> Any:
+    """A JSON column (a contact's cells, a message's recipients: strings in a dict or a list) as
+    ``shape``, or None when a hand-edited or damaged store holds something else there."""
+    try:
+        value = json.loads(text) if isinstance(text, str | bytes) else None
+    except ValueError:
+        return None
+    if not isinstance(value, shape):
+        return None
+    items = value.values() if isinstance(value, dict) else value
+    return value if all(isinstance(item, str) for item in items) else None
+
+
+def damaged_row(row: dict, column: str, then: str = "restore the store from a backup") -> UserError:
+    """One sentence naming a message row whose ``column`` cannot be read, and ``then`` what to do."""
+    return UserError(f"{Connection.opened or 'the tracking store'}: the message to {row.get('address')} in campaign "
+                     f"{row.get('campaign')} ({row.get('message_id')}) is damaged: its {column} column is not what "
+                     f"outreach wrote there; {then}")
 
 
 class Messages(Connection):
@@ -138,15 +167,16 @@ class Messages(Connection):
                                  (*refreshed.values(), message.draft_path, *key, *sources))
         return cursor.rowcount == 1
 
-    def commitments(self, campaign: str | None = None) -> list[tuple[dict, str, str, str]]:
+    def commitments(self, campaign: str | None = None) -> list[tuple[dict[str, str], str | None, str, str]]:
         """(contact, phrase, state, day) of every message drafted or sent with a ranking-commitment
         phrase, oldest first; the unsent drafts of ``campaign`` are left out (this run replaces them)."""
         rows = self.db.execute(
-            """SELECT contact, commitment, state, COALESCE(sent_at, created_at) FROM messages
+            """SELECT * FROM messages
                WHERE commitment IS NOT NULL AND state != 'failed'
                  AND NOT (campaign IS ? AND state IN ('drafted', 'queued'))
                ORDER BY COALESCE(sent_at, created_at)""", (campaign,))
-        return [(json.loads(contact), phrase, state, (when or "")[:10]) for contact, phrase, state, when in rows]
+        return [(row.contact, row.commitment, row.state, (row.sent_at or row.created_at or "")[:10])
+                for row in map(MessageRow.from_sql, rows)]
 
     def move(self, move: str, message_id: str, *, error: str | None = None, at: str | None = None) -> bool:
         """Take one message through ``move`` (see :mod:`outreach.store.states`) if it is in one of

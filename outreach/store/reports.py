@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from datetime import date
 from typing import NamedTuple
 
+from outreach.clock import EARLIEST, LATEST
 from outreach.store.events import Events
+from outreach.store.messages import damaged_row
 from outreach.store.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, UNCONFIRMED_KINDS, sql_list
 
 
@@ -148,10 +150,23 @@ class Reports(Events):
     def contact_columns(self, campaigns: list[str] | None = None, sample: int = 2000) -> list[str]:
         """The CSV columns recorded with first messages (from a sample of rows)."""
         where, args = _in("campaign", campaigns)
-        rows = self.db.execute(
-            f"""SELECT DISTINCT j.key FROM (SELECT contact FROM messages WHERE step = 0 {where.replace("WHERE", "AND")}
-                LIMIT {int(sample)}) AS m, json_each(m.contact) AS j ORDER BY j.key""", args)
+        also = where.replace("WHERE", "AND")
+        try:
+            rows = self.db.execute(
+                f"""SELECT DISTINCT j.key FROM (SELECT contact FROM messages WHERE step = 0 {also}
+                    AND json_type(contact) = 'object' LIMIT {int(sample)}) AS m, json_each(m.contact) AS j
+                    ORDER BY j.key""", args).fetchall()
+        except sqlite3.OperationalError as e:
+            raise self._damaged_contact(e) from None
         return [r[0] for r in rows]
+
+    def _damaged_contact(self, error: sqlite3.OperationalError) -> Exception:
+        """SQLite's "malformed JSON" as one sentence naming a row whose contact is damaged (a
+        hand-edited store); ``error`` itself for anything else. Free until it happens: no scan
+        of 100,000 rows checks every contact first."""
+        row = self.db.execute("SELECT campaign, address, message_id FROM messages WHERE NOT json_valid(contact) "
+                              "LIMIT 1").fetchone() if "JSON" in str(error) else None
+        return error if row is None else damaged_row(dict(row), "contact")
 
     def report_data(self, campaigns: list[str] | None, by: str | None) -> dict[str, list[tuple]]:
         """The report's aggregates, computed in SQL: counts, medians and reply timelines.
@@ -169,7 +184,7 @@ class Reports(Events):
         else:
             # ->> (SQLite 3.38+) is json_extract for text, a third faster on 100,000 rows.
             extract = "m0.contact ->> ?" if sqlite3.sqlite_version_info >= (3, 38) else "json_extract(m0.contact, ?)"
-            group, group_args = f"COALESCE({extract}, '')", (f'$."{by}"',)
+            group, group_args = f"COALESCE(CAST({extract} AS TEXT), '')", (f'$."{by}"',)
         where, args = _in("campaign", campaigns)
         also = where.replace("WHERE", "AND")
         self.db.execute("PRAGMA temp_store=MEMORY")
@@ -221,24 +236,30 @@ class Reports(Events):
                        SUM(replied AND first_fu IS NOT NULL AND julianday(first_reply) >= julianday(first_fu)),
                        MIN(first_fu)
                 FROM c GROUP BY 1, 2""", group_args).fetchall()
+            # Replies at a time the store cannot use (a hand-edited 'nonsense', year 9999) still count
+            # as replies above, but are left out of the timeline; without a usable send time, of the median.
+            usable = f"BETWEEN julianday('{EARLIEST:%Y-%m-%d}') AND julianday('{LATEST:%Y-%m-%d}')"
             self.db.execute(f"""
                 CREATE TEMP TABLE report_replies AS
                 SELECT m0.campaign AS campaign, {group} AS grp, ev.first_reply AS first_reply,
-                       MAX(julianday(ev.first_reply) - julianday(m0.sent_at), 0) * 24 AS hours
+                       CASE WHEN julianday(m0.sent_at) {usable}
+                            THEN MAX(julianday(ev.first_reply) - julianday(m0.sent_at), 0) * 24 END AS hours
                 FROM report_ev ev CROSS JOIN messages m0 ON m0.campaign = ev.campaign AND m0.address = ev.address
                                                         AND m0.step = 0
-                WHERE m0.state = 'sent' AND ev.first_reply IS NOT NULL""", group_args)
+                WHERE m0.state = 'sent' AND julianday(ev.first_reply) {usable}""", group_args)
             median = """SELECT campaign, {g}, AVG(hours) FROM (
                             SELECT campaign, grp, hours,
                                    ROW_NUMBER() OVER (PARTITION BY campaign{p} ORDER BY hours) AS rn,
                                    COUNT(*) OVER (PARTITION BY campaign{p}) AS n
-                            FROM report_replies)
+                            FROM report_replies WHERE hours IS NOT NULL)
                         WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY campaign{p}"""
             medians = self.db.execute(median.format(g="NULL", p="") + (
                 "" if by is None else " UNION ALL " + median.format(g="grp", p=", grp"))).fetchall()
             timeline = self.db.execute(
                 f"""SELECT campaign, {"NULL" if by is None else "grp"}, date(first_reply) AS day, COUNT(*)
                     FROM report_replies GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""").fetchall()
+        except sqlite3.OperationalError as e:
+            raise self._damaged_contact(e) from None
         finally:
             self._drop_report_tables()
         # Combine: (campaign, grp) -> planned, sent, failed, uncertain, bounced, delivered, replied,

@@ -10,6 +10,7 @@ from the row, so importing a newer file updates the events instead of doubling t
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 from outreach.compose.interviews import zone_name
@@ -76,10 +77,19 @@ def utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+# Every line break some parser splits on (str.splitlines' set: CR, LF, VT, FF, the file/group/record
+# separators, NEL, U+2028, U+2029): each becomes the escaped newline "\n", as the value meant.
+LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# What RFC 5545 TEXT does not allow (CONTROL: %x00-08, %x0A-1F, %x7F), and the C1 controls: dropped.
+CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
 def text(value: str) -> str:
-    """A TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma and newline escaped."""
+    """A TEXT value (RFC 5545 3.3.11): backslash, semicolon and comma escaped, every line break
+    written as ``\\n`` and every other control character left out, so that only what the RFC
+    allows reaches the file and no parser, however it splits lines, reads a property inside."""
     value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "")
+    return CONTROL.sub("", LINE_BREAK.sub("\\\\n", value))
 
 
 def fold(line: str) -> str:

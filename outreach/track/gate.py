@@ -43,7 +43,7 @@ from outreach.store.outcomes import (
     UNCONFIRMED_KINDS,
     describe_suppression,
 )
-from outreach.store.people import Person
+from outreach.store.people import Heard, Person
 from outreach.store.states import CLAIMED, FAILED, SENDING, SENT, UNCERTAIN, WRITTEN
 
 # Why a message is held, in words: the keys appear in plans, dry runs and --json.
@@ -139,10 +139,7 @@ def _reason(ask: Ask, person: Person, consent: Consent, now: datetime, state: st
     if any(h.campaign == ask.campaign for h in answers) and (ask.step > 0 or not consent.include_answered):
         return "answered"
     if ask.step > 0:
-        began = _thread_start(person, ask.campaign)
-        if began is not None and any(h.at >= began for h in answers):
-            return "answered"
-        return None
+        return "answered" if _answered_in_thread(person, ask.campaign, answers) else None
     if ask.kind == "thank-you":
         return None  # an interview is a new conversation: older history shows, but holds nothing
     if answers and not consent.include_answered:
@@ -157,9 +154,14 @@ def _thread_kind(person: Person, campaign: str) -> str | None:
     return first.kind if first else None
 
 
-def _thread_start(person: Person, campaign: str) -> str | None:
+def _answered_in_thread(person: Person, campaign: str, answers: list[Heard]) -> bool:
+    """An answer from the address since the thread's first message was sent. An answer, or a
+    start, at a time the store cannot read counts: when unsure whether a person answered, no reminder."""
     first = person.message(campaign, 0)
-    return first.when if first and first.state == SENT else None
+    if first is None or first.state != SENT:
+        return False
+    began = parse_time(first.when)
+    return any(began is None or (at := parse_time(h.at)) is None or at >= began for h in answers)
 
 
 def _written_recently(person: Person, campaign: str, now: datetime, days: int) -> bool:

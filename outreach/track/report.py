@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from outreach.clock import iso
+from outreach.clock import iso, parse_day
 from outreach.compose.columns import normalize_header
 from outreach.errors import UserError
 from outreach.output import plural, style
@@ -156,14 +156,14 @@ def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) 
     for campaign, group, day, count in data["timeline"]:
         key = TOTAL if group is None else group_label(group, by)
         total = running[(campaign, key)] = running.get((campaign, key), 0) + count
-        stored = _stored_day(day)
+        stored = parse_day(day)
         if stored is not None:
             sections[campaign].timeline.setdefault(key, []).append((stored, total))
     for campaign, first_sent, last_reply, first_followup in data["spans"]:
         section = sections[campaign]
-        section.first_sent = _stored_day(first_sent)
-        section.last_reply = _stored_day(last_reply)
-        section.first_followup = _stored_day(first_followup)
+        section.first_sent = parse_day(first_sent)
+        section.last_reply = parse_day(last_reply)
+        section.first_followup = parse_day(first_followup)
     if by is not None:  # the totals' curve, from the groups' daily counts
         for section in sections.values():
             daily: dict[date, int] = {}
@@ -600,10 +600,3 @@ def write_html(report: Report, path: Path) -> None:
 def dumps(report: Report) -> str:
     return json.dumps(as_json(report), ensure_ascii=False, indent=2)
 
-
-def _stored_day(text: str | None) -> date | None:
-    """A day the store recorded, or None when it holds none or something unreadable (a hand-edited store)."""
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None

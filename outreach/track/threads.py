@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from outreach.clock import local_date, parse_time, start_of_day
+from outreach.clock import local_date, parse_day, parse_time, start_of_day, usable
 from outreach.store import ThreadRow
 from outreach.store.outcomes import CONFIRMING_MARK, describe_suppression, is_refusal
 from outreach.store.states import IN_DOUBT
@@ -39,14 +39,22 @@ class Action(NamedTuple):
     reason: str = ""   # a short key for summaries: replied, bounced, not-yet, out-of-office, ...
 
 
-def replied_at(thread: ThreadRow) -> datetime | None:
-    """When the contact answered, if they did: to this thread, or to anything since it began."""
+UNKNOWN_TIME = "the store does not say when"
+
+
+def replied(thread: ThreadRow) -> str | None:
+    """The local date the contact answered (to this thread, or to anything since it began), or
+    :data:`UNKNOWN_TIME`; None if they did not. A reply, or a thread's start, at a time the
+    store cannot read counts as an answer: when unsure whether a person answered, no reminder."""
     if thread.first_reply_at:
-        return parse_time(thread.first_reply_at)
+        answered = parse_time(thread.first_reply_at)
+        return local_date(answered).isoformat() if answered else UNKNOWN_TIME
     if thread.last_reply_any:
         any_reply, started = parse_time(thread.last_reply_any), parse_time(thread.sent_at)
-        if any_reply and started and any_reply >= started:
-            return any_reply
+        if any_reply is None or started is None:
+            return UNKNOWN_TIME
+        if any_reply >= started:
+            return local_date(any_reply).isoformat()
     return None
 
 
@@ -91,16 +99,15 @@ def _next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followu
                       else "none: follow-ups are off", reason="enough")
     last_sent = _time(thread.last_sent_at or thread.sent_at)
     if last_sent is None:  # a hand-made or edited store: no date to count from, so no follow-up
-        return Action(CHECK, "sent, but the store does not say when; no follow-up is planned", reason="no-sent-time")
+        return Action(CHECK, f"sent, but {UNKNOWN_TIME}; no follow-up is planned", reason="no-sent-time")
     due = last_sent + after
-    back_on = _date(thread.back_on)
-    away = back_on is not None and start_of_day(back_on + timedelta(days=1)) > due
-    if away:
-        due = start_of_day(back_on + timedelta(days=1))
+    back_on, away = parse_day(thread.back_on), None  # away: the return date, when it postpones the follow-up
+    if back_on is not None and (back := start_of_day(back_on + timedelta(days=1))) > due:
+        due, away = back, back_on
     due_on = local_date(due).isoformat()
     if now < due:
-        if away:
-            return Action(WAIT, f"waiting: out of office until {back_on.isoformat()}", due, "out-of-office")
+        if away is not None:
+            return Action(WAIT, f"waiting: out of office until {away.isoformat()}", due, "out-of-office")
         return Action(WAIT, f"follow-up due {due_on}", due, "not-yet")
     if pending:
         what = {"drafted": "follow-up drafted, not sent", "queued": "follow-up queued, not sent",
@@ -114,9 +121,9 @@ def _reason_to_stop(thread: ThreadRow) -> tuple[str, str] | None:
     """(text, reason) when nothing more may be sent to this contact: refused, answered, unreachable."""
     if thread.suppressed and is_refusal(thread.suppressed):
         return f"none: {describe_suppression(thread.suppressed)}", "suppressed"
-    answered = replied_at(thread)
+    answered = replied(thread)
     if answered:
-        return f"none: replied {local_date(answered).isoformat()}", "replied"
+        return f"none: replied {answered}" if answered != UNKNOWN_TIME else f"none: replied ({answered})", "replied"
     if thread.bounced:
         return "none: bounced; check the address", "bounced"
     if thread.suppressed:  # e.g. a hard bounce in another campaign
@@ -125,23 +132,15 @@ def _reason_to_stop(thread: ThreadRow) -> tuple[str, str] | None:
 
 
 def _time(text: str | None) -> datetime | None:
-    """parse_time's fast path: the store's own ``...Z`` timestamps (100,000 rows for a status)."""
+    """parse_time's fast path: the store's own ``...Z`` timestamps (100,000 rows for a status).
+    A time outside the usable years (a hand-edited 9999-12-31) is no time, as in parse_time."""
     if text is None:
         return None
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+    except (TypeError, ValueError):
         return parse_time(text)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _date(text: str | None):
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
+    return usable(value)
 
 
 # -- choosing --------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from outreach.mailbox.imap import HEADERS_ITEM, parse_header_fetch, uid_set
 
-KEY = HEADERS_ITEM.replace("BODY.PEEK[", "BODY[").encode()
+# How servers name what was asked for (Dovecot, as seen): the partial range <0.N> comes back as <0>.
+KEY = HEADERS_ITEM.replace("BODY.PEEK[", "BODY[").rsplit("<", 1)[0].encode() + b"<0>"
 HEADERS = b"From: a@example.edu\r\nSubject: Re: Hello\r\n\r\n"
 
 
@@ -26,6 +27,12 @@ def test_uid_after_the_literal_and_unsolicited_flags():
 def test_unrequested_uids_are_dropped():
     data = [(b"1 (UID 5 " + KEY + b" {44}", HEADERS), b")"]
     assert parse_header_fetch(data, {6}) == {}
+
+
+def test_a_server_that_names_the_whole_block_is_read_too():
+    whole = KEY.removesuffix(b"<0>")
+    data = [(b"1 (UID 5 " + whole + b" {44}", HEADERS), b")"]
+    assert parse_header_fetch(data, {5})[5].headers == HEADERS
 
 
 def test_shapes_it_does_not_know_go_to_imapclient():
