@@ -714,4 +714,5 @@ def classify(msg: Message) -> Verdict:
         return replace(seen, kind="reply", reason=f"written by a person ({header} points to a thread)")
     if is_reply_subject(subject):
         return replace(seen, kind="reply", reason="written by a person (a reply subject, no thread headers)")
-    return replace(seen, reason="not a reply: no In-Reply-To, References or Re: subject", fresh=True)
+    return replace(seen, reason="a person's new message, in no thread: a reply when it is from someone you wrote to",
+                   fresh=True)
