@@ -166,7 +166,7 @@ def test_a_refused_recipient_fails_alone_and_is_not_retried_unless_asked(campaig
     assert rows(campaign.ws)["dr1@example.edu"]["state"] == "failed"
     assert "550 5.1.1" in rows(campaign.ws)["dr1@example.edu"]["error"]
     again = invoke(*campaign.args("--yes"))
-    assert "1 refused by the server before (--retry-failed" in again.output and len(smtp_server.messages) == 2
+    assert "1 refused by the server before (send --retry-failed" in again.output and len(smtp_server.messages) == 2
     del smtp_server.refuse["dr1@example.edu"]
     retried = invoke(*campaign.args("--yes", "--retry-failed"))
     assert retried.exit_code == 0 and "Sent 1 of 1" in retried.output
@@ -465,6 +465,19 @@ def test_two_unknown_mailboxes_first_are_still_the_contacts_fault(campaign, invo
     result = invoke(*campaign.args("--yes"))
     assert result.exit_code == 1 and "Sent 1 of 3" in result.output and "Failed 2" in result.output
     assert campaign.states() == {"dr0@example.edu": "failed", "dr1@example.edu": "failed", "dr2@example.edu": "sent"}
+
+
+def test_a_redraft_does_not_call_a_failed_message_sent(campaign, invoke, smtp_server):
+    """Issue 16.12: a message the server refused is not "already sent" when the campaign is drafted again."""
+    smtp_server.refuse["dr0@example.edu"] = "550 5.1.1 No such user"
+    assert invoke(*campaign.args("--yes")).exit_code == 1
+    redraft = invoke("draft", str(campaign.template), str(campaign.contacts))
+    assert redraft.exit_code == 0, redraft.output
+    assert "skipped 2 already sent in this campaign" in redraft.output
+    assert "skipped dr0@example.edu: refused by the server before (send --retry-failed to try again)" in redraft.output
+    listed = json.loads(invoke("draft", str(campaign.template), str(campaign.contacts), "--json").output)
+    assert listed["already_sent"] == ["dr1@example.edu", "dr2@example.edu"]
+    assert listed["held"] == [{"address": "dr0@example.edu", "reason": "failed"}]
 
 
 def test_status_shows_the_latest_reply_recorded(campaign, invoke, smtp_server):
