@@ -19,6 +19,11 @@ against the same string, with nothing to keep in step.
 Internationalized mailbox names (``josé@``) are refused: they need SMTPUTF8 end to end, which
 many university servers lack. So an identity is always ASCII.
 
+Special-use domain names (RFC 6761) are refused as email-validator refuses them, since no
+message to them can reach a person; ``.test`` and ``.localhost`` are accepted only when the
+user says so (``OUTREACH_ALLOW_TEST_DOMAINS=yes``, :func:`outreach.config.allows_test_domains`),
+to try the tool against a mail server of their own.
+
 email-validator's checks of the domain (IDNA, label rules, optional DNS) are most of its cost,
 and a contact list has few domains. The first address seen on a domain is validated in full;
 later ones on the same domain are accepted when their local part is a plain RFC 5322 dot-atom,
@@ -34,6 +39,8 @@ __all__ = ["AddressValidator", "InvalidAddress", "address_key", "identity"]
 
 DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 DNS_TIMEOUT = 3
+TEST_NAMES = ("test", "localhost")  # RFC 6761: for testing, and the machine itself
+TEST_SETTING = "OUTREACH_ALLOW_TEST_DOMAINS"
 MAX_DOMAINS = 10_000  # domains remembered; a sheet has far fewer, a hostile mailbox may have more
 
 
@@ -47,8 +54,8 @@ class AddressValidator:
     email-validator is imported on the first address that needs it: the store keys addresses
     too, and `status` should not pay for the import (30 ms) to read them."""
 
-    def __init__(self, check_dns: bool = False):
-        self.check_dns = check_dns
+    def __init__(self, check_dns: bool = False, *, test_domains: bool = False):
+        self.check_dns, self.test_domains = check_dns, test_domains
         self.domains: dict[str, str] = {}  # domain as written -> its ASCII form
 
     def __call__(self, text: str) -> str:
@@ -59,25 +66,57 @@ class AddressValidator:
         ascii_domain = self.domains.get(domain)
         if ascii_domain and len(local) <= 64 and len(text) <= 254 and DOT_ATOM.fullmatch(local):
             return f"{local.lower()}@{ascii_domain}"
-        from email_validator import EmailNotValidError, validate_email
+        from email_validator import EmailNotValidError
 
+        test_name = domain.rpartition(".")[2].lower()
+        if test_name not in TEST_NAMES:
+            test_name = ""
         try:
-            valid = validate_email(text, check_deliverability=self.check_dns, allow_smtputf8=False,
-                                   timeout=DNS_TIMEOUT if self.check_dns else None)
+            local_part, ascii_domain = self._validate(text, test_name if self.test_domains else "")
         except EmailNotValidError as e:
-            raise InvalidAddress(str(e)) from None
+            hint = self._hint(text, test_name)
+            raise InvalidAddress(str(e).rstrip(".") + hint if hint else str(e)) from None
         if len(self.domains) >= MAX_DOMAINS:
             self.domains.clear()
-        self.domains[domain] = valid.ascii_domain.lower()
-        return f"{valid.local_part.lower()}@{self.domains[domain]}"
+        self.domains[domain] = ascii_domain.lower()
+        return f"{local_part.lower()}@{self.domains[domain]}"
+
+    def _hint(self, text: str, test_name: str) -> str:
+        """The setting that would let a refused ``.test`` or ``.localhost`` address through."""
+        if not test_name or self.test_domains:
+            return ""
+        from email_validator import EmailNotValidError
+
+        try:
+            self._validate(text, test_name)
+        except EmailNotValidError:
+            return ""
+        return f"; {TEST_SETTING}=yes allows .test and .localhost addresses, to try a mail server of your own"
+
+    def _validate(self, text: str, test_name: str) -> tuple[str, str]:
+        """(local part, ASCII domain) by email-validator. A ``test_name`` domain (allowed) is
+        checked in email-validator's test environment, which lets ``.test`` through with no DNS
+        look-up; ``.localhost`` is checked there as if it ended in ``.test``."""
+        from email_validator import validate_email
+
+        if not test_name:
+            valid = validate_email(text, check_deliverability=self.check_dns, allow_smtputf8=False,
+                                   timeout=DNS_TIMEOUT if self.check_dns else None)
+            return valid.local_part, valid.ascii_domain
+        stand_in = text[:len(text) - len(test_name)] + "test"
+        valid = validate_email(stand_in, check_deliverability=False, allow_smtputf8=False, test_environment=True)
+        return valid.local_part, valid.ascii_domain[:-len("test")] + test_name
 
 
 _SHARED = AddressValidator()
 
 
-def identity(text: str) -> str:
+_SHARED_WITH_TEST = AddressValidator(test_domains=True)
+
+
+def identity(text: str, *, test_domains: bool = False) -> str:
     """The identity of an address a person typed (``mark``, ``--to``): raises :class:`InvalidAddress`."""
-    return _SHARED(text)
+    return (_SHARED_WITH_TEST if test_domains else _SHARED)(text)
 
 
 def address_key(text: str) -> str:

@@ -34,7 +34,7 @@ KNOWN = frozenset({
     "imap_allow_unencrypted",
     "password", "password_command", "oauth2_token_command",
     "rate", "jitter", "daily_cap", "sync_folders", "sync_max_age", "time_zone", "date_order",
-    "send_window", "send_weekdays",
+    "send_window", "send_weekdays", "allow_test_domains",
     "eutils_url", "ncbi_api_key", "address_max_age",
 })
 
@@ -156,3 +156,9 @@ def yes_no(raw: dict[str, str], key: str, *, default: bool) -> bool:
     if value in ("no", "false", "0", "off"):
         return False
     raise UserError(f"OUTREACH_{key.upper()}={raw[key]!r}: use yes or no")
+
+
+def allows_test_domains(raw: dict[str, str]) -> bool:
+    """``OUTREACH_ALLOW_TEST_DOMAINS=yes``: recipients at ``.test`` and ``.localhost`` (RFC 6761) are
+    accepted, to try the tool against a mail server of one's own; never by default."""
+    return yes_no(raw, "allow_test_domains", default=False)

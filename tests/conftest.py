@@ -89,6 +89,22 @@ def dovecot(tls_cert):
     server.cleanup()
 
 
+@pytest.fixture(scope="session")
+def realmail(tls_cert):
+    """Postfix + Dovecot (LMTP, Sieve, IMAP) on 127.0.0.1 for the session (tests/realmail.py);
+    skipped without Debian's packages or root, except in CI, which installs them (scripts/test)."""
+    from tests.realmail import RealMail, missing
+
+    gaps = missing()
+    if gaps:
+        if os.environ.get("CI"):
+            pytest.fail(f"a real mail system needs {', '.join(gaps)}: scripts/test installs the packages as root")
+        pytest.skip(f"a real mail system needs {', '.join(gaps)} (apt-get install postfix dovecot-lmtpd dovecot-sieve)")
+    server = RealMail(*tls_cert).start()
+    yield server
+    server.cleanup()
+
+
 class MailAccount:
     """A fresh IMAP mailbox on the session's Dovecot, configured in the workspace's .env."""
 

@@ -650,6 +650,207 @@ def arf_complaint(sent: Sent) -> bytes:
     ])
 
 
+# ------------------------------------------------------- formats outside RFC 3464 (issue 16.15)
+# Each is built from the format's published or documented structure, not from a captured sample.
+def ses_notification(sent: Sent, kind: str = "Bounce", *, bounce_type: str = "Permanent", envelope: bool = False,
+                     event_publishing: bool = False) -> bytes:
+    """Amazon SES's JSON notification (SES Developer Guide, "Amazon SNS notification contents"), as
+    an SNS e-mail subscription mails it: bare, or inside SNS's envelope (email-json)."""
+    import json
+
+    mail = {"timestamp": "2026-11-14T09:00:00.000Z", "source": sent.sender, "messageId": "0100018c-ses-id-000000",
+            "destination": [sent.to], "headersTruncated": False,
+            "headers": [{"name": "From", "value": f"{SENDER_NAME} <{sent.sender}>"},
+                        {"name": "To", "value": sent.to}, {"name": "Message-ID", "value": sent.message_id},
+                        {"name": "Subject", "value": sent.subject}],
+            "commonHeaders": {"from": [sent.sender], "to": [sent.to], "messageId": sent.message_id,
+                              "subject": sent.subject}}
+    detail: dict = {
+        "Bounce": {"bounce": {"bounceType": bounce_type, "bounceSubType": "General",
+                              "timestamp": "2026-11-14T09:00:01Z", "feedbackId": "0100018c-feedback-000000",
+                              "reportingMTA": "dsn; a1-2.smtp-out.amazonses.com",
+                              "bouncedRecipients": [{"emailAddress": sent.to, "action": "failed", "status": "5.1.1",
+                                                     "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]
+                              if bounce_type == "Permanent" else [{"emailAddress": sent.to}]}},
+        "Complaint": {"complaint": {"complainedRecipients": [{"emailAddress": sent.to}],
+                                    "timestamp": "2026-11-14T10:00:00Z", "feedbackId": "0100018c-feedback-000001",
+                                    "complaintFeedbackType": "abuse", "userAgent": "ExampleMail/1.0"}},
+        "Delivery": {"delivery": {"timestamp": "2026-11-14T09:00:01Z", "processingTimeMillis": 912,
+                                  "recipients": [sent.to], "smtpResponse": "250 2.6.0 Message received",
+                                  "reportingMTA": "a1-2.smtp-out.amazonses.com"}},
+    }[kind]
+    notification = {"eventType" if event_publishing else "notificationType": kind, "mail": mail, **detail,
+                    "aFieldAddedLater": {"ignored": True}}
+    body = json.dumps(notification)
+    if envelope:
+        body = json.dumps({"Type": "Notification", "MessageId": str(uuid.uuid4()),
+                           "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses-outcomes", "Message": body,
+                           "Timestamp": "2026-11-14T09:00:02.000Z", "SignatureVersion": "1"}, indent=2)
+    return _join([
+        f"Return-Path: <0100018c-{uuid.uuid4().hex[:8]}-000000@amazonses.com>",
+        "From: AWS Notifications <no-reply@sns.amazonaws.com>",
+        f"To: {sent.sender}",
+        f"Date: {_now()}",
+        f"Message-ID: <0100018c-{uuid.uuid4().hex}-000000@email.amazonses.com>",
+        "Subject: AWS Notification Message",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding: 7bit",
+        "",
+        body,
+        "",
+        "--",
+        "If you wish to stop receiving notifications from this topic, please click or visit the link below to "
+        "unsubscribe: https://sns.us-east-1.amazonaws.com/unsubscribe.html",
+    ])
+
+
+def jmrp_complaint(sent: Sent) -> bytes:
+    """Microsoft's Junk Mail Reporting Program in its own format: not multipart/report, the message a
+    recipient marked as junk returned as message/rfc822 with X-HmXmrOriginalRecipient naming them."""
+    boundary = f"jmrp_{uuid.uuid4().hex[:12]}"
+    return _join([
+        "From: staff@hotmail.com",
+        "To: abuse@example.org",
+        "Subject: complaint about message from 192.0.2.25",
+        f"Date: {_now()}",
+        f"Message-ID: <{uuid.uuid4().hex}@jmrp.example.com>",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        "Content-Type: message/rfc822",
+        "Content-Disposition: inline",
+        "",
+        f"X-HmXmrOriginalRecipient: <{sent.to}>",
+        "X-Reporter-IP: 192.0.2.77",
+        _crlf(sent.raw.decode("utf-8", "replace")),
+        f"--{boundary}--",
+    ])
+
+
+def sendgrid_expired(sent: Sent) -> bytes:
+    """An RFC 3464 report whose Action is SendGrid's "expired": retried until it gave up, no Status."""
+    boundary = f"sg-{uuid.uuid4().hex[:10]}"
+    head = ["Return-Path: <>", "From: MAILER-DAEMON@relay.example.net (Mail Delivery System)",
+            f"To: {sent.sender}", "Subject: Undelivered Mail Returned to Sender", f"Date: {_now()}",
+            f"Message-ID: <{uuid.uuid4().hex}@relay.example.net>", "MIME-Version: 1.0"]
+    text = ["Content-Type: text/plain", "", "The message could not be delivered in time."]
+    report = ["Content-Type: message/delivery-status", "", "X-SendGrid-QueueID: 515172155", "",
+              f"Final-Recipient: rfc822; {sent.to}", f"Original-Recipient: rfc822; {sent.to}", "Action: expired",
+              "Status: ", "Diagnostic-Code: Connection timed out"]
+    original = ["Content-Type: message/rfc822", "", _crlf(sent.raw.decode("utf-8", "replace"))]
+    return _report(head, boundary, [text, report, original])
+
+
+def apache_james_bounce(sent: Sent) -> bytes:
+    """Apache James's bounce as SMS/MMS gateways run it: from post_master, "Re:" the subject with
+    In-Reply-To, "Error message below:" and the SMTP reply, no copy and no failed address."""
+    return _join([
+        "From: post_master@gateway.example.net",
+        f"To: {sent.sender}",
+        f"Message-ID: <{uuid.uuid4().hex}.JavaMail.james@gateway.example.net>",
+        f"In-Reply-To: {sent.message_id}",
+        f"Subject: Re:{sent.subject}",
+        "MIME-Version: 1.0",
+        f"Date: {_now()}",
+        "Content-Type: text/plain; charset=us-ascii",
+        "",
+        "Error: Invalid user address",
+        "",
+        "Error message below:",
+        "550 - Requested action not taken: no such user here",
+        "",
+        "Message details:",
+    ])
+
+
+def null_sender_notice(sent: Sent) -> bytes:
+    """A filtering gateway's own notice (m-FILTER's shape): From and Return-Path both the null
+    sender, "failure notice", the server's reply and the original's headers in the text."""
+    return _join([
+        "Return-Path: <>",
+        "X-Mailer: m-FILTER",
+        f"Message-Id: <{uuid.uuid4().hex[:12]}.0000@filter.example.co.jp>",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=us-ascii",
+        "From: <>",
+        f"To: {sent.sender}",
+        f"Date: {_now()}",
+        "Subject: failure notice",
+        "",
+        "This message was created automatically by the mail filter.",
+        "Sending to the following address failed:",
+        sent.to,
+        "",
+        "-------server message",
+        f"550 {sent.to}... No such user",
+        "",
+        "-------SMTP command",
+        "DATA",
+        "",
+        "-------original mail info",
+        f"From: {sent.sender}",
+        f"Subject: {sent.subject}",
+        f"Message-ID: {sent.message_id}",
+    ])
+
+
+def opensmtpd_bounce(sent: Sent, host: str = "mx.example.net") -> bytes:
+    """OpenSMTPD's bounce: "Mailer Daemon" by name, one "address: reason" line per recipient, then a
+    copy of the original's headers (here without its Message-ID, as older releases copied them)."""
+    return _join([
+        "Return-Path: <>",
+        f"From: Mailer Daemon <MAILER-DAEMON@{host}>",
+        f"To: {sent.sender}",
+        "Subject: Delivery status notification: error",
+        f"Message-Id: <{uuid.uuid4().hex[:16]}@{host}>",
+        f"Date: {_now()}",
+        "Content-Type: text/plain; charset=us-ascii",
+        "",
+        "Hi!",
+        "",
+        "This is the MAILER-DAEMON, please DO NOT REPLY to this email.",
+        "",
+        "An error has occurred while attempting to deliver a message for the following list of recipients:",
+        "",
+        f"{sent.to}: Envelope expired",
+        "",
+        "Below is a copy of the original message:",
+        "",
+        f"Subject: {sent.subject}",
+        f"From: {SENDER_NAME} <{sent.sender}>",
+        f"To: <{sent.to}>",
+    ])
+
+
+def mmsc_ndr(sent: Sent) -> bytes:
+    """A mobile carrier's MMS gateway non-delivery report: an administrator's name, the null
+    Return-Path, "Undeliverable Message", the original's From/To/Subject quoted in the text."""
+    boundary = "----=mmsc" + uuid.uuid4().hex[:8]
+    return _join([
+        "Return-Path: <>",
+        "From: MMSC NDR Administrator <sysadmin@mms.example.net>",
+        f"To: {sent.sender}",
+        "Subject: Undeliverable Message",
+        f"Message-ID: <{uuid.uuid4().int}@mms.example.net>",
+        f"Date: {_now()}",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        "Content-Type: text/plain; charset=US-ASCII",
+        "",
+        "Message could not be delivered to mobile.",
+        "Error: No valid recipients for this MM",
+        "",
+        "Original Message:",
+        f"From: {SENDER_NAME} <{sent.sender}>",
+        f"To: {sent.to}",
+        f"Subject: {sent.subject}",
+        f"--{boundary}--",
+    ])
+
+
 # --------------------------------------------------------------------------------- unrelated
 def newsletter(n: int = 0) -> bytes:
     m = EmailMessage(policy=SMTP)

@@ -28,8 +28,11 @@ PLACEHOLDER_SENDER = "You <you@example.org>"
 def load_inputs(template: Path, contacts: Path, check_dns: bool = False):
     from outreach.compose.contacts import ContactFile
     from outreach.compose.templates import Template
+    from outreach.config import Settings, allows_test_domains
 
-    loaded_template, loaded_contacts = Template(template), ContactFile(contacts, check_dns=check_dns)
+    test_domains = allows_test_domains(Settings.load().raw)
+    loaded_template = Template(template, test_domains=test_domains)
+    loaded_contacts = ContactFile(contacts, check_dns=check_dns, test_domains=test_domains)
     for text in loaded_contacts.notes:
         note(text)
     return loaded_template, loaded_contacts

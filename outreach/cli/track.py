@@ -48,6 +48,7 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
     from outreach.cli.common import load_settings, new_store_confirmed, print_json
     from outreach.clock import iso, parse_time
     from outreach.clock import now as clock_now
+    from outreach.config import allows_test_domains
     from outreach.errors import UserError
     from outreach.store import Store, open_existing
     from outreach.store.outcomes import normalize_outcome
@@ -66,7 +67,8 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
             store = Store(settings.db)
     else:
         store = open_existing(settings)
-    result = record_mark(store, address, outcome, campaign=campaign, at=at, note=note, undo=undo)
+    result = record_mark(store, address, outcome, campaign=campaign, at=at, note=note, undo=undo,
+                         test_domains=allows_test_domains(settings.raw))
     if as_json:
         print_json({"address": result.address, "outcome": result.outcome, "campaign": result.campaign,
                     "undo": undo, "changed": result.changed, "suppressed": result.suppressed, "at": iso(at)})

@@ -161,9 +161,9 @@ def detect_delimiter(header_line: str) -> str:
 class ContactFile:
     """A contacts CSV, iterated lazily. ``notes`` lists what the reader had to guess."""
 
-    def __init__(self, path: str | Path, *, check_dns: bool = False):
+    def __init__(self, path: str | Path, *, check_dns: bool = False, test_domains: bool = False):
         self.path = Path(path)
-        self.validate = AddressValidator(check_dns)
+        self.validate = AddressValidator(check_dns, test_domains=test_domains)
         if not self.path.is_file():
             raise UserError(f"{self.path}: no such file")
         self.decoding = detect_encoding(self.path)

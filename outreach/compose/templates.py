@@ -289,7 +289,7 @@ class _Part:
 class Template:
     """A template file, parsed and compiled once, rendered for each contact."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, test_domains: bool = False):
         self.path = Path(path)
         try:
             text = self.path.read_bytes().decode("utf-8-sig")
@@ -301,7 +301,7 @@ class Template:
         # Per address header, its items as the template writes them: (display name, address).
         self.address_items: dict[str, list[tuple[_Part | None, _Part]]] = {}
         self._sizes: dict[Path, int] = {}
-        self.validate_address = AddressValidator()
+        self.validate_address = AddressValidator(test_domains=test_domains)  # Cc, Bcc, Reply-To
         self.kind = "outreach"
         self.markdown = False
         self._parse_header_block(text.replace("\r\n", "\n").replace("\r", "\n"))

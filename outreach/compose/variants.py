@@ -60,7 +60,7 @@ def variant_name(template: Path) -> str:
     return template.stem
 
 
-def load_variants(paths: list[Path]) -> dict[str, tuple[Path, Template]]:
+def load_variants(paths: list[Path], *, test_domains: bool = False) -> dict[str, tuple[Path, Template]]:
     """variant name -> (path, template), refusing two templates with the same name."""
     result: dict[str, tuple[Path, Template]] = {}
     for path in paths:
@@ -71,7 +71,7 @@ def load_variants(paths: list[Path]) -> dict[str, tuple[Path, Template]]:
                 raise UserError(f"{path}: given twice; each variant is a different template")
             raise UserError(f"{other} and {path} are both called {name!r}; variants are told apart by file "
                             "name, so rename one")
-        result[name] = (path, Template(path))
+        result[name] = (path, Template(path, test_domains=test_domains))
     return result
 
 

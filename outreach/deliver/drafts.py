@@ -37,7 +37,7 @@ from outreach.compose.templates import Draft
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
 from outreach.compose.variants import load_variants, render_variants
-from outreach.config import Settings, parse_sender
+from outreach.config import Settings, allows_test_domains, parse_sender
 from outreach.deliver.sending import ask_for
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
@@ -250,8 +250,9 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
     sender = parse_sender(settings.sender)
     if options.to_imap and Account.load(settings).imap is None:  # before any row is rendered
         raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
-    templates = load_variants([sheet.template, *sheet.variants])
-    contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns)
+    test_domains = allows_test_domains(settings.raw)
+    templates = load_variants([sheet.template, *sheet.variants], test_domains=test_domains)
+    contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns, test_domains=test_domains)
     for note in contacts.notes:
         feedback.note(note)
     known = Store(settings.db) if settings.db.exists() else None

@@ -25,7 +25,7 @@ from outreach.compose.checks import Checker, RowIndex
 from outreach.compose.contacts import Contact, Problem
 from outreach.compose.message import make_message_id
 from outreach.compose.templates import RenderError, Template
-from outreach.config import Settings, parse_sender
+from outreach.config import Settings, allows_test_domains, parse_sender
 from outreach.deliver import sending
 from outreach.deliver.drafts import ToDraft, campaign_folder, draft_key, open_target, stored_draft_path, write_drafts
 from outreach.deliver.session import SendSession, load_account
@@ -209,7 +209,7 @@ def prepare_followups(settings: Settings, options: FollowupOptions, *, dry_run: 
     run, which says how old it is), and choose who is due."""
     now = clock_now(settings.raw)
     after = parse_duration(options.after, "--after")
-    template = Template(options.template)
+    template = Template(options.template, test_domains=allows_test_domains(settings.raw))
     store = open_existing(settings, campaign=options.campaign)
     lock = None if dry_run else open_outbox(store, "followup", feedback.warn)
     try:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from outreach.account import Account
-from outreach.config import Settings
+from outreach.config import Settings, allows_test_domains
 from outreach.deliver.drafts import remove_sent_drafts
 from outreach.errors import UserError
 from outreach.store import open_existing
@@ -31,7 +31,7 @@ def resolve_uncertain(settings: Settings, address: str, campaign: str | None, *,
     """Record an uncertain message as sent (its draft then goes) or put it back to be sent."""
     store = open_existing(settings)
     with open_outbox(store, "resolve", warn):
-        rows = store.in_doubt(normalize_address(address), campaign)
+        rows = store.in_doubt(normalize_address(address, test_domains=allows_test_domains(settings.raw)), campaign)
         if not rows:
             raise UserError(f"{address} has no uncertain message" + (f" in campaign {campaign!r}" if campaign else ""))
         if len(rows) > 1:

@@ -53,6 +53,7 @@ from outreach.deliver.smtp import (
     FAILED,
     SENT,
     UNCERTAIN,
+    SenderRefused,
     SMTPTransport,
     TransportError,
 )
@@ -478,6 +479,8 @@ def send_plan(plan: Plan, claimer: Claimer, transport: SMTPTransport, *, stop: t
     except TransportError as e:
         result.fatal = e
         result.stopped = str(e)
+        if isinstance(e, SenderRefused) and e.earlier:
+            requeue_refused(store, result, e.earlier)
     finally:
         store.release_claims()
         result.connections = transport.connections
@@ -485,6 +488,14 @@ def send_plan(plan: Plan, claimer: Claimer, transport: SMTPTransport, *, stop: t
         result.seconds = time.monotonic() - started
     result.not_reached = result.planned - result.attempted
     return result
+
+
+def requeue_refused(store: Store, result: Result, count: int) -> None:
+    """The last ``count`` messages marked failed were refused because of the sender, as the one
+    after them showed: they go back to the queue (failed --retry--> queued), out of the failures."""
+    for item, _ in result.failed[-count:]:
+        store.must_move("retry", item.message_id, error=None)
+    del result.failed[-count:]
 
 
 def serialize(item: Item, sender) -> bytes:

@@ -22,7 +22,7 @@ from outreach.clock import now as clock_now
 from outreach.compose.contacts import ContactFile
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import load_variants
-from outreach.config import Settings
+from outreach.config import Settings, allows_test_domains
 from outreach.deliver import sending
 from outreach.deliver.windows import RunningClock, resolve_window
 from outreach.errors import UserError
@@ -200,8 +200,9 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
     pacing = sending.resolve_pacing(account, rate=pace.rate, jitter=pace.jitter, daily_cap=pace.daily_cap)
     send_window = resolve_window(settings.raw, options.timing.window, options.timing.weekdays)
     clock = RunningClock(clock_now(settings.raw))
-    templates = load_variants([sheet.template, *sheet.variants])
-    contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns)
+    test_domains = allows_test_domains(settings.raw)
+    templates = load_variants([sheet.template, *sheet.variants], test_domains=test_domains)
+    contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns, test_domains=test_domains)
     for note in contacts.notes:
         feedback.note(note)
     scratch = None

@@ -5,7 +5,8 @@ use and again whenever the server drops it. Each message is one transaction, dri
 by command so that we always know which side of DATA a failure happened on:
 
 * before the server's 354 nothing was sent: transient problems are retried with bounded
-  backoff, permanent ones (5xx) fail that message only;
+  backoff, permanent ones (5xx) fail that message only, unless they are about the sender
+  (:class:`SenderRefused`: every message would be refused, so the batch stops);
 * between 354 and the final reply the outcome is unknown: a dropped connection, a timeout or a
   reply that is neither 2xx, 4xx nor 5xx there makes the message *uncertain*, never retried;
 * the final 250 means the server took responsibility for the message; a 4xx at any stage (MAIL,
@@ -66,7 +67,16 @@ class ConnectFailure(TransportError):
 
 
 class SenderRefused(TransportError):
-    pass
+    """The server will not send from this sender for this login: every message would be refused.
+
+    ``earlier`` messages just before the one that showed it were refused in the same words and
+    marked failed; they were about the sender too, and go back to the queue."""
+
+    config = True
+
+    def __init__(self, text: str, earlier: int = 0):
+        super().__init__(text)
+        self.earlier = earlier
 
 
 class AccountLimit(TransportError):
@@ -77,6 +87,13 @@ class AccountLimit(TransportError):
 # SubmissionQuotaExceededException", "5.7.708"... A contact is not at fault for these.
 _ACCOUNT_LIMIT = re.compile(r"\b5\.4\.5\b|quota|limit exceeded|sending limit|too many messages|\b5\.7\.70[58]\b",
                             re.IGNORECASE)
+# A refusal at RCPT about the sender rather than the recipient: servers that check the From
+# against the login answer so there (Postfix's reject_sender_login_mismatch: "553 5.7.1 <a@b>:
+# Sender address rejected: not owned by user c@d"; Exchange: "5.7.60 ... send as this sender").
+_ABOUT_SENDER = re.compile(r"\bsender\b|\bsend(?:ing)? as\b|\bsendas\b|\bnot owned by\b|\b5\.7\.60\b", re.IGNORECASE)
+# RFC 3463 subjects that are the recipient's own: its mailbox (X.1.x: unknown, bad syntax,
+# moved) or its state (X.2.x: full, disabled). The same words twice are then two bad addresses.
+_ABOUT_RECIPIENT = re.compile(r"\b[45]\.[12]\.\d{1,3}\b|\brecipient\b", re.IGNORECASE)
 
 
 @dataclass
@@ -181,6 +198,8 @@ class SMTPTransport:
         self.conn: smtplib.SMTP | None = None
         self.connections = 0          # how many times we connected (and logged in)
         self.authenticated = False
+        self.past_rcpt = 0            # messages whose recipients the server took, in this run
+        self.refused_at_start: list[str] = []  # until one is: each message's RCPT refusal, addresses blanked
 
     # -- connection ------------------------------------------------------------------------
     def open(self) -> None:
@@ -331,7 +350,7 @@ class SMTPTransport:
         if code >= 500:
             self._reset()
             self._account_limit(code, message)
-            raise SenderRefused(f"the server refused the sender {sender} ({reply_text(code, message)})")
+            raise SenderRefused(self._sender_advice(sender, reply_text(code, message)))
         if code >= 400:  # 450/451/452: the server is busy or short of room; nothing was sent
             self._reset()
             raise _Retry(reply_text(code, message))
@@ -353,12 +372,14 @@ class SMTPTransport:
         if transient:
             self._reset()
             raise _Retry(transient)
+        self._refused_for_the_sender(sender, refused)
         if len(refused) == len(recipients):
             self._reset()
             text = ("; ".join(f"{r}: {t}" for r, t in refused.items()) if len(refused) > 1
                     else next(iter(refused.values())))
             return Outcome(FAILED, text, refused)
 
+        self.past_rcpt += 1
         journal.sending()
         try:
             code, message = conn.docmd("DATA")
@@ -400,6 +421,33 @@ class SMTPTransport:
             return Outcome(FAILED, reply_text(code, message), refused)
         raise _Retry(reply_text(code, message))
 
+    def _refused_for_the_sender(self, sender: str, refused: dict[str, str]) -> None:
+        """Raise :class:`SenderRefused` when the RCPT refusals are about the sender, not the
+        recipients: a refusal that names the sender (its address, "Sender address rejected",
+        "send as"), or, before any message was taken, the same words for the first two messages'
+        recipients (addresses blanked), unless they are about a mailbox (5.1.x, 5.2.x). The
+        caller then stops the batch and leaves every contact queued."""
+        for text in refused.values():
+            if "recipient" not in text.lower() and (sender.casefold() in text.casefold() or _ABOUT_SENDER.search(text)):
+                self._reset()
+                raise SenderRefused(self._sender_advice(sender, text))
+        if not refused or self.past_rcpt or len(self.refused_at_start) >= 2:
+            return
+        words = {_without_addresses(text, refused) for text in refused.values()}
+        self.refused_at_start.append(" | ".join(sorted(words)))
+        first, *second = self.refused_at_start
+        if second == [first] and not _ABOUT_RECIPIENT.search(first):
+            self._reset()
+            raise SenderRefused(self._sender_advice(sender, next(iter(refused.values()))), earlier=1)
+
+    def _sender_advice(self, sender: str, reply: str) -> str:
+        said = f"the server refused the sender {sender} ({reply})"
+        if not self.authenticated:
+            return f"{said}: check OUTREACH_FROM. Nothing more was sent; the contacts stay queued"
+        return (f"{said}; it does not let the login {self.server.user} send as {sender}: set OUTREACH_FROM to an "
+                "address this login owns (often the login itself), or OUTREACH_SMTP_USER to the login that owns it. "
+                "Nothing more was sent; the contacts stay queued")
+
     def _check(self, code: int, message: bytes) -> None:
         """421 (or a garbled reply): the server is closing this connection; try again on a new one."""
         if code == 421 or code < 200:
@@ -423,6 +471,13 @@ class SMTPTransport:
             code = 0
         if code != 250:
             self._drop()
+
+
+def _without_addresses(text: str, recipients: dict[str, str]) -> str:
+    """A refusal's words with the recipients' addresses taken out, to compare two refusals."""
+    for address in recipients:
+        text = re.sub(re.escape(address), "<>", text, flags=re.IGNORECASE)
+    return " ".join(text.split()).casefold()
 
 
 def _describe(error: BaseException) -> str:

@@ -9,9 +9,12 @@ languages), and only what is left and points at a thread counts as a reply.
 
 Delivery reports are read with the standard library's parser, which splits
 ``message/delivery-status`` into its RFC 3464 field blocks, with a text fallback for the
-encodings it leaves whole (base64 parts, ``message/global-delivery-status``). Bounces in no
-standard format (classic Exim, qmail, old Exchange) go to ``flufl.bounce``, Mailman's detectors;
-the returned copy of the original message, when there is one, gives its Message-ID.
+encodings it leaves whole (base64 parts, ``message/global-delivery-status``). Amazon SES's JSON
+notifications (:mod:`outreach.mailbox.ses`) and Microsoft's JMRP complaints have readers of their
+own. Bounces in no standard format (classic Exim, qmail, old Exchange) go to ``flufl.bounce``,
+Mailman's detectors, and mail systems' own notices are believed with evidence beyond the
+sender; the returned copy of the original message, when there is one, gives its Message-ID.
+The formats known, and the corpus they were measured on: docs/mailbox-design.md.
 
 Messages are ``email.message.Message`` objects parsed with the ``compat32`` policy: it is what
 flufl.bounce expects, it tolerates broken mail, and it is several times faster on headers.
@@ -33,6 +36,7 @@ from email.utils import collapse_rfc2231_value, getaddresses, parseaddr, parseda
 
 from outreach.addresses import address_key
 from outreach.clock import usable
+from outreach.mailbox import ses
 
 KINDS = ("reply", "auto-reply", "bounce", "delayed", "complaint", "other")
 
@@ -246,7 +250,8 @@ def auto_reply_reason(msg: Message) -> tuple[str, bool] | None:
 
 
 # ----------------------------------------------------------------------------------- bounces
-DAEMON = re.compile(r"^(?:mailer[-_]?daemon|postmaster|mail[-_]?daemon|mdaemon|mail\.?delivery)\b", re.IGNORECASE)
+DAEMON = re.compile(r"^(?:mailer[-_]?daemon|post[-_.]?master|mail[-_]?daemon|mdaemon|mail\.?delivery)\b",
+                    re.IGNORECASE)
 DAEMON_NAME = re.compile(r"mail delivery (?:system|subsystem|service)|mailer[- ]daemon|postmaster", re.IGNORECASE)
 BOUNCE_SUBJECT = re.compile(
     r"undeliver(?:ed|able)|delivery (?:status notification|failure|has failed|failed|delayed|incomplete|problem)|"
@@ -269,24 +274,43 @@ HEADERS_TYPES = ("text/rfc822-headers", "message/rfc822-headers", "message/globa
 MESSAGE_TYPES = ("message/rfc822", "message/global")
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 ENVELOPE_ID_FIELDS = ("Original-Envelope-Id", "X-Original-Message-ID")  # the latter: Gmail's
+# RFC 3464's Action values that mean the message will not arrive; "expired" is SendGrid's word
+# for a delivery that was retried until it gave up.
+FAILED_ACTIONS = ("failed", "error", "expired")
+# Microsoft's feedback loop (JMRP) returns the message a recipient marked as junk as
+# message/rfc822, and names that recipient in this header of the returned copy.
+JMRP_RECIPIENT = "X-HmXmrOriginalRecipient"
+JMRP_SUBJECT = re.compile(r"^\s*complaint about message from\b", re.IGNORECASE)
 
 
 def from_mail_system(msg: Message) -> bool:
-    """From a mailer daemon or postmaster (by address or name), as bounces outside RFC 3464 are.
+    """From a mail system, as bounces outside RFC 3464 are: a mailer daemon or postmaster (by
+    address or name), the null sender ``From: <>``, or a bounce subject sent with the null
+    envelope sender (``Return-Path: <>``, RFC 5321 4.5.5: what notifications are sent with).
 
     Anyone can write ``X-Failed-Recipients`` or bounce-like text; only these senders are
     believed when a report has no ``message/delivery-status`` part to say who failed."""
-    name, address = parseaddr(raw_header(msg, "From"))
-    return bool(DAEMON.match(address) or DAEMON_NAME.search(name))
+    raw_from = raw_header(msg, "From")
+    name, address = parseaddr(raw_from)
+    if DAEMON.match(address) or DAEMON_NAME.search(name) or (not address and "<>" in raw_from):
+        return True
+    return _null_return_path(msg) and bool(BOUNCE_SUBJECT.search(header_text(msg, "Subject")))
+
+
+def _null_return_path(msg: Message) -> bool:
+    return raw_header(msg, "Return-Path").strip() == "<>"
 
 
 def looks_like_bounce(msg: Message) -> bool:
-    """Headers alone say this may be a delivery report (worth fetching the body for)."""
+    """Headers alone say this may be a delivery report or complaint (worth fetching the body for)."""
     if msg.get_content_type() == "multipart/report" or raw_header(msg, "X-Failed-Recipients"):
         return True
     if from_mail_system(msg):
         return True
-    if BOUNCE_SUBJECT.search(header_text(msg, "Subject")):
+    subject = header_text(msg, "Subject")
+    if ses.looks_like_notification(sender_of(msg), subject) or JMRP_SUBJECT.search(subject):
+        return True
+    if BOUNCE_SUBJECT.search(subject):
         null_sender = raw_header(msg, "Return-Path").strip() in ("<>", "")
         return null_sender or msg.get("Auto-Submitted") is not None
     return False
@@ -359,9 +383,12 @@ def _returned_headers(msg: Message) -> list[Message]:
 
 
 def _text_parts(msg: Message) -> str:
+    """The text of the message's own parts, and of a multipart part whose boundary could not be
+    read (a Content-Type folded without indentation leaves it one unsplit piece of text)."""
     texts, size = [], 0
     for part in _walk_leaves(msg):
-        if part.get_content_maintype() == "text" and part.get_content_type() not in HEADERS_TYPES:
+        unsplit = part.get_content_maintype() == "multipart" and isinstance(part.get_payload(), str)
+        if unsplit or (part.get_content_maintype() == "text" and part.get_content_type() not in HEADERS_TYPES):
             text = _decoded_text(part)
             if part.get_content_type() == "text/html":
                 text = html_to_text(text)
@@ -400,6 +427,7 @@ def _delivery_status(msg: Message) -> Verdict | None:
     diagnostics: list[str] = []
     envelope_ids: list[str] = []
     fine: list[str] = []
+    fine_statuses: list[str] = []
     for part in _walk_leaves(msg):
         if part.get_content_type() not in DSN_TYPES:
             continue
@@ -411,17 +439,21 @@ def _delivery_status(msg: Message) -> Verdict | None:
                          or _typed_address(raw_header(block, "Final-Recipient")))
             if not action or not recipient:
                 continue
-            if action.startswith(("failed", "error")):
+            if action.startswith(FAILED_ACTIONS):
                 failed.append(recipient)
             elif action.startswith("delayed"):
                 delayed.append(recipient)
             else:
                 fine.append(f"{recipient} {action}")  # delivered, relayed, expanded
+                fine_statuses.append(header_text(block, "Status").split(" ")[0])
                 continue
             statuses.append(header_text(block, "Status").split(" ")[0])
             diagnostics.append(header_text(block, "Diagnostic-Code"))
     if not (failed or delayed):
-        return Verdict("other", f"a delivery report that says all is well ({', '.join(fine)})") if fine else None
+        if not fine:
+            return None
+        success = next((s for s in fine_statuses if s.startswith("2.")), "2.0.0")
+        return Verdict("other", f"a delivery report that says all is well ({', '.join(fine)})", status=success)
     status = next((s for s in statuses if s), None)
     diagnostic = next((d.split(";", 1)[-1].strip() for d in diagnostics if d), None)
     kind = "bounce" if failed else "delayed"
@@ -469,6 +501,10 @@ def _bounce(msg: Message) -> Verdict | None:
         return _complaint(msg)
     if report_type == "disposition-notification":
         return None  # a read receipt: not a delivery problem
+    if (notice := _ses_notification(msg)) is not None:
+        return notice
+    if not report and (complaint := _jmrp_complaint(msg)) is not None:
+        return complaint
     dsn = _delivery_status(msg) if report or any(p.get_content_type() in DSN_TYPES for p in _walk_leaves(msg)) \
         else None
     if dsn is not None and dsn.kind == "other":
@@ -491,8 +527,18 @@ def _bounce(msg: Message) -> Verdict | None:
         not permanent and not exim and (bool(DELAY_TEXT.search(subject)) or bool(DELAY_TEXT.search(text[:3000]))))
     if status and status.startswith("5"):
         delayed = False
-    failed = tuple(dict.fromkeys([*permanent, *[a for a in exim if a], *temporary]))
-    if not (failed or ids or report) and not (BOUNCE_SUBJECT.search(subject) and DAEMON.match(sender_of(msg))):
+    # flufl.bounce's wording heuristics can take the quoted original's Message-ID for an address
+    quoted_ids = {i.casefold() for i in ids}
+    failed = tuple(a for a in dict.fromkeys([*permanent, *[a for a in exim if a], *temporary])
+                   if f"<{a}>".casefold() not in quoted_ids)
+    # Evidence beyond the sender: who failed, the original's Message-ID, or a bounce subject over
+    # a quoted copy of the original (its To), or a 5xx reply in a message that answers a thread
+    # (Apache James, as Verizon's gateways run it, sends "Re: <subject>" with In-Reply-To).
+    refusal = SMTP_REPLY.search(text)
+    answers_thread = bool(thread_ids(msg)) and refusal is not None and refusal.group(0).startswith("5")
+    returned = bool(returned_to) and bool(BOUNCE_SUBJECT.search(subject))
+    if not (failed or ids or returned or report or answers_thread) and not (
+            BOUNCE_SUBJECT.search(subject) and DAEMON.match(sender_of(msg))):
         return None  # nothing to go on but a word in the subject: a person can write that too
     diagnostic = _diagnostic(text)
     source = "X-Failed-Recipients" if exim else "bounce text (flufl.bounce)" if (temporary or permanent) \
@@ -503,6 +549,49 @@ def _bounce(msg: Message) -> Verdict | None:
         why += f", Status {status}"
     return Verdict(kind, why + _diagnostic_suffix(diagnostic), failed=failed, status=status, diagnostic=diagnostic,
                    original_ids=tuple(ids), original_recipients=tuple(returned_to))
+
+
+def _ses_notification(msg: Message) -> Verdict | None:
+    """An Amazon SES notification mailed by SNS (:mod:`outreach.mailbox.ses`), as a verdict."""
+    sender, subject = sender_of(msg), header_text(msg, "Subject")
+    if not ses.looks_like_notification(sender, subject):
+        return None
+    notice = ses.parse_notification(sender, subject, _text_parts(msg))
+    if notice is None:
+        return None
+    failed = tuple(address_key(a) for a in notice.recipients)
+    destination = tuple(address_key(a) for a in notice.destination)
+    if notice.kind == "delivered":
+        return Verdict("other", f"a delivery notification (Amazon SES): delivered to {', '.join(failed)}",
+                       status=notice.status, original_ids=notice.message_ids, original_recipients=destination)
+    if notice.kind == "complaint":
+        return Verdict("complaint", f"abuse report (Amazon SES complaint, {notice.feedback_type})", failed=failed,
+                       original_ids=notice.message_ids, original_recipients=destination,
+                       diagnostic=f"Feedback-Type: {notice.feedback_type}")
+    why = f"non-delivery report (Amazon SES, {notice.bounce_type} bounce)"
+    if notice.status:
+        why += f", Status {notice.status}"
+    return Verdict("bounce", why + _diagnostic_suffix(notice.diagnostic), failed=failed, status=notice.status,
+                   diagnostic=notice.diagnostic, original_ids=notice.message_ids, original_recipients=destination)
+
+
+def _jmrp_complaint(msg: Message) -> Verdict | None:
+    """Microsoft's feedback loop (JMRP) in its own format: not a multipart/report, the message
+    marked as junk returned as message/rfc822, the complaining recipient named by its
+    X-HmXmrOriginalRecipient header. Believed only with JMRP's subject ("complaint about message
+    from <IP>") or from Microsoft's consumer mail domains."""
+    subject, sender = header_text(msg, "Subject"), sender_of(msg)
+    if not (JMRP_SUBJECT.search(subject) or sender.endswith(("@hotmail.com", "@outlook.com", "@live.com",
+                                                             "@msn.com"))):
+        return None
+    for headers in _returned_headers(msg):
+        recipient = address_of(raw_header(headers, JMRP_RECIPIENT))
+        if recipient:
+            ids = [i for i in message_ids(raw_header(headers, "Message-ID")) if i != own_message_id(msg)]
+            to = [address_key(a) for _, a in getaddresses(raw_headers(headers, "To")) if a]
+            return Verdict("complaint", f"abuse report (Microsoft JMRP, {JMRP_RECIPIENT})", failed=(recipient,),
+                           original_ids=tuple(ids), original_recipients=tuple(to), diagnostic="Feedback-Type: abuse")
+    return None
 
 
 def _diagnostic(text: str) -> str | None:
@@ -524,7 +613,9 @@ def _complaint(msg: Message) -> Verdict:
                     fields.setdefault(name.lower(), " ".join(str(value).split()))
     text = _text_parts(msg)
     ids, returned_to = _original(msg, text)
-    rcpt = address_of(fields.get("original-rcpt-to", ""))
+    rcpt = address_of(fields.get("original-rcpt-to", "")) or next(
+        (found for headers in _returned_headers(msg) if (found := address_of(raw_header(headers, JMRP_RECIPIENT)))),
+        "")  # Microsoft's JMRP in ARF form may name the recipient only there
     failed = (rcpt,) if rcpt else tuple(returned_to[:1])
     feedback = fields.get("feedback-type", "abuse")
     where = fields.get("reported-domain") or fields.get("user-agent") or ""
@@ -725,4 +816,5 @@ def classify(msg: Message, arrived: datetime | None = None) -> Verdict:
         return replace(seen, kind="reply", reason=f"written by a person ({header} points to a thread)")
     if is_reply_subject(subject):
         return replace(seen, kind="reply", reason="written by a person (a reply subject, no thread headers)")
-    return replace(seen, reason="not a reply: no In-Reply-To, References or Re: subject", fresh=True)
+    return replace(seen, reason="a person's new message, in no thread: a reply when it is from someone you wrote to",
+                   fresh=True)

@@ -344,8 +344,9 @@ class ImapSession:
 
     # -- drafts (the only writes) ---------------------------------------------------------
     def append_draft(self, folder: str, raw: bytes, message_id: str, *, replace: bool) -> None:
-        """APPEND ``raw`` flagged \\Draft; with ``replace``, remove older drafts with this Message-ID."""
-        response = self.client.append(folder, raw, flags=(DRAFT,), msg_time=datetime.now(UTC))
+        """APPEND ``raw`` flagged \\Draft and \\Seen, as mail clients store their own drafts (an unread
+        draft is shown as new mail); with ``replace``, remove older drafts with this Message-ID."""
+        response = self.client.append(folder, raw, flags=(DRAFT, SEEN), msg_time=datetime.now(UTC))
         if not replace:
             return
         new_uid = APPENDUID.search(response if isinstance(response, bytes) else str(response).encode())

@@ -191,6 +191,24 @@ def match(verdict: Verdict, index: Index) -> Match | None:
     return None
 
 
+FRESH_REPLY = "written by a person: a new message from the address we wrote to (no thread headers, any subject)"
+
+
+def judge(msg: Message, index: Index | None, arrived: datetime | None = None) -> tuple[Verdict, Match | None]:
+    """What an incoming message is and which message of ours it is about: the one answer that
+    `sync` records and `classify` shows. Classified, then matched (no store or an empty one:
+    nothing to match); mail from the user's own address and kinds never recorded match
+    nothing; a person's fresh message (no thread headers) that matches someone we wrote to is
+    their reply (issue 10: when unsure whether someone answered, do not write again)."""
+    verdict = classify(msg, arrived)  # may raise: see one_message
+    if not index or verdict.sender in index.own or (verdict.kind not in RECORDED_KINDS and not verdict.fresh):
+        return verdict, None
+    found = match(verdict, index)
+    if found is not None and verdict.fresh:
+        verdict = replace(verdict, kind="reply", reason=FRESH_REPLY)
+    return verdict, found
+
+
 def _latest(rows: Iterable[SentMessage], before: datetime | None) -> SentMessage | None:
     """The most recent of ``rows`` created before ``before`` (with the clock-skew allowance)."""
     limit = (before or datetime.now(UTC)) + SLACK
@@ -283,15 +301,9 @@ class Recorder:
             if not (draft or is_draft_copy(msg)):
                 self._confirm(ours, date_of(msg, arrived), f"found in {where}")
             return None
-        verdict = classify(msg, arrived)  # may raise: see one_message
-        if verdict.sender in self.index.own or (verdict.kind not in RECORDED_KINDS and not verdict.fresh):
-            return None
-        found = match(verdict, self.index)
+        verdict, found = judge(msg, self.index, arrived)
         if found is None:
             return None
-        if verdict.fresh:
-            verdict = replace(verdict, kind="reply", reason="written by a person: a new message from the address "
-                                                            "we wrote to (no thread headers, any subject)")
         sent = found.sent
         occurred = verdict.written_at or arrived
         detail: dict[str, object] = {"from": verdict.sender, "subject": verdict.subject, "reason": verdict.reason,
@@ -817,9 +829,8 @@ def classify_files(settings: Settings, paths: Iterable[Path]) -> Iterator[Classi
     for path in paths:
         for label, raw in read_messages(path):
             try:
-                verdict = classify(parse_message(raw))
+                verdict, found = judge(parse_message(raw), index)
             except Exception as e:  # noqa: BLE001 - one broken message: say so and go on with the others
                 yield Classified(label, error=f"{type(e).__name__}: {e}")
                 continue
-            found = match(verdict, index) if index else None
             yield Classified(label, verdict, found, matched_against_store=index is not None)

@@ -15,6 +15,8 @@ from outreach.store.events import Events
 from outreach.store.messages import damaged_row
 from outreach.store.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, UNCONFIRMED_KINDS, sql_list
 
+NOT_BOUNCED, EXPIRED, BOUNCED = 0, 1, 2   # ThreadRow.bounced, ordered: the worst of a thread's events wins
+
 
 class ThreadRow(NamedTuple):
     """Where one contact of one campaign stands (see :meth:`Store.threads`). A tuple: there may be 100,000."""
@@ -31,7 +33,7 @@ class ThreadRow(NamedTuple):
     last_error: str | None
     first_reply_at: str | None  # first reply (or replied-like mark) to a message of this thread
     last_reply_any: str | None  # latest reply from this address to anything
-    bounced: int
+    bounced: int                # NOT_BOUNCED, BOUNCED, or EXPIRED (4.x.x: delivery gave up, the address may be fine)
     back_on: str | None         # the latest return date announced by an auto-reply (YYYY-MM-DD)
     last_event: str | None      # "<when> <kind>" of the latest event of this thread
     suppressed: str | None      # a suppression reason, if any
@@ -103,7 +105,9 @@ class Reports(Events):
         events = {row[0]: row[1:] for row in self.db.execute(
             f"""SELECT message_id,
                        MIN(CASE WHEN kind IN {sql_list(REPLY_KINDS)} THEN COALESCE(occurred_at, recorded_at) END),
-                       MAX(kind IN {sql_list(BOUNCE_KINDS)}),
+                       MAX(CASE WHEN kind NOT IN {sql_list(BOUNCE_KINDS)} THEN {NOT_BOUNCED}
+                                WHEN json_valid(detail) AND json_extract(detail, '$.status') LIKE '4.%'
+                                THEN {EXPIRED} ELSE {BOUNCED} END),
                        MAX(CASE WHEN kind IN {sql_list(AUTO_REPLY_KINDS)}
                                 THEN COALESCE(until, outreach_return_date(detail)) END),
                        MAX(COALESCE(occurred_at, recorded_at) || ' ' || kind ||

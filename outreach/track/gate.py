@@ -51,7 +51,7 @@ REASONS = {
     "sent": "already sent",
     "busy": "being sent by another run right now",
     "uncertain": "uncertain: the last attempt was cut off during DATA (check your Sent folder)",
-    "failed": "refused by the server before (--retry-failed to try again)",
+    "failed": "refused by the server before (send --retry-failed to try again)",
     "suppressed": "on the suppression list (bounced or asked not to be contacted)",
     "suppressed-copy": "a Cc or Bcc recipient is on the suppression list",
     "bounced": "the address bounced: never written to again",

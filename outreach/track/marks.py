@@ -20,10 +20,10 @@ from outreach.store import Store
 from outreach.store.outcomes import MARK_PREFIX, normalize_outcome
 
 
-def normalize_address(text: str) -> str:
+def normalize_address(text: str, *, test_domains: bool = False) -> str:
     """The address's identity, however it is typed (the store keys by it)."""
     try:
-        return identity(text)
+        return identity(text, test_domains=test_domains)
     except InvalidAddress as e:
         raise UserError(f"{text!r} is not a valid address: {e}") from None
 
@@ -46,9 +46,10 @@ class MarkResult:
 
 
 def mark(store: Store, address: str, outcome: str, *, campaign: str | None, at: datetime,
-         note: str | None = None, undo: bool = False) -> MarkResult:
-    """Record (or with ``undo`` take back) a manual outcome for ``address``."""
-    address, outcome = normalize_address(address), normalize_outcome(outcome)
+         note: str | None = None, undo: bool = False, test_domains: bool = False) -> MarkResult:
+    """Record (or with ``undo`` take back) a manual outcome for ``address`` (``test_domains``:
+    OUTREACH_ALLOW_TEST_DOMAINS)."""
+    address, outcome = normalize_address(address, test_domains=test_domains), normalize_outcome(outcome)
     campaigns = store.campaigns_of(address)
     if campaign is not None and campaign not in campaigns:
         known = f"it is in {', '.join(campaigns)}" if campaigns else "no message to it is in the store"

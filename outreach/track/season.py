@@ -23,7 +23,7 @@ from outreach.compose.interviews import (
     describe_moment,
     zone_name,
 )
-from outreach.config import Settings
+from outreach.config import Settings, allows_test_domains
 from outreach.errors import UserError, where
 from outreach.store import Store
 
@@ -72,7 +72,7 @@ def due_list(settings: Settings, path: Path, *, within: str | None = None,
              campaign: str | None = None) -> DueList:
     """Every row of the log with its state. A bad date, time or zone stops it (file, line, column)."""
     season = Season.from_settings(settings.raw, within)
-    contacts = ContactFile(path)
+    contacts = ContactFile(path, test_domains=allows_test_domains(settings.raw))
     log = InterviewLog.of(contacts, season)
     if "interview_date" not in log.columns:
         raise UserError(f"{where(path, 1)}: no interview_date column; `due` reads an interview log "

@@ -21,6 +21,7 @@ from typing import NamedTuple
 from outreach.clock import local_date, parse_day, parse_time, start_of_day, usable
 from outreach.store import ThreadRow
 from outreach.store.outcomes import CONFIRMING_MARK, describe_suppression, is_refusal
+from outreach.store.reports import EXPIRED
 from outreach.store.states import IN_DOUBT
 
 # Action kinds: what the user (or the tool) should do next about one contact.
@@ -124,6 +125,9 @@ def _reason_to_stop(thread: ThreadRow) -> tuple[str, str] | None:
     answered = replied(thread)
     if answered:
         return f"none: replied {answered}" if answered != UNKNOWN_TIME else f"none: replied ({answered})", "replied"
+    if thread.bounced == EXPIRED:  # Gmail's "gave up after 2 days": Action failed, Status 4.4.7
+        gave_up = "the receiving server gave up retrying (4.x.x status); the address may be fine"
+        return f"none: not delivered: {gave_up}", "bounced"
     if thread.bounced:
         return "none: bounced; check the address", "bounced"
     if thread.suppressed:  # e.g. a hard bounce in another campaign

@@ -50,3 +50,26 @@ def test_a_fresh_message_from_the_contact_is_an_answer(mail_account, record_sent
     assert invoke("followup", "fall-mentors", "--template", "fu.txt").exit_code == 0
     written = sorted(p.name.removesuffix(".followup1.eml") for p in (workspace / "drafts" / "fall-mentors").iterdir())
     assert written == sorted([early.to, away.to, quiet.to])
+
+
+def test_classify_gives_the_answer_sync_records(record_sent, invoke, workspace):
+    """Issue 16.8: one classifier, one answer. A fresh message from a contact is the reply by
+    address that `sync` records, in `classify` too, text and --json; from a stranger it stays other."""
+    contact = record_sent(samples.outgoing("dr0@example.edu"))
+    soon = datetime.now(timezone.utc) + timedelta(hours=2)
+    (workspace / "fresh.eml").write_bytes(fresh(contact.to, "Your email about neuroradiology", soon))
+    (workspace / "stranger.eml").write_bytes(fresh("someone@example.net", "Your email about neuroradiology", soon))
+
+    text = invoke("classify", "fresh.eml", "stranger.eml")
+    assert text.exit_code == 0, text.output
+    line, other = text.output.splitlines()
+    assert line.startswith(f"fresh.eml: reply  {contact.to}  written by a person: a new message from the address")
+    assert f"matches fall-mentors -> {contact.to} by a new message from the address we wrote to" in line
+    assert other.startswith("stranger.eml: other  someone@example.net") and "matches" not in other
+
+    as_json = [json.loads(row) for row in invoke("classify", "fresh.eml", "--json").output.splitlines()]
+    assert [(r["kind"], r["match"]["strength"]) for r in as_json] == [("reply", "address")]
+    (workspace / "inbox.mbox").write_bytes(b"From x\n" + fresh(contact.to, "Your email", soon).replace(b"\r\n", b"\n"))
+    assert invoke("sync", "--mbox", "inbox.mbox", "--json").exit_code == 0
+    recorded = json.loads(invoke("sync", "--mbox", "inbox.mbox", "--json").output)["events"]
+    assert [(e["kind"], e["strength"], e["reason"]) for e in recorded] == [("reply", "address", as_json[0]["reason"])]

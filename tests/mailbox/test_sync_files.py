@@ -147,3 +147,19 @@ def test_an_empty_store_needs_no_mailbox(workspace, invoke):
     Store(workspace / "outreach.db").close()
     result = invoke("sync")  # no IMAP server configured: not even needed
     assert result.exit_code == 0 and "nothing drafted or sent yet" in result.output
+
+
+def test_a_delay_that_expired_is_not_called_a_dead_address(workspace, campaign, invoke):
+    """Issue 16.12: Gmail's "gave up" notice (Action failed, Status 4.4.7) is a bounce that does
+    not suppress; status must not tell the user to check an address that may be fine."""
+    (chen, okafor, _), _ = campaign
+    expired = samples.gmail_bounce(chen).replace(b"Status: 5.1.1", b"Status: 4.4.7").replace(
+        b"550-5.1.1 The email account that you tried to reach does not exist.", b"421 4.4.7 Gave up after 2 days")
+    export = write_mbox(workspace / "export.mbox", [expired, samples.gmail_bounce(okafor)])
+    assert invoke("sync", "--mbox", export).exit_code in (0, 1)
+
+    status = {line.split()[1]: line for line in invoke("status", "fall-mentors").output.splitlines()[1:]
+              if "@" in line}
+    assert "check the address" in status[okafor.to]
+    assert "check the address" not in status[chen.to]
+    assert "gave up retrying (4.x.x status)" in status[chen.to] and "the address may be fine" in status[chen.to]
