@@ -50,8 +50,20 @@ def parse_zone(text: str) -> tzinfo:
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{text!r} is not a time zone: write an IANA name like America/Chicago or "
+        meant = closest_zone(text)
+        hint = f"did you mean {meant}? Or " if meant else ""
+        raise ValueError(f"{text!r} is not a time zone: {hint}write an IANA name like America/Chicago or "
                          "Asia/Kolkata, ET/CT/MT/PT, or an offset like UTC+05:30") from None
+
+
+@lru_cache(maxsize=64)
+def closest_zone(text: str) -> str | None:
+    """The IANA zone a misspelt or partial name means: ``London`` -> ``Europe/London``."""
+    from zoneinfo import available_timezones
+
+    from outreach.suggest import closest
+
+    return closest(text.strip(), [*ALIASES, *sorted(available_timezones())], shorter=False)
 
 
 def user_zone(raw: dict[str, str]) -> tzinfo:

@@ -13,10 +13,12 @@ from outreach.cli.common import (
     contacts_arg,
     json_opt,
     note,
+    print_groups,
     print_history,
     print_json,
-    print_problems,
+    problem_keys,
     row_json,
+    row_label,
     tally_json,
     template_arg,
 )
@@ -30,7 +32,7 @@ def load_inputs(template: Path, contacts: Path, check_dns: bool = False):
     from outreach.compose.templates import Template
 
     loaded_template, loaded_contacts = Template(template), ContactFile(contacts, check_dns=check_dns)
-    for text in loaded_contacts.notes:
+    for text in loaded_contacts.notes + loaded_contacts.unused_notes(loaded_template.variables):
         note(text)
     return loaded_template, loaded_contacts
 
@@ -87,6 +89,7 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
     """
     from outreach.cli.common import load_settings
     from outreach.compose.batch import Tally, check_rows
+    from outreach.compose.findings import Findings
     from outreach.compose.interviews import Season
     from outreach.config import parse_sender
 
@@ -98,6 +101,7 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
     known = []
     tally = Tally()
     reported = []
+    findings = Findings()
     for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(template.stem),
                            sender=sender):
         tally.add(item)
@@ -108,7 +112,8 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
         if as_json:
             reported.append(row_json(item))
         else:
-            print_problems(item, str(contacts))
+            print_groups(findings.add(item.contact.line, row_label(item), problem_keys(item)), str(contacts))
+    print_groups(findings.drain(), str(contacts))
     if as_json:
         print_json({"template": str(template), "contacts": str(contacts), "encoding": loaded_contacts.encoding,
                     "rows": reported,

@@ -115,6 +115,7 @@ def run_followups(settings, run, options, *, mode: str, yes: bool, as_json: bool
             feedback.problems(item.rendered, f"campaign {run.campaign}")
         errors += bool(item.rendered.errors)
         warnings += bool(item.rendered.warnings) and not item.rendered.errors
+    feedback.end_problems()
     if errors:
         raise UserError(f"errors in {plural(errors, 'follow-up')}; nothing was written. "
                         f"Fix {options.template} and run again")

@@ -75,11 +75,13 @@ def render_one(template: Template, checker: Checker, contact: Contact, extra: di
             return Rendered(contact, None, [], skip=skip, **labels)
         problems += interview.problems
     draft = None
-    if not contact.skipped and not any(p.severity == "error" for p in problems):
-        try:
-            draft = template.render(contact, extra)
+    if contact.email and not any(p.field == "email" for p in contact.problems):  # not a repeat: every
+        try:                                                                      # problem in one pass
+            draft = template.render(contact, extra, hint=checker.column_hint)
         except RenderError as e:
-            problems.append(e.problem)
+            problems += e.problems
+            if e.draft is not None:  # rendered with stand-ins for missing variables: checked, never sent
+                problems += checker.check(e.draft)
         else:
             problems += checker.check(draft)
     return Rendered(contact, None if skip else draft, problems, skip=skip, **labels)

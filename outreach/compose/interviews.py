@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from outreach.clock import MONTHS, parse_duration
 from outreach.clock import now as clock_now
+from outreach.compose.columns import SYNONYMS
 from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.errors import UserError
 from outreach.zones import parse_zone, user_zone
@@ -28,7 +29,8 @@ from outreach.zones import parse_zone, user_zone
 DATE_ORDERS = ("MDY", "DMY")
 DEFAULT_WITHIN = "2d"               # a thank-you is due this long after the interview
 INTERVIEW_LENGTH = timedelta(hours=1)  # an interview with a start time is over this long after it
-POLICY_COLUMNS = ("policy", "contact_policy")
+POLICY_COLUMNS = ("policy", *SYNONYMS["policy"])  # the second ones when a sheet has several
+LOG_COLUMNS = ("program", "interviewer", "role", "email", "interview_date", "interview_time", "time_zone", "policy")
 _MONTH_NUMBER = {name.casefold()[:3]: number for number, name in enumerate(MONTHS, start=1)}
 _NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
@@ -179,10 +181,13 @@ def parse_clock_time(text: str) -> time:
 class InterviewLog:
     """The rows of a log, read against a season; programs with a no-contact policy anywhere."""
 
-    def __init__(self, columns: Iterable[str], season: Season, rows: Iterable[dict[str, str]] = ()):
+    def __init__(self, columns: Iterable[str], season: Season, rows: Iterable[dict[str, str]] = (),
+                 times_zone: str | None = None):
         """``rows`` (cells by column) are scanned once for policies: one row saying "no contact"
-        is enough to skip its whole program."""
+        is enough to skip its whole program. ``times_zone``: the zone the time column's header
+        names (``Time (ET)``): every written time is on that clock."""
         self.season = season
+        self.times_zone = times_zone
         self.columns = set(columns)
         self.policy_column = next((c for c in POLICY_COLUMNS if c in self.columns), None)
         self.no_contact: dict[str, str] = {}   # program (casefolded) -> the policy text
@@ -197,7 +202,8 @@ class InterviewLog:
         """The log of a contacts file (one quick pass over its raw rows)."""
         columns = contacts.columns
         # strict=False: a raw row may be shorter or longer than the header (a missing cell reads as empty)
-        return cls(columns, season, (dict(zip(columns, row, strict=False)) for _, row in contacts.raw_rows()))
+        return cls(columns, season, (dict(zip(columns, row, strict=False)) for _, row in contacts.raw_rows()),
+                   contacts.header.zones.get("interview_time"))
 
     @property
     def applies(self) -> bool:
@@ -236,6 +242,8 @@ class InterviewLog:
                 at, interview.timed = parse_clock_time(cells["interview_time"]), True
             except ValueError as e:
                 interview.problems.append(Problem("error", contact.line, "interview_time", str(e)))
+            if interview.timed and self.times_zone:  # "Time (ET)": the time is on that clock, whatever the row's zone
+                zone, interview.zone_label = parse_zone(self.times_zone), self.times_zone
         interview.start = datetime.combine(day, at, zone)
         interview.zone_label = interview.zone_label or zone_name(zone)
         return interview

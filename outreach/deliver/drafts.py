@@ -35,7 +35,7 @@ from outreach.compose.message import build_message, make_message_id
 from outreach.compose.templates import Draft
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
-from outreach.compose.variants import load_variants, render_variants
+from outreach.compose.variants import load_variants, render_variants, variables_of
 from outreach.config import Settings, parse_sender
 from outreach.deliver.sending import ask_for
 from outreach.errors import UserError
@@ -240,7 +240,7 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
         raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
     templates = load_variants([sheet.template, *sheet.variants])
     contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns)
-    for note in contacts.notes:
+    for note in contacts.notes + contacts.unused_notes(variables_of(templates)):
         feedback.note(note)
     known = Store(settings.db) if settings.db.exists() else None
     campaign = sheet.campaign
@@ -259,6 +259,7 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
         tally.add(item)
         if item.problems:
             feedback.problems(item, str(sheet.contacts))
+    feedback.end_problems()
     if tally.with_errors:
         raise UserError(f"errors in {plural(tally.with_errors, 'row')} of {sheet.contacts}; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")

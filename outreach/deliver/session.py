@@ -21,7 +21,7 @@ from outreach.account import Account, Secret
 from outreach.clock import now as clock_now
 from outreach.compose.contacts import ContactFile
 from outreach.compose.variants import addresses as variant_addresses
-from outreach.compose.variants import load_variants
+from outreach.compose.variants import load_variants, variables_of
 from outreach.config import Settings
 from outreach.deliver import sending
 from outreach.deliver.windows import RunningClock, resolve_window
@@ -201,7 +201,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
     clock = RunningClock(clock_now(settings.raw))
     templates = load_variants([sheet.template, *sheet.variants])
     contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns)
-    for note in contacts.notes:
+    for note in contacts.notes + contacts.unused_notes(variables_of(templates)):
         feedback.note(note)
     scratch = None
     if options.dry_run and not settings.db.exists():  # changes nothing, not even by creating the store
@@ -231,6 +231,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
         session.plan.mailbox = view.text
         for item in session.plan.with_problems:
             feedback.problems(item, str(sheet.contacts))
+        feedback.end_problems()
         if session.plan.tally.with_errors:
             raise UserError(f"errors in {plural(session.plan.tally.with_errors, 'row')} of {sheet.contacts}; nothing "
                             "was sent. Fix them and run again (outreach check shows the same list)")

@@ -90,7 +90,8 @@ def test_a_bad_zone_names_line_and_column(invoke, log, workspace):
     (workspace / "interviews.csv").write_text(LOG.replace(",MST,", ",Mountain Standard,"))
     result = invoke("due", "interviews.csv")
     assert result.exit_code == 2
-    assert "interviews.csv, line 4, column \"time_zone\": 'Mountain Standard' is not a time zone" in result.output
+    assert "interviews.csv, line 4  a.cote@eastbrook.example.edu\n  error   column \"time_zone\": " \
+           "'Mountain Standard' is not a time zone" in result.output
     (workspace / "interviews.csv").write_text("program,email\nP,a@example.edu\n")
     assert "no interview_date column" in invoke("due", "interviews.csv").output
 
