@@ -64,6 +64,22 @@ send_consent_opts = packed("consent", Consent, *_HISTORY, click.option(
     "--retry-failed", is_flag=True, help="Try again the contacts the server refused on an earlier run."))
 
 
+def warnings_choice(skip_warnings: bool = False, strict: bool = False) -> str:
+    """What to do with rows that have warnings (``Sheet.warnings``), from --skip-warnings and --strict."""
+    from outreach.errors import UserError
+
+    if skip_warnings and strict:
+        raise UserError("--skip-warnings leaves the rows with warnings out and --strict stops on them: choose one")
+    return "skip" if skip_warnings else "strict" if strict else "keep"
+
+
+strict_opt = click.option("--strict", is_flag=True, help="Treat warnings as errors: any row with one stops everything.")
+# What to do with rows that have warnings (draft, send): the command gets ``warnings``.
+warnings_opts = packed("warnings", warnings_choice, click.option(
+    "--skip-warnings", is_flag=True,
+    help="Leave out the rows with warnings (listed, with their first warning); the others go."), strict_opt)
+
+
 def print_history(known, source: str) -> None:
     """Contacts the store knows from other campaigns: which, when, and what happened, by CSV line."""
     if not known:

@@ -19,8 +19,10 @@ from outreach.cli.common import (
     problem_keys,
     row_json,
     row_label,
+    strict_opt,
     tally_json,
     template_arg,
+    warnings_choice,
 )
 from outreach.output import say, style
 
@@ -61,10 +63,11 @@ def stored_commitments(campaign: str) -> dict:
 @click.option("--campaign", help="The campaign to check for, whose contacts' history elsewhere is shown "
                                 "(default: the one this template and list were drafted under, else the "
                                 "template's name).")
+@strict_opt
 @check_dns_opt
 @json_opt
 @click.pass_context
-def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: bool, as_json: bool):
+def check(ctx, template: Path, contacts: Path, campaign: str | None, strict: bool, check_dns: bool, as_json: bool):
     """Render every row and lint it; print the problems by CSV line.
 
     Errors (exit 2): undefined variable, missing or invalid address, missing attachment or
@@ -88,7 +91,7 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
       outreach check templates/thank_you.txt interviews.csv --json | jq .summary
     """
     from outreach.cli.common import load_settings
-    from outreach.compose.batch import Tally, check_rows
+    from outreach.compose.batch import Tally, as_chosen, check_rows
     from outreach.compose.findings import Findings
     from outreach.compose.interviews import Season
     from outreach.config import parse_sender
@@ -102,8 +105,8 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
     tally = Tally()
     reported = []
     findings = Findings()
-    for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(template.stem),
-                           sender=sender):
+    rows = check_rows(loaded_template, loaded_contacts, season, stored_commitments(template.stem), sender=sender)
+    for item in as_chosen(rows, warnings_choice(strict=strict)):
         tally.add(item)
         if item.contact.email and (pasts := history.get(item.contact.email.casefold())):
             known.append((item.contact.line, item.contact.email, pasts))

@@ -17,6 +17,7 @@ from outreach.cli.common import (
     template_arg,
     terminal,
     warn,
+    warnings_opts,
 )
 from outreach.options import Consent, DraftOptions, Sheet
 from outreach.output import plural, say, style
@@ -39,11 +40,12 @@ variant_opt = click.option(
 @click.option("--imap", "to_imap", is_flag=True,
               help="Append the drafts to the account's IMAP Drafts folder instead of writing .eml files.")
 @history_opts
+@warnings_opts
 @check_dns_opt
 @json_opt
 @click.pass_context
 def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path,
-          sender: str | None, to_imap: bool, consent: Consent, check_dns: bool, as_json: bool):
+          sender: str | None, to_imap: bool, consent: Consent, warnings: str, check_dns: bool, as_json: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
@@ -81,7 +83,8 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     settings = load_settings(**{"from": sender})
     feedback = terminal(as_json)
-    options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns), consent, out_dir, to_imap)
+    options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns, warnings), consent, out_dir,
+                           to_imap)
     run = draft_campaign(settings, options, feedback)
     if as_json:
         print_json(draft_json(run, feedback.rows))
@@ -110,7 +113,7 @@ def print_held(held: list[tuple[str, str, str]]) -> None:
 
 # The gate's reasons, grouped as `draft --json` has always named them.
 _JSON_GROUPS = {"sent": "already_sent", "suppressed": "suppressed", "suppressed-copy": "suppressed",
-                "not_yet": "skipped", "no_contact": "skipped"}
+                "not_yet": "skipped", "no_contact": "skipped", "warnings": "skipped"}
 
 
 def draft_json(run, rows: list[dict]) -> dict:

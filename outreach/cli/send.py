@@ -21,6 +21,7 @@ from outreach.cli.common import (
     tally_json,
     template_arg,
     terminal,
+    warnings_opts,
 )
 from outreach.cli.compose import show_preview
 from outreach.options import Consent, Pace, SendOptions, Sheet, Timing
@@ -58,11 +59,13 @@ from outreach.output import plural, say, style
 @click.option("--no-sync", is_flag=True,
               help="Do not read the mailbox first (it is read over IMAP when contacts of this sheet were written "
                    "to before, so that a reply that just arrived holds them).")
+@warnings_opts
 @check_dns_opt
 @json_opt
 @click.pass_context
 def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, pace: Pace,
-         consent: Consent, variants: tuple[Path, ...], timing: Timing, no_sync: bool, check_dns: bool, as_json: bool):
+         consent: Consent, variants: tuple[Path, ...], timing: Timing, no_sync: bool, warnings: str, check_dns: bool,
+         as_json: bool):
     """Send one message per contact through your SMTP account, paced, and record each one.
 
     Every row is rendered and checked first: any error and nothing is sent. Then you see the
@@ -97,14 +100,14 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
         raise UserError("--wait sends every contact and --limit only some: use one or the other")
     wait = timing.wait
     feedback = terminal(as_json)
-    options = SendOptions(Sheet(template, contacts, variants, campaign, check_dns), consent, pace, timing,
+    options = SendOptions(Sheet(template, contacts, variants, campaign, check_dns, warnings), consent, pace, timing,
                           dry_run=dry_run, no_sync=no_sync)
     with open_campaign(load_settings(), options, feedback) as session:
         plan = session.plan
         if not as_json:
             show_plan(plan, str(contacts), every_group=dry_run)
-        warnings = 1 if plan.tally.with_warnings else 0
-        left = 1 if plan.uncertain or plan.later_reason == "daily cap" or plan.waiting else warnings
+        left = 1 if plan.uncertain or plan.later_reason == "daily cap" or plan.waiting or plan.tally.with_warnings \
+            else 0
         if dry_run or (not plan.items and not (wait and session.next_moment())):
             if as_json:
                 print_json(send_json(session, None, feedback.rows, dry_run=dry_run))
@@ -178,9 +181,6 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
         say(f"{label('Mailbox')}{plan.mailbox}")
     if plan.split:
         say(f"{label('Variants')}" + ", ".join(f"{name} {count}" for name, count in plan.split.items()))
-    if plan.tally.with_warnings:
-        say(style(f"{label('Warnings')}{plural(plan.tally.with_warnings, 'row')} with warnings (listed above)",
-                  "warning"))
     if plan.uncertain:
         say(f"{label('Uncertain')}{len(plan.uncertain)} cut off while being sent by an earlier run: they may or may "
             "not have arrived;")
@@ -214,6 +214,27 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
         show_preview(Rendered(first.rendered.contact, first.rendered.draft), plan.account.sender, False, source,
                      configured=True)
         say()
+    show_warnings(plan, label)
+
+
+WARNINGS_SHOWN = 10   # rows listed above the question; `check` lists them all
+
+
+def show_warnings(plan, label) -> None:
+    """Last, right above the question: the rows that would go out with warnings, each with its
+    line and first warning, so the choice is made where it is asked (--skip-warnings, --strict)."""
+    going = [item.rendered for item in (*plan.items, *plan.later, *(w.item for w in plan.waiting))
+             if item.rendered.warnings]
+    if not going:
+        return
+    say(style(f"{label('Warnings')}{plural(len(going), 'message')} would go out with warnings "
+              "(--skip-warnings leaves them out, --strict stops):", "warning"))
+    for rendered in going[:WARNINGS_SHOWN]:
+        first = rendered.warnings[0]
+        column = f'column "{first.field}": ' if first.field else ""
+        say(f"{' ' * 13}line {rendered.contact.line} {rendered.contact.email}: {column}{first.text}")
+    if len(going) > WARNINGS_SHOWN:
+        say(f"{' ' * 13}... and {len(going) - WARNINGS_SHOWN} more (outreach check lists them all)")
 
 
 def show_waiting(plan, label) -> None:

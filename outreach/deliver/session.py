@@ -19,6 +19,7 @@ from typing import Self
 
 from outreach.account import Account, Secret
 from outreach.clock import now as clock_now
+from outreach.compose.batch import STRICT
 from outreach.compose.contacts import ContactFile
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import load_variants, variables_of
@@ -219,7 +220,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
     lock = None if options.dry_run else open_outbox(store, "send", feedback.warn)
     gate = Gate(store, options.consent, clock())
     sources = sending.Sources(campaign, templates, contacts, account, pacing, pace.limit, send_window,
-                              user_zone(settings.raw))
+                              user_zone(settings.raw), sheet.warnings)
     session = SendSession(store, account, sending.Plan(campaign, sheet.template, account, "", pacing), gate,
                           lock=lock, resume=resume_command(sheet.template, sheet.contacts, campaign),
                           scratch=scratch, clock=clock, replan=lambda: sending.make_plan(sources, store, gate, clock()))
@@ -233,8 +234,9 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
             feedback.problems(item, str(sheet.contacts))
         feedback.end_problems()
         if session.plan.tally.with_errors:
-            raise UserError(f"errors in {plural(session.plan.tally.with_errors, 'row')} of {sheet.contacts}; nothing "
-                            "was sent. Fix them and run again (outreach check shows the same list)")
+            raise UserError(f"errors in {plural(session.plan.tally.with_errors, 'row')} of {sheet.contacts}"
+                            f"{STRICT if sheet.warnings == 'strict' else ''}; nothing was sent. Fix them and run "
+                            "again (outreach check shows the same list)")
     except BaseException:
         session.close()
         raise

@@ -62,6 +62,7 @@ REASONS = {
     "answered-elsewhere": "replied or declined in another campaign (--include-answered to write anyway)",
     "recent-elsewhere": "written to in another campaign within --recent-days (--include-recent to send anyway)",
     "duplicate": "a repeated address in the CSV",
+    "warnings": "with warnings, left out by --skip-warnings (never asked of the gate)",
 }
 
 
