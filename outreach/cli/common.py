@@ -64,6 +64,22 @@ send_consent_opts = packed("consent", Consent, *_HISTORY, click.option(
     "--retry-failed", is_flag=True, help="Try again the contacts the server refused on an earlier run."))
 
 
+# The campaign a sheet is drafted or sent under (check, draft, send).
+sheet_campaign_opt = click.option(
+    "--campaign", metavar="NAME",
+    help="The campaign (default: the one this template and contact list were drafted or sent under, else the "
+         "template's file name).")
+
+
+def one_campaign(argument: str | None, option: str | None) -> str | None:
+    """The campaign given as the positional CAMPAIGN or as --campaign (both: the same one)."""
+    from outreach.errors import UserError
+
+    if argument and option and argument != option:
+        raise UserError(f"two campaigns given, {argument!r} and --campaign {option!r}: give one")
+    return option or argument
+
+
 def warnings_choice(skip_warnings: bool = False, strict: bool = False) -> str:
     """What to do with rows that have warnings (``Sheet.warnings``), from --skip-warnings and --strict."""
     from outreach.errors import UserError

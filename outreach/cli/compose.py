@@ -19,6 +19,7 @@ from outreach.cli.common import (
     problem_keys,
     row_json,
     row_label,
+    sheet_campaign_opt,
     strict_opt,
     tally_json,
     template_arg,
@@ -60,9 +61,7 @@ def stored_commitments(campaign: str) -> dict:
 @click.command()
 @template_arg
 @contacts_arg
-@click.option("--campaign", help="The campaign to check for, whose contacts' history elsewhere is shown "
-                                "(default: the one this template and list were drafted under, else the "
-                                "template's name).")
+@sheet_campaign_opt
 @strict_opt
 @check_dns_opt
 @json_opt
@@ -160,7 +159,8 @@ def preview(template: Path, contacts: Path, line: int | None, address: str | Non
     \b
     Examples:
       outreach preview templates/mentor_outreach.txt mentors.csv --line 3
-      outreach preview templates/thank_you.txt interviews.csv --to m.okafor@example.edu --raw
+      outreach preview templates/thank_you.txt interviews.csv \\
+          --to m.okafor@example.edu --raw
     """
     from outreach.cli.common import load_settings
     from outreach.compose.batch import find_row

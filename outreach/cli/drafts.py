@@ -13,6 +13,7 @@ from outreach.cli.common import (
     json_opt,
     print_history,
     print_json,
+    sheet_campaign_opt,
     tally_json,
     template_arg,
     terminal,
@@ -33,7 +34,7 @@ variant_opt = click.option(
 @template_arg
 @contacts_arg
 @variant_opt
-@click.option("--campaign", help="Name of the campaign (default: the template's file name).")
+@sheet_campaign_opt
 @click.option("--out", "out_dir", default="drafts", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml files.")
 @click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
@@ -69,11 +70,14 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
 
     \b
     Examples:
-      outreach draft templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
+      outreach draft templates/mentor_outreach.txt mentors.csv \\
+          --campaign fall-mentors
       outreach draft templates/thank_you.txt interviews.csv --out thank-you-drafts
       outreach draft templates/mentor_outreach.txt mentors.csv --imap
-      outreach draft templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
-      outreach draft templates/mentor_outreach.txt mentors.csv --json | jq -r '.written[]'
+      outreach draft templates/short.txt mentors.csv \\
+          --variant templates/long.txt --campaign ab-test
+      outreach draft templates/mentor_outreach.txt mentors.csv --json \\
+          | jq -r '.written[]'
     """
     from outreach.cli.common import load_settings
     from outreach.deliver.drafts import draft_campaign

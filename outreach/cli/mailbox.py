@@ -113,7 +113,8 @@ def classify_(ctx, files: tuple[Path, ...], as_json: bool):
     \b
     Examples:
       outreach classify bounce.eml
-      outreach classify ~/Downloads/replies.mbox --json | jq -r 'select(.kind=="bounce") | .address'
+      outreach classify ~/Downloads/replies.mbox --json \\
+          | jq -r 'select(.kind=="bounce") | .address'
     """
     from outreach.cli.common import load_settings
     from outreach.mailbox.sync import classify_files

@@ -18,6 +18,7 @@ from outreach.cli.common import (
     packed,
     print_json,
     send_consent_opts,
+    sheet_campaign_opt,
     tally_json,
     template_arg,
     terminal,
@@ -31,7 +32,7 @@ from outreach.output import plural, say, style
 @click.command()
 @template_arg
 @contacts_arg
-@click.option("--campaign", help="Name of the campaign (default: the template's file name).")
+@sheet_campaign_opt
 @click.option("--yes", "-y", is_flag=True, help="Send without asking; needed when not run from a terminal.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and the first message; send and record nothing.")
 @packed("pace", Pace, click.option(
@@ -82,15 +83,22 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
     \b
     Examples:
       outreach send templates/mentor_outreach.txt mentors.csv --dry-run
-      outreach send templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
-      outreach send templates/thank_you.txt interviews.csv --rate 10/min --jitter 5 --limit 20
-      outreach send templates/mentor_outreach.txt mentors.csv --yes      # from a script or cron
-      outreach send templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
-      outreach send templates/mentor_outreach.txt mentors.csv --campaign spring --include-recent
-      outreach send templates/thank_you.txt interviews.csv --window 08:00-18:00 --weekdays --wait
+      outreach send templates/mentor_outreach.txt mentors.csv \\
+          --campaign fall-mentors
+      outreach send templates/thank_you.txt interviews.csv --rate 10/min \\
+          --jitter 5 --limit 20
+      outreach send templates/mentor_outreach.txt mentors.csv --yes  # cron
+      outreach send templates/short.txt mentors.csv \\
+          --variant templates/long.txt --campaign ab-test
+      outreach send templates/mentor_outreach.txt mentors.csv --campaign spring \\
+          --include-recent
+      outreach send templates/thank_you.txt interviews.csv --window 08:00-18:00 \\
+          --weekdays --wait
       # what would go out tomorrow at 9, New York time?
-      OUTREACH_NOW=2026-12-02T09:00-05:00 outreach send thank_you.txt interviews.csv --window 08:00-18:00 --dry-run
-      outreach send templates/mentor_outreach.txt mentors.csv --yes --json | jq '.result.sent[].address'
+      OUTREACH_NOW=2026-12-02T09:00-05:00 outreach send templates/thank_you.txt \\
+          interviews.csv --window 08:00-18:00 --dry-run
+      outreach send templates/mentor_outreach.txt mentors.csv --yes --json \\
+          | jq '.result.sent[].address'
     """
     from outreach.cli.common import load_settings
     from outreach.deliver.session import open_campaign

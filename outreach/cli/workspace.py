@@ -32,9 +32,10 @@ def init(directory: Path, name: str | None, email: str | None, school: str | Non
     \b
     Examples:
       outreach init my-outreach && cd my-outreach
-      outreach init my-outreach --name 'Priya Nair' --email priya.nair@example.org \\
+      outreach init my-outreach --name 'Priya Nair' \\
+          --email priya.nair@example.org \\
           --school 'Malabar Medical College' --no-input
-      outreach init demo --example        # the fictional applicant, to try the tool
+      outreach init demo --example     # the fictional applicant, to try it
     """
     from outreach.errors import UserError
     from outreach.persona import PLACEHOLDERS
