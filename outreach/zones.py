@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from datetime import UTC, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -64,6 +64,17 @@ def closest_zone(text: str) -> str | None:
     from outreach.suggest import closest
 
     return closest(text.strip(), [*ALIASES, *sorted(available_timezones())], shorter=False)
+
+
+def zone_of(moment: datetime) -> str:
+    """How a time's zone is named wherever the tool shows one (plans, `due`, notes), one way
+    whatever the sheet wrote ("ET", "eastern", "America/New_York"): the zone's abbreviation on
+    that date when it has one (EST, CET, IST), else its IANA name (America/Sao_Paulo, whose
+    abbreviation is "-03"), else its offset (UTC+05:30)."""
+    abbreviation = moment.tzname() or ""
+    if re.fullmatch(r"[A-Z]{2,5}", abbreviation):
+        return abbreviation
+    return getattr(moment.tzinfo, "key", None) or abbreviation or "UTC"
 
 
 def user_zone(raw: dict[str, str]) -> tzinfo:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from pathlib import Path
 
@@ -177,12 +178,16 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
     if plan.window is not None:
         show_waiting(plan, label)
     skipped = [(reason, addresses) for reason, addresses in plan.skipped.items() if addresses]
+    # rows the interview log holds back are listed once, under their reason, with why
+    held = {row.contact.email or row.contact.fields.get("interviewer", ""): row for row in plan.held}
     for number, (reason, addresses) in enumerate(skipped):
         say(f"{label('Skipped') if number == 0 else ' ' * 11}{len(addresses)} {REASONS[reason]}")
-        for address in addresses if every_group else ():
-            say(f"{' ' * 13}{address}")
-    for held in plan.held:
-        say(f"{' ' * 13}{common.row_label(held)} (line {held.contact.line}): {held.skip}")
+        for address in addresses:
+            row = held.get(address)
+            if row is not None:
+                say(f"{' ' * 13}{common.row_label(row)} (line {row.contact.line}): {row.skip}")
+            elif every_group:
+                say(f"{' ' * 13}{address}")
     for note in plan.notes:
         say(style(f"{label('Note')}{note}", "warning"))
     if plan.mailbox:
@@ -262,13 +267,16 @@ def show_waiting(plan, label) -> None:
 
 
 def opening(waiting, home) -> str:
-    """``Mon 2026-11-30 08:00 America/New_York (14:00 your time)``."""
+    """``Mon 2026-11-30 08:00 EST (18:30 your time)``: the zone named one way, whatever the sheet
+    wrote (:func:`outreach.zones.zone_of`)."""
+    from outreach.zones import zone_of
+
     theirs = waiting.opens.astimezone(waiting.zone)
     mine = waiting.opens.astimezone(home)
     if not waiting.zone_name:
         return f"{mine:%a %Y-%m-%d %H:%M} your time (no time_zone)"
     same_day = mine.date() == theirs.date()
-    return (f"{theirs:%a %Y-%m-%d %H:%M} {waiting.zone_name} "
+    return (f"{theirs:%a %Y-%m-%d %H:%M} {zone_of(theirs)} "
             f"({mine:%H:%M}" + ("" if same_day else f" on {mine:%a %Y-%m-%d}") + " your time)")
 
 
@@ -301,12 +309,20 @@ def send_and_report(session, wait: bool = False, *, quiet: bool = False):
     """Send the confirmed plan with a progress bar (or a line per message off a terminal), then
     say what happened; returns the exit code and the result. With ``wait``, a live line while
     waiting for windows. ``quiet`` (for --json): no line per message, the closing text on stderr."""
+    from outreach.deliver.pacing import Pacer, TimeLeft, describe_duration
+
     plan = session.plan
     bar_shown = sys.stderr.isatty() and not wait
     wait_line = WaitLine(plan.home_zone)
-    with click.progressbar(length=len(plan.items), label="sending", file=sys.stderr, show_eta=True,
-                           hidden=not bar_shown) as bar:
+    left = TimeLeft(len(plan.items), Pacer(plan.pacing.rate, plan.pacing.jitter).interval)
+
+    def time_left(_item) -> str | None:
+        return f"about {describe_duration(math.ceil(left.seconds()))} left" if left.done < left.total else None
+
+    with click.progressbar(length=len(plan.items), label="sending", file=sys.stderr, show_eta=False, show_pos=True,
+                           item_show_func=time_left, hidden=not bar_shown) as bar:
         def on_message(item, status, detail):
+            left.sent()
             bar.update(1)
             wait_line.clear()
             if not bar_shown and not quiet:

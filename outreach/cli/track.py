@@ -88,7 +88,8 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per group and per campaign).")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a self-contained HTML page with charts to this file.")
+              help="Write a self-contained HTML page with charts to this file (instead of the text report; "
+                   "besides --json or --csv).")
 def report(campaigns: tuple[str, ...], campaign_options: tuple[str, ...], by: str | None, as_json: bool,
            as_csv: bool, html_path: Path | None):
     """Response rates per campaign (all campaigns, or the ones named).
@@ -124,7 +125,7 @@ def report(campaigns: tuple[str, ...], campaign_options: tuple[str, ...], by: st
         say(reports.dumps(result))
     elif as_csv:
         click.echo(reports.as_csv(result), nl=False)
-    else:
+    elif not html_path:  # --html alone: the page is the report
         say(reports.render_text(result))
     if html_path:
         reports.write_html(result, html_path)

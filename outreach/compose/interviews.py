@@ -24,7 +24,7 @@ from outreach.clock import now as clock_now
 from outreach.compose.columns import SYNONYMS
 from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.errors import UserError
-from outreach.zones import parse_zone, user_zone
+from outreach.zones import parse_zone, user_zone, zone_of
 
 DATE_ORDERS = ("MDY", "DMY")
 DEFAULT_WITHIN = "2d"               # a thank-you is due this long after the interview
@@ -87,7 +87,7 @@ class Interview:
     def describe(self) -> str:
         """``Dec 3, 09:00 MST`` or ``Dec 3``: how messages name the interview."""
         assert self.start is not None
-        return describe_moment(self.start, self.zone_label if self.timed else None)
+        return describe_moment(self.start, timed=self.timed)
 
     def skip_reason(self, now: datetime) -> str | None:
         """Why no thank-you may go to this row now, or None."""
@@ -98,15 +98,11 @@ class Interview:
         return None
 
 
-def describe_moment(moment: datetime, zone_label: str | None) -> str:
-    """``Dec 3, 09:00 MST`` (the zone's own abbreviation for that date when it has one)."""
+def describe_moment(moment: datetime, *, timed: bool = True) -> str:
+    """``Dec 3, 09:00 MST``, or ``Dec 3`` when only the day is known (the zone named by
+    :func:`outreach.zones.zone_of`, as everywhere)."""
     text = f"{MONTHS[moment.month - 1][:3]} {moment.day}"
-    if zone_label is None:
-        return text
-    abbreviation = moment.tzname() or zone_label
-    if not re.fullmatch(r"[A-Z]{2,5}", abbreviation):
-        abbreviation = zone_label  # "+0530", "UTC+05:30": the log's own words read better
-    return f"{text}, {moment:%H:%M} {abbreviation}"
+    return f"{text}, {moment:%H:%M} {zone_of(moment)}" if timed else text
 
 
 def refuses_contact(policy: str) -> bool:

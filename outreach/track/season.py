@@ -22,7 +22,6 @@ from outreach.compose.interviews import (
     InterviewLog,
     Season,
     describe_moment,
-    zone_name,
 )
 from outreach.config import Settings
 from outreach.errors import UserError, where
@@ -167,26 +166,25 @@ def describe(entry: Entry, season: Season) -> str:
         return interview.skip_reason(now) or ""
     start, due_at = interview.start, entry.deadline
     assert start is not None and due_at is not None, "entry_for dates every row it does not skip"
-    mine = zone_name(season.user_zone)
     when = interview.describe()
     if entry.state == "upcoming":
         yours = ""
         local = start.astimezone(season.user_zone)
         if interview.timed and start.utcoffset() != local.utcoffset():
-            text = describe_moment(local, mine)
+            text = describe_moment(local)
             yours = f" ({text.split(', ', 1)[1] if local.date() == start.date() else text} your time)"
         if now >= start:
             return f"interview {when}{yours}, now"
-        return f"interview {when}{yours}, in {describe_age(start - now)}"
-    deadline = describe_moment(due_at.astimezone(season.user_zone), mine)
+        return f"interview {when}{yours}, in {describe_age(start - now, precise=True)}"
+    deadline = describe_moment(due_at.astimezone(season.user_zone))
     if entry.state == "due":
-        return f"interviewed {when}; thank-you due by {deadline} (in {describe_age(due_at - now)})"
+        return f"interviewed {when}; thank-you due by {deadline} (in {describe_age(due_at - now, precise=True)})"
     if entry.state == "overdue":
-        return f"interviewed {when}; thank-you was due {deadline} ({describe_age(now - due_at)} ago)"
+        return f"interviewed {when}; thank-you was due {deadline} ({describe_age(now - due_at, precise=True)} ago)"
     if entry.state == "drafted":
         by = f"it was due {deadline}" if now >= due_at else f"due by {deadline}"
         return f"interviewed {when}; drafted (campaign {entry.campaign}), not sent: {by}"
-    on = f" {describe_moment(entry.at.astimezone(season.user_zone), None)}" if entry.at else ""
+    on = f" {describe_moment(entry.at.astimezone(season.user_zone), timed=False)}" if entry.at else ""
     return f"interviewed {when}; {entry.state}{on} (campaign {entry.campaign})"
 
 
