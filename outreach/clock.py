@@ -127,14 +127,25 @@ def start_of_day(day: date) -> datetime:
     return datetime(day.year, day.month, day.day).astimezone()
 
 
-def describe_age(delta: timedelta) -> str:
-    """``3 days``, ``5 hours``, ``12 minutes``: how old something is, roughly."""
-    seconds = max(delta.total_seconds(), 0)
-    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+_AGE_UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"))
+
+
+def describe_age(delta: timedelta, *, precise: bool = False) -> str:
+    """``3 days``, ``5 hours``, ``12 minutes``: how old something is, roughly. ``precise`` adds
+    the next unit (``1 day 3 hours``): a deadline 27 hours away is not "in 1 day"."""
+    seconds = int(max(delta.total_seconds(), 0))
+    for index, (size, unit) in enumerate(_AGE_UNITS):
         if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''}"
+            count, rest = divmod(seconds, size)
+            text = _count(count, unit)
+            if precise and index + 1 < len(_AGE_UNITS) and (more := rest // _AGE_UNITS[index + 1][0]):
+                text += " " + _count(more, _AGE_UNITS[index + 1][1])
+            return text
     return "less than a minute"
+
+
+def _count(count: int, unit: str) -> str:
+    return f"{count} {unit}{'s' if count != 1 else ''}"
 
 
 __all__ = ["EARLIEST", "LATEST", "MONTHS", "describe_age", "human_date", "iso", "local_date", "now",

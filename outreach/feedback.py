@@ -10,7 +10,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
-    from outreach.compose.batch import Rendered
+    from outreach.compose.contacts import Contact, Problem
+
+
+class Row(Protocol):
+    """A row with problems, as a stage tells it: a rendered row (``compose.batch.Rendered``), or a
+    row of an interview log that cannot be dated."""
+
+    @property
+    def contact(self) -> Contact: ...
+
+    @property
+    def problems(self) -> list[Problem]: ...
+
+    @property
+    def skip(self) -> str | None: ...
 
 
 class Feedback(Protocol):
@@ -18,8 +32,12 @@ class Feedback(Protocol):
 
     def warn(self, text: str) -> None: ...
 
-    def problems(self, item: Rendered, source: str) -> None:
+    def problems(self, item: Row, source: str) -> None:
         """A rendered row with problems; ``source`` names where the row came from (a CSV path)."""
+
+    def end_problems(self) -> None:
+        """Every row's problems were given: a terminal shows what it held back, identical
+        problems of many rows once (:mod:`outreach.compose.findings`)."""
 
     def start(self, label: str, total: int) -> None:
         """A long step begins: ``total`` units of work (rows, messages)."""
@@ -42,7 +60,10 @@ class Silent:
     def warn(self, text: str) -> None:
         pass
 
-    def problems(self, item: Rendered, source: str) -> None:
+    def problems(self, item: Row, source: str) -> None:
+        pass
+
+    def end_problems(self) -> None:
         pass
 
     def start(self, label: str, total: int) -> None:

@@ -34,6 +34,8 @@ class Sheet:
     variants: tuple[Path, ...] = ()
     campaign: str | None = None     # None: the campaign this pair was drafted or sent under, else the template's name
     check_dns: bool = False
+    warnings: str = "keep"          # rows with warnings: "keep" (they go, listed above the question), "skip"
+                                    # (--skip-warnings: left out before the gate is asked), "strict" (errors)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from datetime import UTC, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,8 +50,31 @@ def parse_zone(text: str) -> tzinfo:
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{text!r} is not a time zone: write an IANA name like America/Chicago or "
+        meant = closest_zone(text)
+        hint = f"did you mean {meant}? Or " if meant else ""
+        raise ValueError(f"{text!r} is not a time zone: {hint}write an IANA name like America/Chicago or "
                          "Asia/Kolkata, ET/CT/MT/PT, or an offset like UTC+05:30") from None
+
+
+@lru_cache(maxsize=64)
+def closest_zone(text: str) -> str | None:
+    """The IANA zone a misspelt or partial name means: ``London`` -> ``Europe/London``."""
+    from zoneinfo import available_timezones
+
+    from outreach.suggest import closest
+
+    return closest(text.strip(), [*ALIASES, *sorted(available_timezones())], shorter=False)
+
+
+def zone_of(moment: datetime) -> str:
+    """How a time's zone is named wherever the tool shows one (plans, `due`, notes), one way
+    whatever the sheet wrote ("ET", "eastern", "America/New_York"): the zone's abbreviation on
+    that date when it has one (EST, CET, IST), else its IANA name (America/Sao_Paulo, whose
+    abbreviation is "-03"), else its offset (UTC+05:30)."""
+    abbreviation = moment.tzname() or ""
+    if re.fullmatch(r"[A-Z]{2,5}", abbreviation):
+        return abbreviation
+    return getattr(moment.tzinfo, "key", None) or abbreviation or "UTC"
 
 
 def user_zone(raw: dict[str, str]) -> tzinfo:

@@ -36,6 +36,10 @@ COMMANDS = {
 }
 
 
+# Help is wrapped at one width on every terminal, the width its hand-set examples are written to.
+HELP_WIDTH = 80
+
+
 class Group(click.Group):
     """Loads commands lazily; turns a :class:`UserError` into one red sentence and exit 2, and a
     bug into one line."""
@@ -49,6 +53,19 @@ class Group(click.Group):
             return None
         commands = importlib.import_module(f"outreach.cli.{module}")
         return getattr(commands, name, None) or getattr(commands, f"{name}_")
+
+    def resolve_command(self, ctx, args):
+        """The command named by ``args[0]``; a mistyped name is refused with the closest one
+        (``follow-up``: did you mean followup?)."""
+        name = args[0] if args else ""
+        if name in COMMANDS or name.startswith("-"):
+            return super().resolve_command(ctx, args)
+        from outreach.suggest import closest
+
+        meant = closest(name, COMMANDS, shorter=False)
+        if meant is not None:
+            ctx.fail(f"No such command {name!r}. Did you mean `outreach {meant}`?")
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx):
         try:
@@ -100,7 +117,8 @@ def _disk_trouble(error: Exception) -> UserError | None:
                      "or choose another folder, then run again")
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "terminal_width": HELP_WIDTH,
+                                          "max_content_width": HELP_WIDTH})
 @click.version_option(__version__, prog_name="outreach")
 def cli():
     """Tailored mentor-outreach emails and interview thank-you notes from a CSV of contacts.
@@ -108,7 +126,6 @@ def cli():
     A workspace is the current folder: contacts CSVs, templates/, a .env with OUTREACH_*
     settings and the tracking store outreach.db. Start with `outreach init`.
 
-    \b
     Exit codes: 0 success, 1 warnings or partial failure, 2 bad input or configuration
     (nothing was sent).
     """

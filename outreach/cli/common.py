@@ -19,6 +19,8 @@ from outreach.output import plural, say, style
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar  # what click.progressbar returns; not exported by click
 
+    from outreach.compose.findings import Findings
+
 PROGRESS_MINIMUM = 200   # rows or messages below which a progress bar would only flicker
 
 template_arg = click.argument("template", type=click.Path(dir_okay=False, path_type=Path))
@@ -61,6 +63,38 @@ send_consent_opts = packed("consent", Consent, *_HISTORY, click.option(
     "--resend-uncertain", is_flag=True,
     help="Send again the messages whose outcome is uncertain; check your Sent folder first."), click.option(
     "--retry-failed", is_flag=True, help="Try again the contacts the server refused on an earlier run."))
+
+
+# The campaign a sheet is drafted or sent under (check, draft, send).
+sheet_campaign_opt = click.option(
+    "--campaign", metavar="NAME",
+    help="The campaign (default: the one this template and contact list were drafted or sent under, else the "
+         "template's file name).")
+
+
+def one_campaign(argument: str | None, option: str | None) -> str | None:
+    """The campaign given as the positional CAMPAIGN or as --campaign (both: the same one)."""
+    from outreach.errors import UserError
+
+    if argument and option and argument != option:
+        raise UserError(f"two campaigns given, {argument!r} and --campaign {option!r}: give one")
+    return option or argument
+
+
+def warnings_choice(skip_warnings: bool = False, strict: bool = False) -> str:
+    """What to do with rows that have warnings (``Sheet.warnings``), from --skip-warnings and --strict."""
+    from outreach.errors import UserError
+
+    if skip_warnings and strict:
+        raise UserError("--skip-warnings leaves the rows with warnings out and --strict stops on them: choose one")
+    return "skip" if skip_warnings else "strict" if strict else "keep"
+
+
+strict_opt = click.option("--strict", is_flag=True, help="Treat warnings as errors: any row with one stops everything.")
+# What to do with rows that have warnings (draft, send): the command gets ``warnings``.
+warnings_opts = packed("warnings", warnings_choice, click.option(
+    "--skip-warnings", is_flag=True,
+    help="Leave out the rows with warnings (listed, with their first warning); the others go."), strict_opt)
 
 
 def print_history(known, source: str) -> None:
@@ -140,15 +174,28 @@ def interactive() -> bool:
     return sys.stdin.isatty()
 
 
-def print_problems(item, source: str, *, err: bool = False) -> None:
-    """A row's problems under its CSV line: ``mentors.csv, line 4  j.chen@example.edu``."""
+def problem_keys(item) -> list[tuple[str, str | None, str]]:
+    """A row's problems as (severity, column, text), its skip reason first ("skipped")."""
+    return [("skipped", None, item.skip)] * bool(item.skip) + [(p.severity, p.field, p.text) for p in item.problems]
+
+
+def print_groups(groups, source: str, *, err: bool = False) -> None:
+    """Problems as :class:`outreach.compose.findings.Findings` hands them out: a problem of many
+    rows once, under its count and lines (``mentors.csv, 29 rows: lines 2-30``); a row's own
+    under its CSV line and address."""
     stream = sys.stderr if err else None
-    say(f"{style(f'{source}, line {item.contact.line}', 'note', stream=stream)}  {row_label(item)}", err=err)
-    if item.skip:
-        say(f"  {style('skipped ', 'note', stream=stream)}{item.skip}", err=err)
-    for p in item.problems:
-        column = f'column "{p.field}": ' if p.field else ""
-        say(f"  {style(f'{p.severity:<8}', p.severity, stream=stream)}{column}{p.text}", err=err)
+    heading = None  # problems under the same heading (the same rows) share it
+    for group in groups:
+        rows = group.rows() if group.count > 1 else f"line {group.line}"
+        if rows != heading:
+            label = f"  {group.label}" if group.count == 1 else ""
+            say(f"{style(f'{source}, {rows}', 'note', stream=stream)}{label}", err=err)
+            heading = rows
+        if group.severity == "skipped":
+            say(f"  {style('skipped ', 'note', stream=stream)}{group.text}", err=err)
+            continue
+        column = f'column "{group.column}": ' if group.column else ""
+        say(f"  {style(f'{group.severity:<8}', group.severity, stream=stream)}{column}{group.text}", err=err)
 
 
 # -- --json: one document on stdout, human text on stderr --------------------------------------
@@ -178,16 +225,27 @@ class Terminal:
     """Feedback on the terminal: notes and warnings on stderr, problems on stdout, and a progress
     bar on stderr for long steps when stderr is a terminal."""
 
+    err = False  # where problems are listed: stdout
+
     def __init__(self, minimum: int = PROGRESS_MINIMUM):
         self.minimum = minimum
         self.bar: ProgressBar[int] | None = None
         self.rows: list[dict] = []  # each row's problems as --json prints them (kept by JsonTerminal)
+        self.findings: dict[str, Findings] = {}   # source -> its rows' problems, until they are all told
 
     note = staticmethod(note)
     warn = staticmethod(warn)
 
     def problems(self, item, source: str) -> None:
-        print_problems(item, source)
+        from outreach.compose.findings import Findings
+
+        findings = self.findings.setdefault(source, Findings())
+        print_groups(findings.add(item.contact.line, row_label(item), problem_keys(item)), source, err=self.err)
+
+    def end_problems(self) -> None:
+        for source, findings in self.findings.items():
+            print_groups(findings.drain(), source, err=self.err)
+        self.findings.clear()
 
     def start(self, label: str, total: int) -> None:
         self.finish()
@@ -209,8 +267,10 @@ class JsonTerminal(Terminal):
     """Feedback for --json: row problems go to stderr (an error stops the command before any
     JSON) and are kept for the JSON document (``rows``, empty on the plain terminal)."""
 
+    err = True
+
     def problems(self, item, source: str) -> None:
-        print_problems(item, source, err=True)
+        super().problems(item, source)
         self.rows.append(row_json(item))
 
 

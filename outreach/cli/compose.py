@@ -13,12 +13,17 @@ from outreach.cli.common import (
     contacts_arg,
     json_opt,
     note,
+    print_groups,
     print_history,
     print_json,
-    print_problems,
+    problem_keys,
     row_json,
+    row_label,
+    sheet_campaign_opt,
+    strict_opt,
     tally_json,
     template_arg,
+    warnings_choice,
 )
 from outreach.output import say, style
 
@@ -33,7 +38,7 @@ def load_inputs(template: Path, contacts: Path, check_dns: bool = False):
     test_domains = allows_test_domains(Settings.load().raw)
     loaded_template = Template(template, test_domains=test_domains)
     loaded_contacts = ContactFile(contacts, check_dns=check_dns, test_domains=test_domains)
-    for text in loaded_contacts.notes:
+    for text in loaded_contacts.notes + loaded_contacts.unused_notes(loaded_template.variables):
         note(text)
     return loaded_template, loaded_contacts
 
@@ -56,13 +61,12 @@ def stored_commitments(settings, campaign: str) -> dict:
 @click.command()
 @template_arg
 @contacts_arg
-@click.option("--campaign", help="The campaign to check for, whose contacts' history elsewhere is shown "
-                                "(default: the one this template and list were drafted under, else the "
-                                "template's name).")
+@sheet_campaign_opt
+@strict_opt
 @check_dns_opt
 @json_opt
 @click.pass_context
-def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: bool, as_json: bool):
+def check(ctx, template: Path, contacts: Path, campaign: str | None, strict: bool, check_dns: bool, as_json: bool):
     """Render every row and lint it; print the problems by CSV line.
 
     Errors (exit 2): undefined variable, missing or invalid address, missing attachment or
@@ -89,7 +93,8 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
     from outreach.cli.common import load_settings
     from outreach.clock import now
     from outreach.compose.address_age import AddressAge
-    from outreach.compose.batch import Tally, check_rows
+    from outreach.compose.batch import Tally, as_chosen, check_rows
+    from outreach.compose.findings import Findings
     from outreach.compose.interviews import Season
     from outreach.config import parse_sender
 
@@ -101,9 +106,11 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
     known = []
     tally = Tally()
     reported = []
+    findings = Findings()
     address_age = AddressAge.from_settings(settings.raw, now(settings.raw).year)
-    for item in check_rows(loaded_template, loaded_contacts, season, stored_commitments(settings, template.stem),
-                           sender=sender, address_age=address_age):
+    rows = check_rows(loaded_template, loaded_contacts, season, stored_commitments(settings, template.stem),
+                      sender=sender, address_age=address_age)
+    for item in as_chosen(rows, warnings_choice(strict=strict)):
         tally.add(item)
         if item.contact.email and (pasts := history.get(item.contact.email.casefold())):
             known.append((item.contact.line, item.contact.email, pasts))
@@ -112,7 +119,8 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, check_dns: 
         if as_json:
             reported.append(row_json(item))
         else:
-            print_problems(item, str(contacts))
+            print_groups(findings.add(item.contact.line, row_label(item), problem_keys(item)), str(contacts))
+    print_groups(findings.drain(), str(contacts))
     if as_json:
         print_json({"template": str(template), "contacts": str(contacts), "encoding": loaded_contacts.encoding,
                     "rows": reported,
@@ -156,7 +164,8 @@ def preview(template: Path, contacts: Path, line: int | None, address: str | Non
     \b
     Examples:
       outreach preview templates/mentor_outreach.txt mentors.csv --line 3
-      outreach preview templates/thank_you.txt interviews.csv --to m.okafor@example.edu --raw
+      outreach preview templates/thank_you.txt interviews.csv \\
+          --to m.okafor@example.edu --raw
     """
     from outreach.cli.common import load_settings
     from outreach.compose.batch import find_row

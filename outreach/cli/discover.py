@@ -39,8 +39,10 @@ def discover(query: str, out: Path, institution: str | None, since: int | None, 
 
     \b
     Examples:
-      outreach discover "stroke thrombectomy" --institution "Northwestern University" --out mentors.csv
-      outreach discover "chest radiograph deep learning" --since 2021 --max 30 --out chest.csv
+      outreach discover "stroke thrombectomy" \\
+          --institution "Northwestern University" --out mentors.csv
+      outreach discover "chest radiograph deep learning" \\
+          --since 2021 --max 30 --out chest.csv
       outreach discover "prostate MRI" --out mentors.csv --append
     """
     from outreach.cli.common import Terminal, load_settings

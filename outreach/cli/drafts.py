@@ -13,10 +13,12 @@ from outreach.cli.common import (
     json_opt,
     print_history,
     print_json,
+    sheet_campaign_opt,
     tally_json,
     template_arg,
     terminal,
     warn,
+    warnings_opts,
 )
 from outreach.options import Consent, DraftOptions, Sheet
 from outreach.output import plural, say, style
@@ -32,7 +34,7 @@ variant_opt = click.option(
 @template_arg
 @contacts_arg
 @variant_opt
-@click.option("--campaign", help="Name of the campaign (default: the template's file name).")
+@sheet_campaign_opt
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the .eml files (default: drafts/ in the workspace).")
 @click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
@@ -42,11 +44,13 @@ variant_opt = click.option(
               help="Start a new tracking store without asking, where there is none yet (needed by a script "
                    "run outside any workspace).")
 @history_opts
+@warnings_opts
 @check_dns_opt
 @json_opt
 @click.pass_context
 def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path | None,
-          sender: str | None, to_imap: bool, yes: bool, consent: Consent, check_dns: bool, as_json: bool):
+          sender: str | None, to_imap: bool, yes: bool, consent: Consent, warnings: str, check_dns: bool,
+          as_json: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
@@ -70,11 +74,14 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
 
     \b
     Examples:
-      outreach draft templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
+      outreach draft templates/mentor_outreach.txt mentors.csv \\
+          --campaign fall-mentors
       outreach draft templates/thank_you.txt interviews.csv --out thank-you-drafts
       outreach draft templates/mentor_outreach.txt mentors.csv --imap
-      outreach draft templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
-      outreach draft templates/mentor_outreach.txt mentors.csv --json | jq -r '.written[]'
+      outreach draft templates/short.txt mentors.csv \\
+          --variant templates/long.txt --campaign ab-test
+      outreach draft templates/mentor_outreach.txt mentors.csv --json \\
+          | jq -r '.written[]'
 
     The workspace (its .env and outreach.db) is the nearest folder holding either, from the
     current folder upward, else from the template's. Where it has no tracking store yet, you are
@@ -88,7 +95,7 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     settings = load_settings(template, contacts, **{"from": sender})
     feedback = terminal(as_json)
-    options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns), consent,
+    options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns, warnings), consent,
                            out_dir or workspace_folder(settings, "drafts"), to_imap)
     with new_store_confirmed(settings, yes=yes):
         run = draft_campaign(settings, options, feedback)
@@ -119,7 +126,7 @@ def print_held(held: list[tuple[str, str, str]]) -> None:
 
 # The gate's reasons, grouped as `draft --json` has always named them.
 _JSON_GROUPS = {"sent": "already_sent", "suppressed": "suppressed", "suppressed-copy": "suppressed",
-                "not_yet": "skipped", "no_contact": "skipped"}
+                "not_yet": "skipped", "no_contact": "skipped", "warnings": "skipped"}
 
 
 def draft_json(run, rows: list[dict]) -> dict:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from outreach.cli.common import json_opt
+from outreach.cli.common import json_opt, terminal
 from outreach.output import plural, say, style
 
 COLOURS = {"overdue": "error", "due": "warning", "drafted": "warning", "upcoming": "note", "sent": "ok",
@@ -48,7 +48,8 @@ def due(interviews: Path, within: str, campaign: str | None, ics_file: Path | No
     from outreach.track.season import STATES, describe, due_list
     from outreach.track.season import as_json as entry_json
 
-    listing = due_list(load_settings(interviews), interviews, within=within, campaign=campaign)
+    listing = due_list(load_settings(interviews), interviews, within=within, campaign=campaign,
+                       feedback=terminal(as_json))
     if ics_file is not None:
         from outreach.files import write_atomically
         from outreach.track.calendar import calendar

@@ -6,18 +6,21 @@ from pathlib import Path
 
 import click
 
-from outreach.cli.common import json_opt, print_json, terminal, warn
+from outreach.cli.common import json_opt, one_campaign, print_json, terminal, warn
 from outreach.cli.mailbox import print_sync_report
 from outreach.cli.send import confirm, send_and_report, send_json, show_plan
 from outreach.output import plural, say, style
 from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
 
+DEFAULT_TEMPLATE = Path("templates") / "follow_up.txt"   # what `outreach init` writes
+
 
 @click.command()
-@click.argument("campaign")
-@click.option("--template", "-t", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The follow-up template (Kind: follow-up). It sees the contact's CSV row and "
-                   "`original` (original.subject, original.sent_on like 'November 14').")
+@click.argument("campaign", required=False)
+@click.option("--campaign", "campaign_option", metavar="NAME", help="The campaign (the same as CAMPAIGN).")
+@click.option("--template", "-t", type=click.Path(dir_okay=False, path_type=Path),
+              help=f"The follow-up template (Kind: follow-up; default: {DEFAULT_TEMPLATE} when it exists). It sees "
+                   "the contact's CSV row and `original` (original.subject, original.sent_on like 'November 14').")
 @click.option("--after", default=DEFAULT_AFTER, show_default=True,
               help="Follow up when the last message left at least this long ago (7d, 36h, 2w; a bare number is days).")
 @click.option("--max", "max_followups", default=DEFAULT_MAX, show_default=True, type=click.IntRange(min=0),
@@ -36,12 +39,13 @@ from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
 @click.option("--from", "sender", help="Sender (default: OUTREACH_FROM).")
 @json_opt
 @click.pass_context
-def followup(ctx, campaign: str, template: Path, after: str, max_followups: int, out_dir: Path | None,
-             to_imap: bool, send: bool, yes: bool, rate: str | None, dry_run: bool, no_sync: bool, sender: str | None,
-             as_json: bool):
+def followup(ctx, campaign: str | None, campaign_option: str | None, template: Path | None, after: str,
+             max_followups: int, out_dir: Path | None, to_imap: bool, send: bool, yes: bool, rate: str | None,
+             dry_run: bool, no_sync: bool, sender: str | None, as_json: bool):
     """One threaded follow-up to those of CAMPAIGN who have not answered.
 
-    \b
+    The campaign is CAMPAIGN or --campaign NAME, as other commands take it.
+
     Due: the first message was sent, nothing bounced, nobody replied (an auto-reply is not a
     reply), the address is not suppressed (opted out, complained), fewer than --max follow-ups
     were sent, and the last message left more than --after ago. An out-of-office reply with a
@@ -58,19 +62,29 @@ def followup(ctx, campaign: str, template: Path, after: str, max_followups: int,
 
     \b
     Examples:
-      outreach followup fall-mentors --template templates/follow_up.txt --dry-run
+      outreach followup fall-mentors --dry-run
+      outreach followup --campaign fall-mentors --template templates/follow_up.txt
       outreach followup fall-mentors -t templates/follow_up.txt --after 10d
       outreach followup fall-mentors -t templates/follow_up.txt --imap
       outreach followup fall-mentors -t templates/follow_up.txt --send
-      outreach followup fall-mentors -t templates/follow_up.txt --max 2 --out drafts/second
-      outreach followup fall-mentors -t templates/follow_up.txt --dry-run --json | jq '.skipped'
+      outreach followup fall-mentors -t templates/follow_up.txt --max 2 \\
+          --out drafts/second
+      outreach followup fall-mentors -t templates/follow_up.txt --dry-run \\
+          --json | jq '.skipped'
     """
     from outreach.cli.common import load_settings, workspace_folder
     from outreach.deliver.followup import prepare_followups
     from outreach.errors import UserError
     from outreach.options import FollowupOptions
 
-    settings = load_settings(template, **{"from": sender})
+    campaign = one_campaign(campaign, campaign_option)
+    if campaign is None:
+        raise UserError("which campaign? `outreach followup --campaign NAME` (`outreach status` lists them)")
+    settings = load_settings(*([template] if template else []), **{"from": sender})
+    if template is None:  # the workspace's own, as `outreach init` wrote it
+        template = workspace_folder(settings, str(DEFAULT_TEMPLATE))
+        if not template.is_file():
+            raise UserError(f"no follow-up template: give --template FILE (there is no {template})")
     if to_imap and send:
         raise UserError("--imap writes drafts and --send sends: choose one")
     if to_imap and out_dir is not None:
@@ -116,6 +130,7 @@ def run_followups(settings, run, options, *, mode: str, yes: bool, as_json: bool
             feedback.problems(item.rendered, f"campaign {run.campaign}")
         errors += bool(item.rendered.errors)
         warnings += bool(item.rendered.warnings) and not item.rendered.errors
+    feedback.end_problems()
     if errors:
         raise UserError(f"errors in {plural(errors, 'follow-up')}; nothing was written. "
                         f"Fix {options.template} and run again")

@@ -61,8 +61,10 @@ def print_sync_report(report) -> None:
     for source in report.sources:
         extra = " (UIDVALIDITY changed: read again from the start)" if source.get("rescan") else ""
         say(f"{source['source']}: {plural(source['messages'], 'message')} read, {source['matched']} about ours{extra}")
+    widths = tuple(max((len(getattr(e, name)) for e in report.new_events), default=0)
+                   for name in ("kind", "address", "campaign"))
     for event in report.new_events:
-        say("  " + event_line(event))
+        say("  " + event_line(event, widths))
     for item in report.confirmed:
         removed = "; its .eml draft was removed" if item.get("draft_removed") else ""
         say(style(f"confirmed sent: {item['address']} ({item['campaign']}), {item['evidence']}{removed}", "ok"))
@@ -78,13 +80,18 @@ def print_sync_report(report) -> None:
     counts: dict[str, int] = {}
     for event in report.new_events:
         counts[event.kind] = counts.get(event.kind, 0) + 1
-    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing new"
+    summary = ", ".join(plural(n, KIND_NOUNS.get(kind, kind)) for kind, n in counts.items()) or "nothing new"
     seen = len(report.events) - len(report.new_events)
     skipped = f"; {plural(len(report.unreadable), 'unreadable message')} skipped" if report.unreadable else ""
     say(style(f"recorded: {summary}" + (f" ({seen} already recorded)" if seen else "") + skipped, "ok"))
 
 
-def event_line(event) -> str:
+# An event's kind as a noun that takes a plural ("3 replies", "2 delays")
+KIND_NOUNS = {"delayed": "delay"}
+
+
+def event_line(event, widths: tuple[int, ...] = (11, 32, 16)) -> str:
+    """One event: its kind, address and campaign in columns ``widths`` wide (the longest of the listing)."""
     failure = f"{event.status or ''} {', '.join(event.failed)}".strip()
     unconfirmed = "quotes no Message-ID of ours, so nobody was suppressed"
     what = {"auto-reply": f"back {event.until}" if event.until else "no return date given",
@@ -95,7 +102,8 @@ def event_line(event) -> str:
             "unconfirmed-complaint": f"marked as spam; {unconfirmed}"}.get(event.kind, event.subject)
     weak = " (matched by subject only)" if event.strength == "subject" else ""
     stop = f"; suppressed {', '.join(event.suppressed)}" if event.suppressed else ""
-    return f"{event.kind:<11} {event.address:<32} {event.campaign:<16} {what}{weak}{stop}"
+    kind, address, campaign = widths
+    return f"{event.kind:<{kind}} {event.address:<{address}} {event.campaign:<{campaign}} {what}{weak}{stop}"
 
 
 @click.command("classify")
@@ -113,7 +121,8 @@ def classify_(ctx, files: tuple[Path, ...], as_json: bool):
     \b
     Examples:
       outreach classify bounce.eml
-      outreach classify ~/Downloads/replies.mbox --json | jq -r 'select(.kind=="bounce") | .address'
+      outreach classify ~/Downloads/replies.mbox --json \\
+          | jq -r 'select(.kind=="bounce") | .address'
     """
     from outreach.cli.common import load_settings
     from outreach.mailbox.sync import classify_files

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import sys
 from pathlib import Path
 
@@ -19,9 +20,11 @@ from outreach.cli.common import (
     packed,
     print_json,
     send_consent_opts,
+    sheet_campaign_opt,
     tally_json,
     template_arg,
     terminal,
+    warnings_opts,
 )
 from outreach.cli.compose import show_preview
 from outreach.options import Consent, Pace, SendOptions, Sheet, Timing
@@ -31,7 +34,7 @@ from outreach.output import plural, say, shown, style
 @click.command()
 @template_arg
 @contacts_arg
-@click.option("--campaign", help="Name of the campaign (default: the template's file name).")
+@sheet_campaign_opt
 @click.option("--yes", "-y", is_flag=True, help="Send without asking; needed when not run from a terminal.")
 @click.option("--dry-run", is_flag=True, help="Show the plan and the first message; send and record nothing.")
 @packed("pace", Pace, click.option(
@@ -59,11 +62,13 @@ from outreach.output import plural, say, shown, style
 @click.option("--no-sync", is_flag=True,
               help="Do not read the mailbox first (it is read over IMAP when contacts of this sheet were written "
                    "to before, so that a reply that just arrived holds them).")
+@warnings_opts
 @check_dns_opt
 @json_opt
 @click.pass_context
 def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, dry_run: bool, pace: Pace,
-         consent: Consent, variants: tuple[Path, ...], timing: Timing, no_sync: bool, check_dns: bool, as_json: bool):
+         consent: Consent, variants: tuple[Path, ...], timing: Timing, no_sync: bool, warnings: str, check_dns: bool,
+         as_json: bool):
     """Send one message per contact through your SMTP account, paced, and record each one.
 
     Every row is rendered and checked first: any error and nothing is sent. Then you see the
@@ -84,15 +89,22 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
     \b
     Examples:
       outreach send templates/mentor_outreach.txt mentors.csv --dry-run
-      outreach send templates/mentor_outreach.txt mentors.csv --campaign fall-mentors
-      outreach send templates/thank_you.txt interviews.csv --rate 10/min --jitter 5 --limit 20
-      outreach send templates/mentor_outreach.txt mentors.csv --yes      # from a script or cron
-      outreach send templates/short.txt mentors.csv --variant templates/long.txt --campaign ab-test
-      outreach send templates/mentor_outreach.txt mentors.csv --campaign spring --include-recent
-      outreach send templates/thank_you.txt interviews.csv --window 08:00-18:00 --weekdays --wait
+      outreach send templates/mentor_outreach.txt mentors.csv \\
+          --campaign fall-mentors
+      outreach send templates/thank_you.txt interviews.csv --rate 10/min \\
+          --jitter 5 --limit 20
+      outreach send templates/mentor_outreach.txt mentors.csv --yes  # cron
+      outreach send templates/short.txt mentors.csv \\
+          --variant templates/long.txt --campaign ab-test
+      outreach send templates/mentor_outreach.txt mentors.csv --campaign spring \\
+          --include-recent
+      outreach send templates/thank_you.txt interviews.csv --window 08:00-18:00 \\
+          --weekdays --wait
       # what would go out tomorrow at 9, New York time?
-      OUTREACH_NOW=2026-12-02T09:00-05:00 outreach send thank_you.txt interviews.csv --window 08:00-18:00 --dry-run
-      outreach send templates/mentor_outreach.txt mentors.csv --yes --json | jq '.result.sent[].address'
+      OUTREACH_NOW=2026-12-02T09:00-05:00 outreach send templates/thank_you.txt \\
+          interviews.csv --window 08:00-18:00 --dry-run
+      outreach send templates/mentor_outreach.txt mentors.csv --yes --json \\
+          | jq '.result.sent[].address'
     """
     from outreach.cli.common import load_settings, new_store_confirmed, note
     from outreach.deliver.session import open_campaign
@@ -102,7 +114,7 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
         raise UserError("--wait sends every contact and --limit only some: use one or the other")
     wait = timing.wait
     feedback = terminal(as_json)
-    options = SendOptions(Sheet(template, contacts, variants, campaign, check_dns), consent, pace, timing,
+    options = SendOptions(Sheet(template, contacts, variants, campaign, check_dns, warnings), consent, pace, timing,
                           dry_run=dry_run, no_sync=no_sync)
     settings = load_settings(template, contacts)
     if dry_run and not settings.db.exists():
@@ -113,8 +125,8 @@ def send(ctx, template: Path, contacts: Path, campaign: str | None, yes: bool, d
         plan = session.plan
         if not as_json:
             show_plan(plan, str(contacts), every_group=dry_run)
-        warnings = 1 if plan.tally.with_warnings else 0
-        left = 1 if plan.uncertain or plan.later_reason == "daily cap" or plan.waiting else warnings
+        left = 1 if plan.uncertain or plan.later_reason == "daily cap" or plan.waiting or plan.tally.with_warnings \
+            else 0
         if dry_run or (not plan.items and not (wait and session.next_moment())):
             if as_json:
                 print_json(send_json(session, None, feedback.rows, dry_run=dry_run))
@@ -176,21 +188,22 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
     if plan.window is not None:
         show_waiting(plan, label)
     skipped = [(reason, addresses) for reason, addresses in plan.skipped.items() if addresses]
+    # rows the interview log holds back are listed once, under their reason, with why
+    held = {row.contact.email or row.contact.fields.get("interviewer", ""): row for row in plan.held}
     for number, (reason, addresses) in enumerate(skipped):
         say(f"{label('Skipped') if number == 0 else ' ' * 11}{len(addresses)} {REASONS[reason]}")
-        for address in addresses if every_group else ():
-            say(f"{' ' * 13}{address}")
-    for held in plan.held:
-        say(f"{' ' * 13}{common.row_label(held)} (line {held.contact.line}): {held.skip}")
+        for address in addresses:
+            row = held.get(address)
+            if row is not None:
+                say(f"{' ' * 13}{common.row_label(row)} (line {row.contact.line}): {row.skip}")
+            elif every_group:
+                say(f"{' ' * 13}{address}")
     for note in plan.notes:
         say(style(f"{label('Note')}{note}", "warning"))
     if plan.mailbox:
         say(f"{label('Mailbox')}{plan.mailbox}")
     if plan.split:
         say(f"{label('Variants')}" + ", ".join(f"{name} {count}" for name, count in plan.split.items()))
-    if plan.tally.with_warnings:
-        say(style(f"{label('Warnings')}{plural(plan.tally.with_warnings, 'row')} with warnings (listed above)",
-                  "warning"))
     if plan.uncertain:
         say(f"{label('Uncertain')}{len(plan.uncertain)} cut off while being sent by an earlier run: they may or may "
             "not have arrived;")
@@ -224,6 +237,27 @@ def show_plan(plan, source: str, *, every_group: bool = False) -> None:
         show_preview(Rendered(first.rendered.contact, first.rendered.draft), plan.account.sender, False, source,
                      configured=True)
         say()
+    show_warnings(plan, label)
+
+
+WARNINGS_SHOWN = 10   # rows listed above the question; `check` lists them all
+
+
+def show_warnings(plan, label) -> None:
+    """Last, right above the question: the rows that would go out with warnings, each with its
+    line and first warning, so the choice is made where it is asked (--skip-warnings, --strict)."""
+    going = [item.rendered for item in (*plan.items, *plan.later, *(w.item for w in plan.waiting))
+             if item.rendered.warnings]
+    if not going:
+        return
+    say(style(f"{label('Warnings')}{plural(len(going), 'message')} would go out with warnings "
+              "(--skip-warnings leaves them out, --strict stops):", "warning"))
+    for rendered in going[:WARNINGS_SHOWN]:
+        first = rendered.warnings[0]
+        column = f'column "{first.field}": ' if first.field else ""
+        say(f"{' ' * 13}line {rendered.contact.line} {rendered.contact.email}: {column}{first.text}")
+    if len(going) > WARNINGS_SHOWN:
+        say(f"{' ' * 13}... and {len(going) - WARNINGS_SHOWN} more (outreach check lists them all)")
 
 
 def show_waiting(plan, label) -> None:
@@ -243,13 +277,16 @@ def show_waiting(plan, label) -> None:
 
 
 def opening(waiting, home) -> str:
-    """``Mon 2026-11-30 08:00 America/New_York (14:00 your time)``."""
+    """``Mon 2026-11-30 08:00 EST (18:30 your time)``: the zone named one way, whatever the sheet
+    wrote (:func:`outreach.zones.zone_of`)."""
+    from outreach.zones import zone_of
+
     theirs = waiting.opens.astimezone(waiting.zone)
     mine = waiting.opens.astimezone(home)
     if not waiting.zone_name:
         return f"{mine:%a %Y-%m-%d %H:%M} your time (no time_zone)"
     same_day = mine.date() == theirs.date()
-    return (f"{theirs:%a %Y-%m-%d %H:%M} {waiting.zone_name} "
+    return (f"{theirs:%a %Y-%m-%d %H:%M} {zone_of(theirs)} "
             f"({mine:%H:%M}" + ("" if same_day else f" on {mine:%a %Y-%m-%d}") + " your time)")
 
 
@@ -282,12 +319,20 @@ def send_and_report(session, wait: bool = False, *, quiet: bool = False):
     """Send the confirmed plan with a progress bar (or a line per message off a terminal), then
     say what happened; returns the exit code and the result. With ``wait``, a live line while
     waiting for windows. ``quiet`` (for --json): no line per message, the closing text on stderr."""
+    from outreach.deliver.pacing import Pacer, TimeLeft, describe_duration
+
     plan = session.plan
     bar_shown = sys.stderr.isatty() and not wait
     wait_line = WaitLine(plan.home_zone)
-    with click.progressbar(length=len(plan.items), label="sending", file=sys.stderr, show_eta=True,
-                           hidden=not bar_shown) as bar:
+    left = TimeLeft(len(plan.items), Pacer(plan.pacing.rate, plan.pacing.jitter).interval)
+
+    def time_left(_item) -> str | None:
+        return f"about {describe_duration(math.ceil(left.seconds()))} left" if left.done < left.total else None
+
+    with click.progressbar(length=len(plan.items), label="sending", file=sys.stderr, show_eta=False, show_pos=True,
+                           item_show_func=time_left, hidden=not bar_shown) as bar:
         def on_message(item, status, detail):
+            left.sent()
             bar.update(1)
             wait_line.clear()
             if not bar_shown and not quiet:

@@ -30,7 +30,8 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
       declined   they said no (counts as a reply)
       accepted   they said yes (counts as a reply)
       referred   they pointed you to someone else (counts as a reply)
-      opted-out  they asked not to be contacted: suppressed in every campaign, for good
+      opted-out  they asked not to be contacted: suppressed in every campaign,
+                 for good
       bounced    the address is dead: suppressed in every campaign (confirms
                  a bounce report that quoted none of our Message-IDs)
 
@@ -40,7 +41,8 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
     \b
     Examples:
       outreach mark m.okafor@example.edu replied
-      outreach mark j.chen@example.edu accepted --campaign fall-mentors --date 2026-11-20
+      outreach mark j.chen@example.edu accepted --campaign fall-mentors \\
+          --date 2026-11-20
       outreach mark someone@example.edu opted-out
       outreach mark someone@example.edu declined --undo
       outreach mark m.okafor@example.edu replied --json | jq .changed
@@ -86,15 +88,18 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
 
 @click.command()
 @click.argument("campaigns", nargs=-1)
+@click.option("--campaign", "campaign_options", multiple=True, metavar="NAME",
+              help="A campaign to report on (repeatable; the same as naming it as CAMPAIGNS).")
 @click.option("--by", help="Group by a CSV column (e.g. institution, specialty) or by `variant` (A/B templates).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per group and per campaign).")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a self-contained HTML page with charts to this file.")
-def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bool, html_path: Path | None):
+              help="Write a self-contained HTML page with charts to this file (instead of the text report; "
+                   "besides --json or --csv).")
+def report(campaigns: tuple[str, ...], campaign_options: tuple[str, ...], by: str | None, as_json: bool,
+           as_csv: bool, html_path: Path | None):
     """Response rates per campaign (all campaigns, or the ones named).
 
-    \b
     Counts: planned, sent, failed, uncertain (outcome unknown), bounced, delivered (sent minus
     bounced), replied, auto-replied (out of office: never counted as a reply). Reply rate is
     replied / delivered with a 95% Wilson interval; then the median time to the first reply
@@ -120,13 +125,13 @@ def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bo
     if as_json and as_csv:
         raise UserError("report prints --json or --csv, not both")
     settings = load_settings()
-    result = reports.report_for(open_existing(settings), list(dict.fromkeys(campaigns)) or None, by,
+    result = reports.report_for(open_existing(settings), list(dict.fromkeys(campaigns + campaign_options)) or None, by,
                                 clock_now(settings.raw))
     if as_json:
         say(reports.dumps(result))
     elif as_csv:
         click.echo(reports.as_csv(result), nl=False)
-    else:
+    elif not html_path:  # --html alone: the page is the report
         say(reports.render_text(result))
     if html_path:
         reports.write_html(result, html_path)
@@ -135,34 +140,38 @@ def report(campaigns: tuple[str, ...], by: str | None, as_json: bool, as_csv: bo
 
 @click.command()
 @click.argument("campaign", required=False)
+@click.option("--campaign", "campaign_option", metavar="NAME", help="Only this campaign (the same as CAMPAIGN).")
 @click.option("--after", default=DEFAULT_AFTER, show_default=True,
               help="When a follow-up falls due (as for `followup`).")
 @click.option("--max", "max_followups", default=DEFAULT_MAX, show_default=True, type=click.IntRange(min=0),
               help="Follow-ups per contact (as for `followup`).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead of text.")
-def status(campaign: str | None, after: str, max_followups: int, as_json: bool):
+def status(campaign: str | None, campaign_option: str | None, after: str, max_followups: int, as_json: bool):
     """Each contact's state, last event and next action (every campaign by default).
 
     \b
     Next actions read like:
-      follow-up due now (since 2026-11-21)       `outreach followup` will write it
-      follow-up due 2026-12-01                   not yet
-      waiting: out of office until 2026-12-03    an auto-reply gave a return date
-      none: replied 2026-11-20                   (or bounced, opted out, followed up once...)
-      check your Sent folder: ...                a send was cut off; nothing is re-sent on its own
+      follow-up due now (since 2026-11-21)     `outreach followup` writes it
+      follow-up due 2026-12-01                 not yet
+      waiting: out of office until 2026-12-03  an auto-reply gave a return date
+      none: replied 2026-11-20                 (or bounced, opted out, ...)
+      check your Sent folder: ...              a send was cut off; nothing is
+                                               re-sent on its own
 
     \b
     Examples:
       outreach status
       outreach status fall-mentors
-      outreach status --json | jq '.[] | select(.action == "follow-up") | .address'
+      outreach status --json \\
+          | jq '.[] | select(.action == "follow-up") | .address'
     """
-    from outreach.cli.common import load_settings
+    from outreach.cli.common import load_settings, one_campaign
     from outreach.clock import iso, parse_duration
     from outreach.clock import now as clock_now
     from outreach.store import open_existing
     from outreach.track.threads import format_status, status_rows
 
+    campaign = one_campaign(campaign, campaign_option)
     settings = load_settings()
     store = open_existing(settings, campaign=campaign)
     rows = list(status_rows(store.threads(campaign), clock_now(settings.raw), parse_duration(after, "--after"),

@@ -46,9 +46,10 @@ def init(directory: Path, no_input: bool, example: bool, **given: str | None):
     \b
     Examples:
       outreach init my-outreach && cd my-outreach
-      outreach init my-outreach --name 'Priya Nair' --email priya.nair@example.org \\
+      outreach init my-outreach --name 'Priya Nair' \\
+          --email priya.nair@example.org \\
           --school 'Malabar Medical College' --country India --no-input
-      outreach init demo --example        # the fictional applicant, to try the tool
+      outreach init demo --example     # the fictional applicant, to try it
     """
     from outreach.config import STORE_NAME
     from outreach.errors import UserError

@@ -6,8 +6,8 @@ what a row will become and what is wrong with it, before anything touches the st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from outreach.addresses import address_key
@@ -76,14 +76,33 @@ def render_one(template: Template, checker: Checker, contact: Contact, extra: di
             return Rendered(contact, None, [], skip=skip, **labels)
         problems += interview.problems
     draft = None
-    if not contact.skipped and not any(p.severity == "error" for p in problems):
-        try:
-            draft = template.render(contact, extra)
+    if contact.email and not any(p.field == "email" for p in contact.problems):  # not a repeat: every
+        try:                                                                      # problem in one pass
+            draft = template.render(contact, extra, hint=checker.column_hint)
         except RenderError as e:
-            problems.append(e.problem)
+            problems += e.problems
+            if e.draft is not None:  # rendered with stand-ins for missing variables: checked, never sent
+                problems += checker.check(e.draft)
         else:
             problems += checker.check(draft)
     return Rendered(contact, None if skip else draft, problems, skip=skip, **labels)
+
+
+STRICT = " (warnings count as errors with --strict)"
+
+
+def as_chosen(rows: Iterable[Rendered], warnings: str) -> Iterator[Rendered]:
+    """The rows, each warning an error when the person chose ``strict`` (``--strict``): then a row
+    with a warning stops everything, as an error does. Any other choice leaves them as they are."""
+    for item in rows:
+        if warnings == "strict" and item.warnings:
+            item.problems = [replace(p, severity="error") if p.severity == "warning" else p for p in item.problems]
+        yield item
+
+
+def left_out(item: Rendered, warnings: str) -> bool:
+    """A row that would go out with warnings, when the person chose to leave those out (``skip``)."""
+    return warnings == "skip" and item.draft is not None and bool(item.warnings) and not item.errors
 
 
 @dataclass

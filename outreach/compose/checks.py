@@ -19,8 +19,9 @@ from typing import Protocol
 
 from outreach.compose.contacts import Contact, Problem
 from outreach.compose.firstlines import FirstLines
-from outreach.compose.templates import Draft, Template
+from outreach.compose.templates import NO_SUCH_COLUMN, Draft, Template
 from outreach.persona import borrowed_details
+from outreach.suggest import closest
 
 COLD_EMAIL_MAX_WORDS = 200
 # Columns that name a person or a place: if another row's value shows up in a message, it is
@@ -159,12 +160,15 @@ class RowIndex:
     notes: FirstLines | None = None
     # (line, column) -> (line, ratio)
     near_notes: dict[tuple[int, str], tuple[int, float]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)   # every name a cell is read under -> its header
 
     @classmethod
     def build(cls, contacts: RawRows) -> RowIndex:
         """``contacts``: a CSV file, or rows from the store shaped like one."""
         index = cls()
         columns = contacts.columns
+        header = getattr(contacts, "header", None)  # a CSV file's: the headers as the sheet wrote them
+        index.headers = header.names if header is not None else {c: c for c in columns}
         identity_at = [(columns.index(c), c) for c in IDENTITY_COLUMNS if c in columns]
         note_at = [(i, c) for i, c in enumerate(columns) if is_note_column(c)]
         program_at = [columns.index(NOTES_GROUPED_BY)] if NOTES_GROUPED_BY in columns else []
@@ -277,6 +281,17 @@ class Checker:
         self.required = sorted(template.variables - template.optional - {"email", "contact"})
         self.scanned = sorted(template.variables - set(IDENTITY_COLUMNS) - {"email", "contact"})
         self.commitments = commitments if commitments is not None else {}
+        self._hints: dict[str, str] = {}
+
+    def column_hint(self, name: str) -> str:
+        """What to say about a variable the sheet has no column for: the column it most likely
+        meant ("the sheet has 'Research Topic' — did you mean research_topic?"), once per name."""
+        if name not in self._hints:
+            headers = self.index.headers
+            meant = closest(name, headers)
+            self._hints[name] = (f"the sheet has {headers[meant]!r} — did you mean {meant}?" if meant
+                                 else NO_SUCH_COLUMN)
+        return self._hints[name]
 
     def check(self, draft: Draft) -> list[Problem]:
         contact = draft.contact

@@ -12,12 +12,12 @@ import contextlib
 import csv
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from outreach.addresses import AddressValidator, InvalidAddress
-from outreach.compose.columns import normalize_header
+from outreach.compose.columns import normalize_header, read_header, unused_columns
 from outreach.compose.firstlines import FirstLines
 from outreach.errors import UserError, where
 from outreach.output import plural
@@ -25,7 +25,6 @@ from outreach.output import plural
 DELIMITERS = ",;\t"
 SEP_HINT = re.compile(r"sep=(.)", re.IGNORECASE)  # Excel's "sep=;" first line
 FALLBACK_ENCODING = "cp1252"
-EMAIL_ALIASES = ("e_mail", "email_address", "e_mail_address", "mail")
 # Large enough for a long personal note, small enough that a runaway cell is caught.
 MAX_FIELD_CHARS = 100_000
 csv.field_size_limit(MAX_FIELD_CHARS)
@@ -194,11 +193,11 @@ class ContactFile:
                 raise UserError(f"{self.path}: the file is empty; it needs a header row with an email column")
         delimiter = delimiter or detect_delimiter(line)
         raw = next(csv.reader([line], delimiter=delimiter))
-        columns = [normalize_header(c) for c in raw]
-        if "email" not in columns:  # "E-mail", "Email Address": what other sheets call it
-            columns = ["email" if c in EMAIL_ALIASES else c for c in columns]
+        self.header = read_header(raw)
+        columns = list(self.header.columns)
         seen: dict[str, str] = {}
-        for raw_name, name in zip(raw, columns, strict=True):
+        for raw_name in raw:  # by the sheet's own names: each is read under it (a synonym's too)
+            name = normalize_header(raw_name)
             if name and name in seen:
                 raise UserError(
                     f'{where(self.path, 1)}: columns "{seen[name]}" and "{raw_name}" '
@@ -210,6 +209,11 @@ class ContactFile:
                 f"{where(self.path, 1)}: no email column (found: {', '.join(repr(c) for c in raw)})"
             )
         return delimiter, columns
+
+    def unused_notes(self, used: Iterable[str] = ()) -> list[str]:
+        """A note for each column nobody reads whose name is close to one that ``used`` (a
+        template's variables) or the tool reads: a misspelt header is named, not ignored."""
+        return [f"{self.path}: {text}" for text in unused_columns(self.header, used)]
 
     def __iter__(self) -> Iterator[Contact]:
         email_at = self.columns.index("email")
@@ -272,6 +276,8 @@ class ContactFile:
         fields = {name: cell.strip() for name, cell in zip(self.columns, row, strict=False) if name}
         for name in self.columns:
             fields.setdefault(name, "")
+        for alias, column in self.header.aliases.items():  # "Program Name": {{ program_name }} reads it too
+            fields[alias] = fields[column]
         contact = Contact(line, fields, problems=problems)
         raw_address = fields["email"]
         if not raw_address:  # a row kept for reference (a name without an address, as `discover` writes)

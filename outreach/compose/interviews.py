@@ -21,14 +21,16 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from outreach.clock import MONTHS, parse_duration
 from outreach.clock import now as clock_now
+from outreach.compose.columns import SYNONYMS
 from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.errors import UserError
-from outreach.zones import parse_zone, user_zone
+from outreach.zones import parse_zone, user_zone, zone_of
 
 DATE_ORDERS = ("MDY", "DMY")
 DEFAULT_WITHIN = "2d"               # a thank-you is due this long after the interview
 INTERVIEW_LENGTH = timedelta(hours=1)  # an interview with a start time is over this long after it
-POLICY_COLUMNS = ("policy", "contact_policy")
+POLICY_COLUMNS = ("policy", *SYNONYMS["policy"])  # the second ones when a sheet has several
+LOG_COLUMNS = ("program", "interviewer", "role", "email", "interview_date", "interview_time", "time_zone", "policy")
 _MONTH_NUMBER = {name.casefold()[:3]: number for number, name in enumerate(MONTHS, start=1)}
 _NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2}|\d{4}))?")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
@@ -85,7 +87,7 @@ class Interview:
     def describe(self) -> str:
         """``Dec 3, 09:00 MST`` or ``Dec 3``: how messages name the interview."""
         assert self.start is not None
-        return describe_moment(self.start, self.zone_label if self.timed else None)
+        return describe_moment(self.start, timed=self.timed)
 
     def skip_reason(self, now: datetime) -> str | None:
         """Why no thank-you may go to this row now, or None."""
@@ -96,15 +98,11 @@ class Interview:
         return None
 
 
-def describe_moment(moment: datetime, zone_label: str | None) -> str:
-    """``Dec 3, 09:00 MST`` (the zone's own abbreviation for that date when it has one)."""
+def describe_moment(moment: datetime, *, timed: bool = True) -> str:
+    """``Dec 3, 09:00 MST``, or ``Dec 3`` when only the day is known (the zone named by
+    :func:`outreach.zones.zone_of`, as everywhere)."""
     text = f"{MONTHS[moment.month - 1][:3]} {moment.day}"
-    if zone_label is None:
-        return text
-    abbreviation = moment.tzname() or zone_label
-    if not re.fullmatch(r"[A-Z]{2,5}", abbreviation):
-        abbreviation = zone_label  # "+0530", "UTC+05:30": the log's own words read better
-    return f"{text}, {moment:%H:%M} {abbreviation}"
+    return f"{text}, {moment:%H:%M} {zone_of(moment)}" if timed else text
 
 
 def refuses_contact(policy: str) -> bool:
@@ -179,10 +177,13 @@ def parse_clock_time(text: str) -> time:
 class InterviewLog:
     """The rows of a log, read against a season; programs with a no-contact policy anywhere."""
 
-    def __init__(self, columns: Iterable[str], season: Season, rows: Iterable[dict[str, str]] = ()):
+    def __init__(self, columns: Iterable[str], season: Season, rows: Iterable[dict[str, str]] = (),
+                 times_zone: str | None = None):
         """``rows`` (cells by column) are scanned once for policies: one row saying "no contact"
-        is enough to skip its whole program."""
+        is enough to skip its whole program. ``times_zone``: the zone the time column's header
+        names (``Time (ET)``): every written time is on that clock."""
         self.season = season
+        self.times_zone = times_zone
         self.columns = set(columns)
         self.policy_column = next((c for c in POLICY_COLUMNS if c in self.columns), None)
         self.no_contact: dict[str, str] = {}   # program (casefolded) -> the policy text
@@ -197,7 +198,8 @@ class InterviewLog:
         """The log of a contacts file (one quick pass over its raw rows)."""
         columns = contacts.columns
         # strict=False: a raw row may be shorter or longer than the header (a missing cell reads as empty)
-        return cls(columns, season, (dict(zip(columns, row, strict=False)) for _, row in contacts.raw_rows()))
+        return cls(columns, season, (dict(zip(columns, row, strict=False)) for _, row in contacts.raw_rows()),
+                   contacts.header.zones.get("interview_time"))
 
     @property
     def applies(self) -> bool:
@@ -236,6 +238,8 @@ class InterviewLog:
                 at, interview.timed = parse_clock_time(cells["interview_time"]), True
             except ValueError as e:
                 interview.problems.append(Problem("error", contact.line, "interview_time", str(e)))
+            if interview.timed and self.times_zone:  # "Time (ET)": the time is on that clock, whatever the row's zone
+                zone, interview.zone_label = parse_zone(self.times_zone), self.times_zone
         interview.start = datetime.combine(day, at, zone)
         interview.zone_label = interview.zone_label or zone_name(zone)
         return interview

@@ -11,11 +11,12 @@ import mimetypes
 import re
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import jinja2
 from jinja2 import meta, nodes
@@ -46,6 +47,7 @@ MAX_RENDERED_CHARS = 1_000_000
 # A subject or display name longer than this is a slip (a note pasted into the wrong column).
 MAX_HEADER_CHARS = 180
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
+NO_SUCH_COLUMN = "the CSV has no such column"
 
 
 # Resource limits for one render of one part (a header or the body): a template comes from
@@ -401,10 +403,40 @@ class Template:
                      if n.ctx == "load" and id(n) not in defaulted_nodes}
         return used, defaulted - bare
 
-    def render(self, contact: Contact, extra: dict[str, Any] | None = None) -> Draft:
-        """Render every part for one contact; raise :class:`RenderError` naming line and column."""
+    def render(self, contact: Contact, extra: dict[str, Any] | None = None,
+               hint: Callable[[str], str] | None = None) -> Draft:
+        """Render every part for one contact; raise :class:`RenderError` naming line and column.
+
+        A variable the row does not have is an error, and the row is rendered again with a stand-in
+        for it (``{{ topic }}``), so that its other problems (an attachment, a placeholder) show in the
+        same pass: the error then carries that draft, for checks only. ``hint(name)`` says what to do
+        about a missing variable ("the CSV has no such column" without it)."""
         context = {**ENVIRONMENT.globals, **contact.fields, "email": contact.email, "contact": contact.fields,
                    **(extra or {})}
+        missing: dict[str, Problem] = {}
+        while True:
+            try:
+                draft = self._render(context, contact)
+            except UndefinedVariable as e:
+                if e.name is None or e.name in missing or len(missing) >= len(self.variables):
+                    raise RenderError(*missing.values(), self._undefined_problem(e, hint)) from None
+                missing[e.name] = self._undefined_problem(e, hint)
+                context[e.name] = StandIn(e.name)
+                continue
+            except RenderError as e:
+                raise RenderError(*missing.values(), *e.problems, draft=e.draft) from None
+            if missing:
+                raise RenderError(*missing.values(), draft=draft)
+            return draft
+
+    def _undefined_problem(self, error: UndefinedVariable, hint: Callable[[str], str] | None) -> Problem:
+        if error.name is None or hint is None:
+            return error.problem
+        problem = error.problem
+        return Problem(problem.severity, problem.line, problem.field,
+                       problem.text.replace(NO_SUCH_COLUMN, hint(error.name)))
+
+    def _render(self, context: dict, contact: Contact) -> Draft:
         values = {name: self._render_part(part, context, contact) for name, part in self.headers.items()}
         for name, value in values.items():
             if LINE_BREAKS.search(value):
@@ -412,6 +444,14 @@ class Template:
         if "to" not in values and LINE_BREAKS.search(contact.display_name):
             raise RenderError(self._injection_problem("to", contact))
         subject = values["subject"].strip()
+        # An attachment that is not there leaves the rest of the row to check (the draft is never sent);
+        # a path made with a missing variable's stand-in names no file: that variable is the error.
+        attachments, unattached = [], []
+        if not any(isinstance(context.get(name), StandIn) for name in self.attachment_columns):
+            try:
+                attachments = self._attachments(values.get("attachments", ""), contact)
+            except RenderError as e:
+                unattached = e.problems
         draft = Draft(
             contact=contact,
             subject=subject,
@@ -419,7 +459,7 @@ class Template:
             cc=self._addresses("cc", context, contact),
             bcc=self._addresses("bcc", context, contact),
             reply_to=self._addresses("reply-to", context, contact),
-            attachments=self._attachments(values.get("attachments", ""), contact),
+            attachments=attachments,
             text=self._render_part(self.body, context, contact).replace("\r\n", "\n"),
             markdown=self.markdown,
             kind=self.kind,
@@ -438,6 +478,8 @@ class Template:
             raise RenderError(Problem("error", contact.line, self._column_in(changed.lower(), contact),
                                       f"the {changed} header would not read back as written; refused, "
                                       "so no cell can add or change a header"))
+        if unattached:
+            raise RenderError(*unattached, draft=draft)
         return draft
 
     def _render_part(self, part: _Part, context: dict, contact: Contact) -> str:
@@ -457,9 +499,9 @@ class Template:
                                       f"Python internals, which the sandbox refuses ({e})")) from None
         except jinja2.UndefinedError as e:
             name = _undefined_name(e)
-            raise RenderError(Problem("error", contact.line, name,
-                                      f"{where(self.path, self._line_of(e, part))}: undefined variable "
-                                      f"{name or e.message!r}; the CSV has no such column")) from None
+            raise UndefinedVariable(name, Problem("error", contact.line, name,
+                                                  f"{where(self.path, self._line_of(e, part))}: undefined variable "
+                                                  f"{name or e.message!r}; {NO_SUCH_COLUMN}")) from None
         except jinja2.TemplateError as e:
             raise RenderError(Problem("error", contact.line, None,
                                       f"{where(self.path, self._line_of(e, part))}: {e}")) from None
@@ -607,11 +649,33 @@ class Template:
 
 
 class RenderError(Exception):
-    """A row that cannot be rendered; carries the :class:`Problem` to report."""
+    """A row that cannot be rendered; carries the :class:`Problem` (or several) to report, and
+    ``draft`` when it was rendered with stand-ins for missing variables (to be checked, never sent)."""
 
-    def __init__(self, problem: Problem):
-        super().__init__(problem.text)
-        self.problem = problem
+    def __init__(self, *problems: Problem, draft: Draft | None = None):
+        super().__init__(problems[0].text)
+        self.problems = list(problems)
+        self.draft = draft
+
+    @property
+    def problem(self) -> Problem:
+        return self.problems[0]
+
+
+class UndefinedVariable(RenderError):
+    """A variable the row does not have (``name``: None when it is not a plain variable)."""
+
+    def __init__(self, name: str | None, problem: Problem):
+        super().__init__(problem)
+        self.name = name
+
+
+class StandIn(str):
+    """What a missing variable renders as once reported, ``{{ topic }}``, so that the rest of the
+    row can be checked in the same pass."""
+
+    def __new__(cls, name: str) -> Self:
+        return super().__new__(cls, "{{ " + name + " }}")
 
 
 def split_addresses(value: str) -> list[tuple[str, str]]:

@@ -75,6 +75,11 @@ def load_variants(paths: list[Path], *, test_domains: bool = False) -> dict[str,
     return result
 
 
+def variables_of(templates: dict[str, tuple[Path, Template]]) -> set[str]:
+    """Every variable any of the templates reads."""
+    return set().union(*(template.variables for _, template in templates.values()))
+
+
 def render_variants(templates: dict[str, tuple[Path, Template]], contacts: ContactFile,
                     assignment: dict[str, str], season: Season | None = None,
                     commitments: dict | None = None, sender=None) -> Iterator[Rendered]:

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from outreach import clock
 from outreach.account import Account
-from outreach.compose.batch import Rendered, Tally
+from outreach.compose.batch import STRICT, Rendered, Tally, as_chosen, left_out
 from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile
 from outreach.compose.interviews import Season
@@ -36,7 +36,7 @@ from outreach.compose.message import build_message, make_message_id
 from outreach.compose.templates import Draft
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
-from outreach.compose.variants import load_variants, render_variants
+from outreach.compose.variants import load_variants, render_variants, variables_of
 from outreach.config import Settings, allows_test_domains, parse_sender
 from outreach.deliver.sending import ask_for
 from outreach.errors import UserError
@@ -253,7 +253,7 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
     test_domains = allows_test_domains(settings.raw)
     templates = load_variants([sheet.template, *sheet.variants], test_domains=test_domains)
     contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns, test_domains=test_domains)
-    for note in contacts.notes:
+    for note in contacts.notes + contacts.unused_notes(variables_of(templates)):
         feedback.note(note)
     known = Store(settings.db) if settings.db.exists() else None
     campaign = sheet.campaign
@@ -268,12 +268,14 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
                                  known.variants(campaign) if known else {})
     season = Season.from_settings(settings.raw)
     tally = Tally()
-    for item in render_variants(templates, contacts, assignment, season, promised, sender):
+    for item in as_chosen(render_variants(templates, contacts, assignment, season, promised, sender), sheet.warnings):
         tally.add(item)
         if item.problems:
             feedback.problems(item, str(sheet.contacts))
+    feedback.end_problems()
     if tally.with_errors:
-        raise UserError(f"errors in {plural(tally.with_errors, 'row')} of {sheet.contacts}; nothing was drafted. "
+        raise UserError(f"errors in {plural(tally.with_errors, 'row')} of {sheet.contacts}"
+                        f"{STRICT if sheet.warnings == 'strict' else ''}; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
     lock = open_outbox(store, "draft", feedback.warn)
@@ -286,9 +288,8 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
                          feedback=feedback) as target:
             feedback.start("drafting", tally.rows)
             try:
-                run.written = write_drafts(_through_gate(rows, gate, campaign, target, sender, run, settings.folder),
-                                           store=store,
-                                           sender=sender, target=target, on_row=feedback.advance)
+                chosen = _through_gate(rows, gate, campaign, target, sender, run, settings.folder, sheet.warnings)
+                run.written = write_drafts(chosen, store=store, sender=sender, target=target, on_row=feedback.advance)
             finally:
                 feedback.finish()
             run.target = target.describe()
@@ -302,15 +303,21 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
 
 
 def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: DraftTarget, sender: Address,
-                  run: DraftRun, workspace: Path) -> Iterator[ToDraft]:
+                  run: DraftRun, workspace: Path, warnings: str = "keep") -> Iterator[ToDraft]:
     """The rows the gate lets be drafted, as :class:`ToDraft`; the others go in ``run.held`` with
-    the reason, and every contact's history elsewhere in ``run.known``."""
+    the reason, and every contact's history elsewhere in ``run.known``. A row with warnings that
+    the person chose to leave out (``--skip-warnings``) is held before the gate is asked."""
     for item in rows:
         address = item.contact.email
         if address and not item.contact.skipped and (pasts := history(gate.person(address), campaign)):
             run.known.append((item.contact.line, address, pasts))
         if item.draft is None and not item.skip:
             continue  # an error, or a repeated address: reported by the first pass
+        if left_out(item, warnings):
+            first = item.warnings[0]
+            run.held.append((address, "warnings", "left out by --skip-warnings: "
+                             + (f'column "{first.field}": ' if first.field else "") + first.text))
+            continue
         decision = gate.decide(ask_for(item, campaign, sending=False))
         run.notes += [n for n in decision.notes if n not in run.notes]
         if not decision.go:

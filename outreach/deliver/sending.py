@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from outreach.account import Account, Secret, Server
 from outreach.clock import iso, parse_time
-from outreach.compose.batch import Rendered, Tally
+from outreach.compose.batch import Rendered, Tally, as_chosen, left_out
 from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile, Problem
 from outreach.compose.interviews import Season
@@ -220,6 +220,7 @@ class Sources:
     limit: int | None = None
     window: SendWindow | None = None
     home: tzinfo = UTC                    # the user's zone: a row without time_zone is on this clock
+    warnings: str = "keep"                # rows with warnings: keep, skip (left out), strict (errors)
 
     @property
     def template(self) -> Template:
@@ -253,6 +254,9 @@ def make_plan(sources: Sources, store: Store, gate: Gate, now: datetime) -> Plan
         if rendered.draft is None and not rendered.skip:
             plan.skipped.setdefault("duplicate" if address else "no-address", []).append(
                 address or f"line {rendered.contact.line}")
+            continue
+        if left_out(rendered, sources.warnings):  # the person's choice, before the gate is asked
+            plan.skipped.setdefault("warnings", []).append(address)
             continue
         person = gate.person(address) if address else None
         if person is not None and (pasts := history(person, sources.campaign)):
@@ -307,7 +311,8 @@ def render_campaign(sources: Sources, store: Store, sender, season: Season) -> I
     assignment = assign_variants(sources.campaign, variant_addresses(sources.contacts), list(sources.templates),
                                  store.variants(sources.campaign))
     promised = earlier_commitments(store.commitments(sources.campaign))
-    return render_variants(sources.templates, sources.contacts, assignment, season, promised, sender)
+    return as_chosen(render_variants(sources.templates, sources.contacts, assignment, season, promised, sender),
+                     sources.warnings)
 
 
 def ask_for(rendered: Rendered, campaign: str, *, sending: bool = True) -> Ask:

@@ -19,9 +19,10 @@ from typing import Self
 
 from outreach.account import Account, Secret
 from outreach.clock import now as clock_now
+from outreach.compose.batch import STRICT
 from outreach.compose.contacts import ContactFile
 from outreach.compose.variants import addresses as variant_addresses
-from outreach.compose.variants import load_variants
+from outreach.compose.variants import load_variants, variables_of
 from outreach.config import Settings, allows_test_domains
 from outreach.deliver import sending
 from outreach.deliver.windows import RunningClock, resolve_window
@@ -203,7 +204,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
     test_domains = allows_test_domains(settings.raw)
     templates = load_variants([sheet.template, *sheet.variants], test_domains=test_domains)
     contacts = ContactFile(sheet.contacts, check_dns=sheet.check_dns, test_domains=test_domains)
-    for note in contacts.notes:
+    for note in contacts.notes + contacts.unused_notes(variables_of(templates)):
         feedback.note(note)
     scratch = None
     if options.dry_run and not settings.db.exists():  # changes nothing, not even by creating the store
@@ -221,7 +222,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
     lock = None if options.dry_run else open_outbox(store, "send", feedback.warn)
     gate = Gate(store, options.consent, clock())
     sources = sending.Sources(campaign, templates, contacts, account, pacing, pace.limit, send_window,
-                              user_zone(settings.raw))
+                              user_zone(settings.raw), sheet.warnings)
     session = SendSession(store, account, sending.Plan(campaign, sheet.template, account, "", pacing), gate,
                           lock=lock, resume=resume_command(sheet.template, sheet.contacts, campaign),
                           workspace=settings.folder,
@@ -234,9 +235,11 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
         session.plan.mailbox = view.text
         for item in session.plan.with_problems:
             feedback.problems(item, str(sheet.contacts))
+        feedback.end_problems()
         if session.plan.tally.with_errors:
-            raise UserError(f"errors in {plural(session.plan.tally.with_errors, 'row')} of {sheet.contacts}; nothing "
-                            "was sent. Fix them and run again (outreach check shows the same list)")
+            raise UserError(f"errors in {plural(session.plan.tally.with_errors, 'row')} of {sheet.contacts}"
+                            f"{STRICT if sheet.warnings == 'strict' else ''}; nothing was sent. Fix them and run "
+                            "again (outreach check shows the same list)")
     except BaseException:
         session.close()
         raise

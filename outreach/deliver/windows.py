@@ -15,10 +15,11 @@ import time as monotonic_clock
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
+from outreach.compose.columns import SYNONYMS
 from outreach.config import yes_no
 from outreach.errors import UserError
 
-ZONE_COLUMNS = ("time_zone", "timezone", "tz")   # a "Time Zone" or "Timezone" header, normalised
+ZONE_COLUMNS = ("time_zone", *SYNONYMS["time_zone"])   # the others when a sheet has several
 
 
 def zone_column(fields: dict[str, str]) -> str:

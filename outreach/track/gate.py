@@ -63,6 +63,7 @@ REASONS = {
     "recent-elsewhere": "written to in another campaign within --recent-days (--include-recent to send anyway)",
     "duplicate": "a repeated address in the CSV",
     "no-address": "no address in the sheet",
+    "warnings": "with warnings, left out by --skip-warnings (never asked of the gate)",
 }
 
 

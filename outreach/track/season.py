@@ -15,16 +15,18 @@ from datetime import datetime
 from pathlib import Path
 
 from outreach.clock import describe_age, parse_time
-from outreach.compose.contacts import ContactFile
+from outreach.compose.contacts import Contact, ContactFile, Problem
 from outreach.compose.interviews import (
+    LOG_COLUMNS,
     Interview,
     InterviewLog,
     Season,
     describe_moment,
-    zone_name,
 )
 from outreach.config import Settings, allows_test_domains
 from outreach.errors import UserError, where
+from outreach.feedback import SILENT, Feedback
+from outreach.output import plural
 from outreach.store import Store
 
 # most urgent first; within a state, the earliest deadline (or interview) first
@@ -69,34 +71,65 @@ class DueList:
 
 
 def due_list(settings: Settings, path: Path, *, within: str | None = None,
-             campaign: str | None = None) -> DueList:
-    """Every row of the log with its state. A bad date, time or zone stops it (file, line, column)."""
+             campaign: str | None = None, feedback: Feedback = SILENT) -> DueList:
+    """Every row of the log with its state. A bad date, time or zone stops it, once every row
+    was read: each bad row is told to ``feedback`` (file, line, column)."""
     season = Season.from_settings(settings.raw, within)
     contacts = ContactFile(path, test_domains=allows_test_domains(settings.raw))
+    for note in contacts.notes + contacts.unused_notes(LOG_COLUMNS):
+        feedback.note(note)
     log = InterviewLog.of(contacts, season)
     if "interview_date" not in log.columns:
         raise UserError(f"{where(path, 1)}: no interview_date column; `due` reads an interview log "
                         "(program, interviewer, email, interview_date, ...)")
     store = Store(settings.db) if settings.db.exists() else None
+    entries, bad = [], 0
     try:
-        entries = [entry_for(log.read(contact), season, store, campaign, path) for contact in contacts]
+        for contact in contacts:
+            interview = log.read(contact)
+            errors = undated(interview)
+            if errors:
+                feedback.problems(Undated(contact, errors), str(path))
+                bad += 1
+            elif not bad:
+                entries.append(entry_for(interview, season, store, campaign))
     finally:
         if store is not None:
             store.close()
+    feedback.end_problems()
+    if bad:
+        raise UserError(f"{path}: {plural(bad, 'row')} cannot be dated (listed above); fix them and run again")
     entries.sort(key=Entry.sort_key)
     return DueList(path, season, entries)
 
 
-def entry_for(interview: Interview, season: Season, store: Store | None, campaign: str | None,
-              path: Path) -> Entry:
+@dataclass
+class Undated:
+    """A row :func:`due_list` cannot date, as it is told to the feedback."""
+
+    contact: Contact
+    problems: list[Problem]
+    skip: None = None
+
+
+def undated(interview: Interview) -> list[Problem]:
+    """What keeps a row from being dated: a bad date, time or zone, or no date at all (nothing,
+    for a program that takes no notes: its row is skipped whatever it says)."""
+    if interview.policy:
+        return []
+    errors = [p for p in interview.problems if p.severity == "error"]
+    if interview.over_at is None and not errors:
+        errors.append(Problem("error", interview.contact.line, "interview_date",
+                              "empty; every interview needs its date"))
+    return errors
+
+
+def entry_for(interview: Interview, season: Season, store: Store | None, campaign: str | None) -> Entry:
+    """The row's state, for a row :func:`undated` has nothing against."""
     if interview.policy:
         return Entry("skipped", interview, None)
-    for problem in (p for p in interview.problems if p.severity == "error"):
-        raise UserError(f"{where(path, problem.line, problem.field)}: {problem.text}")
     over_at = interview.over_at
-    if over_at is None:  # the row has no interview date
-        raise UserError(f"{where(path, interview.contact.line, 'interview_date')}: empty; every interview "
-                        "needs its date")
+    assert over_at is not None, "undated() refuses a row without a date"
     deadline = over_at + season.within
     if season.now < over_at:
         return Entry("upcoming", interview, deadline)
@@ -133,26 +166,25 @@ def describe(entry: Entry, season: Season) -> str:
         return interview.skip_reason(now) or ""
     start, due_at = interview.start, entry.deadline
     assert start is not None and due_at is not None, "entry_for dates every row it does not skip"
-    mine = zone_name(season.user_zone)
     when = interview.describe()
     if entry.state == "upcoming":
         yours = ""
         local = start.astimezone(season.user_zone)
         if interview.timed and start.utcoffset() != local.utcoffset():
-            text = describe_moment(local, mine)
+            text = describe_moment(local)
             yours = f" ({text.split(', ', 1)[1] if local.date() == start.date() else text} your time)"
         if now >= start:
             return f"interview {when}{yours}, now"
-        return f"interview {when}{yours}, in {describe_age(start - now)}"
-    deadline = describe_moment(due_at.astimezone(season.user_zone), mine)
+        return f"interview {when}{yours}, in {describe_age(start - now, precise=True)}"
+    deadline = describe_moment(due_at.astimezone(season.user_zone))
     if entry.state == "due":
-        return f"interviewed {when}; thank-you due by {deadline} (in {describe_age(due_at - now)})"
+        return f"interviewed {when}; thank-you due by {deadline} (in {describe_age(due_at - now, precise=True)})"
     if entry.state == "overdue":
-        return f"interviewed {when}; thank-you was due {deadline} ({describe_age(now - due_at)} ago)"
+        return f"interviewed {when}; thank-you was due {deadline} ({describe_age(now - due_at, precise=True)} ago)"
     if entry.state == "drafted":
         by = f"it was due {deadline}" if now >= due_at else f"due by {deadline}"
         return f"interviewed {when}; drafted (campaign {entry.campaign}), not sent: {by}"
-    on = f" {describe_moment(entry.at.astimezone(season.user_zone), None)}" if entry.at else ""
+    on = f" {describe_moment(entry.at.astimezone(season.user_zone), timed=False)}" if entry.at else ""
     return f"interviewed {when}; {entry.state}{on} (campaign {entry.campaign})"
 
 

@@ -120,5 +120,5 @@ def test_the_plan_shows_the_split_and_the_warnings(campaign, invoke, smtp_server
     campaign.write_contacts(6, extra_rows=["dr9@example.edu,N,Nine,stroke,"])
     result = invoke(*campaign.args("--dry-run", "--variant", "templates/long.txt"))
     assert "Variants:  long 4, outreach 3" in result.output  # balanced and reproducible (hash of campaign, address)
-    assert "Warnings:  1 row with warnings" in result.output
+    assert "Warnings:  1 message would go out with warnings" in result.output
 

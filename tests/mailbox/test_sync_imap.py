@@ -179,8 +179,8 @@ def test_the_text_report_names_each_event(mail_account, record_sent, invoke):
     mail_account.append(samples.gmail_bounce(sent[1]))
     result = invoke("sync")
     assert result.exit_code == 0, result.output
-    assert f"auto-reply  {contact('a')}" in result.output and f"back {BACK.isoformat()}" in result.output
-    assert f"bounce      {contact('b')}" in result.output and "suppressed" in result.output
+    assert f"auto-reply {contact('a')}" in result.output and f"back {BACK.isoformat()}" in result.output
+    assert f"bounce     {contact('b')}" in result.output and "suppressed" in result.output
     assert "recorded: 1 auto-reply, 1 bounce" in result.output
 
 

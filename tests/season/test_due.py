@@ -31,9 +31,9 @@ def test_due_lists_every_interviewer_most_urgent_first(invoke, log):
     assert lines[0].startswith("overdue   Dr. Maria Lopez (Lakeshore): interviewed Nov 12, 09:00 CST; "
                                "thank-you was due Nov 14, 11:00 EST")
     assert lines[1] == ("due       Dr. Ingrid Sorensen (Northfield): interviewed Nov 30, 13:30 EST; "
-                        "thank-you due by Dec 2, 14:30 EST (in 1 day)")
+                        "thank-you due by Dec 2, 14:30 EST (in 1 day 4 hours)")
     assert lines[2] == ("upcoming  Dr. Amelie Cote (Eastbrook): interview Dec 3, 09:00 MST (11:00 EST your time), "
-                        "in 2 days")
+                        "in 2 days 1 hour")
     assert lines[3].startswith("skipped   Dr. Hans Weber (Harbour): no contact")
     assert lines[-1] == "5 interviewers: 1 overdue, 1 due, 1 upcoming, 2 skipped"
 
@@ -90,7 +90,8 @@ def test_a_bad_zone_names_line_and_column(invoke, log, workspace):
     (workspace / "interviews.csv").write_text(LOG.replace(",MST,", ",Mountain Standard,"))
     result = invoke("due", "interviews.csv")
     assert result.exit_code == 2
-    assert "interviews.csv, line 4, column \"time_zone\": 'Mountain Standard' is not a time zone" in result.output
+    assert "interviews.csv, line 4  a.cote@eastbrook.example.edu\n  error   column \"time_zone\": " \
+           "'Mountain Standard' is not a time zone" in result.output
     (workspace / "interviews.csv").write_text("program,email\nP,a@example.edu\n")
     assert "no interview_date column" in invoke("due", "interviews.csv").output
 
