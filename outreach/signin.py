@@ -68,7 +68,8 @@ def in_browser(client: OAuthClient, context: ssl.SSLContext, show: Callable[[str
 
         problem = listener.wait(timeout, finish)
     if problem is None:
-        raise UserError(f"the browser did not come back from {client.name} within {int(timeout // 60)} minutes; "
+        waited = f"{timeout / 60:.0f} minutes" if timeout >= 60 else f"{timeout:.0f} seconds"
+        raise UserError(f"the browser did not come back from {client.name} within {waited}; "
                         "run `outreach login --oauth` again (the page may show what went wrong)")
     if problem:
         raise UserError(problem)

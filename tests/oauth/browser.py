@@ -50,14 +50,14 @@ class Browser:
     def __init__(self, login: str, verify: bool | str = True):
         self.login = login
         self.session = requests.Session()
-        self.session.verify = verify
+        self.verify = verify  # given with each request: REQUESTS_CA_BUNDLE would win over the session's
         self.visited: list[str] = []
         self.left_for: str | None = None   # the address outside the provider the last redirect went to
 
     def _get(self, url: str, data: dict | None = None) -> requests.Response:
         self.visited.append(url)
         method = "POST" if data is not None else "GET"
-        return self.session.request(method, url, data=data, allow_redirects=False, timeout=10)
+        return self.session.request(method, url, data=data, allow_redirects=False, timeout=10, verify=self.verify)
 
     def _walk(self, response: requests.Response, approve: bool, code: str = "") -> requests.Response:
         origin = urlsplit(response.url)[:2]
