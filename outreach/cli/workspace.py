@@ -270,16 +270,21 @@ def logout(user: str | None):
     stored = tokens.load(user)
     partial = False
     if stored is not None:
-        if account is not None and client is not None and client.revoke_url and stored.client_id == client.client_id:
+        if account is None or client is None:
+            note("OUTREACH_OAUTH2_CLIENT_ID is not set, so the sign-in cannot be revoked from here")
+        elif stored.client_id != client.client_id:
+            note(f"the sign-in was made with another client ID than {client.client_id}, so it cannot be revoked "
+                 "from here")
+        elif not client.revoke_url:
+            note(f"{client.name} has no revocation endpoint (OUTREACH_OAUTH2_REVOKE_URL): the sign-in ends there when "
+                 "it expires or when you remove the app's access in your account settings")
+        else:
             try:
                 tokens.revoke(client, account.ssl_context(), stored)
                 say(style(f"revoked the sign-in for {user} at {client.name}", "ok"))
             except UserError as e:
                 warn(f"{e}; it is removed from this computer all the same")
                 partial = True
-        elif client is not None:
-            note(f"{client.name} has no revocation endpoint (OUTREACH_OAUTH2_REVOKE_URL): the sign-in ends there when "
-                 "it expires or when you remove the app's access in your account settings")
         tokens.forget(user)
         say(style(f"removed the sign-in for {user} from {destination}", "ok"))
     if keyring_delete(user):

@@ -188,3 +188,13 @@ def test_oauthbearer_where_the_server_offers_only_that(signed_in, oauth_workspac
         assert invoke(*SEND).exit_code == 0 and len(sink.messages) == before + 2
         assert json.loads(invoke("sync", "--json").output)["sources"][0]["source"] == "imap:INBOX"
         assert "method=OAUTHBEARER" in server.log() and "method=XOAUTH2" not in server.log()
+
+
+def test_logout_when_revocation_fails_still_forgets_and_exits_1(signed_in, oauth_workspace, invoke):
+    gone = f"http://127.0.0.1:{free_port()}/revoke"
+    oauth_workspace.configure(OUTREACH_OAUTH2_REVOKE_URL=gone)
+    out = invoke("logout")
+    assert out.exit_code == 1
+    assert (f"warning: cannot reach 127.0.0.1's revocation endpoint {gone} (Connection refused); check your "
+            "connection and the URL; it is removed from this computer all the same") in out.output
+    assert oauth_workspace.stored() is None
