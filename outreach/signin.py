@@ -128,8 +128,8 @@ def with_device_code(client: OAuthClient, context: ssl.SSLContext, show: Callabl
             sleep(interval)
             with client.talking_to("token", client.token_url):
                 try:
-                    token: dict[str, Any] = session.fetch_token(client.token_url, grant_type=DEVICE_GRANT,
-                                                                device_code=grant["device_code"])
+                    token: dict[str, Any] = session.fetch_token(  # RFC 8628 3.4: no scope here
+                        client.token_url, grant_type=DEVICE_GRANT, device_code=grant["device_code"], scope=None)
                     return token
                 except OAuthError as e:
                     error, description = error_of(e)
