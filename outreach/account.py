@@ -1,25 +1,33 @@
 """The mail account: servers, TLS, and where the secret comes from.
 
 Settings come from :class:`outreach.config.Settings` (``OUTREACH_*``). A provider preset fills
-hosts, ports, security and sending limits; any explicit setting wins over the preset. The
-secret is never read from a file: an OAuth2 token command, a password command, the
-``OUTREACH_PASSWORD`` variable (with a warning), or the OS keyring, in that order.
+hosts, ports, security and sending limits (and, in ``outreach.oauth``, its OAuth endpoints); any
+explicit setting wins over the preset. The secret is never read from a file: an OAuth2 token
+command, a password command, the ``OUTREACH_PASSWORD`` variable (with a warning), the sign-in
+``outreach login --oauth`` kept (when ``OUTREACH_OAUTH2_CLIENT_ID`` is set), or the password in
+the OS keyring, in that order.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import ssl
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.headerregistry import Address
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from outreach.config import Settings, parse_sender, yes_no
 from outreach.errors import UserError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from outreach.oauth import OAuthClient
+    from outreach.tokens import SignIn
 
 KEYRING_SERVICE = "outreach"
 SECURITY = ("ssl", "starttls", "none")
@@ -84,10 +92,14 @@ class Server:
 
 @dataclass(frozen=True)
 class Secret:
-    """``kind`` is "password" or "oauth2" (an access token for SASL XOAUTH2). Never printed."""
+    """``kind`` is "password" or "oauth2" (an access token for SASL XOAUTH2). Never printed.
+
+    ``renew``, for an access token from a kept sign-in, fetches a new one: a server that refuses
+    the token is tried once more with it (an access token can expire or be ended early)."""
 
     kind: str
     value: str = ""
+    renew: Callable[[], Secret] | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return f"Secret({self.kind}, <hidden>)"
@@ -159,6 +171,8 @@ class Account:
     ca_file: Path | None
     settings: Settings
     save_sent: bool = False  # append each sent message to the IMAP Sent folder
+    oauth: OAuthClient | None = None  # OUTREACH_OAUTH2_CLIENT_ID: sign in with `outreach login --oauth`
+    _sign_ins: dict[str, SignIn] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def load(cls, settings: Settings) -> Account:
@@ -177,6 +191,8 @@ class Account:
         if ca_file and not ca_file.is_file():
             raise UserError(f"OUTREACH_CA_FILE={ca_file}: no such file")
         imap = _server("imap", raw, raw.get("imap_user", smtp_user))
+        from outreach.oauth import OAuthClient
+
         return cls(
             sender=sender,
             smtp=_server("smtp", raw, smtp_user),
@@ -186,6 +202,7 @@ class Account:
             rate=raw.get("rate") or None,
             ca_file=ca_file,
             settings=settings,
+            oauth=OAuthClient.from_settings(raw, provider),
         )
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -209,11 +226,30 @@ class Account:
         if raw.get("password"):
             warn("the password comes from OUTREACH_PASSWORD; `outreach login` keeps it in the OS keyring instead")
             return Secret("password", raw["password"])
+        if self.oauth is not None:
+            return self.sign_in(server.user).secret()
         password = keyring_get(server.user)
         if password is None:
             raise UserError(f"no password for {server.user}: run `outreach login`, or set OUTREACH_PASSWORD_COMMAND "
                             "or OUTREACH_OAUTH2_TOKEN_COMMAND")
         return Secret("password", password)
+
+    def sign_in(self, user: str) -> SignIn:
+        """The kept OAuth sign-in of ``user``, one per account object, so that SMTP and IMAP share
+        its access token."""
+        from outreach.tokens import SignIn
+
+        if self.oauth is None:
+            raise UserError("OUTREACH_OAUTH2_CLIENT_ID is not set: the README's \"Signing in with Google or "
+                            "Microsoft\" shows how to register your own client and set it")
+        if user not in self._sign_ins:
+            self._sign_ins[user] = SignIn(self.oauth, user, self.ssl_context(), self.sign_in_lock)
+        return self._sign_ins[user]
+
+    @property
+    def sign_in_lock(self) -> Path:
+        """Beside the real store file, like the outbox lock: refreshes of a sign-in take turns."""
+        return Path(f"{os.path.realpath(self.settings.db)}.signin.lock")
 
 
 def _server(kind: str, raw: dict[str, str], user: str) -> Server | None:
@@ -328,28 +364,29 @@ def _keyring_errors(refused: str) -> Iterator[None]:
         raise UserError(f"the OS keyring refused to {refused} ({e})") from None
 
 
-def keyring_get(user: str) -> str | None:
+def keyring_get(user: str, service: str = KEYRING_SERVICE) -> str | None:
     import keyring
 
     with _keyring_errors("answer"):
-        return keyring.get_password(KEYRING_SERVICE, user)
+        return keyring.get_password(service, user)
 
 
-def keyring_set(user: str, password: str) -> None:
+def keyring_set(user: str, password: str, service: str = KEYRING_SERVICE) -> None:
     import keyring
 
     with _keyring_errors("store the password"):
-        keyring.set_password(KEYRING_SERVICE, user, password)
+        keyring.set_password(service, user, password)
 
 
-def keyring_delete(user: str) -> bool:
-    """Remove the stored password; False when there was none."""
+def keyring_delete(user: str, service: str = KEYRING_SERVICE) -> bool:
+    """Remove the stored secret; False when there was none. ``service`` tells passwords
+    ("outreach") from OAuth sign-ins (``outreach.tokens``)."""
     import keyring
     from keyring.errors import PasswordDeleteError
 
     with _keyring_errors("remove the password"):
         try:
-            keyring.delete_password(KEYRING_SERVICE, user)
+            keyring.delete_password(service, user)
         except PasswordDeleteError:
             return False
     return True

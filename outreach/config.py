@@ -33,6 +33,8 @@ KNOWN = frozenset({
     "smtp_allow_unencrypted", "imap_host", "imap_port", "imap_security", "imap_user", "imap_timeout",
     "imap_allow_unencrypted",
     "password", "password_command", "oauth2_token_command",
+    "oauth2_client_id", "oauth2_client_secret", "oauth2_flow", "oauth2_scopes", "oauth2_tenant", "oauth2_redirect_host",
+    "oauth2_auth_url", "oauth2_token_url", "oauth2_device_url", "oauth2_revoke_url",
     "rate", "jitter", "daily_cap", "sync_folders", "sync_max_age", "time_zone", "date_order",
     "send_window", "send_weekdays", "allow_test_domains",
     "eutils_url", "ncbi_api_key", "address_max_age",

@@ -71,7 +71,8 @@ def test_an_imap_server_echoing_the_login_shows_no_form_of_the_secret(workspace,
         (workspace / ".env").write_text(settings("IMAP", server.port, secret), encoding="utf-8")
         result = invoke("sync")
     assert any(form in " ".join(server.heard) for form in forms(secret)[1:5]), server.heard
-    assert result.exit_code == 2 and "login as asha.rao@example.org failed" in result.output, result.output
+    refused = ("login as asha.rao@example.org failed", "refused the OAuth2 access token for asha.rao@example.org")
+    assert result.exit_code == 2 and any(words in result.output for words in refused), result.output
     assert "<hidden>" in result.output, (result.output, server.heard)
     assert_no_form_shown(result.output, secret)
 

@@ -170,53 +170,93 @@ def _login_user(user: str | None) -> str:
 
 @click.command()
 @click.option("--user", help="The login name (default: OUTREACH_SMTP_USER, or the address in OUTREACH_FROM).")
+@click.option("--oauth", is_flag=True,
+              help="Sign in with Google, Microsoft or another OAuth 2.0 server (OUTREACH_OAUTH2_CLIENT_ID) and keep "
+                   "the sign-in, instead of a password.")
+@click.option("--browser/--no-browser", default=None,
+              help="With --oauth: --browser signs in in a web browser, also where a code is the default "
+                   "(Microsoft); --no-browser prints the address instead of opening a browser.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
-@click.option("--no-check", is_flag=True, help="Store the password without trying it on the SMTP server first.")
-def login(user: str | None, password_stdin: bool, no_check: bool):
-    """Store your account password in the OS keyring (never in a file).
+@click.option("--no-check", is_flag=True, help="Store the password or sign-in without trying it on the SMTP server.")
+def login(user: str | None, oauth: bool, browser: bool | None, password_stdin: bool, no_check: bool):
+    """Store your account password in the OS keyring, or sign in with --oauth (never in a file).
 
     A keyring backend that is not the operating system's store (keyrings.alt's plaintext
     file, the null backend) is named and refused.
 
     The password is first tried on the SMTP server, so a wrong one is caught now. Gmail needs
-    an app password; accounts without app passwords (many school accounts) use
-    OUTREACH_OAUTH2_TOKEN_COMMAND instead, and need no login.
+    an app password; accounts without one (many school Google and Microsoft 365 accounts) sign
+    in with --oauth instead, with the client you registered (OUTREACH_OAUTH2_CLIENT_ID; the
+    README shows how). Google signs in in your browser; Microsoft shows an address and a code
+    to enter on any device. The refresh token is kept in the OS keyring and renews the
+    access to your mail without asking again.
 
     \b
     Examples:
       outreach login
       pass show email/smtp | outreach login --password-stdin
+      outreach login --oauth
+      outreach login --oauth --no-browser    # print the address to open
     """
-    from outreach.account import Account, keyring_destination, keyring_get, keyring_set
+    from outreach.errors import UserError
+
+    if oauth:
+        if password_stdin:
+            raise UserError("--password-stdin is for a password; --oauth signs in without one")
+        sign_in(user, browser, check=not no_check)
+        return
+    if browser is not None:
+        raise UserError("--browser and --no-browser go with --oauth")
+    store_password(user, password_stdin, check=not no_check)
+
+
+def _refuse_unsafe_keyring(user: str, what: str) -> str:
+    """Where the keyring would keep a secret, in words; refuses a backend that keeps nothing or a
+    plain file, and says so before anything is asked (no keyring at all: one sentence)."""
+    from outreach.account import keyring_destination, keyring_get
+    from outreach.errors import UserError
+
+    keyring_get(user)
+    destination, safe = keyring_destination()
+    if not safe:
+        raise UserError(f"refusing to store the {what}: it would go to {destination}; use an OS keyring, "
+                        "or set OUTREACH_PASSWORD_COMMAND (e.g. 'pass show email') instead")
+    return destination
+
+
+def _note_sources_first(raw: dict[str, str], sources: tuple[str, ...], what: str) -> None:
+    for variable in sources:  # Account.secret's order
+        if raw.get(variable):
+            note(f"OUTREACH_{variable.upper()} is set and comes first, so the stored {what} will not be "
+                 "used while it is")
+            break
+
+
+def store_password(user: str | None, password_stdin: bool, *, check: bool) -> None:
+    from outreach.account import Account, keyring_set
     from outreach.cli.common import load_settings
     from outreach.errors import UserError
 
     user = _login_user(user)
-    keyring_get(user)  # no keyring on this machine: say so before asking for anything
-    destination, safe = keyring_destination()
-    if not safe:
-        raise UserError(f"refusing to store the password: it would go to {destination}; use an OS keyring, "
-                        "or set OUTREACH_PASSWORD_COMMAND (e.g. 'pass show email') instead")
+    destination = _refuse_unsafe_keyring(user, "password")
     settings = load_settings()
-    for variable in ("oauth2_token_command", "password_command", "password"):  # Account.secret's order
-        if settings.raw.get(variable):
-            note(f"OUTREACH_{variable.upper()} is set and comes first, so the stored password will not be "
-                 "used while it is")
-            break
+    _note_sources_first(settings.raw, ("oauth2_token_command", "password_command", "password", "oauth2_client_id"),
+                        "password")
     if password_stdin:
         password = (sys.stdin.readline() or "").rstrip("\r\n")
     else:
         password = click.prompt(shown(f"Password for {user}"), hide_input=True, prompt_suffix=": ", err=True)
     if not password:
         raise UserError("no password given")
-    if not no_check:
+    if check:
         account = Account.load(settings) if settings.sender else None
         server = account.smtp if account else None
         if account is not None and server is not None and server.user == user:
-            from outreach.deliver.smtp import TransportError, check_password
+            from outreach.account import Secret
+            from outreach.deliver.smtp import TransportError, check_login
 
             try:
-                check_password(server, account.ssl_context(), password)
+                check_login(server, account.ssl_context(), Secret("password", password))
             except TransportError as e:
                 raise UserError(f"{e}; nothing was stored") from None
             say(style(f"the password works on {server.host}", "ok"))
@@ -224,20 +264,100 @@ def login(user: str | None, password_stdin: bool, no_check: bool):
     say(style(f"stored the password for {user} in {destination}", "ok"))
 
 
+def sign_in(user: str | None, browser: bool | None, *, check: bool) -> None:
+    """`login --oauth`: sign in (in the browser or with a code), try the token on the SMTP
+    server, then keep the refresh token in the keyring."""
+    from outreach import signin, tokens
+    from outreach.account import Account, Secret
+    from outreach.cli.common import load_settings
+
+    settings = load_settings()
+    account = Account.load(settings)
+    user = _login_user(user)
+    client = account.sign_in(user).client
+    destination = _refuse_unsafe_keyring(user, "sign-in")
+    _note_sources_first(settings.raw, ("oauth2_token_command", "password_command", "password"), "sign-in")
+    context = account.ssl_context()
+    if browser or client.flow == "code":
+        token = signin.in_browser(client, context, say, None if browser is False else _open_browser)
+    else:
+        token = signin.with_device_code(client, context, say)
+    tokens.require_refresh_token(client, token)
+    server = account.smtp
+    if check and server is not None and server.user == user:
+        from outreach.deliver.smtp import TransportError, check_login
+
+        try:
+            check_login(server, context, Secret("oauth2", str(token.get("access_token", ""))))
+        except TransportError as e:
+            from outreach.errors import UserError
+
+            raise UserError(f"{e}; nothing was stored") from None
+        say(style(f"the sign-in works on {server.host}", "ok"))
+    tokens.keep_sign_in(client, user, token, account.sign_in_lock)
+    say(style(f"signed in to {client.name} as {user}; the sign-in is kept in {destination}", "ok"))
+
+
+def _open_browser(url: str) -> bool:
+    """Open ``url`` in the desktop's browser; False where there is none to open (a Linux console or
+    an SSH session, where webbrowser would start a text browser in this terminal)."""
+    import os
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
+    try:
+        return webbrowser.open(url)
+    except webbrowser.Error:
+        return False
+
+
 @click.command()
 @click.option("--user", help="The login name (default: OUTREACH_SMTP_USER, or the address in OUTREACH_FROM).")
 def logout(user: str | None):
-    """Remove your account password from the OS keyring.
+    """Remove your account password and OAuth sign-in from the OS keyring.
+
+    A sign-in is first revoked at the server where it has a revocation endpoint (Google does;
+    Microsoft has none, so there it ends when it expires or when you remove the app's access
+    in your account settings).
 
     \b
     Example:
       outreach logout
     """
-    from outreach.account import keyring_delete, keyring_destination
+    from outreach import tokens
+    from outreach.account import Account, keyring_delete, keyring_destination
+    from outreach.cli.common import load_settings, warn
+    from outreach.errors import UserError
 
     user = _login_user(user)
     destination, _ = keyring_destination()
+    settings = load_settings()
+    account = Account.load(settings) if settings.sender else None
+    client = account.oauth if account is not None else None
+    stored = tokens.load(user)
+    partial = False
+    if stored is not None:
+        if account is None or client is None:
+            note("OUTREACH_OAUTH2_CLIENT_ID is not set, so the sign-in cannot be revoked from here")
+        elif stored.client_id != client.client_id:
+            note(f"the sign-in was made with another client ID than {client.client_id}, so it cannot be revoked "
+                 "from here")
+        elif not client.revoke_url:
+            note(f"{client.name} has no revocation endpoint (OUTREACH_OAUTH2_REVOKE_URL): the sign-in ends there when "
+                 "it expires or when you remove the app's access in your account settings")
+        else:
+            try:
+                tokens.revoke(client, account.ssl_context(), stored)
+                say(style(f"revoked the sign-in for {user} at {client.name}", "ok"))
+            except UserError as e:
+                warn(f"{e}; it is removed from this computer all the same")
+                partial = True
+        tokens.forget(user)
+        say(style(f"removed the sign-in for {user} from {destination}", "ok"))
     if keyring_delete(user):
         say(style(f"removed the password for {user} from {destination}", "ok"))
-    else:
-        say(f"no password for {user} was stored in {destination}")
+    elif stored is None:
+        say(f"no password or sign-in for {user} was stored in {destination}")
+    if partial:
+        click.get_current_context().exit(1)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from outreach import sasl
 from outreach.account import Secret, Server
 from outreach.errors import UserError
 
@@ -148,35 +149,29 @@ def _base64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def xoauth2(user: str, token: str) -> Callable[..., str]:
-    """The SASL XOAUTH2 initial response (Gmail, Microsoft 365); an empty reply to the error challenge."""
-
-    def respond(challenge: bytes | None = None) -> str:
-        return "" if challenge is not None else f"user={user}\x01auth=Bearer {token}\x01\x01"
-
-    return respond
-
-
-def auth_advice(server: Server, reply: str, secret_kind: str) -> str:
-    """One sentence: the server's answer and what usually fixes it with this provider."""
+def auth_advice(server: Server, reply: str, secret_kind: str, *, signed_in: bool = False) -> str:
+    """One sentence: the server's answer and what usually fixes it with this provider.
+    ``signed_in``: the token came from the sign-in `outreach login --oauth` kept."""
     host = server.host.lower()
     said = f"{server.host} refused the login for {server.user} ({reply})"
+    again = f"sign in again as {server.user} with `outreach login --oauth`"
     if host.endswith(("gmail.com", "googlemail.com", "google.com")):
         if secret_kind == "oauth2":
-            return (f"{said}: the OAuth2 token was not accepted; check that OUTREACH_OAUTH2_TOKEN_COMMAND prints a "
-                    "fresh access token with the https://mail.google.com/ scope")
+            return (f"{said}: the OAuth2 token was not accepted; " + (again if signed_in else
+                    "check that OUTREACH_OAUTH2_TOKEN_COMMAND prints a fresh access token with the "
+                    "https://mail.google.com/ scope"))
         return (f"{said}: Gmail needs an app password (Google Account > Security > App passwords, with 2-Step "
                 "Verification on), stored with `outreach login`; school Google accounts without app passwords "
                 "need OUTREACH_OAUTH2_TOKEN_COMMAND")
     if host.endswith(("office365.com", "outlook.com", "microsoft.com", "hotmail.com", "live.com")):
         if secret_kind == "oauth2":
             return (f"{said}: the OAuth2 token was not accepted; it needs the SMTP.Send permission and SMTP AUTH "
-                    "enabled for your mailbox")
+                    "enabled for your mailbox" + (f" (ask IT), then {again}" if signed_in else ""))
         return (f"{said}: Microsoft 365 often disables password logins (SMTP AUTH) for school accounts; ask IT to "
                 "enable SMTP AUTH for your mailbox or use OUTREACH_OAUTH2_TOKEN_COMMAND, and use an app password "
                 "if your account has multi-factor sign-in")
-    fix = ("check OUTREACH_OAUTH2_TOKEN_COMMAND" if secret_kind == "oauth2"
-           else "check the password (`outreach login` stores a new one) and OUTREACH_SMTP_USER")
+    fix = (again if signed_in else "check OUTREACH_OAUTH2_TOKEN_COMMAND") if secret_kind == "oauth2" \
+        else "check the password (`outreach login` stores a new one) and OUTREACH_SMTP_USER"
     return f"{said}: {fix}"
 
 
@@ -292,11 +287,7 @@ class SMTPTransport:
         offered = conn.esmtp_features.get("auth", "").upper().split()
         try:
             if secret.kind == "oauth2":
-                if "XOAUTH2" not in offered:
-                    raise AuthFailure(f"{server.host} does not offer XOAUTH2 (it offers "
-                                      f"{', '.join(offered) or 'nothing'}); unset OUTREACH_OAUTH2_TOKEN_COMMAND "
-                                      "and use a password")
-                conn.auth("XOAUTH2", xoauth2(server.user, secret.value))
+                self._bearer_login(conn, secret, offered)
             else:
                 password_login(conn, server.user, secret.value, offered)
         except smtplib.SMTPAuthenticationError as e:
@@ -306,6 +297,29 @@ class SMTPTransport:
             raise AuthFailure(f"{server.host} offers no login method this tool supports "
                               f"({', '.join(offered)}): {secret.hidden_in(_describe(e))}") from None
         self.authenticated = True
+
+    def _bearer_login(self, conn: smtplib.SMTP, secret: Secret, offered: list[str]) -> None:
+        """XOAUTH2 (or OAUTHBEARER) with the access token; a refused token is renewed and tried once
+        more when it came from a kept sign-in. The server's error challenge is put into words."""
+        server = self.server
+        mechanism = sasl.choose(offered)
+        if mechanism is None:
+            raise AuthFailure(f"{server.host} does not offer XOAUTH2 or OAUTHBEARER (it offers "
+                              f"{', '.join(offered) or 'nothing'}), so it takes no OAuth2 token; use a password")
+        signed_in = secret.renew is not None
+        while True:
+            login = sasl.BearerLogin(mechanism, server.user, secret.value, server.host, server.port)
+            try:
+                conn.auth(mechanism, login.respond)
+                return
+            except smtplib.SMTPAuthenticationError as e:
+                if secret.renew is not None:
+                    secret = secret.renew()
+                    continue
+                reply = secret.hidden_in(reply_text(e.smtp_code, e.smtp_error))
+                meaning = login.refusal()
+                raise AuthFailure(auth_advice(server, f"{meaning}: {reply}" if meaning else reply, "oauth2",
+                                              signed_in=signed_in)) from None
 
     def _backoff(self, attempt: int) -> float:
         return min(MAX_RETRY_DELAY, self.retry_delay * 2.0 ** (attempt - 1))
@@ -494,9 +508,9 @@ def _sleep(seconds: float) -> bool:
     return True
 
 
-def check_password(server: Server, context: ssl.SSLContext, password: str) -> None:
-    """Log in once with ``password`` (for `outreach login`, before it is stored); raises
+def check_login(server: Server, context: ssl.SSLContext, secret: Secret) -> None:
+    """Log in once with ``secret`` (for `outreach login`, before it is stored); raises
     :class:`TransportError` when the server refuses it."""
-    transport = SMTPTransport(server, context, lambda: Secret("password", password), attempts=1)
+    transport = SMTPTransport(server, context, lambda: secret, attempts=1)
     transport.open()
     transport.close()

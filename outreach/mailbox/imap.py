@@ -35,7 +35,8 @@ from imapclient.exceptions import (
 )
 from imapclient.imapclient import DELETED, DRAFT, DRAFTS, JUNK, SEEN, SENT
 
-from outreach.account import Account, Server
+from outreach import sasl
+from outreach.account import Account, Secret, Server
 from outreach.errors import UserError
 
 CONNECT_TIMEOUT = 20   # seconds to connect; OUTREACH_IMAP_TIMEOUT, when lower, wins
@@ -167,11 +168,11 @@ class ImapSession:
         return (f"{self._where()}: no answer within {seconds or self.timeout:g} s while {what} "
                 "(OUTREACH_IMAP_TIMEOUT sets how long to wait)")
 
-    def _login(self, secret) -> None:
+    def _login(self, secret: Secret) -> None:
         server = self.server
         try:
             if secret.kind == "oauth2":
-                self.client.oauth2_login(server.user, secret.value)
+                self._bearer_login(secret)
             elif secret.value.isascii():
                 self.client.login(server.user, secret.value)
             else:  # LOGIN's quoted strings are ASCII; AUTHENTICATE PLAIN carries UTF-8 (RFC 4616)
@@ -185,6 +186,34 @@ class ImapSession:
         except (OSError, IMAPClientError, UnicodeError) as e:
             raise UserError(f"{self._where()}: the connection failed during login "
                             f"({secret.hidden_in(str(e))})") from None
+
+    def _bearer_login(self, secret: Secret) -> None:
+        """AUTHENTICATE XOAUTH2 (or OAUTHBEARER) with the access token; a refused token is renewed
+        and tried once more when it came from a kept sign-in. The tagged NO and the server's error
+        challenge become one sentence."""
+        server = self.server
+        offered = [c.decode("ascii", "replace")[5:] for c in self.client.capabilities()
+                   if c.upper().startswith(b"AUTH=")]
+        mechanism = sasl.choose(offered)
+        if mechanism is None:
+            raise UserError(f"{self._where()} does not offer XOAUTH2 or OAUTHBEARER (it offers "
+                            f"{', '.join(offered) or 'no SASL method'}), so it takes no OAuth2 token; use a password")
+        signed_in = secret.renew is not None
+        while True:
+            login = sasl.BearerLogin(mechanism, server.user, secret.value, server.host, server.port)
+            try:
+                self.client.sasl_login(mechanism, login.respond)
+                return
+            except LoginError as e:
+                if secret.renew is not None:
+                    secret = secret.renew()
+                    continue
+                said = re.sub(r"^.*?\[[A-Z-]+\]\s*", "", secret.hidden_in(str(e)).strip("b'\""))
+                meaning = login.refusal()
+                fix = (f"sign in again as {server.user} with `outreach login --oauth`" if signed_in
+                       else f"check that OUTREACH_OAUTH2_TOKEN_COMMAND prints a fresh access token for {server.user}")
+                raise UserError(f"{self._where()} refused the OAuth2 access token for {server.user} "
+                                f"({f'{meaning}: ' if meaning else ''}{said or 'refused'}): {fix}") from None
 
     def _drop(self) -> None:
         with suppress(Exception):  # already closed, however it failed: nothing to release

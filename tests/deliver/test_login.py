@@ -21,7 +21,7 @@ def test_login_tries_the_password_then_stores_it_and_logout_removes_it(campaign,
     assert out.exit_code == 0 and "removed the password for asha.rao@example.org" in out.output
     assert memory_keyring.get_password("outreach", "asha.rao@example.org") is None
     again = invoke("logout")
-    assert again.exit_code == 0 and "no password for asha.rao@example.org was stored" in again.output
+    assert again.exit_code == 0 and "no password or sign-in for asha.rao@example.org was stored" in again.output
 
 
 def test_a_wrong_password_is_not_stored(campaign, invoke, memory_keyring, smtp_server):
