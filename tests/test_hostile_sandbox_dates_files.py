@@ -6,16 +6,30 @@ wire, the memory peak of the process."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 import jinja2.filters
 import jinja2.tests
 import pytest
 
+from outreach.clock import iso
 from tests.conftest import ROOT
 from tests.helpers import contacts_csv, template_file, write
+
+
+def drafted(workspace) -> list[str]:
+    """The .eml files anywhere under the workspace, and the store's rows (none when nothing ran)."""
+    files = sorted(str(p.relative_to(workspace)) for p in workspace.rglob("*.eml"))
+    db = workspace / "outreach.db"
+    if not db.exists():
+        return files
+    with sqlite3.connect(db) as conn:
+        return files + [row[0] for row in conn.execute("SELECT address FROM messages")]
+
 
 # -- item 1: every builtin filter and test works with ordinary input ------------------------
 SHEET = ("email,name,note,score\n"
@@ -204,3 +218,119 @@ def test_a_template_the_size_of_a_book_is_refused_before_it_is_compiled(invoke, 
     assert result.exit_code == 2
     assert "mentor.txt: 110,017 characters; a template is one email, at most 50,000 characters" in result.output
     assert time.monotonic() - started < generous(0.1)
+
+
+# -- items 3 and 13: dates inside the calendar, zone and time cells that mean one thing ------
+LOG_HEADER = "program,interviewer,email,interview_date,interview_time,time_zone,note"
+NOW = "2026-12-01T15:00:00Z"
+THANK_YOU = "Kind: thank-you\nSubject: Thank you\n\nDear {{ interviewer }}, thank you for {{ note }}.\n"
+BAD_CELLS = {  # (interview_date, interview_time, time_zone): the column named, and what it says
+    "year 9999": (("9999-12-31", "23:00", "UTC-05:00"), "interview_date", "'9999-12-31' is not a date from 2000"),
+    "year 1": (("0001-01-01", "00:30", "UTC+05:00"), "interview_date", "'0001-01-01' is not a date from 2000"),
+    "year 26": (("0026-11-20", "09:00", "ET"), "interview_date", "'0026-11-20' is not a date from 2000 to 2099"),
+    "spelled-out year 2100": (("12 November 2100", "09:00", "ET"), "interview_date", "is not a date from 2000 to 2099"),
+    "13:00 PM": (("2026-11-20", "13:00 PM", "ET"), "interview_time", "with AM or PM the hour is from 1 to 12"),
+    "0:30 AM": (("2026-11-20", "0:30 AM", "ET"), "interview_time", "with AM or PM the hour is from 1 to 12"),
+    "localtime": (("2026-11-20", "09:00", "localtime"), "time_zone", "'localtime' names this computer's own zone"),
+    "posix/": (("2026-11-20", "09:00", "posix/Europe/Berlin"), "time_zone", "is not a time zone"),
+    "right/ (leap seconds)": (("2026-11-20", "09:00", "right/Europe/Berlin"), "time_zone", "is not a time zone"),
+    "Factory": (("2026-11-20", "09:00", "Factory"), "time_zone", "is not a time zone"),
+}
+
+
+@pytest.fixture
+def season(workspace, monkeypatch):
+    monkeypatch.setenv("OUTREACH_NOW", NOW)
+    monkeypatch.setenv("OUTREACH_TIME_ZONE", "America/New_York")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # the machine's own zone, which no cell may stand for
+    template_file(workspace, THANK_YOU, name="thank_you.txt")
+
+    def log(date: str, at: str, zone: str) -> list[str]:
+        write(workspace / "interviews.csv", f"{LOG_HEADER}\nLakeshore,Dr. Lopez,m.lopez@example.edu,{date},{at},"
+                                            f"{zone},the night rotation\n")
+        return ["templates/thank_you.txt", "interviews.csv"]
+
+    return log
+
+
+@pytest.mark.parametrize("cells, column, message", BAD_CELLS.values(), ids=BAD_CELLS.keys())
+def test_a_cell_outside_the_calendar_or_with_two_meanings_is_an_error_naming_it(invoke, workspace, season, cells,
+                                                                             column, message):
+    template, log = season(*cells)
+    for command in (["check", template, log], ["draft", template, log], ["due", log], ["due", log, "--json"]):
+        result = invoke(*command)
+        assert result.exit_code == 2, (command, result.output)
+        assert f'column "{column}"' in result.output and message in result.output, (command, result.output)
+        assert "internal error" not in result.output
+    assert drafted(workspace) == []
+
+
+def test_the_same_cells_written_plainly_are_read(invoke, workspace, season):
+    template, log = season("2026-11-20", "1:00 PM", "europe/berlin")
+    due = invoke("due", log)
+    assert due.exit_code == 0, due.output
+    assert "interviewed Nov 20, 13:00 CET" in due.output
+    assert invoke("draft", template, log).exit_code == 0
+    assert drafted(workspace) == ["drafts/thank_you/m.lopez@example.edu.eml", "m.lopez@example.edu"]
+
+
+def test_a_send_window_zone_is_a_place_too(campaign, invoke, smtp_server, monkeypatch):
+    from tests.deliver.test_windows import write_zoned
+
+    monkeypatch.setenv("OUTREACH_TIME_ZONE", "Asia/Kolkata")
+    write_zoned(campaign, ["America/New_York", "localtime"])
+    result = invoke(*campaign.args("--yes", "--window", "00:00-23:59"))
+    assert result.exit_code == 2
+    assert "contacts.csv, line 3  dr1@example.edu" in result.output
+    assert '''column "time_zone": 'localtime' names this computer's own zone''' in result.output
+    assert smtp_server.messages == []
+
+
+@pytest.mark.parametrize("setting, value, commands", [
+    ("OUTREACH_NOW", "9999-12-31T23:00:00Z", ["due", "check", "status"]),
+    ("OUTREACH_NOW", "0001-01-01T00:00:00Z", ["due", "check", "status"]),
+    ("OUTREACH_TIME_ZONE", "localtime", ["due", "check"]),
+])
+def test_a_setting_outside_the_calendar_is_named(invoke, workspace, season, monkeypatch, setting, value, commands):
+    template, log = season("2026-11-20", "09:00", "ET")
+    assert invoke("draft", template, log).exit_code == 0  # a store, for status
+    monkeypatch.setenv(setting, value)
+    arguments = {"due": [log], "check": [template, log], "status": []}
+    for command in ([name, *arguments[name]] for name in commands):
+        result = invoke(*command)
+        assert result.exit_code == 2 and setting in result.output, (command, result.output)
+        assert "internal error" not in result.output
+
+
+@pytest.mark.parametrize("command", [["due", "interviews.csv", "--within", "99999999999999999d"],
+                                     ["due", "interviews.csv", "--within", "40000d"],
+                                     ["status", "--after", "999999999d"],
+                                     ["followup", "thank_you", "-t", "templates/thank_you.txt", "--after", "9e9"]])
+def test_a_duration_that_leaves_the_calendar_is_named(invoke, workspace, season, command):
+    template, log = season("2026-11-20", "09:00", "ET")
+    assert invoke("draft", template, log).exit_code == 0  # a store, for status and followup
+    result = invoke(*command)
+    option = next(part for part in command if part.startswith("--"))
+    assert result.exit_code == 2 and option in result.output, result.output
+    assert "is longer than 36,500 days" in result.output or "is not a duration" in result.output
+
+
+def test_mark_dates_are_in_the_calendar_and_stored_with_four_digit_years(invoke, workspace, season):
+    template, log = season("2026-11-20", "09:00", "ET")
+    assert invoke("draft", template, log).exit_code == 0
+    for date in ("0026-11-20", "9999-12-31", "0001-01-01T00:00:00+05:00"):
+        result = invoke("mark", "m.lopez@example.edu", "replied", "--date", date)
+        assert result.exit_code == 2, result.output
+        assert f"--date {date!r} is not a date from 2000 to 2099" in result.output
+    with sqlite3.connect(workspace / "outreach.db") as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone() == (0,)
+    assert invoke("mark", "m.lopez@example.edu", "replied", "--date", "2026-11-21T09:00:00+05:00").exit_code == 0
+    with sqlite3.connect(workspace / "outreach.db") as conn:
+        assert conn.execute("SELECT occurred_at FROM events").fetchall() == [("2026-11-21T04:00:00Z",)]
+    for command in (["report"], ["status"], ["due", log]):
+        assert invoke(*command).exit_code == 0, command
+
+
+def test_stored_times_always_have_four_digit_years():
+    assert iso(datetime(26, 11, 20, 9, 30, tzinfo=UTC)) == "0026-11-20T09:30:00Z"  # strftime's %Y wrote 26-11-20
+    assert iso(datetime(2026, 11, 20, 9, 30, 5, 999)) == "2026-11-20T09:30:05Z"
