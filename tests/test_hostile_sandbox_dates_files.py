@@ -5,6 +5,7 @@ wire, the memory peak of the process."""
 
 from __future__ import annotations
 
+import csv
 import os
 import sqlite3
 import subprocess
@@ -18,7 +19,7 @@ import pytest
 
 from outreach.clock import iso
 from tests.conftest import ROOT
-from tests.helpers import contacts_csv, template_file, write
+from tests.helpers import HEADER, contacts_csv, template_file, write
 
 
 def drafted(workspace) -> list[str]:
@@ -334,3 +335,78 @@ def test_mark_dates_are_in_the_calendar_and_stored_with_four_digit_years(invoke,
 def test_stored_times_always_have_four_digit_years():
     assert iso(datetime(26, 11, 20, 9, 30, tzinfo=UTC)) == "0026-11-20T09:30:00Z"  # strftime's %Y wrote 26-11-20
     assert iso(datetime(2026, 11, 20, 9, 30, 5, 999)) == "2026-11-20T09:30:05Z"
+
+
+# -- item 5: file names are bounded, distinct and stable -------------------------------------
+def write_csv(path, rows: list[list[str]]):
+    with path.open("w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows(rows)
+    return path
+
+
+LONG_ADDRESSES = [
+    "/" * 64 + "@" + "d" * 50 + ".example.edu",   # a valid local part of 64 characters, each escaped as %2F
+    "/" * 63 + "a@" + "d" * 50 + ".example.edu",  # the same but one character: a different file
+    "a" * 64 + "@" + "d" * 63 + "." + "d" * 63 + "." + "d" * 47 + ".example.org",  # 252 characters, none escaped
+]
+
+def test_long_addresses_and_campaigns_get_short_distinct_stable_file_names(invoke, workspace):
+    template = template_file(workspace)
+    rows = [[address, "Jia", f"Chen{i}", "Stanford", "neuro", f"Your paper {i}."]
+            for i, address in enumerate([*LONG_ADDRESSES, "jchen@example.edu"])]
+    contacts = write_csv(workspace / "contacts.csv", [HEADER.split(","), *rows])
+    campaign = "é" * 200
+    first = invoke("draft", template, contacts, "--campaign", campaign)
+    assert first.exit_code == 0, first.output
+    files = sorted(workspace.rglob("*.eml"))
+    assert len(files) == 4 and len({f.name for f in files}) == 4
+    assert all(len(f.name.encode()) <= 255 and len(f.parent.name.encode()) <= 255 for f in files)
+    assert "jchen@example.edu.eml" in {f.name for f in files}  # a name that fits is as before
+    texts = {f.name: f.read_text() for f in files}
+    assert all(f"Dear Dr. Chen{i}," in "".join(texts.values()) for i in range(4))
+    with sqlite3.connect(workspace / "outreach.db") as conn:
+        recorded = sorted(row[0] for row in conn.execute("SELECT draft_path FROM messages"))
+    assert recorded == sorted(str(f.relative_to(workspace)) for f in files)  # the store knows each file
+
+    again = invoke("draft", template, contacts, "--campaign", campaign)   # a re-draft finds the same files
+    assert again.exit_code == 0, again.output
+    assert sorted(workspace.rglob("*.eml")) == files
+    other = invoke("draft", template, contacts, "--campaign", "é" * 199 + "e")  # another campaign, another folder
+    assert other.exit_code == 0
+    assert len({f.parent for f in workspace.rglob("*.eml")}) == 2
+
+
+# -- item 12: a link does not take drafts out of the workspace ------------------------------
+def test_a_link_out_of_the_workspace_is_refused_unless_the_user_named_the_folder(invoke, workspace, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    template = template_file(workspace)
+    contacts = contacts_csv(workspace)
+    (workspace / "drafts").mkdir()
+    (workspace / "drafts" / "fall").symlink_to(outside, target_is_directory=True)
+    refused = invoke("draft", template, contacts, "--campaign", "fall")
+    assert refused.exit_code == 2
+    assert f"drafts/fall leads to {outside.resolve()}, outside the workspace" in refused.output
+    assert list(outside.iterdir()) == [] and drafted(workspace) == []
+
+    (workspace / "drafts" / "fall").unlink()
+    (workspace / "drafts").rmdir()
+    (workspace / "drafts").symlink_to(outside, target_is_directory=True)  # the drafts folder itself
+    refused = invoke("draft", template, contacts, "--campaign", "fall")
+    assert refused.exit_code == 2 and "outside the workspace" in refused.output
+    assert list(outside.iterdir()) == [] and drafted(workspace) == []
+
+    named = invoke("draft", template, contacts, "--campaign", "fall", "--out", "drafts")  # the user's word
+    assert named.exit_code == 0, named.output
+    assert len(list((outside / "fall").glob("*.eml"))) == 3
+
+
+def test_a_link_below_the_folder_given_with_out_is_refused(invoke, workspace, tmp_path):
+    mine, elsewhere = tmp_path / "mine", tmp_path / "elsewhere"
+    mine.mkdir()
+    elsewhere.mkdir()
+    (mine / "fall").symlink_to(elsewhere, target_is_directory=True)
+    result = invoke("draft", template_file(workspace), contacts_csv(workspace), "--campaign", "fall", "--out", mine)
+    assert result.exit_code == 2
+    assert f"outside the folder given with --out ({mine})" in result.output
+    assert list(elsewhere.iterdir()) == []

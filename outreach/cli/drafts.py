@@ -33,8 +33,9 @@ variant_opt = click.option(
 @contacts_arg
 @variant_opt
 @click.option("--campaign", help="Name of the campaign (default: the template's file name).")
-@click.option("--out", "out_dir", default="drafts", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml files.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the .eml files, one folder per campaign in it (default: drafts/ in the workspace, "
+                   "which no link there may lead out of).")
 @click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
 @click.option("--imap", "to_imap", is_flag=True,
               help="Append the drafts to the account's IMAP Drafts folder instead of writing .eml files.")
@@ -42,8 +43,8 @@ variant_opt = click.option(
 @check_dns_opt
 @json_opt
 @click.pass_context
-def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None, out_dir: Path,
-          sender: str | None, to_imap: bool, consent: Consent, check_dns: bool, as_json: bool):
+def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campaign: str | None,
+          out_dir: Path | None, sender: str | None, to_imap: bool, consent: Consent, check_dns: bool, as_json: bool):
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again

@@ -22,8 +22,9 @@ from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
               help="Follow up when the last message left at least this long ago (7d, 36h, 2w; a bare number is days).")
 @click.option("--max", "max_followups", default=DEFAULT_MAX, show_default=True, type=click.IntRange(min=0),
               help="At most this many follow-ups per contact.")
-@click.option("--out", "out_dir", default="drafts", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the .eml drafts.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the .eml drafts, one folder per campaign in it (default: drafts/ in the workspace, "
+                   "which no link there may lead out of).")
 @click.option("--imap", "to_imap", is_flag=True, help="Put the drafts in the IMAP account's Drafts folder instead.")
 @click.option("--send/--draft", "send", default=False,
               help="Send the follow-ups through SMTP, paced and recorded like `send` (default: --draft).")
@@ -36,8 +37,8 @@ from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
 @click.option("--from", "sender", help="Sender (default: OUTREACH_FROM).")
 @json_opt
 @click.pass_context
-def followup(ctx, campaign: str, template: Path, after: str, max_followups: int, out_dir: Path, to_imap: bool,
-             send: bool, yes: bool, rate: str | None, dry_run: bool, no_sync: bool, sender: str | None,
+def followup(ctx, campaign: str, template: Path, after: str, max_followups: int, out_dir: Path | None,
+             to_imap: bool, send: bool, yes: bool, rate: str | None, dry_run: bool, no_sync: bool, sender: str | None,
              as_json: bool):
     """One threaded follow-up to those of CAMPAIGN who have not answered.
 
