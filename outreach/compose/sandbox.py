@@ -236,9 +236,12 @@ class Sandbox(ImmutableSandboxedEnvironment):
 
     def _checked_result(self, value):
         """A value a call or filter made: sized now, or item by item as a generator is read."""
-        if isinstance(value, Iterator):
+        if isinstance(value, str):
+            check_size(len(value))
+        elif isinstance(value, Iterator):
             return _weighed_items(value)
-        check_weight(value)
+        else:
+            check_size(weight(value))
         return value
 
     def wrap_str_format(self, value):
@@ -282,23 +285,25 @@ class Sandbox(ImmutableSandboxedEnvironment):
         mark (``functools.wraps`` copies it), so the first argument may be one of those."""
         passes = 1 if hasattr(original, "jinja_pass_arg") else 0
         check = ARGUMENT_CHECKS.get(name)
+        reads_text, walks, walks_mapping = name in TEXT_FILTERS, name in WALKING_FILTERS, name in MAPPING_FILTERS
 
         @functools.wraps(original)
         def guarded(*args, **kwargs):
             self.budget.step()
             value = args[passes]
-            if name in TEXT_FILTERS and written_size(value, MAX_TEXT_CHARS) > MAX_TEXT_CHARS:
+            if reads_text and written_size(value, MAX_TEXT_CHARS) > MAX_TEXT_CHARS:
                 raise LimitError(f"the {name} filter takes at most {MAX_TEXT_CHARS:,} characters, "
                                  "and this value has more")
-            if name in MAPPING_FILTERS and isinstance(value, dict):
+            if walks_mapping and isinstance(value, dict):
                 self.budget.step(len(value))
                 if len(value) > MAX_FILTER_ITEMS:
                     raise LimitError(f"the {name} filter goes through at most {MAX_FILTER_ITEMS:,} items")
-            if name in WALKING_FILTERS and not isinstance(value, jinja2.Undefined):
+            if walks and not isinstance(value, jinja2.Undefined):
                 value = list(self.walked(name, value)) if name == "join" else self.walked(name, value)
+                args = (*args[:passes], value, *args[passes + 1:])
             if check:
                 check(value, *args[passes + 1:], **kwargs)
-            return self._checked_result(original(*args[:passes], value, *args[passes + 1:], **kwargs))
+            return self._checked_result(original(*args, **kwargs))
 
         return guarded
 
