@@ -70,8 +70,9 @@ class Budget:
 
 
 def check_width(width: object, what: str) -> None:
+    """``what`` names it: ``center width``, ``batch line count``."""
     if isinstance(width, int) and width > MAX_WIDTH:
-        raise LimitError(f"{what} width {width:,} is over {MAX_WIDTH:,}")
+        raise LimitError(f"{what} {width:,} is over {MAX_WIDTH:,}")
 
 
 def check_size(size: int) -> None:
@@ -121,7 +122,7 @@ def check_format(template: str, values: object = ()) -> None:
         for token in FORMAT_WIDTH.findall(spec):
             if token in ("*", "{"):
                 raise LimitError("a format width taken from a value is not allowed")
-            check_width(int(token), "format")
+            check_width(int(token), "format width")
     fields = template.count("%") + template.count("{")
     if fields:
         check_size(len(template) + fields * weight(values))
@@ -221,7 +222,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def _check_str_method(self, text: str, name: str, args: tuple) -> tuple:
         if name in WIDTH_METHODS:
             for arg in args:
-                check_width(arg, name)
+                check_width(arg, f"{name} width")
             if name == "expandtabs" and args and isinstance(args[0], int):
                 check_size(len(text) * max(args[0], 1))
         elif name == "replace" and len(args) >= 2:
@@ -326,21 +327,21 @@ def bounded_dumps(value, **kwargs) -> str:
 
 
 # -- filter arguments that multiply their input, checked before the filter runs -------------
-def _width(keyword: str, position: int = 0):
+def _width(what: str, keyword: str, position: int = 0):
     def check(value, *args, **kwargs):
-        check_width(kwargs.get(keyword, args[position] if len(args) > position else 0), keyword)
+        check_width(kwargs.get(keyword, args[position] if len(args) > position else 0), what)
     return check
 
 
 def _indent(value, width=4, *args, **kwargs) -> None:
     width = kwargs.get("width", width)
-    check_width(width, "indent")
+    check_width(width, "indent width")
     text = str(value)
     check_size(len(text) + (text.count("\n") + 1) * (width if isinstance(width, int) else len(str(width))))
 
 
 def _wordwrap(value, width=79, break_long_words=True, wrapstring=None, *args, **kwargs) -> None:
-    check_width(kwargs.get("width", width), "wordwrap")
+    check_width(kwargs.get("width", width), "wordwrap width")
     wrapstring = kwargs.get("wrapstring", wrapstring)
     check_size(len(str(value)) * (1 + len(str(wrapstring or "\n"))))
 
@@ -367,13 +368,13 @@ def _replace(value, old="", new="", *args, **kwargs) -> None:
 
 
 ARGUMENT_CHECKS: dict[str, Callable[..., None]] = {
-    "batch": _width("linecount"),
-    "center": _width("width"),
+    "batch": _width("batch line count", "linecount"),
+    "center": _width("center width", "width"),
     "format": _format,
     "indent": _indent,
     "join": _join,
     "replace": _replace,
-    "slice": _width("slices"),
+    "slice": _width("slice count", "slices"),
     "urlize": _urlize,
     "wordwrap": _wordwrap,
 }
