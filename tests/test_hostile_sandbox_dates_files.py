@@ -410,3 +410,23 @@ def test_a_link_below_the_folder_given_with_out_is_refused(invoke, workspace, tm
     assert result.exit_code == 2
     assert f"outside the folder given with --out ({mine})" in result.output
     assert list(elsewhere.iterdir()) == []
+
+
+def test_followup_does_not_follow_a_link_out_of_the_workspace_either(invoke, workspace, tmp_path, monkeypatch):
+    from outreach.store import Store
+    from tests.seed import add_message, synced
+
+    store = Store(workspace / "outreach.db")
+    add_message(store, "fall", "m.okafor@example.edu", sent_at="2026-11-10T15:00:00Z")
+    synced(store, "2026-11-22T11:00:00Z")
+    store.close()
+    monkeypatch.setenv("OUTREACH_NOW", "2026-11-22T12:00:00Z")
+    template = template_file(workspace, "Kind: follow-up\nSubject: Re: {{ original.subject }}\n\nDear Dr. "
+                                        "{{ last_name }}, a gentle follow-up.\n", name="follow_up.txt")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (workspace / "drafts").mkdir()
+    (workspace / "drafts" / "fall").symlink_to(outside, target_is_directory=True)
+    result = invoke("followup", "fall", "--template", template)
+    assert result.exit_code == 2 and "drafts/fall leads to" in result.output, result.output
+    assert list(outside.iterdir()) == [] and drafted(workspace) == ["m.okafor@example.edu"]  # the first only
