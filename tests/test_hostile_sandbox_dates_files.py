@@ -303,17 +303,19 @@ def test_a_setting_outside_the_calendar_is_named(invoke, workspace, season, monk
         assert "internal error" not in result.output
 
 
-@pytest.mark.parametrize("command", [["due", "interviews.csv", "--within", "99999999999999999d"],
-                                     ["due", "interviews.csv", "--within", "40000d"],
-                                     ["status", "--after", "999999999d"],
-                                     ["followup", "thank_you", "-t", "templates/thank_you.txt", "--after", "9e9"]])
+@pytest.mark.parametrize("command", [
+    ["due", "interviews.csv", "--within", "99999999999999999d"],
+    ["due", "interviews.csv", "--within", "40000d"],
+    ["status", "--after", "999999999d"],
+    ["followup", "thank_you", "-t", "templates/thank_you.txt", "--after", "99999999999999d"],
+])
 def test_a_duration_that_leaves_the_calendar_is_named(invoke, workspace, season, command):
     template, log = season("2026-11-20", "09:00", "ET")
     assert invoke("draft", template, log).exit_code == 0  # a store, for status and followup
     result = invoke(*command)
     option = next(part for part in command if part.startswith("--"))
     assert result.exit_code == 2 and option in result.output, result.output
-    assert "is longer than 36,500 days" in result.output or "is not a duration" in result.output
+    assert "is longer than 36,500 days" in result.output
 
 
 def test_mark_dates_are_in_the_calendar_and_stored_with_four_digit_years(invoke, workspace, season):
