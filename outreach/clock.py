@@ -3,9 +3,13 @@
 The store keeps UTC ISO-8601 strings (``2026-11-14T09:30:00Z``); people read local calendar
 dates ("November 14", "2026-12-01"). Pure functions take ``now`` as a parameter; the CLI gets it
 from :func:`now`, which honours ``OUTREACH_NOW`` (an ISO date-time) so that a "what if it were
-December 1st" run, and the tests, see a fixed clock. A time outside EARLIEST..LATEST (a
-hand-edited store's 9999-12-31, a mail's Date in year 9999) is read as no time at all: a week
-added to it would overflow, and nothing this tool records happened then.
+December 1st" run, and the tests, see a fixed clock.
+
+Two ranges keep date arithmetic away from the calendar's ends (years 1 and 9999, where Python
+raises OverflowError). A time read from the store or from mail outside EARLIEST..LATEST (a
+hand-edited store's 9999-12-31, a mail's Date in year 9999) is read as no time at all: nothing
+this tool records happened then. A date the user gives (an interview, ``mark --date``,
+``OUTREACH_NOW``) must fall in :data:`YEARS`, and a duration be at most :data:`MAX_DURATION`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,14 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augus
           "October", "November", "December")
 _UNITS = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(m|min|h|d|w)?\s*", re.IGNORECASE)
+YEARS = range(2000, 2100)              # the years a date the user gives may fall in
+IN_YEARS = f"from {YEARS[0]} to {YEARS[-1]}"
+MAX_DURATION = timedelta(days=36_500)  # --after, --within, OUTREACH_SYNC_MAX_AGE: a hundred years
+
+
+def plausible(moment: date) -> bool:
+    """True when ``moment`` (a date or date-time) falls in :data:`YEARS`."""
+    return moment.year in YEARS
 
 
 # The times this tool can use: arithmetic of years around them cannot overflow.
@@ -79,7 +91,8 @@ def iso(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, unlike strftime's %Y on glibc, writes year 26 as 0026: the store's strings sort and read back
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def now(raw: dict[str, str] | None = None) -> datetime:
@@ -87,10 +100,19 @@ def now(raw: dict[str, str] | None = None) -> datetime:
     value = (raw or {}).get("now")
     if not value:
         return datetime.now(UTC)
-    moment = parse_time(value)
-    if moment is None:
-        raise UserError(f"OUTREACH_NOW={value!r} is not a date-time like 2026-12-01T09:00:00Z "
-                        f"(between {EARLIEST.year} and {LATEST.year - 1})")
+    return parse_moment(value, "OUTREACH_NOW")
+
+
+def parse_moment(text: str, what: str) -> datetime:
+    """A date or date-time the user gives (``2026-11-20``, ``2026-11-20T14:30:00Z``; UTC unless it
+    says otherwise), in :data:`YEARS`; ``what`` names the option or setting in the error."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{what} {text!r} is not a date like 2026-11-20 or 2026-11-20T14:30:00Z") from None
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if not plausible(moment):
+        raise UserError(f"{what} {text!r} is not a date {IN_YEARS}")
     return moment
 
 
@@ -100,7 +122,13 @@ def parse_duration(text: str, what: str) -> timedelta:
     if not match:
         raise UserError(f"{what}: {text!r} is not a duration like 7d, 36h, 2w or 90m")
     number, unit = float(match.group(1)), (match.group(2) or "d").lower()
-    return timedelta(**{_UNITS[unit]: number})
+    try:
+        duration: timedelta | None = timedelta(**{_UNITS[unit]: number})
+    except OverflowError:  # more days than a timedelta holds
+        duration = None
+    if duration is None or duration > MAX_DURATION:
+        raise UserError(f"{what}: {text!r} is longer than {MAX_DURATION.days:,} days")
+    return duration
 
 
 def local_date(moment: datetime) -> date:
@@ -148,5 +176,6 @@ def _count(count: int, unit: str) -> str:
     return f"{count} {unit}{'s' if count != 1 else ''}"
 
 
-__all__ = ["EARLIEST", "LATEST", "MONTHS", "describe_age", "human_date", "iso", "local_date", "now",
-           "parse_day", "parse_duration", "parse_time", "start_of_day", "usable"]
+__all__ = ["EARLIEST", "IN_YEARS", "LATEST", "MAX_DURATION", "MONTHS", "YEARS", "describe_age", "human_date", "iso",
+           "local_date", "now", "parse_day", "parse_duration", "parse_moment", "parse_time", "plausible",
+           "start_of_day", "usable"]

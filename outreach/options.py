@@ -71,7 +71,7 @@ class SendOptions:
 class DraftOptions:
     sheet: Sheet
     consent: Consent
-    out_dir: Path = Path("drafts")
+    out_dir: Path | None = None     # --out; None: drafts/ in the workspace
     to_imap: bool = False
 
 
@@ -82,6 +82,6 @@ class FollowupOptions:
     after: str
     max_followups: int
     no_sync: bool = False
-    out_dir: Path = Path("drafts")
+    out_dir: Path | None = None     # --out; None: drafts/ in the workspace
     to_imap: bool = False
     rate: str | None = None

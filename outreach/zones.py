@@ -4,6 +4,11 @@ An interview log says ``ET``, ``PST``, ``Eastern``, ``Europe/Berlin`` or ``UTC+0
 abbreviations name the zone, not the season: ``EST`` in July is still New York's time, with its
 daylight saving (applicants write the letters they remember, not the ones in force), so each
 maps to its IANA zone and the date decides the offset.
+
+A zone cell means one place on every computer: an IANA name is looked up, in any case, among the
+names of the zone database (``zoneinfo.available_timezones``), not opened as a file, so
+``localtime`` (on Debian a link to the computer's own setting), ``posix/...`` and ``right/...``
+(system builds; ``right/`` clocks count leap seconds) and ``Factory`` ("zone unknown") are errors.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 US_ZONES = {
     "America/New_York": ("et", "est", "edt", "eastern", "eastern time", "us eastern"),
@@ -27,6 +32,7 @@ US_ZONES = {
 ALIASES = {alias: name for name, aliases in US_ZONES.items() for alias in aliases}
 UTC_NAMES = ("utc", "gmt", "z", "zulu")
 LOCALTIME = "/etc/localtime"
+NOT_PLACES = frozenset(["localtime", "Factory"])  # names in the database that say where no place is
 _OFFSET = re.compile(r"(?:utc|gmt)?\s*([+-−])\s*(\d{1,2})(?::?(\d{2}))?", re.IGNORECASE)
 
 
@@ -47,9 +53,15 @@ def parse_zone(text: str) -> tzinfo:
             raise ValueError(f"{text!r} is not a UTC offset between -14:00 and +14:00")
         delta = timedelta(hours=hours, minutes=minutes)
         return timezone(-delta if sign in "-−" else delta)
+    name = zone_names().get("_".join(text.split()).casefold())
     try:
-        return ZoneInfo(value)
+        if name is None:
+            raise ZoneInfoNotFoundError(text)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
+        if value == "localtime":
+            raise ValueError(f"{text!r} names this computer's own zone, not a place: write an IANA name like "
+                             "America/Chicago or Asia/Kolkata, ET/CT/MT/PT, or an offset like UTC+05:30") from None
         meant = closest_zone(text)
         hint = f"did you mean {meant}? Or " if meant else ""
         raise ValueError(f"{text!r} is not a time zone: {hint}write an IANA name like America/Chicago or "
@@ -59,11 +71,9 @@ def parse_zone(text: str) -> tzinfo:
 @lru_cache(maxsize=64)
 def closest_zone(text: str) -> str | None:
     """The IANA zone a misspelt or partial name means: ``London`` -> ``Europe/London``."""
-    from zoneinfo import available_timezones
-
     from outreach.suggest import closest
 
-    return closest(text.strip(), [*ALIASES, *sorted(available_timezones())], shorter=False)
+    return closest(text.strip(), [*ALIASES, *sorted(zone_names().values())], shorter=False)
 
 
 def zone_of(moment: datetime) -> str:
@@ -75,6 +85,13 @@ def zone_of(moment: datetime) -> str:
     if re.fullmatch(r"[A-Z]{2,5}", abbreviation):
         return abbreviation
     return getattr(moment.tzinfo, "key", None) or abbreviation or "UTC"
+
+
+@lru_cache(maxsize=1)
+def zone_names() -> dict[str, str]:
+    """The zone database's names (``Europe/Berlin``) by their case-folded form, without those
+    that name no place."""
+    return {name.casefold(): name for name in available_timezones() if name not in NOT_PLACES}
 
 
 def user_zone(raw: dict[str, str]) -> tzinfo:

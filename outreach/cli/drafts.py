@@ -36,7 +36,8 @@ variant_opt = click.option(
 @variant_opt
 @sheet_campaign_opt
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the .eml files (default: drafts/ in the workspace).")
+              help="Folder for the .eml files, one folder per campaign in it (default: drafts/ in the workspace, "
+                   "which no link there may lead out of).")
 @click.option("--from", "sender", help="Sender, e.g. 'Asha Rao <asha.rao@example.org>' (default: OUTREACH_FROM).")
 @click.option("--imap", "to_imap", is_flag=True,
               help="Append the drafts to the account's IMAP Drafts folder instead of writing .eml files.")
@@ -87,7 +88,7 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
     current folder upward, else from the template's. Where it has no tracking store yet, you are
     asked before one is started (--yes to start it without asking).
     """
-    from outreach.cli.common import load_settings, new_store_confirmed, workspace_folder
+    from outreach.cli.common import load_settings, new_store_confirmed
     from outreach.deliver.drafts import draft_campaign
     from outreach.errors import UserError
 
@@ -96,7 +97,7 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
     settings = load_settings(template, contacts, **{"from": sender})
     feedback = terminal(as_json)
     options = DraftOptions(Sheet(template, contacts, variants, campaign, check_dns, warnings), consent,
-                           out_dir or workspace_folder(settings, "drafts"), to_imap)
+                           out_dir, to_imap)
     with new_store_confirmed(settings, yes=yes):
         run = draft_campaign(settings, options, feedback)
     if as_json:

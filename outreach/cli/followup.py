@@ -26,7 +26,8 @@ DEFAULT_TEMPLATE = Path("templates") / "follow_up.txt"   # what `outreach init` 
 @click.option("--max", "max_followups", default=DEFAULT_MAX, show_default=True, type=click.IntRange(min=0),
               help="At most this many follow-ups per contact.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the .eml drafts (default: drafts/ in the workspace).")
+              help="Folder for the .eml drafts, one folder per campaign in it (default: drafts/ in the workspace, "
+                   "which no link there may lead out of).")
 @click.option("--imap", "to_imap", is_flag=True, help="Put the drafts in the IMAP account's Drafts folder instead.")
 @click.option("--send/--draft", "send", default=False,
               help="Send the follow-ups through SMTP, paced and recorded like `send` (default: --draft).")
@@ -91,7 +92,7 @@ def followup(ctx, campaign: str | None, campaign_option: str | None, template: P
         raise UserError("--out is for .eml files; with --imap the drafts go to the IMAP Drafts folder")
     feedback = terminal(as_json)
     options = FollowupOptions(campaign, template, after, max_followups, no_sync,
-                              out_dir or workspace_folder(settings, "drafts"), to_imap, rate)
+                              out_dir, to_imap, rate)
     with prepare_followups(settings, options, dry_run=dry_run, feedback=feedback) as run:
         ctx.exit(run_followups(settings, run, options, mode="dry-run" if dry_run else "send" if send else "draft",
                                yes=yes, as_json=as_json, feedback=feedback))

@@ -15,7 +15,8 @@ from outreach.track.policy import DEFAULT_AFTER, DEFAULT_MAX
 @click.argument("address")
 @click.argument("outcome")
 @click.option("--campaign", help="Which campaign (needed only when the address is in several).")
-@click.option("--date", "when", help="When it happened: YYYY-MM-DD or an ISO date-time (default: now).")
+@click.option("--date", "when",
+              help="When it happened: YYYY-MM-DD or an ISO date-time, from 2000 to 2099 (default: now).")
 @click.option("--note", help="A few words to keep with the outcome.")
 @click.option("--undo", is_flag=True, help="Take back this mark (a mistake), and its suppression for opted-out "
                                             "and bounced.")
@@ -48,21 +49,15 @@ def mark(address: str, outcome: str, campaign: str | None, when: str | None, not
       outreach mark m.okafor@example.edu replied --json | jq .changed
     """
     from outreach.cli.common import load_settings, new_store_confirmed, print_json
-    from outreach.clock import iso, parse_time
+    from outreach.clock import iso, parse_moment
     from outreach.clock import now as clock_now
     from outreach.config import allows_test_domains
-    from outreach.errors import UserError
     from outreach.store import Store, open_existing
     from outreach.store.outcomes import normalize_outcome
     from outreach.track.marks import mark as record_mark
 
     settings = load_settings()
-    at = clock_now(settings.raw)
-    if when:
-        given = parse_time(when)
-        if given is None:
-            raise UserError(f"--date {when!r} is not a date like 2026-11-20 or 2026-11-20T14:30:00Z")
-        at = given
+    at = parse_moment(when, "--date") if when else clock_now(settings.raw)
     # only an opt-out may create the store: someone can ask not to be written to before we ever did
     if normalize_outcome(outcome) == "opted-out":
         with new_store_confirmed(settings, yes=False, yes_option=False):

@@ -9,7 +9,9 @@ Dates are written as people write them: ``2026-11-28``, ``11/28/2026``, ``Nov 12
 ``12 November 2026``. ``03/04/2026`` is March 4 in the US and 3 April elsewhere, so it is an
 error unless ``OUTREACH_DATE_ORDER`` says MDY or DMY. A date without a year is an interview of
 the current season: the year that puts it nearest to "now" (in December, "Jan 14" is next
-January and "Nov 12" last month).
+January and "Nov 12" last month). A year outside 2000 to 2099 (``clock.YEARS``) is an error
+naming the cell: 9999 or 0001 would take the deadline out of the calendar. A time with AM or
+PM has an hour from 1 to 12 (``13:00 PM`` is an error, not 13:00).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from outreach.clock import MONTHS, parse_duration
+from outreach.clock import IN_YEARS, MONTHS, parse_duration, plausible
 from outreach.clock import now as clock_now
 from outreach.compose.columns import SYNONYMS
 from outreach.compose.contacts import Contact, ContactFile, Problem
@@ -112,7 +114,15 @@ def refuses_contact(policy: str) -> bool:
 
 
 def parse_date(text: str, *, order: str | None, today: date) -> date:
-    """A date as a log writes it; ValueError with a sentence when it is not one (or is ambiguous)."""
+    """A date as a log writes it, in ``clock.YEARS``; ValueError with a sentence when it is not one
+    (or is ambiguous)."""
+    day = _read_date(text, order=order, today=today)
+    if not plausible(day):
+        raise ValueError(f"{text!r} is not a date {IN_YEARS}")
+    return day
+
+
+def _read_date(text: str, *, order: str | None, today: date) -> date:
     value = " ".join(text.strip().casefold().split())
     try:
         if match := _ISO.fullmatch(value):
@@ -167,7 +177,10 @@ def parse_clock_time(text: str) -> time:
     match = _TIME.fullmatch(" ".join(text.strip().casefold().split()))
     if match:
         hour, minute, half = int(match[1]), int(match[2] or 0), (match[3] or "").replace(".", "")
-        if half and 1 <= hour <= 12:
+        if half and not 1 <= hour <= 12:
+            raise ValueError(f"{text!r} is not a time: with AM or PM the hour is from 1 to 12 "
+                             "(write 13:00 or 1:00 PM, not 13:00 PM)")
+        if half:
             hour = hour % 12 + (12 if half == "pm" else 0)
         if (match[2] or half) and hour < 24 and minute < 60:
             return time(hour, minute)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,12 +20,11 @@ from typing import Any, Self
 import jinja2
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.visitor import NodeTransformer
 
 from outreach.addresses import AddressValidator, InvalidAddress
 from outreach.compose import headers
 from outreach.compose.contacts import Contact, Problem
+from outreach.compose.sandbox import ENVIRONMENT, MAX_RENDERED_CHARS, MAX_TEMPLATE_CHARS, LimitError, render_shared
 from outreach.errors import UserError, where
 
 ADDRESS_HEADERS = ("to", "cc", "bcc", "reply-to")
@@ -43,219 +41,10 @@ ADDRESS_SYNTAX = re.compile(r"[@<>]")
 NAME_COLUMNS = ("full_name", "name", "interviewer", "first_name", "last_name")  # see Contact.display_name
 # Stands in for the user's own address when a header block is checked before it is sent.
 PLACEHOLDER_SENDER = Address("You", "you", "example.org")
-MAX_RENDERED_CHARS = 1_000_000
 # A subject or display name longer than this is a slip (a note pasted into the wrong column).
 MAX_HEADER_CHARS = 180
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
 NO_SUCH_COLUMN = "the CSV has no such column"
-
-
-# Resource limits for one render of one part (a header or the body): a template comes from
-# anywhere (a friend's, a forum's) and its cells from strangers, so no template may take the
-# machine's memory or time. Ordinary templates use a tiny fraction of each.
-MAX_WIDTH = 10_000           # center/ljust/rjust/zfill/indent/wordwrap widths, format widths
-MAX_STEPS = 50_000           # loop iterations plus calls (macros, methods) per render
-MAX_SECONDS = 5.0            # wall time per render, checked at every step
-MAX_INT_BITS = 100_000       # (10**64)**64**64 would take minutes and gigabytes
-FORMAT_WIDTH = re.compile(r"\d+|\*|\{")  # widths, and "*" or nested fields that take one from data
-PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?([-+ #0]*[\d*]*(?:\.[\d*]+)?)[a-zA-Z]")
-BRACE_SPEC = re.compile(r"\{[^{}]*?:([^{}]*(?:\{[^{}]*\}[^{}]*)*)\}")
-WIDTH_METHODS = frozenset(["center", "ljust", "rjust", "zfill", "expandtabs"])
-
-
-class LimitError(Exception):
-    """A template went past a resource limit; the message says which."""
-
-
-class Budget:
-    """Steps and a deadline for one render; every loop iteration and call takes a step."""
-
-    def __init__(self):
-        self.steps = 0
-        self.deadline = time.monotonic() + MAX_SECONDS
-
-    def step(self) -> None:
-        self.steps += 1
-        if self.steps > MAX_STEPS:
-            raise LimitError(f"more than {MAX_STEPS:,} loop iterations and calls (nested loops or recursion?)")
-        if self.steps % 1024 == 0 and time.monotonic() > self.deadline:
-            raise LimitError(f"rendering took over {MAX_SECONDS:g} s")
-
-
-def check_width(width, what: str) -> None:
-    if isinstance(width, int) and width > MAX_WIDTH:
-        raise LimitError(f"{what} width {width:,} is over {MAX_WIDTH:,}")
-
-
-def check_format(spec_source: str) -> None:
-    """Refuse ``%99999d``, ``{:>99999}`` and widths taken from data (``%*d``, ``{:{w}}``)."""
-    specs = PERCENT_SPEC.findall(spec_source) + BRACE_SPEC.findall(spec_source)
-    for spec in specs:
-        for token in FORMAT_WIDTH.findall(spec):
-            if token in ("*", "{"):
-                raise LimitError("a format width taken from a value is not allowed")
-            check_width(int(token), "format")
-
-
-def check_size(size: int) -> None:
-    if size > MAX_RENDERED_CHARS:
-        raise LimitError(f"a value would be over {MAX_RENDERED_CHARS:,} characters")
-
-
-class BudgetedLoops(NodeTransformer):
-    """Every ``for`` loop's iterable goes through ``environment.budgeted`` (one step an item), and
-    ``~`` through ``environment.bounded_concat`` (a size cap), before the code is generated."""
-
-    def visit_For(self, node: nodes.For) -> nodes.For:
-        self.generic_visit(node)  # transforms the loop's children in place
-        node.iter = nodes.Call(nodes.EnvironmentAttribute("budgeted"), [node.iter], [], None, None,
-                               lineno=node.lineno)
-        return node
-
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Call:
-        self.generic_visit(node)
-        return nodes.Call(nodes.EnvironmentAttribute("bounded_concat"), node.nodes, [], None, None,
-                          lineno=node.lineno)
-
-
-class Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox with resource limits: sizes of ``*``, ``+``, ``%``, ``~`` and
-    padding methods are capped, and loop iterations and calls count against a per-render
-    budget of steps and seconds. (Immutable: ``list.append`` in a loop could fill memory.)"""
-
-    intercepted_binops = frozenset(["*", "**", "+", "%"])
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.budget = Budget()
-
-    def _parse(self, source, name, filename):
-        return BudgetedLoops().visit(super()._parse(source, name, filename))
-
-    def budgeted(self, iterable):
-        for item in iterable:
-            self.budget.step()
-            yield item
-
-    def bounded_concat(self, *values) -> str:
-        texts = [str(v) for v in values]
-        check_size(sum(map(len, texts)))
-        return "".join(texts)
-
-    def call(self, context, obj, /, *args, **kwargs):
-        self.budget.step()
-        owner = getattr(obj, "__self__", None)
-        if isinstance(owner, str):
-            name = getattr(obj, "__name__", "")
-            if name in WIDTH_METHODS:
-                for arg in args:
-                    check_width(arg, name)
-            elif name == "replace" and len(args) >= 2:
-                check_size(replaced_size(owner, *args[:2]))
-            elif name == "join" and args:
-                args = (list(self.budgeted(args[0])), *args[1:])
-                check_size(len(owner) * len(args[0]) + sum(len(str(a)) for a in args[0]))
-        return super().call(context, obj, *args, **kwargs)
-
-    def wrap_str_format(self, value):
-        """``str.format`` and ``format_map``, sandboxed by Jinja; their widths checked here."""
-        wrapped = super().wrap_str_format(value)
-        if wrapped is not None:
-            check_format(value.__self__)
-        return wrapped
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**" and isinstance(right, int) and right > 64:
-            raise SecurityError("exponent too large")
-        if operator in ("*", "**") and isinstance(left, int) and isinstance(right, int):
-            bits = abs(left).bit_length() * (right if operator == "**" else 1) + abs(right).bit_length()
-            if bits > MAX_INT_BITS:
-                raise LimitError(f"a number would have over {MAX_INT_BITS:,} bits")
-        if operator == "*" and isinstance(left, (str, list)) and isinstance(right, int):
-            check_size(len(left) * right)
-        if operator == "+" and isinstance(left, (str, list)) and isinstance(right, (str, list)):
-            check_size(len(left) + len(right))
-        if operator == "%" and isinstance(left, str):
-            check_format(left)
-        return super().call_binop(context, operator, left, right)
-
-
-def replaced_size(text: str, old: object, new: object) -> int:
-    """The most characters ``text.replace(old, new)`` can produce."""
-    if not isinstance(old, str) or not isinstance(new, str):
-        return len(text)
-    return len(text) + (len(text) // max(len(old), 1) + 1) * len(new)
-
-
-def _bounded_filter(env: Sandbox, name: str, check) -> None:
-    """Wrap Jinja's filter ``name`` so ``check(value, *args)`` runs before it."""
-    original = env.filters[name]
-
-    def bounded(*args, **kwargs):
-        check(*args, **kwargs)
-        return original(*args, **kwargs)
-
-    env.filters[name] = bounded
-
-
-def _width_arg(position: int, keyword: str):
-    def check(*args, **kwargs):
-        width = kwargs.get(keyword, args[position] if len(args) > position else 0)
-        check_width(width, keyword)
-    return check
-
-
-def _limit_filters(env: Sandbox) -> None:
-    _bounded_filter(env, "center", _width_arg(1, "width"))
-    _bounded_filter(env, "indent", _width_arg(1, "width"))
-    _bounded_filter(env, "wordwrap", _width_arg(1, "width"))
-    _bounded_filter(env, "slice", _width_arg(1, "slices"))
-    _bounded_filter(env, "format", lambda value, *args, **kwargs: check_format(str(value)))
-    _bounded_filter(env, "replace", lambda value, old="", new="", *args, **kwargs:
-                    check_size(replaced_size(str(value), old, new)))
-
-
-def _default(value, default_value="", boolean=True):
-    """Jinja's ``default``, but an empty CSV cell counts as missing too."""
-    if isinstance(value, jinja2.Undefined) or (boolean and not value):
-        return default_value
-    return value
-
-
-def make_environment() -> Sandbox:
-    env = Sandbox(undefined=jinja2.StrictUndefined, autoescape=False,
-                  keep_trailing_newline=True, auto_reload=False)
-    env.filters["default"] = env.filters["d"] = _default
-    _limit_filters(env)
-    del env.globals["lipsum"]  # lorem ipsum has no place in an email, and lipsum(10**6) never ends
-    return env
-
-
-ENVIRONMENT = make_environment()
-
-
-def render_shared(template: jinja2.Template, context: dict) -> str:
-    """``template.render(context)`` without copying the context for each header and the body.
-
-    ``context`` already holds the environment's globals. Errors go through Jinja's handler,
-    which points tracebacks at template lines, exactly as ``render`` does.
-    """
-    ENVIRONMENT.budget = Budget()
-    try:
-        return bounded_join(template.root_render_func(template.new_context(context, shared=True)))
-    except Exception:  # noqa: BLE001 (Jinja's handler re-raises every error, pointed at the template line)
-        ENVIRONMENT.handle_exception()
-
-
-def bounded_join(pieces) -> str:
-    """The rendered text, refused as soon as it passes the output cap (not after building it)."""
-    out, size = [], 0
-    for piece in pieces:
-        size += len(piece)
-        if size > MAX_RENDERED_CHARS:  # thrown in at the template's yield, so the error has its line
-            pieces.throw(LimitError(f"the output would be over {MAX_RENDERED_CHARS:,} characters"))
-        out.append(piece)
-    return "".join(out)
 
 
 @dataclass
@@ -299,6 +88,9 @@ class Template:
             raise UserError(f"{self.path}: no such template") from None
         except UnicodeDecodeError as e:
             raise UserError(f"{self.path}: not UTF-8 text (byte {e.start}); save the template as UTF-8") from None
+        if len(text) > MAX_TEMPLATE_CHARS:
+            raise UserError(f"{self.path}: {len(text):,} characters; a template is one email, at most "
+                            f"{MAX_TEMPLATE_CHARS:,} characters (is this the right file?)")
         self.headers: dict[str, _Part] = {}
         # Per address header, its items as the template writes them: (display name, address).
         self.address_items: dict[str, list[tuple[_Part | None, _Part]]] = {}

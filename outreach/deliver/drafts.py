@@ -14,6 +14,7 @@ so a send of the same campaign cannot run meanwhile.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections import Counter
@@ -50,18 +51,31 @@ from outreach.track.gate import Gate
 from outreach.track.history import Past, history
 
 COMMIT_EVERY = 200  # rows recorded per transaction before their files are written: fsyncs are not cheap
+DRAFTS = "drafts"   # the workspace's folder for .eml drafts when --out names none
+MAX_NAME_BYTES = 255  # a file or folder name on ext4, APFS, NTFS and most other file systems
+SHORTENED_HEAD_BYTES = 100  # what a name too long for that keeps of its start
 
 
 def eml_name(address: str) -> str:
-    """``jchen@example.edu.eml``: predictable, safe on every file system, and one per address:
-    any other character is written as ``%XX`` (``o'brien@`` -> ``o%27brien@``), so two
-    addresses never share a file the way ``o'brien@`` and ``o_brien@`` would with a stand-in."""
-    return _escape(address.casefold()) + ".eml"
+    """``jchen@example.edu.eml``: predictable, safe on every file system, and one per address
+    (see :func:`file_name`)."""
+    return file_name(address.casefold(), ".eml")
 
 
-def _escape(text: str) -> str:
-    """Every character outside ``[\\w.@+-]`` as ``%XX``: a file name unique to ``text``."""
-    return re.sub(r"[^\w.@+-]", lambda m: "".join(f"%{byte:02X}" for byte in m[0].encode()), text)
+def file_name(text: str, suffix: str = "") -> str:
+    """``text`` as one file or folder name, the same on every run and unique to ``text``: every
+    character outside ``[\\w.@+-]`` is written as ``%XX`` (``o'brien@`` -> ``o%27brien@``, so it
+    never meets ``o_brien@``), a leading ``.`` too (never hidden, never ``..``). A name longer
+    than file systems take (a local part of 64 ``/``, a campaign of 200 ``é``) keeps its first
+    100 bytes, then ``~`` and a hash of the whole text: ``~`` is ``%7E`` in every other name, so
+    a shortened name never meets one that was not, and names that fitted before are unchanged."""
+    name = re.sub(r"[^\w.@+-]", lambda m: "".join(f"%{byte:02X}" for byte in m[0].encode()), text)
+    if name.startswith("."):
+        name = "%2E" + name[1:]
+    if len((name + suffix).encode()) <= MAX_NAME_BYTES:
+        return name + suffix
+    head = name.encode()[:SHORTENED_HEAD_BYTES].decode(errors="ignore")
+    return f"{head}~{hashlib.sha256(text.encode()).hexdigest()[:20]}{suffix}"
 
 
 class DraftTarget(Protocol):
@@ -100,11 +114,21 @@ class EmlFolder:
         return f"{self.out_dir}/"
 
 
-def campaign_folder(root: Path, campaign: str) -> Path:
-    """``drafts/fall-mentors/``: each campaign's drafts apart, so one never overwrites another's
-    (escaped as file names are, and never ``.``, ``..`` or hidden)."""
-    name = _escape(campaign)
-    return root / ("%2E" + name[1:] if name.startswith(".") else name)
+def campaign_folder(out_dir: Path | None, campaign: str, workspace: Path) -> Path:
+    """``drafts/fall-mentors/``: each campaign's drafts apart, so one never overwrites another's,
+    in ``out_dir`` (``--out``) or else ``drafts/`` in the workspace.
+
+    Refused when a link takes it out of the folder the user named with ``--out``, or out of the
+    workspace when they named none: a shared workspace whose ``drafts/fall-mentors`` is a link
+    to ``~/.ssh`` must not make ``draft`` write there."""
+    folder = (out_dir if out_dir is not None else Path(os.path.relpath(workspace / DRAFTS))) / file_name(campaign)
+    root = (out_dir if out_dir is not None else workspace).resolve()
+    real = folder.resolve()
+    if not real.is_relative_to(root):
+        named = f"the folder given with --out ({out_dir})" if out_dir is not None else "the workspace"
+        raise UserError(f"{folder} leads to {real}, outside {named}: drafts are not written through a link "
+                        "that leaves it; remove the link, or give the folder you mean with --out")
+    return folder
 
 
 def stored_draft_path(where: str, workspace: Path) -> str:
@@ -209,11 +233,12 @@ def draft_key(address: str, step: int) -> str:
 
 # ---------------------------------------------------------------------------- the command
 @contextmanager
-def open_target(settings: Settings, *, to_imap: bool, out_dir: Path,
+def open_target(settings: Settings, *, to_imap: bool, out_dir: Path | None, campaign: str,
                 feedback: Feedback = SILENT) -> Iterator[DraftTarget]:
-    """The draft target of a command: the IMAP Drafts folder with ``to_imap``, else ``out_dir``."""
+    """The draft target of a command: the IMAP Drafts folder with ``to_imap``, else the campaign's
+    folder of ``.eml`` files (:func:`campaign_folder`)."""
     if not to_imap:
-        yield EmlFolder(out_dir)
+        yield EmlFolder(campaign_folder(out_dir, campaign, settings.folder))
         return
     from outreach.mailbox.imap import ImapDrafts, ImapSession
 
@@ -284,7 +309,7 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
         gate.refresh(variant_addresses(contacts))
         run = DraftRun(campaign, "", options.to_imap, [], [], [], [], None, tally)
         rows = render_variants(templates, contacts, assignment, season, promised, sender)
-        with open_target(settings, to_imap=options.to_imap, out_dir=campaign_folder(options.out_dir, campaign),
+        with open_target(settings, to_imap=options.to_imap, out_dir=options.out_dir, campaign=campaign,
                          feedback=feedback) as target:
             feedback.start("drafting", tally.rows)
             try:

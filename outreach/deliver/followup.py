@@ -27,7 +27,7 @@ from outreach.compose.message import make_message_id
 from outreach.compose.templates import RenderError, Template
 from outreach.config import Settings, allows_test_domains, parse_sender
 from outreach.deliver import sending
-from outreach.deliver.drafts import ToDraft, campaign_folder, draft_key, open_target, stored_draft_path, write_drafts
+from outreach.deliver.drafts import ToDraft, draft_key, open_target, stored_draft_path, write_drafts
 from outreach.deliver.session import SendSession, load_account
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
@@ -239,7 +239,7 @@ def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned]
     in words, (address, reason) of each held back)."""
     sender = parse_sender(settings.sender or "")
     held: list[tuple[str, str]] = []
-    with open_target(settings, to_imap=options.to_imap, out_dir=campaign_folder(options.out_dir, run.campaign),
+    with open_target(settings, to_imap=options.to_imap, out_dir=options.out_dir, campaign=run.campaign,
                      feedback=feedback) as target:
         items = []
         for p in planned:
