@@ -9,7 +9,7 @@ auto-replies (a quarter with a return date), bounces, delays, complaints and man
 
 Each command is timed in-process (the query plus the rendering, best of 5) and as a real
 subprocess (`python -m outreach ...`, interpreter start-up included, output to /dev/null,
-best of 3). Target: under 1 s each.
+best of 3). Target (issue 19): under 0.5 s each.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ FOLLOW_UPS = 10_000
 EVENTS = {"reply": 9_000, "auto-reply": 4_000, "bounce": 3_000, "delayed": 1_000, "complaint": 200,
           "replied": 1_500, "declined": 800, "opted-out": 500}
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
-TARGET = 1.0
+TARGET = 0.5
 
 
 def stamp(moment: datetime) -> str:
@@ -197,16 +197,18 @@ def main() -> None:
           f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     rows = [("in-process (best of 5)", in_process(path)), ("subprocess, start-up included (best of 3)",
                                                           subprocesses(path))]
-    worst = 0.0
+    worst = {"wall": 0.0, "CPU": 0.0}
     for title, results in rows:
         print(f"{title:<45} {'wall':>8} {'CPU':>8}")
         for name, (wall, cpu) in results.items():
             verdict = "n/a" if wall != wall else "ok" if wall < TARGET else "SLOW"
             print(f"  {name:<43} {wall * 1000:6.0f} ms {cpu * 1000:6.0f} ms  {verdict}")
             if wall == wall:
-                worst = max(worst, wall)
-    print(f"target: every command under {TARGET:.0f} s (wall): {'met' if worst < TARGET else 'NOT met'}")
-
+                worst = {"wall": max(worst["wall"], wall), "CPU": max(worst["CPU"], cpu)}
+    # On a shared machine the wall clock includes other processes' turns; CPU seconds do not.
+    print(f"target: every command under {TARGET:g} s: " + ", ".join(
+        f"{'met' if seconds < TARGET else 'NOT met'} by {clock} (worst {seconds * 1000:.0f} ms)"
+        for clock, seconds in worst.items()))
 
 if __name__ == "__main__":
     main()
