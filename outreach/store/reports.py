@@ -201,14 +201,14 @@ class Reports(Events):
         self.db.execute("PRAGMA temp_store=MEMORY")
         self._drop_report_tables()
         try:
-            self.db.execute("CREATE TEMP TABLE report_ev (campaign, address, first_reply, bounced, auto, "
-                            "PRIMARY KEY (campaign, address)) WITHOUT ROWID")
-            self.db.execute("CREATE TEMP TABLE report_fu (campaign, address, first_fu, "
+            # One row per contact with anything past the first message: what its events say, then
+            # (an upsert) when it was first followed up.
+            self.db.execute("CREATE TEMP TABLE report_k (campaign, address, first_reply, bounced, auto, first_fu, "
                             "PRIMARY KEY (campaign, address)) WITHOUT ROWID")
             self.db.execute(f"""
-                INSERT INTO report_ev
+                INSERT INTO report_k
                 SELECT m.campaign AS campaign, m.address AS address, MIN(e.first_reply) AS first_reply,
-                       MAX(e.bounced) AS bounced, MAX(e.auto) AS auto
+                       MAX(e.bounced) AS bounced, MAX(e.auto) AS auto, NULL
                 FROM (SELECT message_id,
                              MIN(CASE WHEN kind IN {sql_list(REPLY_KINDS)}
                                       THEN COALESCE(occurred_at, recorded_at) END) AS first_reply,
@@ -219,9 +219,10 @@ class Reports(Events):
                 {where.replace("campaign", "m.campaign")}
                 GROUP BY m.campaign, m.address""", args)
             self.db.execute(f"""
-                INSERT INTO report_fu
-                SELECT campaign, address, MIN(sent_at) AS first_fu FROM messages
-                WHERE step > 0 AND state = 'sent' {also} GROUP BY campaign, address""", args)
+                INSERT INTO report_k (campaign, address, first_fu)
+                SELECT campaign, address, MIN(sent_at) FROM messages
+                WHERE step > 0 AND state = 'sent' {also} GROUP BY campaign, address
+                ON CONFLICT (campaign, address) DO UPDATE SET first_fu = excluded.first_fu""", args)
             base = self.db.execute(f"""
                 SELECT m0.campaign, {group}, COUNT(*), SUM(m0.state = 'sent'), SUM(m0.state = 'failed'),
                        SUM(m0.state IN ('sending', 'uncertain')), MIN(CASE WHEN m0.state = 'sent' THEN m0.sent_at END)
@@ -230,16 +231,12 @@ class Reports(Events):
                 GROUP BY 1, 2""", (*group_args, *args)).fetchall()
             outcomes = self.db.execute(f"""
                 WITH c AS (
-                    SELECT m0.campaign AS campaign, {group} AS grp, ev.first_reply AS first_reply,
-                           fu.first_fu AS first_fu, ev.first_reply IS NOT NULL AS replied,
-                           ev.first_reply IS NULL AND COALESCE(ev.bounced, 0) AS bounced,
-                           COALESCE(ev.auto, 0) AS auto
-                    FROM (SELECT campaign, address FROM report_ev UNION ALL
-                          SELECT campaign, address FROM report_fu f WHERE NOT EXISTS (
-                              SELECT 1 FROM report_ev e WHERE e.campaign = f.campaign AND e.address = f.address)) AS k
+                    SELECT m0.campaign AS campaign, {group} AS grp, k.first_reply AS first_reply,
+                           k.first_fu AS first_fu, k.first_reply IS NOT NULL AS replied,
+                           k.first_reply IS NULL AND COALESCE(k.bounced, 0) AS bounced,
+                           COALESCE(k.auto, 0) AS auto
+                    FROM report_k k
                     CROSS JOIN messages m0 ON m0.campaign = k.campaign AND m0.address = k.address AND m0.step = 0
-                    LEFT JOIN report_ev ev ON ev.campaign = k.campaign AND ev.address = k.address
-                    LEFT JOIN report_fu fu ON fu.campaign = k.campaign AND fu.address = k.address
                     WHERE m0.state = 'sent')
                 SELECT campaign, grp, SUM(bounced), SUM(replied), SUM(auto AND NOT bounced),
                        SUM(first_fu IS NOT NULL),
@@ -252,12 +249,12 @@ class Reports(Events):
             usable = f"BETWEEN julianday('{EARLIEST:%Y-%m-%d}') AND julianday('{LATEST:%Y-%m-%d}')"
             self.db.execute(f"""
                 CREATE TEMP TABLE report_replies AS
-                SELECT m0.campaign AS campaign, {group} AS grp, ev.first_reply AS first_reply,
+                SELECT m0.campaign AS campaign, {group} AS grp, k.first_reply AS first_reply,
                        CASE WHEN julianday(m0.sent_at) {usable}
-                            THEN MAX(julianday(ev.first_reply) - julianday(m0.sent_at), 0) * 24 END AS hours
-                FROM report_ev ev CROSS JOIN messages m0 ON m0.campaign = ev.campaign AND m0.address = ev.address
-                                                        AND m0.step = 0
-                WHERE m0.state = 'sent' AND julianday(ev.first_reply) {usable}""", group_args)
+                            THEN MAX(julianday(k.first_reply) - julianday(m0.sent_at), 0) * 24 END AS hours
+                FROM report_k k CROSS JOIN messages m0 ON m0.campaign = k.campaign AND m0.address = k.address
+                                                      AND m0.step = 0
+                WHERE m0.state = 'sent' AND julianday(k.first_reply) {usable}""", group_args)
             median = """SELECT campaign, {g}, AVG(hours) FROM (
                             SELECT campaign, grp, hours,
                                    ROW_NUMBER() OVER (PARTITION BY campaign{p} ORDER BY hours) AS rn,
@@ -300,5 +297,5 @@ class Reports(Events):
                 "spans": [(c, _day(first), last_reply.get(c), _day(fu)) for c, (first, fu) in spans.items()]}
 
     def _drop_report_tables(self) -> None:
-        for table in ("report_ev", "report_fu", "report_replies"):
+        for table in ("report_k", "report_replies"):
             self.db.execute(f"DROP TABLE IF EXISTS temp.{table}")
