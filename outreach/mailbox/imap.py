@@ -150,6 +150,10 @@ class ImapSession:
         except OSError as e:
             raise UserError(f"cannot connect to {self._where()} ({e.strerror or e})") from None
         self.wire = Wire(self, client)
+        # imapclient sets imaplib's debug level to 5 to hand every line to a logger: imaplib then
+        # formats each line read, each regex match and each literal (repr of the bytes) for a
+        # logger nobody listens to, a fifth of a cold sync's CPU. (It would also log LOGIN's password.)
+        client._imap.debug = 0
         if server.security == "starttls":
             try:
                 client.starttls(context)
