@@ -22,9 +22,10 @@ What it measures
     "Bytes received" is counted at the socket by ``outreach.mailbox.imap`` (imaplib's read/readline),
     so it is what crossed the connection after the greeting, TLS framing excluded. "Bodies"
     is the number of messages whose body (up to 256 KiB) was fetched. The benchmark checks
-    that it equals the auto-replies and reports about the campaign plus the bounces of other
-    mail in the window read (a bounce of some other message can only be told apart by what is
-    inside it), i.e. that no other unrelated message had its body downloaded. (The tests check
+    that it equals the messages about the campaign (replies too: an out-of-office notice may say
+    so only in its body) plus the bounces of other mail in the window read (a bounce of some
+    other message can only be told apart by what is inside it), i.e. that no other unrelated
+    message had its body downloaded. (The tests check
     the same count on a small mailbox whose every message is known.)
 
     Two scenarios, each on its own fresh mailbox:
@@ -34,8 +35,10 @@ What it measures
     * ``year``: a year of mail with the campaign sent 30 days ago, so sync asks the server only
       for mail that arrived since (UID SEARCH ... SINCE), as it does for a real mailbox.
 
-Targets (from the issue): cold <= 15 s, incremental <= 0.5 s, no bodies fetched for unrelated
-mail. Correctness is checked too: every response recorded with its kind, nothing else.
+Targets: cold under 2 s (issue 19; the wall clock includes Dovecot reading the mailbox for the
+first time, on the same machine; the CPU figure is the client's alone), incremental <= 0.5 s,
+no bodies fetched for unrelated mail. Correctness is checked too: every response recorded with
+its kind, nothing else.
 
 How to run (from the repository root; needs Dovecot: apt-get install dovecot-imapd)::
 
@@ -73,6 +76,7 @@ from tests.tls import make_certificate  # noqa: E402
 SUBJECT = "Prospective IMG collaborator interested in {topic} radiology research"
 TOPICS = ["stroke", "neuro-oncology", "musculoskeletal", "pediatric", "cardiac", "breast", "emergency", "thoracic"]
 CAMPAIGN_AGE = timedelta(days=30)
+COLD = 2.0  # seconds for a cold sync (issue 19); incremental: 0.5 s
 NOW = datetime.now(timezone.utc)
 
 
@@ -309,20 +313,23 @@ def scenario(name: str, args, server: Dovecot, cert: Path, base: Path, context: 
     print("  matched by " + ", ".join(f"{k} {n}" for k, n in sorted(strengths.items())))
     new_ok = sorted(e["address"] for e in new["events"]) == sorted(s.to for s in fresh)
 
-    # bodies: which messages had theirs fetched? Re-derive from what could need it.
+    # bodies: which messages had theirs fetched? Re-derive from what could need it: every message
+    # about the campaign (a reply too: an out-of-office notice may say so only in its body) and
+    # the bounces of other mail; nothing else.
     kinds = Counter(kind for _, _, kind, about in items if not about)
-    needs_body = sum(1 for _, _, kind, about in items if about and kind != "reply")
+    needs_body = sum(1 for _, _, kind, about in items if about)
     foreign_reports = kinds["foreign-bounce"]
     if name == "year":
         foreign_reports = sum(1 for when, _, kind, about in items if not about and kind == "foreign-bounce"
                               and when >= since.replace(hour=0, minute=0, second=0))
     unrelated_bodies = cold["stats"]["bodies_fetched"] - needs_body
-    print(f"  bodies: {needs_body} auto-replies and reports about the campaign, {unrelated_bodies} unrelated "
+    print(f"  bodies: {needs_body} replies, auto-replies and reports about the campaign, {unrelated_bodies} unrelated "
           f"(= {foreign_reports} bounces of other mail, which only their body tells apart; "
           f"0 of the {sum(kinds.values()) - kinds['foreign-bounce']:,} other unrelated messages)")
     ok = (missed == wrong_kind == false_matches == 0 and new_ok and unrelated_bodies == foreign_reports
-          and cold_s <= 15 and idle_s <= 0.5)
-    print(f"  targets: cold {cold_s:.2f} s <= 15 s {'OK' if cold_s <= 15 else 'MISSED'}; "
+          and cold_s < COLD and idle_s <= 0.5)
+    print(f"  targets: cold {cold_s:.2f} s < {COLD:g} s {'OK' if cold_s < COLD else 'MISSED'} "
+          f"(CPU {cold_cpu:.2f} s {'OK' if cold_cpu < COLD else 'MISSED'}); "
           f"incremental {idle_s:.2f} s <= 0.5 s {'OK' if idle_s <= 0.5 else 'MISSED'}; "
           f"unrelated non-report bodies 0 {'OK' if unrelated_bodies == foreign_reports else 'MISSED'}; "
           f"results {'OK' if missed == wrong_kind == false_matches == 0 and new_ok else 'WRONG'}")
