@@ -648,20 +648,18 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
     for start in range(0, len(uids), CHUNK):
         chunk = uids[start:start + CHUNK]
         fetched = session.fetch_headers(chunk)
-        decisions = {}
+        decisions: dict[int, tuple[str, Message]] = {}  # uid -> FULL or HEADERS, and the headers
         for uid, item in fetched.items():
             with one_message(report, index, f"{folder} uid {uid}", {"folder": folder, "uid": uid}):
                 decision = screen(screening_headers(item.headers), index)
-                # only what may concern us is parsed in full: most of a mailbox is skipped
-                decisions[uid] = (decision, None if decision == SKIP else parse_headers(item.headers))
+                if decision != SKIP:  # only what may concern us is parsed in full: most of a mailbox is not
+                    decisions[uid] = (decision, parse_headers(item.headers))
         bodies = session.fetch_bodies([uid for uid, (d, _) in decisions.items() if d == FULL])
         with store.transaction():
             for uid in chunk:
                 if uid not in decisions:
-                    continue  # expunged since the search, or its headers were unreadable
+                    continue  # skipped, expunged since the search, or its headers were unreadable
                 decision, headers = decisions[uid]
-                if decision == SKIP:
-                    continue
                 where = f"{folder} uid {uid}"
                 with one_message(report, index, where, {"folder": folder, "uid": uid}, store) as seen:
                     seen["headers"] = headers

@@ -224,7 +224,7 @@ def fisher_exact(replied_a: int, silent_a: int, replied_b: int, silent_b: int) -
         weights.append(weight)
     observed = replied_a - mode if replied_a >= mode else high - replied_a  # its place in weights
     limit = weights[observed] * (1 + 1e-7)
-    extreme = math.fsum(filter(limit.__ge__, weights))  # w <= limit
+    extreme = math.fsum([w for w in weights if w <= limit])
     return min(1.0, extreme / math.fsum(weights))
 
 

@@ -244,9 +244,9 @@ def format_status(rows: list[StatusRow], styler=None) -> str:
         columns = (f"  {'line':>5}  {'address':<{width}}  {'state':<{state_width}}  "
                    f"{'last event':<{event_width}}  next action")
         out.append(styler(columns, "note") if styler else columns)
-        for _, line, address, state, event, action, kind, _ in block:
-            if styler and kind in colours:
-                action = styler(action, colours[kind])
-            out.append(f"  {str(line).rjust(5) if line else '    -'}  {address.ljust(width)}  {state.ljust(state_width)}"
-                       f"  {(event or '-').ljust(event_width)}  {action}")
+        for _, line, address, state, event, text, kind, _ in block:
+            number = str(line).rjust(5) if line else "    -"
+            action = styler(text, colours[kind]) if styler and kind in colours else text
+            out.append(f"  {number}  {address.ljust(width)}  {state.ljust(state_width)}  "
+                       f"{(event or '-').ljust(event_width)}  {action}")
     return "\n".join(out)
