@@ -180,7 +180,8 @@ class Reports(Events):
         return error if row is None else damaged_row(dict(row), "contact")
 
     def report_data(self, campaigns: list[str] | None, by: str | None) -> dict[str, list[tuple]]:
-        """The report's aggregates, computed in SQL: counts, medians and reply timelines.
+        """The report's aggregates, computed in SQL: counts, medians and reply timelines, and
+        which campaigns are thank-you notes (a first message of that Kind: never followed up).
 
         ``by`` is None (campaign totals only), ``"variant"``, or a CSV column name. Rows with
         ``grp`` NULL are the campaign totals (sums of their groups; medians are computed on
@@ -225,7 +226,8 @@ class Reports(Events):
                 ON CONFLICT (campaign, address) DO UPDATE SET first_fu = excluded.first_fu""", args)
             base = self.db.execute(f"""
                 SELECT m0.campaign, {group}, COUNT(*), SUM(m0.state = 'sent'), SUM(m0.state = 'failed'),
-                       SUM(m0.state IN ('sending', 'uncertain')), MIN(CASE WHEN m0.state = 'sent' THEN m0.sent_at END)
+                       SUM(m0.state IN ('sending', 'uncertain')), MIN(CASE WHEN m0.state = 'sent' THEN m0.sent_at END),
+                       MAX(m0.kind = 'thank-you')
                 FROM messages m0 {"NOT INDEXED" if campaigns is None else ""}
                 WHERE m0.step = 0 {also.replace("campaign", "m0.campaign")}
                 GROUP BY 1, 2""", (*group_args, *args)).fetchall()
@@ -274,7 +276,10 @@ class Reports(Events):
         # auto_replied, followed_up, replied_before_followup, replied_after_followup.
         groups: dict[tuple, list] = {}
         spans: dict[str, list] = {}
-        for campaign, grp, planned, sent, failed, uncertain, first_sent in base:
+        thank_you = set()
+        for campaign, grp, planned, sent, failed, uncertain, first_sent, thanks in base:
+            if thanks:
+                thank_you.add(campaign)
             groups[(campaign, grp)] = [planned, sent or 0, failed or 0, uncertain or 0, 0, sent or 0, 0, 0, 0, 0, 0]
             span = spans.setdefault(campaign, [None, None])
             span[0] = min(filter(None, (span[0], first_sent)), default=None)
@@ -294,7 +299,8 @@ class Reports(Events):
         for campaign, _, day, _ in timeline:
             last_reply[campaign] = max(last_reply.get(campaign, day), day)
         return {"counts": rows, "medians": medians, "timeline": timeline,
-                "spans": [(c, _day(first), last_reply.get(c), _day(fu)) for c, (first, fu) in spans.items()]}
+                "spans": [(c, _day(first), last_reply.get(c), _day(fu)) for c, (first, fu) in spans.items()],
+                "thank_you": sorted(thank_you)}
 
     def _drop_report_tables(self) -> None:
         for table in ("report_k", "report_replies"):

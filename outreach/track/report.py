@@ -133,11 +133,7 @@ def report_for(store: Store, campaigns: list[str] | None, by: str | None, now: d
             if by not in columns:
                 raise UserError(f"--by {by}: no such column in the contacts of these campaigns "
                                 f"(columns: {', '.join(columns) or 'none'}; or use --by variant)")
-    report = build(store.report_data(campaigns, by), by, now)
-    thank_you = store.campaigns_of_kind("thank-you")
-    for section in report.campaigns:
-        section.thank_you = section.campaign in thank_you
-    return report
+    return build(store.report_data(campaigns, by), by, now)
 
 
 def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) -> Report:
@@ -166,6 +162,8 @@ def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) 
         section.first_sent = parse_day(first_sent)
         section.last_reply = parse_day(last_reply)
         section.first_followup = parse_day(first_followup)
+    for campaign in data.get("thank_you", ()):
+        sections[campaign].thank_you = True
     if by is not None:  # the totals' curve, from the groups' daily counts
         for section in sections.values():
             daily: dict[date, int] = {}
