@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
+from itertools import groupby
+from operator import itemgetter
 from typing import NamedTuple
 
 from outreach.clock import EARLIEST, LATEST
@@ -75,6 +77,25 @@ def _return_date(detail: str | None) -> str | None:
         return date(*map(int, match.groups())).isoformat()
     except ValueError:
         return None
+
+
+def _medians(rows: Iterable[tuple], *, grouped: bool) -> list[tuple]:
+    """(campaign, None, median) for each campaign and, ``grouped``, (campaign, group, median) for
+    each group, from (campaign, group, hours) rows sorted in that order: one sorted read, where a
+    window function per level sorted the replies once for the campaigns and again for the groups."""
+    medians: list[tuple] = []
+    for campaign, rows_of_campaign in groupby(rows, key=itemgetter(0)):
+        in_campaign = list(rows_of_campaign)
+        medians.append((campaign, None, _median(sorted(hours for _, _, hours in in_campaign))))
+        if grouped:
+            for group, rows_of_group in groupby(in_campaign, key=itemgetter(1)):
+                medians.append((campaign, group, _median([hours for _, _, hours in rows_of_group])))
+    return medians
+
+
+def _median(ordered: list[float]) -> float:
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _day(timestamp: str | None) -> str | None:
@@ -257,14 +278,8 @@ class Reports(Events):
                 FROM report_k k CROSS JOIN messages m0 ON m0.campaign = k.campaign AND m0.address = k.address
                                                       AND m0.step = 0
                 WHERE m0.state = 'sent' AND julianday(k.first_reply) {usable}""", group_args)
-            median = """SELECT campaign, {g}, AVG(hours) FROM (
-                            SELECT campaign, grp, hours,
-                                   ROW_NUMBER() OVER (PARTITION BY campaign{p} ORDER BY hours) AS rn,
-                                   COUNT(*) OVER (PARTITION BY campaign{p}) AS n
-                            FROM report_replies WHERE hours IS NOT NULL)
-                        WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY campaign{p}"""
-            medians = self.db.execute(median.format(g="NULL", p="") + (
-                "" if by is None else " UNION ALL " + median.format(g="grp", p=", grp"))).fetchall()
+            medians = _medians(self.db.execute("SELECT campaign, grp, hours FROM report_replies WHERE hours IS NOT NULL "
+                                               "ORDER BY campaign, grp, hours"), grouped=by is not None)
             timeline = self.db.execute(
                 f"""SELECT campaign, {"NULL" if by is None else "grp"}, date(first_reply) AS day, COUNT(*)
                     FROM report_replies GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""").fetchall()
