@@ -200,7 +200,7 @@ class Reports(Events):
                               "LIMIT 1").fetchone() if "JSON" in str(error) else None
         return error if row is None else damaged_row(dict(row), "contact")
 
-    def report_data(self, campaigns: list[str] | None, by: str | None) -> dict[str, list[tuple]]:
+    def report_data(self, campaigns: list[str] | None, by: str | None) -> dict[str, list]:
         """The report's aggregates, computed in SQL: counts, medians and reply timelines, and
         which campaigns are thank-you notes (a first message of that Kind: never followed up).
 

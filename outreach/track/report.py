@@ -136,7 +136,7 @@ def report_for(store: Store, campaigns: list[str] | None, by: str | None, now: d
     return build(store.report_data(campaigns, by), by, now)
 
 
-def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) -> Report:
+def build(data: dict[str, list], by: str | None, generated_at: datetime) -> Report:
     """Turn :meth:`Store.report_data` rows into a :class:`Report`."""
     sections: dict[str, CampaignReport] = {}   # campaign name -> its part of the report
     for campaign, group, *numbers in data["counts"]:
