@@ -278,8 +278,9 @@ class Reports(Events):
                 FROM report_k k CROSS JOIN messages m0 ON m0.campaign = k.campaign AND m0.address = k.address
                                                       AND m0.step = 0
                 WHERE m0.state = 'sent' AND julianday(k.first_reply) {usable}""", group_args)
-            medians = _medians(self.db.execute("SELECT campaign, grp, hours FROM report_replies WHERE hours IS NOT NULL "
-                                               "ORDER BY campaign, grp, hours"), grouped=by is not None)
+            replies = self.db.execute("SELECT campaign, grp, hours FROM report_replies WHERE hours IS NOT NULL "
+                                      "ORDER BY campaign, grp, hours")
+            medians = _medians(replies, grouped=by is not None)
             timeline = self.db.execute(
                 f"""SELECT campaign, {"NULL" if by is None else "grp"}, date(first_reply) AS day, COUNT(*)
                     FROM report_replies GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""").fetchall()
