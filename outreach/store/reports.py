@@ -119,7 +119,9 @@ class Reports(Events):
         Sized for 100,000 messages: events are aggregated per message in SQL and follow-ups
         (few) are read on their own; both are then dictionaries looked up while the first
         messages stream by in one pass, which SQLite's automatic indexes did several times slower.
-        For one campaign, only its messages' events and its contacts' replies are read.
+        For one campaign, only its messages' events and its contacts' replies are read. The first
+        messages come in the order of the (campaign, address, step) key and SQLite sorts one
+        campaign at a time by line (measured 10-25 ms less than one sort of all 90,000 rows).
         """
         self.db.create_function("outreach_return_date", 1, _return_date, deterministic=True)
         db = self.db.cursor()
@@ -162,8 +164,7 @@ class Reports(Events):
         for camp, address, line, state, sent_at, error, message_id, kind in db.execute(
                 f"""SELECT campaign, address, contact_line, state, sent_at,
                            CASE WHEN state != 'sent' THEN error END, message_id, kind
-                    FROM messages {"NOT INDEXED" if campaign is None else ""}
-                    WHERE step = 0 {also} ORDER BY campaign, contact_line, address""", args):
+                    FROM messages WHERE step = 0 {also} ORDER BY campaign, contact_line, address""", args):
             ev = events.get(message_id, no_events)
             fu = followups.get((camp, address))
             if fu is None:
