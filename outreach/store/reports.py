@@ -259,9 +259,9 @@ class Reports(Events):
                 SELECT m0.campaign, {group}, COUNT(*), SUM(m0.state = 'sent'), SUM(m0.state = 'failed'),
                        SUM(m0.state IN ('sending', 'uncertain')), MIN(CASE WHEN m0.state = 'sent' THEN m0.sent_at END),
                        MAX(m0.kind = 'thank-you')
-                FROM messages m0 {"NOT INDEXED" if campaigns is None else ""}
+                FROM messages m0 {"NOT INDEXED" if campaigns is None and by is not None else ""}
                 WHERE m0.step = 0 {also.replace("campaign", "m0.campaign")}
-                GROUP BY 1, 2""", (*group_args, *args)).fetchall()
+                GROUP BY {"1" if by is None else "1, 2"}""", (*group_args, *args)).fetchall()
             outcomes = self.db.execute(f"""
                 WITH c AS (
                     SELECT m0.campaign AS campaign, {group} AS grp, k.first_reply AS first_reply,
