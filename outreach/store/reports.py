@@ -130,6 +130,9 @@ class Reports(Events):
         db.row_factory = None  # plain tuples: a sqlite3.Row for each of 100,000 rows costs more than it helps
         where, args = _in("campaign", None if campaign is None else [campaign])
         also = where.replace("WHERE", "AND")
+        # The row number comes from the Message-ID's own index; one campaign's events are picked
+        # by that campaign's Message-IDs (through the key), not by reading each event's message.
+        ours = "" if campaign is None else "WHERE e.message_id IN (SELECT message_id FROM messages WHERE campaign = ?)"
         events = {row[0]: row[1:] for row in db.execute(
             f"""SELECT m.id,
                        MIN(CASE WHEN e.kind IN {sql_list(REPLY_KINDS)} THEN COALESCE(e.occurred_at, e.recorded_at) END),
@@ -143,7 +146,7 @@ class Reports(Events):
                                 THEN ' (by address)' ELSE '' END),
                        MAX(CASE WHEN e.kind IN {sql_list(UNCONFIRMED_KINDS)} THEN e.kind END)
                 FROM events e CROSS JOIN messages m ON m.message_id = e.message_id
-                {where.replace("campaign", "m.campaign")} GROUP BY m.id""", args)}
+                {ours} GROUP BY m.id""", args)}
         # campaign -> address -> [last_step, last_state, followups_sent, last_sent_at, last_error, events...]
         followups: dict[str, dict[str, list]] = {}
         for camp, address, step, state, sent_at, error, row_id in db.execute(
