@@ -348,17 +348,6 @@ class ImapSession:
             raise IMAPClientError(f"FETCH failed: {data!r}")
         return parse_header_fetch(data, set(uids))
 
-    @contextmanager
-    def literals_to(self, as_read: Callable[[bytes], object]) -> Iterator[None]:
-        """Within the block, ``as_read`` is handed each literal as it arrives (the header blocks of a
-        FETCH, and anything else a server puts in literals): work done on them then overlaps with
-        the server preparing the rest of the answer, where it would otherwise wait for all of it."""
-        self.wire.as_read = as_read
-        try:
-            yield
-        finally:
-            self.wire.as_read = None
-
     def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
         """uid -> the message (its first BODY_LIMIT bytes), without setting \\Seen."""
         bodies: dict[int, bytes] = {}
@@ -525,7 +514,6 @@ class Wire:
         self.limit = HEADER_LIMIT
         self.answer = 0         # bytes received since the last command was sent
         self.line = b""         # the last line received: it names the message a literal belongs to
-        self.as_read: Callable[[bytes], object] | None = None  # given each literal as it is read
         self._read, self._readline, self._send = self.imap.read, self.imap.readline, self.imap.send
         self.imap.read, self.imap.readline, self.imap.send = self.read, self.readline, self.send
 
@@ -541,10 +529,7 @@ class Wire:
         if size > self.limit or self.answer + size > RESPONSE_LIMIT:
             self._refuse(f"announced a {size:,}-byte literal{self._about()}, more than the "
                          f"{min(self.limit, RESPONSE_LIMIT - self.answer):,} bytes asked for")
-        data = self._count(self._read(size))
-        if self.as_read is not None:
-            self.as_read(data)
-        return data
+        return self._count(self._read(size))
 
     def readline(self) -> bytes:
         self.line = self._count(self._readline())

@@ -628,27 +628,6 @@ def sync_imap(store: Store, session, own_addresses: Iterable[str], *, extra_fold
     return report
 
 
-class Screened:
-    """:func:`screen` of each header block as it arrives, while the server is still preparing the
-    rest of the chunk (it waited idle while every block was screened after the whole answer).
-    The decision depends on the block's bytes and the index alone, and the index does not change
-    until the chunk is recorded, so an answer looked up by the bytes is the one screening them
-    again would give. A block whose screening fails is screened again where the failure is
-    reported against its message."""
-
-    def __init__(self, index: Index):
-        self.index = index
-        self.known: dict[bytes, str] = {}
-
-    def add(self, block: bytes) -> None:
-        with suppress(Exception):  # screened again, and reported against its message, in decision()
-            self.known[block] = screen(screening_headers(block), self.index)
-
-    def decision(self, block: bytes) -> str:
-        known = self.known.get(block)
-        return known if known is not None else screen(screening_headers(block), self.index)
-
-
 def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder: str, full: bool,
                  progress: Feedback, report: Report) -> None:
     uidvalidity, uidnext = session.examine(folder)
@@ -668,13 +647,11 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
     progress.start(f"reading {folder}", len(uids))
     for start in range(0, len(uids), CHUNK):
         chunk = uids[start:start + CHUNK]
-        screened = Screened(index)
-        with session.literals_to(screened.add):
-            fetched = session.fetch_headers(chunk)
+        fetched = session.fetch_headers(chunk)
         decisions: dict[int, tuple[str, Message]] = {}  # uid -> FULL or HEADERS, and the headers
         for uid, item in fetched.items():
             with one_message(report, index, f"{folder} uid {uid}", {"folder": folder, "uid": uid}):
-                decision = screened.decision(item.headers)
+                decision = screen(screening_headers(item.headers), index)
                 if decision != SKIP:  # only what may concern us is parsed in full: most of a mailbox is not
                     decisions[uid] = (decision, parse_headers(item.headers))
         bodies = session.fetch_bodies([uid for uid, (d, _) in decisions.items() if d == FULL])

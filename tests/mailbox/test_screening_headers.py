@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +19,7 @@ from outreach.mailbox.classify import (
     parse_headers,
     screening_headers,
 )
-from outreach.mailbox.sync import Index, Screened, SentMessage, screen
+from outreach.mailbox.sync import Index, SentMessage, screen
 from tests import mail_samples as samples
 
 SENT = samples.outgoing("j.chen@example.edu")
@@ -112,35 +111,3 @@ def test_the_address_parser_is_skipped_only_where_no_mail_system_can_be_named(pa
     name, address = parseaddr(value)
     if DAEMON.match(address) or DAEMON_NAME.search(name) or (not address and "<>" in value):
         assert _may_name_a_mail_system(value), value
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(SAMPLES), st.floats(0, 1), st.binary(max_size=12)), max_size=12),
-       st.lists(st.integers(0, 11), max_size=12))
-def test_a_block_screened_as_it_arrived_is_decided_as_screening_it_again_would(damaged, read_as_they_came):
-    """sync screens each header block as it is read (Screened.add) and looks the decision up by
-    its bytes afterwards: the same decision, for any blocks, any of them read or not, repeated."""
-    blocks = []
-    for raw, where, junk in damaged:
-        block = header_block(raw)
-        at = int(where * len(block))
-        blocks.append(block[:at] + junk + block[at:])
-    screened = Screened(INDEX)
-    for n in read_as_they_came:
-        if n < len(blocks):
-            screened.add(blocks[n])
-    for block in blocks:
-        assert screened.decision(block) == screen(screening_headers(block), INDEX)
-
-
-def test_a_block_whose_screening_fails_fails_again_where_its_message_is_reported(monkeypatch):
-    from outreach.mailbox import sync
-
-    def refuse(headers, index):
-        raise ValueError("a header the parser chokes on")
-
-    screened = Screened(INDEX)
-    monkeypatch.setattr(sync, "screen", refuse)
-    screened.add(header_block(SAMPLES[0]))  # nothing raised while the answer is still being read
-    with pytest.raises(ValueError, match="chokes"):
-        screened.decision(header_block(SAMPLES[0]))
