@@ -157,25 +157,38 @@ def in_process(path: Path) -> dict[str, float]:
     return results
 
 
-def subprocesses(path: Path) -> dict[str, float]:
+COMMANDS = [["--version"], ["report"], ["report", "--by", "variant"], ["report", "--by", "institution"],
+            ["report", "--json"], ["status"], ["status", "campaign-00"]]
+
+
+def subprocesses(path: Path, checkouts: list[Path], repeat: int) -> dict[Path, dict[str, tuple[float, float]]]:
+    """Each command of each checkout as a subprocess, best of ``repeat``; the checkouts take turns
+    run by run, so that a change in the machine's load falls on all of them alike."""
     # As installed: byte-code cached (this sandbox sets PYTHONDONTWRITEBYTECODE, which makes every
     # start-up compile outreach, click and jinja2 from source again).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update({"PYTHONPATH": str(ROOT), "OUTREACH_DB": str(path), "OUTREACH_NOW": stamp(NOW), "NO_COLOR": "1"})
-    results = {}
-    commands = [["--version"], ["report"], ["report", "--by", "variant"], ["report", "--by", "institution"],
-                ["report", "--json"], ["status"], ["status", "campaign-00"]]
-    for args in commands:
-        def run():
-            done = subprocess.run([sys.executable, "-m", "outreach", *args], env=env, cwd=path.parent,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env.update({"OUTREACH_DB": str(path), "OUTREACH_NOW": stamp(NOW), "NO_COLOR": "1"})
+    results: dict[Path, dict[str, tuple[float, float]]] = {checkout: {} for checkout in checkouts}
+    for args in COMMANDS:
+        name = "outreach " + " ".join(args)
+
+        def run(checkout: Path, args: list[str] = args) -> None:
+            done = subprocess.run([sys.executable, "-m", "outreach", *args], env={**env, "PYTHONPATH": str(checkout)},
+                                  cwd=path.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if done.returncode not in (0, 1):
-                raise SystemExit(f"outreach {' '.join(args)} failed: {done.stderr.strip()}")
+                raise SystemExit(f"outreach {' '.join(args)} ({checkout}) failed: {done.stderr.strip()}")
         try:
-            run()  # warm: byte-code written, file cache filled
-            results["outreach " + " ".join(args)] = best(run, 3, children=True)
+            for checkout in checkouts:
+                run(checkout)  # warm: byte-code written, file cache filled
+            runs: dict[Path, list[tuple[float, float]]] = {checkout: [] for checkout in checkouts}
+            for _ in range(repeat):
+                for checkout in checkouts:
+                    runs[checkout].append(best(lambda checkout=checkout: run(checkout), 1, children=True))
+            for checkout in checkouts:
+                results[checkout][name] = min(runs[checkout])
         except SystemExit as e:
-            results["outreach " + " ".join(args)] = (float("nan"), float("nan"))
+            for checkout in checkouts:
+                results[checkout][name] = (float("nan"), float("nan"))
             print(f"  ({e})")
     return results
 
@@ -183,6 +196,10 @@ def subprocesses(path: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rebuild", action="store_true", help="build the store again")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="also time the commands of this checkout (e.g. `git worktree add /tmp/base main`), "
+                             "taking turns with this one, and print both")
+    parser.add_argument("--runs", type=int, default=3, help="subprocess runs of each command (best taken; default 3)")
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / "report.db"
@@ -196,8 +213,10 @@ def main() -> None:
     store.close()
     print(f"store: {messages:,} sent messages, {events:,} events; Python {sys.version.split()[0]}, "
           f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    rows = [("in-process (best of 5)", in_process(path)), ("subprocess, start-up included (best of 3)",
-                                                          subprocesses(path))]
+    checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
+    timed = subprocesses(path, checkouts, args.runs)
+    rows = [("in-process (best of 5)", in_process(path)),
+            (f"subprocess, start-up included (best of {args.runs})", timed[ROOT])]
     worst = {"wall": 0.0, "CPU": 0.0}
     for title, results in rows:
         print(f"{title:<45} {'wall':>8} {'CPU':>8}")
@@ -206,6 +225,13 @@ def main() -> None:
             print(f"  {name:<43} {wall * 1000:6.0f} ms {cpu * 1000:6.0f} ms  {verdict}")
             if wall == wall:
                 worst = {"wall": max(worst["wall"], wall), "CPU": max(worst["CPU"], cpu)}
+    if args.against:
+        print(f"{'subprocess, taking turns: this checkout':<45} {'wall':>8} {'CPU':>8}    "
+              f"against {args.against}: wall, CPU")
+        for name, (wall, cpu) in timed[ROOT].items():
+            base_wall, base_cpu = timed[checkouts[1]][name]
+            print(f"  {name:<43} {wall * 1000:6.0f} ms {cpu * 1000:6.0f} ms    {base_wall * 1000:6.0f} ms "
+                  f"{base_cpu * 1000:6.0f} ms")
     # On a shared machine the wall clock includes other processes' turns; CPU seconds do not.
     print(f"target: every command under {TARGET:g} s: " + ", ".join(
         f"{'met' if seconds < TARGET else 'NOT met'} by {clock} (worst {seconds * 1000:.0f} ms)"
