@@ -162,12 +162,13 @@ class Reports(Events):
                 item[5:10] = _merge_events(item[5:10], events[row_id])
         theirs = "" if campaign is None else "AND lower(address) IN (SELECT address FROM messages WHERE campaign = ?)"
         # address -> (its latest reply to anything, why it is suppressed): one lookup for both
-        people = {address: (when, None) for address, when in db.execute(
+        people: dict[str, tuple[str | None, str | None]] = {address: (when, None) for address, when in db.execute(
             f"""SELECT lower(address), MAX(COALESCE(occurred_at, recorded_at)) FROM events
                 WHERE kind IN {sql_list(REPLY_KINDS)} {theirs} GROUP BY lower(address)""", args)}
         for address, reason in self.suppressed().items():
-            people[address] = (people.get(address, (None,))[0], reason)
-        no_events, nobody, no_followups = (None, 0, None, None, None), (None, None), {}
+            people[address] = (people.get(address, (None, None))[0], reason)
+        no_events, nobody = (None, 0, None, None, None), (None, None)
+        no_followups: dict[str, list] = {}
         thread = tuple.__new__  # ThreadRow's own __new__ is a Python function: one call fewer per contact
         campaigns = [campaign] if campaign is not None else [name for name, in db.execute(
             "SELECT DISTINCT campaign FROM messages WHERE step = 0 ORDER BY campaign")]
