@@ -13,7 +13,8 @@ What it measures
     outreach never sent, with the Received/DKIM header weight and body sizes of real mail.
 
     Three runs of ``python -m outreach sync --json`` as a subprocess (wall clock, interpreter
-    start-up included, as a user waits for it):
+    start-up included, as a user waits for it; the client's CPU seconds and Dovecot's over the
+    same run):
 
     * cold: an empty sync state, every message is new;
     * incremental, nothing new: the state says everything has been read;
@@ -22,9 +23,10 @@ What it measures
     "Bytes received" is counted at the socket by ``outreach.mailbox.imap`` (imaplib's read/readline),
     so it is what crossed the connection after the greeting, TLS framing excluded. "Bodies"
     is the number of messages whose body (up to 256 KiB) was fetched. The benchmark checks
-    that it equals the auto-replies and reports about the campaign plus the bounces of other
-    mail in the window read (a bounce of some other message can only be told apart by what is
-    inside it), i.e. that no other unrelated message had its body downloaded. (The tests check
+    that it equals the messages about the campaign (replies too: an out-of-office notice may say
+    so only in its body) plus the bounces of other mail in the window read (a bounce of some
+    other message can only be told apart by what is inside it), i.e. that no other unrelated
+    message had its body downloaded. (The tests check
     the same count on a small mailbox whose every message is known.)
 
     Two scenarios, each on its own fresh mailbox:
@@ -34,8 +36,10 @@ What it measures
     * ``year``: a year of mail with the campaign sent 30 days ago, so sync asks the server only
       for mail that arrived since (UID SEARCH ... SINCE), as it does for a real mailbox.
 
-Targets (from the issue): cold <= 15 s, incremental <= 0.5 s, no bodies fetched for unrelated
-mail. Correctness is checked too: every response recorded with its kind, nothing else.
+Targets: cold under 2 s (issue 19; the wall clock includes Dovecot reading the mailbox for the
+first time, on the same machine; the CPU figure is the client's alone), incremental <= 0.5 s,
+no bodies fetched for unrelated mail. Correctness is checked too: every response recorded with
+its kind, nothing else.
 
 How to run (from the repository root; needs Dovecot: apt-get install dovecot-imapd)::
 
@@ -73,6 +77,7 @@ from tests.tls import make_certificate  # noqa: E402
 SUBJECT = "Prospective IMG collaborator interested in {topic} radiology research"
 TOPICS = ["stroke", "neuro-oncology", "musculoskeletal", "pediatric", "cardiac", "breast", "emergency", "thoracic"]
 CAMPAIGN_AGE = timedelta(days=30)
+COLD = 2.0  # seconds for a cold sync (issue 19); incremental: 0.5 s
 NOW = datetime.now(timezone.utc)
 
 
@@ -198,10 +203,27 @@ def child_env() -> dict:
     return {**env, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(ROOT / "bench" / ".data" / "pycache")}
 
 
-def run_sync(ws: Path) -> tuple[float, float, dict]:
-    """`python -m outreach sync --json` in ``ws``: (wall seconds, CPU seconds of the child, report)."""
+def server_cpu(server: Dovecot) -> float:
+    """CPU seconds used so far by Dovecot: every process of its session (the master, login and
+    imap processes, live or exited and not yet reaped) and the exited ones the master reaped."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[3]) == server.proc.pid:  # its session: start_new_session made the master its leader
+            total += sum(int(value) for value in fields[11:15])  # utime, stime, cutime, cstime
+    return total / ticks
+
+
+def run_sync(ws: Path, server: Dovecot) -> tuple[float, float, float, dict]:
+    """`python -m outreach sync --json` in ``ws``: (wall seconds, CPU seconds of the child, of the
+    server, report). Client and server share the machine's CPUs: the wall clock is at least the
+    larger of the two, and their sum where they take turns."""
     env = child_env()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, server_before = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu(server)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "outreach", "sync", "--json"], cwd=ws, env=env,
                           capture_output=True, text=True, timeout=600)
@@ -210,7 +232,7 @@ def run_sync(ws: Path) -> tuple[float, float, dict]:
     if done.returncode not in (0, 1):
         sys.exit(f"outreach sync failed (exit {done.returncode}):\n{done.stderr}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu, json.loads(done.stdout)
+    return elapsed, cpu, server_cpu(server) - server_before, json.loads(done.stdout)
 
 
 def sync_in_process(ws: Path, db: Path) -> float:
@@ -269,8 +291,8 @@ def scenario(name: str, args, server: Dovecot, cert: Path, base: Path, context: 
         print("  every message arrived after the campaign started (worst case: every header must be read)")
 
     shutil.copy(ws / "outreach.db", base / "fresh.db")
-    cold_s, cold_cpu, cold = run_sync(ws)
-    idle_s, idle_cpu, idle = run_sync(ws)
+    cold_s, cold_cpu, cold_server, cold = run_sync(ws, server)
+    idle_s, idle_cpu, idle_server, idle = run_sync(ws, server)
     shutil.copy(ws / "outreach.db", base / "synced.db")
     warm_cold = sync_in_process(ws, base / "fresh.db")
     warm_idle = min(sync_in_process(ws, base / "synced.db") for _ in range(3))
@@ -281,17 +303,18 @@ def scenario(name: str, args, server: Dovecot, cert: Path, base: Path, context: 
     for n in range(5):
         client.append("INBOX", unrelated(rng, 10_000_000 + n, NOW)[1])
     client.logout()
-    new_s, new_cpu, new = run_sync(ws)
+    new_s, new_cpu, new_server, new = run_sync(ws, server)
 
-    def line(label, secs, cpu, report):
+    def line(label, secs, cpu, server_seconds, report):
         stats = report["stats"]
-        return (f"  {label:<26}{secs:6.2f} s  {cpu:5.2f} s  {stats['headers_fetched']:>7,}  {stats['bodies_fetched']:>6,}"
-                f"  {human(stats['bytes_received']):>9}")
+        return (f"  {label:<26}{secs:6.2f} s  {cpu:5.2f} s  {server_seconds:5.2f} s  {stats['headers_fetched']:>7,}"
+                f"  {stats['bodies_fetched']:>6,}  {human(stats['bytes_received']):>9}")
 
-    print(f"  {'python -m outreach sync':<26}{'wall':>6}    {'CPU':>5}    {'headers':>7}  {'bodies':>6}  {'received':>9}")
-    print(line("cold sync", cold_s, cold_cpu, cold))
-    print(line("incremental, nothing new", idle_s, idle_cpu, idle))
-    print(line("incremental, 10 new", new_s, new_cpu, new))
+    print(f"  {'python -m outreach sync':<26}{'wall':>6}    {'CPU':>5}    {'server':>6}   {'headers':>7}  {'bodies':>6}"
+          f"  {'received':>9}")
+    print(line("cold sync", cold_s, cold_cpu, cold_server, cold))
+    print(line("incremental, nothing new", idle_s, idle_cpu, idle_server, idle))
+    print(line("incremental, 10 new", new_s, new_cpu, new_server, new))
     print(f"  sync_imap() in-process (no start-up): cold {warm_cold:.2f} s (server cache warm by now), "
           f"incremental {warm_idle:.3f} s")
 
@@ -309,20 +332,23 @@ def scenario(name: str, args, server: Dovecot, cert: Path, base: Path, context: 
     print("  matched by " + ", ".join(f"{k} {n}" for k, n in sorted(strengths.items())))
     new_ok = sorted(e["address"] for e in new["events"]) == sorted(s.to for s in fresh)
 
-    # bodies: which messages had theirs fetched? Re-derive from what could need it.
+    # bodies: which messages had theirs fetched? Re-derive from what could need it: every message
+    # about the campaign (a reply too: an out-of-office notice may say so only in its body) and
+    # the bounces of other mail; nothing else.
     kinds = Counter(kind for _, _, kind, about in items if not about)
-    needs_body = sum(1 for _, _, kind, about in items if about and kind != "reply")
+    needs_body = sum(1 for _, _, kind, about in items if about)
     foreign_reports = kinds["foreign-bounce"]
     if name == "year":
         foreign_reports = sum(1 for when, _, kind, about in items if not about and kind == "foreign-bounce"
                               and when >= since.replace(hour=0, minute=0, second=0))
     unrelated_bodies = cold["stats"]["bodies_fetched"] - needs_body
-    print(f"  bodies: {needs_body} auto-replies and reports about the campaign, {unrelated_bodies} unrelated "
+    print(f"  bodies: {needs_body} replies, auto-replies and reports about the campaign, {unrelated_bodies} unrelated "
           f"(= {foreign_reports} bounces of other mail, which only their body tells apart; "
           f"0 of the {sum(kinds.values()) - kinds['foreign-bounce']:,} other unrelated messages)")
     ok = (missed == wrong_kind == false_matches == 0 and new_ok and unrelated_bodies == foreign_reports
-          and cold_s <= 15 and idle_s <= 0.5)
-    print(f"  targets: cold {cold_s:.2f} s <= 15 s {'OK' if cold_s <= 15 else 'MISSED'}; "
+          and cold_s < COLD and idle_s <= 0.5)
+    print(f"  targets: cold {cold_s:.2f} s < {COLD:g} s {'OK' if cold_s < COLD else 'MISSED'} "
+          f"(CPU {cold_cpu:.2f} s {'OK' if cold_cpu < COLD else 'MISSED'}); "
           f"incremental {idle_s:.2f} s <= 0.5 s {'OK' if idle_s <= 0.5 else 'MISSED'}; "
           f"unrelated non-report bodies 0 {'OK' if unrelated_bodies == foreign_reports else 'MISSED'}; "
           f"results {'OK' if missed == wrong_kind == false_matches == 0 and new_ok else 'WRONG'}")

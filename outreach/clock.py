@@ -133,15 +133,27 @@ def parse_duration(text: str, what: str) -> timedelta:
 
 def local_date(moment: datetime) -> date:
     """The calendar date on the user's clock. ``status`` asks for 100,000 of them, so the zone's
-    offset is looked up once per quarter hour (every zone changes offset on a quarter hour)."""
+    offset is looked up once per quarter hour (every zone changes offset on a quarter hour), and
+    so is the date itself where the offset is whole quarters (all of today's zones)."""
     if moment.tzinfo is None:
         return moment.date()
-    return (moment + _local_offset(int(moment.timestamp()) // 900)).date()
+    quarter = int(moment.timestamp()) // 900
+    return _local_day(quarter) or (moment + _local_offset(quarter)).date()
 
 
 @lru_cache(maxsize=8192)
 def _local_offset(quarter: int) -> timedelta:
     return timedelta(seconds=time.localtime(quarter * 900).tm_gmtoff)
+
+
+@lru_cache(maxsize=8192)
+def _local_day(quarter: int) -> date | None:
+    """The one local date of a whole quarter hour, or None when the offset is not whole quarters
+    (Monrovia's -0:44:30 until 1972): then a quarter hour can straddle midnight."""
+    offset = _local_offset(quarter)
+    if offset.seconds % 900:
+        return None
+    return (datetime.fromtimestamp(quarter * 900, UTC) + offset).date()
 
 
 def human_date(moment: datetime) -> str:

@@ -46,7 +46,21 @@ def style(text: str, kind: str, *, stream=None) -> str:
 def shown(text: str) -> str:
     """``text`` with every character of the ESCAPED categories (but tab and newline) written as
     ``\\u001b``, as JSON writes it."""
+    if _plain(text):
+        return text
     return _SUSPECT.sub(_escape_run, text)
+
+
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n"
+
+
+def _plain(text: str) -> bool:
+    """True when nothing in ``text`` needs escaping, told by passes in C: the regular expression
+    alone took 90 ms over the 10 MB of a 90,000-contact `status`. Printable characters (which
+    include none of ESCAPED), tab and newline are plain; anything else takes the regex's path."""
+    if text.isascii():
+        return not text.encode("ascii").translate(None, _PLAIN_ASCII)
+    return text.replace("\n", " ").replace("\t", " ").isprintable()
 
 
 def _escape_run(match: re.Match) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -111,8 +112,9 @@ class MailAccount:
     def __init__(self, server, user: str, client, cafile: Path):
         self.server, self.user, self.client, self.cafile = server, user, client, cafile
 
-    def append(self, raw: bytes, folder: str = "INBOX", flags=()) -> None:
-        self.client.append(folder, raw, flags=flags)
+    def append(self, raw: bytes, folder: str = "INBOX", flags=(), arrived: datetime | None = None) -> None:
+        """``arrived``: the INTERNALDATE to give the message (the server's clock by default)."""
+        self.client.append(folder, raw, flags=flags, msg_time=arrived)
 
     def flags(self, folder: str = "INBOX") -> dict[int, tuple]:
         self.client.select_folder(folder, readonly=True)

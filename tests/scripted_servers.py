@@ -44,6 +44,7 @@ class ScriptedServer:
         self.session = session
         self.heard: list[str] = []
         self.connections = 0
+        self._handlers: set[asyncio.Task] = set()  # asyncio keeps only weak references to tasks
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._server: asyncio.AbstractServer | None = None
@@ -72,12 +73,18 @@ class ScriptedServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        # A stalled handler waits on something only it refers to: without this reference, a garbage
+        # collection in the middle of a test destroys it pending and its socket warns, unclosed.
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         try:
             await self.session(Conversation(reader, writer, self.heard))
         except (ConnectionError, asyncio.CancelledError):
             pass  # the client went away, or the test is over
         finally:
             writer.close()
+            self._handlers.discard(task)
 
 
 # -- SMTP: a server that repeats the AUTH argument in its refusal ----------------------------

@@ -14,7 +14,7 @@ from email.header import Header
 
 import pytest
 
-from outreach.output import shown
+from outreach.output import _plain, shown
 from tests import mail_samples as samples
 from tests.helpers import contacts_csv, template_file, write_mbox
 
@@ -40,6 +40,15 @@ def test_each_character_is_shown_as_jsons_escape_and_reads_back():
         assert not raw_characters(text), repr(char)
         assert json.loads(f'"{text}"') == f"a{char}b", repr(char)
     assert shown("José 中文 tab\there\nnewline") == "José 中文 tab\there\nnewline"
+
+
+def test_the_fast_check_passes_no_character_that_needs_escaping():
+    """`shown` skips its regular expression for text it finds plain (a whole `status` at once):
+    no escaped character, in ASCII text or beside others, is ever found plain."""
+    for char in ESCAPED:
+        assert not _plain(f"a{char}b") and not _plain(f"é{char}") and not _plain(char), repr(char)
+    assert _plain("José 中文 tab\there\nnewline\n" * 3) and _plain("plain ascii\tand\nlines")
+    assert not _plain("\ue000 a private-use marker")  # our colour markers take the full path
 
 
 def test_a_sheet_cell_reaches_preview_and_check_escaped(invoke, workspace):

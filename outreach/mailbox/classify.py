@@ -54,6 +54,67 @@ def parse_headers(raw: bytes) -> Message:
     return _HEADER_PARSER.parsebytes(raw)
 
 
+_FIELD_NAME = re.compile(r"[\041-\071\073-\176]+:")  # the feed parser's field name, never a line's whole start
+
+
+def screening_headers(raw: bytes) -> Message:
+    """The header fields of a header block, enough to screen the message (``sync.screen``).
+
+    ``sync`` screens every message of a mailbox and most are not about us: the email parser
+    reading each block line by line was a quarter of a cold sync. A plain block (ASCII, CRLF
+    line ends, every line a field or the continuation of one) is split here into the very
+    (name, value) pairs ``compat32``'s parser makes, folding kept; anything else (8-bit bytes,
+    a stray CR or LF, a line the parser would take for the body, an mbox ``From `` line) goes to
+    the parser itself. Only the header fields are read: use :func:`parse_headers` for the rest.
+    """
+    fields = _plain_fields(raw)
+    if fields is None:
+        return parse_headers(raw)
+    msg = _ScreenedFields(policy=policy.compat32)
+    for name, value in fields:
+        msg.set_raw(name, value)
+    msg.first = {}
+    for name, value in reversed(fields):
+        msg.first[name.lower()] = value
+    return msg
+
+
+class _ScreenedFields(Message):
+    """A plain block's fields (str values, as compat32 hands them out): ``get`` looks a field up
+    instead of walking the list, screening asks for a dozen of them."""
+
+    first: dict[str, str]
+
+    def get(self, name, failobj=None):
+        return self.first.get(name.lower(), failobj)
+
+
+def _plain_fields(raw: bytes) -> list[tuple[str, str]] | None:
+    if not raw.isascii():
+        return None
+    fields: list[tuple[str, str]] = []
+    name, value = "", ""
+    for line in raw.decode("ascii").split("\r\n"):
+        if not line:
+            break  # the blank line that ends the header block
+        if "\r" in line or "\n" in line:
+            return None
+        if line[0] in " \t":
+            if not name:
+                return None  # a continuation with no field: the parser notes a defect
+            value += line + "\r\n"
+            continue
+        if not _FIELD_NAME.match(line):
+            return None  # the parser would read this line as the start of the body
+        if name:
+            fields.append((name, value.rstrip("\r\n")))
+        name, _, value = line.partition(":")
+        value = (value + "\r\n").lstrip(" \t")
+    if name:
+        fields.append((name, value.rstrip("\r\n")))
+    return fields
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What a message is and the evidence for it.
@@ -291,10 +352,21 @@ def from_mail_system(msg: Message) -> bool:
     Anyone can write ``X-Failed-Recipients`` or bounce-like text; only these senders are
     believed when a report has no ``message/delivery-status`` part to say who failed."""
     raw_from = raw_header(msg, "From")
-    name, address = parseaddr(raw_from)
-    if DAEMON.match(address) or DAEMON_NAME.search(name) or (not address and "<>" in raw_from):
-        return True
+    if _may_name_a_mail_system(raw_from):
+        name, address = parseaddr(raw_from)
+        if DAEMON.match(address) or DAEMON_NAME.search(name) or (not address and "<>" in raw_from):
+            return True
     return _null_return_path(msg) and bool(BOUNCE_SUBJECT.search(header_text(msg, "Subject")))
+
+
+def _may_name_a_mail_system(raw_from: str) -> bool:
+    """False only when ``raw_from`` cannot name a mail system, without the address parser (slow,
+    and every message of a sync is screened): DAEMON and DAEMON_NAME match only text holding
+    "daemon", "master" or "delivery", which parseaddr keeps whole, unless quoting, an escape or a
+    comment splits or hides a word (and, in ASCII: ``re.IGNORECASE`` also takes U+017F for "s")."""
+    lowered = raw_from.lower()
+    return not lowered.isascii() or any(word in lowered for word in ("daemon", "master", "delivery", "<>", '"', "\\",
+                                                                     "("))
 
 
 def _null_return_path(msg: Message) -> bool:

@@ -57,6 +57,7 @@ from outreach.mailbox.classify import (
     parse_headers,
     parse_message,
     raw_header,
+    screening_headers,
     sender_of,
     thread_ids,
 )
@@ -563,9 +564,11 @@ def sync_files(store: Store, own_addresses: Iterable[str], paths: list[tuple[str
             for number, (where, raw, key) in enumerate(messages.items(), start=1):
                 location = {"file": str(path), "number": number, **({"key": key} if kind == "maildir" else {})}
                 with one_message(report, index, where, location, store) as seen:
-                    headers = seen["headers"] = parse_headers(_header_block(raw))
-                    decision = screen(headers, index)
-                    if decision != SKIP:
+                    block = _header_block(raw)
+                    screening = seen["headers"] = screening_headers(block)  # names the sender if reading fails
+                    decision = screen(screening, index)
+                    if decision != SKIP:  # only what may concern us is parsed in full
+                        headers = seen["headers"] = parse_headers(block)
                         own_id = own_message_id(headers)
                         draft = bool(own_id and index.get(own_id)) and messages.is_draft(key)
                         recorder.handle(parse_message(raw) if decision == FULL else headers, where, draft=draft)
@@ -645,19 +648,18 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
     for start in range(0, len(uids), CHUNK):
         chunk = uids[start:start + CHUNK]
         fetched = session.fetch_headers(chunk)
-        decisions = {}
+        decisions: dict[int, tuple[str, Message]] = {}  # uid -> FULL or HEADERS, and the headers
         for uid, item in fetched.items():
             with one_message(report, index, f"{folder} uid {uid}", {"folder": folder, "uid": uid}):
-                headers = parse_headers(item.headers)
-                decisions[uid] = (screen(headers, index), headers)
+                decision = screen(screening_headers(item.headers), index)
+                if decision != SKIP:  # only what may concern us is parsed in full: most of a mailbox is not
+                    decisions[uid] = (decision, parse_headers(item.headers))
         bodies = session.fetch_bodies([uid for uid, (d, _) in decisions.items() if d == FULL])
         with store.transaction():
             for uid in chunk:
                 if uid not in decisions:
-                    continue  # expunged since the search, or its headers were unreadable
+                    continue  # skipped, expunged since the search, or its headers were unreadable
                 decision, headers = decisions[uid]
-                if decision == SKIP:
-                    continue
                 where = f"{folder} uid {uid}"
                 with one_message(report, index, where, {"folder": folder, "uid": uid}, store) as seen:
                     seen["headers"] = headers

@@ -129,11 +129,6 @@ class Messages(Connection):
         for row in self.db.execute(sql + " ORDER BY campaign, contact_line, step", args):
             yield MessageRow.from_sql(row)
 
-    def campaigns_of_kind(self, kind: str) -> set[str]:
-        """The campaigns whose first messages came from a template of this Kind."""
-        return {row[0] for row in self.db.execute(
-            "SELECT DISTINCT campaign FROM messages WHERE step = 0 AND kind = ?", (kind,))}
-
     def messages_to(self, address: str) -> list[MessageRow]:
         """Every message to ``address``, in every campaign, oldest first."""
         rows = self.db.execute("SELECT * FROM messages WHERE address=? ORDER BY created_at, step",

@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property, lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -108,8 +109,9 @@ class CampaignReport:
         return (f"replies before the follow-up: {total.replied_before_followup}, after: "
                 f"{total.replied_after_followup} ({total.followed_up} followed up)")
 
-    @property
+    @cached_property
     def comparison(self) -> Comparison | None:
+        """Computed once: the text, JSON and HTML renderings each show it."""
         return compare(self.groups) if len(self.groups) > 1 else None
 
 
@@ -132,14 +134,10 @@ def report_for(store: Store, campaigns: list[str] | None, by: str | None, now: d
             if by not in columns:
                 raise UserError(f"--by {by}: no such column in the contacts of these campaigns "
                                 f"(columns: {', '.join(columns) or 'none'}; or use --by variant)")
-    report = build(store.report_data(campaigns, by), by, now)
-    thank_you = store.campaigns_of_kind("thank-you")
-    for section in report.campaigns:
-        section.thank_you = section.campaign in thank_you
-    return report
+    return build(store.report_data(campaigns, by), by, now)
 
 
-def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) -> Report:
+def build(data: dict[str, list], by: str | None, generated_at: datetime) -> Report:
     """Turn :meth:`Store.report_data` rows into a :class:`Report`."""
     sections: dict[str, CampaignReport] = {}   # campaign name -> its part of the report
     for campaign, group, *numbers in data["counts"]:
@@ -165,6 +163,8 @@ def build(data: dict[str, list[tuple]], by: str | None, generated_at: datetime) 
         section.first_sent = parse_day(first_sent)
         section.last_reply = parse_day(last_reply)
         section.first_followup = parse_day(first_followup)
+    for campaign in data.get("thank_you", ()):
+        sections[campaign].thank_you = True
     if by is not None:  # the totals' curve, from the groups' daily counts
         for section in sections.values():
             daily: dict[date, int] = {}
@@ -193,6 +193,7 @@ SIGNIFICANCE = 0.05
 RULE = "Fisher's exact test (two-sided) on replied / not replied, p < 0.05, Bonferroni-adjusted for several pairs"
 
 
+@lru_cache(maxsize=4096)
 def fisher_exact(replied_a: int, silent_a: int, replied_b: int, silent_b: int) -> float:
     """Two-sided p-value of Fisher's exact test on the 2x2 table [[replied_a, silent_a], [replied_b, silent_b]].
 
@@ -200,24 +201,30 @@ def fisher_exact(replied_a: int, silent_a: int, replied_b: int, silent_b: int) -
     the probability of every table at most as likely as the one observed. Each table's
     probability is taken relative to the most likely one, walking outwards by the ratio of
     neighbouring terms (no factorials, no overflow, a few operations a table), and "at most as
-    likely" allows a relative 1e-7 for rounding, as SciPy does, so that ties count.
+    likely" allows a relative 1e-7, for rounding, as SciPy does, so that ties count.
+
+    ``--by institution`` asks for every pair of 40 groups in each campaign (7,800 tables in the
+    benchmark): the walk is one loop each way, with no call per table, and a table met again
+    (small groups often tie) is answered from the cache.
     """
     size_a, size_b = replied_a + silent_a, replied_b + silent_b
     replies = replied_a + replied_b
     low, high = max(0, replies - size_b), min(size_a, replies)
     mode = min(high, max(low, (replies + 1) * (size_a + 1) // (size_a + size_b + 2)))
-
-    def ratio(k: int) -> float:  # P(k + 1) / P(k)
-        return (size_a - k) * (replies - k) / ((k + 1) * (size_b - replies + k + 1))
-
-    weights = {mode: 1.0}
+    gap = size_b - replies + 1  # P(k + 1) / P(k) = (size_a - k)(replies - k) / ((k + 1)(gap + k))
+    weights = [1.0]             # k = mode, mode + 1, ..., high, then mode - 1, ..., low
+    weight = 1.0
     for k in range(mode, high):
-        weights[k + 1] = weights[k] * ratio(k)
+        weight = weight * ((size_a - k) * (replies - k) / ((k + 1) * (gap + k)))
+        weights.append(weight)
+    weight = 1.0
     for k in range(mode - 1, low - 1, -1):
-        weights[k] = weights[k + 1] / ratio(k)
-    limit = weights[replied_a] * (1 + 1e-7)
-    extreme = math.fsum(w for w in weights.values() if w <= limit)
-    return min(1.0, extreme / math.fsum(weights.values()))
+        weight = weight / ((size_a - k) * (replies - k) / ((k + 1) * (gap + k)))
+        weights.append(weight)
+    observed = replied_a - mode if replied_a >= mode else high - replied_a  # its place in weights
+    limit = weights[observed] * (1 + 1e-7)
+    extreme = math.fsum([w for w in weights if w <= limit])
+    return min(1.0, extreme / math.fsum(weights))
 
 
 @dataclass

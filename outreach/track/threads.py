@@ -13,9 +13,12 @@ shown beside the next action, with the `outreach mark` that confirms it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import groupby
+from operator import attrgetter
 from typing import NamedTuple
 
 from outreach.clock import local_date, parse_day, parse_time, start_of_day, usable
@@ -205,6 +208,7 @@ class StatusRow(NamedTuple):
 
 def status_rows(threads: Iterable[ThreadRow], now: datetime, after: timedelta, max_followups: int):
     """Each contact's state, last event and next action, for ``outreach status``."""
+    row = tuple.__new__  # StatusRow's own __new__ is a Python function: one call fewer for each of 100,000
     for t in threads:
         action = next_action(t, now, after, max_followups)
         state = t.state if t.last_step == 0 else f"follow-up {t.last_step} {t.last_state}"
@@ -212,50 +216,37 @@ def status_rows(threads: Iterable[ThreadRow], now: datetime, after: timedelta, m
         if t.last_event:
             when, _, kind = t.last_event.partition(" ")
             event = f"{kind} {when[:10]}"
-        yield StatusRow(t.campaign, t.contact_line, t.address, state, event, action.text, action.kind, action.due)
+        yield row(StatusRow, (t.campaign, t.contact_line, t.address, state, event, action.text, action.kind,
+                              action.due))
 
 
 def format_status(rows: list[StatusRow], styler=None) -> str:
     """A plain table per campaign, with a one-line count of next actions on top.
 
-    ``styler(text, kind)`` colours; None (no terminal) skips the call for each of 100,000 rows."""
+    ``styler(text, kind)`` colours; None (no terminal) skips the call for each of 100,000 rows.
+    The counts and widths are taken by loops in C (``Counter``, ``map``), and the columns padded
+    with ``ljust``: a width given inside an f-string costs more than the rest of the line."""
     out = []
     colours = {DUE: "warning", CHECK: "error", RETRY: "error", SEND: "note"}
-    campaign = None
-    block: list[StatusRow] = []
-
-    def flush():
-        if not block:
-            return
-        counts: dict[str, int] = {}
-        for row in block:
-            counts[row.action] = counts.get(row.action, 0) + 1
-        labels = {DUE: "follow-up due", WAIT: "waiting", NONE: "nothing to do", SEND: "to send",
-                  CHECK: "to check", RETRY: "failed"}
-        states: dict[str, int] = {}
-        for row in block:
-            states[row.state] = states.get(row.state, 0) + 1
+    labels = {DUE: "follow-up due", WAIT: "waiting", NONE: "nothing to do", SEND: "to send",
+              CHECK: "to check", RETRY: "failed"}
+    for _, group in groupby(rows, key=attrgetter("campaign")):
+        block = list(group)
+        counts = Counter(map(attrgetter("action"), block))
+        states = Counter(map(attrgetter("state"), block))
         by_state = ", ".join(f"{n} {state}" for state, n in sorted(states.items(), key=lambda kv: -kv[1]))
         summary = ", ".join(f"{n} {labels.get(k, k)}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
         header = f"{block[0].campaign}: {by_state}; next: {summary}"
         out.append(styler(header, "note") if styler else header)
-        width = max([len(r.address) for r in block] + [len("address")])
-        state_width = max([len(r.state) for r in block] + [len("state")])
-        event_width = max([len(r.last_event) for r in block] + [len("last event")])
+        width = max(len("address"), *map(len, map(attrgetter("address"), block)))
+        state_width = max(len("state"), *map(len, states))
+        event_width = max(len("last event"), *map(len, map(attrgetter("last_event"), block)))
         columns = (f"  {'line':>5}  {'address':<{width}}  {'state':<{state_width}}  "
                    f"{'last event':<{event_width}}  next action")
         out.append(styler(columns, "note") if styler else columns)
-        for r in block:
-            line = f"{r.line:>5}" if r.line else "    -"
-            action = styler(r.next_action, colours[r.action]) if styler and r.action in colours else r.next_action
-            out.append(f"  {line}  {r.address:<{width}}  {r.state:<{state_width}}  {r.last_event or '-':<{event_width}}"
-                       f"  {action}")
-        block.clear()
-
-    for row in rows:
-        if row.campaign != campaign:
-            flush()
-            campaign = row.campaign
-        block.append(row)
-    flush()
+        for _, line, address, state, event, text, kind, _ in block:
+            number = str(line).rjust(5) if line else "    -"
+            action = styler(text, colours[kind]) if styler and kind in colours else text
+            out.append(f"  {number}  {address.ljust(width)}  {state.ljust(state_width)}  "
+                       f"{(event or '-').ljust(event_width)}  {action}")
     return "\n".join(out)

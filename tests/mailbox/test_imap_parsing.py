@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from outreach.mailbox.imap import HEADERS_ITEM, parse_header_fetch, uid_set
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from outreach.mailbox.imap import HEADERS_ITEM, internal_date, parse_header_fetch, uid_set
 
 # How servers name what was asked for (Dovecot, as seen): the partial range <0.N> comes back as <0>.
 KEY = HEADERS_ITEM.replace("BODY.PEEK[", "BODY[").rsplit("<", 1)[0].encode() + b"<0>"
@@ -48,3 +52,35 @@ def test_uid_sets():
     assert uid_set([1, 2, 3, 7]) == "1:3,7"
     assert uid_set([9, 1, 2]) == "1:2,9"
     assert uid_set([5]) == "5"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (b"15-Jan-2027 12:00:05 +0000", datetime(2027, 1, 15, 12, 0, 5, tzinfo=timezone.utc)),
+    (b"15-Jul-2027 12:00:05 +0000", datetime(2027, 7, 15, 12, 0, 5, tzinfo=timezone.utc)),
+    (b" 7-Feb-1994 21:52:25 -0800", datetime(1994, 2, 8, 5, 52, 25, tzinfo=timezone.utc)),
+    (b"31-DEC-2026 23:30:00 +0530", datetime(2026, 12, 31, 18, 0, tzinfo=timezone.utc)),
+    (b"Tue, 15 Jul 2027 12:00:05 +0200", datetime(2027, 7, 15, 10, 0, 5, tzinfo=timezone.utc)),  # to imapclient
+])
+def test_internaldate_is_the_instant_the_server_named(raw, expected, monkeypatch):
+    """Whatever the local zone and the season today: the offset in the text, nothing else."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        parsed = internal_date(raw)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert parsed == expected and parsed.utcoffset() is not None
+
+
+@pytest.mark.parametrize("raw", [b"31-Feb-2027 12:00:00 +0000", b"15-Foo-2027 12:00:00 +0000", b"yesterday",
+                                 b"15-Jan-2027 25:00:00 +0000"])
+def test_an_internaldate_that_cannot_be_read_is_none(raw):
+    assert internal_date(raw) is None
+
+
+def test_each_offset_is_its_own():
+    east, west = internal_date(b"01-Jun-2027 10:00:00 +0200"), internal_date(b"01-Jun-2027 10:00:00 -0200")
+    assert east.utcoffset() == timedelta(hours=2) and west.utcoffset() == timedelta(hours=-2)

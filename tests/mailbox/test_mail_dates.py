@@ -79,3 +79,42 @@ def test_over_imap_the_arrival_stands_in_for_an_unusable_or_wrong_date(mail_acco
     for who in ("okafor", "shah"):  # the arrival, not three years on or 2001
         assert f"none: replied {date.today().isoformat()}" in lines[f"{who}@example.edu"]
     assert "out of office" in lines["chen@example.edu"]
+
+
+@pytest.fixture
+def summer_time_zone(monkeypatch):
+    """A local zone with daylight-saving time (GMT in winter, BST in summer)."""
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/London")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_over_imap_the_arrival_is_exact_in_either_half_of_the_year(mail_account, invoke, record_sent, workspace,
+                                                                   summer_time_zone):
+    """imapclient made INTERNALDATE local with today's daylight-saving offset, not that date's:
+    mail that arrived in the other half of the year was recorded an hour off. Last January and
+    last July: one of them is always in the other half from today, whenever the test runs."""
+    from outreach.store import Store
+
+    year = date.today().year - 1
+    arrivals = {"okafor@example.edu": datetime(year, 1, 15, 12, 0, 5, tzinfo=timezone.utc),
+                "shah@example.edu": datetime(year, 7, 15, 12, 0, 5, tzinfo=timezone(timedelta(hours=-7)))}
+    record_sent(*(samples.outgoing(address) for address in arrivals))
+    store = Store(workspace / "outreach.db")
+    with store.transaction():  # written to before either answer arrived
+        store.db.execute("UPDATE messages SET created_at = ?, sent_at = ?", (f"{year - 1}-12-01T09:00:00Z",) * 2)
+    store.close()
+    for address, arrived in arrivals.items():  # no usable Date: the arrival is when it was written
+        mail_account.append(dated(samples.personal(from_addr=address, subject="Coffee?"), UNUSABLE["nonsense"]),
+                            arrived=arrived)
+    result = invoke("sync", "--json")
+    assert result.exit_code == 0, result.output
+    store = Store(workspace / "outreach.db")
+    recorded = dict(store.db.execute("SELECT address, occurred_at FROM events WHERE kind = 'reply'").fetchall())
+    store.close()
+    assert recorded == {address: arrived.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                        for address, arrived in arrivals.items()}
