@@ -69,7 +69,7 @@ def build_message(
 ) -> EmailMessage:
     """The MIME message for ``draft``. ``unsent`` marks an .eml as an editable draft (Outlook)."""
     msg = EmailMessage(policy=POLICY)
-    for header in headers.user_headers(draft, sender):
+    for header in headers.email_headers(draft, sender):
         msg[header.name] = header
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id

@@ -264,8 +264,8 @@ class Template:
                 raise RenderError(Problem("error", contact.line, None,
                                           f"the {header.title()} header would be {len(text)} characters long; "
                                           f"keep it under {MAX_HEADER_CHARS}"))
-        block = headers.header_block(draft, PLACEHOLDER_SENDER)
-        changed = headers.round_trip_problem(block, headers.expected(draft, PLACEHOLDER_SENDER))
+        changed = headers.read_back_problem(headers.user_headers(draft, PLACEHOLDER_SENDER),
+                                            headers.expected(draft, PLACEHOLDER_SENDER))
         if changed:
             raise RenderError(Problem("error", contact.line, self._column_in(changed.lower(), contact),
                                       f"the {changed} header would not read back as written; refused, "
