@@ -274,6 +274,20 @@ def read_back(name: str, value: str) -> str | tuple[str, ...] | None:
         return None
 
 
+_SENDERS: dict[tuple[str, str], Written] = {}
+
+
+def _sender_header(sender: Address) -> Written:
+    """The From header: the same on every row."""
+    key = (sender.display_name, sender.addr_spec)
+    written = _SENDERS.get(key)
+    if written is None:
+        if len(_SENDERS) > 16:
+            _SENDERS.clear()
+        written = _SENDERS[key] = address_list("From", [sender])
+    return written
+
+
 def _address_lists(draft, sender: Address) -> list[tuple[str, list[Address]]]:
     lists = [("From", [sender]), ("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc),
              ("Reply-To", draft.reply_to)]
@@ -282,7 +296,8 @@ def _address_lists(draft, sender: Address) -> list[tuple[str, list[Address]]]:
 
 def user_headers(draft, sender: Address) -> list[Written]:
     """From, To, Cc, Bcc, Reply-To and Subject of a ``Draft``, in that order (To always)."""
-    return [*(address_list(name, addresses) for name, addresses in _address_lists(draft, sender)),
+    return [_sender_header(sender),
+            *(address_list(name, addresses) for name, addresses in _address_lists(draft, sender)[1:]),
             unstructured("Subject", draft.subject)]
 
 

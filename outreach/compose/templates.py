@@ -94,6 +94,9 @@ class Template:
         self.headers: dict[str, _Part] = {}
         # Per address header, its items as the template writes them: (display name, address).
         self.address_items: dict[str, list[tuple[_Part | None, _Part]]] = {}
+        # Address headers whose own text (outside tags) holds a line break: rendered whole too, so
+        # that the break is refused as in any other header (the items are stripped of it).
+        self._broken: set[str] = set()
         self._sizes: dict[Path, int] = {}
         self.validate_address = AddressValidator(test_domains=test_domains)  # Cc, Bcc, Reply-To
         self.kind = "outreach"
@@ -147,6 +150,8 @@ class Template:
             self.markdown = value.lower() == "text/markdown"
         else:
             self.headers[key] = self._compile(key, number, value)
+            if key in ADDRESS_HEADERS and LINE_BREAKS.search(JINJA_TAG.sub("", value)):
+                self._broken.add(key)
             if key in ADDRESS_HEADERS:
                 self.address_items[key] = [
                     (self._compile_piece(key, number, name) if name is not None else None,
@@ -229,11 +234,23 @@ class Template:
                        problem.text.replace(NO_SUCH_COLUMN, hint(error.name)))
 
     def _render(self, context: dict, contact: Contact) -> Draft:
-        values = {name: self._render_part(part, context, contact) for name, part in self.headers.items()}
-        for name, value in values.items():
-            if LINE_BREAKS.search(value):
+        # Every header once, in the template's order; an address header item by item (its name
+        # and address pieces are what the message is made of), so a break in any piece is a break
+        # in the header.
+        values: dict[str, str] = {}
+        items: dict[str, list[tuple[str | None, str]]] = {}
+        for name, part in self.headers.items():
+            if name in self.address_items:
+                items[name] = [(None if name_part is None else self._render_part(name_part, context, contact),
+                                self._render_part(address_part, context, contact))
+                               for name_part, address_part in self.address_items[name]]
+            if name not in self.address_items or name in self._broken:
+                values[name] = self._render_part(part, context, contact)
+        for name in self.headers:
+            pieces = [values.get(name, ""), *(text for item in items.get(name, ()) for text in item if text)]
+            if any(LINE_BREAKS.search(text) for text in pieces):
                 raise RenderError(self._injection_problem(name, contact))
-        if "to" not in values and LINE_BREAKS.search(contact.display_name):
+        if "to" not in self.headers and LINE_BREAKS.search(contact.display_name):
             raise RenderError(self._injection_problem("to", contact))
         subject = values["subject"].strip()
         # An attachment that is not there leaves the rest of the row to check (the draft is never sent);
@@ -247,10 +264,10 @@ class Template:
         draft = Draft(
             contact=contact,
             subject=subject,
-            to=self._addresses("to", context, contact) if "to" in values else self._default_to(contact),
-            cc=self._addresses("cc", context, contact),
-            bcc=self._addresses("bcc", context, contact),
-            reply_to=self._addresses("reply-to", context, contact),
+            to=self._addresses("to", items, contact) if "to" in self.headers else self._default_to(contact),
+            cc=self._addresses("cc", items, contact),
+            bcc=self._addresses("bcc", items, contact),
+            reply_to=self._addresses("reply-to", items, contact),
             attachments=attachments,
             text=self._render_part(self.body, context, contact).replace("\r\n", "\n"),
             markdown=self.markdown,
@@ -327,15 +344,17 @@ class Template:
         return Problem("error", contact.line, column,
                        f"a line break would land in the {header.title()} header{origin}; header injection refused")
 
-    def _addresses(self, header: str, context: dict, contact: Contact) -> list[Address]:
-        """The header's addresses, item by item: a name in ``Name <address>`` is only ever a name."""
+    def _addresses(self, header: str, items: dict[str, list[tuple[str | None, str]]],
+                   contact: Contact) -> list[Address]:
+        """The header's addresses from its rendered items: a name in ``Name <address>`` is only
+        ever a name."""
         result = []
-        for name_part, address_part in self.address_items.get(header, []):
-            text = self._render_part(address_part, context, contact).strip()
-            if name_part is None:  # an address list, written in the template or in an address column
+        for rendered_name, rendered_address in items.get(header, []):
+            text = rendered_address.strip()
+            if rendered_name is None:  # an address list, written in the template or in an address column
                 pairs = split_addresses(text)
             elif text:
-                pairs = [(_unquote(self._render_part(name_part, context, contact).strip()), text)]
+                pairs = [(_unquote(rendered_name.strip()), text)]
             else:
                 continue  # an empty address column leaves its item out
             for name, addr in pairs:
@@ -553,10 +572,23 @@ def default_to(contact: Contact) -> list[Address]:
     return [address(" ".join(contact.display_name.split()), contact.email)] if contact.email else []
 
 
+class Recipient(Address):
+    """An Address whose addr-spec is worked out once: each row's is read by the header writer,
+    the read-back check and the recipients list."""
+
+    def __init__(self, display_name: str, username: str, domain: str):
+        super().__init__(display_name, username=username, domain=domain)
+        self._addr_spec = Address.addr_spec.fget(self)  # type: ignore[attr-defined]
+
+    @property
+    def addr_spec(self) -> str:
+        return self._addr_spec
+
+
 def address(display_name: str, validated: str) -> Address:
     """An Address from an already validated addr-spec, without parsing it a second time."""
     username, _, domain = validated.rpartition("@")
-    return Address(display_name, username=username, domain=domain)
+    return Recipient(display_name, username, domain)
 
 
 def guess_mime_type(path: Path) -> tuple[str, str]:
