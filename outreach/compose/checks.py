@@ -11,14 +11,14 @@ to a second program (an error naming the first, from the store and the file).
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Protocol
 
 from outreach.compose.contacts import Contact, Problem
-from outreach.compose.firstlines import FirstLines
+from outreach.compose.firstlines import Fingerprints
 from outreach.compose.templates import NO_SUCH_COLUMN, Draft, Template
 from outreach.persona import borrowed_details
 from outreach.suggest import closest
@@ -96,14 +96,16 @@ class Scanned:
     questions: list[tuple[re.Match, Phrase]]
 
 
-# Every trigger of every phrase, once: most messages hold none and skip every pattern.
+# Every trigger of every phrase, once: most messages hold none and skip every pattern. One
+# search for any of them costs a tenth of looking for each in turn.
 _TRIGGERS = tuple(sorted({t for p in COMMITMENT_PHRASES + RANK_QUESTIONS for t in p.triggers}))
+_ANY_TRIGGER = re.compile("|".join(map(re.escape, _TRIGGERS)))
 
 
 def scan(draft: Draft) -> Scanned:
     text = f"{draft.subject}\n{draft.text}"
     folded = text.casefold()
-    if not any(trigger in folded for trigger in _TRIGGERS):
+    if not _ANY_TRIGGER.search(folded):
         return Scanned(text, [], [])
     return Scanned(text, list(find_phrases(COMMITMENT_PHRASES, text, folded)),
                    list(find_phrases(RANK_QUESTIONS, text, folded)))
@@ -119,6 +121,8 @@ NOTES_GROUPED_BY = "program"
 NEAR_DUPLICATE = 0.85       # difflib ratio of two notes' words, names removed
 NEAR_DUPLICATE_PEERS = 12   # each note is compared with the previous notes of its program, at most this many
 NEAR_DUPLICATE_MIN_WORDS = 6
+MAX_PROGRAMS = 10_000       # programs whose last notes are kept (an interview log has a few dozen)
+MAX_RECENT = 4_096          # names and institutions remembered as met, so a repeated one is indexed once
 
 
 @dataclass(frozen=True)
@@ -135,8 +139,11 @@ def is_note_column(name: str) -> bool:
     return "note" in name or name in ("detail", "details", "personal", "hook", "shared_interest")
 
 
+WORD = re.compile(r"[\w'’.-]+")
+
+
 def words(text: str) -> list[str]:
-    return re.findall(r"[\w'’.-]+", text)
+    return WORD.findall(text)
 
 
 class RawRows(Protocol):
@@ -144,64 +151,127 @@ class RawRows(Protocol):
 
     columns: list[str]
 
-    def raw_rows(self) -> Iterator[tuple[int, list[str]]]: ...
+    @property
+    def rows_hint(self) -> int: ...
+
+    def scan(self, observe: Callable[[int, list[str]], None]) -> None: ...
 
 
-@dataclass
+class FirstWords:
+    """For each word that starts a name or institution, how many words those have: one byte per
+    slot of a table indexed by the word's hash, bit k-1 set for k words (bit 7: 8 or more).
+    Words that share a slot share their bits, so a slot may promise a name that is not there
+    (a lookup that finds nothing), never hide one. The table is sized from the rows expected
+    (at most 8 MB), so few words share a slot however long the sheet."""
+
+    def __init__(self, expected: int):
+        slots = 1 << max(10, min(23, (4 * expected).bit_length()))
+        self.mask = slots - 1
+        self.slots = bytearray(slots)
+        self.longest = 0
+
+    def add(self, word: str, count: int) -> None:
+        self.slots[hash(word) & self.mask] |= 1 << (min(count, 8) - 1)
+        self.longest = max(self.longest, count)
+
+    def counts(self, bits: int) -> range | tuple[int, ...]:
+        """The word counts a slot's ``bits`` stand for."""
+        found = tuple(k + 1 for k in range(7) if bits >> k & 1)
+        return (*found, *range(8, self.longest + 1)) if bits & 0x80 else found
+
+
 class RowIndex:
     """What the whole file holds, for rules that compare a row with the others.
 
-    Built in one streaming pass before rendering: the distinct names and institutions (few, in a
-    real list) and where each personal note first appeared (16 bytes a row, see firstlines.py).
+    Built in the same streaming pass as the address index (``contacts.scan``), in bounded
+    memory: each name and institution as a fingerprint with the line and column it first
+    appeared on (12 bytes, firstlines.py) and its first word in :class:`FirstWords`; where each
+    personal note first appeared (12 bytes a row); and the notes that nearly repeat one of the
+    last few to the same program.
     """
 
-    identities: dict[str, tuple[int, str]] = field(default_factory=dict)  # value -> (line, column)
-    lengths: dict[str, set[int]] = field(default_factory=dict)             # first word -> value lengths
-    notes: FirstLines | None = None
-    # (line, column) -> (line, ratio)
-    near_notes: dict[tuple[int, str], tuple[int, float]] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)   # every name a cell is read under -> its header
+    def __init__(self, columns: list[str], headers: dict[str, str], rows_hint: int = 0):
+        self.headers = headers   # every name a cell is read under -> its header
+        self._identity_at = [(columns.index(c), number) for number, c in enumerate(IDENTITY_COLUMNS)
+                             if c in columns]
+        self.identities = Fingerprints()   # value -> line << 4 | its column's place in IDENTITY_COLUMNS
+        self.first_words = FirstWords(rows_hint * len(self._identity_at))
+        self._recent: dict[str, None] = {}  # values met lately: most sheets repeat their institutions
+        self._note_at = [(i, c) for i, c in enumerate(columns) if is_note_column(c)]
+        self.notes: Fingerprints | None = Fingerprints() if self._note_at else None
+        self._program_at = [columns.index(NOTES_GROUPED_BY)] if NOTES_GROUPED_BY in columns else []
+        self._name_at = [columns.index(c) for c in NAME_COLUMNS if c in columns]
+        # program -> its last notes (line, column, text, words, word counts); at most MAX_PROGRAMS programs
+        self._peers: dict[str, deque[tuple[int, str, str, list[str], Counter]]] = {}
+        self.near_notes: dict[tuple[int, str], tuple[int, float]] = {}  # (line, column) -> (line, ratio)
 
     @classmethod
     def build(cls, contacts: RawRows) -> RowIndex:
         """``contacts``: a CSV file, or rows from the store shaped like one."""
-        index = cls()
-        columns = contacts.columns
         header = getattr(contacts, "header", None)  # a CSV file's: the headers as the sheet wrote them
-        index.headers = header.names if header is not None else {c: c for c in columns}
-        identity_at = [(columns.index(c), c) for c in IDENTITY_COLUMNS if c in columns]
-        note_at = [(i, c) for i, c in enumerate(columns) if is_note_column(c)]
-        program_at = [columns.index(NOTES_GROUPED_BY)] if NOTES_GROUPED_BY in columns else []
-        name_at = [columns.index(c) for c in NAME_COLUMNS if c in columns]
-        by_program: dict[str, list[tuple[int, str, str, list[str]]]] = {}
-
-        def note_keys():
-            for line, row in contacts.raw_rows():
-                index._add_identities(line, row, identity_at)
-                program = _first_filled(row, program_at) if note_at else ""
-                names = {w.casefold().rstrip(".") for p in name_at if p < len(row) for w in words(row[p])} \
-                    if program else set()
-                for position, column in note_at:
-                    if position < len(row):
-                        yield _note_key(column, row[position]), line
-                        if program:
-                            note_words = [w for w in (w.casefold().rstrip(".") for w in words(row[position]))
-                                          if w not in names]
-                            by_program.setdefault(program, []).append((line, column, row[position], note_words))
-
-        index.notes = FirstLines(note_keys())
-        for notes in by_program.values():
-            index.near_notes.update(near_duplicates(notes))
+        columns = contacts.columns
+        index = cls(columns, header.names if header is not None else {c: c for c in columns}, contacts.rows_hint)
+        contacts.scan(index.add_row)
+        index.identities.freeze()
+        if index.notes is not None:
+            index.notes.freeze()
+        index._recent.clear()
+        index._peers.clear()
         return index
 
-    def _add_identities(self, line: int, row: list[str], positions: list[tuple[int, str]]) -> None:
-        for position, column in positions:
-            value = _squash(row[position]) if position < len(row) else ""
-            if len(value) >= 3 and value not in self.identities:
-                self.identities[value] = (line, column)
-                value_words = words(value)
-                if value_words:
-                    self.lengths.setdefault(value_words[0].rstrip("."), set()).add(len(value_words))
+    def add_row(self, line: int, row: list[str]) -> None:
+        for position, number in self._identity_at:
+            if position < len(row):
+                self._add_identity(line, _squash(row[position]), number)
+        if not self._note_at:
+            return
+        program = _first_filled(row, self._program_at)
+        names = {w.casefold().rstrip(".") for p in self._name_at if p < len(row) for w in words(row[p])} \
+            if program else set()
+        for position, column in self._note_at:
+            if position < len(row):
+                key = _note_key(column, row[position])
+                if key:
+                    self.notes.add(key, line)  # type: ignore[union-attr]
+                if program:
+                    self._add_peer(program, line, column, row[position], names)
+
+    def _add_identity(self, line: int, value: str, number: int) -> None:
+        if len(value) < 3 or value in self._recent:
+            return
+        if len(self._recent) >= MAX_RECENT:
+            self._recent.clear()
+        self._recent[value] = None
+        self.identities.add(value, line << 4 | number)
+        value_words = words(value)
+        if value_words:
+            self.first_words.add(value_words[0].rstrip("."), len(value_words))
+
+    def _add_peer(self, program: str, line: int, column: str, text: str, names: set[str]) -> None:
+        """Compare a note with the last :data:`NEAR_DUPLICATE_PEERS` notes to its program, newest
+        first; remember a near repeat."""
+        peers = self._peers.pop(program, None)
+        if peers is None:
+            peers = deque(maxlen=NEAR_DUPLICATE_PEERS)
+            if len(self._peers) >= MAX_PROGRAMS:
+                del self._peers[next(iter(self._peers))]  # the program not seen for longest
+        self._peers[program] = peers
+        note_words = [w for w in (w.casefold().rstrip(".") for w in words(text)) if w not in names]
+        counts = Counter(note_words)
+        if len(note_words) >= NEAR_DUPLICATE_MIN_WORDS:
+            for other_line, _, other_text, other_words, other_counts in reversed(peers):
+                if other_line == line or _squash(other_text).casefold() == _squash(text).casefold():
+                    continue
+                ratio = similarity(note_words, other_words, (counts, other_counts))
+                if ratio >= NEAR_DUPLICATE:
+                    self.near_notes[(line, column)] = (other_line, ratio)
+                    break
+        peers.append((line, column, text, note_words, counts))
+
+    def named(self, phrase: str) -> tuple[int, str] | None:
+        """(line, column) where ``phrase`` was first a name or institution, or None."""
+        number = self.identities.first(phrase)
+        return None if number is None else (number >> 4, IDENTITY_COLUMNS[number & 15])
 
 
 def _squash(text: str) -> str:
@@ -241,26 +311,6 @@ def similarity(a: list[str], b: list[str], counts: tuple[Counter, Counter] | Non
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def near_duplicates(notes: list[tuple[int, str, str, list[str]]]) -> dict[tuple[int, str], tuple[int, float]]:
-    """For the notes of one program, in file order, each note that nearly repeats an earlier one
-    (names removed): (line, column) -> (the earlier line, similarity). Word-for-word copies are
-    left to :meth:`Checker.repeated_notes`."""
-    found: dict[tuple[int, str], tuple[int, float]] = {}
-    counts = [Counter(note_words) for _, _, _, note_words in notes]
-    for number, (line, column, text, note_words) in enumerate(notes):
-        if len(note_words) < NEAR_DUPLICATE_MIN_WORDS:
-            continue
-        for other in range(number - 1, max(-1, number - 1 - NEAR_DUPLICATE_PEERS), -1):
-            other_line, _, other_text, other_words = notes[other]
-            if other_line == line or _squash(other_text).casefold() == _squash(text).casefold():
-                continue
-            ratio = similarity(note_words, other_words, (counts[number], counts[other]))
-            if ratio >= NEAR_DUPLICATE:
-                found[(line, column)] = (other_line, ratio)
-                break
-    return found
-
-
 def _note_key(column: str, value: str) -> str:
     """Notes are compared ignoring case and spacing; short ones ("n/a", "TBD") are not notes."""
     value = _squash(value).casefold()
@@ -276,9 +326,10 @@ class Checker:
         the file's own as it goes (checkers of A/B variants share one dict). ``sender``: an
         email.headerregistry.Address, or None when none is configured."""
         self.template = template
-        self.index = index or RowIndex()
+        self.index = index if index is not None else RowIndex([], {})
         self.sender = sender
         self.required = sorted(template.variables - template.optional - {"email", "contact"})
+        self.notes = [name for name in self.required if is_note_column(name)]
         self.scanned = sorted(template.variables - set(IDENTITY_COLUMNS) - {"email", "contact"})
         self.commitments = commitments if commitments is not None else {}
         self._hints: dict[str, str] = {}
@@ -305,8 +356,10 @@ class Checker:
         return problems
 
     def near_duplicate_notes(self, contact: Contact) -> list[Problem]:
+        if not self.index.near_notes:
+            return []
         problems = []
-        for name in self.required:
+        for name in self.notes:
             hit = self.index.near_notes.get((contact.line, name))
             if hit is not None:
                 problems.append(Problem("warning", contact.line, name,
@@ -347,8 +400,8 @@ class Checker:
         if self.index.notes is None:
             return []
         problems = []
-        for name in self.required:
-            key = _note_key(name, contact.fields.get(name, "")) if is_note_column(name) else ""
+        for name in self.notes:
+            key = _note_key(name, contact.fields.get(name, ""))
             first = self.index.notes.first(key) if key else None
             if first is not None and first != contact.line:
                 problems.append(Problem("warning", contact.line, name,
@@ -358,15 +411,20 @@ class Checker:
     def other_rows_named(self, contact: Contact) -> list[Problem]:
         """Another row's name or institution in this row's cells (the template's own text is
         the same for everyone, so only what the CSV fills in is searched)."""
-        if not self.index.identities:
+        index = self.index
+        if not len(index.identities):
             return []
         tokens = words("\n".join(contact.fields.get(c, "") for c in self.scanned))
         found: dict[str, tuple[int, str]] = {}
+        slots, mask = index.first_words.slots, index.first_words.mask
         for start, word in enumerate(tokens):
             token = word.rstrip(".")
-            for size in self.index.lengths.get(token, ()):
+            bits = slots[hash(token) & mask]
+            if not bits:
+                continue
+            for size in index.first_words.counts(bits):
                 phrase = token if size == 1 else " ".join(tokens[start:start + size]).rstrip(".")
-                hit = self.index.identities.get(phrase)
+                hit = index.named(phrase)
                 if hit and hit[0] != contact.line:
                     found.setdefault(phrase, hit)
         if found:  # not a slip when it is this row's own value ("James" may be its first name)
