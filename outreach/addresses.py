@@ -69,16 +69,15 @@ class AddressValidator:
 
     def __call__(self, text: str) -> str:
         text = text.strip()
-        if not self.check_dns:
-            plain = plain_identity(text)
-            if plain is not None:
-                return plain
         if not text.isascii():
             text = unicodedata.normalize("NFC", text)
         local, _, domain = text.rpartition("@")
         ascii_domain = self.domains.get(domain)
         if ascii_domain and len(local) <= 64 and len(text) <= 254 and DOT_ATOM.fullmatch(local):
             return f"{local.lower()}@{ascii_domain}"
+        if not self.check_dns and plain_identity(text) is not None:
+            self._remember(domain, domain.lower())
+            return text.lower()
         from email_validator import EmailNotValidError
 
         test_name = domain.rpartition(".")[2].lower()
@@ -89,10 +88,13 @@ class AddressValidator:
         except EmailNotValidError as e:
             hint = self._hint(text, test_name)
             raise InvalidAddress(str(e).rstrip(".") + hint if hint else str(e)) from None
+        self._remember(domain, ascii_domain.lower())
+        return f"{local_part.lower()}@{self.domains[domain]}"
+
+    def _remember(self, domain: str, ascii_domain: str) -> None:
         if len(self.domains) >= MAX_DOMAINS:
             self.domains.clear()
-        self.domains[domain] = ascii_domain.lower()
-        return f"{local_part.lower()}@{self.domains[domain]}"
+        self.domains[domain] = ascii_domain
 
     def _hint(self, text: str, test_name: str) -> str:
         """The setting that would let a refused ``.test`` or ``.localhost`` address through."""

@@ -236,7 +236,7 @@ class ContactFile:
                     observe(line, row)
                 yield (identity(row[email_at]) if email_at < len(row) else ""), line
 
-        self._first_lines = FirstLines(keyed())
+        self._first_lines = FirstLines(keyed(), self.rows_hint)
 
     def __iter__(self) -> Iterator[Contact]:
         if self._first_lines is None:

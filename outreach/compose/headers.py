@@ -43,6 +43,7 @@ _SPEC = rf"{_ATEXT}+(?:\.{_ATEXT}+)*@{_ATEXT}+(?:\.{_ATEXT}+)*"
 _QUOTED = r'"[\x20\x21\x23-\x3c\x3e\x40-\x5b\x5d-\x7e]*"'  # printable, less " = ? and backslash
 PLAIN_MAILBOX = re.compile(rf"(?:(?:{_ATEXT}+(?: {_ATEXT}+)*|{_QUOTED}) )?<({_SPEC})>|({_SPEC})")
 PROVEN_PHRASE = re.compile(rf"{_ATEXT}+(?: {_ATEXT}+)*|{_QUOTED}")  # a display name with one reading
+PROVEN_ATOMS = re.compile(rf"{_ATEXT}+(?: {_ATEXT}+)*")
 PROVEN_SPEC = re.compile(_SPEC)
 UNFOLD = re.compile(r"\r\n|\r|\n")
 Q_SAFE = frozenset(string.ascii_letters + string.digits + "!*+-/")  # RFC 2047 5(3): safe in a phrase
@@ -132,15 +133,16 @@ def unstructured(name: str, text: str) -> Written:
     Plain, it reads back as written when the unfolded value is printable ASCII with no ``=?``
     (a reader unfolds it and has nothing to decode); encoded, as the text the words were made of."""
     if not needs_encoding(text):
-        lines = _fold_plain(name, text)
-        if all(len(line) <= MAX_LINE for line in lines):
-            value = "".join(lines)[len(name) + 2:]
+        lines, value, fits = _fold_plain(name, text)
+        if fits:
             return Written(name, lines, value if PLAIN.fullmatch(value) and "=?" not in value else None)
     return Written(name, fold(name, list(encoded_words(text, first=MAX_LINE - len(name) - 2))), text)
 
 
-def _fold_plain(name: str, text: str) -> list[str]:
-    """Fold before a run of spaces, which unfolding keeps: the text comes back exact."""
+@functools.lru_cache(maxsize=4096)  # subjects repeat from row to row
+def _fold_plain(name: str, text: str) -> tuple[list[str], str, bool]:
+    """Fold before a run of spaces, which unfolding keeps: the text comes back exact. The lines,
+    the value they unfold to, and whether each fits in 78 characters."""
     first, *tokens = WORDS.findall(text.strip()) or [""]
     lines = [f"{name}: {first}"]
     for token in tokens:
@@ -148,7 +150,7 @@ def _fold_plain(name: str, text: str) -> list[str]:
             lines.append(token)
         else:
             lines[-1] += token
-    return lines
+    return lines, "".join(lines)[len(name) + 2:], all(len(line) <= MAX_LINE for line in lines)
 
 
 def phrase(display_name: str, first: int) -> tuple[list[str], bool]:
@@ -157,6 +159,8 @@ def phrase(display_name: str, first: int) -> tuple[list[str], bool]:
     one reading (see the module's docstring)."""
     if not display_name:
         return [], True
+    if len(display_name) <= MAX_WORD and PROVEN_ATOMS.fullmatch(display_name):  # the usual name: bare words
+        return [display_name], True
     if not needs_encoding(display_name):
         plain = display_name if ATOMS.fullmatch(display_name) else _quoted(display_name)
         if len(plain) <= MAX_WORD:
@@ -215,6 +219,20 @@ def read_back_problem(written: list[Written], expected: Mapping[str, str | list[
                 return name
         return None
     return round_trip_problem(block(written), expected)
+
+
+def written_problem(draft, sender: Address) -> str | None:
+    """The first of a draft's user headers that would not read back as what was meant, written
+    as :func:`user_headers` writes them: :func:`read_back_problem` without building the
+    expectations when every header proves its reading (the usual case)."""
+    written = user_headers(draft, sender)
+    for header in written:
+        if header.reads_as is None:
+            return read_back_problem(written, expected(draft, sender))
+    for header, (name, addresses) in zip(written, _address_lists(draft, sender), strict=False):
+        if header.reads_as != tuple([a.addr_spec for a in addresses]):
+            return name
+    return None if written[-1].reads_as == draft.subject else "Subject"
 
 
 def block(written: list[Written]) -> bytes:
@@ -296,9 +314,12 @@ def _address_lists(draft, sender: Address) -> list[tuple[str, list[Address]]]:
 
 def user_headers(draft, sender: Address) -> list[Written]:
     """From, To, Cc, Bcc, Reply-To and Subject of a ``Draft``, in that order (To always)."""
-    return [_sender_header(sender),
-            *(address_list(name, addresses) for name, addresses in _address_lists(draft, sender)[1:]),
-            unstructured("Subject", draft.subject)]
+    written = [_sender_header(sender), address_list("To", draft.to)]
+    for name, addresses in (("Cc", draft.cc), ("Bcc", draft.bcc), ("Reply-To", draft.reply_to)):
+        if addresses:
+            written.append(address_list(name, addresses))
+    written.append(unstructured("Subject", draft.subject))
+    return written
 
 
 def email_headers(draft, sender: Address) -> list[WrittenHeader]:

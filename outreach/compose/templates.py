@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -40,7 +39,7 @@ JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 ADDRESS_SYNTAX = re.compile(r"[@<>]")
 NAME_COLUMNS = ("full_name", "name", "interviewer", "first_name", "last_name")  # see Contact.display_name
 # Stands in for the user's own address when a header block is checked before it is sent.
-PLACEHOLDER_SENDER = Address("You", "you", "example.org")
+PLACEHOLDER_SENDER: Address  # made below, once Recipient is defined
 # A subject or display name longer than this is a slip (a note pasted into the wrong column).
 MAX_HEADER_CHARS = 180
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
@@ -67,14 +66,92 @@ class Draft:
         return [a.addr_spec for a in (*self.to, *self.cc, *self.bcc)]
 
 
-@dataclass
-class _Part:
-    """One compiled piece of the template file and the line it starts on."""
+MEMO_SIZE = 1024    # outputs a part remembers
+MEMO_TRIAL = 256    # renders after which a part whose values seldom repeat stops remembering
 
-    name: str
-    line: int
-    source: str
-    template: jinja2.Template
+
+class _Part:
+    """One compiled piece of the template file and the line it starts on.
+
+    A part's output depends only on the values of the variables it reads (the sandbox has no
+    clock and no state between renders), but for the ``random`` filter. So each part remembers
+    its last outputs by those values: a subject that says ``{{ topic }}`` is rendered once per
+    topic, not once per row. A part whose values seldom repeat (the body, with its personal
+    note) stops remembering after a trial, and one that reads a mapping (``contact``) never
+    starts."""
+
+    def __init__(self, name: str, line: int, source: str):
+        """Parsed once: what it reads is read from the tree, then the tree is compiled (raises
+        jinja2.TemplateSyntaxError)."""
+        self.name, self.line, self.source = name, line, source
+        tree = ENVIRONMENT.parse(source)
+        self.used = meta.find_undeclared_variables(tree)
+        defaulted = [f.node for f in tree.find_all(nodes.Filter)
+                     if f.name in ("default", "d") and isinstance(f.node, nodes.Name)]
+        self.defaulted = {node.name for node in defaulted}  # read through ``default`` somewhere
+        self.bare = {n.name for n in tree.find_all(nodes.Name)  # and read without it
+                     if n.ctx == "load" and not any(n is node for node in defaulted)}
+        self.flat = flat_pieces(tree)
+        chance = any(f.name == "random" for f in tree.find_all(nodes.Filter))
+        self.reads: tuple[str, ...] | None = None if chance or self.flat is not None else \
+            tuple(sorted(meta.find_undeclared_variables(tree)))
+        self.memo: dict[tuple, str] = {}
+        self.renders = self.hits = 0
+        self.template = ENVIRONMENT.from_string(tree)  # last: compiling may rewrite the tree
+
+    def written(self, context: dict) -> str | None:
+        """A flat part's output, joined here: what Jinja writes for text and ``{{ name }}``s
+        (``str`` of each value). None when a variable is missing, or the output is too long:
+        then Jinja renders it, and says so as it does."""
+        if self.flat is None:
+            return None
+        try:
+            text = "".join([piece if name is None else str(context[name]) for piece, name in self.flat])
+        except KeyError:
+            return None
+        return text if len(text) <= MAX_RENDERED_CHARS else None
+
+    def key(self, context: dict) -> tuple | None:
+        """What the output depends on, or None when it is not remembered."""
+        if self.reads is None:
+            return None
+        key = tuple([context.get(name, _ABSENT) for name in self.reads])
+        try:
+            hash(key)
+        except TypeError:  # a mapping or list: not worth a deeper key
+            self.reads = None
+            return None
+        return key
+
+    def remember(self, key: tuple, text: str) -> None:
+        self.renders += 1
+        if self.renders == MEMO_TRIAL and self.hits < MEMO_TRIAL // 4:
+            self.reads, self.memo = None, {}
+            return
+        if len(self.memo) >= MEMO_SIZE:
+            self.memo.clear()
+        self.memo[key] = text
+
+
+_ABSENT = object()  # a variable the context does not hold (its render fails, and is not remembered)
+
+
+def flat_pieces(tree: nodes.Template) -> tuple[tuple[str, str | None], ...] | None:
+    """(text, None) and ("", variable) in order, when a part is only text and ``{{ variable }}``s
+    (most subjects, names and bodies are): nothing in it can loop, call or fail but a missing
+    variable. None for any other part."""
+    pieces: list[tuple[str, str | None]] = []
+    for statement in tree.body:
+        if not isinstance(statement, nodes.Output):
+            return None
+        for node in statement.nodes:
+            if isinstance(node, nodes.TemplateData):
+                pieces.append((node.data, None))
+            elif type(node) is nodes.Name and node.ctx == "load":
+                pieces.append(("", node.name))
+            else:
+                return None
+    return tuple(pieces)
 
 
 class Template:
@@ -105,8 +182,7 @@ class Template:
         if "subject" not in self.headers:
             raise UserError(f"{where(self.path, 1)}: no Subject header; a template starts with 'Subject: ...'")
         self.variables, self.optional = self._variables()
-        self.attachment_columns = (meta.find_undeclared_variables(ENVIRONMENT.parse(self.headers["attachments"].source))
-                                   if "attachments" in self.headers else set())
+        self.attachment_columns = self.headers["attachments"].used if "attachments" in self.headers else set()
 
     def _parse_header_block(self, text: str) -> None:
         lines = text.split("\n")
@@ -160,11 +236,10 @@ class Template:
 
     def _compile(self, name: str, line: int, source: str) -> _Part:
         try:
-            template = ENVIRONMENT.from_string(source)
+            return _Part(name, line, source)
         except jinja2.TemplateSyntaxError as e:
             raise UserError(f"{where(self.path, line + (e.lineno or 1) - 1)}: template syntax error: "
                             f"{e.message}") from None
-        return _Part(name, line, source, template)
 
     def _address_items(self, key: str, number: int, source: str) -> list[tuple[str | None, str]]:
         """``source`` split where the template itself (not a cell) writes ``,`` ``<`` ``>``."""
@@ -175,7 +250,7 @@ class Template:
 
     def _compile_piece(self, key: str, number: int, source: str) -> _Part:
         try:
-            return _Part(key, number, source, ENVIRONMENT.from_string(source))
+            return _Part(key, number, source)
         except jinja2.TemplateSyntaxError:
             raise self._address_syntax_error(key, number) from None
 
@@ -185,19 +260,10 @@ class Template:
 
     def _variables(self) -> tuple[set[str], set[str]]:
         """Variables the template reads, and those it reads only through ``default``."""
-        used: set[str] = set()
-        defaulted_nodes: set[int] = set()
-        defaulted: set[str] = set()
-        bare: set[str] = set()
-        for part in (*self.headers.values(), self.body):
-            tree = ENVIRONMENT.parse(part.source)
-            used |= meta.find_undeclared_variables(tree)
-            for f in tree.find_all(nodes.Filter):
-                if f.name in ("default", "d") and isinstance(f.node, nodes.Name):
-                    defaulted_nodes.add(id(f.node))
-                    defaulted.add(f.node.name)
-            bare |= {n.name for n in tree.find_all(nodes.Name)
-                     if n.ctx == "load" and id(n) not in defaulted_nodes}
+        parts = (*self.headers.values(), self.body)
+        used = set().union(*(part.used for part in parts))
+        defaulted = set().union(*(part.defaulted for part in parts))
+        bare = set().union(*(part.bare for part in parts))
         return used, defaulted - bare
 
     def render(self, contact: Contact, extra: dict[str, Any] | None = None,
@@ -237,19 +303,24 @@ class Template:
         # Every header once, in the template's order; an address header item by item (its name
         # and address pieces are what the message is made of), so a break in any piece is a break
         # in the header.
+        render = self._render_part
         values: dict[str, str] = {}
         items: dict[str, list[tuple[str | None, str]]] = {}
+        texts: list[tuple[str, str]] = []  # (header, text) of each piece rendered
         for name, part in self.headers.items():
             if name in self.address_items:
-                items[name] = [(None if name_part is None else self._render_part(name_part, context, contact),
-                                self._render_part(address_part, context, contact))
-                               for name_part, address_part in self.address_items[name]]
+                rendered = items[name] = []
+                for name_part, address_part in self.address_items[name]:
+                    shown = None if name_part is None else render(name_part, context, contact)
+                    spec = render(address_part, context, contact)
+                    rendered.append((shown, spec))
+                    texts += [(name, shown or ""), (name, spec)]
             if name not in self.address_items or name in self._broken:
-                values[name] = self._render_part(part, context, contact)
-        for name in self.headers:
-            pieces = [values.get(name, ""), *(text for item in items.get(name, ()) for text in item if text)]
-            if any(LINE_BREAKS.search(text) for text in pieces):
-                raise RenderError(self._injection_problem(name, contact))
+                values[name] = render(part, context, contact)
+                texts.append((name, values[name]))
+        if LINE_BREAKS.search("".join(text for _, text in texts)):
+            name = next(name for name, text in texts if LINE_BREAKS.search(text))
+            raise RenderError(self._injection_problem(name, contact))
         if "to" not in self.headers and LINE_BREAKS.search(contact.display_name):
             raise RenderError(self._injection_problem("to", contact))
         subject = values["subject"].strip()
@@ -265,11 +336,11 @@ class Template:
             contact=contact,
             subject=subject,
             to=self._addresses("to", items, contact) if "to" in self.headers else self._default_to(contact),
-            cc=self._addresses("cc", items, contact),
-            bcc=self._addresses("bcc", items, contact),
-            reply_to=self._addresses("reply-to", items, contact),
+            cc=self._addresses("cc", items, contact) if "cc" in items else [],
+            bcc=self._addresses("bcc", items, contact) if "bcc" in items else [],
+            reply_to=self._addresses("reply-to", items, contact) if "reply-to" in items else [],
             attachments=attachments,
-            text=self._render_part(self.body, context, contact).replace("\r\n", "\n"),
+            text=render(self.body, context, contact).replace("\r\n", "\n"),
             markdown=self.markdown,
             kind=self.kind,
         )
@@ -281,8 +352,7 @@ class Template:
                 raise RenderError(Problem("error", contact.line, None,
                                           f"the {header.title()} header would be {len(text)} characters long; "
                                           f"keep it under {MAX_HEADER_CHARS}"))
-        changed = headers.read_back_problem(headers.user_headers(draft, PLACEHOLDER_SENDER),
-                                            headers.expected(draft, PLACEHOLDER_SENDER))
+        changed = headers.written_problem(draft, PLACEHOLDER_SENDER)
         if changed:
             raise RenderError(Problem("error", contact.line, self._column_in(changed.lower(), contact),
                                       f"the {changed} header would not read back as written; refused, "
@@ -292,6 +362,16 @@ class Template:
         return draft
 
     def _render_part(self, part: _Part, context: dict, contact: Contact) -> str:
+        if part.flat is not None:
+            text = part.written(context)
+            if text is not None:
+                return text
+        key = part.key(context)
+        if key is not None:
+            text = part.memo.get(key)
+            if text is not None:
+                part.hits += 1
+                return text
         try:
             text = render_shared(part.template, context)
         except LimitError as e:
@@ -321,6 +401,8 @@ class Template:
             raise RenderError(Problem("error", contact.line, None,
                                       f"{where(self.path, part.line)}: renders to over "
                                       f"{MAX_RENDERED_CHARS:,} characters"))
+        if key is not None:
+            part.remember(key, text)
         return text
 
     def _limit_problem(self, error: LimitError, part: _Part, contact: Contact,
@@ -333,6 +415,8 @@ class Template:
         """The template file line where ``error`` happened, from Jinja's rewritten traceback."""
         lineno = getattr(error, "lineno", None)
         if lineno is None:
+            import traceback  # only for errors: not loaded otherwise
+
             frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<template>"]
             lineno = (frames[-1].lineno if frames else None) or 1
         return part.line + lineno - 1
@@ -363,15 +447,18 @@ class Template:
         return result
 
     def _address(self, header: str, name: str, addr: str, contact: Contact) -> Address:
-        origin = where(self.path, self.headers[header].line)
-        try:
-            valid = self.validate_address(addr)
+        try:  # the row's own address (``{{ email }}``) is its identity already
+            valid = addr if addr == contact.email else self.validate_address(addr)
         except InvalidAddress as e:
             problem = Problem("error", contact.line, _column_holding(contact, addr, self._columns_of(header)),
-                              f"{origin}: {header.title()} address {addr or name!r} is not valid: {e}")
+                              f"{self._origin(header)}: {header.title()} address {addr or name!r} is not valid: {e}")
             raise RenderError(problem) from None
-        self._refuse_address_syntax(header, name, contact, origin)
+        if ADDRESS_SYNTAX.search(name):
+            self._refuse_address_syntax(header, name, contact, self._origin(header))
         return address(" ".join(name.split()), valid)
+
+    def _origin(self, header: str) -> str:
+        return where(self.path, self.headers[header].line)
 
     def _default_to(self, contact: Contact) -> list[Address]:
         self._refuse_address_syntax("to", contact.display_name, contact, "the name columns", NAME_COLUMNS)
@@ -578,7 +665,7 @@ class Recipient(Address):
 
     def __init__(self, display_name: str, username: str, domain: str):
         super().__init__(display_name, username=username, domain=domain)
-        self._addr_spec = Address.addr_spec.fget(self)  # type: ignore[attr-defined]
+        self._addr_spec: str = Address.addr_spec.fget(self)  # type: ignore[attr-defined]
 
     @property
     def addr_spec(self) -> str:
@@ -589,6 +676,9 @@ def address(display_name: str, validated: str) -> Address:
     """An Address from an already validated addr-spec, without parsing it a second time."""
     username, _, domain = validated.rpartition("@")
     return Recipient(display_name, username, domain)
+
+
+PLACEHOLDER_SENDER = Recipient("You", "you", "example.org")
 
 
 def guess_mime_type(path: Path) -> tuple[str, str]:
