@@ -47,6 +47,7 @@ PROVEN_ATOMS = re.compile(rf"{_ATEXT}+(?: {_ATEXT}+)*")
 PROVEN_SPEC = re.compile(_SPEC)
 UNFOLD = re.compile(r"\r\n|\r|\n")
 Q_SAFE = frozenset(string.ascii_letters + string.digits + "!*+-/")  # RFC 2047 5(3): safe in a phrase
+_Q = [chr(b) if chr(b) in Q_SAFE else "_" if b == 0x20 else f"={b:02X}" for b in range(256)]  # each byte, Q-encoded
 
 
 class Written(NamedTuple):
@@ -83,7 +84,7 @@ def needs_encoding(text: str) -> bool:
 def encoded_word(text: str) -> str:
     """``text`` as one UTF-8 encoded word, Q or B, whichever is shorter."""
     data = text.encode("utf-8")
-    q = "".join(chr(b) if chr(b) in Q_SAFE else "_" if b == 0x20 else f"={b:02X}" for b in data)
+    q = "".join(map(_Q.__getitem__, data))
     b64 = base64.b64encode(data).decode("ascii")
     return f"=?utf-8?q?{q}?=" if len(q) <= len(b64) else f"=?utf-8?b?{b64}?="
 
@@ -229,9 +230,12 @@ def written_problem(draft, sender: Address) -> str | None:
     for header in written:
         if header.reads_as is None:
             return read_back_problem(written, expected(draft, sender))
-    for header, (name, addresses) in zip(written, _address_lists(draft, sender), strict=False):
+    if written[0].reads_as != (sender.addr_spec,):
+        return "From"
+    for header in written[1:-1]:
+        addresses = {"To": draft.to, "Cc": draft.cc, "Bcc": draft.bcc, "Reply-To": draft.reply_to}[header.name]
         if header.reads_as != tuple([a.addr_spec for a in addresses]):
-            return name
+            return header.name
     return None if written[-1].reads_as == draft.subject else "Subject"
 
 

@@ -8,6 +8,7 @@ impossible, not filtered). Errors carry the template line, mapped back from Jinj
 from __future__ import annotations
 
 import mimetypes
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,6 +93,11 @@ class _Part:
         self.bare = {n.name for n in tree.find_all(nodes.Name)  # and read without it
                      if n.ctx == "load" and not any(n is node for node in defaulted)}
         self.flat = flat_pieces(tree)
+        if self.flat is not None:  # "Dear %s,": one C call joins it; a missing variable is a KeyError
+            names = [name for _, name in self.flat if name is not None]
+            self._format = "".join("%s" if name is not None else piece.replace("%", "%%") for piece, name in self.flat)
+            self._values = operator.itemgetter(*names) if len(names) > 1 else None
+            self._name = names[0] if len(names) == 1 else None
         chance = any(f.name == "random" for f in tree.find_all(nodes.Filter))
         self.reads: tuple[str, ...] | None = None if chance or self.flat is not None else \
             tuple(sorted(meta.find_undeclared_variables(tree)))
@@ -103,10 +109,11 @@ class _Part:
         """A flat part's output, joined here: what Jinja writes for text and ``{{ name }}``s
         (``str`` of each value). None when a variable is missing, or the output is too long:
         then Jinja renders it, and says so as it does."""
-        if self.flat is None:
-            return None
         try:
-            text = "".join([piece if name is None else str(context[name]) for piece, name in self.flat])
+            if self._values is not None:
+                text = self._format % self._values(context)
+            else:
+                text = self._format % (context[self._name],) if self._name is not None else self._format % ()
         except KeyError:
             return None
         return text if len(text) <= MAX_RENDERED_CHARS else None
@@ -318,7 +325,7 @@ class Template:
             if name not in self.address_items or name in self._broken:
                 values[name] = render(part, context, contact)
                 texts.append((name, values[name]))
-        if LINE_BREAKS.search("".join(text for _, text in texts)):
+        if LINE_BREAKS.search("".join([text for _, text in texts])):
             name = next(name for name, text in texts if LINE_BREAKS.search(text))
             raise RenderError(self._injection_problem(name, contact))
         if "to" not in self.headers and LINE_BREAKS.search(contact.display_name):
