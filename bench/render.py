@@ -318,6 +318,7 @@ def generate_distinct(path: Path, count: int) -> None:
     the cross-row name rule must remember each of them."""
     rng = random.Random(SEED + 1)
     names = distinct_names(rng)
+    notes: set[str] = set()
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
@@ -325,9 +326,12 @@ def generate_distinct(path: Path, count: int) -> None:
             first, last = rng.choice(FIRST_NAMES), next(names)
             kind, code = rng.choice(INSTITUTION_KINDS)
             place = next(names)
+            note = make_note(rng)
+            while note in notes:  # as in the 7-field sheet, a note of its own: no row is a repeat
+                note = make_note(rng)
+            notes.add(note)
             writer.writerow([f"{ascii_slug(first)}.{last.lower()}{number}@{place.lower()}-{code}.example.edu",
-                             first, last, rng.choice(TITLES), kind.format(p=place), rng.choice(TOPICS),
-                             make_note(rng)])
+                             first, last, rng.choice(TITLES), kind.format(p=place), rng.choice(TOPICS), note])
 
 
 @dataclass(frozen=True)
