@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from outreach.clock import iso, parse_day
@@ -412,35 +413,70 @@ def spreadsheet_safe(value):
 # -- HTML --------------------------------------------------------------------------------------
 # Eight colours told apart by most colour-blind readers (after Okabe and Ito), for the eight
 # busiest groups; the others are drawn in OTHER, the total in TOTAL_COLOUR, and every line and
-# bar also carries its full name in words.
+# bar also carries its full name in words. Colour alone fails in print and for some readers, so
+# each line of the time chart also has its own dash pattern and point marker (SHAPES).
 PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#7a4fa3", "#8c6d1f")
 OTHER, TOTAL_COLOUR = "#8c959f", "#3d444d"
+SHAPES = (("", "circle", False), ("9,3", "square", False), ("2,2.5", "triangle", False), ("9,3,2,3", "diamond", False),
+          ("5,4", "circle", True), ("1.5,3", "square", True), ("14,4", "triangle", True), ("5,2,5,6", "diamond", True))
 MAX_LINES = len(PALETTE)  # group lines in the cumulative-replies chart
-CSS = """
-*{box-sizing:border-box}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;margin:2rem auto;
-max-width:1040px;padding:0 1rem;overflow-wrap:anywhere}
-h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2.5rem;border-bottom:1px solid #d0d7de}
-.scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse;margin:1rem 0;font-variant-numeric:tabular-nums}
-th,td{padding:.25rem .45rem;text-align:right;border-bottom:1px solid #eaeef2;overflow-wrap:normal}
-th:first-child,td:first-child{text-align:left;min-width:9rem;overflow-wrap:anywhere;position:sticky;left:0;background:#fff}
-tr.total td{font-weight:600;border-top:2px solid #d0d7de}
-.verdict{padding:.5rem .8rem;border-left:4px solid #bf8700;background:#fff8c5}
-.verdict.beyond{border-color:#1a7f37;background:#dafbe1}
-.note{color:#57606a;font-size:.9rem}
-.rates{margin:.5rem 0 1rem;max-width:720px}.rate{margin:.45rem 0}
-.rate .name{font-size:.9rem}.rate .value{font-size:.85rem;color:#57606a;white-space:nowrap}
-.track{position:relative;height:14px;background:#f6f8fa;margin:.15rem 0}
-.track .bar{position:absolute;left:0;top:0;bottom:0}
-.track .ci{position:absolute;top:6px;height:2px;background:#1b1f24}
-.track .ci::before,.track .ci::after{content:"";position:absolute;top:-5px;width:2px;height:12px;background:#1b1f24}
-.track .ci::before{left:0}.track .ci::after{right:0}
-svg{display:block;margin:.5rem 0;max-width:100%;height:auto}
-svg text{font:14px system-ui,sans-serif;fill:#1b1f24}
-.legend{list-style:none;padding:0;margin:.25rem 0 1rem;font-size:.9rem}.legend li{margin:.15rem 0}
-.swatch{display:inline-block;width:1.6rem;height:.3rem;vertical-align:middle;margin-right:.5rem}
+MAX_STEPS = 6             # y-axis steps at most: every one labelled
+MAX_MARKERS = 12          # markers on one line at most: enough to follow it, few enough to read the line
+SPREAD = 4                # px between lines that would lie on each other (stroke 2 px: a gap shows)
+RUN_TOGETHER = 0.1        # lines that share a tenth of the chart's width or height are spread apart
+NARROW = 700              # px: below this the table turns into one block per group
+CSS = f"""
+*{{box-sizing:border-box}}
+body{{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;margin:2rem auto;
+max-width:1040px;padding:0 1rem;overflow-wrap:anywhere}}
+h1{{font-size:1.5rem}}h2{{font-size:1.2rem;margin-top:2.5rem;border-bottom:1px solid #d0d7de}}
+.scroll{{overflow-x:auto;max-width:100%}}
+table{{border-collapse:collapse;margin:1rem 0;font-variant-numeric:tabular-nums}}
+th,td{{padding:.25rem .4rem;text-align:right;border-bottom:1px solid #eaeef2;overflow-wrap:normal}}
+th:first-child,td:first-child{{text-align:left;min-width:9rem;overflow-wrap:anywhere;position:sticky;left:0;background:#fff}}
+td.rate{{font-weight:600}}td.interval,td.median{{white-space:nowrap}}
+tr.total td{{font-weight:600;border-top:2px solid #d0d7de}}
+.verdict{{padding:.5rem .8rem;border-left:4px solid #bf8700;background:#fff8c5}}
+.verdict.beyond{{border-color:#1a7f37;background:#dafbe1}}
+.note{{color:#57606a;font-size:.9rem}}
+.rates{{margin:.5rem 0 1rem;max-width:720px}}.rate{{margin:.45rem 0}}
+.rate .name{{font-size:.9rem}}.rate .value{{font-size:.85rem;color:#57606a;white-space:nowrap}}
+.track{{position:relative;height:14px;background:#f6f8fa;margin:.15rem 0}}
+.track .bar{{position:absolute;left:0;top:0;bottom:0}}
+.track .ci{{position:absolute;top:6px;height:2px;background:#1b1f24}}
+.track .ci::before,.track .ci::after{{content:"";position:absolute;top:-5px;width:2px;height:12px;background:#1b1f24}}
+.track .ci::before{{left:0}}.track .ci::after{{right:0}}
+svg{{display:block;margin:.5rem 0;max-width:100%;height:auto}}
+svg text{{font:14px system-ui,sans-serif;fill:#1b1f24}}
+.legend{{list-style:none;padding:0;margin:.25rem 0 1rem;font-size:.9rem}}.legend li{{margin:.15rem 0}}
+.legend svg{{display:inline-block;vertical-align:middle;margin:0 .5rem 0 0}}
+@media (max-width:{NARROW}px){{
+.scroll{{overflow:visible}}
+table.counts,table.counts tbody,table.counts td{{display:block}}
+table.counts thead{{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}}
+table.counts tr{{display:flex;flex-wrap:wrap;align-items:baseline;gap:.1rem .9rem;padding:.45rem 0;
+border-bottom:1px solid #eaeef2}}
+table.counts td{{border:0;padding:0;text-align:left;position:static;min-width:0}}
+table.counts td.name{{flex:1 1 9rem;font-weight:600}}
+table.counts td.rate{{flex:0 0 auto;margin-left:auto;text-align:right;font-size:1.15rem}}
+table.counts td.interval{{flex:1 0 100%;text-align:right;font-size:.9rem}}
+table.counts td:not(.name,.rate,.interval){{font-size:.85rem}}
+table.counts td:not(.name,.rate,.interval)::before{{font-size:inherit}}
+table.counts td:not(.name)::before{{content:attr(data-label) " ";color:#57606a;font-size:.85rem;font-weight:400}}
+table.counts tr.total{{border-top:2px solid #d0d7de}}table.counts tr.total td{{border-top:0}}
+svg text{{font-size:19px}}
+}}
 """
+
+
+@dataclass(frozen=True)
+class LineStyle:
+    """How one group is drawn: colour, dash pattern ("" for solid) and point marker."""
+
+    colour: str
+    dash: str = ""
+    marker: str = "circle"
+    hollow: bool = False
 
 
 def _e(text: object) -> str:
@@ -460,7 +496,7 @@ def render_html(report: Report) -> str:
         parts.append("<p>No message is in the store yet.</p>")
     for section in report.campaigns:
         rows = [*(section.groups.items() if report.by else []), (TOTAL, section.total)]
-        colours = group_colours(section)
+        styles = group_styles(section)
         parts.append(f"<h2>Campaign {_e(section.campaign)}</h2>")
         parts.append(_html_table(rows, report.by))
         total = section.total
@@ -472,33 +508,38 @@ def render_html(report: Report) -> str:
             kind = "verdict" if comparison.within_noise else "verdict beyond"
             parts.append(f'<p class="{kind}">{_e(comparison.text)}.</p>')
         parts.append(f"<h3>Reply rate{' by ' + _e(report.by) if report.by else ''}</h3>")
-        parts.append(html_rates(rows, colours))
+        parts.append(html_rates(rows, {name: style.colour for name, style in styles.items()}))
         parts.append("<h3>Cumulative replies</h3>")
-        parts.append(svg_timeline(section, colours))
+        parts.append(svg_timeline(section, styles))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
 def _html_table(rows: list[tuple[str, Counts]], by: str | None) -> str:
-    head = "".join(f"<th>{_e(label)}</th>" for _, label in COLUMNS)
-    out = [(f'<div class="scroll"><table><thead><tr><th>{_e(by or "")}</th>{head}<th>reply rate</th>'
-            "<th>95% interval</th><th>median to reply</th></tr></thead><tbody>")]
+    """The counts, the reply rate and its interval next to the name: on a wide screen a table
+    that scrolls in its own box past the rate; narrower than NARROW each row is a block (the
+    name with its rate beside it, then the interval, then the counts, each labelled)."""
+    labels = [("rate", "reply rate"), ("interval", "95% interval"), *COLUMNS, ("median", "median to reply")]
+    head = "".join(f"<th>{_e(label)}</th>" for _, label in labels)
+    out = [f'<div class="scroll"><table class="counts"><thead><tr><th>{_e(by or "")}</th>{head}</tr></thead><tbody>']
     for name, counts in rows:
-        span = _span(counts.interval)
-        cells = "".join(f"<td>{getattr(counts, key)}</td>" for key, _ in COLUMNS)
+        values = {"rate": _pct(counts.rate), "interval": _span(counts.interval),
+                  "median": _duration(counts.median_hours_to_first_reply),
+                  **{key: getattr(counts, key) for key, _ in COLUMNS}}
+        cells = "".join(f'<td class="{key}" data-label="{_e(label)}">{_e(values[key])}</td>' for key, label in labels)
         klass = ' class="total"' if name == TOTAL else ""
-        out.append(f"<tr{klass}><td>{_e(name)}</td>{cells}<td>{_pct(counts.rate)}</td><td>{span}</td>"
-                   f"<td>{_e(_duration(counts.median_hours_to_first_reply))}</td></tr>")
+        out.append(f'<tr{klass}><td class="name">{_e(name)}</td>{cells}</tr>')
     out.append("</tbody></table></div>")
     return "".join(out)
 
 
-def group_colours(section: CampaignReport) -> dict[str, str]:
-    """One colour per group in both charts: the palette for the groups with the most replies
-    (the ones the time chart draws), a light grey for the rest, dark grey for the total."""
+def group_styles(section: CampaignReport) -> dict[str, LineStyle]:
+    """One style per group in both charts: colour, dash and marker for the groups with the most
+    replies (the ones the time chart draws), a light grey for the rest, dark grey for the total."""
     ranked = sorted(section.groups, key=lambda name: -section.groups[name].replied)
-    colours = {name: PALETTE[i] if i < len(PALETTE) else OTHER for i, name in enumerate(ranked)}
-    return {**colours, TOTAL: TOTAL_COLOUR}
+    styles = {name: LineStyle(PALETTE[i], *SHAPES[i]) if i < len(PALETTE) else LineStyle(OTHER)
+              for i, name in enumerate(ranked)}
+    return {**styles, TOTAL: LineStyle(TOTAL_COLOUR)}
 
 
 def html_rates(rows: list[tuple[str, Counts]], colours: dict[str, str]) -> str:
@@ -523,10 +564,23 @@ def html_rates(rows: list[tuple[str, Counts]], colours: dict[str, str]) -> str:
     return "".join(out)
 
 
-def svg_timeline(section: CampaignReport, colours: dict[str, str]) -> str:
-    """Step lines: cumulative first replies per day, per group; a dashed line at the first
-    follow-up; under it a legend with swatches, full names and counts."""
-    series, notes = _drawn_series(section, colours)
+def count_ticks(top: int) -> list[int]:
+    """The y axis of a count: 0 up to at least ``top`` in whole steps of 1, 2 or 5 times a power
+    of ten, the smallest step that needs at most MAX_STEPS of them; every step is labelled."""
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            steps = max(1, math.ceil(top / step))
+            if steps <= MAX_STEPS:
+                return [k * step for k in range(steps + 1)]
+        magnitude *= 10
+
+
+def svg_timeline(section: CampaignReport, styles: dict[str, LineStyle]) -> str:
+    """Step lines: cumulative first replies per day, per group, each in its own colour, dash and
+    marker, and lines that would lie on each other drawn a few pixels apart; a dashed line at the
+    first follow-up; under it a legend with the same line and marker, full names and counts."""
+    series, notes = _drawn_series(section, styles)
     if not series:
         return '<p class="note">No replies yet.</p>'
     first = min(points[0][0] for points in series.values())
@@ -540,42 +594,125 @@ def svg_timeline(section: CampaignReport, colours: dict[str, str]) -> str:
     if first == last:
         notes.append(f"Every reply came on {first.isoformat()}.")
     days = (end - start).days
-    top_count = max(p[-1][1] for p in series.values())
-    left, plot_width, plot_height, top = 44, 420, 200, 14
+    counts = count_ticks(max(p[-1][1] for p in series.values()))
+    # the days run from `inset` inside the left edge to `after` inside the right one: room to spread
+    # lines apart, and to show where each ends even when its last reply came on the last day
+    left, plot_width, plot_height, top, inset, after = 44, 420, 200, 14, 16, 28
     width, height = left + plot_width + 40, top + plot_height + 30
-    x = lambda day: left + (day - start).days / days * plot_width  # noqa: E731
-    y = lambda n: top + plot_height - n / top_count * plot_height  # noqa: E731
+    x = lambda day: left + inset + (day - start).days / days * (plot_width - inset - after)  # noqa: E731
+    y = lambda n: top + plot_height - n / counts[-1] * plot_height  # noqa: E731
     out = [(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="cumulative replies over time">'),
-           (f'<line x1="{left}" y1="{top + plot_height}" x2="{left + plot_width}" y2="{top + plot_height}" '
-            f'stroke="#8c959f"/><line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_height}" stroke="#8c959f"/>')]
-    out.extend(f'<text x="{left - 6}" y="{y(n) + 4:.1f}" text-anchor="end">{n}</text>'
-               for n in sorted({0, top_count, top_count // 2}))
+            f'viewBox="0 0 {width} {height}" role="img" aria-label="cumulative replies over time">')]
+    out.extend(f'<line class="grid" x1="{left}" y1="{y(n):.1f}" x2="{left + plot_width}" y2="{y(n):.1f}" '
+               f'stroke="{"#8c959f" if n == 0 else "#eaeef2"}"/>'  # a light grid line at every step, the axis at 0
+               f'<text class="count" x="{left - 6}" y="{y(n) + 5:.1f}" text-anchor="end">{n}</text>' for n in counts)
+    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_height}" stroke="#8c959f"/>')
     for day, anchor in ticks.items():
-        out.append(f'<text x="{x(day):.1f}" y="{top + plot_height + 20}" text-anchor="{anchor}">'
+        out.append(f'<text x="{x(day):.1f}" y="{top + plot_height + 22}" text-anchor="{anchor}">'
                    f"{day.isoformat()}</text>")
     if section.first_followup:
         fx = x(section.first_followup)
         out.append(f'<line x1="{fx:.1f}" y1="{top}" x2="{fx:.1f}" y2="{top + plot_height}" stroke="#bf8700" '
                    f'stroke-dasharray="5,4"/><text x="{fx + 4:.1f}" y="{top + 12}" fill="#9a6700">'
                    "first follow-up</text>")
+    shifts = _shifts(series, days, counts[-1], end)
+    if any(shift != (0, 0) for shift in shifts.values()):
+        notes.append(f"Lines that run together are drawn {SPREAD} px apart, so that each stays in sight; "
+                     "the table has the exact counts.")
     legend = []
     for name, points in series.items():
-        colour = colours[name]
-        path = [f"M{x(start):.1f},{y(0):.1f}"]
-        for day, count in points:
-            path.append(f"H{x(day):.1f}V{y(count):.1f}")
-        path.append(f"H{x(end):.1f}")
+        style, (dx, dy) = styles[name], shifts[name]
+        corners = [(x(day) + dx, min(y(count) + dy, y(0))) for day, count in points]  # never below the axis
+        path = f"M{corners[0][0]:.1f},{y(0):.1f}" + "".join(
+            ("" if i == 0 else f"H{cx:.1f}") + f"V{cy:.1f}" for i, (cx, cy) in enumerate(corners))
+        marked = corners if len(corners) <= MAX_MARKERS else [
+            corners[round(k * (len(corners) - 1) / (MAX_MARKERS - 1))] for k in range(MAX_MARKERS)]
         replies = plural(points[-1][1], "reply")
-        out.append(f'<path d="{"".join(path)}" fill="none" stroke="{colour}" stroke-width="2.5">'
-                   f"<title>{_e(name)}: {replies}</title></path>")
-        legend.append(f'<li><span class="swatch" style="background:{colour}"></span>{_e(name)}: {replies}</li>')
+        out.append(f'<g class="series"><title>{_e(name)}: {replies}</title>'
+                   f'{_line(style, f"{path}H{left + plot_width}")}{_markers(style, marked)}</g>')
+        legend.append(f'<li><svg width="44" height="14" viewBox="0 0 44 14" aria-hidden="true">'
+                      f'{_line(style, "M2,7H42")}{_markers(style, [(22, 7)])}</svg>{_e(name)}: {replies}</li>')
     out.append("</svg>")
     return "".join(out) + f'<ul class="legend">{"".join(legend)}</ul>' + "".join(
         f'<p class="note">{_e(text)}</p>' for text in notes)
 
 
-def _drawn_series(section: CampaignReport, colours: dict[str, str]) -> tuple[dict, list[str]]:
+def _line(style: LineStyle, path: str) -> str:
+    dash = f' stroke-dasharray="{style.dash}"' if style.dash else ""
+    return f'<path class="line" d="{path}" fill="none" stroke="{style.colour}" stroke-width="2"{dash}/>'
+
+
+def _markers(style: LineStyle, points: list[tuple[float, float]], r: float = 3.5) -> str:
+    """One path of ``style.marker`` shapes centred on ``points``: filled, or white inside when hollow."""
+    shapes = {"circle": lambda x, y: f"M{x - r:.1f},{y:.1f}a{r},{r} 0 1,0 {2 * r},0a{r},{r} 0 1,0 {-2 * r},0Z",
+              "square": lambda x, y: f"M{x - r:.1f},{y - r:.1f}h{2 * r}v{2 * r}h{-2 * r}Z",
+              "triangle": lambda x, y: f"M{x:.1f},{y - 1.2 * r:.1f}l{1.2 * r:.1f},{2 * r:.1f}h{-2.4 * r:.1f}Z",
+              "diamond": lambda x, y: f"M{x:.1f},{y - 1.3 * r:.1f}l{1.2 * r:.1f},{1.3 * r:.1f}"
+                                      f"l{-1.2 * r:.1f},{1.3 * r:.1f}l{-1.2 * r:.1f},{-1.3 * r:.1f}Z"}
+    fill = "#fff" if style.hollow else style.colour
+    d = "".join(shapes[style.marker](px, py) for px, py in points)
+    return (f'<path class="marker" data-shape="{style.marker}{" hollow" if style.hollow else ""}" d="{d}" '
+            f'fill="{fill}" stroke="{style.colour}" stroke-width="1.5"/>')
+
+
+def _shifts(series: dict[str, list[tuple[date, int]]], days: int, top: int,
+            end: date) -> dict[str, tuple[float, float]]:
+    """Pixel offsets (dx, dy) that keep lines apart where they would lie on each other. Lines that
+    run at the same count for a tenth of the chart's days or more move apart vertically, lines
+    that climb through a tenth of its height together on the same day move apart sideways; each
+    set of lines that touch (directly or through others) is spread around its true place, SPREAD
+    px apart in legend order. Lines that only cross or meet for a moment stay exactly in place."""
+    names = list(series)
+    flat = _clusters(names, lambda a, b: _days_alike(series[a], series[b], end) >= max(1, RUN_TOGETHER * days))
+    rising = _clusters(names, lambda a, b: _climb_alike(series[a], series[b]) >= max(1, RUN_TOGETHER * top))
+    return {name: (rising[name] * SPREAD, flat[name] * SPREAD) for name in names}
+
+
+def _clusters(names: list[str], touch) -> dict[str, float]:
+    """Each name's place in its set of names that touch (directly or through others), centred on 0."""
+    root = {name: name for name in names}
+
+    def find(name: str) -> str:
+        while root[name] != name:
+            name = root[name]
+        return name
+
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if touch(a, b):
+                root[find(b)] = find(a)
+    members: dict[str, list[str]] = {}
+    for name in names:
+        members.setdefault(find(name), []).append(name)
+    return {name: group.index(name) - (len(group) - 1) / 2 for group in members.values() for name in group}
+
+
+def _days_alike(a: list[tuple[date, int]], b: list[tuple[date, int]], end: date) -> int:
+    """For how many days two step lines run at the same count (above 0)."""
+    days = sorted({day for day, _ in a} | {day for day, _ in b} | {end})
+    return sum((until - since).days for since, until in pairwise(days)
+               if _count_on(a, since) and _count_on(a, since) == _count_on(b, since))
+
+
+def _climb_alike(a: list[tuple[date, int]], b: list[tuple[date, int]]) -> int:
+    """Through how many counts two step lines climb together on the same days."""
+    theirs = {day: (before, count) for day, before, count in _climbs(a)}
+    return sum(max(0, min(count, theirs[day][1]) - max(before, theirs[day][0]))
+               for day, before, count in _climbs(b) if day in theirs)
+
+
+def _climbs(points: list[tuple[date, int]]) -> list[tuple[date, int, int]]:
+    """A step line's climbs: (day, count before, count after)."""
+    befores = [0, *(count for _, count in points[:-1])]
+    return [(day, before, count) for (day, count), before in zip(points, befores, strict=True)]
+
+
+def _count_on(points: list[tuple[date, int]], day: date) -> int:
+    """A step line's count at the end of ``day``."""
+    return max((count for when, count in points if when <= day), default=0)
+
+
+def _drawn_series(section: CampaignReport, styles: dict[str, LineStyle]) -> tuple[dict, list[str]]:
     """The curves the time chart draws, and notes on what it leaves out: the total when there
     are groups (its curve would squash theirs into the bottom), and groups past the palette."""
     series, notes = dict(section.timeline), []
@@ -583,7 +720,7 @@ def _drawn_series(section: CampaignReport, colours: dict[str, str]) -> tuple[dic
     if groups and TOTAL in series:
         notes.append(f"{plural(series.pop(TOTAL)[-1][1], 'reply')} in all.")
     if len(groups) > MAX_LINES:  # a legend of 40 institutions helps nobody: the busiest ones
-        series = {name: points for name, points in series.items() if colours.get(name) != OTHER}
+        series = {name: points for name, points in series.items() if styles[name].colour != OTHER}
         notes.append(f"Lines for the {MAX_LINES} groups with the most replies, of {len(groups)}; "
                      "the table has them all.")
     ranked = sorted(series.items(), key=lambda item: -item[1][-1][1])  # the legend reads from the top line down

@@ -8,15 +8,17 @@ import json
 import math
 import re
 from fractions import Fraction
+from itertools import pairwise
 from xml.etree import ElementTree
 
 import pytest
 
-from outreach.track.report import Counts, compare, fisher_exact, wilson
+from outreach.track.report import CSS, MAX_STEPS, NARROW, SPREAD, Counts, compare, count_ticks, fisher_exact, wilson
 from outreach.store import Store
 from tests.seed import add_event, add_message
 
 SENT = "2026-11-10T10:00:00Z"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def hours_later(hours: float) -> str:
@@ -219,7 +221,7 @@ def test_html_is_one_self_contained_page(store, invoke, workspace):
     assert result.exit_code == 0 and "wrote out/report.html" in result.output
     page = (workspace / "out" / "report.html").read_text()
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count("<svg") == 1  # the time chart for fall; spring has no reply to chart
+    assert page.count('aria-label="cumulative replies over time"') == 1  # fall's; spring has no reply to chart
     assert page.count('<div class="rates"') == 2  # reply-rate bars (HTML, so names wrap) for both campaigns
     assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
     assert not re.search(r"""(src|href)\s*=|url\(|@import|<link|<script""", page)
@@ -281,30 +283,166 @@ def test_html_names_in_full_distinct_colours_and_a_one_day_time_chart(workspace,
     assert invoke("report", "--by", "institution", "--html", "r.html").exit_code == 0
     page = (workspace / "r.html").read_text()
     assert "…" not in page and page.count("Institution 9 of the Long-Named University Hospital System") >= 3
-    svg = ElementTree.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group())
-    lines = [path for path in svg.iter("{http://www.w3.org/2000/svg}path")]
+    svg = time_chart(page)
+    lines = [path for path in svg.iter(f"{SVG}path") if path.get("class") == "line"]
     strokes = [path.get("stroke") for path in lines]
     assert len(lines) == 8 and len(set(strokes)) == 8  # the eight busiest groups, eight colours
     legend = re.search(r'<ul class="legend">(.*?)</ul>', page).group(1)
-    assert all(f"background:{colour}" in legend for colour in strokes)  # a swatch for each line
+    assert all(f'stroke="{colour}"' in legend for colour in strokes)  # a key for each line
     assert "Institution 0 of the Long-Named University Hospital System" not in legend  # 1 reply: not drawn
     counts = [int(n) for n in re.findall(r": (\d+) repl", legend)]
     assert counts == sorted(counts, reverse=True)  # from the top line down
     assert "Lines for the 8 groups with the most replies, of 10" in page
     assert "Every reply came on 2026-11-10." in page
-    ticks = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    ticks = [t.text for t in svg.iter(f"{SVG}text")]
     assert ["2026-11-09", "2026-11-10", "2026-11-11"] == sorted(t for t in ticks if t and t.startswith("2026"))
-    step = re.match(r"M([\d.]+),[\d.]+H([\d.]+)V", lines[0].get("d"))
-    assert float(step.group(2)) - float(step.group(1)) > 100  # the jump is mid-chart, not on the axis
+    axis = float(svg.find(f"{SVG}line[@x1]").get("x1"))
+    assert all(first_climb(line) - axis > 100 for line in lines)  # the climb is mid-chart, not on the axis
     assert re.search(r"\b1 minute\b", page) and re.search(r"\b6 replies\b", page)
     assert not re.search(r"\b1 (minutes|replies|hours|days)\b", page)
 
 
-def test_html_fits_a_phone():
-    """No fixed width wider than 420 px: the table scrolls in its own box, charts shrink."""
-    from outreach.track.report import CSS
+def time_chart(page: str) -> ElementTree.Element:
+    return ElementTree.fromstring(re.search(r'<svg[^>]*aria-label="cumulative replies.*?</svg>', page, re.S).group())
 
-    assert ".scroll{overflow-x:auto" in CSS and "svg{display:block;margin:.5rem 0;max-width:100%;height:auto}" in CSS
+
+def groups_store(workspace, plan: dict[str, list[int]], contacts: int = 8) -> Store:
+    """``contacts`` contacts per institution, all sent on November 1; ``plan`` gives each
+    institution's reply days in November, one reply per contact."""
+    s = Store(workspace / "outreach.db")
+    for g, (name, days) in enumerate(plan.items()):
+        for k in range(contacts):
+            address = f"c{g}.{k}@example.edu"
+            mid = add_message(s, "fall", address, line=2 + g * contacts + k, sent_at="2026-11-01T09:00:00Z",
+                              contact={"email": address, "institution": name})
+            if k < len(days):
+                add_event(s, mid, address, "reply", f"2026-11-{days[k]:02d}T12:00:00Z")
+    return s
+
+
+def html_report(invoke, workspace) -> str:
+    assert invoke("report", "--by", "institution", "--html", "r.html").exit_code == 0
+    return (workspace / "r.html").read_text()
+
+
+def series_of(svg: ElementTree.Element) -> dict[str, tuple[ElementTree.Element, ElementTree.Element]]:
+    """Each group's (line, markers), by the name in the series' title."""
+    found = {}
+    for group in svg.iter(f"{SVG}g"):
+        paths = {path.get("class"): path for path in group.iter(f"{SVG}path")}
+        found[group.find(f"{SVG}title").text.split(":")[0]] = (paths["line"], paths["marker"])
+    return found
+
+
+def first_climb(line: ElementTree.Element) -> float:
+    """Where a step line leaves the axis."""
+    return float(re.match(r"M([\d.]+)", line.get("d")).group(1))
+
+
+def levels(line: ElementTree.Element) -> list[float]:
+    """The heights a step line climbs to (its V commands)."""
+    return [float(v) for v in re.findall(r"V([\d.]+)", line.get("d"))]
+
+
+def grid(svg: ElementTree.Element) -> dict[int, float]:
+    """The y-axis: each labelled count and the height of its grid line."""
+    lines = [line for line in svg.iter(f"{SVG}line") if line.get("class") == "grid"]
+    labels = [text for text in svg.iter(f"{SVG}text") if text.get("class") == "count"]
+    assert len(lines) == len(labels)
+    return {int(text.text): float(line.get("y1")) for line, text in zip(lines, labels, strict=True)}
+
+
+def test_lines_that_coincide_are_told_apart_by_dash_marker_and_place(workspace, invoke):
+    """Three institutions with the same replies on the same days, one apart from them."""
+    groups_store(workspace, {"Inst A": [3, 6], "Inst B": [3, 6], "Inst C": [3, 6], "Inst D": [10, 10, 10, 13]})
+    page = html_report(invoke, workspace)
+    svg = time_chart(page)
+    series = series_of(svg)
+    assert list(series) == ["Inst D", "Inst A", "Inst B", "Inst C"]  # the legend's order: the top line first
+    looks = {(line.get("stroke"), line.get("stroke-dasharray")) for line, _ in series.values()}
+    shapes = {marker.get("data-shape") for _, marker in series.values()}
+    assert len(looks) == 4 and len({dash for _, dash in looks}) == 4 and len(shapes) == 4  # not by colour alone
+    heights = grid(svg)
+    tops = sorted(levels(series[name][0])[-1] for name in ("Inst A", "Inst B", "Inst C"))
+    assert tops == pytest.approx([heights[2] - SPREAD, heights[2], heights[2] + SPREAD], abs=0.11)  # around 2
+    risers = sorted(first_climb(series[name][0]) for name in ("Inst A", "Inst B", "Inst C"))
+    assert [b - a for a, b in pairwise(risers)] == pytest.approx([SPREAD, SPREAD], abs=0.11)  # and sideways
+    assert levels(series["Inst D"][0]) == [heights[3], heights[4]]  # a line that touches none stays in place
+    assert f"Lines that run together are drawn {SPREAD} px apart" in page
+    keys = re.findall(r'<li><svg[^>]*>(.*?)</svg>([^:<]*):', page)
+    assert [name for _, name in keys] == list(series)
+    for key, name in keys:  # the legend shows each line's own colour, dash and marker
+        line, marker = series[name]
+        assert f'stroke="{line.get("stroke")}"' in key and f'data-shape="{marker.get("data-shape")}"' in key
+        assert (f'stroke-dasharray="{line.get("stroke-dasharray")}"' in key) == bool(line.get("stroke-dasharray"))
+
+
+@pytest.mark.parametrize("top, ticks", [
+    (1, [0, 1]), (2, [0, 1, 2]), (3, [0, 1, 2, 3]), (6, [0, 1, 2, 3, 4, 5, 6]), (7, [0, 2, 4, 6, 8]),
+    (15, [0, 5, 10, 15]), (41, [0, 10, 20, 30, 40, 50]), (1168, [0, 200, 400, 600, 800, 1000, 1200])])
+def test_count_ticks_are_whole_steps_from_zero(top, ticks):
+    assert count_ticks(top) == ticks
+
+
+def test_count_ticks_never_skip_a_step():
+    for top in range(1, 5001):
+        ticks = count_ticks(top)
+        step = ticks[1]
+        assert ticks == list(range(0, ticks[-1] + 1, step)), top  # every step from 0 labelled
+        assert re.fullmatch(r"[125]0*", str(step)) and len(ticks) - 1 <= MAX_STEPS, top
+        assert ticks[-2] < top <= ticks[-1], top  # reaches the top, no step beyond it
+
+
+@pytest.mark.parametrize("top", [0, 1, 2, 3, 12, 17])
+def test_the_chart_labels_every_whole_count(workspace, invoke, top):
+    """Few replies (0 to 3) and more: the y axis is 0, 1, 2, 3 or 0, 5, 10, 15, 20, evenly apart."""
+    groups_store(workspace, {"Inst A": [2 + k for k in range(top)], "Inst B": [4] if top else []}, contacts=20)
+    page = html_report(invoke, workspace)
+    if not top:
+        assert "No replies yet." in page and "<svg" not in page
+        return
+    heights = grid(time_chart(page))
+    assert list(heights) == count_ticks(top)
+    if top <= 3:
+        assert list(heights) == list(range(top + 1))
+    gaps = [b - a for a, b in pairwise(heights.values())]
+    assert gaps == pytest.approx([gaps[0]] * len(gaps), abs=0.11)  # evenly spaced (to the drawing's 0.1 px)
+
+
+def test_one_day_of_replies_shows_each_line_end(workspace, invoke):
+    """Every reply on the last day of the axis: the climbs stand inside the chart, and each
+    line runs on to its right edge, so the last step is not hidden on the frame."""
+    groups_store(workspace, {"Inst A": [4, 4], "Inst B": [4]})
+    svg = time_chart(html_report(invoke, workspace))
+    series = series_of(svg)
+    frame = next(float(line.get("x2")) for line in svg.iter(f"{SVG}line") if line.get("class") == "grid")
+    for line, _ in series.values():
+        end = float(re.findall(r"H([\d.]+)", line.get("d"))[-1])
+        assert end == frame and end - first_climb(line) >= 20
+
+
+def test_the_reply_rate_stands_beside_each_name_on_a_phone(workspace, invoke):
+    """Narrower than NARROW px the table is one block per group, the name and its rate first;
+    wider, the rate is the column next to the name. Nothing in the page is fixed wider than
+    a phone: the charts shrink and long names wrap."""
+    one_day_store(workspace, groups=3)
+    page = html_report(invoke, workspace)
+    table = ElementTree.fromstring(re.search(r"<table.*?</table>", page, re.S).group())
+    header = [th.text for th in table.iter("th")]
+    assert header[1:3] == ["reply rate", "95% interval"]
+    for row in table.iter("tr"):
+        cells = row.findall("td")
+        if cells:
+            assert [td.get("class") for td in cells[:3]] == ["name", "rate", "interval"]
+            assert cells[1].get("data-label") == "reply rate" and re.fullmatch(r"\d+\.\d%", cells[1].text)
+            assert all(td.get("data-label") for td in cells[1:])  # each value says what it is
+    narrow = re.search(rf"@media \(max-width:{NARROW}px\)\{{(.*)\}}", CSS, re.S).group(1)
+    for rule in (".scroll{overflow:visible}", "table.counts tr{display:flex;flex-wrap:wrap",
+                 "table.counts td.name{flex:1 1 9rem", "table.counts td.rate{flex:0 0 auto",
+                 'table.counts td:not(.name)::before{content:attr(data-label) " "'):
+        assert rule in narrow, rule
+    assert "svg{display:block;margin:.5rem 0;max-width:100%;height:auto}" in CSS
+    assert all(int(n) <= 390 for n in re.findall(r"(?<![-\w])(?:min-)?width:(\d+)px", CSS))  # only maxima wider
 
 
 def test_plurals():
