@@ -391,6 +391,7 @@ class Run:
     cpu_seconds: float
     max_rss_kib: int
     exit_code: int
+    user_seconds: float  # of cpu_seconds, those in the process itself (the rest: in the kernel, for it)
 
 
 # The child is started by this tiny wrapper, not by the benchmark itself: on Linux a child's
@@ -408,7 +409,7 @@ _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - start
 with open(report, "w") as f:
     f.write(f"{seconds!r} {usage.ru_utime + usage.ru_stime!r} {usage.ru_maxrss} "
-            f"{os.waitstatus_to_exitcode(status)}")
+            f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime!r}")
 """
 
 
@@ -422,8 +423,8 @@ def run_child(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None) 
     with open(stderr_path, "wb") as err:
         subprocess.run([sys.executable, "-I", "-S", "-c", WRAPPER, str(report), *argv], cwd=cwd, env=env,
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, check=True)
-    seconds, cpu, max_rss_kib, exit_code = report.read_text().split()
-    return Run(float(seconds), float(cpu), int(max_rss_kib), int(exit_code))  # ru_maxrss: KiB on Linux
+    seconds, cpu, max_rss_kib, exit_code, user = report.read_text().split()
+    return Run(float(seconds), float(cpu), int(max_rss_kib), int(exit_code), float(user))  # ru_maxrss: KiB on Linux
 
 
 def stderr_tail() -> str:

@@ -222,11 +222,12 @@ def read_back_problem(written: list[Written], expected: Mapping[str, str | list[
     return round_trip_problem(block(written), expected)
 
 
-def written_problem(draft, sender: Address) -> str | None:
+def written_problem(draft, sender: Address, written: list[Written] | None = None) -> str | None:
     """The first of a draft's user headers that would not read back as what was meant, written
-    as :func:`user_headers` writes them: :func:`read_back_problem` without building the
-    expectations when every header proves its reading (the usual case)."""
-    written = user_headers(draft, sender)
+    as :func:`user_headers` writes them (``written``, when the caller has them already):
+    :func:`read_back_problem` without building the expectations when every header proves its
+    reading (the usual case)."""
+    written = written if written is not None else user_headers(draft, sender)
     for header in written:
         if header.reads_as is None:
             return read_back_problem(written, expected(draft, sender))
