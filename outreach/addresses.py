@@ -50,7 +50,7 @@ SPECIAL_USE = frozenset(["arpa", "invalid", "local", "localhost", "onion", "test
 DNS_TIMEOUT = 3
 TEST_NAMES = ("test", "localhost")  # RFC 6761: for testing, and the machine itself
 TEST_SETTING = "OUTREACH_ALLOW_TEST_DOMAINS"
-MAX_DOMAINS = 10_000  # domains remembered; a sheet has far fewer, a hostile mailbox may have more
+MAX_DOMAINS = 4_096  # domains remembered; a sheet has far fewer, a hostile mailbox may have more
 
 
 class InvalidAddress(ValueError):

@@ -163,20 +163,25 @@ class RawRows(Protocol):
 
 
 class FirstWords:
-    """For each word that starts a name or institution, how many words those have: one byte per
-    slot of a table indexed by the word's hash, bit k-1 set for k words (bit 7: 8 or more).
-    Words that share a slot share their bits, so a slot may promise a name that is not there
-    (a lookup that finds nothing), never hide one. The table is sized from the rows expected
-    (at most 8 MB), so few words share a slot however long the sheet."""
+    """For each word that starts a name or institution, how many words those have: bit k-1 set
+    for k words (bit 7: 8 or more) in two byte slots of a table, picked by two parts of the
+    word's hash; a word's counts are the bits both slots hold (read in
+    :meth:`Checker.other_rows_named`). Words that share a
+    slot share their bits, so a word may be promised a name that is not there (a lookup that
+    finds nothing), never hide one. Two slots a word let the table be half as big for as few
+    false promises as one slot in a table twice the size. Sized from the rows expected (at most
+    4 MB), so few words share both slots however long the sheet."""
 
     def __init__(self, expected: int):
-        slots = 1 << max(10, min(23, (4 * expected).bit_length()))
+        slots = 1 << max(10, min(22, (2 * expected).bit_length()))
         self.mask = slots - 1
         self.slots = bytearray(slots)
         self.longest = 0
 
     def add(self, word: str, count: int) -> None:
-        self.slots[hash(word) & self.mask] |= 1 << (min(count, 8) - 1)
+        digest, bit = hash(word), 1 << (min(count, 8) - 1)
+        self.slots[digest & self.mask] |= bit
+        self.slots[digest >> 32 & self.mask] |= bit
         self.longest = max(self.longest, count)
 
     def counts(self, bits: int) -> range | tuple[int, ...]:
@@ -435,7 +440,8 @@ class Checker:
         slots, mask = index.first_words.slots, index.first_words.mask
         for start, word in enumerate(tokens):
             token = word.rstrip(".")
-            bits = slots[hash(token) & mask]
+            digest = hash(token)  # its two FirstWords slots: every word of every row is looked up
+            bits = slots[digest & mask] & slots[digest >> 32 & mask]
             if not bits:
                 continue
             for size in index.first_words.counts(bits):

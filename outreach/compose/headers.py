@@ -89,7 +89,7 @@ def encoded_word(text: str) -> str:
     return f"=?utf-8?q?{q}?=" if len(q) <= len(b64) else f"=?utf-8?b?{b64}?="
 
 
-@functools.lru_cache(maxsize=4096)  # subjects repeat from row to row
+@functools.lru_cache(maxsize=1024)  # subjects repeat from row to row (names seldom: a row each)
 def encoded_words(text: str, first: int = MAX_WORD, rest: int = MAX_WORD) -> tuple[str, ...]:
     """``text`` as encoded words, the first at most ``first`` characters, the others ``rest``.
 
