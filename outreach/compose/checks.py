@@ -165,12 +165,12 @@ class RawRows(Protocol):
 class FirstWords:
     """For each word that starts a name or institution, how many words those have: bit k-1 set
     for k words (bit 7: 8 or more) in two byte slots of a table, picked by two parts of the
-    word's hash; a word's counts are the bits both slots hold (read in
-    :meth:`Checker.other_rows_named`). Words that share a
-    slot share their bits, so a word may be promised a name that is not there (a lookup that
-    finds nothing), never hide one. Two slots a word let the table be half as big for as few
-    false promises as one slot in a table twice the size. Sized from the rows expected (at most
-    4 MB), so few words share both slots however long the sheet."""
+    word's hash; a word's counts are the bits both its slots hold (read in
+    :meth:`Checker.other_rows_named`). Words that share a slot share their bits, so a word may
+    be promised a name that is not there (a lookup that finds nothing), never hide one. Two slots
+    a word let the table be half as big for nearly as few false promises as one slot in a table
+    twice the size. Sized from the rows expected (at most 4 MB), so few words share both slots
+    however long the sheet."""
 
     def __init__(self, expected: int):
         slots = 1 << max(10, min(22, (2 * expected).bit_length()))
@@ -343,6 +343,9 @@ class Checker:
         self.scanned = sorted(template.variables - set(IDENTITY_COLUMNS) - {"email", "contact"})
         self.commitments = commitments if commitments is not None else {}
         self._hints: dict[str, str] = {}
+        # Phrases the index was asked about and does not hold: in a long sheet the first-word table
+        # promises a name for some everyday words ("paper", "and"), which then cost one look-up each.
+        self._unnamed: dict[str, None] = {}
 
     def column_hint(self, name: str) -> str:
         """What to say about a variable the sheet has no column for: the column it most likely
@@ -437,17 +440,24 @@ class Checker:
             return []
         tokens = words("\n".join([contact.fields.get(c, "") for c in self.scanned]))
         found: dict[str, tuple[int, str]] = {}
+        unnamed = self._unnamed
         slots, mask = index.first_words.slots, index.first_words.mask
         for start, word in enumerate(tokens):
             token = word.rstrip(".")
-            digest = hash(token)  # its two FirstWords slots: every word of every row is looked up
+            digest = hash(token)  # its two FirstWords slots, inline: every word of every row is looked up
             bits = slots[digest & mask] & slots[digest >> 32 & mask]
             if not bits:
                 continue
             for size in index.first_words.counts(bits):
                 phrase = token if size == 1 else " ".join(tokens[start:start + size]).rstrip(".")
+                if phrase in unnamed:
+                    continue
                 hit = index.named(phrase)
-                if hit and hit[0] != contact.line:
+                if hit is None:
+                    if len(unnamed) >= MAX_RECENT:
+                        unnamed.clear()
+                    unnamed[phrase] = None
+                elif hit[0] != contact.line:
                     found.setdefault(phrase, hit)
         if found:  # not a slip when it is this row's own value ("James" may be its first name)
             own = [_squash(contact.fields[c]) for c in IDENTITY_COLUMNS if contact.fields.get(c)]
