@@ -50,6 +50,7 @@ from outreach.track.gate import Gate
 from outreach.track.history import Past, history
 
 COMMIT_EVERY = 200  # rows recorded per transaction before their files are written: fsyncs are not cheap
+HELD_ROWS = 20_000  # rows kept from the check pass to be written (about 3 KB each); a longer sheet is rendered again
 DRAFTS = "drafts"   # the workspace's folder for .eml drafts when --out names none
 MAX_NAME_BYTES = 255  # a file or folder name on ext4, APFS, NTFS and most other file systems
 SHORTENED_HEAD_BYTES = 100  # what a name too long for that keeps of its start
@@ -296,8 +297,10 @@ class DraftRun:
 
 def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback = SILENT) -> DraftRun:
     """`outreach draft`: check every row first (any error and nothing is written), then, holding
-    the outbox lock, render each row again (not checked again), ask the gate about each contact
-    and write one draft per contact it lets through, each recorded before it is written."""
+    the outbox lock, ask the gate about each contact and write one draft per contact it lets
+    through, each recorded before it is written. The rows written are those the check rendered,
+    held in memory; a sheet of more than :data:`HELD_ROWS` rows is rendered again instead (and
+    not checked again)."""
     sheet = options.sheet
     if not settings.sender:
         raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
@@ -324,12 +327,17 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
     season = Season.from_settings(settings.raw)
     tally = Tally()
     left: dict[int, list[Problem]] = {}  # --skip-warnings: the first warning of each row it leaves out
+    held: list[Rendered] | None = []     # the rows as checked, to be written: none once there are too many
     for item in as_chosen(render_variants(templates, contacts, assignment, season, promised, sender), sheet.warnings):
         tally.add(item)
         if item.problems:
             feedback.problems(item, str(sheet.contacts))
             if left_out(item, sheet.warnings):
                 left[item.contact.line] = item.warnings[:1]
+        if held is not None:
+            held.append(item)
+            if len(held) > HELD_ROWS:
+                held = None
     feedback.end_problems()
     if tally.with_errors:
         raise UserError(f"errors in {plural(tally.with_errors, 'row')} of {sheet.contacts}"
@@ -341,7 +349,7 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
         gate = Gate(store, options.consent, clock.now(settings.raw))
         gate.refresh(addresses)
         run = DraftRun(campaign, "", options.to_imap, [], [], [], [], None, tally)
-        rows = render_variants(templates, contacts, assignment, season, found=left)  # checked above
+        rows = held if held is not None else render_variants(templates, contacts, assignment, season, found=left)
         with open_target(settings, to_imap=options.to_imap, out_dir=options.out_dir, campaign=campaign,
                          feedback=feedback) as target:
             feedback.start("drafting", tally.rows)

@@ -205,3 +205,19 @@ def test_a_file_is_the_same_draft_when_only_its_date_differs(tmp_path):
     path.write_bytes(message(b"Sun, 06 Dec 2026\r\n 06:38:33 +0000"))  # a Date on two lines is not a Date line
     assert not same_but_date(path, message(b"Mon, 07 Dec 2026 10:00:00 +0100"))
     assert not same_but_date(tmp_path / "missing.eml", message(b"Sun, 06 Dec 2026 06:38:33 +0000"))
+
+
+def test_a_sheet_too_long_to_hold_is_drafted_as_a_short_one(inputs, invoke, monkeypatch):
+    """The check pass's rows are written as they are; past HELD_ROWS the rows are rendered again."""
+    from outreach.deliver import drafts
+
+    def contents(folder):
+        return {path.name: [line for line in path.read_bytes().split(b"\r\n")
+                            if not line.startswith((b"Date: ", b"Message-ID: "))]
+                for path in folder.glob("*.eml")}
+
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "held").exit_code == 0
+    monkeypatch.setattr(drafts, "HELD_ROWS", 1)
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "rendered-again").exit_code == 0
+    held, again = contents(inputs / "drafts" / "held"), contents(inputs / "drafts" / "rendered-again")
+    assert len(held) == 2 and held == again
