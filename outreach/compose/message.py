@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.headerregistry
 import email.policy
+import functools
 import re
 import uuid
 from datetime import datetime
@@ -125,7 +126,7 @@ def _plain_message(draft: Draft, sender: Address, message_id: str, date: datetim
     ids = [message_id, *references, in_reply_to] if in_reply_to else [message_id]
     if not all(PLAIN_MESSAGE_ID.fullmatch(each) for each in ids):
         return None
-    ours = [f"Date: {format_datetime(date)}", f"Message-ID: {message_id}"]
+    ours = [f"Date: {_date(date)}", f"Message-ID: {message_id}"]
     if in_reply_to:
         ours += [f"In-Reply-To: {in_reply_to}", f"References: {' '.join((*references, in_reply_to))}"]
     if any(len(line) > headers.MAX_LINE for line in ours):
@@ -136,6 +137,11 @@ def _plain_message(draft: Draft, sender: Address, message_id: str, date: datetim
     lines = [*(line for header in written for line in header.lines), *ours, 'Content-Type: text/plain; charset="utf-8"',
              f"Content-Transfer-Encoding: {cte}", "MIME-Version: 1.0", ""]
     return ("\r\n".join(lines) + "\r\n" + _body(draft.text, cte)).encode("ascii")
+
+
+@functools.lru_cache(maxsize=4)  # draft writes a batch of messages with one date
+def _date(date: datetime) -> str:
+    return format_datetime(date)
 
 
 def _body(text: str, cte: str) -> str:

@@ -237,9 +237,10 @@ def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, tar
     def flush() -> None:
         with store.transaction():  # a row that moved meanwhile (sent by hand, found by sync) is not drafted over
             recorded = [item for item in batch if store.record("draft", item.outgoing)]
+        now = datetime.now().astimezone()  # the Date of the batch's drafts, all written within moments
         for item in recorded:
             message_id = item.outgoing.message_id
-            raw = message_bytes(item.draft, sender, message_id, datetime.now().astimezone(),
+            raw = message_bytes(item.draft, sender, message_id, now,
                                 in_reply_to=item.in_reply_to, references=item.references, unsent=target.unsent)
             key = draft_key(item.outgoing.address, item.outgoing.step)
             target.put(key, raw, message_id, replace=item.previous_state is not None)
@@ -322,7 +323,8 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
                           "(give --campaign to start another)")
     campaign = campaign or sheet.template.stem
     promised = earlier_commitments(known.commitments(campaign)) if known else {}
-    addresses = variant_addresses(contacts)
+    # One template: every row gets it, and the addresses are listed by the check pass (no pass of their own).
+    addresses = variant_addresses(contacts) if len(templates) > 1 else []
     assignment = assign_variants(campaign, addresses, list(templates), known.variants(campaign) if known else {})
     season = Season.from_settings(settings.raw)
     tally = Tally()
@@ -330,6 +332,8 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
     held: list[Rendered] | None = []     # the rows as checked, to be written: none once there are too many
     for item in as_chosen(render_variants(templates, contacts, assignment, season, promised, sender), sheet.warnings):
         tally.add(item)
+        if len(templates) == 1 and item.contact.email and not item.contact.skipped:
+            addresses.append(item.contact.email)
         if item.problems:
             feedback.problems(item, str(sheet.contacts))
             if left_out(item, sheet.warnings):
