@@ -177,17 +177,22 @@ class FirstWords:
         self.mask = slots - 1
         self.slots = bytearray(slots)
         self.longest = 0
+        self._counts: dict[int, tuple[int, ...]] = {}  # bits -> counts, worked out once each
 
     def add(self, word: str, count: int) -> None:
         digest, bit = hash(word), 1 << (min(count, 8) - 1)
         self.slots[digest & self.mask] |= bit
         self.slots[digest >> 32 & self.mask] |= bit
-        self.longest = max(self.longest, count)
+        if count > self.longest:
+            self.longest, self._counts = count, {}
 
-    def counts(self, bits: int) -> range | tuple[int, ...]:
+    def counts(self, bits: int) -> tuple[int, ...]:
         """The word counts a slot's ``bits`` stand for."""
-        found = tuple(k + 1 for k in range(7) if bits >> k & 1)
-        return (*found, *range(8, self.longest + 1)) if bits & 0x80 else found
+        found = self._counts.get(bits)
+        if found is None:
+            found = tuple(k + 1 for k in range(7) if bits >> k & 1)
+            found = self._counts[bits] = (*found, *range(8, self.longest + 1)) if bits & 0x80 else found
+        return found
 
 
 class RowIndex:
