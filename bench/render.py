@@ -1,8 +1,8 @@
 """Benchmark: `outreach check` against `mailmerge --dry-run --no-limit` on the same contacts.
 
 What it measures
-    Throughput (messages rendered per second, wall clock) and peak memory (max RSS of the child
-    process, from ``os.wait4``) of two command-line runs over the same CSV:
+    Throughput (messages rendered per second, wall clock), CPU seconds and peak memory (max RSS
+    of the child process, from ``os.wait4``) of two command-line runs over the same CSV:
 
     * ``python -m outreach check TEMPLATE CONTACTS`` from this checkout (``PYTHONPATH`` is set to
       the repository root, so the code next to this script is what runs). ``check`` reads every
@@ -13,30 +13,36 @@ What it measures
       ``bench/.venv-mailmerge``, created on the first run and reused after). On a dry run
       mailmerge renders each message into a MIME object and prints all of it.
 
-    Both tools read the same generated CSV (email, first_name, last_name, title, institution,
-    topic, note: names and institutions from realistic-size pools, a unique tailored note per
-    row, unique addresses on example.edu domains) with an equivalent ~600-character template in
-    each tool's format. Each child's stdout goes to /dev/null (mailmerge would print every
-    message), stderr is kept and shown on failure. Runs of the two tools are interleaved; the
-    time reported is the MEDIAN of ``--runs`` runs, the memory the largest peak RSS of those
-    runs. Startup (interpreter, imports) is included in both, as a user would see it.
+    Two templates, each in both tools' formats, each on its own generated CSV:
 
-    With ``--scaling`` (the default) it then runs outreach at 1,000 / 10,000 / 100,000 contacts
-    to show whether memory stays flat, and mailmerge at the same sizes where its runs are
-    estimated to take at most ~2 minutes in all; where they are not (100,000, usually) mailmerge
-    gets a single run if that fits in ~2 minutes, and is skipped otherwise. The output says which.
+    * **7 fields**: email, first_name, last_name, title, institution, topic, note (names and
+      institutions from realistic-size pools, a unique tailored note per row, unique addresses
+      on example.edu domains) and a ~600-character template using all of them;
+    * **3 fields**: email, name, topic, and a short plain template using the three.
 
-Targets (from the issue): outreach at least 3x mailmerge's throughput; outreach's peak RSS
-flat from 1,000 to 100,000 contacts (here: grows by at most 10% of the 1,000-contact peak).
+    Each child's stdout goes to /dev/null (mailmerge would print every message), stderr is kept
+    and shown on failure. Runs of the two tools are interleaved; the time reported is the MEDIAN
+    of ``--runs`` runs, the memory the largest peak RSS of those runs. Startup (interpreter,
+    imports) is included in both, as a user would see it.
+
+    With ``--scaling``, outreach alone then checks 10,000 / 100,000 / 1,000,000 rows of the 7-field
+    template where every row has its own last name and institution (the worst case for the rule
+    that looks for another row's name in a message), and prints CPU per row (as measured, and
+    net of start-up, which is a one-row check of the same sheet) and peak RSS at each size.
+
+Targets (from issue 19): outreach at least 3x mailmerge (CPU) on both templates at 10,000 rows;
+CPU per row at 1,000,000 rows within 15% of that at 10,000, and peak RSS under 100 MB there.
 
 How to run (from the repository root, in the environment where outreach's dependencies are
 installed)::
 
-    python bench/render.py                      # 10,000 contacts, 3 runs, plus the scaling table
-    python bench/render.py --contacts 2000 --runs 5 --no-scaling
+    python bench/render.py --runs 5             # 10,000 contacts, both templates, beside mailmerge
+    python bench/render.py --scaling --runs 3   # and the 10k / 100k / 1M table (a few minutes)
+    python bench/render.py --contacts 2000 --runs 5
 
-Generated files go to ``bench/.data/`` (git-ignored) and are kept for inspection or profiling,
-e.g. ``python -m cProfile -s cumtime -m outreach check bench/.data/outreach_template.txt
+Generated files go to ``bench/.data/`` (git-ignored), made once and reused (the seed is fixed, so
+they would come out the same), and are kept for inspection or profiling, e.g. ``python -m
+cProfile -s cumtime -m outreach check bench/.data/outreach_template.txt
 bench/.data/contacts_10000.csv``.
 """
 
@@ -51,6 +57,7 @@ import subprocess
 import sys
 import unicodedata
 import venv
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +68,10 @@ ROOT = BENCH.parent
 VENV = BENCH / ".venv-mailmerge"
 DATA = BENCH / ".data"
 SEED = 20240611
-SCALING_SIZES = (1_000, 10_000, 100_000)
-MAILMERGE_BUDGET_S = 120.0   # skip a mailmerge size whose runs would take longer than this in all
+SCALING_SIZES = (10_000, 100_000, 1_000_000)
 TARGET_RATIO = 3.0
-FLAT_TOLERANCE = 0.10        # peak RSS at 100k may exceed the 1k peak by at most 10%
+LINEAR_TOLERANCE = 0.15      # CPU per row at 1M may exceed that at 10k by at most 15%
+TARGET_PEAK_MB = 100         # peak RSS at 1M rows
 
 # ------------------------------------------------------------------------------ data pools
 FIRST_NAMES = """
@@ -209,6 +216,22 @@ ratelimit = 0
 """
 COLUMNS = ["email", "first_name", "last_name", "title", "institution", "topic", "note"]
 
+# The plain case: three columns, a short message that uses each once or twice.
+PLAIN_BODY = """\
+Dear {{ name }},
+
+I am a medical student interested in {{ topic }}, and I would be grateful for twenty minutes
+of your time in the next few weeks to hear about your work.
+
+Best regards,
+Asha Rao
+"""
+PLAIN_SUBJECT = "A question about {{ topic }}"
+PLAIN_TO = "{{ name }} <{{ email }}>"
+PLAIN_OUTREACH_TEMPLATE = f"Subject: {PLAIN_SUBJECT}\nTo: {PLAIN_TO}\n\n{PLAIN_BODY}"
+PLAIN_MAILMERGE_TEMPLATE = f"TO: {PLAIN_TO}\nSUBJECT: {PLAIN_SUBJECT}\nFROM: {SENDER}\n\n{PLAIN_BODY}"
+PLAIN_COLUMNS = ["email", "name", "topic"]
+
 
 def institutions(rng: random.Random) -> list[tuple[str, str]]:
     """~150 (name, domain) pairs, e.g. ("Lakeside Medical Center", "lakeside-medctr.example.edu")."""
@@ -261,16 +284,90 @@ def generate_contacts(path: Path, count: int) -> None:
                              rng.choice(TOPICS), note])
 
 
-def write_inputs(sizes: list[int]) -> dict[int, Path]:
+def generate_plain(path: Path, count: int) -> None:
+    """The 3-field sheet: email, name (first and last), topic."""
+    rng = random.Random(SEED)
+    places = institutions(rng)
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(PLAIN_COLUMNS)
+        for number in range(count):
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            domain = rng.choice(places)[1]
+            writer.writerow([f"{ascii_slug(first)}.{ascii_slug(last)}{number}@{domain}", f"{first} {last}",
+                             rng.choice(TOPICS)])
+
+
+SYLLABLES = """ka lo mi ren do sha vi tor el an bru cel dan fa gor hel is jun kes lam mor nev os pel
+qui ras sol tam ur val wen yas zor be che di fen gu ho ir ja ko lu ma ne ol pa ri sa te ul vo
+wa xi yu ze ar bel cor""".split()
+
+
+def distinct_names(rng: random.Random) -> Iterator[str]:
+    """Made-up surnames of three or four syllables (``Kalomiren``), each only once."""
+    seen: set[str] = set()
+    while True:
+        name = "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((3, 4)))).capitalize()
+        if name not in seen:
+            seen.add(name)
+            yield name
+
+
+def generate_distinct(path: Path, count: int) -> None:
+    """The 7-field sheet, but every row has a last name and an institution no other row has:
+    the cross-row name rule must remember each of them."""
+    rng = random.Random(SEED + 1)
+    names = distinct_names(rng)
+    notes: set[str] = set()
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        for number in range(count):
+            first, last = rng.choice(FIRST_NAMES), next(names)
+            kind, code = rng.choice(INSTITUTION_KINDS)
+            place = next(names)
+            note = make_note(rng)
+            while note in notes:  # as in the 7-field sheet, a note of its own: no row is a repeat
+                note = make_note(rng)
+            notes.add(note)
+            writer.writerow([f"{ascii_slug(first)}.{last.lower()}{number}@{place.lower()}-{code}.example.edu",
+                             first, last, rng.choice(TITLES), kind.format(p=place), rng.choice(TOPICS), note])
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A template in both tools' formats and the sheet it is checked against."""
+
+    name: str
+    outreach: Path
+    mailmerge: Path
+    sheet: str              # file name pattern, {n} the row count
+    generate: Callable[[Path, int], None]
+
+    def contacts(self, size: int) -> Path:
+        """The sheet of ``size`` rows, generated on first use (the seed is fixed: kept after)."""
+        path = DATA / self.sheet.format(n=size)
+        if not path.exists():
+            print(f"generating {path.relative_to(ROOT)} ...", file=sys.stderr)
+            partial = path.with_suffix(".part")
+            self.generate(partial, size)
+            partial.rename(path)
+        return path
+
+
+FULL = Variant("7 fields", DATA / "outreach_template.txt", DATA / "mailmerge_template.txt", "contacts_{n}.csv",
+               generate_contacts)
+PLAIN = Variant("3 fields", DATA / "outreach_plain.txt", DATA / "mailmerge_plain.txt", "plain_{n}.csv",
+                generate_plain)
+DISTINCT = Variant("7 fields, distinct names", FULL.outreach, FULL.mailmerge, "distinct_{n}.csv", generate_distinct)
+
+
+def write_templates() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
-    (DATA / "outreach_template.txt").write_text(OUTREACH_TEMPLATE, encoding="utf-8")
-    (DATA / "mailmerge_template.txt").write_text(MAILMERGE_TEMPLATE, encoding="utf-8")
-    (DATA / "mailmerge_server.conf").write_text(MAILMERGE_CONF, encoding="utf-8")
-    files = {}
-    for size in sorted(set(sizes)):
-        files[size] = DATA / f"contacts_{size}.csv"
-        generate_contacts(files[size], size)
-    return files
+    for path, text in [(FULL.outreach, OUTREACH_TEMPLATE), (FULL.mailmerge, MAILMERGE_TEMPLATE),
+                       (PLAIN.outreach, PLAIN_OUTREACH_TEMPLATE), (PLAIN.mailmerge, PLAIN_MAILMERGE_TEMPLATE),
+                       (DATA / "mailmerge_server.conf", MAILMERGE_CONF)]:
+        path.write_text(text, encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------- the tools
@@ -294,6 +391,7 @@ class Run:
     cpu_seconds: float
     max_rss_kib: int
     exit_code: int
+    user_seconds: float  # of cpu_seconds, those in the process itself (the rest: in the kernel, for it)
 
 
 # The child is started by this tiny wrapper, not by the benchmark itself: on Linux a child's
@@ -311,7 +409,7 @@ _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - start
 with open(report, "w") as f:
     f.write(f"{seconds!r} {usage.ru_utime + usage.ru_stime!r} {usage.ru_maxrss} "
-            f"{os.waitstatus_to_exitcode(status)}")
+            f"{os.waitstatus_to_exitcode(status)} {usage.ru_utime!r}")
 """
 
 
@@ -325,8 +423,8 @@ def run_child(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None) 
     with open(stderr_path, "wb") as err:
         subprocess.run([sys.executable, "-I", "-S", "-c", WRAPPER, str(report), *argv], cwd=cwd, env=env,
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, check=True)
-    seconds, cpu, max_rss_kib, exit_code = report.read_text().split()
-    return Run(float(seconds), float(cpu), int(max_rss_kib), int(exit_code))  # ru_maxrss: KiB on Linux
+    seconds, cpu, max_rss_kib, exit_code, user = report.read_text().split()
+    return Run(float(seconds), float(cpu), int(max_rss_kib), int(exit_code), float(user))  # ru_maxrss: KiB on Linux
 
 
 def stderr_tail() -> str:
@@ -356,9 +454,11 @@ class Outreach(Tool):
     name = "outreach"
     env = {**CHILD_ENV, "PYTHONPATH": str(ROOT)}
 
+    def __init__(self, template: Path):
+        self.template = template
+
     def argv(self, contacts: Path, *extra: str) -> list[str]:
-        return [sys.executable, "-m", "outreach", "check", str(DATA / "outreach_template.txt"),
-                str(contacts), *extra]
+        return [sys.executable, "-m", "outreach", "check", str(self.template), str(contacts), *extra]
 
     def run(self, contacts: Path) -> Run:
         result = run_child(self.argv(contacts), cwd=DATA, env=self.env)
@@ -371,11 +471,11 @@ class Outreach(Tool):
 class Mailmerge(Tool):
     name = "mailmerge"
 
-    def __init__(self, exe: Path):
-        self.exe = exe
+    def __init__(self, exe: Path, template: Path):
+        self.exe, self.template = exe, template
 
     def argv(self, contacts: Path) -> list[str]:
-        return [str(self.exe), "--dry-run", "--no-limit", "--template", str(DATA / "mailmerge_template.txt"),
+        return [str(self.exe), "--dry-run", "--no-limit", "--template", str(self.template),
                 "--database", str(contacts), "--config", str(DATA / "mailmerge_server.conf")]
 
     def run(self, contacts: Path) -> Run:
@@ -385,7 +485,7 @@ class Mailmerge(Tool):
         return result
 
 
-def validate(outreach: Outreach, mailmerge: Mailmerge, sample: Path, rows: int) -> str:
+def validate(outreach: Outreach, mailmerge: Mailmerge, sample: Path, rows: int, shown_column: str) -> str:
     """Both tools really render every row of the data (and the same first message) before timing."""
     out = subprocess.run(outreach.argv(sample, "--json"), cwd=DATA, env=outreach.env,
                          capture_output=True, text=True)
@@ -400,8 +500,8 @@ def validate(outreach: Outreach, mailmerge: Mailmerge, sample: Path, rows: int) 
         raise click.ClickException(f"mailmerge did not render {rows} messages:\n{mm.stderr}{mm.stdout[-2000:]}")
     with open(sample, encoding="utf-8", newline="") as f:
         first = next(csv.DictReader(f))
-    if first["note"] not in " ".join(mm.stdout.split(">>> message 2\n")[0].split()):
-        raise click.ClickException("mailmerge's first message does not contain the first row's note "
+    if first[shown_column] not in " ".join(mm.stdout.split(">>> message 2\n")[0].split()):
+        raise click.ClickException(f"mailmerge's first message does not contain the first row's {shown_column} "
                                    "(did its CSV sniffer misread the file?)")
     return (f"sample of {rows}: outreach {summary['clean']} clean, {summary['warnings']} with warnings; "
             f"mailmerge {rows} messages")
@@ -430,14 +530,14 @@ class Result:
     def rss_mib(self) -> float:
         return max(r.max_rss_kib for r in self.runs) / 1024
 
-    def row(self) -> str:
-        times = ", ".join(f"{r.seconds:.2f}" for r in self.runs)
-        return (f"{self.tool:<10} {self.contacts:>9,} {self.seconds:>9.2f} {self.rate:>11,.0f} "
+    def row(self, label: str = "") -> str:
+        times = ", ".join(f"{r.cpu_seconds:.2f}" for r in self.runs)
+        return (f"{self.tool:<10} {label:<9} {self.contacts:>9,} {self.seconds:>9.2f} {self.rate:>11,.0f} "
                 f"{self.rss_mib:>9.1f} {self.cpu_seconds:>8.2f}   [{times}]")
 
 
-HEADER = (f"{'tool':<10} {'contacts':>9} {'seconds':>9} {'messages/s':>11} {'peak MiB':>9} {'CPU s':>8}"
-          f"   [wall s of each run]")
+HEADER = (f"{'tool':<10} {'template':<9} {'contacts':>9} {'wall s':>9} {'messages/s':>11} {'peak MiB':>9} "
+          f"{'CPU s':>8}   [CPU s of each run]")
 
 
 def measure(tools: list[Tool], contacts: Path, size: int, runs: int) -> list[Result]:
@@ -449,67 +549,80 @@ def measure(tools: list[Tool], contacts: Path, size: int, runs: int) -> list[Res
     return results
 
 
+def compare(variant: Variant, exe: Path, count: int, runs: int) -> tuple[Result, Result]:
+    """outreach and mailmerge on ``variant``'s sheet of ``count`` rows, validated first."""
+    outreach, mailmerge = Outreach(variant.outreach), Mailmerge(exe, variant.mailmerge)
+    sample_rows = min(count, 200)
+    sample = variant.contacts(sample_rows)
+    print(f"{variant.name}: " + validate(outreach, mailmerge, sample, sample_rows,
+                                         "note" if variant is FULL else "topic"))
+    for tool in (outreach, mailmerge):  # warm-up: bytecode caches, page cache
+        tool.run(sample)
+    ours, theirs = measure([outreach, mailmerge], variant.contacts(count), count, runs)
+    return ours, theirs
+
+
+def ratio_line(variant: Variant, ours: Result, theirs: Result) -> str:
+    by_cpu = theirs.cpu_seconds / ours.cpu_seconds
+    return (f"{variant.name}: outreach is {by_cpu:.2f}x mailmerge by CPU time (target >= {TARGET_RATIO:.0f}x: "
+            f"{'met' if by_cpu >= TARGET_RATIO else 'NOT met'}), {ours.rate / theirs.rate:.2f}x by wall clock")
+
+
+def measure_scaling(runs: int) -> None:
+    """CPU per row and peak RSS of outreach alone at 10k / 100k / 1M rows with distinct names."""
+    outreach = Outreach(DISTINCT.outreach)
+    one = measure([outreach], DISTINCT.contacts(1), 1, max(runs, 3))[0]
+    print(f"\nscaling: {DISTINCT.name} ({runs} run(s) per size, median CPU); start-up = a one-row check of "
+          f"the same sheet: {one.cpu_seconds:.3f} s CPU, {one.rss_mib:.1f} MiB")
+    print(f"{'contacts':>10} {'CPU s':>8} {'wall s':>8} {'CPU µs/row':>11} {'net µs/row':>11} {'peak MiB':>9}"
+          f"   [CPU s of each run]")
+    results = {}
+    for size in SCALING_SIZES:
+        result = results[size] = measure([outreach], DISTINCT.contacts(size), size, runs)[0]
+        per_row = result.cpu_seconds / size * 1e6
+        net = (result.cpu_seconds - one.cpu_seconds) / size * 1e6
+        times = ", ".join(f"{r.cpu_seconds:.2f}" for r in result.runs)
+        print(f"{size:>10,} {result.cpu_seconds:>8.2f} {result.seconds:>8.2f} {per_row:>11.1f} {net:>11.1f} "
+              f"{result.rss_mib:>9.1f}   [{times}]")
+    low, high = results[SCALING_SIZES[0]], results[SCALING_SIZES[-1]]
+    net_low = (low.cpu_seconds - one.cpu_seconds) / low.contacts
+    net_high = (high.cpu_seconds - one.cpu_seconds) / high.contacts
+    growth = net_high / net_low - 1
+    peak_mb = high.rss_mib * 2**20 / 1e6
+    print(f"net CPU per row {low.contacts:,} -> {high.contacts:,}: {growth:+.1%} (target within "
+          f"{LINEAR_TOLERANCE:.0%}: {'met' if abs(growth) <= LINEAR_TOLERANCE else 'NOT met'}); peak at "
+          f"{high.contacts:,}: {peak_mb:.0f} MB (target < {TARGET_PEAK_MB} MB: "
+          f"{'met' if peak_mb < TARGET_PEAK_MB else 'NOT met'})")
+
+
 @click.command(help=__doc__.split("\n\n")[0])
 @click.option("--contacts", "count", default=10_000, show_default=True, type=click.IntRange(min=10),
               help="Contacts in the side-by-side comparison.")
-@click.option("--scaling/--no-scaling", default=True, show_default=True,
-              help="Also measure at 1,000 / 10,000 / 100,000 contacts (memory flatness).")
+@click.option("--scaling/--no-scaling", default=False, show_default=True,
+              help="Also measure outreach at 10,000 / 100,000 / 1,000,000 rows with distinct names.")
 @click.option("--runs", default=3, show_default=True, type=click.IntRange(min=1),
               help="Runs per tool and size; the median time is reported.")
 def main(count: int, scaling: bool, runs: int) -> None:
     exe, version = ensure_mailmerge()
-    sizes = [count, *(SCALING_SIZES if scaling else ())]
-    sample_rows = min(count, 200)
-    files = write_inputs([*sizes, sample_rows])
-    outreach, mailmerge = Outreach(), Mailmerge(exe)
+    write_templates()
     print(f"outreach check (this checkout, {ROOT}) vs mailmerge {version} --dry-run --no-limit")
-    print(f"python {sys.version.split()[0]} on {os.cpu_count()} CPU(s); templates: outreach {len(OUTREACH_TEMPLATE)} chars, "
-          f"mailmerge {len(MAILMERGE_TEMPLATE)} chars (+ FROM); data in {DATA.relative_to(ROOT)}/")
-    print(validate(outreach, mailmerge, files[sample_rows], sample_rows))
-    for tool in (outreach, mailmerge):  # warm-up: bytecode caches, page cache
-        tool.run(files[sample_rows])
-    print(f"stdout of both sent to /dev/null (mailmerge prints every message on a dry run); "
-          f"seconds = median wall clock of {runs} run(s), incl. startup; messages/s = contacts / seconds;\n"
-          f"peak MiB = largest max RSS of the child over the runs; CPU s = median user+sys seconds of the child\n")
-
-    main_results = measure([outreach, mailmerge], files[count], count, runs)
+    print(f"python {sys.version.split()[0]} on {os.cpu_count()} CPU(s); templates: 7 fields: outreach "
+          f"{len(OUTREACH_TEMPLATE)} chars, mailmerge {len(MAILMERGE_TEMPLATE)}; 3 fields: outreach "
+          f"{len(PLAIN_OUTREACH_TEMPLATE)}, mailmerge {len(PLAIN_MAILMERGE_TEMPLATE)} (mailmerge's + FROM); "
+          f"data in {DATA.relative_to(ROOT)}/")
+    results = [(variant, *compare(variant, exe, count, runs)) for variant in (FULL, PLAIN)]
+    print(f"stdout of both sent to /dev/null (mailmerge prints every message on a dry run); medians of {runs} "
+          f"run(s), start-up included;\nmessages/s = contacts / wall seconds; peak MiB = largest max RSS of the "
+          f"child over the runs; CPU s = user+sys seconds of the child\n")
     print(HEADER)
-    for result in main_results:
-        print(result.row())
-    ours, theirs = main_results
-    ratio = ours.rate / theirs.rate
-    print(f"\nthroughput ratio outreach/mailmerge: {ratio:.2f}x "
-          f"(target >= {TARGET_RATIO:.0f}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'}); "
-          f"by CPU time: {theirs.cpu_seconds / ours.cpu_seconds:.2f}x")
-
-    if not scaling:
-        return
-    print(f"\nmemory scaling ({runs} run(s) per size; mailmerge gets fewer runs, or none, where they are "
-          f"estimated to take over {MAILMERGE_BUDGET_S:.0f} s in all)")
-    print(HEADER)
-    by_size: dict[int, Result] = {}
-    for size in SCALING_SIZES:
-        cached = [r for r in main_results if r.contacts == size]
-        results = cached or measure([outreach], files[size], size, runs)
-        by_size[size] = results[0]
-        print(results[0].row())
-        estimate = size / theirs.rate  # seconds for one mailmerge run at this size
-        if size == count:
-            print(main_results[1].row())
-        elif runs * estimate <= MAILMERGE_BUDGET_S:
-            print(measure([mailmerge], files[size], size, runs)[0].row())
-        elif estimate <= MAILMERGE_BUDGET_S:
-            print(measure([mailmerge], files[size], size, 1)[0].row() + " (1 run only: time budget)")
-        else:
-            print(f"{'mailmerge':<10} {size:>9,}   skipped: one run estimated at ~{estimate:.0f} s "
-                  f"> {MAILMERGE_BUDGET_S:.0f} s budget")
-    low, high = by_size[SCALING_SIZES[0]], by_size[SCALING_SIZES[-1]]
-    growth = high.rss_mib - low.rss_mib
-    per_contact = growth * 2**20 / (high.contacts - low.contacts)
-    flat = growth <= FLAT_TOLERANCE * low.rss_mib
-    print(f"\noutreach peak RSS {low.contacts:,} -> {high.contacts:,} contacts: {low.rss_mib:.1f} -> "
-          f"{high.rss_mib:.1f} MiB ({growth:+.1f} MiB, ~{per_contact:.0f} bytes per extra contact); "
-          f"flat (within {FLAT_TOLERANCE:.0%}): {'yes' if flat else 'NO'}")
+    for variant, ours, theirs in results:
+        print(ours.row(variant.name.split(",")[0]))
+        print(theirs.row(variant.name.split(",")[0]))
+    print()
+    for variant, ours, theirs in results:
+        print(ratio_line(variant, ours, theirs))
+    if scaling:
+        measure_scaling(runs)
 
 
 if __name__ == "__main__":

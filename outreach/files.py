@@ -10,7 +10,7 @@ from pathlib import Path
 def write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file beside ``path`` and rename: a crash never leaves half a draft."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+        fd, tmp = _temporary(path)
     except OSError as e:
         raise OSError(e.errno, e.strerror, str(path)) from None
     try:
@@ -23,6 +23,17 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new file beside ``path``, open for writing, only the user's: ``.NAME.PID.tmp`` (made with
+    one system call: ``draft`` writes thousands), or a random name when that one is taken or too
+    long."""
+    tmp = os.path.join(path.parent, f".{path.name}.{os.getpid()}.tmp")
+    try:
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+    except OSError:
+        return tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
 
 
 def remove_draft_file(path: Path, message_id: str) -> bool:

@@ -13,7 +13,6 @@ import errno
 import importlib
 import os
 import sys
-import traceback
 
 import click
 
@@ -87,6 +86,8 @@ class Group(click.Group):
                 say(style("error: ", "error", stream=sys.stderr) + str(trouble), err=True)
                 ctx.exit(trouble.exit_code)
             if os.environ.get("OUTREACH_DEBUG"):
+                import traceback
+
                 traceback.print_exc()
             say(style("internal error: ", "error", stream=sys.stderr)
                 + f"{type(e).__name__}: {e} (set OUTREACH_DEBUG=1 for the traceback, and please report it)", err=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -200,6 +199,8 @@ def print_groups(groups, source: str, *, err: bool = False) -> None:
 
 # -- --json: one document on stdout, human text on stderr --------------------------------------
 def print_json(data) -> None:
+    import json
+
     say(json.dumps(data, ensure_ascii=False, indent=2))
 
 

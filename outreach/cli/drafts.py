@@ -55,7 +55,8 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
     """Write one .eml draft per contact and record it in the tracking store.
 
     Everything is checked first: any error and nothing is written (exit 2). Drafting again
-    refreshes drafts that were not sent, keeping their Message-IDs; sent ones are left alone.
+    refreshes drafts that were not sent, keeping their Message-IDs (an .eml whose message did
+    not change is not rewritten); sent ones are left alone.
     Addresses on the suppression list (opted out, complained) are skipped, as a Cc or Bcc too.
     Contacts known from other campaigns are listed with their history and held back as `send`
     would hold them (--include-answered, --include-recent). Without --campaign, the campaign

@@ -63,11 +63,12 @@ def interview_log(template: Template, contacts: ContactFile, season: Season | No
     return log if log.applies else None
 
 
-def render_one(template: Template, checker: Checker, contact: Contact, extra: dict[str, Any] | None,
+def render_one(template: Template, checker: Checker | None, contact: Contact, extra: dict[str, Any] | None,
                log: InterviewLog | None, **labels: str | None) -> Rendered:
-    """One row rendered and checked. A row the log skips carries its reason and no draft: a
-    no-contact program's row is not even rendered; an interview not over yet is checked now
-    (so the template can be fixed before the day) but not drafted."""
+    """One row rendered and checked (rendered only, without a ``checker``). A row the log skips
+    carries its reason and no draft: a no-contact program's row is not even rendered; an
+    interview not over yet is checked now (so the template can be fixed before the day) but not
+    drafted."""
     problems, skip = list(contact.problems), None
     if log is not None:
         interview = log.read(contact)
@@ -78,13 +79,14 @@ def render_one(template: Template, checker: Checker, contact: Contact, extra: di
     draft = None
     if contact.email and not any(p.field == "email" for p in contact.problems):  # not a repeat: every
         try:                                                                      # problem in one pass
-            draft = template.render(contact, extra, hint=checker.column_hint)
+            draft = template.render(contact, extra, hint=checker.column_hint if checker else None)
         except RenderError as e:
             problems += e.problems
-            if e.draft is not None:  # rendered with stand-ins for missing variables: checked, never sent
+            if e.draft is not None and checker:  # rendered with stand-ins for missing variables: checked, never sent
                 problems += checker.check(e.draft)
         else:
-            problems += checker.check(draft)
+            if checker:
+                problems += checker.check(draft)
     return Rendered(contact, None if skip else draft, problems, skip=skip, **labels)
 
 

@@ -10,15 +10,16 @@ to a second program (an error naming the first, from the store and the file).
 
 from __future__ import annotations
 
+import functools
 import re
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Protocol
 
 from outreach.compose.contacts import Contact, Problem
-from outreach.compose.firstlines import FirstLines
+from outreach.compose.firstlines import Fingerprints
 from outreach.compose.templates import NO_SUCH_COLUMN, Draft, Template
 from outreach.persona import borrowed_details
 from outreach.suggest import closest
@@ -38,15 +39,21 @@ _YOU = r"(?:you|your(?:\s+[\w-]+){0,2}|the\s+program|this\s+program)"
 @dataclass(frozen=True)
 class Phrase:
     """A regular expression, what it means, and words one of which any match contains: checked
-    first with ``in`` (most messages hold none of them), they keep `check` fast."""
+    first with ``in`` (most messages hold none of them), they keep `check` fast. The expression
+    is compiled the first time a message holds a trigger (compiling all of them took 2 ms of
+    every start)."""
 
-    pattern: re.Pattern
+    source: str
     label: str
     triggers: tuple[str, ...]
 
+    @functools.cached_property
+    def pattern(self) -> re.Pattern:
+        return re.compile(self.source, re.IGNORECASE)
+
 
 def _phrases(*specs: tuple[str, str, tuple[str, ...]]) -> list[Phrase]:
-    return [Phrase(re.compile(p, re.IGNORECASE), label, triggers) for p, label, triggers in specs]
+    return [Phrase(source, label, triggers) for source, label, triggers in specs]
 
 
 COMMITMENT_PHRASES = _phrases(
@@ -103,7 +110,7 @@ _TRIGGERS = tuple(sorted({t for p in COMMITMENT_PHRASES + RANK_QUESTIONS for t i
 def scan(draft: Draft) -> Scanned:
     text = f"{draft.subject}\n{draft.text}"
     folded = text.casefold()
-    if not any(trigger in folded for trigger in _TRIGGERS):
+    if not any(map(folded.__contains__, _TRIGGERS)):  # a search each beats one regex for all
         return Scanned(text, [], [])
     return Scanned(text, list(find_phrases(COMMITMENT_PHRASES, text, folded)),
                    list(find_phrases(RANK_QUESTIONS, text, folded)))
@@ -119,6 +126,8 @@ NOTES_GROUPED_BY = "program"
 NEAR_DUPLICATE = 0.85       # difflib ratio of two notes' words, names removed
 NEAR_DUPLICATE_PEERS = 12   # each note is compared with the previous notes of its program, at most this many
 NEAR_DUPLICATE_MIN_WORDS = 6
+MAX_PROGRAMS = 10_000       # programs whose last notes are kept (an interview log has a few dozen)
+MAX_RECENT = 4_096          # names and institutions remembered as met, so a repeated one is indexed once
 
 
 @dataclass(frozen=True)
@@ -135,8 +144,11 @@ def is_note_column(name: str) -> bool:
     return "note" in name or name in ("detail", "details", "personal", "hook", "shared_interest")
 
 
+WORD = re.compile(r"[\w'’.-]+")
+
+
 def words(text: str) -> list[str]:
-    return re.findall(r"[\w'’.-]+", text)
+    return WORD.findall(text)
 
 
 class RawRows(Protocol):
@@ -144,64 +156,137 @@ class RawRows(Protocol):
 
     columns: list[str]
 
-    def raw_rows(self) -> Iterator[tuple[int, list[str]]]: ...
+    @property
+    def rows_hint(self) -> int: ...
+
+    def scan(self, observe: Callable[[int, list[str]], None]) -> None: ...
 
 
-@dataclass
+class FirstWords:
+    """For each word that starts a name or institution, how many words those have: bit k-1 set
+    for k words (bit 7: 8 or more) in two byte slots of a table, picked by two parts of the
+    word's hash; a word's counts are the bits both its slots hold (read in
+    :meth:`Checker.other_rows_named`). Words that share a slot share their bits, so a word may
+    be promised a name that is not there (a lookup that finds nothing), never hide one. Two slots
+    a word let the table be half as big for nearly as few false promises as one slot in a table
+    twice the size. Sized from the rows expected (at most 4 MB), so few words share both slots
+    however long the sheet."""
+
+    def __init__(self, expected: int):
+        slots = 1 << max(10, min(22, (2 * expected).bit_length()))
+        self.mask = slots - 1
+        self.slots = bytearray(slots)
+        self.longest = 0
+        self._counts: dict[int, tuple[int, ...]] = {}  # bits -> counts, worked out once each
+
+    def add(self, word: str, count: int) -> None:
+        digest, bit = hash(word), 1 << (min(count, 8) - 1)
+        self.slots[digest & self.mask] |= bit
+        self.slots[digest >> 32 & self.mask] |= bit
+        if count > self.longest:
+            self.longest, self._counts = count, {}
+
+    def counts(self, bits: int) -> tuple[int, ...]:
+        """The word counts a slot's ``bits`` stand for."""
+        found = self._counts.get(bits)
+        if found is None:
+            found = tuple(k + 1 for k in range(7) if bits >> k & 1)
+            found = self._counts[bits] = (*found, *range(8, self.longest + 1)) if bits & 0x80 else found
+        return found
+
+
 class RowIndex:
     """What the whole file holds, for rules that compare a row with the others.
 
-    Built in one streaming pass before rendering: the distinct names and institutions (few, in a
-    real list) and where each personal note first appeared (16 bytes a row, see firstlines.py).
+    Built in the same streaming pass as the address index (``contacts.scan``), in bounded
+    memory: each name and institution as a fingerprint with the line and column it first
+    appeared on (12 bytes, firstlines.py) and its first word in :class:`FirstWords`; where each
+    personal note first appeared (12 bytes a row); and the notes that nearly repeat one of the
+    last few to the same program.
     """
 
-    identities: dict[str, tuple[int, str]] = field(default_factory=dict)  # value -> (line, column)
-    lengths: dict[str, set[int]] = field(default_factory=dict)             # first word -> value lengths
-    notes: FirstLines | None = None
-    # (line, column) -> (line, ratio)
-    near_notes: dict[tuple[int, str], tuple[int, float]] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)   # every name a cell is read under -> its header
+    def __init__(self, columns: list[str], headers: dict[str, str], rows_hint: int = 0):
+        self.headers = headers   # every name a cell is read under -> its header
+        self._identity_at = [(columns.index(c), number) for number, c in enumerate(IDENTITY_COLUMNS)
+                             if c in columns]
+        self.identities = Fingerprints(rows_hint * len(self._identity_at))  # value -> line << 4 | column
+        self.first_words = FirstWords(rows_hint * len(self._identity_at))
+        self._recent: dict[str, None] = {}  # values met lately: most sheets repeat their institutions
+        self._note_at = [(i, c) for i, c in enumerate(columns) if is_note_column(c)]
+        self.notes: Fingerprints | None = Fingerprints(rows_hint * len(self._note_at)) if self._note_at else None
+        self._program_at = [columns.index(NOTES_GROUPED_BY)] if NOTES_GROUPED_BY in columns else []
+        self._name_at = [columns.index(c) for c in NAME_COLUMNS if c in columns]
+        # program -> its last notes (line, column, text, words, word counts); at most MAX_PROGRAMS programs
+        self._peers: dict[str, deque[tuple[int, str, str, list[str], Counter]]] = {}
+        self.near_notes: dict[tuple[int, str], tuple[int, float]] = {}  # (line, column) -> (line, ratio)
 
     @classmethod
     def build(cls, contacts: RawRows) -> RowIndex:
         """``contacts``: a CSV file, or rows from the store shaped like one."""
-        index = cls()
-        columns = contacts.columns
         header = getattr(contacts, "header", None)  # a CSV file's: the headers as the sheet wrote them
-        index.headers = header.names if header is not None else {c: c for c in columns}
-        identity_at = [(columns.index(c), c) for c in IDENTITY_COLUMNS if c in columns]
-        note_at = [(i, c) for i, c in enumerate(columns) if is_note_column(c)]
-        program_at = [columns.index(NOTES_GROUPED_BY)] if NOTES_GROUPED_BY in columns else []
-        name_at = [columns.index(c) for c in NAME_COLUMNS if c in columns]
-        by_program: dict[str, list[tuple[int, str, str, list[str]]]] = {}
-
-        def note_keys():
-            for line, row in contacts.raw_rows():
-                index._add_identities(line, row, identity_at)
-                program = _first_filled(row, program_at) if note_at else ""
-                names = {w.casefold().rstrip(".") for p in name_at if p < len(row) for w in words(row[p])} \
-                    if program else set()
-                for position, column in note_at:
-                    if position < len(row):
-                        yield _note_key(column, row[position]), line
-                        if program:
-                            note_words = [w for w in (w.casefold().rstrip(".") for w in words(row[position]))
-                                          if w not in names]
-                            by_program.setdefault(program, []).append((line, column, row[position], note_words))
-
-        index.notes = FirstLines(note_keys())
-        for notes in by_program.values():
-            index.near_notes.update(near_duplicates(notes))
+        columns = contacts.columns
+        index = cls(columns, header.names if header is not None else {c: c for c in columns}, contacts.rows_hint)
+        contacts.scan(index.add_row)
+        index.identities.freeze()
+        if index.notes is not None:
+            index.notes.freeze()
+        index._recent.clear()
+        index._peers.clear()
         return index
 
-    def _add_identities(self, line: int, row: list[str], positions: list[tuple[int, str]]) -> None:
-        for position, column in positions:
-            value = _squash(row[position]) if position < len(row) else ""
-            if len(value) >= 3 and value not in self.identities:
-                self.identities[value] = (line, column)
-                value_words = words(value)
-                if value_words:
-                    self.lengths.setdefault(value_words[0].rstrip("."), set()).add(len(value_words))
+    def add_row(self, line: int, row: list[str]) -> None:
+        for position, number in self._identity_at:
+            if position < len(row):
+                self._add_identity(line, _squash(row[position]), number)
+        if not self._note_at:
+            return
+        program = _first_filled(row, self._program_at)
+        names = {w.casefold().rstrip(".") for p in self._name_at if p < len(row) for w in words(row[p])} \
+            if program else set()
+        for position, column in self._note_at:
+            if position < len(row):
+                key = _note_key(column, row[position])
+                if key:
+                    self.notes.add(key, line)  # type: ignore[union-attr]
+                if program:
+                    self._add_peer(program, line, column, row[position], names)
+
+    def _add_identity(self, line: int, value: str, number: int) -> None:
+        if len(value) < 3 or value in self._recent:
+            return
+        if len(self._recent) >= MAX_RECENT:
+            self._recent.clear()
+        self._recent[value] = None
+        self.identities.add(value, line << 4 | number)
+        value_words = words(value)
+        if value_words:
+            self.first_words.add(value_words[0].rstrip("."), len(value_words))
+
+    def _add_peer(self, program: str, line: int, column: str, text: str, names: set[str]) -> None:
+        """Compare a note with the last :data:`NEAR_DUPLICATE_PEERS` notes to its program, newest
+        first; remember a near repeat."""
+        peers = self._peers.pop(program, None)
+        if peers is None:
+            peers = deque(maxlen=NEAR_DUPLICATE_PEERS)
+            if len(self._peers) >= MAX_PROGRAMS:
+                del self._peers[next(iter(self._peers))]  # the program not seen for longest
+        self._peers[program] = peers
+        note_words = [w for w in (w.casefold().rstrip(".") for w in words(text)) if w not in names]
+        counts = Counter(note_words)
+        if len(note_words) >= NEAR_DUPLICATE_MIN_WORDS:
+            for other_line, _, other_text, other_words, other_counts in reversed(peers):
+                if other_line == line or _squash(other_text).casefold() == _squash(text).casefold():
+                    continue
+                ratio = similarity(note_words, other_words, (counts, other_counts))
+                if ratio >= NEAR_DUPLICATE:
+                    self.near_notes[(line, column)] = (other_line, ratio)
+                    break
+        peers.append((line, column, text, note_words, counts))
+
+    def named(self, phrase: str) -> tuple[int, str] | None:
+        """(line, column) where ``phrase`` was first a name or institution, or None."""
+        number = self.identities.first(phrase)
+        return None if number is None else (number >> 4, IDENTITY_COLUMNS[number & 15])
 
 
 def _squash(text: str) -> str:
@@ -241,26 +326,6 @@ def similarity(a: list[str], b: list[str], counts: tuple[Counter, Counter] | Non
     return SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def near_duplicates(notes: list[tuple[int, str, str, list[str]]]) -> dict[tuple[int, str], tuple[int, float]]:
-    """For the notes of one program, in file order, each note that nearly repeats an earlier one
-    (names removed): (line, column) -> (the earlier line, similarity). Word-for-word copies are
-    left to :meth:`Checker.repeated_notes`."""
-    found: dict[tuple[int, str], tuple[int, float]] = {}
-    counts = [Counter(note_words) for _, _, _, note_words in notes]
-    for number, (line, column, text, note_words) in enumerate(notes):
-        if len(note_words) < NEAR_DUPLICATE_MIN_WORDS:
-            continue
-        for other in range(number - 1, max(-1, number - 1 - NEAR_DUPLICATE_PEERS), -1):
-            other_line, _, other_text, other_words = notes[other]
-            if other_line == line or _squash(other_text).casefold() == _squash(text).casefold():
-                continue
-            ratio = similarity(note_words, other_words, (counts[number], counts[other]))
-            if ratio >= NEAR_DUPLICATE:
-                found[(line, column)] = (other_line, ratio)
-                break
-    return found
-
-
 def _note_key(column: str, value: str) -> str:
     """Notes are compared ignoring case and spacing; short ones ("n/a", "TBD") are not notes."""
     value = _squash(value).casefold()
@@ -276,12 +341,16 @@ class Checker:
         the file's own as it goes (checkers of A/B variants share one dict). ``sender``: an
         email.headerregistry.Address, or None when none is configured."""
         self.template = template
-        self.index = index or RowIndex()
+        self.index = index if index is not None else RowIndex([], {})
         self.sender = sender
         self.required = sorted(template.variables - template.optional - {"email", "contact"})
+        self.notes = [name for name in self.required if is_note_column(name)]
         self.scanned = sorted(template.variables - set(IDENTITY_COLUMNS) - {"email", "contact"})
         self.commitments = commitments if commitments is not None else {}
         self._hints: dict[str, str] = {}
+        # Phrases the index was asked about and does not hold: in a long sheet the first-word table
+        # promises a name for some everyday words ("paper", "and"), which then cost one look-up each.
+        self._unnamed: dict[str, None] = {}
 
     def column_hint(self, name: str) -> str:
         """What to say about a variable the sheet has no column for: the column it most likely
@@ -294,19 +363,32 @@ class Checker:
         return self._hints[name]
 
     def check(self, draft: Draft) -> list[Problem]:
+        """Every rule, in this order; the rules that cannot apply to this row are not asked."""
         contact = draft.contact
+        fields = contact.fields
         scanned = scan(draft)
-        problems = [*self.empty_fields(contact), *self.repeated_notes(contact),
-                    *self.near_duplicate_notes(contact), *self.other_rows_named(contact),
-                    *ranking_language(contact.line, scanned), *rank_questions(contact.line, scanned),
-                    *self.second_program(contact, scanned), *self.not_the_senders(draft)]
+        problems = []
+        if "" in [fields.get(name) for name in self.required]:
+            problems += self.empty_fields(contact)
+        if self.notes:
+            problems += self.repeated_notes(contact)
+        if self.index.near_notes:
+            problems += self.near_duplicate_notes(contact)
+        problems += self.other_rows_named(contact)
+        if scanned.commitments or scanned.questions:
+            problems += ranking_language(contact.line, scanned)
+            problems += rank_questions(contact.line, scanned)
+            problems += self.second_program(contact, scanned)
+        problems += self.not_the_senders(draft)
         if draft.kind == "outreach":
             problems += too_long(draft)
         return problems
 
     def near_duplicate_notes(self, contact: Contact) -> list[Problem]:
+        if not self.index.near_notes:
+            return []
         problems = []
-        for name in self.required:
+        for name in self.notes:
             hit = self.index.near_notes.get((contact.line, name))
             if hit is not None:
                 problems.append(Problem("warning", contact.line, name,
@@ -347,8 +429,8 @@ class Checker:
         if self.index.notes is None:
             return []
         problems = []
-        for name in self.required:
-            key = _note_key(name, contact.fields.get(name, "")) if is_note_column(name) else ""
+        for name in self.notes:
+            key = _note_key(name, contact.fields.get(name, ""))
             first = self.index.notes.first(key) if key else None
             if first is not None and first != contact.line:
                 problems.append(Problem("warning", contact.line, name,
@@ -358,16 +440,29 @@ class Checker:
     def other_rows_named(self, contact: Contact) -> list[Problem]:
         """Another row's name or institution in this row's cells (the template's own text is
         the same for everyone, so only what the CSV fills in is searched)."""
-        if not self.index.identities:
+        index = self.index
+        if not len(index.identities):
             return []
-        tokens = words("\n".join(contact.fields.get(c, "") for c in self.scanned))
+        tokens = words("\n".join([contact.fields.get(c, "") for c in self.scanned]))
         found: dict[str, tuple[int, str]] = {}
+        unnamed = self._unnamed
+        slots, mask = index.first_words.slots, index.first_words.mask
         for start, word in enumerate(tokens):
             token = word.rstrip(".")
-            for size in self.index.lengths.get(token, ()):
+            digest = hash(token)  # its two FirstWords slots, inline: every word of every row is looked up
+            bits = slots[digest & mask] & slots[digest >> 32 & mask]
+            if not bits:
+                continue
+            for size in index.first_words.counts(bits):
                 phrase = token if size == 1 else " ".join(tokens[start:start + size]).rstrip(".")
-                hit = self.index.identities.get(phrase)
-                if hit and hit[0] != contact.line:
+                if phrase in unnamed:
+                    continue
+                hit = index.named(phrase)
+                if hit is None:
+                    if len(unnamed) >= MAX_RECENT:
+                        unnamed.clear()
+                    unnamed[phrase] = None
+                elif hit[0] != contact.line:
                     found.setdefault(phrase, hit)
         if found:  # not a slip when it is this row's own value ("James" may be its first name)
             own = [_squash(contact.fields[c]) for c in IDENTITY_COLUMNS if contact.fields.get(c)]

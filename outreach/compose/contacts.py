@@ -12,7 +12,7 @@ import contextlib
 import csv
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,10 +172,13 @@ class ContactFile:
         self.notes: list[str] = [note] if note else []
         self.sep_line = 0  # the line of Excel's "sep=;" hint, when the file starts with one
         self.delimiter, self.columns = self._read_header()
+        self._first_lines: FirstLines | None = None  # where each address first appears: made by scan()
 
     def _open(self):
         if self.decoding.name == "utf-16":
             return open(self.path, encoding="utf-16", newline="")
+        if not self.decoding.fell_back:  # all UTF-8: the C decoder, lines ending at LF as below
+            return open(self.path, encoding=self.decoding.name, newline="\n")
         return contextlib.closing(decoded_lines(self.path, self.decoding))
 
     def _read_header(self) -> tuple[str, list[str]]:
@@ -215,10 +218,31 @@ class ContactFile:
         template's variables) or the tool reads: a misspelt header is named, not ignored."""
         return [f"{self.path}: {text}" for text in unused_columns(self.header, used)]
 
-    def __iter__(self) -> Iterator[Contact]:
+    @property
+    def rows_hint(self) -> int:
+        """At most about this many rows (a row takes at least a few dozen bytes): for sizing indexes."""
+        return self.path.stat().st_size // 32
+
+    def scan(self, observe: Callable[[int, list[str]], None] | None = None) -> None:
+        """One pass over the rows that indexes where each address first appears (kept for every
+        later pass over the contacts) and shows each row to ``observe(line, cells)``, so that a
+        caller's own index of the file is built in the same pass."""
         email_at = self.columns.index("email")
-        first_lines = FirstLines((self._identity(row[email_at]) if email_at < len(row) else "", line)
-                                 for line, row in self.raw_rows())
+        identity = self._identity
+
+        def keyed():
+            for line, row in self.raw_rows():
+                if observe is not None:
+                    observe(line, row)
+                yield (identity(row[email_at]) if email_at < len(row) else ""), line
+
+        self._first_lines = FirstLines(keyed(), self.rows_hint)
+
+    def __iter__(self) -> Iterator[Contact]:
+        if self._first_lines is None:
+            self.scan()
+        first_lines = self._first_lines
+        assert first_lines is not None
         for line, row in self.raw_rows():
             yield self._contact(line, row, first_lines)
 
@@ -244,12 +268,14 @@ class ContactFile:
                 except csv.Error as e:
                     raise UserError(csv_error_text(e, self.path, previous_end + 1, reader.line_num)) from None
                 start, previous_end = previous_end + 1, reader.line_num
-                if not any(cell.strip() for cell in row) or start == self.sep_line:
+                joined = "".join(row)
+                if not joined.strip() or start == self.sep_line:
                     continue
                 if not header_done:
                     header_done = True
                     continue
-                self._refuse_swallowed_rows(start, row)
+                if "\n" in joined:
+                    self._refuse_swallowed_rows(start, row)
                 yield start, row
 
     def _refuse_swallowed_rows(self, start: int, row: list[str]) -> None:
@@ -272,10 +298,14 @@ class ContactFile:
         if len(row) > len(self.columns) and any(c.strip() for c in row[len(self.columns):]):
             problems.append(Problem("error", line, None, f"{plural(len(row), 'cell')} but only "
                                                          f"{plural(len(self.columns), 'column')} in the header"))
-        # A short row leaves its last columns empty (below); a long one is the error above.
-        fields = {name: cell.strip() for name, cell in zip(self.columns, row, strict=False) if name}
-        for name in self.columns:
-            fields.setdefault(name, "")
+        # A short row leaves its last columns empty; a long one is the error above. A column with
+        # no name in the header reads as empty.
+        fields = dict(zip(self.columns, map(str.strip, row), strict=False))
+        if len(row) < len(self.columns):
+            for name in self.columns[len(row):]:
+                fields.setdefault(name, "")
+        if "" in fields:
+            fields[""] = ""
         for alias, column in self.header.aliases.items():  # "Program Name": {{ program_name }} reads it too
             fields[alias] = fields[column]
         contact = Contact(line, fields, problems=problems)

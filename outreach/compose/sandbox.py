@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
@@ -400,11 +401,14 @@ ENVIRONMENT = make_environment()
 
 def render_shared(template: jinja2.Template, context: dict) -> str:
     """``template.render(context)`` under a fresh :class:`Budget`, without copying the context for
-    each header and the body (``context`` already holds the environment's globals). Errors go
-    through Jinja's handler, which points tracebacks at template lines, as ``render`` does."""
+    each header and the body (``context`` already holds the environment's globals). The Context
+    is made directly: ``Template.new_context`` also lists the template's globals (a ChainMap
+    walked on every render) for ``{% import %}``, which a template from a string cannot do.
+    Errors go through Jinja's handler, which points tracebacks at template lines, as ``render``
+    does."""
     ENVIRONMENT.budget = Budget()
     try:
-        return bounded_join(template.root_render_func(template.new_context(context, shared=True)))
+        return bounded_join(template.root_render_func(Context(ENVIRONMENT, context, template.name, template.blocks)))
     except Exception:  # noqa: BLE001 (Jinja's handler re-raises every error, pointed at the template line)
         ENVIRONMENT.handle_exception()
 

@@ -8,8 +8,8 @@ impossible, not filtered). Errors carry the template line, mapped back from Jinj
 from __future__ import annotations
 
 import mimetypes
+import operator
 import re
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -40,7 +40,7 @@ JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 ADDRESS_SYNTAX = re.compile(r"[@<>]")
 NAME_COLUMNS = ("full_name", "name", "interviewer", "first_name", "last_name")  # see Contact.display_name
 # Stands in for the user's own address when a header block is checked before it is sent.
-PLACEHOLDER_SENDER = Address("You", "you", "example.org")
+PLACEHOLDER_SENDER: Address  # made below, once Recipient is defined
 # A subject or display name longer than this is a slip (a note pasted into the wrong column).
 MAX_HEADER_CHARS = 180
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
@@ -67,14 +67,98 @@ class Draft:
         return [a.addr_spec for a in (*self.to, *self.cc, *self.bcc)]
 
 
-@dataclass
-class _Part:
-    """One compiled piece of the template file and the line it starts on."""
+MEMO_SIZE = 1024    # outputs a part remembers
+MEMO_TRIAL = 256    # renders after which a part whose values seldom repeat stops remembering
 
-    name: str
-    line: int
-    source: str
-    template: jinja2.Template
+
+class _Part:
+    """One compiled piece of the template file and the line it starts on.
+
+    A part's output depends only on the values of the variables it reads (the sandbox has no
+    clock and no state between renders), but for the ``random`` filter. So each part remembers
+    its last outputs by those values: a subject that says ``{{ topic }}`` is rendered once per
+    topic, not once per row. A part whose values seldom repeat (the body, with its personal
+    note) stops remembering after a trial, and one that reads a mapping (``contact``) never
+    starts."""
+
+    def __init__(self, name: str, line: int, source: str):
+        """Parsed once: what it reads is read from the tree, then the tree is compiled (raises
+        jinja2.TemplateSyntaxError)."""
+        self.name, self.line, self.source = name, line, source
+        tree = ENVIRONMENT.parse(source)
+        self.used = meta.find_undeclared_variables(tree)
+        defaulted = [f.node for f in tree.find_all(nodes.Filter)
+                     if f.name in ("default", "d") and isinstance(f.node, nodes.Name)]
+        self.defaulted = {node.name for node in defaulted}  # read through ``default`` somewhere
+        self.bare = {n.name for n in tree.find_all(nodes.Name)  # and read without it
+                     if n.ctx == "load" and not any(n is node for node in defaulted)}
+        self.flat = flat_pieces(tree)
+        if self.flat is not None:  # "Dear %s,": one C call joins it; a missing variable is a KeyError
+            names = [name for _, name in self.flat if name is not None]
+            self._format = "".join("%s" if name is not None else piece.replace("%", "%%") for piece, name in self.flat)
+            self._values = operator.itemgetter(*names) if len(names) > 1 else None
+            self._name = names[0] if len(names) == 1 else None
+        chance = any(f.name == "random" for f in tree.find_all(nodes.Filter))
+        self.reads: tuple[str, ...] | None = None if chance or self.flat is not None else \
+            tuple(sorted(meta.find_undeclared_variables(tree)))
+        self.memo: dict[tuple, str] = {}
+        self.renders = self.hits = 0
+        self.template = ENVIRONMENT.from_string(tree)  # last: compiling may rewrite the tree
+
+    def written(self, context: dict) -> str | None:
+        """A flat part's output, joined here: what Jinja writes for text and ``{{ name }}``s
+        (``str`` of each value). None when a variable is missing, or the output is too long:
+        then Jinja renders it, and says so as it does."""
+        try:
+            if self._values is not None:
+                text = self._format % self._values(context)
+            else:
+                text = self._format % (context[self._name],) if self._name is not None else self._format % ()
+        except KeyError:
+            return None
+        return text if len(text) <= MAX_RENDERED_CHARS else None
+
+    def key(self, context: dict) -> tuple | None:
+        """What the output depends on, or None when it is not remembered."""
+        if self.reads is None:
+            return None
+        key = tuple([context.get(name, _ABSENT) for name in self.reads])
+        try:
+            hash(key)
+        except TypeError:  # a mapping or list: not worth a deeper key
+            self.reads = None
+            return None
+        return key
+
+    def remember(self, key: tuple, text: str) -> None:
+        self.renders += 1
+        if self.renders == MEMO_TRIAL and self.hits < MEMO_TRIAL // 4:
+            self.reads, self.memo = None, {}
+            return
+        if len(self.memo) >= MEMO_SIZE:
+            self.memo.clear()
+        self.memo[key] = text
+
+
+_ABSENT = object()  # a variable the context does not hold (its render fails, and is not remembered)
+
+
+def flat_pieces(tree: nodes.Template) -> tuple[tuple[str, str | None], ...] | None:
+    """(text, None) and ("", variable) in order, when a part is only text and ``{{ variable }}``s
+    (most subjects, names and bodies are): nothing in it can loop, call or fail but a missing
+    variable. None for any other part."""
+    pieces: list[tuple[str, str | None]] = []
+    for statement in tree.body:
+        if not isinstance(statement, nodes.Output):
+            return None
+        for node in statement.nodes:
+            if isinstance(node, nodes.TemplateData):
+                pieces.append((node.data, None))
+            elif type(node) is nodes.Name and node.ctx == "load":
+                pieces.append(("", node.name))
+            else:
+                return None
+    return tuple(pieces)
 
 
 class Template:
@@ -94,6 +178,9 @@ class Template:
         self.headers: dict[str, _Part] = {}
         # Per address header, its items as the template writes them: (display name, address).
         self.address_items: dict[str, list[tuple[_Part | None, _Part]]] = {}
+        # Address headers whose own text (outside tags) holds a line break: rendered whole too, so
+        # that the break is refused as in any other header (the items are stripped of it).
+        self._broken: set[str] = set()
         self._sizes: dict[Path, int] = {}
         self.validate_address = AddressValidator(test_domains=test_domains)  # Cc, Bcc, Reply-To
         self.kind = "outreach"
@@ -102,8 +189,7 @@ class Template:
         if "subject" not in self.headers:
             raise UserError(f"{where(self.path, 1)}: no Subject header; a template starts with 'Subject: ...'")
         self.variables, self.optional = self._variables()
-        self.attachment_columns = (meta.find_undeclared_variables(ENVIRONMENT.parse(self.headers["attachments"].source))
-                                   if "attachments" in self.headers else set())
+        self.attachment_columns = self.headers["attachments"].used if "attachments" in self.headers else set()
 
     def _parse_header_block(self, text: str) -> None:
         lines = text.split("\n")
@@ -147,6 +233,8 @@ class Template:
             self.markdown = value.lower() == "text/markdown"
         else:
             self.headers[key] = self._compile(key, number, value)
+            if key in ADDRESS_HEADERS and LINE_BREAKS.search(JINJA_TAG.sub("", value)):
+                self._broken.add(key)
             if key in ADDRESS_HEADERS:
                 self.address_items[key] = [
                     (self._compile_piece(key, number, name) if name is not None else None,
@@ -155,11 +243,10 @@ class Template:
 
     def _compile(self, name: str, line: int, source: str) -> _Part:
         try:
-            template = ENVIRONMENT.from_string(source)
+            return _Part(name, line, source)
         except jinja2.TemplateSyntaxError as e:
             raise UserError(f"{where(self.path, line + (e.lineno or 1) - 1)}: template syntax error: "
                             f"{e.message}") from None
-        return _Part(name, line, source, template)
 
     def _address_items(self, key: str, number: int, source: str) -> list[tuple[str | None, str]]:
         """``source`` split where the template itself (not a cell) writes ``,`` ``<`` ``>``."""
@@ -170,7 +257,7 @@ class Template:
 
     def _compile_piece(self, key: str, number: int, source: str) -> _Part:
         try:
-            return _Part(key, number, source, ENVIRONMENT.from_string(source))
+            return _Part(key, number, source)
         except jinja2.TemplateSyntaxError:
             raise self._address_syntax_error(key, number) from None
 
@@ -180,19 +267,10 @@ class Template:
 
     def _variables(self) -> tuple[set[str], set[str]]:
         """Variables the template reads, and those it reads only through ``default``."""
-        used: set[str] = set()
-        defaulted_nodes: set[int] = set()
-        defaulted: set[str] = set()
-        bare: set[str] = set()
-        for part in (*self.headers.values(), self.body):
-            tree = ENVIRONMENT.parse(part.source)
-            used |= meta.find_undeclared_variables(tree)
-            for f in tree.find_all(nodes.Filter):
-                if f.name in ("default", "d") and isinstance(f.node, nodes.Name):
-                    defaulted_nodes.add(id(f.node))
-                    defaulted.add(f.node.name)
-            bare |= {n.name for n in tree.find_all(nodes.Name)
-                     if n.ctx == "load" and id(n) not in defaulted_nodes}
+        parts = (*self.headers.values(), self.body)
+        used = set().union(*(part.used for part in parts))
+        defaulted = set().union(*(part.defaulted for part in parts))
+        bare = set().union(*(part.bare for part in parts))
         return used, defaulted - bare
 
     def render(self, contact: Contact, extra: dict[str, Any] | None = None,
@@ -229,11 +307,28 @@ class Template:
                        problem.text.replace(NO_SUCH_COLUMN, hint(error.name)))
 
     def _render(self, context: dict, contact: Contact) -> Draft:
-        values = {name: self._render_part(part, context, contact) for name, part in self.headers.items()}
-        for name, value in values.items():
-            if LINE_BREAKS.search(value):
-                raise RenderError(self._injection_problem(name, contact))
-        if "to" not in values and LINE_BREAKS.search(contact.display_name):
+        # Every header once, in the template's order; an address header item by item (its name
+        # and address pieces are what the message is made of), so a break in any piece is a break
+        # in the header.
+        render = self._render_part
+        values: dict[str, str] = {}
+        items: dict[str, list[tuple[str | None, str]]] = {}
+        texts: list[tuple[str, str]] = []  # (header, text) of each piece rendered
+        for name, part in self.headers.items():
+            if name in self.address_items:
+                rendered = items[name] = []
+                for name_part, address_part in self.address_items[name]:
+                    shown = None if name_part is None else render(name_part, context, contact)
+                    spec = render(address_part, context, contact)
+                    rendered.append((shown, spec))
+                    texts += [(name, shown or ""), (name, spec)]
+            if name not in self.address_items or name in self._broken:
+                values[name] = render(part, context, contact)
+                texts.append((name, values[name]))
+        if LINE_BREAKS.search("".join([text for _, text in texts])):
+            name = next(name for name, text in texts if LINE_BREAKS.search(text))
+            raise RenderError(self._injection_problem(name, contact))
+        if "to" not in self.headers and LINE_BREAKS.search(contact.display_name):
             raise RenderError(self._injection_problem("to", contact))
         subject = values["subject"].strip()
         # An attachment that is not there leaves the rest of the row to check (the draft is never sent);
@@ -247,12 +342,12 @@ class Template:
         draft = Draft(
             contact=contact,
             subject=subject,
-            to=self._addresses("to", context, contact) if "to" in values else self._default_to(contact),
-            cc=self._addresses("cc", context, contact),
-            bcc=self._addresses("bcc", context, contact),
-            reply_to=self._addresses("reply-to", context, contact),
+            to=self._addresses("to", items, contact) if "to" in self.headers else self._default_to(contact),
+            cc=self._addresses("cc", items, contact) if "cc" in items else [],
+            bcc=self._addresses("bcc", items, contact) if "bcc" in items else [],
+            reply_to=self._addresses("reply-to", items, contact) if "reply-to" in items else [],
             attachments=attachments,
-            text=self._render_part(self.body, context, contact).replace("\r\n", "\n"),
+            text=render(self.body, context, contact).replace("\r\n", "\n"),
             markdown=self.markdown,
             kind=self.kind,
         )
@@ -264,8 +359,7 @@ class Template:
                 raise RenderError(Problem("error", contact.line, None,
                                           f"the {header.title()} header would be {len(text)} characters long; "
                                           f"keep it under {MAX_HEADER_CHARS}"))
-        block = headers.header_block(draft, PLACEHOLDER_SENDER)
-        changed = headers.round_trip_problem(block, headers.expected(draft, PLACEHOLDER_SENDER))
+        changed = headers.written_problem(draft, PLACEHOLDER_SENDER)
         if changed:
             raise RenderError(Problem("error", contact.line, self._column_in(changed.lower(), contact),
                                       f"the {changed} header would not read back as written; refused, "
@@ -275,6 +369,16 @@ class Template:
         return draft
 
     def _render_part(self, part: _Part, context: dict, contact: Contact) -> str:
+        if part.flat is not None:
+            text = part.written(context)
+            if text is not None:
+                return text
+        key = part.key(context)
+        if key is not None:
+            text = part.memo.get(key)
+            if text is not None:
+                part.hits += 1
+                return text
         try:
             text = render_shared(part.template, context)
         except LimitError as e:
@@ -304,6 +408,8 @@ class Template:
             raise RenderError(Problem("error", contact.line, None,
                                       f"{where(self.path, part.line)}: renders to over "
                                       f"{MAX_RENDERED_CHARS:,} characters"))
+        if key is not None:
+            part.remember(key, text)
         return text
 
     def _limit_problem(self, error: LimitError, part: _Part, contact: Contact,
@@ -316,6 +422,8 @@ class Template:
         """The template file line where ``error`` happened, from Jinja's rewritten traceback."""
         lineno = getattr(error, "lineno", None)
         if lineno is None:
+            import traceback  # only for errors: not loaded otherwise
+
             frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == "<template>"]
             lineno = (frames[-1].lineno if frames else None) or 1
         return part.line + lineno - 1
@@ -327,15 +435,17 @@ class Template:
         return Problem("error", contact.line, column,
                        f"a line break would land in the {header.title()} header{origin}; header injection refused")
 
-    def _addresses(self, header: str, context: dict, contact: Contact) -> list[Address]:
-        """The header's addresses, item by item: a name in ``Name <address>`` is only ever a name."""
+    def _addresses(self, header: str, items: dict[str, list[tuple[str | None, str]]],
+                   contact: Contact) -> list[Address]:
+        """The header's addresses from its rendered items: a name in ``Name <address>`` is only
+        ever a name."""
         result = []
-        for name_part, address_part in self.address_items.get(header, []):
-            text = self._render_part(address_part, context, contact).strip()
-            if name_part is None:  # an address list, written in the template or in an address column
+        for rendered_name, rendered_address in items.get(header, []):
+            text = rendered_address.strip()
+            if rendered_name is None:  # an address list, written in the template or in an address column
                 pairs = split_addresses(text)
             elif text:
-                pairs = [(_unquote(self._render_part(name_part, context, contact).strip()), text)]
+                pairs = [(_unquote(rendered_name.strip()), text)]
             else:
                 continue  # an empty address column leaves its item out
             for name, addr in pairs:
@@ -344,15 +454,18 @@ class Template:
         return result
 
     def _address(self, header: str, name: str, addr: str, contact: Contact) -> Address:
-        origin = where(self.path, self.headers[header].line)
-        try:
-            valid = self.validate_address(addr)
+        try:  # the row's own address (``{{ email }}``) is its identity already
+            valid = addr if addr == contact.email else self.validate_address(addr)
         except InvalidAddress as e:
             problem = Problem("error", contact.line, _column_holding(contact, addr, self._columns_of(header)),
-                              f"{origin}: {header.title()} address {addr or name!r} is not valid: {e}")
+                              f"{self._origin(header)}: {header.title()} address {addr or name!r} is not valid: {e}")
             raise RenderError(problem) from None
-        self._refuse_address_syntax(header, name, contact, origin)
+        if ADDRESS_SYNTAX.search(name):
+            self._refuse_address_syntax(header, name, contact, self._origin(header))
         return address(" ".join(name.split()), valid)
+
+    def _origin(self, header: str) -> str:
+        return where(self.path, self.headers[header].line)
 
     def _default_to(self, contact: Contact) -> list[Address]:
         self._refuse_address_syntax("to", contact.display_name, contact, "the name columns", NAME_COLUMNS)
@@ -553,10 +666,26 @@ def default_to(contact: Contact) -> list[Address]:
     return [address(" ".join(contact.display_name.split()), contact.email)] if contact.email else []
 
 
+class Recipient(Address):
+    """An Address whose addr-spec is worked out once: each row's is read by the header writer,
+    the read-back check and the recipients list."""
+
+    def __init__(self, display_name: str, username: str, domain: str):
+        super().__init__(display_name, username=username, domain=domain)
+        self._addr_spec: str = Address.addr_spec.fget(self)  # type: ignore[attr-defined]
+
+    @property
+    def addr_spec(self) -> str:
+        return self._addr_spec
+
+
 def address(display_name: str, validated: str) -> Address:
     """An Address from an already validated addr-spec, without parsing it a second time."""
     username, _, domain = validated.rpartition("@")
-    return Address(display_name, username=username, domain=domain)
+    return Recipient(display_name, username, domain)
+
+
+PLACEHOLDER_SENDER = Recipient("You", "you", "example.org")
 
 
 def guess_mime_type(path: Path) -> tuple[str, str]:

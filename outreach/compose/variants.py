@@ -15,7 +15,7 @@ from pathlib import Path
 
 from outreach.compose.batch import Rendered, interview_log, render_one
 from outreach.compose.checks import Checker, RowIndex
-from outreach.compose.contacts import ContactFile
+from outreach.compose.contacts import ContactFile, Problem
 from outreach.compose.interviews import Season
 from outreach.compose.templates import Template
 from outreach.errors import UserError
@@ -82,18 +82,27 @@ def variables_of(templates: dict[str, tuple[Path, Template]]) -> set[str]:
 
 def render_variants(templates: dict[str, tuple[Path, Template]], contacts: ContactFile,
                     assignment: dict[str, str], season: Season | None = None,
-                    commitments: dict | None = None, sender=None) -> Iterator[Rendered]:
-    """Like :func:`outreach.compose.batch.render_rows`, each row with the template it was assigned."""
-    index = RowIndex.build(contacts)
-    shared = dict(commitments or {})   # one record of who was promised what, across the variants
-    checkers = {name: Checker(template, index, shared, sender=sender)
-                for name, (_, template) in templates.items()}
+                    commitments: dict | None = None, sender=None, *,
+                    found: dict[int, list[Problem]] | None = None) -> Iterator[Rendered]:
+    """Like :func:`outreach.compose.batch.render_rows`, each row with the template it was assigned.
+
+    With ``found``, the sheet was checked already (by this function) and its rows are rendered
+    again to be written, not checked again: each row carries the problems ``found`` holds for
+    its line (those the caller still needs), none otherwise."""
+    checkers: dict[str, Checker | None] = dict.fromkeys(templates)
+    if found is None:
+        index = RowIndex.build(contacts)
+        shared = dict(commitments or {})   # one record of who was promised what, across the variants
+        checkers = {name: Checker(template, index, shared, sender=sender) for name, (_, template) in templates.items()}
     logs = {name: interview_log(template, contacts, season) for name, (_, template) in templates.items()}
     first = next(iter(templates))
     for contact in contacts:
         name = assignment.get(contact.email.casefold(), first) if contact.email else first
         path, template = templates[name]
-        yield render_one(template, checkers[name], contact, None, logs[name], template_name=str(path), variant=name)
+        item = render_one(template, checkers[name], contact, None, logs[name], template_name=str(path), variant=name)
+        if found is not None:
+            item.problems = found.get(contact.line, [])
+        yield item
 
 
 def addresses(contacts: ContactFile) -> list[str]:

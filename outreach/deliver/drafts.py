@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -31,9 +30,9 @@ from outreach import clock
 from outreach.account import Account
 from outreach.compose.batch import STRICT, Rendered, Tally, as_chosen, left_out
 from outreach.compose.checks import commitment_phrase, earlier_commitments
-from outreach.compose.contacts import ContactFile
+from outreach.compose.contacts import ContactFile, Problem
 from outreach.compose.interviews import Season
-from outreach.compose.message import build_message, make_message_id
+from outreach.compose.message import make_message_id, message_bytes
 from outreach.compose.templates import Draft
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
@@ -51,6 +50,7 @@ from outreach.track.gate import Gate
 from outreach.track.history import Past, history
 
 COMMIT_EVERY = 200  # rows recorded per transaction before their files are written: fsyncs are not cheap
+HELD_ROWS = 20_000  # rows kept from the check pass to be written (about 3 KB each); a longer sheet is rendered again
 DRAFTS = "drafts"   # the workspace's folder for .eml drafts when --out names none
 MAX_NAME_BYTES = 255  # a file or folder name on ext4, APFS, NTFS and most other file systems
 SHORTENED_HEAD_BYTES = 100  # what a name too long for that keeps of its start
@@ -80,7 +80,7 @@ def file_name(text: str, suffix: str = "") -> str:
 
 class DraftTarget(Protocol):
     """Where drafts go. ``where`` says where a draft will go (recorded before it is written);
-    ``put`` writes it there."""
+    ``put`` writes it there (``raw``, the message's bytes); False when it was there already."""
 
     transport: str      # the store's messages.transport: "eml" | "imap"
     unsent: bool        # add X-Unsent: 1 (Outlook opens such an .eml as an editable draft)
@@ -88,13 +88,15 @@ class DraftTarget(Protocol):
 
     def where(self, key: str) -> str: ...
 
-    def put(self, key: str, message: EmailMessage, *, replace: bool) -> None: ...
+    def put(self, key: str, raw: bytes, message_id: str, *, replace: bool) -> bool: ...
 
     def describe(self) -> str: ...
 
 
 class EmlFolder:
-    """``.eml`` files, one per address, written atomically into ``out_dir``."""
+    """``.eml`` files, one per address, written atomically into ``out_dir``. A re-draft leaves a
+    file alone when it holds the same message but for its Date: nothing changed, nothing is
+    written (a mail client or a sync tool watching the folder sees no change)."""
 
     transport = "eml"
     unsent = True
@@ -102,16 +104,41 @@ class EmlFolder:
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
+        self._folder = str(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
 
     def where(self, key: str) -> str:
-        return str(self.out_dir / eml_name(key))
+        return os.path.join(self._folder, eml_name(key))  # str(out_dir / name), without a Path a row
 
-    def put(self, key: str, message: EmailMessage, *, replace: bool) -> None:
-        write_atomically(Path(self.where(key)), message.as_bytes())
+    def put(self, key: str, raw: bytes, message_id: str, *, replace: bool) -> bool:
+        path = Path(self.where(key))
+        if replace and same_but_date(path, raw):
+            return False
+        write_atomically(path, raw)
+        return True
 
     def describe(self) -> str:
         return f"{self.out_dir}/"
+
+
+DATE_LINE = re.compile(rb"Date: [\x20-\x7e]*\r\n")
+
+
+def same_but_date(path: Path, raw: bytes) -> bool:
+    """The file at ``path`` holds the message ``raw`` but for the text of its Date line."""
+    try:
+        old = path.read_bytes()
+    except OSError:
+        return False
+    if old == raw:
+        return True
+    start = raw.find(b"\r\nDate: ", 0, raw.find(b"\r\n\r\n")) + 2  # a header's first line, never a body's
+    end = raw.find(b"\r\n", start) + 2
+    if start < 2:
+        return False
+    head, tail = raw[:start], raw[end:]
+    return (len(old) > len(head) + len(tail) and old.startswith(head) and old.endswith(tail)
+            and DATE_LINE.fullmatch(old, start, len(old) - len(tail)) is not None)
 
 
 def campaign_folder(out_dir: Path | None, campaign: str, workspace: Path) -> Path:
@@ -137,8 +164,11 @@ def stored_draft_path(where: str, workspace: Path) -> str:
     one elsewhere absolute; ``imap:FOLDER`` as it is."""
     if where.startswith("imap:"):
         return where
-    path = Path(os.path.abspath(where))
-    return str(path.relative_to(workspace)) if path.is_relative_to(workspace) else str(path)
+    path, root = os.path.abspath(where), str(workspace)  # as Path.relative_to, without making Paths a row
+    if path == root:
+        return "."
+    inside = root if root.endswith(os.sep) else root + os.sep
+    return path[len(inside):] if path.startswith(inside) else path
 
 
 def remove_sent_drafts(store: Store, account: Account | None, sent: list[tuple[str, str]], workspace: Path,
@@ -207,11 +237,13 @@ def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, tar
     def flush() -> None:
         with store.transaction():  # a row that moved meanwhile (sent by hand, found by sync) is not drafted over
             recorded = [item for item in batch if store.record("draft", item.outgoing)]
+        now = datetime.now().astimezone()  # the Date of the batch's drafts, all written within moments
         for item in recorded:
-            message = build_message(item.draft, sender, item.outgoing.message_id, datetime.now().astimezone(),
-                                    in_reply_to=item.in_reply_to, references=item.references, unsent=target.unsent)
+            message_id = item.outgoing.message_id
+            raw = message_bytes(item.draft, sender, message_id, now,
+                                in_reply_to=item.in_reply_to, references=item.references, unsent=target.unsent)
             key = draft_key(item.outgoing.address, item.outgoing.step)
-            target.put(key, message, replace=item.previous_state is not None)
+            target.put(key, raw, message_id, replace=item.previous_state is not None)
             written.append(target.where(key))
         batch.clear()
 
@@ -267,7 +299,9 @@ class DraftRun:
 def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback = SILENT) -> DraftRun:
     """`outreach draft`: check every row first (any error and nothing is written), then, holding
     the outbox lock, ask the gate about each contact and write one draft per contact it lets
-    through, each recorded before it is written."""
+    through, each recorded before it is written. The rows written are those the check rendered,
+    held in memory; a sheet of more than :data:`HELD_ROWS` rows is rendered again instead (and
+    not checked again)."""
     sheet = options.sheet
     if not settings.sender:
         raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
@@ -289,14 +323,25 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
                           "(give --campaign to start another)")
     campaign = campaign or sheet.template.stem
     promised = earlier_commitments(known.commitments(campaign)) if known else {}
-    assignment = assign_variants(campaign, variant_addresses(contacts), list(templates),
-                                 known.variants(campaign) if known else {})
+    # One template: every row gets it, and the addresses are listed by the check pass (no pass of their own).
+    addresses = variant_addresses(contacts) if len(templates) > 1 else []
+    assignment = assign_variants(campaign, addresses, list(templates), known.variants(campaign) if known else {})
     season = Season.from_settings(settings.raw)
     tally = Tally()
+    left: dict[int, list[Problem]] = {}  # --skip-warnings: the first warning of each row it leaves out
+    held: list[Rendered] | None = []     # the rows as checked, to be written: none once there are too many
     for item in as_chosen(render_variants(templates, contacts, assignment, season, promised, sender), sheet.warnings):
         tally.add(item)
+        if len(templates) == 1 and item.contact.email and not item.contact.skipped:
+            addresses.append(item.contact.email)
         if item.problems:
             feedback.problems(item, str(sheet.contacts))
+            if left_out(item, sheet.warnings):
+                left[item.contact.line] = item.warnings[:1]
+        if held is not None:
+            held.append(item)
+            if len(held) > HELD_ROWS:
+                held = None
     feedback.end_problems()
     if tally.with_errors:
         raise UserError(f"errors in {plural(tally.with_errors, 'row')} of {sheet.contacts}"
@@ -306,9 +351,9 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
     lock = open_outbox(store, "draft", feedback.warn)
     try:
         gate = Gate(store, options.consent, clock.now(settings.raw))
-        gate.refresh(variant_addresses(contacts))
+        gate.refresh(addresses)
         run = DraftRun(campaign, "", options.to_imap, [], [], [], [], None, tally)
-        rows = render_variants(templates, contacts, assignment, season, promised, sender)
+        rows = held if held is not None else render_variants(templates, contacts, assignment, season, found=left)
         with open_target(settings, to_imap=options.to_imap, out_dir=options.out_dir, campaign=campaign,
                          feedback=feedback) as target:
             feedback.start("drafting", tally.rows)

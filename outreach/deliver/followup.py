@@ -128,9 +128,13 @@ class _StoredContacts:
         self.contacts = contacts
         self.columns = list(dict.fromkeys(name for c in contacts for name in c.fields))
 
-    def raw_rows(self):
+    @property
+    def rows_hint(self) -> int:
+        return len(self.contacts)
+
+    def scan(self, observe) -> None:
         for contact in self.contacts:
-            yield contact.line, [contact.fields.get(name, "") for name in self.columns]
+            observe(contact.line, [contact.fields.get(name, "") for name in self.columns])
 
 
 # -- sending -----------------------------------------------------------------------------------

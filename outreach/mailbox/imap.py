@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from email.message import EmailMessage
 from typing import Self
 
 from imapclient import IMAPClient, SocketTimeout
@@ -588,9 +587,10 @@ class ImapDrafts:
     def where(self, key: str) -> str:
         return f"imap:{self.folder}"
 
-    def put(self, key: str, message: EmailMessage, *, replace: bool) -> None:
+    def put(self, key: str, raw: bytes, message_id: str, *, replace: bool) -> bool:
         with self.session.guarded(f"appending the draft to {key}"):
-            self.session.append_draft(self.folder, message.as_bytes(), str(message["Message-ID"]), replace=replace)
+            self.session.append_draft(self.folder, raw, message_id, replace=replace)
+        return True
 
     def describe(self) -> str:
         return f"{self.folder} on {self.session.server.host}"

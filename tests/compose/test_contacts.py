@@ -139,16 +139,15 @@ def test_utf16_bom_is_detected_without_content_sniffing(tmp_path):
     assert contact.fields["a"] == "b"
 
 
-def test_first_lines_across_chunks_is_the_first_line_of_each_key(monkeypatch):
-    """Keys repeat within and across chunks; after the merge, one search finds the first line."""
+def test_first_lines_across_buckets_is_the_first_line_of_each_key():
+    """Keys repeat within and across buckets; once sorted, one search finds the first line."""
     import random
 
     from outreach.compose import firstlines
 
-    monkeypatch.setattr(firstlines, "CHUNK", 7)
     rng = random.Random(15)
     keys = [f"k{rng.randrange(60)}" for _ in range(500)]
-    index = firstlines.FirstLines((key if n % 11 else "", n) for n, key in enumerate(keys, start=2))
+    index = firstlines.FirstLines(((key if n % 11 else "", n) for n, key in enumerate(keys, start=2)), buckets=4)
     expected: dict[str, int] = {}
     for n, key in enumerate(keys, start=2):
         if n % 11:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import os
 from email import policy
 
 import pytest
@@ -40,6 +41,61 @@ def test_eml_drafts_are_written_and_recorded(inputs, invoke):
     assert message["X-Unsent"] == "1" and message["Subject"] == "Hello from an IMG applicant"
     row = Store(inputs / "outreach.db").get("fall", "j.chen@example.edu")
     assert (row.transport, row.state, row.message_id) == ("eml", "drafted", message["Message-ID"])
+
+
+def files_in(folder) -> dict[str, tuple[int, int, bytes]]:
+    """Each .eml file's inode, modification time (ns) and bytes."""
+    return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes())
+            for path in folder.glob("*.eml")}
+
+
+def test_drafting_again_unchanged_rewrites_no_file_and_a_changed_row_is_rewritten(inputs, invoke):
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "fall").exit_code == 0
+    folder = inputs / "drafts" / "fall"
+    first = files_in(folder)
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "fall").exit_code == 0
+    assert files_in(folder) == first  # not one file touched: same inode, same time, same bytes
+    assert not [p for p in folder.iterdir() if p.suffix == ".tmp"]
+    (inputs / "c.csv").write_text(CONTACTS.replace("Chen,Hello", "Chen,Good morning"))
+    result = invoke("draft", "t.txt", "c.csv", "--campaign", "fall")
+    assert result.exit_code == 0, result.output
+    again = files_in(folder)
+    assert again["m.okafor@example.edu.eml"] == first["m.okafor@example.edu.eml"]
+    chen = again["j.chen@example.edu.eml"]
+    assert chen[:2] != first["j.chen@example.edu.eml"][:2]
+    message = email.message_from_bytes(chen[2], policy=policy.default)
+    row = Store(inputs / "outreach.db").get("fall", "j.chen@example.edu")
+    assert message["Subject"] == "Good morning from an IMG applicant" == row.subject
+    assert message["Message-ID"] == row.message_id  # the same message, refreshed
+
+
+def test_a_draft_file_changed_by_hand_is_written_again(inputs, invoke):
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "fall").exit_code == 0
+    path = inputs / "drafts" / "fall" / "j.chen@example.edu.eml"
+    original = path.read_bytes()
+    path.write_bytes(original.replace(b"I read your paper.", b"I read your paper twice."))
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "fall").exit_code == 0
+    rewritten = path.read_bytes()
+    assert b"twice" not in rewritten
+    date = [line for line in rewritten.split(b"\r\n") if line.startswith(b"Date: ")]
+    assert rewritten == original.replace([line for line in original.split(b"\r\n")
+                                          if line.startswith(b"Date: ")][0], date[0])
+
+
+def test_a_draft_path_is_kept_relative_to_the_workspace_inside_it(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from outreach.deliver.drafts import stored_draft_path
+
+    monkeypatch.chdir(tmp_path)
+    workspace = tmp_path / "ws"
+    for where in ["ws/drafts/fall/a@b.eml", str(workspace / "x.eml"), "ws2/drafts/a@b.eml", "/elsewhere/a.eml",
+                  "ws", "ws/../ws/drafts/a.eml", "imap:Drafts"]:
+        path = Path(where).absolute() if not where.startswith("imap:") else None
+        expected = where if path is None else (
+            str(Path(os.path.abspath(where)).relative_to(workspace))
+            if Path(os.path.abspath(where)).is_relative_to(workspace) else os.path.abspath(where))
+        assert stored_draft_path(where, workspace) == expected, where
 
 
 def test_imap_drafts_go_to_a_created_drafts_folder(inputs, mail_account, invoke):
@@ -132,3 +188,36 @@ def test_a_dropped_connection_while_drafting_keeps_what_was_appended(inputs, mai
     monkeypatch.setattr(ImapSession, "append_draft", append)
     assert invoke("draft", "t.txt", "c.csv", "--campaign", "fall", "--imap").exit_code == 0
     assert len(drafts_in(mail_account, "Drafts")) == 2  # the first one replaced, not doubled
+
+
+def test_a_file_is_the_same_draft_when_only_its_date_differs(tmp_path):
+    from outreach.deliver.drafts import same_but_date
+
+    def message(date: bytes, body: bytes = b"Hello\r\n") -> bytes:
+        return (b"From: a@example.org\r\nTo: b@example.edu\r\nSubject: Hi\r\nDate: " + date
+                + b"\r\nMessage-ID: <x@example.org>\r\n\r\n" + body)
+
+    path = tmp_path / "b@example.edu.eml"
+    path.write_bytes(message(b"Sun, 06 Dec 2026 06:38:33 +0000"))
+    assert same_but_date(path, message(b"Mon, 07 Dec 2026 10:00:00 +0100"))
+    assert not same_but_date(path, message(b"Mon, 07 Dec 2026 10:00:00 +0100", b"Hello!\r\n"))
+    assert not same_but_date(path, message(b"Mon, 07 Dec 2026 10:00:00 +0100").replace(b"Subject: Hi", b"Subject: Ho"))
+    path.write_bytes(message(b"Sun, 06 Dec 2026\r\n 06:38:33 +0000"))  # a Date on two lines is not a Date line
+    assert not same_but_date(path, message(b"Mon, 07 Dec 2026 10:00:00 +0100"))
+    assert not same_but_date(tmp_path / "missing.eml", message(b"Sun, 06 Dec 2026 06:38:33 +0000"))
+
+
+def test_a_sheet_too_long_to_hold_is_drafted_as_a_short_one(inputs, invoke, monkeypatch):
+    """The check pass's rows are written as they are; past HELD_ROWS the rows are rendered again."""
+    from outreach.deliver import drafts
+
+    def contents(folder):
+        return {path.name: [line for line in path.read_bytes().split(b"\r\n")
+                            if not line.startswith((b"Date: ", b"Message-ID: "))]
+                for path in folder.glob("*.eml")}
+
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "held").exit_code == 0
+    monkeypatch.setattr(drafts, "HELD_ROWS", 1)
+    assert invoke("draft", "t.txt", "c.csv", "--campaign", "rendered-again").exit_code == 0
+    held, again = contents(inputs / "drafts" / "held"), contents(inputs / "drafts" / "rendered-again")
+    assert len(held) == 2 and held == again

@@ -1,0 +1,83 @@
+"""What the header writer proves a header reads back as, the email package's parser reads too.
+
+`check` and `draft` take a header's reading from how it was written (headers.Written.reads_as)
+instead of parsing what they wrote; here random display names, addresses and subjects are written
+and parsed in full, and wherever the writer claims a reading, the parser must agree. With a
+weaker encoder (a cell's `=?` left in a quoted name or a subject) the writer must claim nothing
+it cannot show, so the parse-back still catches it.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from email.headerregistry import Address
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outreach.compose import headers
+
+names = (st.text(st.characters(blacklist_categories=("Cs",)), max_size=90) | st.sampled_from(
+    ["Jia Chen", "Dr. O'Neil", 'García, José "Pepe"', "=?utf-8?q?X=0D=0ABcc=3A_evil=40attacker.example?=",
+     "a=?b", "Who?", "x" * 80, "José " * 20, "Chen, Jia", "\\", ""])).map(
+    lambda name: name.replace("\r", " ").replace("\n", " "))  # Address itself refuses line ends
+users = st.sampled_from(["j.chen", "a", "o'neil", "x=y", "a?b", "a+b", "a b", "a\"b", "first.last"])
+domains = st.sampled_from(["example.edu", "med.example.org", "xn--univ-epa.fr"])
+mailboxes = st.builds(lambda name, user, domain: Address(name, user, domain), names, users, domains)
+subjects = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=200) | st.sampled_from(
+    ["Research on =?utf-8?q?X=0D=0ABcc=3A_evil=40attacker.example?=", "a " * 60, "x" * 100, "Hello  there"])
+
+
+def parsed(written: headers.Written) -> email.message.EmailMessage:
+    return email.message_from_bytes(headers.block([written]) + b"body\r\n", policy=email.policy.default)
+
+
+def assert_reads_as_claimed(written: headers.Written) -> None:
+    if written.reads_as is None:
+        return
+    message = parsed(written)
+    assert list(message.keys()) == [written.name]
+    if written.name == "Subject":
+        assert message["Subject"] == written.reads_as
+    else:
+        assert tuple(a.addr_spec for a in message[written.name].addresses) == written.reads_as
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(mailboxes, min_size=1, max_size=3), subjects)
+def test_the_writers_proof_agrees_with_the_parser(mailboxes, subject):
+    assert_reads_as_claimed(headers.address_list("To", mailboxes))
+    assert_reads_as_claimed(headers.unstructured("Subject", subject.strip() or "x"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(mailboxes, min_size=1, max_size=3), subjects)
+def test_a_weaker_encoder_proves_nothing_it_cannot_show(mailboxes, subject):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(headers, "needs_encoding", lambda text: False)
+        assert_reads_as_claimed(headers.address_list("To", mailboxes))
+        assert_reads_as_claimed(headers.unstructured("Subject", subject.strip() or "x"))
+
+
+def test_plain_headers_are_proven_and_hostile_ones_are_not():
+    plain = headers.address_list("To", [Address("Jia Chen", "j.chen", "example.edu")])
+    assert plain.reads_as == ("j.chen@example.edu",)
+    assert headers.unstructured("Subject", "Stroke imaging").reads_as == "Stroke imaging"
+    assert headers.unstructured("Subject", "Imagerie cérébrale").reads_as == "Imagerie cérébrale"  # encoded words
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(headers, "needs_encoding", lambda text: False)
+        hostile = "=?utf-8?q?X=0D=0ABcc=3A_evil=40attacker.example?="
+        assert headers.address_list("To", [Address(hostile, "j.chen", "example.edu")]).reads_as is None
+        assert headers.unstructured("Subject", f"Research on {hostile}").reads_as is None
+
+
+def test_an_unproven_header_is_parsed_back():
+    to = headers.address_list("To", [Address("Who?", "j.chen", "example.edu")])  # "?" in an atom: not proven
+    subject = headers.unstructured("Subject", "Hi")
+    assert to.reads_as is None
+    assert headers.read_back_problem([to, subject], {"To": ["j.chen@example.edu"], "Subject": "Hi"}) is None
+    assert headers.read_back_problem([to, subject], {"To": ["x@example.edu"], "Subject": "Hi"}) == "To"
+    proven = headers.address_list("To", [Address("Jia", "j.chen", "example.edu")])
+    assert headers.read_back_problem([proven, subject], {"To": ["x@example.edu"], "Subject": "Hi"}) == "To"
