@@ -25,6 +25,7 @@ from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import load_variants, variables_of
 from outreach.config import Settings, allows_test_domains
 from outreach.deliver import sending
+from outreach.deliver.drafts import take_outbox
 from outreach.deliver.windows import RunningClock, resolve_window
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
@@ -32,7 +33,7 @@ from outreach.mailbox.sync import fresh_view
 from outreach.options import SendOptions
 from outreach.output import plural
 from outreach.store import Store
-from outreach.store.lock import OutboxLock, open_outbox
+from outreach.store.lock import OutboxLock
 from outreach.track.gate import Gate
 from outreach.zones import user_zone
 
@@ -219,7 +220,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
             feedback.note(f"campaign {campaign!r}: {sheet.template} and {sheet.contacts} were drafted or sent "
                           "under it (give --campaign to start another)")
     campaign = campaign or sheet.template.stem
-    lock = None if options.dry_run else open_outbox(store, "send", feedback.warn)
+    lock = None if options.dry_run else take_outbox(store, "send", settings, feedback.warn)
     gate = Gate(store, options.consent, clock())
     sources = sending.Sources(campaign, templates, contacts, account, pacing, pace.limit, send_window,
                               user_zone(settings.raw), sheet.warnings)

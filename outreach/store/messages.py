@@ -17,7 +17,7 @@ from typing import Any
 from outreach.addresses import address_key
 from outreach.errors import UserError
 from outreach.store.connection import Connection, utcnow
-from outreach.store.states import CLAIMED, DRAFTED, IN_DOUBT, MOVES, QUEUED, SENDING, WRITTEN, StateError
+from outreach.store.states import CLAIMED, DRAFTED, IN_DOUBT, MOVES, QUEUED, SENDING, SENT, WRITTEN, StateError
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,18 @@ class Messages(Connection):
     def forget_draft(self, message_id: str) -> None:
         """The message's draft was removed (it was sent): nothing points at it any more."""
         self.db.execute("UPDATE messages SET draft_path=NULL WHERE message_id=?", (message_id,))
+
+    def draft_of(self, message_id: str) -> str | None:
+        """Where the message's draft is, as recorded (None: it has none, or no row)."""
+        row = self.db.execute("SELECT draft_path FROM messages WHERE message_id=?", (message_id,)).fetchone()
+        return row[0] if row else None
+
+    def sent_with_drafts(self) -> list[tuple[str, str]]:
+        """(message_id, draft_path) of sent messages whose draft was never removed: a run that died
+        between the server's 250 and removing it, or a draft that could not be removed then."""
+        rows = self.db.execute("SELECT message_id, draft_path FROM messages WHERE state=? AND draft_path IS NOT NULL",
+                               (SENT,))
+        return [(message_id, path) for message_id, path in rows]
 
     def campaigns(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT campaign FROM messages ORDER BY campaign")]
