@@ -17,24 +17,25 @@ def deliveries(server, model: Model) -> list[Delivery]:
     """Every recipient of every message the server accepted, in the order they arrived."""
     found = []
     for position, received in enumerate(server.messages):
-        message = received.message
-        campaign, step = campaign_step(str(message["Subject"]))
-        for rcpt in received.rcpt_tos:
-            found.append(Delivery(position, rcpt, model.person_of(rcpt), campaign, step, received.message_id))
+        campaign, step = campaign_step(str(received.message["Subject"]))
+        found += [Delivery(position, rcpt, model.person_of(rcpt), campaign, step, received.message_id)
+                  for rcpt in received.rcpt_tos]
     return found
 
 
 def read_store(path: Path) -> StoreView:
-    """The store as a fresh reader sees it, read from a copy of the file and its WAL: a connection
-    to the store itself would checkpoint the WAL when it closes, and a lost WAL would lose nothing."""
+    """The store as a fresh reader sees it, read from a copy of the file and its journal (or the WAL
+    of an older store): reading the store itself would roll back a killed run's hot journal (or
+    checkpoint a WAL) before the next command does, and a lost journal would then lose nothing."""
     if not path.exists():
         return StoreView()
     with tempfile.TemporaryDirectory(prefix="model-store-") as scratch:
         copy = Path(scratch) / path.name
         shutil.copyfile(path, copy)
-        wal = path.with_name(path.name + "-wal")
-        if wal.exists():
-            shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        for suffix in ("-journal", "-wal"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                shutil.copyfile(side, copy.with_name(copy.name + suffix))
         db = sqlite3.connect(copy)
         try:
             rows = {mid: Row(campaign, address, step, state) for mid, campaign, address, step, state in db.execute(

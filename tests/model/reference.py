@@ -1,5 +1,5 @@
 """The reference model of the stateful test: who each person is, what they said, what the tool
-has been told, and the four promises checked after every step.
+has been told, and the promises checked after every step.
 
 Plain Python, independent of ``outreach``: the model knows people, not the tool's addresses.
 A person is one index whatever spelling a sheet or a mail uses (``wire_form``: the local part
@@ -198,6 +198,11 @@ class FactLost(AssertionError):
     """(d) Something the tool recorded, or the server received, is no longer known to the store."""
 
 
+class TwoIdentities(AssertionError):
+    """(one identity) The store keeps an address in a form that is not its identity, or one
+    person's message twice under two spellings."""
+
+
 def never_twice(deliveries: list[Delivery]) -> None:
     for d in deliveries:
         if d.person is None or d.campaign is None:
@@ -251,6 +256,22 @@ def no_draft_of_a_sent_message(model: Model, drafts: list[DraftCopy], deliveries
         if key in received:
             raise DraftLeft(f"{draft.where}: a draft of {key[1]} step {key[2]} to {draft.rcpt} ({draft.message_id}) "
                             "remains, but that person received that message already")
+
+
+def one_identity(model: Model, store: StoreView) -> None:
+    """Every address the store keeps is in its one form, and one person has one row per message."""
+    seen: dict[tuple, str] = {}
+    for message_id, row in store.rows.items():
+        if row.address != wire_form(row.address) or model.person_of(row.address) is None:
+            raise TwoIdentities(f"{message_id}: the store keeps {row.address!r}, not a contact's one form")
+        key = (row.campaign, model.person_of(row.address), row.step)
+        if key in seen:
+            raise TwoIdentities(f"{row.campaign} step {row.step} to person {key[1]} is two rows: "
+                                f"{seen[key]} and {message_id}")
+        seen[key] = message_id
+    for address in store.suppressed:
+        if address != wire_form(address):
+            raise TwoIdentities(f"the suppression of {address!r} is not under the address's one form")
 
 
 class Ledger:

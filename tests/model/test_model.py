@@ -39,8 +39,9 @@ Promises, checked after every step:
   (d) no recorded fact is lost: every message the server received is recorded sent or uncertain,
       a message once recorded sent (or possibly sent) stays so, and no recorded event or
       suppression disappears.
-And one identity: `mark` and `resolve` never refuse a spelling of a person the store holds the
-message for (refusing a word about someone unknown is fine).
+And one identity: the store keeps every address in its one form, one row per person and message,
+and `mark` and `resolve` never refuse a spelling of a person the store holds the message for
+(refusing a word about someone unknown is fine).
 
 A run killed between a message's 250 and removing its draft cannot have removed it: that draft
 is owed, not left, until the next command that takes the outbox lock (draft, send, followup,
@@ -60,6 +61,7 @@ failure:
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import shutil
@@ -71,7 +73,7 @@ import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTPUTF8
@@ -113,6 +115,7 @@ from tests.model.reference import (
     never_twice,
     no_draft_of_a_sent_message,
     nothing_after_stop,
+    one_identity,
 )
 from tests.smtp_server import Hold, MailServer
 
@@ -198,7 +201,7 @@ class OutreachMachine(RuleBasedStateMachine):
             (self.ws / "templates" / f"{name}.txt").write_text(text, encoding="utf-8")
         os.chdir(self.ws)
         self.runner = CliRunner()
-        self.start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(minutes=10)
+        self.start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
         self.hours = 0
         self.model: Model | None = None
         self.ledger = Ledger()
@@ -222,7 +225,7 @@ class OutreachMachine(RuleBasedStateMachine):
             spellings = (address,) + ((spelt_otherwise(address, style),) if i == other % count else ())
             people.append(Person(i, spellings))
         self.model = Model(people)
-        for sheet, spelling in zip(SHEETS, (0, -1)):
+        for sheet, spelling in zip(SHEETS, (0, -1), strict=True):
             rows = [f"{p.spellings[spelling]},Name{p.index},Surname{p.index},{TOPICS[p.index]},"
                     f"Your paper number {p.index} on perfusion maps was a revelation." for p in people]
             if spelling:
@@ -378,6 +381,7 @@ class OutreachMachine(RuleBasedStateMachine):
         never_twice(seen.deliveries)
         nothing_after_stop(self.model, seen.deliveries)
         no_draft_of_a_sent_message(self.model, seen.drafts, seen.deliveries, seen.store)
+        one_identity(self.model, seen.store)
         self.ledger.check(seen.store, seen.deliveries)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -500,7 +504,7 @@ def fresh_message(from_addr: str, person: int) -> bytes:
     message["From"] = f"Name{person} Surname{person} <{from_addr}>"
     message["To"] = f"{samples.SENDER_NAME} <{samples.SENDER}>"
     message["Subject"] = f"About your note on {TOPICS[person]} imaging"
-    message["Date"] = format_datetime(datetime.now(timezone.utc))
+    message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain="mail.example.edu")
     message.set_content("Thank you for writing. Could you send me your CV?\n")
     return message.as_bytes()
@@ -509,10 +513,8 @@ def fresh_message(from_addr: str, person: int) -> bytes:
 def maildir_files(folder: Path) -> set[str]:
     names: set[str] = set()
     for sub in ("new", "cur"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             names.update(os.listdir(folder / sub))
-        except FileNotFoundError:
-            pass
     return names
 
 
@@ -535,4 +537,4 @@ def test_the_promises_hold_through_random_sequences(servers, monkeypatch, capsys
             suppress_health_check=list(HealthCheck)))
     finally:
         with capsys.disabled():
-            print(f"\nmodel: {servers.examples} examples, {servers.steps} steps, {servers.kills} kills")
+            print(f"\nmodel: {servers.examples} examples, {servers.steps} steps, {servers.kills} kills")  # noqa: T201

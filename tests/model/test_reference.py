@@ -19,17 +19,19 @@ from tests.model.reference import (
     Row,
     StoreView,
     Twice,
+    TwoIdentities,
     UnknownDraft,
     campaign_step,
     never_twice,
     no_draft_of_a_sent_message,
     nothing_after_stop,
+    one_identity,
     wire_form,
 )
 
 
 def model() -> Model:
-    return Model([Person(0, ("dr0@example.edu", "DR0@ＥＸＡＭＰＬＥ.edu")),
+    return Model([Person(0, ("dr0@example.edu", "DR0@ＥＸＡＭＰＬＥ.edu")),  # noqa: RUF001
                   Person(1, ("dr1@xn--bcher-kva.example", "dr1@bu\u0308cher.example"))])
 
 
@@ -38,8 +40,9 @@ def delivery(position: int, person: int, campaign: str = "alpha", step: int = 0,
 
 
 def test_one_person_whatever_the_spelling():
+    full_width = "dr1@ｘｎ--ｂｃｈｅｒ-ｋｖａ.example"  # noqa: RUF001
     assert {wire_form(s) for s in ("DR1@XN--BCHER-KVA.EXAMPLE", "dr1@bücher.example", "dr1@bu\u0308cher.example",
-                                   "dr1@ｘｎ--ｂｃｈｅｒ-ｋｖａ.example")} == {"dr1@xn--bcher-kva.example"}
+                                   full_width)} == {"dr1@xn--bcher-kva.example"}
     assert model().person_of("DR0@example.EDU") == 0 and model().person_of("dr2@example.edu") is None
 
 
@@ -129,3 +132,15 @@ def test_a_killed_run_owes_its_drafts_until_the_next_command_settles():
     m.settled()                                         # a command took the lock and finished
     with pytest.raises(DraftLeft, match="it was sent"):
         no_draft_of_a_sent_message(m, [draft], [delivery(0, 0, mid="<s@x>")], store)
+
+
+def test_one_form_and_one_row_per_person():
+    m = model()
+    one = {"<a@x>": Row("alpha", "dr1@xn--bcher-kva.example", 0, "sent")}
+    one_identity(m, StoreView(one, set(), {"dr0@example.edu"}))
+    with pytest.raises(TwoIdentities, match="one form"):
+        one_identity(m, StoreView({"<a@x>": Row("alpha", "dr1@bücher.example", 0, "sent")}))
+    with pytest.raises(TwoIdentities, match="two rows"):
+        one_identity(m, StoreView({**one, "<b@x>": Row("alpha", "dr1@xn--bcher-kva.example", 0, "queued")}))
+    with pytest.raises(TwoIdentities, match="suppression"):
+        one_identity(m, StoreView(one, set(), {"DR0@example.edu"}))
