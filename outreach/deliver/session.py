@@ -1,10 +1,11 @@
 """A send session: one run of `send` (or `followup --send`), from the lock to the last message.
 
 :func:`open_campaign` takes the outbox lock, settles what a crashed run left, reads the mailbox
-when people of this sheet were written to before (so a reply that just arrived holds them), and
-makes the plan, asking the gate about every contact; the caller shows ``session.plan``, asks the
-person, calls :meth:`SendSession.prepare_secret` before asking (so a missing password stops the
-run before the question), then :meth:`SendSession.send`. Closing the session releases the lock.
+when people of this sheet were written to or drafted to before (so a reply that just arrived
+holds them), and makes the plan, asking the gate about every contact; the caller shows
+``session.plan``, asks the person, calls :meth:`SendSession.prepare_secret` before asking (so a
+missing password stops the run before the question), then :meth:`SendSession.send`. Closing the
+session releases the lock.
 Nothing here prints: the caller does, from the plan and the :class:`outreach.deliver.sending.Result`.
 """
 
@@ -231,7 +232,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
     session.pair = (sheet.template, sheet.contacts)
     try:
         view = fresh_view(store, settings, clock(), read=not (options.dry_run or options.no_sync),
-                          needed=store.written_to(variant_addresses(contacts)), feedback=feedback)
+                          needed=store.written_or_drafted(variant_addresses(contacts)), feedback=feedback)
         session.plan = sending.make_plan(sources, store, gate, clock())
         session.plan.mailbox = view.text
         for item in session.plan.with_problems:

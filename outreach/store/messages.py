@@ -302,13 +302,15 @@ class Messages(Connection):
                                          f"({','.join('?' * len(batch))})", batch).fetchall())
         return found
 
-    def written_to(self, addresses: Iterable[str]) -> bool:
-        """Whether any of ``addresses`` was ever written to (a message that may have left), in any campaign."""
+    def written_or_drafted(self, addresses: Iterable[str]) -> bool:
+        """Whether any of ``addresses`` was ever written to (a message that may have left) or drafted
+        to, in any campaign: a draft may have gone from a mail client, and its answer come back."""
         wanted = list(dict.fromkeys(address_key(a) for a in addresses if a))
+        states = (*WRITTEN, DRAFTED)
         for start in range(0, len(wanted), 500):
             batch = wanted[start:start + 500]
             if self.db.execute(f"SELECT 1 FROM messages WHERE address IN ({','.join('?' * len(batch))}) "
-                               f"AND state IN ({','.join('?' * len(WRITTEN))}) LIMIT 1", (*batch, *WRITTEN)).fetchone():
+                               f"AND state IN ({','.join('?' * len(states))}) LIMIT 1", (*batch, *states)).fetchone():
                 return True
         return False
 

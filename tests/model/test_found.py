@@ -8,6 +8,7 @@ from __future__ import annotations
 import email
 from email import policy
 
+from tests.model.test_model import fresh_message
 from tests.smtp_server import Hold
 from tests.trust.kit import kill, run, spawn, wait_until
 
@@ -63,3 +64,21 @@ def test_a_redraft_into_imap_replaces_the_eml_draft(world):
     assert run(ws, "send", world.template, world.contacts, "--campaign", "fall", "--yes")[0] == 0
     assert sorted(m.message_id for m in world.server.messages) == ids
     assert imap_drafts(account) == [] and eml_drafts(ws) == {}
+
+
+def test_send_reads_the_mailbox_when_the_sheet_was_only_drafted(world):
+    """`send` read the mailbox only when someone in the sheet had a message that left: an answer
+    from someone only drafted to (the draft sent from a mail client, or their own note) was not
+    read, and the cold message went to them. Now a draft counts too."""
+    ws, account = world.ws, world.account
+    world.write_contacts(3)
+    account.client.create_folder("Sent")
+    assert run(ws, "draft", world.template, world.contacts, "--campaign", "fall")[0] == 0
+    account.append(fresh_message("dr0@example.edu", 0))                       # a note from dr0
+    by_hand = (ws / "drafts" / "fall" / "dr1@example.edu.eml").read_bytes()   # dr1's draft sent by hand
+    account.append(by_hand, "Sent", flags=[b"\\Seen"])
+
+    code, out, err = run(ws, "send", world.template, world.contacts, "--campaign", "fall", "--yes")
+
+    assert code == 0, out + err
+    assert world.server.received_by() == {"dr2@example.edu": 1}
