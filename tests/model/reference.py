@@ -71,8 +71,7 @@ class Uncertain:
     campaign: str
     step: int
     message_id: str
-    delivered: bool               # the truth, as the user finds it in the Sent folder (the server's)
-    told_uncertain: bool = False  # a later send settled the crash, so `resolve` can be asked
+    delivered: bool   # the truth, as the user finds it in the Sent folder (the server's)
 
 
 @dataclass(frozen=True)
@@ -150,11 +149,6 @@ class Model:
 
     def know(self, person: int, kind: str, how: str = "") -> None:
         self.stops.setdefault(person, []).append(Stop(kind, self.step, how or f"marked at step {self.step}"))
-
-    def sends_settled(self) -> None:
-        """A send ran its crash recovery: a message cut off before is now 'uncertain' to the tool."""
-        for entry in self.uncertain.values():
-            entry.told_uncertain = True
 
     def killed(self) -> None:
         """A run died at this step; the next command that takes the outbox lock settles what it left."""

@@ -20,8 +20,9 @@ Rules (the steps Hypothesis draws; a rule with no one to apply to does nothing):
   mark               `mark ADDRESS replied|declined|opted-out`, the address as either sheet spells
                      it or in capitals (with --campaign when the tool asks which)
   resolve            `resolve ADDRESS sent|unsent --campaign C` for a message the model knows is
-                     uncertain, with the truth from the server (the user checked the Sent folder),
-                     the address typed as for mark
+                     uncertain (at once after the kill too: resolve settles a dead run first), with
+                     the truth from the server (the user checked the Sent folder), the address
+                     typed as for mark
   kill_sending       `send` or `followup --send` as a real process, SIGKILLed while the server
                      holds its n-th MAIL, or its n-th DATA (the server keeping or losing the message);
                      then, drawn, a lost WAL: the store's -wal, -shm and -journal files are deleted
@@ -244,15 +245,12 @@ class OutreachMachine(RuleBasedStateMachine):
     @rule(campaign=CAMPAIGN, sheet=SHEET, limit=st.sampled_from([None, 1, 2]), include=INCLUDE)
     def send(self, campaign, sheet, limit, include):
         self.model.begin("send", campaign, include_answered="--include-answered" in include, reads_mailbox=True)
-        self.model.sends_settled()
         self.cli("send", f"templates/{campaign}.txt", sheet, "--campaign", campaign, "--yes", *include,
                  *(["--limit", str(limit)] if limit else []))
 
     @rule(campaign=CAMPAIGN, mode=st.sampled_from(["--send", "--draft", "--imap"]), after=st.sampled_from(["1h", "7d"]))
     def followup(self, campaign, mode, after):
         self.model.begin("followup", campaign, reads_mailbox=True)
-        if mode == "--send":
-            self.model.sends_settled()
         self.cli(*followup_args(campaign, after), *{"--send": ["--send", "--yes"], "--imap": ["--imap"]}.get(mode, []))
 
     @rule()
@@ -277,7 +275,7 @@ class OutreachMachine(RuleBasedStateMachine):
 
     @rule(who=WHO, spelling=SPELLING)
     def resolve(self, who, spelling):
-        person = pick(sorted(p for p, entry in self.model.uncertain.items() if entry.told_uncertain), who)
+        person = pick(sorted(self.model.uncertain), who)  # resolve settles a dead run first: at once
         if person is None:
             return
         entry = self.model.uncertain.pop(person)
@@ -287,7 +285,8 @@ class OutreachMachine(RuleBasedStateMachine):
         if outcome.exit_code == 0 and not entry.delivered:
             self.ledger.settled_unsent(entry.message_id)
         elif "has no uncertain message" in outcome.output:
-            self.recognises(person, typed, lambda row: row.state == "uncertain" and row.campaign == entry.campaign)
+            self.recognises(person, typed,
+                            lambda row: row.state in ("sending", "uncertain") and row.campaign == entry.campaign)
 
     # -- mail arriving -------------------------------------------------------------------------
     @rule(who=WHO, threaded=st.booleans(), spelling=SPELLING)
@@ -328,7 +327,6 @@ class OutreachMachine(RuleBasedStateMachine):
           nth=st.integers(1, 3), moment=st.sampled_from(["MAIL", "DATA kept", "DATA lost"]), wal=WAL)
     def kill_sending(self, command, campaign, sheet, nth, moment, wal):
         self.model.begin(command, campaign, reads_mailbox=True)
-        self.model.sends_settled()
         server = self.smtp
         if moment == "MAIL":
             hold = server.hold_mail = Hold(server.mail_commands + nth)
