@@ -130,7 +130,7 @@ def imap_settings(server, user: str, ca_file) -> dict[str, str]:
 
     return {"OUTREACH_IMAP_HOST": "127.0.0.1", "OUTREACH_IMAP_PORT": str(server.imaps_port),
             "OUTREACH_IMAP_SECURITY": "ssl", "OUTREACH_IMAP_USER": user,
-            "OUTREACH_PASSWORD_COMMAND": f"printf %s {PASSWORD}", "OUTREACH_CA_FILE": str(ca_file)}
+            "OUTREACH_PASSWORD_COMMAND": f"printf {PASSWORD}", "OUTREACH_CA_FILE": str(ca_file)}
 
 
 @pytest.fixture
