@@ -25,7 +25,8 @@ Rules (the steps Hypothesis draws; a rule with no one to apply to does nothing):
                      typed as for mark
   kill_sending       `send` or `followup --send` as a real process, SIGKILLed while the server
                      holds its n-th MAIL, or its n-th DATA (the server keeping or losing the message);
-                     then, drawn, a lost WAL: the store's -wal, -shm and -journal files are deleted
+                     then, drawn, a lost WAL: the store's side files (its rollback journal; the
+                     -wal and -shm of an older store) are deleted, as by a tool that copies the .db
   kill_drafting      `draft --imap` as a real process, SIGKILLed the moment its n-th draft lands in
                      the Drafts folder (watched in Dovecot's Maildir); then, drawn, a lost WAL
   advance            the clock (OUTREACH_NOW) moves on 2 hours, 25 hours or 8 days
