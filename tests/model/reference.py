@@ -130,6 +130,7 @@ class Model:
         self.uncertain: dict[int, Uncertain] = {}   # person -> their message cut off during DATA
         self.arrived_at: list[int] = []             # the step each server message arrived in, by position
         self.unsettled: set[int] = set()            # steps of a killed run no command has settled after yet
+        self.confirmed: set[str] = set()            # found sent by a mailbox read since a command settled
 
     def person_of(self, address: str) -> int | None:
         return self.by_wire.get(wire_form(address))
@@ -155,8 +156,15 @@ class Model:
         self.unsettled.add(self.step)
 
     def settled(self) -> None:
-        """A command took the outbox lock and finished: a dead run's leftovers are settled."""
+        """A command took the outbox lock and finished: a dead run's leftovers are settled, and so
+        are the drafts of messages a mailbox read found sent before it."""
         self.unsettled.clear()
+        self.confirmed.clear()
+
+    def found_sent(self, message_ids: set[str]) -> None:
+        """A mailbox read (sync, or the one send and followup begin with) found these messages sent
+        (in the Sent folder, or answered): their drafts go at the next command that takes the lock."""
+        self.confirmed |= message_ids
 
     def note_arrivals(self, total: int) -> None:
         self.arrived_at += [self.step] * (total - len(self.arrived_at))
@@ -231,9 +239,10 @@ def no_draft_of_a_sent_message(model: Model, drafts: list[DraftCopy], deliveries
                                store: StoreView) -> None:
     received_ids = {d.message_id for d in deliveries}
     received = {(d.person, d.campaign, d.step) for d in deliveries}
-    # A run killed between the server's 250 and removing the draft cannot have removed it: the
-    # next command that takes the outbox lock must (until then the draft is owed, not lost).
-    owed = {d.message_id for d in deliveries if model.arrived_at[d.position] in model.unsettled}
+    # A run killed between the server's 250 and removing the draft cannot have removed it, and a
+    # mailbox read that finds a message sent does not remove drafts: the next command that takes
+    # the outbox lock must (until then the draft is owed, not lost).
+    owed = {d.message_id for d in deliveries if model.arrived_at[d.position] in model.unsettled} | model.confirmed
     for draft in drafts:
         state = store.state(draft.message_id)
         if state is None:

@@ -46,9 +46,10 @@ And one identity: the store keeps every address in its one form, one row per per
 and `mark` and `resolve` never refuse a spelling of a person the store holds the message for
 (refusing a word about someone unknown is fine).
 
-A run killed between a message's 250 and removing its draft cannot have removed it: that draft
-is owed, not left, until the next command that takes the outbox lock (draft, send, followup,
-resolve) has finished, which must remove it.
+A run killed between a message's 250 and removing its draft cannot have removed it, and a
+mailbox read that finds a message sent (in the Sent folder, or by an answer to it) removes no
+draft: such a draft is owed, not left, until the next command that takes the outbox lock (draft,
+send, followup, resolve) has finished, which must remove it.
 
 Every step is noted (the command line, its exit code, what arrived), so a failure prints the
 sequence that led to it, and the test prints how many examples, steps and kills ran. CI runs 15
@@ -390,7 +391,12 @@ class OutreachMachine(RuleBasedStateMachine):
     def promises_hold(self):
         if self.model is None:
             return
+        before = self.seen.store if self.seen else None
         seen = self.observe()
+        if before is not None:  # sent now, not by this step's own SMTP: a mailbox read found it so
+            delivered = {d.message_id for d in seen.deliveries if self.model.arrived_at[d.position] == self.model.step}
+            self.model.found_sent({m for m, row in seen.store.rows.items()
+                                   if row.state == "sent" and before.state(m) != "sent" and m not in delivered})
         never_twice(seen.deliveries)
         nothing_after_stop(self.model, seen.deliveries)
         no_draft_of_a_sent_message(self.model, seen.drafts, seen.deliveries, seen.store)

@@ -134,6 +134,19 @@ def test_a_killed_run_owes_its_drafts_until_the_next_command_settles():
         no_draft_of_a_sent_message(m, [draft], [delivery(0, 0, mid="<s@x>")], store)
 
 
+def test_a_message_a_mailbox_read_found_sent_owes_its_draft_until_the_next_command():
+    m = model()
+    store = StoreView({"<u@x>": Row("alpha", "dr0@example.edu", 0, "sent")})   # was uncertain
+    draft = DraftCopy("Drafts #1", "<u@x>", "dr0@example.edu", "Research collaboration on stroke imaging")
+    m.begin("sync", reads_mailbox=True)
+    m.found_sent({"<u@x>"})                             # a bounce quoting it: it left
+    no_draft_of_a_sent_message(m, [draft], [], store)
+    m.begin("send", "beta", reads_mailbox=True)
+    m.settled()
+    with pytest.raises(DraftLeft):
+        no_draft_of_a_sent_message(m, [draft], [], store)
+
+
 def test_one_form_and_one_row_per_person():
     m = model()
     one = {"<a@x>": Row("alpha", "dr1@xn--bcher-kva.example", 0, "sent")}
