@@ -126,19 +126,24 @@ class MailAccount:
         return [data[b"BODY[]"] for _, data in sorted(fetched.items())]
 
 
+def imap_settings(server, user: str, ca_file) -> dict[str, str]:
+    """OUTREACH_* settings for ``user``'s mailbox on the test Dovecot (implicit TLS, verified)."""
+    from tests.dovecot_server import PASSWORD
+
+    return {"OUTREACH_IMAP_HOST": "127.0.0.1", "OUTREACH_IMAP_PORT": str(server.imaps_port),
+            "OUTREACH_IMAP_SECURITY": "ssl", "OUTREACH_IMAP_USER": user,
+            "OUTREACH_PASSWORD_COMMAND": f"printf {PASSWORD}", "OUTREACH_CA_FILE": str(ca_file)}
+
+
 @pytest.fixture
 def mail_account(dovecot, tls_cert, workspace):
     """An empty mailbox reachable over IMAPS with a verified certificate, set up in .env."""
     import ssl
 
-    from tests.dovecot_server import PASSWORD
-
     cert = tls_cert[0]
     user = dovecot.new_user()
     with open(workspace / ".env", "a", encoding="utf-8") as env:
-        env.write(f"OUTREACH_IMAP_HOST=127.0.0.1\nOUTREACH_IMAP_PORT={dovecot.imaps_port}\n"
-                  f"OUTREACH_IMAP_SECURITY=ssl\nOUTREACH_IMAP_USER={user}\n"
-                  f"OUTREACH_PASSWORD_COMMAND=printf {PASSWORD}\nOUTREACH_CA_FILE={cert}\n")
+        env.writelines(f"{name}={value}\n" for name, value in imap_settings(dovecot, user, cert).items())
     client = dovecot.connect(user, ssl.create_default_context(cafile=str(cert)))
     yield MailAccount(dovecot, user, client, cert)
     client.logout()

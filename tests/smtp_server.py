@@ -53,6 +53,7 @@ class Hold:
     reached: threading.Event = field(default_factory=threading.Event)
     released: threading.Event = field(default_factory=threading.Event)
     keep: bool = True  # for DATA: deliver the message once released
+    held: bytes | None = None  # for DATA: the message held, whether kept or not
 
     def release(self) -> None:
         self.released.set()
@@ -239,6 +240,7 @@ class _Handler:
         action = owner.fail_data.popleft() if owner.fail_data else "ok"
         hold = owner.hold_data
         if hold is not None and owner.data_commands == hold.nth:
+            hold.held = envelope.original_content or b""
             # keep: the server has the message but holds back its reply (a dead client never sees it)
             if hold.keep:
                 self._keep(server, session, envelope)

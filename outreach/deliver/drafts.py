@@ -45,7 +45,7 @@ from outreach.files import remove_draft_file, write_atomically
 from outreach.options import DraftOptions
 from outreach.output import plural
 from outreach.store import Outgoing, Store
-from outreach.store.lock import open_outbox
+from outreach.store.lock import OutboxLock, open_outbox
 from outreach.track.gate import Gate
 from outreach.track.history import Past, history
 
@@ -171,15 +171,60 @@ def stored_draft_path(where: str, workspace: Path) -> str:
     return path[len(inside):] if path.startswith(inside) else path
 
 
+def take_outbox(store: Store, command: str, settings: Settings, warn: Callable[[str], None]) -> OutboxLock:
+    """The outbox lock, with what a dead holder left settled (:func:`outreach.store.lock.open_outbox`),
+    and then the drafts of sent messages that were never removed: a run killed between the server's
+    250 and removing the draft left it, ready to be sent a second time from a mail client (or one
+    that could not be removed then: it is tried once more, and a draft still left is named)."""
+    lock = open_outbox(store, command, warn)
+    try:
+        owed = store.sent_with_drafts()
+        if owed:
+            account = Account.load(settings) if any(where.startswith("imap:") for _, where in owed) else None
+            _, left, _ = remove_drafts(account, owed, settings.folder)
+            for where in left:
+                warn(f"{where}: the draft of a message that was sent could not be removed; delete it, "
+                     "or it could be sent twice")
+            with store.transaction():  # tried, and told: not again at every command
+                for message_id, _ in owed:
+                    store.forget_draft(message_id)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+
+def draft_remover(settings: Settings, feedback: Feedback = SILENT) -> Callable[[list[tuple[str, str]]], None]:
+    """What removes the drafts that a re-draft to another place replaces (``(message_id,
+    draft_path)`` each), for :func:`write_drafts`; one that cannot be removed is a warning."""
+    def remove(drafts: list[tuple[str, str]]) -> None:
+        imap = any(where.startswith("imap:") for _, where in drafts)
+        _, left, _ = remove_drafts(Account.load(settings) if imap else None, drafts, settings.folder, feedback)
+        for where in left:
+            feedback.warn(f"{where}: the earlier draft of a message drafted again elsewhere could not be removed; "
+                          "delete it, or it could be sent twice")
+    return remove
+
+
 def remove_sent_drafts(store: Store, account: Account | None, sent: list[tuple[str, str]], workspace: Path,
                        feedback: Feedback = SILENT) -> tuple[int, list[str]]:
-    """Remove the drafts of messages just sent, ``(message_id, draft_path)`` each: an .eml file that
-    still holds that Message-ID (a relative path is in ``workspace``), or the IMAP draft with it. A
-    draft left behind could be sent a second time from a mail client. Returns (how many were
-    removed, the drafts left behind)."""
-    removed, left = 0, []
+    """Remove the drafts of messages sent, ``(message_id, draft_path)`` each (:func:`remove_drafts`),
+    and forget those that went: a draft left behind could be sent a second time from a mail
+    client. Returns (how many were removed, the drafts left behind)."""
+    removed, left, done = remove_drafts(account, sent, workspace, feedback)
+    for message_id in done:
+        store.forget_draft(message_id)
+    return removed, left
+
+
+def remove_drafts(account: Account | None, drafts: list[tuple[str, str]], workspace: Path,
+                  feedback: Feedback = SILENT) -> tuple[int, list[str], list[str]]:
+    """Remove drafts, ``(message_id, draft_path)`` each: an .eml file that still holds that
+    Message-ID (a relative path is in ``workspace``), or the IMAP draft with it. Returns (how many
+    were removed, the drafts left behind, the Message-IDs whose drafts are gone)."""
+    removed, left, done = 0, [], []
     on_server: dict[str, list[str]] = {}
-    for message_id, where in sent:
+    for message_id, where in drafts:
         if where.startswith("imap:"):
             on_server.setdefault(where[len("imap:"):], []).append(message_id)
             continue
@@ -188,17 +233,18 @@ def remove_sent_drafts(store: Store, account: Account | None, sent: list[tuple[s
         except OSError as e:
             left.append(f"{where} ({e.strerror})")
             continue
-        store.forget_draft(message_id)
+        done.append(message_id)
     if on_server:
-        removed += _remove_imap_drafts(store, account, on_server, left, feedback)
-    return removed, left
+        removed += _remove_imap_drafts(account, on_server, left, done, feedback)
+    return removed, left, done
 
 
-def _remove_imap_drafts(store: Store, account: Account | None, folders: dict[str, list[str]], left: list[str],
+def _remove_imap_drafts(account: Account | None, folders: dict[str, list[str]], left: list[str], done: list[str],
                         feedback: Feedback) -> int:
     from outreach.mailbox.imap import ImapSession
 
     removed = 0
+    finished: list[str] = []
     try:
         if account is None or account.imap is None:
             raise UserError("no IMAP server is configured")
@@ -206,12 +252,11 @@ def _remove_imap_drafts(store: Store, account: Account | None, folders: dict[str
             for folder, message_ids in folders.items():
                 with session.guarded(f"removing the sent drafts from {folder}"):
                     removed += session.remove_drafts(folder, message_ids)
-                for message_id in message_ids:
-                    store.forget_draft(message_id)
+                finished.append(folder)
+                done += message_ids
     except UserError as e:
         for folder, message_ids in folders.items():
-            row = store.by_message_id(message_ids[0])
-            if row is not None and row.draft_path:  # this folder was not done
+            if folder not in finished:
                 left.append(f"{plural(len(message_ids), 'draft')} in {folder} ({e})")
     return removed
 
@@ -228,13 +273,22 @@ class ToDraft:
 
 
 def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, target: DraftTarget,
-                 on_row: Callable[[], None] = lambda: None) -> list[str]:
+                 remove: Callable[[list[tuple[str, str]]], None], on_row: Callable[[], None] = lambda: None
+                 ) -> list[str]:
     """Record each draft's row (Message-ID and where it goes) and commit, then write the draft;
-    ``target.commit_every`` rows at a time. Returns where each went."""
+    ``target.commit_every`` rows at a time. Returns where each went.
+
+    A message drafted before in another place (files, then ``--imap``; another ``--out``) has its
+    earlier draft removed first, by ``remove`` (:func:`draft_remover`), while the store still
+    names it: the row keeps one draft, and a copy it no longer names would outlive the send."""
     written: list[str] = []
     batch: list[ToDraft] = []
 
     def flush() -> None:
+        moved = [(item.outgoing.message_id, earlier) for item in batch
+                 if (earlier := store.draft_of(item.outgoing.message_id)) not in (None, item.outgoing.draft_path)]
+        if moved:
+            remove(moved)
         with store.transaction():  # a row that moved meanwhile (sent by hand, found by sync) is not drafted over
             recorded = [item for item in batch if store.record("draft", item.outgoing)]
         now = datetime.now().astimezone()  # the Date of the batch's drafts, all written within moments
@@ -348,7 +402,7 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
                         f"{STRICT if sheet.warnings == 'strict' else ''}; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")
     store = Store(settings.db)
-    lock = open_outbox(store, "draft", feedback.warn)
+    lock = take_outbox(store, "draft", settings, feedback.warn)
     try:
         gate = Gate(store, options.consent, clock.now(settings.raw))
         gate.refresh(addresses)
@@ -359,7 +413,8 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
             feedback.start("drafting", tally.rows)
             try:
                 chosen = _through_gate(rows, gate, campaign, target, sender, run, settings.folder, sheet.warnings)
-                run.written = write_drafts(chosen, store=store, sender=sender, target=target, on_row=feedback.advance)
+                run.written = write_drafts(chosen, store=store, sender=sender, target=target,
+                                           remove=draft_remover(settings, feedback), on_row=feedback.advance)
             finally:
                 feedback.finish()
             run.target = target.describe()

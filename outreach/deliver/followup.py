@@ -27,14 +27,22 @@ from outreach.compose.message import make_message_id
 from outreach.compose.templates import RenderError, Template
 from outreach.config import Settings, allows_test_domains, parse_sender
 from outreach.deliver import sending
-from outreach.deliver.drafts import ToDraft, draft_key, open_target, stored_draft_path, write_drafts
+from outreach.deliver.drafts import (
+    ToDraft,
+    draft_key,
+    draft_remover,
+    open_target,
+    stored_draft_path,
+    take_outbox,
+    write_drafts,
+)
 from outreach.deliver.session import SendSession, load_account
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
 from outreach.mailbox.sync import View, fresh_view, imap_configured, require_recent
 from outreach.options import Consent, FollowupOptions
 from outreach.store import MessageRow, Outgoing, Store, ThreadRow, open_existing
-from outreach.store.lock import OutboxLock, open_outbox
+from outreach.store.lock import OutboxLock
 from outreach.track.gate import Ask, Gate
 from outreach.track.threads import DUE, Selection, next_action, select
 
@@ -215,7 +223,7 @@ def prepare_followups(settings: Settings, options: FollowupOptions, *, dry_run: 
     after = parse_duration(options.after, "--after")
     template = Template(options.template, test_domains=allows_test_domains(settings.raw))
     store = open_existing(settings, campaign=options.campaign)
-    lock = None if dry_run else open_outbox(store, "followup", feedback.warn)
+    lock = None if dry_run else take_outbox(store, "followup", settings, feedback.warn)
     try:
         if not (dry_run or options.no_sync or imap_configured(settings)):
             require_recent(store, settings, now)
@@ -256,7 +264,9 @@ def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned]
             where = stored_draft_path(target.where(draft_key(p.original.address, p.step)), settings.folder)
             items.append(ToDraft(p.outgoing(target.transport, draft_path=where), draft, p.previous_state,
                                  p.in_reply_to, p.references))
-        return write_drafts(items, store=run.store, sender=sender, target=target), target.describe(), held
+        written = write_drafts(items, store=run.store, sender=sender, target=target,
+                               remove=draft_remover(settings, feedback))
+        return written, target.describe(), held
 
 
 class FollowupSendSession(SendSession):

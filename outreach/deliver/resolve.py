@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 
 from outreach.account import Account
 from outreach.config import Settings, allows_test_domains
-from outreach.deliver.drafts import remove_sent_drafts
+from outreach.deliver.drafts import remove_sent_drafts, take_outbox
 from outreach.errors import UserError
 from outreach.store import open_existing
-from outreach.store.lock import open_outbox
 from outreach.track.marks import normalize_address
 
 
@@ -30,7 +29,7 @@ def resolve_uncertain(settings: Settings, address: str, campaign: str | None, *,
                       warn: Callable[[str], None]) -> Resolved:
     """Record an uncertain message as sent (its draft then goes) or put it back to be sent."""
     store = open_existing(settings)
-    with open_outbox(store, "resolve", warn):
+    with take_outbox(store, "resolve", settings, warn):
         rows = store.in_doubt(normalize_address(address, test_domains=allows_test_domains(settings.raw)), campaign)
         if not rows:
             raise UserError(f"{address} has no uncertain message" + (f" in campaign {campaign!r}" if campaign else ""))

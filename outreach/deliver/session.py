@@ -1,10 +1,11 @@
 """A send session: one run of `send` (or `followup --send`), from the lock to the last message.
 
 :func:`open_campaign` takes the outbox lock, settles what a crashed run left, reads the mailbox
-when people of this sheet were written to before (so a reply that just arrived holds them), and
-makes the plan, asking the gate about every contact; the caller shows ``session.plan``, asks the
-person, calls :meth:`SendSession.prepare_secret` before asking (so a missing password stops the
-run before the question), then :meth:`SendSession.send`. Closing the session releases the lock.
+when people of this sheet were written to or drafted to before (so a reply that just arrived
+holds them), and makes the plan, asking the gate about every contact; the caller shows
+``session.plan``, asks the person, calls :meth:`SendSession.prepare_secret` before asking (so a
+missing password stops the run before the question), then :meth:`SendSession.send`. Closing the
+session releases the lock.
 Nothing here prints: the caller does, from the plan and the :class:`outreach.deliver.sending.Result`.
 """
 
@@ -25,6 +26,7 @@ from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import load_variants, variables_of
 from outreach.config import Settings, allows_test_domains
 from outreach.deliver import sending
+from outreach.deliver.drafts import take_outbox
 from outreach.deliver.windows import RunningClock, resolve_window
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
@@ -32,7 +34,7 @@ from outreach.mailbox.sync import fresh_view
 from outreach.options import SendOptions
 from outreach.output import plural
 from outreach.store import Store
-from outreach.store.lock import OutboxLock, open_outbox
+from outreach.store.lock import OutboxLock
 from outreach.track.gate import Gate
 from outreach.zones import user_zone
 
@@ -219,7 +221,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
             feedback.note(f"campaign {campaign!r}: {sheet.template} and {sheet.contacts} were drafted or sent "
                           "under it (give --campaign to start another)")
     campaign = campaign or sheet.template.stem
-    lock = None if options.dry_run else open_outbox(store, "send", feedback.warn)
+    lock = None if options.dry_run else take_outbox(store, "send", settings, feedback.warn)
     gate = Gate(store, options.consent, clock())
     sources = sending.Sources(campaign, templates, contacts, account, pacing, pace.limit, send_window,
                               user_zone(settings.raw), sheet.warnings)
@@ -230,7 +232,7 @@ def open_campaign(settings: Settings, options: SendOptions, feedback: Feedback =
     session.pair = (sheet.template, sheet.contacts)
     try:
         view = fresh_view(store, settings, clock(), read=not (options.dry_run or options.no_sync),
-                          needed=store.written_to(variant_addresses(contacts)), feedback=feedback)
+                          needed=store.written_or_drafted(variant_addresses(contacts)), feedback=feedback)
         session.plan = sending.make_plan(sources, store, gate, clock())
         session.plan.mailbox = view.text
         for item in session.plan.with_problems:

@@ -762,8 +762,8 @@ class View:
 def fresh_view(store: Store, settings: Settings, now: datetime, *, read: bool, needed: bool = True,
                feedback: Feedback = SILENT) -> View:
     """Read the mailbox first (IMAP, incremental: about a second) when ``read`` and ``needed``
-    (someone to be written to was written to before), so that a reply that has just arrived holds
-    them; otherwise say how old the store's view is (nothing, when not ``needed``). Without IMAP a
+    (someone to be written to was written or drafted to before), so that a reply that has just
+    arrived holds them; otherwise say how old the store's view is (nothing, when not ``needed``). Without IMAP a
     reminder needs a recent offline sync (OUTREACH_SYNC_MAX_AGE, default 6h): see :func:`require_recent`."""
     if read and needed and imap_configured(settings):
         from outreach.account import Account

@@ -17,7 +17,7 @@ from typing import Any
 from outreach.addresses import address_key
 from outreach.errors import UserError
 from outreach.store.connection import Connection, utcnow
-from outreach.store.states import CLAIMED, DRAFTED, IN_DOUBT, MOVES, QUEUED, SENDING, WRITTEN, StateError
+from outreach.store.states import CLAIMED, DRAFTED, IN_DOUBT, MOVES, QUEUED, SENDING, SENT, WRITTEN, StateError
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,18 @@ class Messages(Connection):
         """The message's draft was removed (it was sent): nothing points at it any more."""
         self.db.execute("UPDATE messages SET draft_path=NULL WHERE message_id=?", (message_id,))
 
+    def draft_of(self, message_id: str) -> str | None:
+        """Where the message's draft is, as recorded (None: it has none, or no row)."""
+        row = self.db.execute("SELECT draft_path FROM messages WHERE message_id=?", (message_id,)).fetchone()
+        return row[0] if row else None
+
+    def sent_with_drafts(self) -> list[tuple[str, str]]:
+        """(message_id, draft_path) of sent messages whose draft was never removed: a run that died
+        between the server's 250 and removing it, or a draft that could not be removed then."""
+        rows = self.db.execute("SELECT message_id, draft_path FROM messages WHERE state=? AND draft_path IS NOT NULL",
+                               (SENT,))
+        return [(message_id, path) for message_id, path in rows]
+
     def campaigns(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT campaign FROM messages ORDER BY campaign")]
 
@@ -285,13 +297,15 @@ class Messages(Connection):
                                          f"({','.join('?' * len(batch))})", batch).fetchall())
         return found
 
-    def written_to(self, addresses: Iterable[str]) -> bool:
-        """Whether any of ``addresses`` was ever written to (a message that may have left), in any campaign."""
+    def written_or_drafted(self, addresses: Iterable[str]) -> bool:
+        """Whether any of ``addresses`` was ever written to (a message that may have left) or drafted
+        to, in any campaign: a draft may have gone from a mail client, and its answer come back."""
         wanted = list(dict.fromkeys(address_key(a) for a in addresses if a))
+        states = (*WRITTEN, DRAFTED)
         for start in range(0, len(wanted), 500):
             batch = wanted[start:start + 500]
             if self.db.execute(f"SELECT 1 FROM messages WHERE address IN ({','.join('?' * len(batch))}) "
-                               f"AND state IN ({','.join('?' * len(WRITTEN))}) LIMIT 1", (*batch, *WRITTEN)).fetchone():
+                               f"AND state IN ({','.join('?' * len(states))}) LIMIT 1", (*batch, *states)).fetchone():
                 return True
         return False
 

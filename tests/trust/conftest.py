@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Campaign
+from tests.conftest import Campaign, imap_settings
 from tests.trust.kit import FOLLOW_UP
 
 
@@ -15,12 +15,8 @@ class MailboxCampaign(Campaign):
     with the Dovecot password."""
 
     def __init__(self, ws, server, ca_file, account):
-        from tests.dovecot_server import PASSWORD
-
         self.account = account
-        self.imap = {"OUTREACH_IMAP_HOST": "127.0.0.1", "OUTREACH_IMAP_PORT": str(account.server.imaps_port),
-                     "OUTREACH_IMAP_SECURITY": "ssl", "OUTREACH_IMAP_USER": account.user,
-                     "OUTREACH_PASSWORD_COMMAND": f"printf %s {PASSWORD}"}
+        self.imap = imap_settings(account.server, account.user, ca_file)
         super().__init__(ws, server, ca_file)
         (ws / "templates" / "follow_up.txt").write_text(FOLLOW_UP, encoding="utf-8")
 
