@@ -36,9 +36,9 @@ def test_draft_json(campaign, invoke):
     result = invoke("draft", campaign.template, campaign.contacts, "--campaign", "fall", "--json")
     assert result.exit_code == 1, result.output
     data = document(result)
-    assert set(data) == {"campaign", "target", "transport", "written", "already_sent", "suppressed", "skipped",
-                         "held", "notes", "variants", "summary", "rows"}
-    assert (data["campaign"], data["target"], data["transport"]) == ("fall", "drafts/fall/", "eml")
+    assert set(data) == {"campaign", "target", "transport", "written", "unchanged", "already_sent", "suppressed",
+                         "skipped", "held", "notes", "variants", "summary", "rows"}
+    assert (data["campaign"], data["target"], data["transport"], data["unchanged"]) == ("fall", "drafts/fall/", "eml", 0)
     assert sorted(data["written"]) == ["drafts/fall/dr0@example.edu.eml", "drafts/fall/dr1@example.edu.eml",
                                        "drafts/fall/dr9@example.edu.eml"]
     assert data["summary"] == {"rows": 3, "clean": 2, "warnings": 1, "errors": 0, "skipped": 0}

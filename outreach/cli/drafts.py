@@ -105,15 +105,24 @@ def draft(ctx, template: Path, contacts: Path, variants: tuple[Path, ...], campa
         print_json(draft_json(run, feedback.rows))
         ctx.exit(1 if run.tally.with_warnings else 0)
     print_history(run.known, str(contacts))
-    verb = "appended" if to_imap else "wrote"
-    say(style(f"{verb} {plural(len(run.written), 'draft')} to {run.target} (campaign {run.campaign!r}, "
-              f"recorded in {settings.db.name})", "ok"))
+    say(style(f"{wrote(len(run.written), run.unchanged, 'draft', to_imap)} to {run.target}{left_alone(run.unchanged)} "
+              f"(campaign {run.campaign!r}, recorded in {settings.db.name})", "ok"))
     if run.split:
         say("variants: " + ", ".join(f"{name} {count}" for name, count in run.split.items()))
     print_held(run.held)
     for note in run.notes:
         warn(note)
     ctx.exit(1 if run.tally.with_warnings else 0)
+
+
+def wrote(count: int, unchanged: int, what: str, to_imap: bool) -> str:
+    """"wrote 3 drafts": the drafts actually written or appended, not those left as they were."""
+    return f"{'appended' if to_imap else 'wrote'} {plural(count - unchanged, what)}"
+
+
+def left_alone(unchanged: int) -> str:
+    """", left 17 unchanged": an .eml that already held the same message is not written again."""
+    return f", left {unchanged} unchanged" if unchanged else ""
 
 
 def print_held(held: list[tuple[str, str, str]]) -> None:
@@ -139,5 +148,5 @@ def draft_json(run, rows: list[dict]) -> dict:
         groups[group].append(who if group == "already_sent" else {"address": who, "reason": why if group != "held"
                                                                     else reason})
     return {"campaign": run.campaign, "target": run.target, "transport": "imap" if run.to_imap else "eml",
-            "written": run.written, **groups, "notes": run.notes, "variants": run.split or None,
-            "summary": tally_json(run.tally), "rows": rows}
+            "written": run.written, "unchanged": run.unchanged, **groups, "notes": run.notes,
+            "variants": run.split or None, "summary": tally_json(run.tally), "rows": rows}

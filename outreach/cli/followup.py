@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from outreach.cli.common import json_opt, one_campaign, print_json, terminal, warn
+from outreach.cli.drafts import left_alone, wrote
 from outreach.cli.mailbox import print_sync_report
 from outreach.cli.send import confirm, send_and_report, send_json, show_plan
 from outreach.output import plural, say, style
@@ -138,12 +139,12 @@ def run_followups(settings, run, options, *, mode: str, yes: bool, as_json: bool
     if mode == "send":
         session = open_followup_send(settings, run, planned, rate=options.rate)
         return max(send_now(session, yes, report), 1 if warnings else 0, withdraw)
-    written, target, held = draft_followups(settings, run, planned, options, feedback)
+    written, unchanged, target, held = draft_followups(settings, run, planned, options, feedback)
     if report is not None:
         report.print(written=written, target=target)
     else:
-        verb = "appended" if options.to_imap else "wrote"
-        say(style(f"{verb} {plural(len(written), 'follow-up draft')} to {target} (campaign {run.campaign!r})", "ok"))
+        say(style(f"{wrote(len(written), unchanged, 'follow-up draft', options.to_imap)} to {target}"
+                  f"{left_alone(unchanged)} (campaign {run.campaign!r})", "ok"))
         for address, reason in held:
             say(f"skipped {address}: {REASONS[reason]}")
     return 1 if warnings or withdraw or held else 0

@@ -274,17 +274,20 @@ class ToDraft:
 
 def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, target: DraftTarget,
                  remove: Callable[[list[tuple[str, str]]], None], on_row: Callable[[], None] = lambda: None
-                 ) -> list[str]:
+                 ) -> tuple[list[str], int]:
     """Record each draft's row (Message-ID and where it goes) and commit, then write the draft;
-    ``target.commit_every`` rows at a time. Returns where each went.
+    ``target.commit_every`` rows at a time. Returns where each went, and how many of them already
+    held the same message and were left as they were (so the user is not told they were written).
 
     A message drafted before in another place (files, then ``--imap``; another ``--out``) has its
     earlier draft removed first, by ``remove`` (:func:`draft_remover`), while the store still
     names it: the row keeps one draft, and a copy it no longer names would outlive the send."""
     written: list[str] = []
+    unchanged = 0
     batch: list[ToDraft] = []
 
     def flush() -> None:
+        nonlocal unchanged
         moved = [(item.outgoing.message_id, earlier) for item in batch
                  if (earlier := store.draft_of(item.outgoing.message_id)) not in (None, item.outgoing.draft_path)]
         if moved:
@@ -297,7 +300,7 @@ def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, tar
             raw = message_bytes(item.draft, sender, message_id, now,
                                 in_reply_to=item.in_reply_to, references=item.references, unsent=target.unsent)
             key = draft_key(item.outgoing.address, item.outgoing.step)
-            target.put(key, raw, message_id, replace=item.previous_state is not None)
+            unchanged += not target.put(key, raw, message_id, replace=item.previous_state is not None)
             written.append(target.where(key))
         batch.clear()
 
@@ -308,7 +311,7 @@ def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, tar
             flush()
     if batch:
         flush()
-    return written
+    return written, unchanged
 
 
 def draft_key(address: str, step: int) -> str:
@@ -343,6 +346,7 @@ class DraftRun:
     target: str                  # where the drafts went, in words
     to_imap: bool
     written: list[str]
+    unchanged: int                         # of those written, how many already held the same message (left alone)
     held: list[tuple[str, str, str]]       # (address or interviewer, the gate's reason, in words) left out
     known: list[tuple[int, str, list[Past]]]  # (line, address, history) of contacts known from other campaigns
     notes: list[str]                       # the gate's notes: shown, holding nothing
@@ -406,14 +410,14 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
     try:
         gate = Gate(store, options.consent, clock.now(settings.raw))
         gate.refresh(addresses)
-        run = DraftRun(campaign, "", options.to_imap, [], [], [], [], None, tally)
+        run = DraftRun(campaign, "", options.to_imap, [], 0, [], [], [], None, tally)
         rows = held if held is not None else render_variants(templates, contacts, assignment, season, found=left)
         with open_target(settings, to_imap=options.to_imap, out_dir=options.out_dir, campaign=campaign,
                          feedback=feedback) as target:
             feedback.start("drafting", tally.rows)
             try:
                 chosen = _through_gate(rows, gate, campaign, target, sender, run, settings.folder, sheet.warnings)
-                run.written = write_drafts(chosen, store=store, sender=sender, target=target,
+                run.written, run.unchanged = write_drafts(chosen, store=store, sender=sender, target=target,
                                            remove=draft_remover(settings, feedback), on_row=feedback.advance)
             finally:
                 feedback.finish()

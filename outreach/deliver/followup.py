@@ -246,9 +246,9 @@ def prepare_followups(settings: Settings, options: FollowupOptions, *, dry_run: 
 
 
 def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned], options: FollowupOptions,
-                    feedback: Feedback = SILENT) -> tuple[list[str], str, list[tuple[str, str]]]:
-    """Write the follow-ups the gate lets through as drafts; returns (where each went, the target
-    in words, (address, reason) of each held back)."""
+                    feedback: Feedback = SILENT) -> tuple[list[str], int, str, list[tuple[str, str]]]:
+    """Write the follow-ups the gate lets through as drafts; returns (where each went, how many of
+    those were left unchanged, the target in words, (address, reason) of each held back)."""
     sender = parse_sender(settings.sender or "")
     held: list[tuple[str, str]] = []
     with open_target(settings, to_imap=options.to_imap, out_dir=options.out_dir, campaign=run.campaign,
@@ -264,9 +264,9 @@ def draft_followups(settings: Settings, run: FollowupRun, planned: list[Planned]
             where = stored_draft_path(target.where(draft_key(p.original.address, p.step)), settings.folder)
             items.append(ToDraft(p.outgoing(target.transport, draft_path=where), draft, p.previous_state,
                                  p.in_reply_to, p.references))
-        written = write_drafts(items, store=run.store, sender=sender, target=target,
-                               remove=draft_remover(settings, feedback))
-        return written, target.describe(), held
+        written, unchanged = write_drafts(items, store=run.store, sender=sender, target=target,
+                                          remove=draft_remover(settings, feedback))
+        return written, unchanged, target.describe(), held
 
 
 class FollowupSendSession(SendSession):

@@ -53,12 +53,15 @@ def test_drafting_again_unchanged_rewrites_no_file_and_a_changed_row_is_rewritte
     assert invoke("draft", "t.txt", "c.csv", "--campaign", "fall").exit_code == 0
     folder = inputs / "drafts" / "fall"
     first = files_in(folder)
-    assert invoke("draft", "t.txt", "c.csv", "--campaign", "fall").exit_code == 0
+    result = invoke("draft", "t.txt", "c.csv", "--campaign", "fall")
+    assert result.exit_code == 0
     assert files_in(folder) == first  # not one file touched: same inode, same time, same bytes
+    assert "wrote 0 drafts to drafts/fall/, left 2 unchanged" in result.output  # not "wrote 2 drafts"
     assert not [p for p in folder.iterdir() if p.suffix == ".tmp"]
     (inputs / "c.csv").write_text(CONTACTS.replace("Chen,Hello", "Chen,Good morning"))
     result = invoke("draft", "t.txt", "c.csv", "--campaign", "fall")
     assert result.exit_code == 0, result.output
+    assert "wrote 1 draft to drafts/fall/, left 1 unchanged" in result.output
     again = files_in(folder)
     assert again["m.okafor@example.edu.eml"] == first["m.okafor@example.edu.eml"]
     chen = again["j.chen@example.edu.eml"]
