@@ -14,7 +14,11 @@ message, and the words of a refusal are built from the challenge alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from outreach.account import Secret
 
 MECHANISMS = ("XOAUTH2", "OAUTHBEARER")  # in the order they are tried
 
@@ -33,6 +37,24 @@ def choose(offered: Iterable[str]) -> str | None:
     """The bearer mechanism to use among those a server offers, or None."""
     upper = {name.upper() for name in offered}
     return next((name for name in MECHANISMS if name in upper), None)
+
+
+def sign_in(mechanism: str, user: str, host: str, port: int, secret: Secret,
+            authenticate: Callable[..., object],
+            refused: type[Exception]) -> tuple[BearerLogin, Secret, Exception] | None:
+    """Log in with the access token through ``authenticate(mechanism, respond)`` (smtplib's
+    ``auth``, imaplib's ``sasl_login``); a token the server refuses (``refused``) is renewed and
+    tried again while its sign-in can renew it. None once in; else the last login, the secret it
+    used and the refusal, for the caller to put into words."""
+    while True:
+        login = BearerLogin(mechanism, user, secret.value, host, port)
+        try:
+            authenticate(mechanism, login.respond)
+            return None
+        except refused as e:
+            if secret.renew is None:
+                return login, secret, e
+            secret = secret.renew()
 
 
 class BearerLogin:

@@ -307,19 +307,16 @@ class SMTPTransport:
             raise AuthFailure(f"{server.host} does not offer XOAUTH2 or OAUTHBEARER (it offers "
                               f"{', '.join(offered) or 'nothing'}), so it takes no OAuth2 token; use a password")
         signed_in = secret.renew is not None
-        while True:
-            login = sasl.BearerLogin(mechanism, server.user, secret.value, server.host, server.port)
-            try:
-                conn.auth(mechanism, login.respond)
-                return
-            except smtplib.SMTPAuthenticationError as e:
-                if secret.renew is not None:
-                    secret = secret.renew()
-                    continue
-                reply = secret.hidden_in(reply_text(e.smtp_code, e.smtp_error))
-                meaning = login.refusal()
-                raise AuthFailure(auth_advice(server, f"{meaning}: {reply}" if meaning else reply, "oauth2",
-                                              signed_in=signed_in)) from None
+        failed = sasl.sign_in(mechanism, server.user, server.host, server.port, secret, conn.auth,
+                              smtplib.SMTPAuthenticationError)
+        if failed is None:
+            return
+        login, secret, e = failed
+        assert isinstance(e, smtplib.SMTPAuthenticationError)
+        reply = secret.hidden_in(reply_text(e.smtp_code, e.smtp_error))
+        meaning = login.refusal()
+        raise AuthFailure(auth_advice(server, f"{meaning}: {reply}" if meaning else reply, "oauth2",
+                                      signed_in=signed_in)) from None
 
     def _backoff(self, attempt: int) -> float:
         return min(MAX_RETRY_DELAY, self.retry_delay * 2.0 ** (attempt - 1))

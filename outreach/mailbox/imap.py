@@ -209,21 +209,17 @@ class ImapSession:
             raise UserError(f"{self._where()} does not offer XOAUTH2 or OAUTHBEARER (it offers "
                             f"{', '.join(offered) or 'no SASL method'}), so it takes no OAuth2 token; use a password")
         signed_in = secret.renew is not None
-        while True:
-            login = sasl.BearerLogin(mechanism, server.user, secret.value, server.host, server.port)
-            try:
-                self.client.sasl_login(mechanism, login.respond)
-                return
-            except LoginError as e:
-                if secret.renew is not None:
-                    secret = secret.renew()
-                    continue
-                said = re.sub(r"^.*?\[[A-Z-]+\]\s*", "", secret.hidden_in(str(e)).strip("b'\""))
-                meaning = login.refusal()
-                fix = (f"sign in again as {server.user} with `outreach login --oauth`" if signed_in
-                       else f"check that OUTREACH_OAUTH2_TOKEN_COMMAND prints a fresh access token for {server.user}")
-                raise UserError(f"{self._where()} refused the OAuth2 access token for {server.user} "
-                                f"({f'{meaning}: ' if meaning else ''}{said or 'refused'}): {fix}") from None
+        failed = sasl.sign_in(mechanism, server.user, server.host, server.port, secret, self.client.sasl_login,
+                              LoginError)
+        if failed is None:
+            return
+        login, secret, e = failed
+        said = re.sub(r"^.*?\[[A-Z-]+\]\s*", "", secret.hidden_in(str(e)).strip("b'\""))
+        meaning = login.refusal()
+        fix = (f"sign in again as {server.user} with `outreach login --oauth`" if signed_in
+               else f"check that OUTREACH_OAUTH2_TOKEN_COMMAND prints a fresh access token for {server.user}")
+        raise UserError(f"{self._where()} refused the OAuth2 access token for {server.user} "
+                        f"({f'{meaning}: ' if meaning else ''}{said or 'refused'}): {fix}") from None
 
     def _drop(self) -> None:
         with suppress(Exception):  # already closed, however it failed: nothing to release
