@@ -12,8 +12,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import keyring
 import pytest
 from click.testing import CliRunner
+from keyring.backends import null
 
 from outreach.cli import cli
 
@@ -27,6 +29,9 @@ def isolated_environment(tmp_path, monkeypatch):
         if name.startswith("OUTREACH_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    # keyring reads that variable once, at the process's first use, and keeps its choice: the
+    # in-process backend is set for every test, not left to whichever test's environment came first.
+    keyring.set_keyring(null.Keyring())
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("NO_COLOR", "1")
