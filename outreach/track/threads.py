@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import NamedTuple
 
 from outreach.clock import local_date, parse_day, parse_time, start_of_day, usable
@@ -46,12 +46,6 @@ class Action(NamedTuple):
 UNKNOWN_TIME = "the store does not say when"
 
 
-def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followups: int) -> Action:
-    """What should happen next for one contact, and when: the rules for its shape of history
-    (:func:`decide`), finished with its own times and address."""
-    return Decisions(max_followups).at(thread, now, after)
-
-
 def replied(thread: ThreadRow) -> str | None:
     """The local date the contact answered (to this thread, or to anything since it began), or
     :data:`UNKNOWN_TIME`; None if they did not. A reply, or a thread's start, at a time the
@@ -72,157 +66,76 @@ UNCONFIRMED_WORDS = {"unconfirmed-bounce": "bounce report", "unconfirmed-complai
 SETTLED = ("replied", "bounced", "suppressed")  # reasons after which an unconfirmed report no longer matters
 
 
-class Shape(NamedTuple):
-    """A thread as the rules see it before its times and address: the states of its messages,
-    what its events and the address's record say, and whether any reply is on record. Many
-    contacts share one (90,000 contacts in bench/report.py's store have 20 shapes), so ``status``
-    and ``followup`` decide once per shape."""
-
-    state: str
-    last_step: int
-    last_state: str
-    followups_sent: int
-    last_error: str | None
-    bounced: int
-    suppressed: str | None
-    kind: str | None
-    unconfirmed: str | None
-    unanswered: bool   # no reply on record: neither to this thread nor from the address to anything
+def next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followups: int) -> Action:
+    """What should happen next for one contact, and when."""
+    action = _next_action(thread, now, after, max_followups)
+    if thread.unconfirmed and action.reason not in SETTLED:
+        return action._replace(text=f"{action.text}; unconfirmed {UNCONFIRMED_WORDS[thread.unconfirmed]} (no "
+                                    f"Message-ID of ours): `outreach mark {thread.address} "
+                                    f"{CONFIRMING_MARK[thread.unconfirmed]}` to confirm")
+    return action
 
 
-shape_of = itemgetter(*map(ThreadRow._fields.index, Shape._fields[:-1]))  # Shape less `unanswered`, made in C
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The rules' answer for one :class:`Shape`; :meth:`at` finishes it for one contact."""
-
-    action: Action | None           # the answer; None: a follow-up, due ``after`` the last send (or a return date)
-    pending: str | None = None      # for a follow-up: the text when one is drafted, queued or failed, not sent
-    unconfirmed: str | None = None  # a report that named the address only: mentioned beside an open answer
-
-    def at(self, thread: ThreadRow, now: datetime, after: timedelta) -> Action:
-        action = self.action or self._follow_up(thread, now, after)
-        if self.unconfirmed and action.reason not in SETTLED:
-            return action._replace(text=f"{action.text}; unconfirmed {UNCONFIRMED_WORDS[self.unconfirmed]} (no "
-                                        f"Message-ID of ours): `outreach mark {thread.address} "
-                                        f"{CONFIRMING_MARK[self.unconfirmed]}` to confirm")
-        return action
-
-    def _follow_up(self, thread: ThreadRow, now: datetime, after: timedelta) -> Action:
-        """When the follow-up is due: ``after`` the last message left, or the day after an
-        announced return, whichever is later."""
-        last_sent = _time(thread.last_sent_at or thread.sent_at)
-        if last_sent is None:  # a hand-made or edited store: no date to count from, so no follow-up
-            return Action(CHECK, f"sent, but {UNKNOWN_TIME}; no follow-up is planned", reason="no-sent-time")
-        due = last_sent + after
-        back_on, away = parse_day(thread.back_on), None  # away: the return date, when it postpones the follow-up
-        if back_on is not None and (back := start_of_day(back_on + timedelta(days=1))) > due:
-            due, away = back, back_on
-        due_on = local_date(due).isoformat()
-        if now < due:
-            if away is not None:
-                return Action(WAIT, f"waiting: out of office until {away.isoformat()}", due, "out-of-office")
-            return Action(WAIT, f"follow-up due {due_on}", due, "not-yet")
-        if self.pending:
-            return Action(DUE, self.pending, due, "pending")
-        return Action(DUE, f"follow-up due now (since {due_on})", due, "due")
-
-
-@dataclass(frozen=True, slots=True)
-class MayHaveReplied:
-    """The answer when a reply is on record: whether it ends this thread, and the day it names,
-    are the contact's own times (:func:`replied`)."""
-
-    draft: str             # what to say of a follow-up drafted before the answer came
-    otherwise: Decision    # a reply to something else that came before this thread: the rules without it
-
-    def at(self, thread: ThreadRow, now: datetime, after: timedelta) -> Action:
-        answered = replied(thread)
-        if answered is None:
-            return self.otherwise.at(thread, now, after)
-        text = f"none: replied {answered}" if answered != UNKNOWN_TIME else f"none: replied ({answered})"
-        return Action(NONE, text + self.draft, reason="replied")
-
-
-def decide(shape: Shape, max_followups: int) -> Decision | MayHaveReplied:
-    """The rules, on a thread's :class:`Shape`: everything ``next_action`` decides before the
-    contact's own times and address come in."""
-    if shape.suppressed and is_refusal(shape.suppressed):
-        return _stop(shape, f"none: {describe_suppression(shape.suppressed)}", "suppressed")
-    if not shape.unanswered:
-        otherwise = decide(shape._replace(unanswered=True), max_followups)
-        assert isinstance(otherwise, Decision)
-        return MayHaveReplied(_draft_to_delete(shape), otherwise)
-    if shape.bounced == EXPIRED:  # Gmail's "gave up after 2 days": Action failed, Status 4.4.7
-        gave_up = "the receiving server gave up retrying (4.x.x status); the address may be fine"
-        return _stop(shape, f"none: not delivered: {gave_up}", "bounced")
-    if shape.bounced:
-        return _stop(shape, "none: bounced; check the address", "bounced")
-    if shape.suppressed:  # e.g. a hard bounce in another campaign
-        return _stop(shape, f"none: {describe_suppression(shape.suppressed)} (suppressed)", "suppressed")
-    return Decision(_not_timed(shape, max_followups), _pending(shape), shape.unconfirmed)
-
-
-def _draft_to_delete(shape: Shape) -> str:
-    """What a stop says of a follow-up drafted (or queued) before the answer came."""
-    return "; delete the unsent follow-up draft" if shape.last_step > 0 and shape.last_state in ("drafted", "queued") \
-        else ""
-
-
-def _stop(shape: Shape, text: str, reason: str) -> Decision:
-    """Nothing more may be sent to this contact: refused, answered, unreachable."""
-    return Decision(Action(NONE, text + _draft_to_delete(shape), reason=reason), unconfirmed=shape.unconfirmed)
-
-
-def _not_timed(shape: Shape, max_followups: int) -> Action | None:
-    """The answer when it does not hang on a follow-up's timing; None when it does."""
-    if shape.state != "sent":
-        if shape.state in ("drafted", "queued"):
-            return Action(SEND, f"send the {shape.state} message", reason=shape.state)
-        if shape.state == "claimed":
+def _next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followups: int) -> Action:
+    stop = _reason_to_stop(thread)
+    if stop is not None:
+        text, reason = stop
+        if thread.last_step > 0 and thread.last_state in ("drafted", "queued"):
+            text += "; delete the unsent follow-up draft"  # drafted before the answer came
+        return Action(NONE, text, reason=reason)
+    if thread.state != "sent":
+        if thread.state in ("drafted", "queued"):
+            return Action(SEND, f"send the {thread.state} message", reason=thread.state)
+        if thread.state == "claimed":
             return Action(SEND, "being sent, or an interrupted send: run send again", reason="queued")
-        if shape.state in IN_DOUBT:
+        if thread.state in IN_DOUBT:
             return Action(CHECK, "check your Sent folder: whether it left is unknown", reason="uncertain")
-        error = f" ({shape.last_error})" if shape.last_error else ""
+        error = f" ({thread.last_error})" if thread.last_error else ""
         return Action(RETRY, f"sending failed: fix it and send again{error}", reason="failed")
-    if shape.kind == "thank-you":
+    if thread.kind == "thank-you":
         return Action(NONE, "none: a thank-you note is not followed up", reason="thank-you")
-    if shape.last_step > 0 and shape.last_state != "sent" and shape.last_state in IN_DOUBT:
+    pending = thread.last_step > 0 and thread.last_state != "sent"
+    if pending and thread.last_state in IN_DOUBT:
         return Action(CHECK, "check your Sent folder: whether the follow-up left is unknown", reason="uncertain")
-    if shape.followups_sent >= max_followups:
-        times = "once" if shape.followups_sent == 1 else f"{shape.followups_sent} times"
-        return Action(NONE, f"none: followed up {times}, no reply yet" if shape.followups_sent
+    if thread.followups_sent >= max_followups:
+        times = "once" if thread.followups_sent == 1 else f"{thread.followups_sent} times"
+        return Action(NONE, f"none: followed up {times}, no reply yet" if thread.followups_sent
                       else "none: follow-ups are off", reason="enough")
+    last_sent = _time(thread.last_sent_at or thread.sent_at)
+    if last_sent is None:  # a hand-made or edited store: no date to count from, so no follow-up
+        return Action(CHECK, f"sent, but {UNKNOWN_TIME}; no follow-up is planned", reason="no-sent-time")
+    due = last_sent + after
+    back_on, away = parse_day(thread.back_on), None  # away: the return date, when it postpones the follow-up
+    if back_on is not None and (back := start_of_day(back_on + timedelta(days=1))) > due:
+        due, away = back, back_on
+    due_on = local_date(due).isoformat()
+    if now < due:
+        if away is not None:
+            return Action(WAIT, f"waiting: out of office until {away.isoformat()}", due, "out-of-office")
+        return Action(WAIT, f"follow-up due {due_on}", due, "not-yet")
+    if pending:
+        what = {"drafted": "follow-up drafted, not sent", "queued": "follow-up queued, not sent",
+                "failed": "follow-up failed to send; run followup again"}.get(
+                    thread.last_state, f"follow-up {thread.last_state}, not sent")
+        return Action(DUE, what, due, "pending")
+    return Action(DUE, f"follow-up due now (since {due_on})", due, "due")
+
+
+def _reason_to_stop(thread: ThreadRow) -> tuple[str, str] | None:
+    """(text, reason) when nothing more may be sent to this contact: refused, answered, unreachable."""
+    if thread.suppressed and is_refusal(thread.suppressed):
+        return f"none: {describe_suppression(thread.suppressed)}", "suppressed"
+    answered = replied(thread)
+    if answered:
+        return f"none: replied {answered}" if answered != UNKNOWN_TIME else f"none: replied ({answered})", "replied"
+    if thread.bounced == EXPIRED:  # Gmail's "gave up after 2 days": Action failed, Status 4.4.7
+        gave_up = "the receiving server gave up retrying (4.x.x status); the address may be fine"
+        return f"none: not delivered: {gave_up}", "bounced"
+    if thread.bounced:
+        return "none: bounced; check the address", "bounced"
+    if thread.suppressed:  # e.g. a hard bounce in another campaign
+        return f"none: {describe_suppression(thread.suppressed)} (suppressed)", "suppressed"
     return None
-
-
-def _pending(shape: Shape) -> str | None:
-    """What a follow-up due now says when one is written and not sent."""
-    if shape.last_step == 0 or shape.last_state == "sent":
-        return None
-    return {"drafted": "follow-up drafted, not sent", "queued": "follow-up queued, not sent",
-            "failed": "follow-up failed to send; run followup again"}.get(
-                shape.last_state, f"follow-up {shape.last_state}, not sent")
-
-
-class Decisions(dict[tuple, "Decision | MayHaveReplied"]):
-    """:func:`decide` once per shape met: ``status`` and ``followup`` read up to 100,000 threads
-    that share a few dozen shapes. Keyed by plain tuples made in C, not :class:`Shape` objects."""
-
-    def __init__(self, max_followups: int) -> None:
-        super().__init__()
-        self.max_followups = max_followups
-
-    def at(self, thread: ThreadRow, now: datetime, after: timedelta) -> Action:
-        """:func:`next_action` of ``thread``."""
-        return self[shape_of(thread), thread.first_reply_at is None and thread.last_reply_any is None].at(
-            thread, now, after)
-
-    def __missing__(self, key: tuple) -> Decision | MayHaveReplied:
-        fields, unanswered = key
-        decision = self[key] = decide(Shape._make((*fields, unanswered)), self.max_followups)
-        return decision
 
 
 def _time(text: str | None) -> datetime | None:
@@ -267,9 +180,8 @@ class Selection:
 
 def select(threads: Iterable[ThreadRow], now: datetime, after: timedelta, max_followups: int) -> Selection:
     selection = Selection()
-    decisions = Decisions(max_followups)
     for thread in threads:
-        action = decisions.at(thread, now, after)
+        action = next_action(thread, now, after, max_followups)
         if action.kind == DUE:
             selection.due.append(thread)
             continue
@@ -297,9 +209,8 @@ class StatusRow(NamedTuple):
 def status_rows(threads: Iterable[ThreadRow], now: datetime, after: timedelta, max_followups: int):
     """Each contact's state, last event and next action, for ``outreach status``."""
     row = tuple.__new__  # StatusRow's own __new__ is a Python function: one call fewer for each of 100,000
-    decisions = Decisions(max_followups)
     for t in threads:
-        action = decisions.at(t, now, after)
+        action = next_action(t, now, after, max_followups)
         state = t.state if t.last_step == 0 else f"follow-up {t.last_step} {t.last_state}"
         event = ""
         if t.last_event:
