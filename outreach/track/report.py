@@ -111,8 +111,13 @@ class CampaignReport:
 
     @cached_property
     def comparison(self) -> Comparison | None:
-        """Computed once: the text, JSON and HTML renderings each show it."""
+        """Computed once: the text and HTML renderings both show its verdict."""
         return compare(self.groups) if len(self.groups) > 1 else None
+
+    @cached_property
+    def comparison_of_every_pair(self) -> Comparison | None:
+        """The JSON report's: it lists every pair's p-value, so each is walked at once."""
+        return compare(self.groups, every_pair=True) if len(self.groups) > 1 else None
 
 
 @dataclass
@@ -268,7 +273,7 @@ def _adjusted(table: tuple[int, int, int, int], count: int) -> float:
     return min(1.0, fisher_exact(*table) * count)
 
 
-def compare(groups: dict[str, Counts]) -> Comparison | None:
+def compare(groups: dict[str, Counts], *, every_pair: bool = False) -> Comparison | None:
     """Do the groups' reply rates differ by more than chance? Fisher's exact test on each pair.
 
     Samples here are 10-50 contacts, where normal approximations and "do the intervals
@@ -278,7 +283,8 @@ def compare(groups: dict[str, Counts]) -> Comparison | None:
 
     The verdict needs an exact p-value only for the pairs it names and for the smallest one;
     every other pair is settled by :func:`fisher_floor` (``--by institution``: 780 pairs a
-    campaign, a few dozen walked).
+    campaign, a few dozen walked). With ``every_pair`` (the caller will read every p-value),
+    each pair is walked at once and is its own floor: the same verdict, without the floors' cost.
     """
     rated = {name: c for name, c in groups.items() if c.delivered}
     if len(rated) < 2:
@@ -288,7 +294,8 @@ def compare(groups: dict[str, Counts]) -> Comparison | None:
                             rated[low].replied, rated[low].delivered - rated[low].replied)
               for i, high in enumerate(names) for low in names[i + 1:]}
     count = len(tables)
-    floors = {pair: min(1.0, fisher_floor(*table) * count) for pair, table in tables.items()}
+    floors = {pair: _adjusted(table, count) if every_pair else min(1.0, fisher_floor(*table) * count)
+              for pair, table in tables.items()}
     separated = [pair for pair, table in tables.items()
                  if floors[pair] < SIGNIFICANCE and _adjusted(table, count) < SIGNIFICANCE]
     small = [n for n in names if rated[n].delivered < SMALL_SAMPLE]
@@ -413,7 +420,7 @@ def _scale(counts) -> float:
 def as_json(report: Report) -> dict:
     campaigns = []
     for section in report.campaigns:
-        comparison = section.comparison
+        comparison = section.comparison_of_every_pair
         campaigns.append({
             "campaign": section.campaign,
             "totals": section.total.as_dict(),
