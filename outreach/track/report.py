@@ -259,8 +259,8 @@ class Comparison:
     text: str
     separated: list[tuple[str, str]]          # pairs that differ beyond noise (higher, lower)
     small: list[str]                          # groups with fewer than SMALL_SAMPLE delivered
-    tables: dict[tuple[str, str], tuple[int, int, int, int]] = field(default_factory=dict)  # (higher, lower) ->
-                                              # replied and not, of each: every pair, in the order shown
+    # every pair, in the order shown: (higher, lower) -> (replied, not replied) of each
+    tables: dict[tuple[str, str], tuple[int, int, int, int]] = field(default_factory=dict)
 
     @cached_property
     def pairs(self) -> list[tuple[str, str, float]]:
