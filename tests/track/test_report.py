@@ -12,8 +12,24 @@ from itertools import pairwise
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from outreach.track.report import CSS, MAX_STEPS, NARROW, SPREAD, Counts, compare, count_ticks, fisher_exact, wilson
+from outreach.track.report import (
+    CSS,
+    FLOOR_LIMIT,
+    MAX_STEPS,
+    NARROW,
+    SIGNIFICANCE,
+    SPREAD,
+    Counts,
+    _p,
+    compare,
+    count_ticks,
+    fisher_exact,
+    fisher_floor,
+    wilson,
+)
 from outreach.store import Store
 from tests.seed import add_event, add_message
 
@@ -191,6 +207,50 @@ SCIPY = {(3, 22, 11, 12): 0.010334540137463107, (0, 10, 0, 7): 1.0, (5, 0, 0, 5)
 def test_fisher_exact_matches_the_exact_oracle_and_scipy(table):
     assert exact_fisher(*table) == pytest.approx(SCIPY[table], rel=1e-12)   # the oracle reads as SciPy does
     assert fisher_exact(*table) == pytest.approx(float(exact_fisher(*table)), rel=1e-9)
+
+
+TABLES = st.tuples(st.integers(0, 80), st.integers(0, 700), st.integers(0, 80), st.integers(0, 700))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(TABLES)
+def test_the_floor_never_exceeds_the_p_value(table):
+    """compare() leaves a pair's exact p-value out when the floor shows it is within noise: sound
+    only if the floor is never above the p-value (the walk's own rounding included)."""
+    floor = fisher_floor(*table)
+    assert 0.0 <= floor <= fisher_exact(*table)
+    if sum(table) <= FLOOR_LIMIT:
+        assert floor > 0.0 or fisher_exact(*table) < 1e-300  # the floor is a real bound, not a give-up
+
+
+def _group(replied_delivered):
+    replied, delivered = replied_delivered
+    return Counts(delivered=delivered, replied=min(replied, delivered), sent=delivered, planned=delivered)
+
+
+GROUPS = st.dictionaries(st.text("abcdefgh", min_size=1, max_size=3),
+                         st.tuples(st.integers(0, 60), st.integers(0, 300)).map(_group), min_size=2, max_size=14)
+
+
+@settings(max_examples=400, deadline=None)
+@given(GROUPS)
+def test_the_verdict_is_what_every_exact_p_value_says(groups):
+    """The verdict walks Fisher's test only for the pairs it names and for the smallest one; it
+    must read exactly as the p-values of every pair (computed in full, as the JSON shows them) do."""
+    verdict = compare(groups)
+    if verdict is None:
+        assert sum(1 for c in groups.values() if c.delivered) < 2
+        return
+    assert compare(groups, every_pair=True) == verdict  # the JSON report's way: every pair walked at once
+    pairs = verdict.pairs
+    assert [(h, lo) for h, lo, _ in pairs] == list(verdict.tables)
+    assert verdict.separated == [(h, lo) for h, lo, p in pairs if p < SIGNIFICANCE]
+    assert verdict.within_noise == (not verdict.separated)
+    if verdict.within_noise:
+        assert f"{_p(min(p for _, _, p in pairs))}); these samples cannot tell" in verdict.text
+    else:
+        shown = [p for _, _, p in pairs if p < SIGNIFICANCE][:3]
+        assert re.findall(r"\((p [<=] [0-9.]+)\)", verdict.text)[:len(shown)] == [_p(p) for p in shown]
 
 
 def test_text_table(store, invoke):
