@@ -115,7 +115,7 @@ class EmlFolder:
         return path
 
     def put(self, key: str, raw: bytes, message_id: str, *, replace: bool) -> bool:
-        path = Path(self.where(key))
+        path = self.where(key)
         if replace and same_but_date(path, raw):
             return False
         write_atomically(path, raw)
@@ -128,7 +128,7 @@ class EmlFolder:
 DATE_LINE = re.compile(rb"Date: [\x20-\x7e]*\r\n")
 
 
-def same_but_date(path: Path, raw: bytes) -> bool:
+def same_but_date(path: str | os.PathLike[str], raw: bytes) -> bool:
     """The file at ``path`` holds the message ``raw`` but for the text of its Date line."""
     try:
         with open(path, "rb", buffering=0) as f:  # one read of the whole file, no buffer object
