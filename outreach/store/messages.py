@@ -49,6 +49,12 @@ class Outgoing:
         return values
 
 
+# What a refresh writes again: not the key it finds the row by (setting a column, even to its value,
+# rewrites the indexes over it), nor the Message-ID the row keeps; the draft's path only if one is new.
+REFRESHED = tuple(name for name in Outgoing.__dataclass_fields__
+                  if name not in ("campaign", "address", "step", "message_id", "draft_path"))
+
+
 @dataclass(frozen=True)
 class MessageRow:
     campaign: str
@@ -163,16 +169,15 @@ class Messages(Connection):
             if key not in states:
                 made.append((*content.values(), rule.target, now, now))
             else:
-                path = content.pop("draft_path")  # a row keeps its identity, and its draft if none is new
-                del content["message_id"]
-                refreshed.append((*content.values(), rule.target, now, path, *key))
+                values = [content[name] for name in REFRESHED]
+                refreshed.append((*values, rule.target, now, content["draft_path"], *key))
             states[key] = rule.target
         if made:
             columns = [*Outgoing.__dataclass_fields__, "state", "created_at", "updated_at"]
             self.db.executemany(f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                                 made)
         if refreshed:
-            sets = [f"{name}=?" for name in Outgoing.__dataclass_fields__ if name not in ("message_id", "draft_path")]
+            sets = [f"{name}=?" for name in REFRESHED]
             self.db.executemany(f"UPDATE messages SET {', '.join(sets)}, state=?, error=NULL, updated_at=?, "
                                 "draft_path=COALESCE(?, draft_path) WHERE campaign=? AND address=? AND step=?",
                                 refreshed)
