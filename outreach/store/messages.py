@@ -19,6 +19,9 @@ from outreach.errors import UserError
 from outreach.store.connection import BATCH, Connection, utcnow
 from outreach.store.states import CLAIMED, DRAFTED, IN_DOUBT, MOVES, QUEUED, SENDING, SENT, WRITTEN, StateError
 
+# json.dumps(..., ensure_ascii=False), its encoder made once: dumps makes one a call when given options
+_as_written = json.JSONEncoder(ensure_ascii=False).encode
+
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -42,10 +45,10 @@ class Outgoing:
     commitment: str | None = None
 
     def columns(self) -> dict:
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values = dict(self.__dict__)  # the fields in their order, as __init__ set them: no getattr a field
         values["address"] = address_key(self.address)
         values["recipients"] = json.dumps([address_key(r) for r in self.recipients])
-        values["contact"] = json.dumps(self.contact, ensure_ascii=False)
+        values["contact"] = _as_written(self.contact)
         return values
 
 
