@@ -52,6 +52,7 @@ from outreach.track.history import Past, history
 COMMIT_EVERY = 200  # rows recorded per transaction before their files are written: fsyncs are not cheap
 HELD_ROWS = 20_000  # rows kept from the check pass to be written (about 3 KB each); a longer sheet is rendered again
 DRAFTS = "drafts"   # the workspace's folder for .eml drafts when --out names none
+KEPT_PATHS = 4 * COMMIT_EVERY  # .eml paths an EmlFolder remembers: a batch's, not a million rows'
 MAX_NAME_BYTES = 255  # a file or folder name on ext4, APFS, NTFS and most other file systems
 SHORTENED_HEAD_BYTES = 100  # what a name too long for that keeps of its start
 
@@ -105,12 +106,14 @@ class EmlFolder:
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self._folder = str(out_dir)
-        self._paths: dict[str, str] = {}  # key -> path: a draft's path is asked for when recorded and when written
+        self._paths: dict[str, str] = {}  # key -> path of the batch being written: asked for when recorded and written
         out_dir.mkdir(parents=True, exist_ok=True)
 
     def where(self, key: str) -> str:
         path = self._paths.get(key)
         if path is None:  # str(out_dir / name), without a Path a row
+            if len(self._paths) >= KEPT_PATHS:
+                self._paths.clear()
             path = self._paths[key] = os.path.join(self._folder, eml_name(key))
         return path
 
