@@ -17,6 +17,12 @@ What it measures
     The sheet and template are bench/render.py's 7-field ones (``bench/.data/contacts_N.csv``).
     Runs are interleaved (check, draft, re-draft, check, ...); medians of ``--runs`` are shown.
 
+    Nothing is deleted until the end: each run drafts into a workspace of its own and the floor's
+    files stay until all is measured. On a file system without a journal (ext4 as the development
+    machine has it), creating a file steps over every inode deleted near it in the last minute or
+    more (the kernel's ``recently_deleted``), so a draft run right after this script deleted the
+    previous run's 10,000 files paid 2-4 s of kernel time for that deletion, not for its own work.
+
 Targets (issue 19): draft at most 2x check by CPU; a re-draft of unchanged rows rewrites no file.
 
 How to run (from the repository root)::
@@ -52,7 +58,6 @@ class Workspace:
 
     def __init__(self, name: str):
         self.folder = WORK / name
-        shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir(parents=True)
         (self.folder / ".env").write_text(f"OUTREACH_FROM={SENDER}\n", encoding="utf-8")
 
@@ -89,7 +94,8 @@ def with_one_note_changed(contacts: Path, out: Path) -> None:
 
 
 def file_floor(sizes: list[int]) -> Run:
-    """Writing files of ``sizes`` as draft does (a temporary file, then a rename), in this process."""
+    """Writing files of ``sizes`` as draft does (a temporary file, then a rename), in this process;
+    they are left for the end (see the module's text)."""
     folder = Path(tempfile.mkdtemp(dir=WORK, prefix="floor-"))
     data = [b"x" * size for size in sizes]
     os.sync()
@@ -100,7 +106,6 @@ def file_floor(sizes: list[int]) -> Run:
             f.write(payload)
         os.replace(tmp, folder / f"{number}.eml")
     after, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - wall
-    shutil.rmtree(folder)
     user = after.ru_utime - before.ru_utime
     return Run(wall, user + after.ru_stime - before.ru_stime, 0, 0, user)
 
@@ -118,11 +123,12 @@ def main(count: int, runs: int) -> None:
     contacts = FULL.contacts(count)
     template = FULL.outreach
     checks, drafts, redrafts, rewrites, floors = [], [], [], [], []
+    shutil.rmtree(WORK, ignore_errors=True)  # what a run that was stopped left
     checker = Workspace("check")
     checker.run("check", str(template), str(contacts))  # warm-up: bytecode, page cache
-    for _ in range(runs):
+    for number in range(runs):
         checks.append(checker.run("check", str(template), str(contacts)))
-        ws = Workspace("draft")
+        ws = Workspace(f"draft-{number}")
         drafts.append(ws.run("draft", str(template), str(contacts), "--yes"))
         written = ws.drafts()
         if len(written) != count:

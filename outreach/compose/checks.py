@@ -108,12 +108,21 @@ _TRIGGERS = tuple(sorted({t for p in COMMITMENT_PHRASES + RANK_QUESTIONS for t i
 
 
 def scan(draft: Draft) -> Scanned:
+    """The draft's subject and body searched, once a draft (kept on it for as long as they are
+    the same text): the checks search them, and `draft` asks again for the commitment it records."""
     text = f"{draft.subject}\n{draft.text}"
+    kept = draft.scanned
+    if kept is not None and kept.text == text:
+        found: Scanned = kept
+        return found
     folded = text.casefold()
     if not any(map(folded.__contains__, _TRIGGERS)):  # a search each beats one regex for all
-        return Scanned(text, [], [])
-    return Scanned(text, list(find_phrases(COMMITMENT_PHRASES, text, folded)),
-                   list(find_phrases(RANK_QUESTIONS, text, folded)))
+        found = Scanned(text, [], [])
+    else:
+        found = Scanned(text, list(find_phrases(COMMITMENT_PHRASES, text, folded)),
+                        list(find_phrases(RANK_QUESTIONS, text, folded)))
+    draft.scanned = found
+    return found
 
 
 # Who the message is to, for the rules about programs: the first of these columns that is filled.

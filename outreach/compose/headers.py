@@ -319,11 +319,23 @@ def _address_lists(draft, sender: Address) -> list[tuple[str, list[Address]]]:
 
 def user_headers(draft, sender: Address) -> list[Written]:
     """From, To, Cc, Bcc, Reply-To and Subject of a ``Draft``, in that order (To always)."""
-    written = [_sender_header(sender), address_list("To", draft.to)]
+    return [_sender_header(sender), *_recipients_and_subject(draft)]
+
+
+def _recipients_and_subject(draft) -> list[Written]:
+    """To, Cc, Bcc, Reply-To and Subject, written once a draft: the check pass writes them to
+    prove them, and ``draft`` writes the message with them. They are kept on the draft with the
+    values they were written from, and written again if those values are not the draft's now."""
+    values = (tuple(draft.to), tuple(draft.cc), tuple(draft.bcc), tuple(draft.reply_to), draft.subject)
+    if draft.written is not None and draft.written[0] == values:
+        kept: list[Written] = draft.written[1]
+        return kept
+    written = [address_list("To", draft.to)]
     for name, addresses in (("Cc", draft.cc), ("Bcc", draft.bcc), ("Reply-To", draft.reply_to)):
         if addresses:
             written.append(address_list(name, addresses))
     written.append(unstructured("Subject", draft.subject))
+    draft.written = (values, written)
     return written
 
 

@@ -61,6 +61,12 @@ class Draft:
     text: str = ""
     markdown: bool = False
     kind: str = "outreach"
+    # The headers outreach.compose.headers wrote from these recipients and subject (the values, then
+    # the headers): the check pass writes them to prove them, and draft writes the same lines.
+    written: tuple[tuple, list] | None = field(default=None, repr=False, compare=False)
+    # Its subject and body as searched for the NRMP phrases (outreach.compose.checks.scan): by the
+    # checks, then for the commitment the store records with the message.
+    scanned: Any = field(default=None, repr=False, compare=False)
 
     @property
     def recipients(self) -> list[str]:

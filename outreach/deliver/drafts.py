@@ -52,6 +52,7 @@ from outreach.track.history import Past, history
 COMMIT_EVERY = 200  # rows recorded per transaction before their files are written: fsyncs are not cheap
 HELD_ROWS = 20_000  # rows kept from the check pass to be written (about 3 KB each); a longer sheet is rendered again
 DRAFTS = "drafts"   # the workspace's folder for .eml drafts when --out names none
+KEPT_PATHS = 4 * COMMIT_EVERY  # .eml paths an EmlFolder remembers: a batch's, not a million rows'
 MAX_NAME_BYTES = 255  # a file or folder name on ext4, APFS, NTFS and most other file systems
 SHORTENED_HEAD_BYTES = 100  # what a name too long for that keeps of its start
 
@@ -105,13 +106,19 @@ class EmlFolder:
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
         self._folder = str(out_dir)
+        self._paths: dict[str, str] = {}  # key -> path of the batch being written: asked for when recorded and written
         out_dir.mkdir(parents=True, exist_ok=True)
 
     def where(self, key: str) -> str:
-        return os.path.join(self._folder, eml_name(key))  # str(out_dir / name), without a Path a row
+        path = self._paths.get(key)
+        if path is None:  # str(out_dir / name), without a Path a row
+            if len(self._paths) >= KEPT_PATHS:
+                self._paths.clear()
+            path = self._paths[key] = os.path.join(self._folder, eml_name(key))
+        return path
 
     def put(self, key: str, raw: bytes, message_id: str, *, replace: bool) -> bool:
-        path = Path(self.where(key))
+        path = self.where(key)
         if replace and same_but_date(path, raw):
             return False
         write_atomically(path, raw)
@@ -124,10 +131,11 @@ class EmlFolder:
 DATE_LINE = re.compile(rb"Date: [\x20-\x7e]*\r\n")
 
 
-def same_but_date(path: Path, raw: bytes) -> bool:
+def same_but_date(path: str | os.PathLike[str], raw: bytes) -> bool:
     """The file at ``path`` holds the message ``raw`` but for the text of its Date line."""
     try:
-        old = path.read_bytes()
+        with open(path, "rb", buffering=0) as f:  # one read of the whole file, no buffer object
+            old = f.readall()
     except OSError:
         return False
     if old == raw:
@@ -288,14 +296,17 @@ def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, tar
 
     def flush() -> None:
         nonlocal unchanged
-        moved = [(item.outgoing.message_id, earlier) for item in batch
-                 if (earlier := store.draft_of(item.outgoing.message_id)) not in (None, item.outgoing.draft_path)]
+        earlier = store.drafts_of([item.outgoing.message_id for item in batch])
+        moved = [(item.outgoing.message_id, was) for item in batch
+                 if (was := earlier.get(item.outgoing.message_id)) not in (None, item.outgoing.draft_path)]
         if moved:
             remove(moved)
         with store.transaction():  # a row that moved meanwhile (sent by hand, found by sync) is not drafted over
-            recorded = [item for item in batch if store.record("draft", item.outgoing)]
+            done = store.record_all("draft", [item.outgoing for item in batch])
         now = datetime.now().astimezone()  # the Date of the batch's drafts, all written within moments
-        for item in recorded:
+        for item, recorded in zip(batch, done, strict=True):
+            if not recorded:
+                continue
             message_id = item.outgoing.message_id
             raw = message_bytes(item.draft, sender, message_id, now,
                                 in_reply_to=item.in_reply_to, references=item.references, unsent=target.unsent)

@@ -10,6 +10,8 @@ from outreach.clock import iso
 from outreach.errors import UserError
 from outreach.store.schema import MIGRATIONS, check_schema, configure, create, refuse_empty, statements, trouble
 
+BATCH = 500  # addresses or keys per query: well under SQLite's limit on bound parameters
+
 
 def utcnow() -> str:
     return iso(datetime.now(UTC))

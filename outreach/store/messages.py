@@ -16,8 +16,11 @@ from typing import Any
 
 from outreach.addresses import address_key
 from outreach.errors import UserError
-from outreach.store.connection import Connection, utcnow
+from outreach.store.connection import BATCH, Connection, utcnow
 from outreach.store.states import CLAIMED, DRAFTED, IN_DOUBT, MOVES, QUEUED, SENDING, SENT, WRITTEN, StateError
+
+# json.dumps(..., ensure_ascii=False), its encoder made once: dumps makes one a call when given options
+_as_written = json.JSONEncoder(ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,17 @@ class Outgoing:
     commitment: str | None = None
 
     def columns(self) -> dict:
-        values = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        values = dict(self.__dict__)  # the fields in their order, as __init__ set them: no getattr a field
         values["address"] = address_key(self.address)
         values["recipients"] = json.dumps([address_key(r) for r in self.recipients])
-        values["contact"] = json.dumps(self.contact, ensure_ascii=False)
+        values["contact"] = _as_written(self.contact)
         return values
+
+
+# What a refresh writes again: not the key it finds the row by (setting a column, even to its value,
+# rewrites the indexes over it), nor the Message-ID the row keeps; the draft's path only if one is new.
+REFRESHED = tuple(name for name in Outgoing.__dataclass_fields__
+                  if name not in ("campaign", "address", "step", "message_id", "draft_path"))
 
 
 @dataclass(frozen=True)
@@ -139,28 +148,56 @@ class Messages(Connection):
         """Write a message's row (its content, and the state ``move`` leads to): a new row, or the
         refresh of one in a state the move starts from, keeping its Message-ID. False when the
         row is in another state (it was sent, or is being sent): nothing changed."""
+        return self.record_all(move, [message])[0]
+
+    def record_all(self, move: str, messages: list[Outgoing]) -> list[bool]:
+        """:meth:`record` for each of ``messages``, in the caller's transaction: their rows' states
+        read in one query, then one ``INSERT`` for the new rows and one ``UPDATE`` for the refreshed
+        (``draft`` records a few hundred rows a transaction: a statement each was most of its store
+        time). A message whose key comes twice is recorded twice, the second a refresh."""
         rule = MOVES[move]
         if rule.target not in (DRAFTED, QUEUED):
             raise ValueError(f"{move} does not write a message")
         now = utcnow()
-        content = message.columns()
-        refreshed = {**content, "state": rule.target, "error": None, "updated_at": now}
-        del refreshed["message_id"], refreshed["draft_path"]  # a row keeps its identity, and its draft if none is new
-        sources = [state for state in rule.sources if state is not None]
-        marks = ",".join("?" * len(sources))
-        sets = ", ".join(f"{column}=?" for column in refreshed) + ", draft_path=COALESCE(?, draft_path)"
-        where = f"campaign=? AND address=? AND step=? AND state IN ({marks})"
-        key = (message.campaign, message.address, message.step)
-        if None in rule.sources:  # a new row may be made
-            row = {**content, "state": rule.target, "created_at": now, "updated_at": now}
-            cursor = self.db.execute(
-                f"INSERT INTO messages ({', '.join(row)}) VALUES ({', '.join('?' * len(row))}) "
-                f"ON CONFLICT (campaign, address, step) DO NOTHING", tuple(row.values()))
-            if cursor.rowcount == 1:
-                return True
-        cursor = self.db.execute(f"UPDATE messages SET {sets} WHERE {where}",
-                                 (*refreshed.values(), message.draft_path, *key, *sources))
-        return cursor.rowcount == 1
+        states = self._states_of_keys({(m.campaign, address_key(m.address), m.step) for m in messages})
+        made, refreshed, recorded = [], [], []
+        for message in messages:
+            content = message.columns()
+            key = (message.campaign, content["address"], message.step)
+            state = states.get(key)
+            moves = state in rule.sources if key in states else None in rule.sources
+            recorded.append(moves)
+            if not moves:
+                continue
+            if key not in states:
+                made.append((*content.values(), rule.target, now, now))
+            else:
+                values = [content[name] for name in REFRESHED]
+                refreshed.append((*values, rule.target, now, content["draft_path"], *key))
+            states[key] = rule.target
+        if made:
+            columns = [*Outgoing.__dataclass_fields__, "state", "created_at", "updated_at"]
+            self.db.executemany(f"INSERT INTO messages ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                                made)
+        if refreshed:
+            sets = [f"{name}=?" for name in REFRESHED]
+            self.db.executemany(f"UPDATE messages SET {', '.join(sets)}, state=?, error=NULL, updated_at=?, "
+                                "draft_path=COALESCE(?, draft_path) WHERE campaign=? AND address=? AND step=?",
+                                refreshed)
+        return recorded
+
+    def _states_of_keys(self, keys: set[tuple[str, str, int]]) -> dict[tuple[str, str, int], str]:
+        """(campaign, address, step) -> state, of the rows that exist among ``keys``."""
+        found: dict[tuple[str, str, int], str] = {}
+        ordered = list(keys)
+        for start in range(0, len(ordered), BATCH):
+            batch = ordered[start:start + BATCH]
+            values = ", ".join(["(?, ?, ?)"] * len(batch))
+            rows = self.db.execute(f"SELECT m.campaign, m.address, m.step, m.state FROM (VALUES {values}) AS k "
+                                   "JOIN messages m ON m.campaign = k.column1 AND m.address = k.column2 "
+                                   "AND m.step = k.column3", [part for key in batch for part in key])
+            found.update(((campaign, address, step), state) for campaign, address, step, state in rows)
+        return found
 
     def commitments(self, campaign: str | None = None) -> list[tuple[dict[str, str], str | None, str, str]]:
         """(contact, phrase, state, day) of every message drafted or sent with a ranking-commitment
@@ -199,10 +236,14 @@ class Messages(Connection):
         """The message's draft was removed (it was sent): nothing points at it any more."""
         self.db.execute("UPDATE messages SET draft_path=NULL WHERE message_id=?", (message_id,))
 
-    def draft_of(self, message_id: str) -> str | None:
-        """Where the message's draft is, as recorded (None: it has none, or no row)."""
-        row = self.db.execute("SELECT draft_path FROM messages WHERE message_id=?", (message_id,)).fetchone()
-        return row[0] if row else None
+    def drafts_of(self, message_ids: list[str]) -> dict[str, str]:
+        """Where each message's draft is, as recorded: Message-ID -> draft path, for those that have one."""
+        found: dict[str, str] = {}
+        for start in range(0, len(message_ids), BATCH):
+            batch = message_ids[start:start + BATCH]
+            found.update(self.db.execute(f"SELECT message_id, draft_path FROM messages WHERE draft_path IS NOT NULL "
+                                         f"AND message_id IN ({','.join('?' * len(batch))})", batch).fetchall())
+        return found
 
     def sent_with_drafts(self) -> list[tuple[str, str]]:
         """(message_id, draft_path) of sent messages whose draft was never removed: a run that died

@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from outreach.addresses import address_key
+from outreach.store.connection import BATCH
 from outreach.store.events import Events
 from outreach.store.outcomes import SUPPRESS_KINDS
-
-BATCH = 500  # addresses per query: well under SQLite's limit on bound parameters
 
 
 @dataclass(frozen=True)
