@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -76,7 +77,11 @@ SLACK = timedelta(days=2)
 # A message whose creation time the store cannot read (a hand-edited row) counts as written long
 # ago: any mail may answer it, and none is skipped as older than it.
 LONG_AGO = datetime.fromtimestamp(0, UTC)
-CHUNK = 500  # UIDs per FETCH: one round trip, a bounded response, a commit and a progress step
+CHUNK = 500  # UIDs per FETCH: one round trip, a bounded response and a progress step
+# The chunks read are recorded together, in one transaction, about once a second (each commit
+# waits for the disk twice), or sooner when the bodies they hold pass HELD bytes.
+COMMIT_EVERY = 1.0
+HELD = 16 * 1024 * 1024
 
 
 # ------------------------------------------------------------------------------------ index
@@ -646,19 +651,19 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
     matched_before = len(report.events)
     progress.start(f"reading {folder}", len(uids))
     chunks = [uids[start:start + CHUNK] for start in range(0, len(uids), CHUNK)]
-    for chunk, fetched, decisions, bodies in _read_ahead(session, chunks, folder, index, report):
-        with store.transaction():
-            for uid in chunk:
-                if uid not in decisions:
-                    continue  # skipped, expunged since the search, or its headers were unreadable
-                decision, headers = decisions[uid]
-                where = f"{folder} uid {uid}"
-                with one_message(report, index, where, {"folder": folder, "uid": uid}, store) as seen:
-                    seen["headers"] = headers
-                    msg = parse_message(bodies[uid]) if decision == FULL and uid in bodies else headers
-                    recorder.handle(msg, where, fetched[uid].arrived, draft=fetched[uid].draft)
-            store.save_sync_position(session.key, folder, uidvalidity, chunk[-1])
-        progress.advance(len(chunk))
+    held: list[ReadChunk] = []  # read, not recorded yet
+    due = time.monotonic() + COMMIT_EVERY
+    try:
+        for read in _read_ahead(session, chunks, folder, index, report):
+            held.append(read)
+            progress.advance(len(read[0]))
+            if time.monotonic() >= due or sum(len(body) for *_, bodies in held for body in bodies.values()) > HELD:
+                batch, held = held, []
+                _record_chunks(store, session.key, folder, uidvalidity, recorder, index, report, batch)
+                due = time.monotonic() + COMMIT_EVERY
+    finally:  # what was read is recorded before a lost connection (or anything else) is reported
+        if held:
+            _record_chunks(store, session.key, folder, uidvalidity, recorder, index, report, held)
     progress.finish()
     top = max([last, *uids, (uidnext - 1) if uidnext else 0])
     with store.transaction():
@@ -668,10 +673,28 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
 
 
 Decisions = dict[int, tuple[str, Message]]  # uid -> FULL or HEADERS, and the headers
+ReadChunk = tuple[list[int], dict, Decisions, dict[int, bytes]]  # UIDs, headers, decisions, bodies
 
 
-def _read_ahead(session, chunks: list[list[int]], folder: str, index: Index,
-                report: Report) -> Iterator[tuple[list[int], dict, Decisions, dict[int, bytes]]]:
+def _record_chunks(store: Store, account: str, folder: str, uidvalidity: int, recorder: Recorder, index: Index,
+                   report: Report, chunks: list[ReadChunk]) -> None:
+    """Record the messages of ``chunks`` that screening kept, and the position after the last
+    chunk, in one transaction."""
+    with store.transaction():
+        for chunk, fetched, decisions, bodies in chunks:
+            for uid in chunk:
+                if uid not in decisions:
+                    continue  # skipped, expunged since the search, or its headers were unreadable
+                decision, headers = decisions[uid]
+                where = f"{folder} uid {uid}"
+                with one_message(report, index, where, {"folder": folder, "uid": uid}, store) as seen:
+                    seen["headers"] = headers
+                    msg = parse_message(bodies[uid]) if decision == FULL and uid in bodies else headers
+                    recorder.handle(msg, where, fetched[uid].arrived, draft=fetched[uid].draft)
+        store.save_sync_position(account, folder, uidvalidity, chunks[-1][0][-1])
+
+
+def _read_ahead(session, chunks: list[list[int]], folder: str, index: Index, report: Report) -> Iterator[ReadChunk]:
     """Each chunk with its headers, what screening decided and the bodies it needs; the next
     chunk's headers are asked for before this one is screened and recorded.
 

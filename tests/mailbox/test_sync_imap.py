@@ -284,12 +284,15 @@ def test_a_draft_copy_proves_nothing_but_a_sent_copy_does(mail_account, record_s
     assert Store(workspace / "outreach.db").by_message_id(drafted.message_id).state == "uncertain"
 
 
+@pytest.mark.parametrize("commit_every", [1.0, 0.0], ids=["chunks committed together", "each chunk committed"])
 @pytest.mark.parametrize(("drop_at", "kept"), [(2, 0), (3, 2)], ids=["while screening", "after a chunk"])
 def test_a_dropped_connection_keeps_what_was_read_and_the_next_run_finishes(mail_account, record_sent, invoke,
-                                                                            workspace, monkeypatch, drop_at, kept):
+                                                                            workspace, monkeypatch, drop_at, kept,
+                                                                            commit_every):
     """Each chunk's headers are asked for before the chunk before it is screened (the server
     prepares them meanwhile): a drop then loses the chunk being screened, whose bodies were not
-    read yet, and keeps every chunk recorded before it; the next run reads on from there."""
+    read yet, and keeps every chunk read before it, whether it was committed already or was
+    waiting to be committed with the next ones; the next run reads on from there."""
     import socket
 
     from outreach.mailbox import sync as mailbox_sync
@@ -299,6 +302,7 @@ def test_a_dropped_connection_keeps_what_was_read_and_the_next_run_finishes(mail
     for item in sent:
         mail_account.append(samples.gmail_reply(item))
     monkeypatch.setattr(mailbox_sync, "CHUNK", 2)
+    monkeypatch.setattr(mailbox_sync, "COMMIT_EVERY", commit_every)
     ask = ImapSession.ask_headers
     calls = []
 
