@@ -150,7 +150,7 @@ def screen(headers: Message, index: Index) -> str:
     sender = sender_of(headers)
     if sender in index.own:
         return SKIP  # what the user wrote; never a reply to the user
-    if looks_like_bounce(headers):
+    if looks_like_bounce(headers, sender):
         return FULL
     if not (index.points_here(thread_ids(headers)) or sender in index.by_address):
         return SKIP
