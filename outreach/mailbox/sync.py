@@ -79,7 +79,7 @@ SLACK = timedelta(days=2)
 LONG_AGO = datetime.fromtimestamp(0, UTC)
 CHUNK = 500  # UIDs per FETCH: one round trip, a bounded response and a progress step
 # The chunks read are recorded together, in one transaction, about once a second (each commit
-# waits for the disk twice), or sooner when the bodies they hold pass HELD bytes.
+# waits for the disk twice), or sooner when the header blocks and bodies they hold pass HELD bytes.
 COMMIT_EVERY = 1.0
 HELD = 16 * 1024 * 1024
 
@@ -652,15 +652,16 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
     progress.start(f"reading {folder}", len(uids))
     chunks = [uids[start:start + CHUNK] for start in range(0, len(uids), CHUNK)]
     held: list[ReadChunk] = []  # read, not recorded yet
-    due = time.monotonic() + COMMIT_EVERY
+    held_bytes, due = 0, time.monotonic() + COMMIT_EVERY
     try:
         for read in _read_ahead(session, chunks, folder, index, report):
             held.append(read)
+            held_bytes += _size(read)
             progress.advance(len(read[0]))
-            if time.monotonic() >= due or sum(len(body) for *_, bodies in held for body in bodies.values()) > HELD:
+            if time.monotonic() >= due or held_bytes > HELD:
                 batch, held = held, []
                 _record_chunks(store, session.key, folder, uidvalidity, recorder, index, report, batch)
-                due = time.monotonic() + COMMIT_EVERY
+                held_bytes, due = 0, time.monotonic() + COMMIT_EVERY
     finally:  # what was read is recorded before a lost connection (or anything else) is reported
         if held:
             _record_chunks(store, session.key, folder, uidvalidity, recorder, index, report, held)
@@ -673,7 +674,14 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
 
 
 Decisions = dict[int, tuple[str, Message]]  # uid -> FULL or HEADERS, and the headers
-ReadChunk = tuple[list[int], dict, Decisions, dict[int, bytes]]  # UIDs, headers, decisions, bodies
+# A chunk's UIDs, and for the messages screening kept: what FETCH said, the decision, the bodies
+ReadChunk = tuple[list[int], dict, Decisions, dict[int, bytes]]
+
+
+def _size(read: ReadChunk) -> int:
+    """The bytes of header blocks and bodies a chunk read holds until it is recorded."""
+    _, kept, _, bodies = read
+    return sum(len(item.headers) for item in kept.values()) + sum(map(len, bodies.values()))
 
 
 def _record_chunks(store: Store, account: str, folder: str, uidvalidity: int, recorder: Recorder, index: Index,
@@ -702,8 +710,8 @@ def _read_ahead(session, chunks: list[list[int]], folder: str, index: Index, rep
     other (a cold sync's wall clock was the client's CPU plus the server's). The bodies of a
     chunk are asked for once the next chunk's headers have been read, and the chunk after that
     is asked for before this one is yielded to be recorded. A lost connection is raised when an
-    answer is wanted: the chunks yielded so far have been recorded, the one being screened is
-    read again next time."""
+    answer is wanted: the caller records the chunks yielded so far, the one being screened is
+    read again next time. Only the messages screening kept are yielded with their headers."""
     if not chunks:
         return
     fetched = session.ask_headers(chunks[0]).take()
@@ -718,7 +726,7 @@ def _read_ahead(session, chunks: list[list[int]], folder: str, index: Index, rep
         upcoming = asked.take() if asked is not None else {}
         bodies = session.fetch_bodies([uid for uid, (d, _) in decisions.items() if d == FULL])
         asked = session.ask_headers(chunks[number + 2]) if number + 2 < len(chunks) else None
-        yield chunk, fetched, decisions, bodies
+        yield chunk, {uid: fetched[uid] for uid in decisions}, decisions, bodies
         fetched = upcoming
 
 
