@@ -45,6 +45,12 @@ How to run (from the repository root; needs Dovecot: apt-get install dovecot-ima
 
     python bench/sync.py                       # both scenarios, 20,000 messages each
     python bench/sync.py --scenario all-recent --messages 5000
+    git archive main | tar -x -C /tmp/main && python bench/sync.py --scenario all-recent --against /tmp/main
+
+With ``--against CHECKOUT``, each scenario then runs ``--runs`` cold syncs of this checkout and of
+the other one taking turns on the same mailbox, each from the fresh store and with Dovecot's
+cache of header fields removed first (so Dovecot opens every message file again, as on a first
+sync), and prints the medians of wall clock, client CPU and Dovecot CPU, with the load average.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ import random
 import resource
 import shutil
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -79,6 +86,7 @@ TOPICS = ["stroke", "neuro-oncology", "musculoskeletal", "pediatric", "cardiac",
 CAMPAIGN_AGE = timedelta(days=30)
 COLD = 2.0  # seconds for a cold sync (issue 19); incremental: 0.5 s
 NOW = datetime.now(timezone.utc)
+IMPORTS = "import outreach.cli, outreach.mailbox.sync, outreach.mailbox.imap"  # what `sync` loads
 
 
 # ----------------------------------------------------------------------------------- mailbox
@@ -195,12 +203,14 @@ def make_workspace(base: Path, server: Dovecot, user: str, cert: Path, campaign:
     return ws
 
 
-def child_env() -> dict:
-    """The CLI's environment: this checkout, no OUTREACH_* from the shell, and bytecode cached
-    (in bench/.data/pycache, not the source tree) even where the shell sets
-    PYTHONDONTWRITEBYTECODE: an installed outreach has its .pyc files."""
+def child_env(checkout: Path = ROOT) -> dict:
+    """The CLI's environment: ``checkout`` (this one unless told), no OUTREACH_* from the shell,
+    and bytecode cached (in this checkout's bench/.data/pycache, not a source tree, one folder per
+    checkout) even where the shell sets PYTHONDONTWRITEBYTECODE: an installed outreach has its
+    .pyc files."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_") and k != "PYTHONDONTWRITEBYTECODE"}
-    return {**env, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(ROOT / "bench" / ".data" / "pycache")}
+    cache = ROOT / "bench" / ".data" / ("pycache" if checkout == ROOT else f"pycache-{checkout.name}")
+    return {**env, "PYTHONPATH": str(checkout), "PYTHONPYCACHEPREFIX": str(cache)}
 
 
 def server_cpu(server: Dovecot) -> float:
@@ -218,11 +228,11 @@ def server_cpu(server: Dovecot) -> float:
     return total / ticks
 
 
-def run_sync(ws: Path, server: Dovecot) -> tuple[float, float, float, dict]:
+def run_sync(ws: Path, server: Dovecot, checkout: Path = ROOT) -> tuple[float, float, float, dict]:
     """`python -m outreach sync --json` in ``ws``: (wall seconds, CPU seconds of the child, of the
     server, report). Client and server share the machine's CPUs: the wall clock is at least the
     larger of the two, and their sum where they take turns."""
-    env = child_env()
+    env = child_env(checkout)
     before, server_before = resource.getrusage(resource.RUSAGE_CHILDREN), server_cpu(server)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "outreach", "sync", "--json"], cwd=ws, env=env,
@@ -251,14 +261,47 @@ def sync_in_process(ws: Path, db: Path) -> float:
     return elapsed
 
 
+def forget_server_cache(server: Dovecot, user: str) -> None:
+    """Make Dovecot's next read of the mailbox a first read again: its cache of header fields
+    (dovecot.index.cache, filled by the first FETCH of them) is removed between sessions, so
+    it opens and parses every message file again, as on the first sync."""
+    for cache in server.maildir(user).rglob("dovecot.index.cache"):
+        cache.unlink()
+
+
+def cold_turns(args, server: Dovecot, user: str, ws: Path, fresh: Path) -> str:
+    """Cold syncs of this checkout and of ``--against`` taking turns (the order swapped each
+    round), each from the fresh store and with Dovecot's cache forgotten; their medians, to print."""
+    checkouts = [ROOT, args.against.resolve()]
+    runs: dict[Path, list[tuple[float, float, float]]] = {c: [] for c in checkouts}
+    for checkout in checkouts:  # each checkout's bytecode cached before it is timed
+        subprocess.run([sys.executable, "-c", IMPORTS], cwd=ws, env=child_env(checkout), check=True)
+    load = os.getloadavg()[0]
+    for turn in range(args.runs):
+        for checkout in checkouts if turn % 2 == 0 else checkouts[::-1]:
+            shutil.copy(fresh, ws / "outreach.db")
+            forget_server_cache(server, user)
+            wall, cpu, server_seconds, report = run_sync(ws, server, checkout)
+            if len(report["events"]) != args.responses:
+                sys.exit(f"{checkout}: recorded {len(report['events'])} responses, not {args.responses}")
+            runs[checkout].append((wall, cpu, server_seconds))
+    lines = [f"  cold, taking turns ({args.runs} runs each, Dovecot's cache forgotten before each; load average "
+             f"{load:.2f} before, {os.getloadavg()[0]:.2f} after): median wall, client CPU, Dovecot CPU (best wall)"]
+    for checkout in checkouts:
+        walls, cpus, servers = (sorted(column) for column in zip(*runs[checkout]))
+        name = "this checkout" if checkout == ROOT else str(checkout)
+        lines.append(f"    {name:<30}{statistics.median(walls):6.2f} s  {statistics.median(cpus):5.2f} s  "
+                     f"{statistics.median(servers):5.2f} s  ({walls[0]:.2f} s)")
+    return "\n".join(lines)
+
+
 def startup_seconds(ws: Path) -> float:
     """What `python -m outreach` costs before it does anything: interpreter and imports."""
     env = child_env()
     runs = []
     for _ in range(4):  # the first run also fills the bytecode cache
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import outreach.cli, outreach.mailbox.sync, outreach.mailbox.imap"], cwd=ws, env=env,
-                       check=True)
+        subprocess.run([sys.executable, "-c", IMPORTS], cwd=ws, env=env, check=True)
         runs.append(time.perf_counter() - started)
     return min(runs)
 
@@ -291,11 +334,14 @@ def scenario(name: str, args, server: Dovecot, cert: Path, base: Path, context: 
         print("  every message arrived after the campaign started (worst case: every header must be read)")
 
     shutil.copy(ws / "outreach.db", base / "fresh.db")
+    shutil.copy(ws / "outreach.db", base / "pristine.db")  # fresh.db is synced in-process below
     cold_s, cold_cpu, cold_server, cold = run_sync(ws, server)
     idle_s, idle_cpu, idle_server, idle = run_sync(ws, server)
     shutil.copy(ws / "outreach.db", base / "synced.db")
     warm_cold = sync_in_process(ws, base / "fresh.db")
     warm_idle = min(sync_in_process(ws, base / "synced.db") for _ in range(3))
+    turns = cold_turns(args, server, user, ws, base / "pristine.db") if args.against else ""
+    shutil.copy(base / "synced.db", ws / "outreach.db")
     client = server.connect(user, context)
     fresh = rng.sample([s for s in campaign if s.to not in {a for *_, a in items if a}], 5)
     for sent in fresh:
@@ -317,6 +363,8 @@ def scenario(name: str, args, server: Dovecot, cert: Path, base: Path, context: 
     print(line("incremental, 10 new", new_s, new_cpu, new_server, new))
     print(f"  sync_imap() in-process (no start-up): cold {warm_cold:.2f} s (server cache warm by now), "
           f"incremental {warm_idle:.3f} s")
+    if turns:
+        print(turns)
 
     # correctness: every response recorded with its kind, nothing else
     expected = {about: kind for _, _, kind, about in items if about}
@@ -363,6 +411,10 @@ def main() -> None:
     parser.add_argument("--responses", type=int, default=300, help="messages answering the campaign (default 300)")
     parser.add_argument("--scenario", choices=["all-recent", "year", "both"], default="both")
     parser.add_argument("--seed", default="outreach", help="random seed (default: fixed)")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="another checkout of outreach (e.g. git archive main | tar -x -C /tmp/main): after "
+                             "the runs above, cold syncs of both taking turns, medians of --runs")
+    parser.add_argument("--runs", type=int, default=5, help="cold runs of each checkout with --against (default 5)")
     args = parser.parse_args()
     if not available():
         sys.exit("Dovecot is not installed: apt-get install dovecot-imapd")

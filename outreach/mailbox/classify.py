@@ -373,19 +373,32 @@ def _null_return_path(msg: Message) -> bool:
     return raw_header(msg, "Return-Path").strip() == "<>"
 
 
-def looks_like_bounce(msg: Message) -> bool:
-    """Headers alone say this may be a delivery report or complaint (worth fetching the body for)."""
-    if msg.get_content_type() == "multipart/report" or raw_header(msg, "X-Failed-Recipients"):
+def looks_like_bounce(msg: Message, sender: str | None = None) -> bool:
+    """Headers alone say this may be a delivery report or complaint (worth fetching the body for).
+    ``sender``: the message's :func:`sender_of`, when the caller has it already."""
+    if _may_be_a_report(msg) and msg.get_content_type() == "multipart/report":
+        return True
+    if raw_header(msg, "X-Failed-Recipients"):
         return True
     if from_mail_system(msg):
         return True
     subject = header_text(msg, "Subject")
-    if ses.looks_like_notification(sender_of(msg), subject) or JMRP_SUBJECT.search(subject):
+    sender = sender_of(msg) if sender is None else sender
+    if ses.looks_like_notification(sender, subject) or JMRP_SUBJECT.search(subject):
         return True
     if BOUNCE_SUBJECT.search(subject):
         null_sender = raw_header(msg, "Return-Path").strip() in ("<>", "")
         return null_sender or msg.get("Auto-Submitted") is not None
     return False
+
+
+def _may_be_a_report(msg: Message) -> bool:
+    """False only when the Content-Type cannot be multipart/report, without parsing it (every
+    message of a sync is screened): its type is a piece of the value, lowercased, so a value
+    whose lowercase holds no "report" cannot name it. A value that is not text (a ``Header``,
+    for 8-bit bytes) is left to ``get_content_type``."""
+    value = msg.get("Content-Type")
+    return not isinstance(value, str) or "report" in value.lower()
 
 
 def _decoded_text(part: Message) -> str:

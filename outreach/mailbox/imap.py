@@ -317,28 +317,15 @@ class ImapSession:
                                 "read so far is recorded")
         return number
 
-    def fetch_headers(self, uids: list[int]) -> dict[int, Fetched]:
-        """uid -> the screening headers, INTERNALDATE and \\Draft flag.
+    def ask_headers(self, uids: list[int]) -> HeaderRequest:
+        """Send the FETCH of ``uids``' screening headers, INTERNALDATE and \\Draft flag now; read the
+        answer with :meth:`HeaderRequest.take`, before any other command is sent."""
+        return HeaderRequest(self, uids)
 
-        This is the one bulk command of a sync (every new message passes through it), so its
-        response is read from imaplib directly: imapclient's pure-Python lexer walks the echoed
-        ``BODY[HEADER.FIELDS (...)]`` key character by character, about 0.3 ms a message, which
-        was 60 % of a cold sync's CPU. Any response shape the short parser does not expect goes
-        to imapclient's parser instead, so correctness never depends on the shortcut.
-        """
-        fetched = None
-        if self.client.use_uid:
-            fetched = self._fetch_headers_raw(uids)
-        if fetched is None:
-            response = self.client.fetch(uids, [HEADERS_ITEM, "INTERNALDATE", "FLAGS"])
-            fetched = {uid: Fetched(_section(data, b"BODY[HEADER"), _aware(data.get(b"INTERNALDATE")),
-                                    DRAFT in data.get(b"FLAGS", ()))
-                       for uid, data in response.items()}
-        self.stats.headers_fetched += len(fetched)
-        return fetched
-
-    def _fetch_headers_raw(self, uids: list[int]) -> dict[int, Fetched] | None:
-        typ, data = self.client._imap.uid("FETCH", uid_set(uids), f"({HEADERS_ITEM} INTERNALDATE FLAGS)")
+    def _take_headers(self, tag: str, uids: list[int]) -> dict[int, Fetched] | None:
+        """The answer to the raw FETCH sent as ``tag``, split by :func:`parse_header_fetch`."""
+        imap = self.client._imap
+        typ, data = imap._untagged_response(*imap._command_complete("UID", tag), "FETCH")
         if typ != "OK":
             raise IMAPClientError(f"FETCH failed: {data!r}")
         return parse_header_fetch(data, set(uids))
@@ -467,6 +454,49 @@ def save_sent_copies(account: Account, copies: list[tuple[str, bytes]], *,
     except UserError as e:
         result.error = str(e)
     return result
+
+
+class HeaderRequest:
+    """One chunk's FETCH of screening headers, sent when made and read by :meth:`take`.
+
+    A sync asks for the next chunk's headers before it screens and records this one, so the
+    server prepares its answer meanwhile instead of waiting for the next command (IMAP allows a
+    client to send a command before the previous answer is read: RFC 3501 5.5). Nothing else is
+    sent before the answer is taken, so answers never interleave and the literal limits of
+    :class:`Wire` hold for each one as before. A failure to send is kept and raised by
+    :meth:`take`, so the chunk before it is still recorded.
+
+    This is the one bulk command of a sync (every new message passes through it), so its answer
+    is read from imaplib directly: imapclient's pure-Python lexer walks the echoed
+    ``BODY[HEADER.FIELDS (...)]`` key character by character, about 0.3 ms a message, which was
+    60 % of a cold sync's CPU. Any answer the short parser does not expect is asked again through
+    imapclient's parser, so correctness never depends on the shortcut.
+    """
+
+    def __init__(self, session: ImapSession, uids: list[int]):
+        self.session, self.uids = session, uids
+        self.tag: str | None = None
+        self.unsent: IMAPClientAbortError | None = None
+        if session.client.use_uid:
+            try:
+                self.tag = session.client._imap._command("UID", "FETCH", uid_set(uids),
+                                                         f"({HEADERS_ITEM} INTERNALDATE FLAGS)")
+            except IMAPClientAbortError as e:  # the connection is gone: said when the answer is wanted
+                self.unsent = e
+
+    def take(self) -> dict[int, Fetched]:
+        """uid -> the screening headers, INTERNALDATE and \\Draft flag."""
+        session = self.session
+        if self.unsent is not None:
+            raise self.unsent
+        fetched = session._take_headers(self.tag, self.uids) if self.tag is not None else None
+        if fetched is None:
+            response = session.client.fetch(self.uids, [HEADERS_ITEM, "INTERNALDATE", "FLAGS"])
+            fetched = {uid: Fetched(_section(data, b"BODY[HEADER"), _aware(data.get(b"INTERNALDATE")),
+                                    DRAFT in data.get(b"FLAGS", ()))
+                       for uid, data in response.items()}
+        session.stats.headers_fetched += len(fetched)
+        return fetched
 
 
 class _Guard:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
@@ -76,7 +77,11 @@ SLACK = timedelta(days=2)
 # A message whose creation time the store cannot read (a hand-edited row) counts as written long
 # ago: any mail may answer it, and none is skipped as older than it.
 LONG_AGO = datetime.fromtimestamp(0, UTC)
-CHUNK = 500  # UIDs per FETCH: one round trip, a bounded response, a commit and a progress step
+CHUNK = 500  # UIDs per FETCH: one round trip, a bounded response and a progress step
+# The chunks read are recorded together, in one transaction, about once a second (each commit
+# waits for the disk twice), or sooner when the header blocks and bodies they hold pass HELD bytes.
+COMMIT_EVERY = 1.0
+HELD = 16 * 1024 * 1024
 
 
 # ------------------------------------------------------------------------------------ index
@@ -145,7 +150,7 @@ def screen(headers: Message, index: Index) -> str:
     sender = sender_of(headers)
     if sender in index.own:
         return SKIP  # what the user wrote; never a reply to the user
-    if looks_like_bounce(headers):
+    if looks_like_bounce(headers, sender):
         return FULL
     if not (index.points_here(thread_ids(headers)) or sender in index.by_address):
         return SKIP
@@ -645,17 +650,46 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
     entry["messages"] = len(uids)
     matched_before = len(report.events)
     progress.start(f"reading {folder}", len(uids))
-    for start in range(0, len(uids), CHUNK):
-        chunk = uids[start:start + CHUNK]
-        fetched = session.fetch_headers(chunk)
-        decisions: dict[int, tuple[str, Message]] = {}  # uid -> FULL or HEADERS, and the headers
-        for uid, item in fetched.items():
-            with one_message(report, index, f"{folder} uid {uid}", {"folder": folder, "uid": uid}):
-                decision = screen(screening_headers(item.headers), index)
-                if decision != SKIP:  # only what may concern us is parsed in full: most of a mailbox is not
-                    decisions[uid] = (decision, parse_headers(item.headers))
-        bodies = session.fetch_bodies([uid for uid, (d, _) in decisions.items() if d == FULL])
-        with store.transaction():
+    chunks = [uids[start:start + CHUNK] for start in range(0, len(uids), CHUNK)]
+    held: list[ReadChunk] = []  # read, not recorded yet
+    held_bytes, due = 0, time.monotonic() + COMMIT_EVERY
+    try:
+        for read in _read_ahead(session, chunks, folder, index, report):
+            held.append(read)
+            held_bytes += _size(read)
+            progress.advance(len(read[0]))
+            if time.monotonic() >= due or held_bytes > HELD:
+                batch, held = held, []
+                _record_chunks(store, session.key, folder, uidvalidity, recorder, index, report, batch)
+                held_bytes, due = 0, time.monotonic() + COMMIT_EVERY
+    finally:  # what was read is recorded before a lost connection (or anything else) is reported
+        if held:
+            _record_chunks(store, session.key, folder, uidvalidity, recorder, index, report, held)
+    progress.finish()
+    top = max([last, *uids, (uidnext - 1) if uidnext else 0])
+    with store.transaction():
+        store.save_sync_position(session.key, folder, uidvalidity, top)
+    report.scanned += len(uids)
+    entry["matched"] = len(report.events) - matched_before
+
+
+Decisions = dict[int, tuple[str, Message]]  # uid -> FULL or HEADERS, and the headers
+# A chunk's UIDs, and for the messages screening kept: what FETCH said, the decision, the bodies
+ReadChunk = tuple[list[int], dict, Decisions, dict[int, bytes]]
+
+
+def _size(read: ReadChunk) -> int:
+    """The bytes of header blocks and bodies a chunk read holds until it is recorded."""
+    _, kept, _, bodies = read
+    return sum(len(item.headers) for item in kept.values()) + sum(map(len, bodies.values()))
+
+
+def _record_chunks(store: Store, account: str, folder: str, uidvalidity: int, recorder: Recorder, index: Index,
+                   report: Report, chunks: list[ReadChunk]) -> None:
+    """Record the messages of ``chunks`` that screening kept, and the position after the last
+    chunk, in one transaction."""
+    with store.transaction():
+        for chunk, fetched, decisions, bodies in chunks:
             for uid in chunk:
                 if uid not in decisions:
                     continue  # skipped, expunged since the search, or its headers were unreadable
@@ -665,14 +699,35 @@ def _sync_folder(store: Store, session, index: Index, recorder: Recorder, folder
                     seen["headers"] = headers
                     msg = parse_message(bodies[uid]) if decision == FULL and uid in bodies else headers
                     recorder.handle(msg, where, fetched[uid].arrived, draft=fetched[uid].draft)
-            store.save_sync_position(session.key, folder, uidvalidity, chunk[-1])
-        progress.advance(len(chunk))
-    progress.finish()
-    top = max([last, *uids, (uidnext - 1) if uidnext else 0])
-    with store.transaction():
-        store.save_sync_position(session.key, folder, uidvalidity, top)
-    report.scanned += len(uids)
-    entry["matched"] = len(report.events) - matched_before
+        store.save_sync_position(account, folder, uidvalidity, chunks[-1][0][-1])
+
+
+def _read_ahead(session, chunks: list[list[int]], folder: str, index: Index, report: Report) -> Iterator[ReadChunk]:
+    """Each chunk with its headers, what screening decided and the bodies it needs; the next
+    chunk's headers are asked for before this one is screened and recorded.
+
+    The server then prepares them while the client works, instead of each waiting for the
+    other (a cold sync's wall clock was the client's CPU plus the server's). The bodies of a
+    chunk are asked for once the next chunk's headers have been read, and the chunk after that
+    is asked for before this one is yielded to be recorded. A lost connection is raised when an
+    answer is wanted: the caller records the chunks yielded so far, the one being screened is
+    read again next time. Only the messages screening kept are yielded with their headers."""
+    if not chunks:
+        return
+    fetched = session.ask_headers(chunks[0]).take()
+    asked = session.ask_headers(chunks[1]) if len(chunks) > 1 else None
+    for number, chunk in enumerate(chunks):
+        decisions: Decisions = {}
+        for uid, item in fetched.items():
+            with one_message(report, index, f"{folder} uid {uid}", {"folder": folder, "uid": uid}):
+                decision = screen(screening_headers(item.headers), index)
+                if decision != SKIP:  # only what may concern us is parsed in full: most of a mailbox is not
+                    decisions[uid] = (decision, parse_headers(item.headers))
+        upcoming = asked.take() if asked is not None else {}
+        bodies = session.fetch_bodies([uid for uid, (d, _) in decisions.items() if d == FULL])
+        asked = session.ask_headers(chunks[number + 2]) if number + 2 < len(chunks) else None
+        yield chunk, {uid: fetched[uid] for uid in decisions}, decisions, bodies
+        fetched = upcoming
 
 
 def _reconcile(store: Store, session, index: Index, report: Report) -> None:

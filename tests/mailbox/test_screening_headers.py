@@ -111,3 +111,24 @@ def test_the_address_parser_is_skipped_only_where_no_mail_system_can_be_named(pa
     name, address = parseaddr(value)
     if DAEMON.match(address) or DAEMON_NAME.search(name) or (not address and "<>" in value):
         assert _may_name_a_mail_system(value), value
+
+
+TYPE_WORDS = st.sampled_from(["multipart", "MULTIPART", "Multipart", "report", "REPORT", "RePoRt", "rep", "ort",
+                              "mixed", "text", "plain", "delivery-status", "report-type", "boundary", "x"])
+TYPE_GLUE = st.sampled_from([";", "; ", "/", "", " ", "\t", "=", '"', "(", ")", "İ", "K", "Σ", "ſ", "é", "\r\n "])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.sampled_from(["", " ", "\t", "x", "İ"]), st.sampled_from(["multipart", "MULTIPART", "Multipart", "mixed"]),
+       st.sampled_from(["/", "/", " /", "//"]), st.sampled_from(["report", "REPORT", "RePoRt", "rep", "plain"]),
+       st.lists(st.tuples(TYPE_GLUE, TYPE_WORDS), max_size=4))
+def test_get_content_type_is_skipped_only_where_it_cannot_say_multipart_report(before, main, slash, sub, rest):
+    """looks_like_bounce parses the Content-Type only when its value may name multipart/report."""
+    from email.message import Message
+
+    from outreach.mailbox.classify import _may_be_a_report
+
+    msg = Message()
+    msg["Content-Type"] = before + main + slash + sub + "".join(glue + word for glue, word in rest)
+    if msg.get_content_type() == "multipart/report":
+        assert _may_be_a_report(msg), msg["Content-Type"]

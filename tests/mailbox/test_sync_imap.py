@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+import pytest
+
 from outreach.store import Store
 from tests import mail_samples as samples
 from tests.seed import force_state
@@ -254,9 +256,9 @@ def test_an_oauth2_token_logs_in_with_xoauth2(mail_account, record_sent, invoke,
 
 
 def test_imapclients_parser_gives_the_same_result(mail_account, record_sent, invoke, monkeypatch):
-    from outreach.mailbox.imap import ImapSession
+    from outreach.mailbox import imap
 
-    monkeypatch.setattr(ImapSession, "_fetch_headers_raw", lambda self, uids: None)  # take imapclient's path
+    monkeypatch.setattr(imap, "parse_header_fetch", lambda data, wanted: None)  # take imapclient's path
     first, second = record_sent(samples.outgoing(contact("one")), samples.outgoing(contact("two")))
     mail_account.append(samples.outlook_reply(first))
     mail_account.append(samples.gmail_delay(second))
@@ -282,37 +284,45 @@ def test_a_draft_copy_proves_nothing_but_a_sent_copy_does(mail_account, record_s
     assert Store(workspace / "outreach.db").by_message_id(drafted.message_id).state == "uncertain"
 
 
+@pytest.mark.parametrize("commit_every", [1.0, 0.0], ids=["chunks committed together", "each chunk committed"])
+@pytest.mark.parametrize(("drop_at", "kept"), [(2, 0), (3, 2)], ids=["while screening", "after a chunk"])
 def test_a_dropped_connection_keeps_what_was_read_and_the_next_run_finishes(mail_account, record_sent, invoke,
-                                                                            workspace, monkeypatch):
+                                                                            workspace, monkeypatch, drop_at, kept,
+                                                                            commit_every):
+    """Each chunk's headers are asked for before the chunk before it is screened (the server
+    prepares them meanwhile): a drop then loses the chunk being screened, whose bodies were not
+    read yet, and keeps every chunk read before it, whether it was committed already or was
+    waiting to be committed with the next ones; the next run reads on from there."""
     import socket
 
     from outreach.mailbox import sync as mailbox_sync
     from outreach.mailbox.imap import ImapSession
 
-    sent = record_sent(*(samples.outgoing(contact(f"c{i}")) for i in range(4)))
+    sent = record_sent(*(samples.outgoing(contact(f"c{i}")) for i in range(6)))
     for item in sent:
         mail_account.append(samples.gmail_reply(item))
     monkeypatch.setattr(mailbox_sync, "CHUNK", 2)
-    fetch = ImapSession.fetch_headers
+    monkeypatch.setattr(mailbox_sync, "COMMIT_EVERY", commit_every)
+    ask = ImapSession.ask_headers
     calls = []
 
-    def drop_on_second_chunk(self, uids):
+    def drop(self, uids):
         calls.append(uids)
-        if len(calls) == 2:
+        if len(calls) == drop_at:
             self.client._imap.sock.shutdown(socket.SHUT_RDWR)  # the network goes away mid-sync
-        return fetch(self, uids)
+        return ask(self, uids)
 
-    monkeypatch.setattr(ImapSession, "fetch_headers", drop_on_second_chunk)
+    monkeypatch.setattr(ImapSession, "ask_headers", drop)
     result = invoke("sync")
     assert result.exit_code == 1
     assert "the connection failed while reading INBOX" in result.output and "run the command again" in result.output
     store = Store(workspace / "outreach.db")
-    assert store.db.execute("SELECT count(*) FROM events").fetchone()[0] == 2  # the first chunk is kept
+    assert store.db.execute("SELECT count(*) FROM events").fetchone()[0] == kept
 
-    monkeypatch.setattr(ImapSession, "fetch_headers", fetch)
+    monkeypatch.setattr(ImapSession, "ask_headers", ask)
     report, code = sync(invoke)
-    assert code == 0 and report["stats"]["headers_fetched"] == 2  # it resumes after the first chunk
-    assert store.db.execute("SELECT count(*) FROM events").fetchone()[0] == 4
+    assert code == 0 and report["stats"]["headers_fetched"] == 6 - kept  # it resumes after what was kept
+    assert store.db.execute("SELECT count(*) FROM events").fetchone()[0] == 6
 
 
 def test_a_folder_the_server_will_not_open_is_one_sentence(mail_account, record_sent, invoke):
