@@ -11,6 +11,7 @@ to a second program (an error naming the first, from the store and the file).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -128,6 +129,7 @@ NEAR_DUPLICATE_PEERS = 12   # each note is compared with the previous notes of i
 NEAR_DUPLICATE_MIN_WORDS = 6
 MAX_PROGRAMS = 10_000       # programs whose last notes are kept (an interview log has a few dozen)
 MAX_RECENT = 4_096          # names and institutions remembered as met, so a repeated one is indexed once
+MAX_WORD_BITS = 8_192       # words whose first-word bits are remembered (everyday words repeat on every row)
 
 
 @dataclass(frozen=True)
@@ -351,6 +353,7 @@ class Checker:
         # Phrases the index was asked about and does not hold: in a long sheet the first-word table
         # promises a name for some everyday words ("paper", "and"), which then cost one look-up each.
         self._unnamed: dict[str, None] = {}
+        self._word_bits: dict[str, int] = {}  # word -> its FirstWords bits, for the words met lately
 
     def column_hint(self, name: str) -> str:
         """What to say about a variable the sheet has no column for: the column it most likely
@@ -444,16 +447,14 @@ class Checker:
         if not len(index.identities):
             return []
         tokens = words("\n".join([contact.fields.get(c, "") for c in self.scanned]))
+        stripped = list(map(str.rstrip, tokens, itertools.repeat(".")))
+        bits_of = self._bits_of(stripped)
         found: dict[str, tuple[int, str]] = {}
         unnamed = self._unnamed
-        slots, mask = index.first_words.slots, index.first_words.mask
-        for start, word in enumerate(tokens):
-            token = word.rstrip(".")
-            digest = hash(token)  # its two FirstWords slots, inline: every word of every row is looked up
-            bits = slots[digest & mask] & slots[digest >> 32 & mask]
-            if not bits:
-                continue
-            for size in index.first_words.counts(bits):
+        # Only the words that may start a name are visited: picked in C, by their remembered bits.
+        for start in itertools.compress(itertools.count(), map(bits_of.__getitem__, stripped)):
+            token = stripped[start]
+            for size in index.first_words.counts(bits_of[token]):
                 phrase = token if size == 1 else " ".join(tokens[start:start + size]).rstrip(".")
                 if phrase in unnamed:
                     continue
@@ -471,6 +472,21 @@ class Checker:
         return [Problem("warning", contact.line, None,
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
                 for phrase, (line, column) in found.items()]
+
+    def _bits_of(self, stripped: list[str]) -> dict[str, int]:
+        """Every word's bits in the first-word table (0: it starts no name), remembered by word
+        (at most :data:`MAX_WORD_BITS`): a row's words are mostly the sheet's everyday words, so
+        only its new ones are hashed here, one at a time."""
+        known = self._word_bits
+        new = set(stripped).difference(known)
+        if len(known) + len(new) > MAX_WORD_BITS:
+            known.clear()
+            new = set(stripped)
+        slots, mask = self.index.first_words.slots, self.index.first_words.mask
+        for token in new:
+            digest = hash(token)  # its two FirstWords slots
+            known[token] = slots[digest & mask] & slots[digest >> 32 & mask]
+        return known
 
 
 def too_long(draft: Draft) -> list[Problem]:
