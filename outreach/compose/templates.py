@@ -54,8 +54,9 @@ MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
 NO_SUCH_COLUMN = "the CSV has no such column"
 # ``{{ name }}``'s inside, as Jinja reads a plain variable (ASCII names only: others go to Jinja).
 FLAT_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*")
-# Names Jinja reads as something else (constants, operators), or that Python reserves.
-NOT_VARIABLES = frozenset(["true", "false", "none", *keyword.kwlist])
+# Names Jinja reads as something else (constants, operators, the template itself), or that
+# Python reserves.
+NOT_VARIABLES = frozenset(["true", "false", "none", "self", *keyword.kwlist])
 # The names the sandbox's globals define (tests/compose/test_flat_parts.py checks the list): a
 # template that reads none of them needs no globals in its context, nor Jinja to know them.
 JINJA_GLOBALS = frozenset(["range", "dict", "lipsum", "cycler", "joiner", "namespace"])
@@ -196,8 +197,9 @@ class PartSyntaxError(Exception):
 def flat_source(source: str) -> tuple[tuple[str, str | None], ...] | None:
     """:func:`flat_pieces` of ``source``, read without Jinja: the same pieces Jinja's parser
     gives for text and ``{{ name }}``s (a property test holds the two together). None for
-    anything else, which Jinja then parses: any other tag, a name Jinja may read otherwise, a
-    carriage return (Jinja rewrites line ends), whitespace control."""
+    anything else, which Jinja then parses: any other tag, a name Jinja may read otherwise (its
+    globals too: Jinja does not count them as variables), a carriage return (Jinja rewrites line
+    ends), whitespace control."""
     if "{%" in source or "{#" in source or "\r" in source:
         return None
     pieces: list[tuple[str, str | None]] = []
@@ -205,7 +207,7 @@ def flat_source(source: str) -> tuple[tuple[str, str | None], ...] | None:
     while (start := source.find("{{", position)) >= 0:
         end = source.find("}}", start + 2)
         name = FLAT_NAME.fullmatch(source, start + 2, end) if end >= 0 else None
-        if name is None or name[1] in NOT_VARIABLES:
+        if name is None or name[1] in NOT_VARIABLES or name[1] in JINJA_GLOBALS:
             return None
         if start > position:
             pieces.append((source[position:start], None))
@@ -271,8 +273,9 @@ class Template:
         """What each row's context starts from: the sandbox's globals (``range``, ``namespace``),
         or nothing for a template of flat parts that names none of them (Jinja is not loaded)."""
         pieces = [piece for items in self.address_items.values() for pair in items for piece in pair if piece]
-        if all(part.flat is not None for part in (*self.headers.values(), self.body, *pieces)) \
-                and not self.variables & JINJA_GLOBALS:
+        parts = (*self.headers.values(), self.body, *pieces)
+        if all(part.flat is not None for part in parts) and \
+                not {name for part in parts for _, name in part.flat or () if name} & JINJA_GLOBALS:
             return {}
         from outreach.compose.sandbox import ENVIRONMENT
 

@@ -38,7 +38,7 @@ def test_a_flat_part_is_written_as_jinja_renders_it(source, fields):
 
 
 # Sources near the edge of flat: braces, tags of every kind, names Jinja reads otherwise, odd spacing.
-edge_names = st.sampled_from(["name", "topic", "_x1", "None", "none", "true", "False", "and", "not", "if", "for",
+edge_names = st.sampled_from(["name", "topic", "_x1", "None", "none", "true", "False", "and", "not", "if", "for", "dict",
                               "range", "loop", "self", "café", "1st", "first name", "name.first", "name|upper",
                               "", "'x'", "x ~ y"])
 spaces = st.sampled_from(["", " ", "  ", "\t", "\n", " \n ", "\u00a0", "\u2003"])
