@@ -354,6 +354,7 @@ class Checker:
         # promises a name for some everyday words ("paper", "and"), which then cost one look-up each.
         self._unnamed: dict[str, None] = {}
         self._word_bits: dict[str, int] = {}  # word -> its FirstWords bits, for the words met lately
+        self._cells: dict[str, bool] = {}  # cell -> whether a word of it may start a name, for the cells met lately
 
     def column_hint(self, name: str) -> str:
         """What to say about a variable the sheet has no column for: the column it most likely
@@ -446,7 +447,10 @@ class Checker:
         index = self.index
         if not len(index.identities):
             return []
-        tokens = words("\n".join([contact.fields.get(c, "") for c in self.scanned]))
+        cells = [contact.fields.get(c, "") for c in self.scanned]
+        if not any(map(self._may_name, cells)):  # the usual row: no word of it starts a name
+            return []
+        tokens = words("\n".join(cells))  # no word spans two cells: a phrase may
         stripped = list(map(str.rstrip, tokens, itertools.repeat(".")))
         bits_of = self._bits_of(stripped)
         found: dict[str, tuple[int, str]] = {}
@@ -472,6 +476,18 @@ class Checker:
         return [Problem("warning", contact.line, None,
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
                 for phrase, (line, column) in found.items()]
+
+    def _may_name(self, cell: str) -> bool:
+        """Whether a word of ``cell`` may start a name, by the first-word table; remembered by the
+        cell's value (titles, topics and first names repeat from row to row)."""
+        found = self._cells.get(cell)
+        if found is None:
+            stripped = list(map(str.rstrip, words(cell), itertools.repeat(".")))
+            found = any(map(self._bits_of(stripped).__getitem__, stripped))
+            if len(self._cells) >= MAX_RECENT:
+                self._cells.clear()
+            self._cells[cell] = found
+        return found
 
     def _bits_of(self, stripped: list[str]) -> dict[str, int]:
         """Every word's bits in the first-word table (0: it starts no name), remembered by word
