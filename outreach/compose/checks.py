@@ -147,10 +147,26 @@ def is_note_column(name: str) -> bool:
 
 
 WORD = re.compile(r"[\w'’.-]+")
+# For ASCII text, in C: each byte that cannot be part of a WORD becomes a space, so ``split``
+# finds the words (ASCII's \w is letters, digits and _); and each white space byte (as ``split``
+# knows it) becomes a space and every other byte an x, so the words are counted as " x" pairs.
+_WORD_BYTES = bytes(b if b < 128 and (chr(b).isalnum() or chr(b) in "_'.-") else 0x20 for b in range(256))
+_SPACE_MARKS = bytes(0x20 if chr(b).isspace() else 0x78 for b in range(256))
 
 
 def words(text: str) -> list[str]:
+    """``WORD``'s matches (an ASCII text's four times faster: tests/compose/test_text_counts.py)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_WORD_BYTES).decode("ascii").split()
     return WORD.findall(text)
+
+
+def word_count(text: str) -> int:
+    """``len(text.split())`` without making the words, for ASCII text."""
+    if text.isascii():
+        marks = text.encode("ascii").translate(_SPACE_MARKS)
+        return marks.count(b" x") + (marks[:1] == b"x")
+    return len(text.split())
 
 
 class RawRows(Protocol):
@@ -292,6 +308,10 @@ class RowIndex:
 
 
 def _squash(text: str) -> str:
+    """White space runs made one space, ends trimmed; printable ASCII with nothing to change (most
+    cells) is returned as it is, without splitting it."""
+    if text.isascii() and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(text.split())
 
 
@@ -506,7 +526,7 @@ class Checker:
 
 
 def too_long(draft: Draft) -> list[Problem]:
-    count = len(draft.text.split())
+    count = word_count(draft.text)
     if count <= COLD_EMAIL_MAX_WORDS:
         return []
     return [Problem("warning", draft.contact.line, None,
