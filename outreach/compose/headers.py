@@ -252,10 +252,10 @@ def plainly_proven(draft, sender: Address) -> bool:
     """Whether every user header of ``draft`` reads back as meant, known without writing it (the
     usual row, twice as fast): a proven From, every address a usual name (or none) and a plain
     addr-spec, as :func:`address_list` proves them (folding never changes a proof), and a subject
-    with no white space at its ends, which :func:`unstructured` proves whatever it holds (plain, it
-    unfolds to itself; else encoded words of this module's own making). False proves nothing: the
-    headers are then written and their proofs read. tests/compose/test_headers_proof.py holds this
-    to :func:`written_problem` on written headers."""
+    with no white space at its ends that :func:`unstructured` writes as encoded words of this
+    module's own making, or plain with nothing to decode (it unfolds to itself). False proves
+    nothing: the headers are then written and their proofs read. tests/compose/test_headers_proof.py
+    holds this to :func:`written_problem` on written headers, with the real encoder and a weaker one."""
     if _sender_header(sender).reads_as != (sender.addr_spec,):
         return False
     for addresses in (draft.to, draft.cc, draft.bcc, draft.reply_to):
@@ -264,7 +264,9 @@ def plainly_proven(draft, sender: Address) -> bool:
             if (name and not usual_name(name)) or not PROVEN_SPEC.fullmatch(item.addr_spec):
                 return False
     subject: str = draft.subject
-    return subject == subject.strip()
+    if subject != subject.strip():
+        return False
+    return needs_encoding(subject) or (PLAIN.fullmatch(subject) is not None and "=?" not in subject)
 
 
 def block(written: list[Written]) -> bytes:
