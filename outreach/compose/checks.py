@@ -403,7 +403,7 @@ class Checker:
             problems += ranking_language(contact.line, scanned)
             problems += rank_questions(contact.line, scanned)
             problems += self.second_program(contact, scanned)
-        problems += self.not_the_senders(draft)
+        problems += self.not_the_senders(draft, scanned.text)
         if draft.kind == "outreach":
             problems += too_long(draft)
         return problems
@@ -430,10 +430,11 @@ class Checker:
         self.commitments.setdefault(program[0], Commitment(program[1], f"line {contact.line} of this file", phrase))
         return problems
 
-    def not_the_senders(self, draft: Draft) -> list[Problem]:
-        """A placeholder left in, or the example applicant's details under someone else's name."""
+    def not_the_senders(self, draft: Draft, text: str) -> list[Problem]:
+        """A placeholder left in, or the example applicant's details under someone else's name, in
+        ``text``: the subject and body as :func:`scan` joined them."""
         name, addr = (self.sender.display_name, self.sender.addr_spec) if self.sender else (None, None)
-        found = borrowed_details(f"{draft.subject}\n{draft.text}", name, addr)
+        found = borrowed_details(text, name, addr)
         if not found:
             return []
         whose = "a placeholder" if found[0].startswith("[[") else f"the example applicant's details (not {addr})"
