@@ -375,6 +375,7 @@ class Checker:
         self._unnamed: dict[str, None] = {}
         self._word_bits: dict[str, int] = {}  # word -> its FirstWords bits, for the words met lately
         self._cells: dict[str, bool] = {}  # cell -> whether a word of it may start a name, for the cells met lately
+        self._split: dict[str, tuple[list[str], list[str]]] = {}  # the current row's cells split in words
 
     def column_hint(self, name: str) -> str:
         """What to say about a variable the sheet has no column for: the column it most likely
@@ -469,10 +470,13 @@ class Checker:
         if not len(index.identities):
             return []
         cells = [contact.fields.get(c, "") for c in self.scanned]
+        self._split = {}
         if not any(map(self._may_name, cells)):  # the usual row: no word of it starts a name
             return []
-        tokens = words("\n".join(cells))  # no word spans two cells: a phrase may
-        stripped = list(map(str.rstrip, tokens, itertools.repeat(".")))
+        # The row's words are its cells' words in turn (no word spans two cells; a phrase may).
+        split = [self._split.get(cell) or _cell_words(cell) for cell in cells]
+        tokens = list(itertools.chain.from_iterable(cell_tokens for cell_tokens, _ in split))
+        stripped = list(itertools.chain.from_iterable(cell_stripped for _, cell_stripped in split))
         bits_of = self._bits_of(stripped)
         found: dict[str, tuple[int, str]] = {}
         unnamed = self._unnamed
@@ -503,7 +507,7 @@ class Checker:
         cell's value (titles, topics and first names repeat from row to row)."""
         found = self._cells.get(cell)
         if found is None:
-            stripped = list(map(str.rstrip, words(cell), itertools.repeat(".")))
+            _, stripped = self._split[cell] = _cell_words(cell)  # for this row's search, if it comes to that
             found = any(map(self._bits_of(stripped).__getitem__, stripped))
             if len(self._cells) >= MAX_RECENT:
                 self._cells.clear()
@@ -524,6 +528,12 @@ class Checker:
             digest = hash(token)  # its two FirstWords slots
             known[token] = slots[digest & mask] & slots[digest >> 32 & mask]
         return known
+
+
+def _cell_words(cell: str) -> tuple[list[str], list[str]]:
+    """A cell's words, and each without the dots that end it."""
+    tokens = words(cell)
+    return tokens, list(map(str.rstrip, tokens, itertools.repeat(".")))
 
 
 def too_long(draft: Draft) -> list[Problem]:
