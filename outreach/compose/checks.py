@@ -485,10 +485,10 @@ class Checker:
             token = stripped[start]
             for size in index.first_words.counts(bits_of[token]):
                 phrase = token if size == 1 else " ".join(tokens[start:start + size]).rstrip(".")
-                if phrase in unnamed:
-                    continue
-                hit = index.named(phrase)
+                hit = None if phrase in unnamed else index.named(phrase)
                 if hit is None:
+                    if size == 1:  # the word alone names no one: its promise of a one-word name is dropped
+                        bits_of[token] &= ~1
                     if len(unnamed) >= MAX_RECENT:
                         unnamed.clear()
                     unnamed[phrase] = None
@@ -517,7 +517,9 @@ class Checker:
     def _bits_of(self, stripped: list[str]) -> dict[str, int]:
         """Every word's bits in the first-word table (0: it starts no name), remembered by word
         (at most :data:`MAX_WORD_BITS`): a row's words are mostly the sheet's everyday words, so
-        only its new ones are hashed here, one at a time."""
+        only its new ones are hashed here, one at a time. A word found to be no one-word name
+        loses that bit here: a million-row sheet's table promises some name to a few everyday
+        words of most notes, which then need no search in later rows."""
         known = self._word_bits
         new = set(stripped).difference(known)
         if len(known) + len(new) > MAX_WORD_BITS:
