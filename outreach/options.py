@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-RECENT_DAYS = 30   # written to this recently in another campaign: held, for cold outreach
+RECENT_DAYS = 30   # written to this recently in another campaign: held, for cold outreach (cli.common says it too)
 
 
 @dataclass(frozen=True)

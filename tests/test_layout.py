@@ -144,8 +144,9 @@ HEAVY = {"jinja2", "imapclient", "email_validator", "sqlite3", "dotenv", "markdo
     (["status"], {"sqlite3", "dotenv"}),
     (["report"], {"sqlite3", "dotenv"}),
     # check reads the store, when there is one, for what was already promised to which program
-    # and for the contacts' history in other campaigns
-    (["check", "t.txt", "c.csv"], {"jinja2", "email_validator", "dotenv", "sqlite3"}),
+    # and for the contacts' history in other campaigns; a template of text and {{ variable }}s
+    # needs no Jinja
+    (["check", "t.txt", "c.csv"], {"email_validator", "dotenv", "sqlite3"}),
     (["due", "i.csv"], {"sqlite3", "email_validator", "dotenv"}),
 ])
 def test_each_command_imports_only_what_it_uses(tmp_path, args, allowed):
@@ -158,3 +159,11 @@ def test_each_command_imports_only_what_it_uses(tmp_path, args, allowed):
     heavy = {m for m in loaded_by(args, tmp_path) if m.split(".")[0] in {h.split(".")[0] for h in HEAVY}}
     unexpected = {m.split(".")[0] for m in heavy} - {a.split(".")[0] for a in allowed}
     assert not unexpected, f"outreach {' '.join(args)} imported {sorted(unexpected)}"
+
+
+def test_the_cli_states_the_default_of_recent_days_as_the_options_do():
+    """The cli writes --recent-days' default without loading the options' dataclasses."""
+    from outreach.cli.common import RECENT_DAYS
+    from outreach.options import Consent
+
+    assert RECENT_DAYS == Consent().recent_days

@@ -11,6 +11,7 @@ to a second program (an error naming the first, from the store and the file).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -137,6 +138,7 @@ NEAR_DUPLICATE_PEERS = 12   # each note is compared with the previous notes of i
 NEAR_DUPLICATE_MIN_WORDS = 6
 MAX_PROGRAMS = 10_000       # programs whose last notes are kept (an interview log has a few dozen)
 MAX_RECENT = 4_096          # names and institutions remembered as met, so a repeated one is indexed once
+MAX_WORD_BITS = 8_192       # words whose first-word bits are remembered (everyday words repeat on every row)
 
 
 @dataclass(frozen=True)
@@ -154,10 +156,26 @@ def is_note_column(name: str) -> bool:
 
 
 WORD = re.compile(r"[\w'’.-]+")
+# For ASCII text, in C: each byte that cannot be part of a WORD becomes a space, so ``split``
+# finds the words (ASCII's \w is letters, digits and _); and each white space byte (as ``split``
+# knows it) becomes a space and every other byte an x, so the words are counted as " x" pairs.
+_WORD_BYTES = bytes(b if b < 128 and (chr(b).isalnum() or chr(b) in "_'.-") else 0x20 for b in range(256))
+_SPACE_MARKS = bytes(0x20 if chr(b).isspace() else 0x78 for b in range(256))
 
 
 def words(text: str) -> list[str]:
+    """``WORD``'s matches (an ASCII text's four times faster: tests/compose/test_text_counts.py)."""
+    if text.isascii():
+        return text.encode("ascii").translate(_WORD_BYTES).decode("ascii").split()
     return WORD.findall(text)
+
+
+def word_count(text: str) -> int:
+    """``len(text.split())`` without making the words, for ASCII text."""
+    if text.isascii():
+        marks = text.encode("ascii").translate(_SPACE_MARKS)
+        return marks.count(b" x") + (marks[:1] == b"x")
+    return len(text.split())
 
 
 class RawRows(Protocol):
@@ -299,6 +317,10 @@ class RowIndex:
 
 
 def _squash(text: str) -> str:
+    """White space runs made one space, ends trimmed; printable ASCII with nothing to change (most
+    cells) is returned as it is, without splitting it."""
+    if text.isascii() and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text
     return " ".join(text.split())
 
 
@@ -360,6 +382,9 @@ class Checker:
         # Phrases the index was asked about and does not hold: in a long sheet the first-word table
         # promises a name for some everyday words ("paper", "and"), which then cost one look-up each.
         self._unnamed: dict[str, None] = {}
+        self._word_bits: dict[str, int] = {}  # word -> its FirstWords bits, for the words met lately
+        self._cells: dict[str, bool] = {}  # cell -> whether a word of it may start a name, for the cells met lately
+        self._split: dict[str, tuple[list[str], list[str]]] = {}  # the current row's cells split in words
 
     def column_hint(self, name: str) -> str:
         """What to say about a variable the sheet has no column for: the column it most likely
@@ -388,7 +413,7 @@ class Checker:
             problems += ranking_language(contact.line, scanned)
             problems += rank_questions(contact.line, scanned)
             problems += self.second_program(contact, scanned)
-        problems += self.not_the_senders(draft)
+        problems += self.not_the_senders(draft, scanned.text)
         if draft.kind == "outreach":
             problems += too_long(draft)
         return problems
@@ -415,10 +440,11 @@ class Checker:
         self.commitments.setdefault(program[0], Commitment(program[1], f"line {contact.line} of this file", phrase))
         return problems
 
-    def not_the_senders(self, draft: Draft) -> list[Problem]:
-        """A placeholder left in, or the example applicant's details under someone else's name."""
+    def not_the_senders(self, draft: Draft, text: str) -> list[Problem]:
+        """A placeholder left in, or the example applicant's details under someone else's name, in
+        ``text``: the subject and body as :func:`scan` joined them."""
         name, addr = (self.sender.display_name, self.sender.addr_spec) if self.sender else (None, None)
-        found = borrowed_details(f"{draft.subject}\n{draft.text}", name, addr)
+        found = borrowed_details(text, name, addr)
         if not found:
             return []
         whose = "a placeholder" if found[0].startswith("[[") else f"the example applicant's details (not {addr})"
@@ -452,22 +478,26 @@ class Checker:
         index = self.index
         if not len(index.identities):
             return []
-        tokens = words("\n".join([contact.fields.get(c, "") for c in self.scanned]))
+        cells = [contact.fields.get(c, "") for c in self.scanned]
+        self._split = {}
+        if not any(map(self._may_name, cells)):  # the usual row: no word of it starts a name
+            return []
+        # The row's words are its cells' words in turn (no word spans two cells; a phrase may).
+        split = [self._split.get(cell) or _cell_words(cell) for cell in cells]
+        tokens = list(itertools.chain.from_iterable(cell_tokens for cell_tokens, _ in split))
+        stripped = list(itertools.chain.from_iterable(cell_stripped for _, cell_stripped in split))
+        bits_of = self._bits_of(stripped)
         found: dict[str, tuple[int, str]] = {}
         unnamed = self._unnamed
-        slots, mask = index.first_words.slots, index.first_words.mask
-        for start, word in enumerate(tokens):
-            token = word.rstrip(".")
-            digest = hash(token)  # its two FirstWords slots, inline: every word of every row is looked up
-            bits = slots[digest & mask] & slots[digest >> 32 & mask]
-            if not bits:
-                continue
-            for size in index.first_words.counts(bits):
+        # Only the words that may start a name are visited: picked in C, by their remembered bits.
+        for start in itertools.compress(itertools.count(), map(bits_of.__getitem__, stripped)):
+            token = stripped[start]
+            for size in index.first_words.counts(bits_of[token]):
                 phrase = token if size == 1 else " ".join(tokens[start:start + size]).rstrip(".")
-                if phrase in unnamed:
-                    continue
-                hit = index.named(phrase)
+                hit = None if phrase in unnamed else index.named(phrase)
                 if hit is None:
+                    if size == 1:  # the word alone names no one: its promise of a one-word name is dropped
+                        bits_of[token] &= ~1
                     if len(unnamed) >= MAX_RECENT:
                         unnamed.clear()
                     unnamed[phrase] = None
@@ -481,9 +511,44 @@ class Checker:
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
                 for phrase, (line, column) in found.items()]
 
+    def _may_name(self, cell: str) -> bool:
+        """Whether a word of ``cell`` may start a name, by the first-word table; remembered by the
+        cell's value (titles, topics and first names repeat from row to row)."""
+        found = self._cells.get(cell)
+        if found is None:
+            _, stripped = self._split[cell] = _cell_words(cell)  # for this row's search, if it comes to that
+            found = any(map(self._bits_of(stripped).__getitem__, stripped))
+            if len(self._cells) >= MAX_RECENT:
+                self._cells.clear()
+            self._cells[cell] = found
+        return found
+
+    def _bits_of(self, stripped: list[str]) -> dict[str, int]:
+        """Every word's bits in the first-word table (0: it starts no name), remembered by word
+        (at most :data:`MAX_WORD_BITS`): a row's words are mostly the sheet's everyday words, so
+        only its new ones are hashed here, one at a time. A word found to be no one-word name
+        loses that bit here: a million-row sheet's table promises some name to a few everyday
+        words of most notes, which then need no search in later rows."""
+        known = self._word_bits
+        new = set(stripped).difference(known)
+        if len(known) + len(new) > MAX_WORD_BITS:
+            known.clear()
+            new = set(stripped)
+        slots, mask = self.index.first_words.slots, self.index.first_words.mask
+        for token in new:
+            digest = hash(token)  # its two FirstWords slots
+            known[token] = slots[digest & mask] & slots[digest >> 32 & mask]
+        return known
+
+
+def _cell_words(cell: str) -> tuple[list[str], list[str]]:
+    """A cell's words, and each without the dots that end it."""
+    tokens = words(cell)
+    return tokens, list(map(str.rstrip, tokens, itertools.repeat(".")))
+
 
 def too_long(draft: Draft) -> list[Problem]:
-    count = len(draft.text.split())
+    count = word_count(draft.text)
     if count <= COLD_EMAIL_MAX_WORDS:
         return []
     return [Problem("warning", draft.contact.line, None,

@@ -96,18 +96,61 @@ def detect_encoding(path: Path) -> Encoding:
             raise UserError(f"{path}: is a spreadsheet (.xlsx), not CSV; in Excel use Save As > CSV UTF-8")
         encoding = Encoding("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8")
         f.seek(0)
-        for number, raw in enumerate(f, start=1):
-            if b"\x00" in raw:
-                raise UserError(f"{path}: contains NUL bytes, so it is not a CSV text file; export it as CSV UTF-8")
-            if raw.isascii():
-                continue
-            text = _decode_line(raw, number, encoding.name, path)
-            if text is _FELL_BACK:
-                if len(encoding.fallback_lines) < MAX_LINES_NAMED:
-                    encoding.fallback_lines.append(number)
-            elif not text.isascii():
-                encoding.utf8_lines += 1
+        _read_line(f.readline(), 1, encoding, path)
+        number = 1  # lines read
+        for block in _blocks(f):
+            lines = block.split(b"\n")
+            if block.endswith(b"\n"):
+                lines.pop()  # the empty text after the last LF is no line
+            if b"\x00" not in block and block.isascii():  # the usual block: nothing to look at
+                pass
+            elif b"\x00" not in block and _is_utf8(block):  # each line UTF-8: count the non-ASCII ones
+                encoding.utf8_lines += list(map(bytes.isascii, lines)).count(False)
+            else:
+                for offset, raw in enumerate(lines, start=1):
+                    _read_line(raw, number + offset, encoding, path)
+            number += len(lines)
     return encoding
+
+
+BLOCK_BYTES = 1 << 16  # read at a time: a block of whole lines is looked at in C, line by line only when needed
+
+
+def _blocks(file) -> Iterator[bytes]:
+    """The rest of ``file`` in blocks of whole lines (each ends at a LF, but perhaps the last)."""
+    rest = b""
+    while chunk := file.read(BLOCK_BYTES):
+        end = chunk.rfind(b"\n") + 1
+        if end:
+            yield rest + chunk[:end]
+            rest = chunk[end:]
+        else:
+            rest += chunk
+    if rest:
+        yield rest
+
+
+def _is_utf8(block: bytes) -> bool:
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _read_line(raw: bytes, number: int, encoding: Encoding, path: Path) -> None:
+    """One line of the file looked at: NUL bytes refused, a Windows-1252 line or one of UTF-8
+    text counted (lines of ASCII are the same in both)."""
+    if b"\x00" in raw:
+        raise UserError(f"{path}: contains NUL bytes, so it is not a CSV text file; export it as CSV UTF-8")
+    if raw.isascii():
+        return
+    text = _decode_line(raw, number, encoding.name, path)
+    if text is _FELL_BACK:
+        if len(encoding.fallback_lines) < MAX_LINES_NAMED:
+            encoding.fallback_lines.append(number)
+    elif not text.isascii():
+        encoding.utf8_lines += 1
 
 
 _FELL_BACK = object()

@@ -27,8 +27,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
 
-MAX_RENDERED_CHARS = 1_000_000  # a rendered part, and any value written out
-MAX_TEMPLATE_CHARS = 50_000     # a template file: compiling 1 MB of tags takes half a minute
+from outreach.compose.limits import MAX_RENDERED_CHARS
+
 MAX_WIDTH = 10_000              # center/indent/wordwrap/zfill/format widths, batch and slice counts
 MAX_STEPS = 50_000              # loop iterations, calls, operators and items walked, per render
 MAX_SECONDS = 5.0               # wall time per render, read at every step

@@ -3,10 +3,15 @@
 Each header value is its own small template and is rendered on its own, so a CSV cell with a
 line break can never add a header: the rendered value is refused instead (header injection is
 impossible, not filtered). Errors carry the template line, mapped back from Jinja's.
+
+A part that is only text and ``{{ variable }}``s is recognised without Jinja and written with
+one ``%``; a template made only of such parts never loads Jinja (20 ms of every start), unless a
+row misses a variable and Jinja is asked to say so as it always does.
 """
 
 from __future__ import annotations
 
+import keyword
 import mimetypes
 import operator
 import re
@@ -15,17 +20,19 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any, Self
-
-import jinja2
-from jinja2 import meta, nodes
-from jinja2.exceptions import SecurityError
+from typing import TYPE_CHECKING, Any, Self
 
 from outreach.addresses import AddressValidator, InvalidAddress
 from outreach.compose import headers
 from outreach.compose.contacts import Contact, Problem
-from outreach.compose.sandbox import ENVIRONMENT, MAX_RENDERED_CHARS, MAX_TEMPLATE_CHARS, LimitError, render_shared
+from outreach.compose.limits import MAX_RENDERED_CHARS, MAX_TEMPLATE_CHARS
 from outreach.errors import UserError, where
+
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2 import nodes
+
+    from outreach.compose.sandbox import LimitError
 
 ADDRESS_HEADERS = ("to", "cc", "bcc", "reply-to")
 KNOWN_HEADERS = ("subject", *ADDRESS_HEADERS, "attachments", "content-type", "kind")
@@ -45,6 +52,14 @@ PLACEHOLDER_SENDER: Address  # made below, once Recipient is defined
 MAX_HEADER_CHARS = 180
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024  # what Gmail and Microsoft 365 accept
 NO_SUCH_COLUMN = "the CSV has no such column"
+# ``{{ name }}``'s inside, as Jinja reads a plain variable (ASCII names only: others go to Jinja).
+FLAT_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*")
+# Names Jinja reads as something else (constants, operators, the template itself), or that
+# Python reserves.
+NOT_VARIABLES = frozenset(["true", "false", "none", "self", *keyword.kwlist])
+# The names the sandbox's globals define (tests/compose/test_flat_parts.py checks the list): a
+# template that reads none of them needs no globals in its context, nor Jinja to know them.
+JINJA_GLOBALS = frozenset(["range", "dict", "lipsum", "cycler", "joiner", "namespace"])
 
 
 @dataclass
@@ -88,28 +103,56 @@ class _Part:
     starts."""
 
     def __init__(self, name: str, line: int, source: str):
-        """Parsed once: what it reads is read from the tree, then the tree is compiled (raises
-        jinja2.TemplateSyntaxError)."""
+        """Parsed once. A flat source is read without Jinja (:func:`flat_source`) and compiled
+        only if Jinja is ever asked to render it; any other is parsed, what it reads is read from
+        the tree, and the tree is compiled (raises :class:`PartSyntaxError`)."""
         self.name, self.line, self.source = name, line, source
-        tree = ENVIRONMENT.parse(source)
-        self.used = meta.find_undeclared_variables(tree)
-        defaulted = [f.node for f in tree.find_all(nodes.Filter)
-                     if f.name in ("default", "d") and isinstance(f.node, nodes.Name)]
-        self.defaulted = {node.name for node in defaulted}  # read through ``default`` somewhere
-        self.bare = {n.name for n in tree.find_all(nodes.Name)  # and read without it
-                     if n.ctx == "load" and not any(n is node for node in defaulted)}
-        self.flat = flat_pieces(tree)
+        self.reads: tuple[str, ...] | None = None
+        self._template: jinja2.Template | None = None
+        self.flat = flat_source(source)
+        if self.flat is not None:
+            self.used = self.bare = {name for _, name in self.flat if name is not None}
+            self.defaulted: set[str] = set()
+        else:
+            self._read_tree(source)
         if self.flat is not None:  # "Dear %s,": one C call joins it; a missing variable is a KeyError
             names = [name for _, name in self.flat if name is not None]
             self._format = "".join("%s" if name is not None else piece.replace("%", "%%") for piece, name in self.flat)
             self._values = operator.itemgetter(*names) if len(names) > 1 else None
             self._name = names[0] if len(names) == 1 else None
-        chance = any(f.name == "random" for f in tree.find_all(nodes.Filter))
-        self.reads: tuple[str, ...] | None = None if chance or self.flat is not None else \
-            tuple(sorted(meta.find_undeclared_variables(tree)))
         self.memo: dict[tuple, str] = {}
         self.renders = self.hits = 0
-        self.template = ENVIRONMENT.from_string(tree)  # last: compiling may rewrite the tree
+
+    def _read_tree(self, source: str) -> None:
+        import jinja2
+        from jinja2 import meta, nodes
+
+        from outreach.compose.sandbox import ENVIRONMENT
+
+        try:
+            tree = ENVIRONMENT.parse(source)
+            self.used = meta.find_undeclared_variables(tree)
+            defaulted = [f.node for f in tree.find_all(nodes.Filter)
+                         if f.name in ("default", "d") and isinstance(f.node, nodes.Name)]
+            self.defaulted = {node.name for node in defaulted}  # read through ``default`` somewhere
+            self.bare = {n.name for n in tree.find_all(nodes.Name)  # and read without it
+                         if n.ctx == "load" and not any(n is node for node in defaulted)}
+            self.flat = flat_pieces(tree)
+            chance = any(f.name == "random" for f in tree.find_all(nodes.Filter))
+            if not chance and self.flat is None:
+                self.reads = tuple(sorted(meta.find_undeclared_variables(tree)))
+            self._template = ENVIRONMENT.from_string(tree)  # last: compiling may rewrite the tree
+        except jinja2.TemplateSyntaxError as e:
+            raise PartSyntaxError(e.message or "", e.lineno) from None
+
+    @property
+    def template(self) -> jinja2.Template:
+        """The part compiled by Jinja: a flat part's the first time Jinja must render it."""
+        if self._template is None:
+            from outreach.compose.sandbox import ENVIRONMENT
+
+            self._template = ENVIRONMENT.from_string(self.source)
+        return self._template
 
     def written(self, context: dict) -> str | None:
         """A flat part's output, joined here: what Jinja writes for text and ``{{ name }}``s
@@ -149,10 +192,44 @@ class _Part:
 _ABSENT = object()  # a variable the context does not hold (its render fails, and is not remembered)
 
 
+class PartSyntaxError(Exception):
+    """Jinja's syntax error in a part: its message and the part's line it names."""
+
+    def __init__(self, message: str, lineno: int | None):
+        super().__init__(message)
+        self.message, self.lineno = message, lineno
+
+
+def flat_source(source: str) -> tuple[tuple[str, str | None], ...] | None:
+    """:func:`flat_pieces` of ``source``, read without Jinja: the same pieces Jinja's parser
+    gives for text and ``{{ name }}``s (a property test holds the two together). None for
+    anything else, which Jinja then parses: any other tag, a name Jinja may read otherwise (its
+    globals too: Jinja does not count them as variables), a carriage return (Jinja rewrites line
+    ends), whitespace control."""
+    if "{%" in source or "{#" in source or "\r" in source:
+        return None
+    pieces: list[tuple[str, str | None]] = []
+    position = 0
+    while (start := source.find("{{", position)) >= 0:
+        end = source.find("}}", start + 2)
+        name = FLAT_NAME.fullmatch(source, start + 2, end) if end >= 0 else None
+        if name is None or name[1] in NOT_VARIABLES or name[1] in JINJA_GLOBALS:
+            return None
+        if start > position:
+            pieces.append((source[position:start], None))
+        pieces.append(("", name[1]))
+        position = end + 2
+    if position < len(source):
+        pieces.append((source[position:], None))
+    return tuple(pieces)
+
+
 def flat_pieces(tree: nodes.Template) -> tuple[tuple[str, str | None], ...] | None:
     """(text, None) and ("", variable) in order, when a part is only text and ``{{ variable }}``s
     (most subjects, names and bodies are): nothing in it can loop, call or fail but a missing
     variable. None for any other part."""
+    from jinja2 import nodes
+
     pieces: list[tuple[str, str | None]] = []
     for statement in tree.body:
         if not isinstance(statement, nodes.Output):
@@ -196,6 +273,19 @@ class Template:
             raise UserError(f"{where(self.path, 1)}: no Subject header; a template starts with 'Subject: ...'")
         self.variables, self.optional = self._variables()
         self.attachment_columns = self.headers["attachments"].used if "attachments" in self.headers else set()
+        self._globals = self._jinja_globals()
+
+    def _jinja_globals(self) -> dict[str, Any]:
+        """What each row's context starts from: the sandbox's globals (``range``, ``namespace``),
+        or nothing for a template of flat parts that names none of them (Jinja is not loaded)."""
+        pieces = [piece for items in self.address_items.values() for pair in items for piece in pair if piece]
+        parts = (*self.headers.values(), self.body, *pieces)
+        if all(part.flat is not None for part in parts) and \
+                not {name for part in parts for _, name in part.flat or () if name} & JINJA_GLOBALS:
+            return {}
+        from outreach.compose.sandbox import ENVIRONMENT
+
+        return ENVIRONMENT.globals
 
     def _parse_header_block(self, text: str) -> None:
         lines = text.split("\n")
@@ -250,7 +340,7 @@ class Template:
     def _compile(self, name: str, line: int, source: str) -> _Part:
         try:
             return _Part(name, line, source)
-        except jinja2.TemplateSyntaxError as e:
+        except PartSyntaxError as e:
             raise UserError(f"{where(self.path, line + (e.lineno or 1) - 1)}: template syntax error: "
                             f"{e.message}") from None
 
@@ -264,7 +354,7 @@ class Template:
     def _compile_piece(self, key: str, number: int, source: str) -> _Part:
         try:
             return _Part(key, number, source)
-        except jinja2.TemplateSyntaxError:
+        except PartSyntaxError:
             raise self._address_syntax_error(key, number) from None
 
     def _address_syntax_error(self, key: str, number: int) -> UserError:
@@ -287,7 +377,7 @@ class Template:
         for it (``{{ topic }}``), so that its other problems (an attachment, a placeholder) show in the
         same pass: the error then carries that draft, for checks only. ``hint(name)`` says what to do
         about a missing variable ("the CSV has no such column" without it)."""
-        context = {**ENVIRONMENT.globals, **contact.fields, "email": contact.email, "contact": contact.fields,
+        context = {**self._globals, **contact.fields, "email": contact.email, "contact": contact.fields,
                    **(extra or {})}
         missing: dict[str, Problem] = {}
         while True:
@@ -385,6 +475,18 @@ class Template:
             if text is not None:
                 part.hits += 1
                 return text
+        text = self._render_jinja(part, context, contact)
+        if key is not None:
+            part.remember(key, text)
+        return text
+
+    def _render_jinja(self, part: _Part, context: dict, contact: Contact) -> str:
+        """The part rendered by Jinja in the sandbox; each way it can fail is the row's error."""
+        import jinja2
+        from jinja2.exceptions import SecurityError
+
+        from outreach.compose.sandbox import LimitError, render_shared
+
         try:
             text = render_shared(part.template, context)
         except LimitError as e:
@@ -414,8 +516,6 @@ class Template:
             raise RenderError(Problem("error", contact.line, None,
                                       f"{where(self.path, part.line)}: renders to over "
                                       f"{MAX_RENDERED_CHARS:,} characters"))
-        if key is not None:
-            part.remember(key, text)
         return text
 
     def _limit_problem(self, error: LimitError, part: _Part, contact: Contact,
@@ -488,7 +588,7 @@ class Template:
 
     def _columns_of(self, header: str) -> set[str]:
         part = self.headers.get(header)
-        return meta.find_undeclared_variables(ENVIRONMENT.parse(part.source)) if part else set(NAME_COLUMNS)
+        return set(part.used) if part else set(NAME_COLUMNS)
 
     def _column_in(self, header: str, contact: Contact) -> str | None:
         """The column most likely behind a header that changed: one it uses, holding ``=?`` if any."""

@@ -81,3 +81,41 @@ def test_an_unproven_header_is_parsed_back():
     assert headers.read_back_problem([to, subject], {"To": ["x@example.edu"], "Subject": "Hi"}) == "To"
     proven = headers.address_list("To", [Address("Jia", "j.chen", "example.edu")])
     assert headers.read_back_problem([proven, subject], {"To": ["x@example.edu"], "Subject": "Hi"}) == "To"
+
+
+class Headed:
+    """What the header writer reads of a Draft."""
+
+    def __init__(self, to, cc, subject):
+        self.to, self.cc, self.bcc, self.reply_to, self.subject = to, cc, [], to[:1], subject
+
+
+usual = st.sampled_from(["Jia Chen", "Ann", "", "Dr. Lee", "O'Neil", "x" * 76, "Anne-Marie Ng"])
+plain_mailboxes = st.builds(lambda name, user, domain: Address(name, user, domain), usual | names, users, domains)
+senders = st.sampled_from([Address("You", "you", "example.org"), Address("Dr. Rao", "a.rao", "example.edu"),
+                           Address("Who?", "a", "example.edu"), Address("", "x y", "example.edu")])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(plain_mailboxes, max_size=3), st.lists(plain_mailboxes, max_size=2),
+       subjects | subjects.map(str.strip) | st.sampled_from(["Hello", " Hello", "Hi\u3000", "", "On =?utf-8?q?X?="]),
+       senders)
+def test_headers_proven_without_writing_them_are_proven_when_written(to, cc, subject, sender):
+    draft = Headed(to, cc, subject)
+    for weaker in (False, True):  # with a weaker encoder, the proof without writing must claim no more
+        with pytest.MonkeyPatch.context() as patch:
+            if weaker:
+                patch.setattr(headers, "needs_encoding", lambda text: False)
+            full = outcome(lambda: headers.written_problem(draft, sender, headers.user_headers(draft, sender)))
+            if headers.plainly_proven(draft, sender):
+                assert full is None
+            assert outcome(lambda: headers.written_problem(draft, sender)) == full
+
+
+def outcome(problem):
+    """The header that would not read back, or that the block could not be written (a weaker
+    encoder leaves non-ASCII text in it)."""
+    try:
+        return problem()
+    except UnicodeEncodeError:
+        return "not ASCII"
