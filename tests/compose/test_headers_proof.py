@@ -88,6 +88,7 @@ class Headed:
 
     def __init__(self, to, cc, subject):
         self.to, self.cc, self.bcc, self.reply_to, self.subject = to, cc, [], to[:1], subject
+        self.written = None  # the headers a Draft keeps once written (none yet)
 
 
 usual = st.sampled_from(["Jia Chen", "Ann", "", "Dr. Lee", "O'Neil", "x" * 76, "Anne-Marie Ng"])
