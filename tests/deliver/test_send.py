@@ -366,7 +366,8 @@ def test_rate_is_held_end_to_end(campaign, invoke, smtp_server):
     assert result.exit_code == 0
     assert "Pacing:    10/s (--rate)" in result.output
     span = smtp_server.arrivals[-1] - smtp_server.arrivals[0]
-    assert span == pytest.approx(1.0, rel=0.05)
+    # Never faster than 10/s (ten gaps: 1 s); a loaded machine may be late, but not at half the rate (2 s).
+    assert 0.95 <= span < 1.8
 
 
 def test_status_lists_each_contact(campaign, invoke, smtp_server):
