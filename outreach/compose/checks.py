@@ -221,8 +221,9 @@ class FirstWords:
         self.slots[digest & self.mask] |= bit
         self.slots[digest >> 32 & self.mask] |= bit
         if count > 1:
-            for place in self._pair_places(first, value_words[1].rstrip(".")):
-                self.pairs[place >> 3] |= 1 << (place & 7)
+            low, high = self._pair_places(first, value_words[1].rstrip("."))
+            self.pairs[low >> 3] |= 1 << (low & 7)
+            self.pairs[high >> 3] |= 1 << (high & 7)
         if count > self.longest:
             self.longest, self._counts = count, {}
 
@@ -386,6 +387,11 @@ def _note_key(column: str, value: str) -> str:
     return f"{column}\0{value}" if len(value) >= 12 else ""
 
 
+# What a cell may start (Checker._starts_in): () for nothing, else (whether a name may start and go on
+# within it, its first word, its last word if that is promised a longer name).
+CellStarts = tuple[()] | tuple[bool, str | None, str | None]
+
+
 class Checker:
     """Applies every rule to each draft."""
 
@@ -406,7 +412,7 @@ class Checker:
         # promises a name for some everyday words ("paper", "and"), which then cost one look-up each.
         self._unnamed: dict[str, None] = {}
         self._word_bits: dict[str, int] = {}  # word -> its FirstWords bits, for the words met lately
-        self._cells: dict[str, tuple[bool, str | None, str | None]] = {}  # cell -> _starts_in's answer, lately
+        self._cells: dict[str, CellStarts] = {}  # cell -> _starts_in's answer, for the cells met lately
         self._split: dict[str, tuple[list[str], list[str]]] = {}  # the current row's cells split in words
 
     def column_hint(self, name: str) -> str:
@@ -503,7 +509,8 @@ class Checker:
             return []
         cells = [contact.fields.get(c, "") for c in self.scanned]
         self._split = {}
-        if not self._may_start_name(cells):  # the usual row: no word of it starts a name
+        starts = list(map(self._starts_in, cells))
+        if not any(starts) or not self._may_start_name(cells, starts):  # the usual row: no word is promised a name
             return []
         # The row's words are its cells' words in turn (no word spans two cells; a phrase may).
         split = [self._split.get(cell) or _cell_words(cell) for cell in cells]
@@ -537,14 +544,14 @@ class Checker:
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
                 for phrase, (line, column) in found.items()]
 
-    def _may_start_name(self, cells: list[str]) -> bool:
-        """Whether a name may start in the row's ``cells``, by the first-word table: in a cell
-        (:meth:`_starts_in`), or at a cell's last word, promised a longer name, that the next
-        cell's first word may go on (a phrase may span two cells; the row's last word starts no
-        longer name than the words left, and a name that short is promised in its own right)."""
+    def _may_start_name(self, cells: list[str], starts: list[CellStarts]) -> bool:
+        """Whether a name may start in the row's ``cells`` (``starts``: :meth:`_starts_in` of each):
+        in a cell, or at a cell's last word, promised a longer name, that the next cell's first
+        word may go on (a phrase may span two cells; the row's last word starts no longer name
+        than the words left, and a name that short is promised in its own right)."""
         trailing = None  # the last word so far, if it is promised a name of two or more words
-        for cell in cells:
-            inside, first, last = self._starts_in(cell)
+        for cell, found in zip(cells, starts, strict=True):
+            inside, first, last = found or (False, *_first_word(cell), None)
             if inside or (trailing is not None and first is not None
                           and self.index.first_words.may_follow(trailing, first)):
                 return True
@@ -552,21 +559,25 @@ class Checker:
                 trailing = last
         return False
 
-    def _starts_in(self, cell: str) -> tuple[bool, str | None, str | None]:
-        """Whether a name may start and go on within ``cell``: a word promised a one-word name, or a
-        longer one that the next word may go on (:meth:`_may_go_on`); the cell's first word, and
-        its last word if that is promised a longer name (None for none). Remembered by the cell's
-        value (titles, topics and first names repeat from row to row)."""
+    def _starts_in(self, cell: str) -> CellStarts:
+        """() if no word of ``cell`` is promised a name; else whether a name may start and go on
+        within it: a word promised a one-word name, or a longer one that the next word may go on
+        (:meth:`_may_go_on`); the cell's first word, and its last word if that is promised a
+        longer name (else None). Remembered by the cell's value (titles, topics and first names
+        repeat from row to row)."""
         found = self._cells.get(cell)
-        if found is None:
-            _, stripped = self._split[cell] = _cell_words(cell)  # for this row's search, if it comes to that
-            bits_of = self._bits_of(stripped)
-            inside = any(bits_of[stripped[start]] & 1 or self._may_go_on(stripped, start)
-                         for start in itertools.compress(itertools.count(), map(bits_of.__getitem__, stripped)))
-            last = stripped[-1] if stripped and bits_of[stripped[-1]] & ~1 else None
-            if len(self._cells) >= MAX_RECENT:
-                self._cells.clear()
-            found = self._cells[cell] = (inside, stripped[0] if stripped else None, last)
+        if found is not None:
+            return found
+        _, stripped = self._split[cell] = _cell_words(cell)  # for this row's search, if it comes to that
+        bits_of = self._bits_of(stripped)
+        promised = list(itertools.compress(itertools.count(), map(bits_of.__getitem__, stripped)))
+        found = ()
+        if promised:
+            inside = any(bits_of[stripped[start]] & 1 or self._may_go_on(stripped, start) for start in promised)
+            found = (inside, stripped[0], stripped[-1] if bits_of[stripped[-1]] & ~1 else None)
+        if len(self._cells) >= MAX_RECENT:
+            self._cells.clear()
+        self._cells[cell] = found
         return found
 
     def _may_go_on(self, stripped: list[str], start: int) -> bool:
@@ -590,6 +601,12 @@ class Checker:
             digest = hash(token)  # its two FirstWords slots
             known[token] = slots[digest & mask] & slots[digest >> 32 & mask]
         return known
+
+
+def _first_word(cell: str) -> tuple[str | None]:
+    """A cell's first word without the dots that end it, or None when it has none."""
+    tokens = words(cell)
+    return (tokens[0].rstrip(".") if tokens else None,)
 
 
 def _cell_words(cell: str) -> tuple[list[str], list[str]]:
