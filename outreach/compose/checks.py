@@ -509,8 +509,8 @@ class Checker:
             return []
         cells = [contact.fields.get(c, "") for c in self.scanned]
         self._split = {}
-        starts = list(map(self._starts_in, cells))
-        if not any(starts) or not self._may_start_name(cells, starts):  # the usual row: no word is promised a name
+        # The usual row: no word of it is promised a name (told in C), or none that can start one here.
+        if not any(map(self._starts_in, cells)) or not self._may_start_name(cells):
             return []
         # The row's words are its cells' words in turn (no word spans two cells; a phrase may).
         split = [self._split.get(cell) or _cell_words(cell) for cell in cells]
@@ -544,14 +544,14 @@ class Checker:
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
                 for phrase, (line, column) in found.items()]
 
-    def _may_start_name(self, cells: list[str], starts: list[CellStarts]) -> bool:
-        """Whether a name may start in the row's ``cells`` (``starts``: :meth:`_starts_in` of each):
-        in a cell, or at a cell's last word, promised a longer name, that the next cell's first
-        word may go on (a phrase may span two cells; the row's last word starts no longer name
-        than the words left, and a name that short is promised in its own right)."""
+    def _may_start_name(self, cells: list[str]) -> bool:
+        """Whether a name may start in the row's ``cells``: in a cell (:meth:`_starts_in`), or at a
+        cell's last word, promised a longer name, that the next cell's first word may go on (a
+        phrase may span two cells; the row's last word starts no longer name than the words left,
+        and a name that short is promised in its own right)."""
         trailing = None  # the last word so far, if it is promised a name of two or more words
-        for cell, found in zip(cells, starts, strict=True):
-            inside, first, last = found or (False, *_first_word(cell), None)
+        for cell in cells:
+            inside, first, last = self._starts_in(cell) or (False, *_first_word(cell), None)
             if inside or (trailing is not None and first is not None
                           and self.index.first_words.may_follow(trailing, first)):
                 return True
@@ -565,15 +565,15 @@ class Checker:
         (:meth:`_may_go_on`); the cell's first word, and its last word if that is promised a
         longer name (else None). Remembered by the cell's value (titles, topics and first names
         repeat from row to row)."""
-        found = self._cells.get(cell)
-        if found is not None:
-            return found
+        known = self._cells.get(cell)
+        if known is not None:
+            return known
         _, stripped = self._split[cell] = _cell_words(cell)  # for this row's search, if it comes to that
         bits_of = self._bits_of(stripped)
-        promised = list(itertools.compress(itertools.count(), map(bits_of.__getitem__, stripped)))
-        found = ()
-        if promised:
-            inside = any(bits_of[stripped[start]] & 1 or self._may_go_on(stripped, start) for start in promised)
+        found: CellStarts = ()
+        if any(map(bits_of.__getitem__, stripped)):
+            inside = any(bits_of[stripped[start]] & 1 or self._may_go_on(stripped, start)
+                         for start in itertools.compress(itertools.count(), map(bits_of.__getitem__, stripped)))
             found = (inside, stripped[0], stripped[-1] if bits_of[stripped[-1]] & ~1 else None)
         if len(self._cells) >= MAX_RECENT:
             self._cells.clear()
