@@ -196,22 +196,45 @@ class FirstWords:
     :meth:`Checker.other_rows_named`). Words that share a slot share their bits, so a word may
     be promised a name that is not there (a lookup that finds nothing), never hide one. Two slots
     a word let the table be half as big for nearly as few false promises as one slot in a table
-    twice the size. Sized from the rows expected (at most 4 MB), so few words share both slots
-    however long the sheet."""
+    twice the size. Sized from the rows expected (at most 4 MB), yet at a million distinct names
+    most notes hold a word promised some name.
+
+    So a name of two or more words also sets three bits of ``pairs`` for its first two words (both
+    without the dots that end them): a word promised only longer names is looked at only when the
+    word after it may be one's second word (:meth:`may_follow`). At most 2 MB: about 0.5% of the
+    pairs of a million distinct names' sheet pass by chance (with two bits in 1 MB, 4.5%: one
+    everyday pair passing, such as "approach on", sent a third of the rows to the full search)."""
 
     def __init__(self, expected: int):
         slots = 1 << max(10, min(22, (2 * expected).bit_length()))
         self.mask = slots - 1
         self.slots = bytearray(slots)
+        pair_bits = 1 << max(10, min(24, (8 * expected).bit_length()))
+        self.pair_mask = pair_bits - 1
+        self.pairs = bytearray(pair_bits >> 3)
         self.longest = 0
         self._counts: dict[int, tuple[int, ...]] = {}  # bits -> counts, worked out once each
 
-    def add(self, word: str, count: int) -> None:
-        digest, bit = hash(word), 1 << (min(count, 8) - 1)
+    def add(self, value_words: list[str]) -> None:
+        """A name's or institution's words (at least one), as :func:`words` split it."""
+        count, first = len(value_words), value_words[0].rstrip(".")
+        digest, bit = hash(first), 1 << (min(count, 8) - 1)
         self.slots[digest & self.mask] |= bit
         self.slots[digest >> 32 & self.mask] |= bit
+        if count > 1:
+            for place in self._pair_places(first, value_words[1].rstrip(".")):
+                self.pairs[place >> 3] |= 1 << (place & 7)
         if count > self.longest:
             self.longest, self._counts = count, {}
+
+    def _pair_places(self, first: str, second: str) -> tuple[int, int, int]:
+        digest = hash((first, second))
+        return digest & self.pair_mask, digest >> 20 & self.pair_mask, digest >> 40 & self.pair_mask
+
+    def may_follow(self, first: str, second: str) -> bool:
+        """Whether a name of two or more words may begin ``first second`` (words without their end dots)."""
+        pairs = self.pairs
+        return all(pairs[place >> 3] >> (place & 7) & 1 for place in self._pair_places(first, second))
 
     def counts(self, bits: int) -> tuple[int, ...]:
         """The word counts a slot's ``bits`` stand for."""
@@ -287,7 +310,7 @@ class RowIndex:
         self.identities.add(value, line << 4 | number)
         value_words = words(value)
         if value_words:
-            self.first_words.add(value_words[0].rstrip("."), len(value_words))
+            self.first_words.add(value_words)
 
     def _add_peer(self, program: str, line: int, column: str, text: str, names: set[str]) -> None:
         """Compare a note with the last :data:`NEAR_DUPLICATE_PEERS` notes to its program, newest
@@ -363,6 +386,11 @@ def _note_key(column: str, value: str) -> str:
     return f"{column}\0{value}" if len(value) >= 12 else ""
 
 
+# What a cell may start (Checker._starts_in): () for nothing, else (whether a name may start and go on
+# within it, its first word, its last word if that is promised a longer name).
+CellStarts = tuple[()] | tuple[bool, str | None, str | None]
+
+
 class Checker:
     """Applies every rule to each draft."""
 
@@ -383,7 +411,7 @@ class Checker:
         # promises a name for some everyday words ("paper", "and"), which then cost one look-up each.
         self._unnamed: dict[str, None] = {}
         self._word_bits: dict[str, int] = {}  # word -> its FirstWords bits, for the words met lately
-        self._cells: dict[str, bool] = {}  # cell -> whether a word of it may start a name, for the cells met lately
+        self._cells: dict[str, CellStarts] = {}  # cell -> _starts_in's answer, for the cells met lately
         self._split: dict[str, tuple[list[str], list[str]]] = {}  # the current row's cells split in words
 
     def column_hint(self, name: str) -> str:
@@ -480,7 +508,8 @@ class Checker:
             return []
         cells = [contact.fields.get(c, "") for c in self.scanned]
         self._split = {}
-        if not any(map(self._may_name, cells)):  # the usual row: no word of it starts a name
+        # The usual row: no word of it is promised a name (told in C), or none that can start one here.
+        if not any(map(self._starts_in, cells)) or not self._may_start_name(cells):
             return []
         # The row's words are its cells' words in turn (no word spans two cells; a phrase may).
         split = [self._split.get(cell) or _cell_words(cell) for cell in cells]
@@ -492,7 +521,10 @@ class Checker:
         # Only the words that may start a name are visited: picked in C, by their remembered bits.
         for start in itertools.compress(itertools.count(), map(bits_of.__getitem__, stripped)):
             token = stripped[start]
+            longer = self._may_go_on(stripped, start)
             for size in index.first_words.counts(bits_of[token]):
+                if size > 1 and not longer:
+                    break
                 phrase = token if size == 1 else " ".join(tokens[start:start + size]).rstrip(".")
                 hit = None if phrase in unnamed else index.named(phrase)
                 if hit is None:
@@ -511,17 +543,46 @@ class Checker:
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
                 for phrase, (line, column) in found.items()]
 
-    def _may_name(self, cell: str) -> bool:
-        """Whether a word of ``cell`` may start a name, by the first-word table; remembered by the
-        cell's value (titles, topics and first names repeat from row to row)."""
-        found = self._cells.get(cell)
-        if found is None:
-            _, stripped = self._split[cell] = _cell_words(cell)  # for this row's search, if it comes to that
-            found = any(map(self._bits_of(stripped).__getitem__, stripped))
-            if len(self._cells) >= MAX_RECENT:
-                self._cells.clear()
-            self._cells[cell] = found
+    def _may_start_name(self, cells: list[str]) -> bool:
+        """Whether a name may start in the row's ``cells``: in a cell (:meth:`_starts_in`), or at a
+        cell's last word, promised a longer name, that the next cell's first word may go on (a
+        phrase may span two cells; the row's last word starts no longer name than the words left,
+        and a name that short is promised in its own right)."""
+        trailing = None  # the last word so far, if it is promised a name of two or more words
+        for cell in cells:
+            inside, first, last = self._starts_in(cell) or (False, *_first_word(cell), None)
+            if inside or (trailing is not None and first is not None
+                          and self.index.first_words.may_follow(trailing, first)):
+                return True
+            if first is not None:
+                trailing = last
+        return False
+
+    def _starts_in(self, cell: str) -> CellStarts:
+        """() if no word of ``cell`` is promised a name; else whether a name may start and go on
+        within it: a word promised a one-word name, or a longer one that the next word may go on
+        (:meth:`_may_go_on`); the cell's first word, and its last word if that is promised a
+        longer name (else None). Remembered by the cell's value (titles, topics and first names
+        repeat from row to row)."""
+        known = self._cells.get(cell)
+        if known is not None:
+            return known
+        _, stripped = self._split[cell] = _cell_words(cell)  # for this row's search, if it comes to that
+        bits_of = self._bits_of(stripped)
+        found: CellStarts = ()
+        if any(map(bits_of.__getitem__, stripped)):
+            inside = any(bits_of[stripped[start]] & 1 or self._may_go_on(stripped, start)
+                         for start in itertools.compress(itertools.count(), map(bits_of.__getitem__, stripped)))
+            found = (inside, stripped[0], stripped[-1] if bits_of[stripped[-1]] & ~1 else None)
+        if len(self._cells) >= MAX_RECENT:
+            self._cells.clear()
+        self._cells[cell] = found
         return found
+
+    def _may_go_on(self, stripped: list[str], start: int) -> bool:
+        """Whether a name of two or more words may start at ``stripped[start]``: the word after it may
+        be such a name's second word."""
+        return start + 1 < len(stripped) and self.index.first_words.may_follow(stripped[start], stripped[start + 1])
 
     def _bits_of(self, stripped: list[str]) -> dict[str, int]:
         """Every word's bits in the first-word table (0: it starts no name), remembered by word
@@ -539,6 +600,12 @@ class Checker:
             digest = hash(token)  # its two FirstWords slots
             known[token] = slots[digest & mask] & slots[digest >> 32 & mask]
         return known
+
+
+def _first_word(cell: str) -> tuple[str | None]:
+    """A cell's first word without the dots that end it, or None when it has none."""
+    tokens = words(cell)
+    return (tokens[0].rstrip(".") if tokens else None,)
 
 
 def _cell_words(cell: str) -> tuple[list[str], list[str]]:
