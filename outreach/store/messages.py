@@ -181,9 +181,15 @@ class Messages(Connection):
                                 made)
         if refreshed:
             sets = [f"{name}=?" for name in REFRESHED]
-            self.db.executemany(f"UPDATE messages SET {', '.join(sets)}, state=?, error=NULL, updated_at=?, "
-                                "draft_path=COALESCE(?, draft_path) WHERE campaign=? AND address=? AND step=?",
-                                refreshed)
+            # The states read above hold in the callers' transactions; the statement guards them too,
+            # so that no row is ever written over from a state the move does not start from.
+            sources = [state for state in rule.sources if state is not None]
+            cursor = self.db.executemany(
+                f"UPDATE messages SET {', '.join(sets)}, state=?, error=NULL, updated_at=?, "
+                "draft_path=COALESCE(?, draft_path) WHERE campaign=? AND address=? AND step=? "
+                f"AND state IN ({', '.join(repr(state) for state in sources)})", refreshed)
+            if cursor.rowcount != len(refreshed):
+                raise RuntimeError(f"{len(refreshed) - cursor.rowcount} message(s) moved while being recorded")
         return recorded
 
     def _states_of_keys(self, keys: set[tuple[str, str, int]]) -> dict[tuple[str, str, int], str]:
