@@ -181,11 +181,11 @@ def preview(template: Path, contacts: Path, line: int | None, address: str | Non
 
 def show_preview(item, sender, raw: bool, source: str, *, configured: bool) -> None:
     """The message as it would go out (headers and text, or the raw bytes), then the row's problems."""
-    from outreach.compose.message import build_message, make_message_id
+    from outreach.compose.message import Envelope, build_message, make_message_id
     from outreach.compose.templates import readable_size
 
     if item.draft is not None:
-        message = build_message(item.draft, sender, make_message_id(sender), datetime.now().astimezone())
+        message = build_message(item.draft, sender, Envelope(make_message_id(sender), datetime.now().astimezone()))
         if raw:
             say(message.as_string().replace("\r\n", "\n"), nl=False)  # control codes shown escaped
         else:

@@ -12,6 +12,7 @@ import email.policy
 import functools
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -62,26 +63,29 @@ def markdown_to_html(text: str) -> str:
     return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}</body></html>\n'
 
 
-def build_message(
-    draft: Draft,
-    sender: Address,
-    message_id: str,
-    date: datetime,
-    *,
-    in_reply_to: str | None = None,
-    references: tuple[str, ...] = (),
-    unsent: bool = False,
-) -> EmailMessage:
-    """The MIME message for ``draft``. ``unsent`` marks an .eml as an editable draft (Outlook)."""
+@dataclass(frozen=True)
+class Envelope:
+    """What a message carries besides its draft and sender: its identity, its date, the thread
+    it answers, and whether an .eml is marked as an editable draft (``unsent``, for Outlook)."""
+
+    message_id: str
+    date: datetime
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    unsent: bool = False
+
+
+def build_message(draft: Draft, sender: Address, envelope: Envelope) -> EmailMessage:
+    """The MIME message for ``draft``."""
     msg = EmailMessage(policy=POLICY)
     for header in headers.email_headers(draft, sender):
         msg[header.name] = header
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = " ".join((*references, in_reply_to))
-    if unsent:
+    msg["Date"] = format_datetime(envelope.date)
+    msg["Message-ID"] = envelope.message_id
+    if envelope.in_reply_to:
+        msg["In-Reply-To"] = envelope.in_reply_to
+        msg["References"] = " ".join((*envelope.references, envelope.in_reply_to))
+    if envelope.unsent:
         msg["X-Unsent"] = "1"
     msg.set_content(draft.text, cte=_transfer_encoding(draft.text))
     if draft.markdown:
@@ -93,45 +97,35 @@ def build_message(
     return msg
 
 
-def message_bytes(
-    draft: Draft,
-    sender: Address,
-    message_id: str,
-    date: datetime,
-    *,
-    in_reply_to: str | None = None,
-    references: tuple[str, ...] = (),
-    unsent: bool = False,
-) -> bytes:
+def message_bytes(draft: Draft, sender: Address, envelope: Envelope) -> bytes:
     """``build_message(...).as_bytes()``: the same bytes, written here for the usual message (plain
     text, no attachment, every header proven to read back as rendered, Message-IDs of plain
     characters on lines that need no folding) without the ``email`` package, which spent 1 ms a
     message building and writing it twice. Any other message is built by :func:`build_message`.
     tests/compose/test_message_bytes.py checks that both write the same bytes."""
-    raw = _plain_message(draft, sender, message_id, date, in_reply_to, references, unsent)
+    raw = _plain_message(draft, sender, envelope)
     if raw is not None:
         return raw
-    return build_message(draft, sender, message_id, date, in_reply_to=in_reply_to, references=references,
-                         unsent=unsent).as_bytes()
+    return build_message(draft, sender, envelope).as_bytes()
 
 
-def _plain_message(draft: Draft, sender: Address, message_id: str, date: datetime, in_reply_to: str | None,
-                   references: tuple[str, ...], unsent: bool) -> bytes | None:
+def _plain_message(draft: Draft, sender: Address, envelope: Envelope) -> bytes | None:
     """The message's bytes, or None when it is not one this writes (see :func:`message_bytes`)."""
     if draft.markdown or draft.attachments:
         return None
     written = headers.user_headers(draft, sender)
     if headers.written_problem(draft, sender, written) is not None or any(w.reads_as is None for w in written):
         return None  # build_message parses it back, and says which header changed
+    message_id, in_reply_to, references = envelope.message_id, envelope.in_reply_to, envelope.references
     ids = [message_id, *references, in_reply_to] if in_reply_to else [message_id]
     if not all(PLAIN_MESSAGE_ID.fullmatch(each) for each in ids):
         return None
-    ours = [f"Date: {_date(date)}", f"Message-ID: {message_id}"]
+    ours = [f"Date: {_date(envelope.date)}", f"Message-ID: {message_id}"]
     if in_reply_to:
         ours += [f"In-Reply-To: {in_reply_to}", f"References: {' '.join((*references, in_reply_to))}"]
     if any(len(line) > headers.MAX_LINE for line in ours):
         return None  # the email package would fold it
-    if unsent:
+    if envelope.unsent:
         ours.append("X-Unsent: 1")
     cte = _transfer_encoding(draft.text)
     lines = [*(line for header in written for line in header.lines), *ours, 'Content-Type: text/plain; charset="utf-8"',

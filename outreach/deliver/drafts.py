@@ -32,7 +32,7 @@ from outreach.compose.batch import STRICT, Rendered, Tally, as_chosen, left_out
 from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile, Problem
 from outreach.compose.interviews import Season
-from outreach.compose.message import make_message_id, message_bytes
+from outreach.compose.message import Envelope, make_message_id, message_bytes
 from outreach.compose.templates import Draft
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
@@ -308,8 +308,8 @@ def write_drafts(items: Iterable[ToDraft], *, store: Store, sender: Address, tar
             if not recorded:
                 continue
             message_id = item.outgoing.message_id
-            raw = message_bytes(item.draft, sender, message_id, now,
-                                in_reply_to=item.in_reply_to, references=item.references, unsent=target.unsent)
+            raw = message_bytes(item.draft, sender, Envelope(message_id, now, in_reply_to=item.in_reply_to,
+                                                             references=item.references, unsent=target.unsent))
             key = draft_key(item.outgoing.address, item.outgoing.step)
             unchanged += not target.put(key, raw, message_id, replace=item.previous_state is not None)
             written.append(target.where(key))

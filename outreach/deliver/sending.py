@@ -34,7 +34,7 @@ from outreach.compose.batch import Rendered, Tally, as_chosen, left_out
 from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile, Problem
 from outreach.compose.interviews import Season
-from outreach.compose.message import build_message, make_message_id
+from outreach.compose.message import Envelope, build_message, make_message_id
 from outreach.compose.templates import Template
 from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
@@ -507,8 +507,8 @@ def serialize(item: Item, sender) -> bytes:
     """The message as it goes on the wire, without its Date (stamped when it leaves)."""
     draft = item.rendered.draft
     assert draft is not None
-    message = build_message(draft, sender, item.message_id, datetime.now().astimezone(),
-                            in_reply_to=item.in_reply_to, references=item.references)
+    message = build_message(draft, sender, Envelope(item.message_id, datetime.now().astimezone(),
+                                                    in_reply_to=item.in_reply_to, references=item.references))
     del message["Bcc"]   # Bcc recipients are in the envelope only
     del message["Date"]  # stamped at send time, however long ago this was built
     return message.as_bytes()

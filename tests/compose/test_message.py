@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 from email.headerregistry import Address
 
 from outreach.compose.contacts import Contact
-from outreach.compose.message import build_message, make_message_id
+from outreach.compose.message import Envelope, build_message, make_message_id
 from outreach.compose.templates import Draft
 from outreach.config import parse_sender
 
@@ -23,9 +23,9 @@ def draft(**overrides):
 
 
 def test_non_ascii_display_name_round_trips():
-    raw = build_message(draft(), SENDER, "<x@example.org>", datetime.now(timezone.utc)).as_bytes()
+    raw = build_message(draft(), SENDER, Envelope("<x@example.org>", datetime.now(timezone.utc))).as_bytes()
     assert raw.isascii()  # encoded words and quoted-printable: safe through any relay
-    parsed = parse(build_message(draft(), SENDER, "<x@example.org>", datetime.now(timezone.utc)))
+    parsed = parse(build_message(draft(), SENDER, Envelope("<x@example.org>", datetime.now(timezone.utc))))
     [to] = parsed["To"].addresses
     assert (to.display_name, to.addr_spec) == ("José García", "jose@example.edu")
     assert parsed.get_content().replace("\r\n", "\n") == "Hola José,\n\nGracias.\n"
@@ -33,7 +33,8 @@ def test_non_ascii_display_name_round_trips():
 
 def test_display_names_with_specials_stay_parseable():
     tricky = [Address('García, José "Pepe"', addr_spec="jose@example.edu"), Address("Dr. O'Neil", addr_spec="o@example.edu")]
-    parsed = parse(build_message(draft(to=tricky), SENDER, "<x@example.org>", datetime.now(timezone.utc)))
+    envelope = Envelope("<x@example.org>", datetime.now(timezone.utc))
+    parsed = parse(build_message(draft(to=tricky), SENDER, envelope))
     assert [(a.display_name, a.addr_spec) for a in parsed["To"].addresses] == [
         ('García, José "Pepe"', "jose@example.edu"), ("Dr. O'Neil", "o@example.edu")]
 
@@ -43,8 +44,8 @@ def test_message_id_on_sender_domain_date_and_threading():
     assert message_id.startswith("<") and message_id.endswith("@example.org>")
     assert make_message_id(SENDER) != message_id
     when = datetime(2026, 11, 22, 9, 30, tzinfo=timezone.utc)
-    parsed = parse(build_message(draft(), SENDER, message_id, when, in_reply_to="<orig@example.org>",
-                                 references=("<root@example.org>",)))
+    parsed = parse(build_message(draft(), SENDER, Envelope(message_id, when, in_reply_to="<orig@example.org>",
+                                                           references=("<root@example.org>",))))
     assert parsed["Message-ID"] == message_id
     assert parsed["Date"].datetime == when
     assert parsed["In-Reply-To"] == "<orig@example.org>"
@@ -53,14 +54,15 @@ def test_message_id_on_sender_domain_date_and_threading():
 
 
 def test_drafts_are_marked_unsent_for_outlook():
-    parsed = parse(build_message(draft(), SENDER, "<x@example.org>", datetime.now(timezone.utc), unsent=True))
+    parsed = parse(build_message(draft(), SENDER, Envelope("<x@example.org>", datetime.now(timezone.utc), unsent=True)))
     assert parsed["X-Unsent"] == "1"
 
 
 def test_attachment_is_attached_with_guessed_type(tmp_path):
     pdf = tmp_path / "CV.pdf"
     pdf.write_bytes(b"%PDF-1.4 fake")
-    parsed = parse(build_message(draft(attachments=[pdf]), SENDER, "<x@example.org>", datetime.now(timezone.utc)))
+    envelope = Envelope("<x@example.org>", datetime.now(timezone.utc))
+    parsed = parse(build_message(draft(attachments=[pdf]), SENDER, envelope))
     [part] = list(parsed.iter_attachments())
     assert part.get_content_type() == "application/pdf" and part.get_filename() == "CV.pdf"
     assert part.get_content() == b"%PDF-1.4 fake"
@@ -69,7 +71,8 @@ def test_attachment_is_attached_with_guessed_type(tmp_path):
 def test_long_non_ascii_subject_keeps_its_spaces():
     # CPython 3.11 folding at 78 columns turned "医院 José" into "医院José"; see message.POLICY.
     subject = "José é Ω Nguyễn Ω São 北京 医院 José cardíaca MRI Ω MRI cardíaca Ærø stroke García"
-    parsed = parse(build_message(draft(subject=subject), SENDER, "<x@example.org>", datetime.now(timezone.utc)))
+    envelope = Envelope("<x@example.org>", datetime.now(timezone.utc))
+    parsed = parse(build_message(draft(subject=subject), SENDER, envelope))
     assert parsed["Subject"] == subject
 
 
@@ -78,8 +81,8 @@ def test_every_line_of_a_follow_up_with_a_long_file_name_stays_within_78(tmp_pat
     pdf.write_bytes(b"%PDF-1.4")
     references = tuple(f"<{i}{'y' * 40}@example.org>" for i in range(4))
     message = build_message(draft(attachments=[pdf], text="Grüße, " + "eine lange Zeile mit Umlauten äöü " * 10),
-                            SENDER, "<x@example.org>", datetime.now(timezone.utc),
-                            in_reply_to="<first@example.org>", references=references)
+                            SENDER, Envelope("<x@example.org>", datetime.now(timezone.utc),
+                                             in_reply_to="<first@example.org>", references=references))
     raw = message.as_bytes()
     assert max(len(line) for line in raw.split(b"\r\n")) <= 78
     parsed = email.message_from_bytes(raw, policy=email.policy.default)

@@ -47,10 +47,9 @@ def both_ways(draft, message_id, date, in_reply_to=None, references=(), unsent=F
             return write()
         except UserError as e:
             return str(e)
-    fast = run(lambda: message.message_bytes(draft, SENDER, message_id, date, in_reply_to=in_reply_to,
-                                             references=references, unsent=unsent))
-    full = run(lambda: message.build_message(draft, SENDER, message_id, date, in_reply_to=in_reply_to,
-                                             references=references, unsent=unsent).as_bytes())
+    envelope = message.Envelope(message_id, date, in_reply_to=in_reply_to, references=references, unsent=unsent)
+    fast = run(lambda: message.message_bytes(draft, SENDER, envelope))
+    full = run(lambda: message.build_message(draft, SENDER, envelope).as_bytes())
     return fast, full
 
 
@@ -68,26 +67,28 @@ def test_the_fast_writer_writes_what_the_email_package_writes(to, cc, subject, t
 @given(st.sampled_from(["Jia Chen", "Ana María Pérez", "O'Neil", "Dr. Lee"]), subjects, bodies, dates, st.booleans())
 def test_the_usual_message_is_written_without_the_email_package(name, subject, text, date, unsent):
     draft = make_draft([Address(name, "j.chen", "example.edu")], [], subject, text)
-    fast = message._plain_message(draft, SENDER, "<abc@example.org>", date, None, (), unsent)
+    envelope = message.Envelope("<abc@example.org>", date, unsent=unsent)
+    fast = message._plain_message(draft, SENDER, envelope)
     assert fast is not None
-    assert fast == message.build_message(draft, SENDER, "<abc@example.org>", date, unsent=unsent).as_bytes()
+    assert fast == message.build_message(draft, SENDER, envelope).as_bytes()
 
 
 def test_what_it_does_not_prove_goes_to_the_email_package(tmp_path):
     plain = make_draft([Address("Jia Chen", "j.chen", "example.edu")], [], "Hi", "Hello\n")
     when = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    assert message._plain_message(plain, SENDER, "<abc@example.org>", when, None, (), False) is not None
-    assert message._plain_message(plain, SENDER, '<"odd"@example.org>', when, None, (), False) is None
-    assert message._plain_message(plain, SENDER, "<abc@example.org>", when, "<" + "r" * 80 + "@x.org>", (),
-                                  False) is None  # In-Reply-To would be folded
+    plain_envelope = message.Envelope("<abc@example.org>", when)
+    assert message._plain_message(plain, SENDER, plain_envelope) is not None
+    assert message._plain_message(plain, SENDER, message.Envelope('<"odd"@example.org>', when)) is None
+    long_reply = message.Envelope("<abc@example.org>", when, in_reply_to="<" + "r" * 80 + "@x.org>")
+    assert message._plain_message(plain, SENDER, long_reply) is None  # In-Reply-To would be folded
     unproven = make_draft([Address("Who?", "j.chen", "example.edu")], [], "Hi", "Hello\n")
-    assert message._plain_message(unproven, SENDER, "<abc@example.org>", when, None, (), False) is None
+    assert message._plain_message(unproven, SENDER, plain_envelope) is None
     attached = tmp_path / "cv.pdf"
     attached.write_bytes(b"%PDF")
     with_file = make_draft([Address("Jia Chen", "j.chen", "example.edu")], [], "Hi", "Hello\n")
     with_file.attachments = [attached]
-    assert message._plain_message(with_file, SENDER, "<abc@example.org>", when, None, (), False) is None
-    assert message.message_bytes(with_file, SENDER, "<abc@example.org>", when).count(b"cv.pdf") == 1
+    assert message._plain_message(with_file, SENDER, plain_envelope) is None
+    assert message.message_bytes(with_file, SENDER, plain_envelope).count(b"cv.pdf") == 1
 
 
 def test_a_header_that_would_change_is_refused_by_both():

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outreach.compose.contacts import Contact
-from outreach.compose.message import build_message
+from outreach.compose.message import Envelope, build_message
 from outreach.compose.templates import (
     ADDRESS_SYNTAX,
     LINE_BREAKS,
@@ -50,7 +50,7 @@ def test_plain_subjects_fold_within_78_even_without_spaces(template, topic):
     """One long ASCII word cannot be folded at white space: it is encoded instead, never left long."""
     draft = template.render(Contact(2, {"email": "a@example.edu", "topic": topic, "name": "", "note": ""},
                                     email="a@example.edu"))
-    raw = build_message(draft, SENDER, "<1@example.org>", datetime.now(timezone.utc)).as_bytes()
+    raw = build_message(draft, SENDER, Envelope("<1@example.org>", datetime.now(timezone.utc))).as_bytes()
     assert all(len(line) <= 78 for line in raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n"))
     assert email.message_from_bytes(raw, policy=email.policy.default)["Subject"] == f"About {topic}"
 
@@ -74,7 +74,7 @@ def test_any_cell_round_trips_or_is_refused(template, topic, name, note):
             assert "subject is empty" in problem.text and not f"About {topic}".strip()
         return
     assert not LINE_BREAKS.search(topic) and not ADDRESS_SYNTAX.search(name)
-    message = build_message(draft, SENDER, "<1@example.org>", datetime.now(timezone.utc))
+    message = build_message(draft, SENDER, Envelope("<1@example.org>", datetime.now(timezone.utc)))
     raw = message.as_bytes()
     header_lines = raw.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     assert all(len(line) <= 78 for line in header_lines)

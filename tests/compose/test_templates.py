@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import pytest
 
 from outreach.compose.contacts import Contact
-from outreach.compose.message import build_message
+from outreach.compose.message import Envelope, build_message
 from outreach.compose.templates import RenderError, Template
 from outreach.config import parse_sender
 from outreach.errors import UserError
@@ -145,7 +145,8 @@ def test_variables_and_optional_ones(tmp_path):
 
 def test_markdown_body_becomes_text_and_html_alternative(tmp_path):
     draft = render(tmp_path, "Subject: x\nContent-Type: text/markdown\n\nHello **{{ first_name }}** <b>raw</b>\n")
-    message = build_message(draft, parse_sender("A <a@example.org>"), "<1@example.org>", datetime.now(timezone.utc))
+    envelope = Envelope("<1@example.org>", datetime.now(timezone.utc))
+    message = build_message(draft, parse_sender("A <a@example.org>"), envelope)
     parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
     html = parsed.get_body(("html",)).get_content()
