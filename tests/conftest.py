@@ -294,12 +294,21 @@ def file_keyring_env(tmp_path):
 
 
 @pytest.fixture
-def utc_zone(monkeypatch):
-    """Calendar dates are the user's local ones: pin the zone so expected dates hold anywhere."""
+def local_zone(monkeypatch):
+    """Sets this process's local time zone by name (``local_zone("Europe/London")``) for the rest
+    of the test; the zone is put back after it."""
     import time
 
-    monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
-    yield
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture
+def utc_zone(local_zone):
+    """Calendar dates are the user's local ones: pin the zone so expected dates hold anywhere."""
+    local_zone("UTC")

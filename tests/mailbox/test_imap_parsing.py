@@ -61,17 +61,10 @@ def test_uid_sets():
     (b"31-DEC-2026 23:30:00 +0530", datetime(2026, 12, 31, 18, 0, tzinfo=timezone.utc)),
     (b"Tue, 15 Jul 2027 12:00:05 +0200", datetime(2027, 7, 15, 10, 0, 5, tzinfo=timezone.utc)),  # to imapclient
 ])
-def test_internaldate_is_the_instant_the_server_named(raw, expected, monkeypatch):
+def test_internaldate_is_the_instant_the_server_named(raw, expected, local_zone):
     """Whatever the local zone and the season today: the offset in the text, nothing else."""
-    import time
-
-    monkeypatch.setenv("TZ", "America/New_York")
-    time.tzset()
-    try:
-        parsed = internal_date(raw)
-    finally:
-        monkeypatch.undo()
-        time.tzset()
+    local_zone("America/New_York")
+    parsed = internal_date(raw)
     assert parsed == expected and parsed.utcoffset() is not None
 
 

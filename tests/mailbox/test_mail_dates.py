@@ -81,24 +81,14 @@ def test_over_imap_the_arrival_stands_in_for_an_unusable_or_wrong_date(mail_acco
     assert "out of office" in lines["chen@example.edu"]
 
 
-@pytest.fixture
-def summer_time_zone(monkeypatch):
-    """A local zone with daylight-saving time (GMT in winter, BST in summer)."""
-    import time
-
-    monkeypatch.setenv("TZ", "Europe/London")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
-
-
 def test_over_imap_the_arrival_is_exact_in_either_half_of_the_year(mail_account, invoke, record_sent, workspace,
-                                                                   summer_time_zone):
+                                                                   local_zone):
     """imapclient made INTERNALDATE local with today's daylight-saving offset, not that date's:
     mail that arrived in the other half of the year was recorded an hour off. Last January and
     last July: one of them is always in the other half from today, whenever the test runs."""
     from outreach.store import Store
+
+    local_zone("Europe/London")  # daylight-saving time: GMT in winter, BST in summer
 
     year = date.today().year - 1
     arrivals = {"okafor@example.edu": datetime(year, 1, 15, 12, 0, 5, tzinfo=timezone.utc),
