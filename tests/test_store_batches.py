@@ -67,7 +67,7 @@ def store_with(folder: str, name: str, rows: dict[tuple[str, str, int], str]) ->
     return store
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(existing, messages, st.sampled_from(["draft", "queue", "retry", "resend"]))
 def test_a_batch_records_what_one_at_a_time_records(rows, batch, move):
     assert MOVES[move].target in ("drafted", "queued")

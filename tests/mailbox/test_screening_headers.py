@@ -103,7 +103,7 @@ GLUE = st.sampled_from([" ", "", ".", "-", "_", "@", "<", ">", "<>", ",", ";", "
                         ")", "[", "]", "ſ", "é"])
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(st.lists(st.tuples(WORDS, GLUE), max_size=8))
 def test_the_address_parser_is_skipped_only_where_no_mail_system_can_be_named(parts):
     """from_mail_system asks parseaddr only when the From line may name a mail system."""
@@ -118,7 +118,7 @@ TYPE_WORDS = st.sampled_from(["multipart", "MULTIPART", "Multipart", "report", "
 TYPE_GLUE = st.sampled_from([";", "; ", "/", "", " ", "\t", "=", '"', "(", ")", "İ", "K", "Σ", "ſ", "é", "\r\n "])
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=800, deadline=None)
 @given(st.sampled_from(["", " ", "\t", "x", "İ"]), st.sampled_from(["multipart", "MULTIPART", "Multipart", "mixed"]),
        st.sampled_from(["/", "/", " /", "//"]), st.sampled_from(["report", "REPORT", "RePoRt", "rep", "plain"]),
        st.lists(st.tuples(TYPE_GLUE, TYPE_WORDS), max_size=4))
