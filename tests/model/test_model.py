@@ -52,7 +52,7 @@ draft: such a draft is owed, not left, until the next command that takes the out
 send, followup, resolve) has finished, which must remove it.
 
 Every step is noted (the command line, its exit code, what arrived), so a failure prints the
-sequence that led to it, and the test prints how many examples, steps and kills ran. CI runs 15
+sequence that led to it, and the test prints how many examples, steps and kills ran. CI runs 10
 examples of up to 12 steps, derandomized (always the same ones), without shrinking. The long
 run (random examples; ``--hypothesis-seed`` makes one repeatable), and the minimal sequence of a
 failure:
@@ -124,7 +124,7 @@ from tests.model.reference import (
 )
 from tests.smtp_server import Hold, MailServer
 
-EXAMPLES = int(os.environ.get("OUTREACH_MODEL_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("OUTREACH_MODEL_EXAMPLES", "10"))
 STEPS = int(os.environ.get("OUTREACH_MODEL_STEPS", "12"))
 SHRINK = os.environ.get("OUTREACH_MODEL_SHRINK", "") not in ("", "0", "no")
 FIXED = "OUTREACH_MODEL_EXAMPLES" not in os.environ  # CI's run: always the same examples
