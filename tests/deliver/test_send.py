@@ -366,8 +366,10 @@ def test_rate_is_held_end_to_end(campaign, invoke, smtp_server):
     assert result.exit_code == 0
     assert "Pacing:    10/s (--rate)" in result.output
     span = smtp_server.arrivals[-1] - smtp_server.arrivals[0]
-    # Never faster than 10/s (ten gaps: 1 s); a loaded machine may be late, but not at half the rate (2 s).
-    assert 0.95 <= span < 1.8
+    # The schedule starts a send every 0.1 s (ten gaps: 1 s). The server sees each message when its
+    # transaction ends, so a first transaction slower than the last (a loaded machine) shortens the
+    # span by that difference; one interval of it still fails 20/s (0.5 s), and half the rate (2 s) fails.
+    assert 0.9 <= span < 1.8
 
 
 def test_status_lists_each_contact(campaign, invoke, smtp_server):

@@ -66,7 +66,7 @@ def test_samples_are_classified(build, kind, failed, original, status):
     (samples.unrelated_reply(), "reply"),     # a reply, just not to us: matching decides
     (samples.stranger_ooo(), "auto-reply"),
     (samples.own_copy(SENT), "other"),
-])
+], ids=["newsletter", "personal", "unrelated-reply", "stranger-ooo", "own-copy"])
 def test_unrelated_mail_is_classified_on_its_own_terms(raw, kind):
     assert classify(parse_message(raw)).kind == kind
 
