@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from outreach import clock
-from outreach.account import Account
 from outreach.compose.batch import STRICT, Rendered, Tally, as_chosen, left_out
 from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile, Problem
@@ -38,7 +37,6 @@ from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
 from outreach.compose.variants import load_variants, render_variants, variables_of
 from outreach.config import Settings, allows_test_domains, parse_sender
-from outreach.deliver.sending import ask_for
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
 from outreach.files import remove_draft_file, write_atomically
@@ -46,8 +44,11 @@ from outreach.options import DraftOptions
 from outreach.output import plural
 from outreach.store import Outgoing, Store
 from outreach.store.lock import OutboxLock, open_outbox
-from outreach.track.gate import Gate
+from outreach.track.gate import Gate, ask_for
 from outreach.track.history import Past, history
+
+if TYPE_CHECKING:
+    from outreach.account import Account
 
 COMMIT_EVERY = 200  # rows recorded per transaction before their files are written: fsyncs are not cheap
 HELD_ROWS = 20_000  # rows kept from the check pass to be written (about 3 KB each); a longer sheet is rendered again
@@ -179,6 +180,14 @@ def stored_draft_path(where: str, workspace: Path) -> str:
     return path[len(inside):] if path.startswith(inside) else path
 
 
+def _account(settings: Settings) -> Account:
+    """The account's servers, for drafts in or from an IMAP folder: its module (with ssl) is
+    imported here, not by every ``draft`` to files, which never needs it."""
+    from outreach.account import Account
+
+    return Account.load(settings)
+
+
 def take_outbox(store: Store, command: str, settings: Settings, warn: Callable[[str], None]) -> OutboxLock:
     """The outbox lock, with what a dead holder left settled (:func:`outreach.store.lock.open_outbox`),
     and then the drafts of sent messages that were never removed: a run killed between the server's
@@ -188,7 +197,7 @@ def take_outbox(store: Store, command: str, settings: Settings, warn: Callable[[
     try:
         owed = store.sent_with_drafts()
         if owed:
-            account = Account.load(settings) if any(where.startswith("imap:") for _, where in owed) else None
+            account = _account(settings) if any(where.startswith("imap:") for _, where in owed) else None
             _, left, _ = remove_drafts(account, owed, settings.folder)
             for where in left:
                 warn(f"{where}: the draft of a message that was sent could not be removed; delete it, "
@@ -207,7 +216,7 @@ def draft_remover(settings: Settings, feedback: Feedback = SILENT) -> Callable[[
     draft_path)`` each), for :func:`write_drafts`; one that cannot be removed is a warning."""
     def remove(drafts: list[tuple[str, str]]) -> None:
         imap = any(where.startswith("imap:") for _, where in drafts)
-        _, left, _ = remove_drafts(Account.load(settings) if imap else None, drafts, settings.folder, feedback)
+        _, left, _ = remove_drafts(_account(settings) if imap else None, drafts, settings.folder, feedback)
         for where in left:
             feedback.warn(f"{where}: the earlier draft of a message drafted again elsewhere could not be removed; "
                           "delete it, or it could be sent twice")
@@ -342,7 +351,7 @@ def open_target(settings: Settings, *, to_imap: bool, out_dir: Path | None, camp
         return
     from outreach.mailbox.imap import ImapDrafts, ImapSession
 
-    account = Account.load(settings)
+    account = _account(settings)
     if account.imap is None:
         raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
     with ImapSession(account, warn=feedback.warn) as session:
@@ -376,7 +385,7 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
         raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
                         "or pass --from")
     sender = parse_sender(settings.sender)
-    if options.to_imap and Account.load(settings).imap is None:  # before any row is rendered
+    if options.to_imap and _account(settings).imap is None:  # before any row is rendered
         raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
     test_domains = allows_test_domains(settings.raw)
     templates = load_variants([sheet.template, *sheet.variants], test_domains=test_domains)
