@@ -50,7 +50,10 @@ from outreach.track.history import Past, history
 if TYPE_CHECKING:
     from outreach.account import Account
 
-COMMIT_EVERY = 200  # rows recorded per transaction before their files are written: fsyncs are not cheap
+# Rows recorded per transaction before their files are written. Each commit is synced (journal and
+# database) and writes again every index page its rows touched: rows with random Message-IDs touch
+# most of them, so fewer, larger commits write less (docs/performance.md, "draft").
+COMMIT_EVERY = 1000
 HELD_ROWS = 20_000  # rows kept from the check pass to be written (about 3 KB each); a longer sheet is rendered again
 DRAFTS = "drafts"   # the workspace's folder for .eml drafts when --out names none
 KEPT_PATHS = 4 * COMMIT_EVERY  # .eml paths an EmlFolder remembers: a batch's, not a million rows'
