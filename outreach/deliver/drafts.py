@@ -191,6 +191,29 @@ def _account(settings: Settings) -> Account:
     return Account.load(settings)
 
 
+class StoredPaths:
+    """:func:`stored_draft_path` for a run's drafts, each folder's stored form made once:
+    ``os.path.abspath`` asks the system for the working directory at every call, a system call a
+    row. A name that is not a plain file name (``..``, or none) takes the long way.
+    tests/deliver/test_stored_paths.py holds it to :func:`stored_draft_path`."""
+
+    def __init__(self, workspace: Path):
+        self.workspace = workspace
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, where: str) -> str:
+        folder, name = os.path.split(where)
+        if where.startswith("imap:") or name in ("", ".", ".."):
+            return stored_draft_path(where, self.workspace)
+        stored = self._folders.get(folder)
+        if stored is None:
+            stored = self._folders[folder] = stored_draft_path(folder or os.curdir, self.workspace)
+        if stored == ".":
+            return name
+        path = os.path.join(stored, name)
+        return "." if path == str(self.workspace) else path  # a folder outside it, then the workspace itself
+
+
 def take_outbox(store: Store, command: str, settings: Settings, warn: Callable[[str], None]) -> OutboxLock:
     """The outbox lock, with what a dead holder left settled (:func:`outreach.store.lock.open_outbox`),
     and then the drafts of sent messages that were never removed: a run killed between the server's
@@ -459,6 +482,7 @@ def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: D
     """The rows the gate lets be drafted, as :class:`ToDraft`; the others go in ``run.held`` with
     the reason, and every contact's history elsewhere in ``run.known``. A row with warnings that
     the person chose to leave out (``--skip-warnings``) is held before the gate is asked."""
+    stored_path = StoredPaths(workspace)
     for item in rows:
         address = item.contact.email
         if address and not item.contact.skipped and (pasts := history(gate.person(address), campaign)):
@@ -488,5 +512,5 @@ def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: D
                             template=item.template_name or "", subject=draft.subject, recipients=draft.recipients,
                             contact=item.contact.fields, contact_line=item.contact.line, transport=target.transport,
                             variant=item.variant, kind=draft.kind, commitment=commitment_phrase(draft),
-                            draft_path=stored_draft_path(target.where(draft_key(address, 0)), workspace))
+                            draft_path=stored_path(target.where(draft_key(address, 0))))
         yield ToDraft(outgoing, draft, decision.previous_state)
