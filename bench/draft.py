@@ -195,7 +195,6 @@ def main(count: int, runs: int, against: Path | None) -> None:
     with_one_note_changed(contacts, changed)
     for results in checkouts:
         results.change_one_note(template, changed)
-    shutil.rmtree(WORK, ignore_errors=True)
 
     print(f"{count:,} rows of {contacts.relative_to(DATA.parent.parent)}, template {template.name}; "
           f"medians of {runs} run(s), start-up included; CPU = user+sys of the child; "
@@ -203,6 +202,8 @@ def main(count: int, runs: int, against: Path | None) -> None:
     for results in checkouts:
         print(f"\n{results.checkout}:")
         results.show(count, floors)
+    sys.stdout.flush()
+    shutil.rmtree(WORK, ignore_errors=True)  # after the figures: 10,000 files a run take a while to delete
 
 
 if __name__ == "__main__":
