@@ -111,7 +111,7 @@ class EmlFolder:
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
-        self._folder = str(out_dir)
+        self._folder = os.path.join(str(out_dir), "")  # with its separator: a path is this and a name
         self._paths: dict[str, str] = {}  # key -> path of the batch being written: asked for when recorded and written
         out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -120,7 +120,7 @@ class EmlFolder:
         if path is None:  # str(out_dir / name), without a Path a row
             if len(self._paths) >= KEPT_PATHS:
                 self._paths.clear()
-            path = self._paths[key] = os.path.join(self._folder, eml_name(key))
+            path = self._paths[key] = self._folder + eml_name(key)
         return path
 
     def put(self, key: str, raw: bytes, message_id: str, *, replace: bool) -> bool:
@@ -512,7 +512,8 @@ def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: D
                              + (f'column "{first.field}": ' if first.field else "") + first.text))
             continue
         decision = gate.decide(ask_for(item, campaign, sending=False))
-        run.notes += [n for n in decision.notes if n not in run.notes]
+        if decision.notes:
+            run.notes += [n for n in decision.notes if n not in run.notes]
         if not decision.go:
             assert decision.reason is not None
             who = address or item.contact.fields.get("interviewer") or f"line {item.contact.line}"
