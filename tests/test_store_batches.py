@@ -83,3 +83,20 @@ def test_a_batch_records_what_one_at_a_time_records(rows, batch, move):
         assert together.db.execute(query).fetchall() == alone.db.execute(query).fetchall()
         together.close()
         alone.close()
+
+
+cells = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12) | st.sampled_from(['"', "\\", "é\n\t", ""])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(cells, cells, max_size=6), st.lists(cells, max_size=3), st.sampled_from([None, 3, 1.5, ["x"]]))
+def test_a_rows_json_is_what_the_json_module_writes(contact, keys, odd):
+    import json
+
+    from outreach.store.messages import json_of_cells, json_of_keys
+
+    assert json_of_cells(contact) == json.dumps(contact, ensure_ascii=False)
+    assert json_of_keys(keys) == json.dumps(keys)
+    for other in ({**contact, "x": odd}, {**contact, 3: "x"}):  # not strings: the json module writes them
+        assert json_of_cells(other) == json.dumps(other, ensure_ascii=False)  # type: ignore[arg-type]
+    assert json_of_keys([*keys, odd]) == json.dumps([*keys, odd])  # type: ignore[list-item]

@@ -114,23 +114,25 @@ def _plain_message(draft: Draft, sender: Address, envelope: Envelope) -> bytes |
     if draft.markdown or draft.attachments:
         return None
     written = headers.user_headers(draft, sender)
-    if headers.written_problem(draft, sender, written) is not None or any(w.reads_as is None for w in written):
+    if any(w.reads_as is None for w in written) or headers.written_problem(draft, sender, written) is not None:
         return None  # build_message parses it back, and says which header changed
-    message_id, in_reply_to, references = envelope.message_id, envelope.in_reply_to, envelope.references
-    ids = [message_id, *references, in_reply_to] if in_reply_to else [message_id]
-    if not all(PLAIN_MESSAGE_ID.fullmatch(each) for each in ids):
-        return None
+    message_id, in_reply_to = envelope.message_id, envelope.in_reply_to
     ours = [f"Date: {_date(envelope.date)}", f"Message-ID: {message_id}"]
     if in_reply_to:
-        ours += [f"In-Reply-To: {in_reply_to}", f"References: {' '.join((*references, in_reply_to))}"]
-    if any(len(line) > headers.MAX_LINE for line in ours):
-        return None  # the email package would fold it
+        ids = [message_id, *envelope.references, in_reply_to]
+        ours += [f"In-Reply-To: {in_reply_to}", f"References: {' '.join(ids[1:])}"]
+        if not all(PLAIN_MESSAGE_ID.fullmatch(each) for each in ids) or any(len(line) > headers.MAX_LINE
+                                                                            for line in ours):
+            return None  # the email package would quote or fold them
+    elif not PLAIN_MESSAGE_ID.fullmatch(message_id) or len(ours[1]) > headers.MAX_LINE:
+        return None
     if envelope.unsent:
         ours.append("X-Unsent: 1")
     cte = _transfer_encoding(draft.text)
-    lines = [*(line for header in written for line in header.lines), *ours, 'Content-Type: text/plain; charset="utf-8"',
-             f"Content-Transfer-Encoding: {cte}", "MIME-Version: 1.0", ""]
-    return ("\r\n".join(lines) + "\r\n" + _body(draft.text, cte)).encode("ascii")
+    lines = [line for header in written for line in header.lines]
+    lines += [*ours, 'Content-Type: text/plain; charset="utf-8"', f"Content-Transfer-Encoding: {cte}",
+              "MIME-Version: 1.0", ""]
+    return "\r\n".join(lines).encode("ascii") + b"\r\n" + _body(draft.text, cte)
 
 
 @functools.lru_cache(maxsize=4)  # draft writes a batch of messages with one date
@@ -138,16 +140,16 @@ def _date(date: datetime) -> str:
     return format_datetime(date)
 
 
-def _body(text: str, cte: str) -> str:
+def _body(text: str, cte: str) -> bytes:
     """The body as the email package encodes it with ``cte`` and writes it: its lines (split at CR,
     LF or CRLF) each ending in CRLF."""
     lines = text.encode("utf-8").splitlines()
     if cte == "7bit":
-        return "".join(line.decode("ascii") + "\r\n" for line in lines) or "\r\n"
+        return b"\r\n".join(lines) + b"\r\n"  # no line: a blank one
     from email import quoprimime
 
     encoded = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), MAX_BODY_LINE)
-    return re.sub(r"\r\n|\r|\n", "\r\n", encoded)
+    return re.sub(r"\r\n|\r|\n", "\r\n", encoded).encode("ascii")
 
 
 def refuse_changed_headers(msg: EmailMessage, draft: Draft, sender: Address) -> None:
@@ -164,4 +166,6 @@ def refuse_changed_headers(msg: EmailMessage, draft: Draft, sender: Address) -> 
 
 def _transfer_encoding(text: str) -> str:
     """7bit for ASCII, quoted-printable otherwise: readable in raw form, safe through any relay."""
-    return "7bit" if text.isascii() and all(len(line) <= 998 for line in text.split("\n")) else "quoted-printable"
+    if text.isascii() and (len(text) <= 998 or max(map(len, text.split("\n"))) <= 998):
+        return "7bit"
+    return "quoted-printable"

@@ -14,6 +14,7 @@ so a send of the same campaign cannot run meanwhile.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
@@ -24,10 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from outreach import clock
-from outreach.account import Account
 from outreach.compose.batch import STRICT, Rendered, Tally, as_chosen, left_out
 from outreach.compose.checks import commitment_phrase, earlier_commitments
 from outreach.compose.contacts import ContactFile, Problem
@@ -38,7 +38,6 @@ from outreach.compose.variants import addresses as variant_addresses
 from outreach.compose.variants import assign as assign_variants
 from outreach.compose.variants import load_variants, render_variants, variables_of
 from outreach.config import Settings, allows_test_domains, parse_sender
-from outreach.deliver.sending import ask_for
 from outreach.errors import UserError
 from outreach.feedback import SILENT, Feedback
 from outreach.files import remove_draft_file, write_atomically
@@ -46,11 +45,18 @@ from outreach.options import DraftOptions
 from outreach.output import plural
 from outreach.store import Outgoing, Store
 from outreach.store.lock import OutboxLock, open_outbox
-from outreach.track.gate import Gate
+from outreach.track.gate import Gate, ask_for
 from outreach.track.history import Past, history
 
-COMMIT_EVERY = 200  # rows recorded per transaction before their files are written: fsyncs are not cheap
+if TYPE_CHECKING:
+    from outreach.account import Account
+
+# Rows recorded per transaction before their files are written. Each commit is synced (journal and
+# database) and writes again every index page its rows touched: rows with random Message-IDs touch
+# most of them, so fewer, larger commits write less (docs/performance.md, "draft").
+COMMIT_EVERY = 1000
 HELD_ROWS = 20_000  # rows kept from the check pass to be written (about 3 KB each); a longer sheet is rendered again
+FROZEN_EVERY = 1000  # held rows between two gc.freeze() calls: see draft_campaign
 DRAFTS = "drafts"   # the workspace's folder for .eml drafts when --out names none
 KEPT_PATHS = 4 * COMMIT_EVERY  # .eml paths an EmlFolder remembers: a batch's, not a million rows'
 MAX_NAME_BYTES = 255  # a file or folder name on ext4, APFS, NTFS and most other file systems
@@ -105,7 +111,7 @@ class EmlFolder:
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
-        self._folder = str(out_dir)
+        self._folder = os.path.join(str(out_dir), "")  # with its separator: a path is this and a name
         self._paths: dict[str, str] = {}  # key -> path of the batch being written: asked for when recorded and written
         out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -114,7 +120,7 @@ class EmlFolder:
         if path is None:  # str(out_dir / name), without a Path a row
             if len(self._paths) >= KEPT_PATHS:
                 self._paths.clear()
-            path = self._paths[key] = os.path.join(self._folder, eml_name(key))
+            path = self._paths[key] = self._folder + eml_name(key)
         return path
 
     def put(self, key: str, raw: bytes, message_id: str, *, replace: bool) -> bool:
@@ -179,6 +185,37 @@ def stored_draft_path(where: str, workspace: Path) -> str:
     return path[len(inside):] if path.startswith(inside) else path
 
 
+def _account(settings: Settings) -> Account:
+    """The account's servers, for drafts in or from an IMAP folder: its module (with ssl) is
+    imported here, not by every ``draft`` to files, which never needs it."""
+    from outreach.account import Account
+
+    return Account.load(settings)
+
+
+class StoredPaths:
+    """:func:`stored_draft_path` for a run's drafts, each folder's stored form made once:
+    ``os.path.abspath`` asks the system for the working directory at every call, a system call a
+    row. A name that is not a plain file name (``..``, or none) takes the long way.
+    tests/deliver/test_stored_paths.py holds it to :func:`stored_draft_path`."""
+
+    def __init__(self, workspace: Path):
+        self.workspace = workspace
+        self._folders: dict[str, str] = {}
+
+    def __call__(self, where: str) -> str:
+        folder, name = os.path.split(where)
+        if where.startswith("imap:") or name in ("", ".", ".."):
+            return stored_draft_path(where, self.workspace)
+        stored = self._folders.get(folder)
+        if stored is None:
+            stored = self._folders[folder] = stored_draft_path(folder or os.curdir, self.workspace)
+        if stored == ".":
+            return name
+        path = os.path.join(stored, name)
+        return "." if path == str(self.workspace) else path  # a folder outside it, then the workspace itself
+
+
 def take_outbox(store: Store, command: str, settings: Settings, warn: Callable[[str], None]) -> OutboxLock:
     """The outbox lock, with what a dead holder left settled (:func:`outreach.store.lock.open_outbox`),
     and then the drafts of sent messages that were never removed: a run killed between the server's
@@ -188,7 +225,7 @@ def take_outbox(store: Store, command: str, settings: Settings, warn: Callable[[
     try:
         owed = store.sent_with_drafts()
         if owed:
-            account = Account.load(settings) if any(where.startswith("imap:") for _, where in owed) else None
+            account = _account(settings) if any(where.startswith("imap:") for _, where in owed) else None
             _, left, _ = remove_drafts(account, owed, settings.folder)
             for where in left:
                 warn(f"{where}: the draft of a message that was sent could not be removed; delete it, "
@@ -207,7 +244,7 @@ def draft_remover(settings: Settings, feedback: Feedback = SILENT) -> Callable[[
     draft_path)`` each), for :func:`write_drafts`; one that cannot be removed is a warning."""
     def remove(drafts: list[tuple[str, str]]) -> None:
         imap = any(where.startswith("imap:") for _, where in drafts)
-        _, left, _ = remove_drafts(Account.load(settings) if imap else None, drafts, settings.folder, feedback)
+        _, left, _ = remove_drafts(_account(settings) if imap else None, drafts, settings.folder, feedback)
         for where in left:
             feedback.warn(f"{where}: the earlier draft of a message drafted again elsewhere could not be removed; "
                           "delete it, or it could be sent twice")
@@ -342,7 +379,7 @@ def open_target(settings: Settings, *, to_imap: bool, out_dir: Path | None, camp
         return
     from outreach.mailbox.imap import ImapDrafts, ImapSession
 
-    account = Account.load(settings)
+    account = _account(settings)
     if account.imap is None:
         raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
     with ImapSession(account, warn=feedback.warn) as session:
@@ -370,13 +407,25 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
     the outbox lock, ask the gate about each contact and write one draft per contact it lets
     through, each recorded before it is written. The rows written are those the check rendered,
     held in memory; a sheet of more than :data:`HELD_ROWS` rows is rendered again instead (and
-    not checked again)."""
+    not checked again).
+
+    The held rows live to the end, and Python's cyclic collector would walk all of them again at
+    each full collection (three in 10,000 rows, about a tenth of the draft's CPU): they are frozen
+    out of its sight as they come (``gc.freeze``, every :data:`FROZEN_EVERY` rows and once the
+    check is done), and given back to it when the draft ends."""
+    try:
+        return _draft_campaign(settings, options, feedback)
+    finally:
+        gc.unfreeze()
+
+
+def _draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback) -> DraftRun:
     sheet = options.sheet
     if not settings.sender:
         raise UserError("no sender: set OUTREACH_FROM in .env (e.g. OUTREACH_FROM=Asha Rao <asha.rao@example.org>) "
                         "or pass --from")
     sender = parse_sender(settings.sender)
-    if options.to_imap and Account.load(settings).imap is None:  # before any row is rendered
+    if options.to_imap and _account(settings).imap is None:  # before any row is rendered
         raise UserError("--imap needs an IMAP server: set OUTREACH_IMAP_HOST (or OUTREACH_PROVIDER) in .env")
     test_domains = allows_test_domains(settings.raw)
     templates = load_variants([sheet.template, *sheet.variants], test_domains=test_domains)
@@ -411,11 +460,14 @@ def draft_campaign(settings: Settings, options: DraftOptions, feedback: Feedback
             held.append(item)
             if len(held) > HELD_ROWS:
                 held = None
+            elif len(held) % FROZEN_EVERY == 0:
+                gc.freeze()
     feedback.end_problems()
     if tally.with_errors:
         raise UserError(f"errors in {plural(tally.with_errors, 'row')} of {sheet.contacts}"
                         f"{STRICT if sheet.warnings == 'strict' else ''}; nothing was drafted. "
                         f"Fix them and run again (outreach check shows the same list)")
+    gc.freeze()
     store = Store(settings.db)
     lock = take_outbox(store, "draft", settings, feedback.warn)
     try:
@@ -447,6 +499,7 @@ def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: D
     """The rows the gate lets be drafted, as :class:`ToDraft`; the others go in ``run.held`` with
     the reason, and every contact's history elsewhere in ``run.known``. A row with warnings that
     the person chose to leave out (``--skip-warnings``) is held before the gate is asked."""
+    stored_path = StoredPaths(workspace)
     for item in rows:
         address = item.contact.email
         if address and not item.contact.skipped and (pasts := history(gate.person(address), campaign)):
@@ -459,7 +512,8 @@ def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: D
                              + (f'column "{first.field}": ' if first.field else "") + first.text))
             continue
         decision = gate.decide(ask_for(item, campaign, sending=False))
-        run.notes += [n for n in decision.notes if n not in run.notes]
+        if decision.notes:
+            run.notes += [n for n in decision.notes if n not in run.notes]
         if not decision.go:
             assert decision.reason is not None
             who = address or item.contact.fields.get("interviewer") or f"line {item.contact.line}"
@@ -476,5 +530,5 @@ def _through_gate(rows: Iterable[Rendered], gate: Gate, campaign: str, target: D
                             template=item.template_name or "", subject=draft.subject, recipients=draft.recipients,
                             contact=item.contact.fields, contact_line=item.contact.line, transport=target.transport,
                             variant=item.variant, kind=draft.kind, commitment=commitment_phrase(draft),
-                            draft_path=stored_draft_path(target.where(draft_key(address, 0)), workspace))
+                            draft_path=stored_path(target.where(draft_key(address, 0))))
         yield ToDraft(outgoing, draft, decision.previous_state)

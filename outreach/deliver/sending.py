@@ -61,7 +61,7 @@ from outreach.deliver.windows import SendWindow, opens_at, zone_column
 from outreach.errors import UserError
 from outreach.store import MessageRow, Outgoing, Store, states
 from outreach.store.lock import OutboxLock
-from outreach.track.gate import Ask, Gate
+from outreach.track.gate import Ask, Gate, ask_for
 from outreach.track.history import Past, history
 from outreach.zones import parse_zone
 
@@ -313,14 +313,6 @@ def render_campaign(sources: Sources, store: Store, sender, season: Season) -> I
     promised = earlier_commitments(store.commitments(sources.campaign))
     return as_chosen(render_variants(sources.templates, sources.contacts, assignment, season, promised, sender),
                      sources.warnings)
-
-
-def ask_for(rendered: Rendered, campaign: str, *, sending: bool = True) -> Ask:
-    """The gate's question for a rendered first message."""
-    draft = rendered.draft
-    address = rendered.contact.email
-    copies = tuple(r for r in draft.recipients if r != address) if draft else ()  # identities, both
-    return Ask(campaign, address, 0, draft.kind if draft else "thank-you", copies, sending, rendered.skip)
 
 
 def contact_zone(rendered: Rendered, home: tzinfo) -> tuple[tzinfo, str]:

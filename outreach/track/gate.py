@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from outreach.addresses import address_key
 from outreach.clock import parse_time
@@ -45,6 +46,9 @@ from outreach.store.outcomes import (
 )
 from outreach.store.people import Heard, Person
 from outreach.store.states import CLAIMED, FAILED, SENDING, SENT, UNCERTAIN, WRITTEN
+
+if TYPE_CHECKING:
+    from outreach.compose.batch import Rendered
 
 # Why a message is held, in words: the keys appear in plans, dry runs and --json.
 REASONS = {
@@ -78,6 +82,14 @@ class Ask:
     copies: tuple[str, ...] = ()  # the other envelope recipients (Cc, Bcc)
     sending: bool = True          # False: a draft
     schedule: str | None = None   # the interview log's hold, in words ("not yet: ...", "no contact: ...")
+
+
+def ask_for(rendered: Rendered, campaign: str, *, sending: bool = True) -> Ask:
+    """The gate's question for a rendered first message (``draft`` and ``send`` both ask it)."""
+    draft = rendered.draft
+    address = rendered.contact.email
+    copies = tuple(r for r in draft.recipients if r != address) if draft else ()  # identities, both
+    return Ask(campaign, address, 0, draft.kind if draft else "thank-you", copies, sending, rendered.skip)
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,11 @@ def outcome(problem):
         return problem()
     except UnicodeEncodeError:
         return "not ASCII"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(["Subject", "X"]), st.text(st.sampled_from(" \t a=?bcZ~!."), max_size=80)
+       | st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=80))
+def test_a_short_plain_subject_is_written_as_the_folder_writes_it(name, text):
+    if len(name) + 2 + len(text) <= headers.MAX_LINE and not headers.needs_encoding(text):
+        assert headers._one_line(name, text) == headers._fold_plain.__wrapped__(name, text)

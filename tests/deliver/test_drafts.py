@@ -43,6 +43,16 @@ def test_eml_drafts_are_written_and_recorded(inputs, invoke):
     assert (row.transport, row.state, row.message_id) == ("eml", "drafted", message["Message-ID"])
 
 
+
+def test_a_draft_gives_the_rows_it_held_back_to_the_garbage_collector(inputs, invoke):
+    import gc
+
+    assert invoke("draft", "t.txt", "c.csv").exit_code == 0
+    assert gc.get_freeze_count() == 0  # frozen while held (draft_campaign), unfrozen at its end
+    (inputs / "bad.csv").write_text("email,last_name,greeting\nnot-an-address,Chen,Hello\n")
+    assert invoke("draft", "t.txt", "bad.csv").exit_code == 2
+    assert gc.get_freeze_count() == 0
+
 def files_in(folder) -> dict[str, tuple[int, int, bytes]]:
     """Each .eml file's inode, modification time (ns) and bytes."""
     return {path.name: (path.stat().st_ino, path.stat().st_mtime_ns, path.read_bytes())
