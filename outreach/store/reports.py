@@ -292,24 +292,22 @@ class Reports(Events):
             # Replies at a time the store cannot use (a hand-edited 'nonsense', year 9999) still count
             # as replies above, but are left out of the timeline; without a usable send time, of the median.
             usable = f"BETWEEN julianday('{EARLIEST:%Y-%m-%d}') AND julianday('{LATEST:%Y-%m-%d}')"
-            self.db.execute(f"""
-                CREATE TEMP TABLE report_replies AS
-                SELECT m0.campaign AS campaign, {group} AS grp, k.first_reply AS first_reply,
-                       CASE WHEN julianday(m0.sent_at) {usable}
-                            THEN MAX(julianday(k.first_reply) - julianday(m0.sent_at), 0) * 24 END AS hours
+            # (campaign, group, hours to the first reply, its day) of each reply, sorted: one read
+            # gives the medians and the timeline.
+            replies = self.db.execute(f"""
+                SELECT m0.campaign, {group}, CASE WHEN julianday(m0.sent_at) {usable}
+                            THEN MAX(julianday(k.first_reply) - julianday(m0.sent_at), 0) * 24 END,
+                       date(k.first_reply)
                 FROM report_k k CROSS JOIN messages m0 ON m0.id = k.id
                 WHERE m0.step = 0 AND m0.state = 'sent' AND julianday(k.first_reply) {usable}
-                      {also.replace("campaign", "m0.campaign")}""", (*group_args, *args))
-            replies = self.db.execute("SELECT campaign, grp, hours FROM report_replies WHERE hours IS NOT NULL "
-                                      "ORDER BY campaign, grp, hours")
-            medians = _medians(replies, grouped=by is not None)
-            timeline = self.db.execute(
-                f"""SELECT campaign, {"NULL" if by is None else "grp"}, date(first_reply) AS day, COUNT(*)
-                    FROM report_replies GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""").fetchall()
+                      {also.replace("campaign", "m0.campaign")}
+                ORDER BY 1, 2, 3""", (*group_args, *args)).fetchall()
         except sqlite3.OperationalError as e:
             raise self._damaged_contact(e) from None
         finally:
             self._drop_report_tables()
+        medians = _medians(((c, g, hours) for c, g, hours, _ in replies if hours is not None), grouped=by is not None)
+        timeline = sorted((*key, n) for key, n in Counter((c, g, day) for c, g, _, day in replies).items())
         groups: dict[tuple, list[int]] = {}
         spans: dict[str, tuple] = {}
         thank_you = set()
@@ -346,19 +344,23 @@ class Reports(Events):
             CROSS JOIN messages m0 ON m0.campaign = f.campaign AND m0.address = f.address AND m0.step = 0
             WHERE f.step > 0 {also}""", args)
         self.db.execute("CREATE TEMP TABLE report_k (id INTEGER PRIMARY KEY, first_reply, bounced, auto, first_fu)")
+        # An upsert per event (the earliest reply, any bounce, any auto-reply): a GROUP BY sorted them first.
         self.db.execute(f"""
             INSERT INTO report_k (id, first_reply, bounced, auto)
             SELECT COALESCE(f.first_id, m.id),
-                   MIN(CASE WHEN e.kind IN {sql_list(REPLY_KINDS)} THEN COALESCE(e.occurred_at, e.recorded_at) END),
-                   MAX(e.kind IN {sql_list(BOUNCE_KINDS)}), MAX(e.kind IN {sql_list(AUTO_REPLY_KINDS)})
+                   CASE WHEN e.kind IN {sql_list(REPLY_KINDS)} THEN COALESCE(e.occurred_at, e.recorded_at) END,
+                   e.kind IN {sql_list(BOUNCE_KINDS)}, e.kind IN {sql_list(AUTO_REPLY_KINDS)}
             FROM events e NOT INDEXED CROSS JOIN messages m ON m.message_id = e.message_id
             LEFT JOIN report_f f ON f.id = m.id
-            WHERE e.message_id IS NOT NULL GROUP BY 1""")
+            WHERE e.message_id IS NOT NULL
+            ON CONFLICT (id) DO UPDATE SET
+                first_reply = COALESCE(MIN(first_reply, excluded.first_reply), first_reply, excluded.first_reply),
+                bounced = MAX(bounced, excluded.bounced), auto = MAX(auto, excluded.auto)""")
         self.db.execute("""
             INSERT INTO report_k (id, first_fu)
             SELECT first_id, MIN(sent_at) FROM report_f WHERE sent_at IS NOT NULL GROUP BY first_id
             ON CONFLICT (id) DO UPDATE SET first_fu = excluded.first_fu""")
 
     def _drop_report_tables(self) -> None:
-        for table in ("report_f", "report_k", "report_replies"):
+        for table in ("report_f", "report_k"):
             self.db.execute(f"DROP TABLE IF EXISTS temp.{table}")
