@@ -127,7 +127,7 @@ def _cpu(children: bool) -> float:
 
 def in_process(path: Path) -> dict[str, float]:
     from outreach.track.report import build as build_report
-    from outreach.track.report import fisher_exact, render_text
+    from outreach.track.report import _comb, fisher_exact, render_text
     from outreach.track.threads import format_status, status_rows
 
     store = Store(path)
@@ -136,6 +136,7 @@ def in_process(path: Path) -> dict[str, float]:
     def report(by=None):
         def run():
             fisher_exact.cache_clear()  # each run as a fresh process would: no table answered before
+            _comb.cache_clear()
             with redirect_stdout(io.StringIO()):
                 print(render_text(build_report(store.report_data(None, by), by, NOW)))
         return run

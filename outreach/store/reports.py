@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
 from itertools import groupby
@@ -108,6 +109,45 @@ def _in(column: str, values: list[str] | None) -> tuple[str, tuple]:
     if values is None:
         return "", ()
     return f"WHERE {column} IN ({', '.join('?' * len(values))})", tuple(values)
+
+
+# What one first message adds to its group's figures, as one number of bits: its state and, if
+# sent, what its thread's events and follow-ups say (k: its row of ``report_k``, if any). A
+# comparison of times either side cannot read is false (IS TRUE), as the SUM it replaces left
+# out its NULL. A campaign's first messages cross into Python as one JSON array of these.
+_SENT, _FAILED, _UNCERTAIN, _BOUNCED, _REPLIED, _AUTO, _FOLLOWED, _BEFORE, _AFTER = (1 << n for n in range(9))
+_BOUNCE_ONLY = "(k.first_reply IS NULL AND COALESCE(k.bounced, 0))"
+_FIGURES = f"""(CASE m0.state
+    WHEN 'sent' THEN {_SENT} + CASE WHEN k.id IS NULL THEN 0 ELSE
+        {_BOUNCE_ONLY} * {_BOUNCED} + (k.first_reply IS NOT NULL) * {_REPLIED}
+        + (COALESCE(k.auto, 0) AND NOT {_BOUNCE_ONLY}) * {_AUTO} + (k.first_fu IS NOT NULL) * {_FOLLOWED}
+        + ((k.first_reply IS NOT NULL AND (k.first_fu IS NULL OR julianday(k.first_reply) < julianday(k.first_fu)))
+           IS TRUE) * {_BEFORE}
+        + ((k.first_reply IS NOT NULL AND julianday(k.first_reply) >= julianday(k.first_fu)) IS TRUE) * {_AFTER} END
+    WHEN 'failed' THEN {_FAILED} WHEN 'sending' THEN {_UNCERTAIN} WHEN 'uncertain' THEN {_UNCERTAIN} ELSE 0 END)"""
+# Counts' order after "planned": the bit each figure counts (delivered: sent, less the bounced, below).
+_COUNTED = (_SENT, _FAILED, _UNCERTAIN, _BOUNCED, _SENT, _REPLIED, _AUTO, _FOLLOWED, _BEFORE, _AFTER)
+
+
+def _tally(campaign: str, figures: str, *, grouped: bool) -> dict[tuple, list[int]]:
+    """(campaign, group) -> planned, sent, failed, uncertain, bounced, delivered, replied,
+    auto_replied, followed_up, replied_before_followup, replied_after_followup, from the JSON
+    array of each first message's :data:`_FIGURES` (then, if ``grouped``, a space and its
+    group). Counted in C (json, Counter), then once per distinct value: a GROUP BY on the group
+    would sort every first message, and each row crossing into Python costs more than SQLite's
+    sort."""
+    groups: dict[tuple, list[int]] = {}
+    for value, count in Counter(json.loads(figures)).items():
+        text, _, grp = value.partition(" ") if grouped else (value, "", None)
+        bits = int(text)
+        row = groups.setdefault((campaign, grp), [0] * (1 + len(_COUNTED)))
+        row[0] += count
+        for i, bit in enumerate(_COUNTED, start=1):
+            if bits & bit:
+                row[i] += count
+    for row in groups.values():
+        row[5] -= row[4]
+    return groups
 
 
 class Reports(Events):
@@ -220,9 +260,11 @@ class Reports(Events):
 
         ``by`` is None (campaign totals only), ``"variant"``, or a CSV column name. Rows with
         ``grp`` NULL are the campaign totals (sums of their groups; medians are computed on
-        their own). Sized for 100,000 messages: one pass over the first messages counts what
-        needs no event; what events and follow-ups change is counted over the few contacts
-        that have any, joined to their first message through the (campaign, address, step) key.
+        their own). Sized for 100,000 messages: what events and follow-ups say is gathered per
+        first message (by its row number) over the few contacts that have any; then one pass
+        over the first messages, in the order of the store's key (no sort), reads each group
+        once and counts every figure (see :func:`_tally`); the replies' times are read for the
+        contacts that replied.
         """
         if by is None:
             group, group_args = "NULL", tuple[str, ...]()
@@ -237,87 +279,43 @@ class Reports(Events):
         self.db.execute("PRAGMA temp_store=MEMORY")
         self._drop_report_tables()
         try:
-            # One row per contact with anything past the first message: what its events say, then
-            # (an upsert) when it was first followed up.
-            self.db.execute("CREATE TEMP TABLE report_k (campaign, address, first_reply, bounced, auto, first_fu, "
-                            "PRIMARY KEY (campaign, address)) WITHOUT ROWID")
-            self.db.execute(f"""
-                INSERT INTO report_k
-                SELECT m.campaign AS campaign, m.address AS address, MIN(e.first_reply) AS first_reply,
-                       MAX(e.bounced) AS bounced, MAX(e.auto) AS auto, NULL
-                FROM (SELECT message_id,
-                             MIN(CASE WHEN kind IN {sql_list(REPLY_KINDS)}
-                                      THEN COALESCE(occurred_at, recorded_at) END) AS first_reply,
-                             MAX(kind IN {sql_list(BOUNCE_KINDS)}) AS bounced,
-                             MAX(kind IN {sql_list(AUTO_REPLY_KINDS)}) AS auto
-                      FROM events NOT INDEXED WHERE message_id IS NOT NULL GROUP BY message_id) AS e
-                CROSS JOIN messages m ON m.message_id = e.message_id
-                {where.replace("campaign", "m.campaign")}
-                GROUP BY m.campaign, m.address""", args)
-            self.db.execute(f"""
-                INSERT INTO report_k (campaign, address, first_fu)
-                SELECT campaign, address, MIN(sent_at) FROM messages
-                WHERE step > 0 AND state = 'sent' {also} GROUP BY campaign, address
-                ON CONFLICT (campaign, address) DO UPDATE SET first_fu = excluded.first_fu""", args)
+            self._gather_outcomes(also.replace("campaign", "f.campaign"), args)
+            # One array of "<figures> <group>" per campaign (see _FIGURES), counted in Python:
+            # a GROUP BY on the group would sort every first message.
             base = self.db.execute(f"""
-                SELECT m0.campaign, {group}, COUNT(*), SUM(m0.state = 'sent'), SUM(m0.state = 'failed'),
-                       SUM(m0.state IN ('sending', 'uncertain')), MIN(CASE WHEN m0.state = 'sent' THEN m0.sent_at END),
-                       MAX(m0.kind = 'thank-you')
-                FROM messages m0 {"NOT INDEXED" if campaigns is None and by is not None else ""}
+                SELECT m0.campaign, json_group_array({_FIGURES} {"" if by is None else f"|| ' ' || {group}"}),
+                       MIN(CASE WHEN m0.state = 'sent' THEN m0.sent_at END), MAX(m0.kind = 'thank-you'),
+                       MIN(CASE WHEN m0.state = 'sent' THEN k.first_fu END)
+                FROM messages m0 LEFT JOIN report_k k ON k.id = m0.id
                 WHERE m0.step = 0 {also.replace("campaign", "m0.campaign")}
-                GROUP BY {"1" if by is None else "1, 2"}""", (*group_args, *args)).fetchall()
-            outcomes = self.db.execute(f"""
-                WITH c AS (
-                    SELECT m0.campaign AS campaign, {group} AS grp, k.first_reply AS first_reply,
-                           k.first_fu AS first_fu, k.first_reply IS NOT NULL AS replied,
-                           k.first_reply IS NULL AND COALESCE(k.bounced, 0) AS bounced,
-                           COALESCE(k.auto, 0) AS auto
-                    FROM report_k k
-                    CROSS JOIN messages m0 ON m0.campaign = k.campaign AND m0.address = k.address AND m0.step = 0
-                    WHERE m0.state = 'sent')
-                SELECT campaign, grp, SUM(bounced), SUM(replied), SUM(auto AND NOT bounced),
-                       SUM(first_fu IS NOT NULL),
-                       SUM(replied AND (first_fu IS NULL OR julianday(first_reply) < julianday(first_fu))),
-                       SUM(replied AND first_fu IS NOT NULL AND julianday(first_reply) >= julianday(first_fu)),
-                       MIN(first_fu)
-                FROM c GROUP BY 1, 2""", group_args).fetchall()
+                GROUP BY m0.campaign""", (*group_args, *args)).fetchall()
             # Replies at a time the store cannot use (a hand-edited 'nonsense', year 9999) still count
             # as replies above, but are left out of the timeline; without a usable send time, of the median.
             usable = f"BETWEEN julianday('{EARLIEST:%Y-%m-%d}') AND julianday('{LATEST:%Y-%m-%d}')"
-            self.db.execute(f"""
-                CREATE TEMP TABLE report_replies AS
-                SELECT m0.campaign AS campaign, {group} AS grp, k.first_reply AS first_reply,
-                       CASE WHEN julianday(m0.sent_at) {usable}
-                            THEN MAX(julianday(k.first_reply) - julianday(m0.sent_at), 0) * 24 END AS hours
-                FROM report_k k CROSS JOIN messages m0 ON m0.campaign = k.campaign AND m0.address = k.address
-                                                      AND m0.step = 0
-                WHERE m0.state = 'sent' AND julianday(k.first_reply) {usable}""", group_args)
-            replies = self.db.execute("SELECT campaign, grp, hours FROM report_replies WHERE hours IS NOT NULL "
-                                      "ORDER BY campaign, grp, hours")
-            medians = _medians(replies, grouped=by is not None)
-            timeline = self.db.execute(
-                f"""SELECT campaign, {"NULL" if by is None else "grp"}, date(first_reply) AS day, COUNT(*)
-                    FROM report_replies GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""").fetchall()
+            # (campaign, group, hours to the first reply, its day) of each reply, sorted: one read
+            # gives the medians and the timeline.
+            replies = self.db.execute(f"""
+                SELECT m0.campaign, {group}, CASE WHEN julianday(m0.sent_at) {usable}
+                            THEN MAX(julianday(k.first_reply) - julianday(m0.sent_at), 0) * 24 END,
+                       date(k.first_reply)
+                FROM report_k k CROSS JOIN messages m0 ON m0.id = k.id
+                WHERE m0.step = 0 AND m0.state = 'sent' AND julianday(k.first_reply) {usable}
+                      {also.replace("campaign", "m0.campaign")}
+                ORDER BY 1, 2, 3""", (*group_args, *args)).fetchall()
         except sqlite3.OperationalError as e:
             raise self._damaged_contact(e) from None
         finally:
             self._drop_report_tables()
-        # Combine: (campaign, grp) -> planned, sent, failed, uncertain, bounced, delivered, replied,
-        # auto_replied, followed_up, replied_before_followup, replied_after_followup.
-        groups: dict[tuple, list] = {}
-        spans: dict[str, list] = {}
+        medians = _medians(((c, g, hours) for c, g, hours, _ in replies if hours is not None), grouped=by is not None)
+        timeline = sorted((*key, n) for key, n in Counter((c, g, day) for c, g, _, day in replies).items())
+        groups: dict[tuple, list[int]] = {}
+        spans: dict[str, tuple] = {}
         thank_you = set()
-        for campaign, grp, planned, sent, failed, uncertain, first_sent, thanks in base:
+        for campaign, figures, first_sent, thanks, first_fu in base:
             if thanks:
                 thank_you.add(campaign)
-            groups[(campaign, grp)] = [planned, sent or 0, failed or 0, uncertain or 0, 0, sent or 0, 0, 0, 0, 0, 0]
-            span = spans.setdefault(campaign, [None, None])
-            span[0] = min(filter(None, (span[0], first_sent)), default=None)
-        for campaign, grp, bounced, replied, auto, followed, before, after, first_fu in outcomes:
-            row = groups[(campaign, grp)]
-            row[4:11] = [bounced, row[1] - bounced, replied, auto, followed, before, after]
-            span = spans[campaign]
-            span[1] = min(filter(None, (span[1], first_fu)), default=None)
+            spans[campaign] = (first_sent, first_fu)
+            groups.update(_tally(campaign, figures, grouped=by is not None))
         rows: list[tuple] = []
         totals: dict[str, list[int]] = {}
         for (campaign, grp), numbers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
@@ -332,6 +330,37 @@ class Reports(Events):
                 "spans": [(c, _day(first), last_reply.get(c), _day(fu)) for c, (first, fu) in spans.items()],
                 "thank_you": sorted(thank_you)}
 
+    def _gather_outcomes(self, also: str, args: tuple) -> None:
+        """Fill ``report_k``: for each first message (by row number) whose thread has events or a
+        sent follow-up, its first reply, whether it bounced or had an auto-reply, and when it was
+        first followed up. A follow-up's events count for its first message (``report_f`` maps
+        one to the other through the store's key); the messages' own rows are never read for
+        the events, only the Message-ID's index, which holds the row number."""
+        self.db.execute("CREATE TEMP TABLE report_f (id INTEGER PRIMARY KEY, first_id, sent_at)")
+        self.db.execute(f"""
+            INSERT INTO report_f
+            SELECT f.id, m0.id, CASE WHEN f.state = 'sent' THEN f.sent_at END
+            FROM messages f NOT INDEXED
+            CROSS JOIN messages m0 ON m0.campaign = f.campaign AND m0.address = f.address AND m0.step = 0
+            WHERE f.step > 0 {also}""", args)
+        self.db.execute("CREATE TEMP TABLE report_k (id INTEGER PRIMARY KEY, first_reply, bounced, auto, first_fu)")
+        # An upsert per event (the earliest reply, any bounce, any auto-reply): a GROUP BY sorted them first.
+        self.db.execute(f"""
+            INSERT INTO report_k (id, first_reply, bounced, auto)
+            SELECT COALESCE(f.first_id, m.id),
+                   CASE WHEN e.kind IN {sql_list(REPLY_KINDS)} THEN COALESCE(e.occurred_at, e.recorded_at) END,
+                   e.kind IN {sql_list(BOUNCE_KINDS)}, e.kind IN {sql_list(AUTO_REPLY_KINDS)}
+            FROM events e NOT INDEXED CROSS JOIN messages m ON m.message_id = e.message_id
+            LEFT JOIN report_f f ON f.id = m.id
+            WHERE e.message_id IS NOT NULL
+            ON CONFLICT (id) DO UPDATE SET
+                first_reply = COALESCE(MIN(first_reply, excluded.first_reply), first_reply, excluded.first_reply),
+                bounced = MAX(bounced, excluded.bounced), auto = MAX(auto, excluded.auto)""")
+        self.db.execute("""
+            INSERT INTO report_k (id, first_fu)
+            SELECT first_id, MIN(sent_at) FROM report_f WHERE sent_at IS NOT NULL GROUP BY first_id
+            ON CONFLICT (id) DO UPDATE SET first_fu = excluded.first_fu""")
+
     def _drop_report_tables(self) -> None:
-        for table in ("report_k", "report_replies"):
+        for table in ("report_f", "report_k"):
             self.db.execute(f"DROP TABLE IF EXISTS temp.{table}")
