@@ -8,7 +8,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import date
-from itertools import groupby
+from itertools import groupby, repeat
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -161,9 +161,7 @@ class Reports(Events):
         """One row per (campaign, address): where each contact stands, in campaign and line order."""
         reads = self.thread_reads(campaign)
         for name in reads.campaigns:
-            followed = reads.followups.get(name, {})
-            for first in reads.first_messages(name):
-                yield reads.thread(name, first, followed)
+            yield from map(reads.thread, repeat(name), reads.first_messages(name), repeat(reads.followups.get(name, {})))
 
     def thread_reads(self, campaign: str | None = None) -> ThreadReads:
         """What :meth:`threads` reads before the first messages stream by (all campaigns', or one's).
