@@ -161,7 +161,8 @@ class Reports(Events):
         """One row per (campaign, address): where each contact stands, in campaign and line order."""
         reads = self.thread_reads(campaign)
         for name in reads.campaigns:
-            yield from map(reads.thread, repeat(name), reads.first_messages(name), repeat(reads.followups.get(name, {})))
+            followed = reads.followups.get(name, {})
+            yield from map(reads.thread, repeat(name), reads.first_messages(name), repeat(followed))
 
     def thread_reads(self, campaign: str | None = None) -> ThreadReads:
         """What :meth:`threads` reads before the first messages stream by (all campaigns', or one's).
