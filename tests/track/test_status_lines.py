@@ -5,7 +5,8 @@
 the store's own timestamps by lookups. Its table must be byte for byte the one made from
 `status_rows`, which asks `next_action` about each thread: in zones whose clocks change by an
 hour, by half an hour (Lord Howe) or sit at +05:45 (Kathmandu), across those changes, with sends
-clustered so that many share an answer, with timestamps written otherwise, and at several nows.
+clustered so that many share an answer, with timestamps written otherwise, and at several nows;
+and, by hand, the cases where one hour or one quarter hour of UTC holds two local dates.
 """
 
 from __future__ import annotations
@@ -22,26 +23,31 @@ from outreach.store import Store
 from outreach.track.threads import StatusBlock, format_status, status_lines, status_rows
 from tests.seed import add_event, add_message
 
-ZONES = ["UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "Africa/Monrovia"]
-# Due times around the clock changes of 2026 (New York and London in March, Lord Howe in April, London
-# in October), around local midnights (Kathmandu's at 18:15 UTC), and Monrovia's of 1971 at
-# 00:44:30 UTC, when its offset was -0:44:30 and a quarter hour could hold two local dates.
-DUE_AROUND = [datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 3, 29, 1, tzinfo=UTC),
-              datetime(2026, 4, 4, 15, tzinfo=UTC), datetime(2026, 10, 25, 1, tzinfo=UTC),
-              datetime(2026, 6, 1, 18, 15, tzinfo=UTC), datetime(1971, 6, 1, 0, 44, 30, tzinfo=UTC)]
+# A zone and a moment the dues cluster around: its clock change (New York and London in March,
+# Lord Howe's half hour in April, London in October), Kathmandu's midnight at 18:15 UTC (+05:45:
+# one hour of UTC holds two local dates), Monrovia's of 1971 at 00:44:30 UTC (-0:44:30: one
+# quarter hour holds two), and UTC's.
+PLACES = [("America/New_York", datetime(2026, 3, 8, 7, tzinfo=UTC)),
+          ("Europe/London", datetime(2026, 3, 29, 1, tzinfo=UTC)),
+          ("Australia/Lord_Howe", datetime(2026, 4, 4, 15, tzinfo=UTC)),
+          ("Europe/London", datetime(2026, 10, 25, 1, tzinfo=UTC)),
+          ("Asia/Kathmandu", datetime(2026, 6, 1, 18, 15, tzinfo=UTC)),
+          ("Africa/Monrovia", datetime(1971, 6, 1, 0, 44, 30, tzinfo=UTC)), ("UTC", datetime(2026, 6, 2, tzinfo=UTC))]
 AFTER = [timedelta(days=7), timedelta(hours=36), timedelta(seconds=1_234), timedelta(0),
          timedelta(days=1, microseconds=500_000)]
 ODD_TIMES = ["2026-03-29T01:30:00+00:00", "2026-02-30T10:00:00Z", "2026-03-29 01:30:00Z", "2026-03-29T01:30:00",
-             "9999-12-31T00:00:00Z", "1969-12-31T23:59:59Z", "2026-03-29T01:30:00.5Z", "yesterday", "2026-3-29T01:30:00Z"]
+             "9999-12-31T00:00:00Z", "1969-12-31T23:59:59Z", "2026-03-29T01:30:00.5Z", "yesterday",
+             "2026-3-29T01:30:00Z"]
 STATES = ["sent"] * 6 + ["drafted", "queued", "claimed", "uncertain", "failed", "failed"]
 
 
 @st.composite
 def histories(draw):
-    """(after, the moment the dues cluster around, contacts): each contact (state, sent_at, error,
-    kind, what else is on record), most of them sent ``after`` before a moment near the cluster's."""
-    after, around = draw(st.sampled_from(AFTER)), draw(st.sampled_from(DUE_AROUND))
-    spread = draw(st.sampled_from([60, 900, 3_600, 86_400 * 3]))   # seconds: dues in a burst, or over days
+    """(zone, after, the moment the dues cluster around, their spread, contacts): each contact
+    (state, sent_at, error, kind, what else is on record), most sent ``after`` before a moment
+    near the cluster's."""
+    after, (zone, around) = draw(st.sampled_from(AFTER)), draw(st.sampled_from(PLACES))
+    spread = draw(st.sampled_from([60, 600, 900, 3_600, 86_400 * 3]))   # seconds: dues in a burst, or over days
     contacts = []
     for _ in range(draw(st.integers(1, 30))):
         state = draw(st.sampled_from(STATES))
@@ -53,7 +59,7 @@ def histories(draw):
         kind = draw(st.sampled_from([None, None, "thank-you"]))
         extra = draw(st.sampled_from([None] * 6 + ["reply", "bounce", "auto-reply", "follow-up", "opted-out"]))
         contacts.append((state, sent_at, error, kind, extra))
-    return after, around, spread, contacts
+    return zone, after, around, spread, contacts
 
 
 @pytest.fixture
@@ -98,9 +104,9 @@ def reference(store: Store, now: datetime, after: timedelta, max_followups: int)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(histories(), st.sampled_from(ZONES), st.data(), st.integers(0, 2))
-def test_the_shared_answers_are_next_actions(local_zone, scratch, history, zone, data, max_followups):
-    after, around, spread, contacts = history
+@given(histories(), st.data(), st.integers(0, 2))
+def test_the_shared_answers_are_next_actions(local_zone, scratch, history, data, max_followups):
+    zone, after, around, spread, contacts = history
     local_zone(zone)
     store = build(scratch, contacts)
     sends = [sent for _, sent_at, *_ in contacts if (sent := parse_time(sent_at))]
@@ -124,3 +130,26 @@ def test_a_due_time_on_the_second_of_now(local_zone, scratch):
         table = format_status(list(status_lines(store.thread_reads(), now, timedelta(days=7), 1)))
         assert table == reference(store, now, timedelta(days=7), 1)
         assert table.splitlines()[0].endswith("1 follow-up due, 1 waiting" if now == due else "2 waiting")
+
+
+@pytest.mark.parametrize(("zone", "contacts"), [
+    # dues at 18:05 and 18:20 UTC: one hour of UTC, two dates in Kathmandu (midnight at 18:15)
+    ("Asia/Kathmandu", [("sent", "2026-05-25T18:05:00Z", None, None, None),
+                        ("sent", "2026-05-25T18:20:00Z", None, None, None)]),
+    # dues at 00:40 and 00:44:40 UTC in 1971: one quarter hour, two dates in Monrovia (-0:44:30)
+    ("Africa/Monrovia", [("sent", "1971-05-25T00:40:00Z", None, None, None),
+                         ("sent", "1971-05-25T00:44:40Z", None, None, None)]),
+    # two failures with a send time on record, each with its own error
+    ("UTC", [("failed", "2026-05-25T18:05:00Z", "550 5.1.1 No such user", None, None),
+             ("failed", "2026-05-25T18:06:00Z", "421 try later", None, None)]),
+])
+def test_threads_that_differ_do_not_share(local_zone, scratch, zone, contacts):
+    local_zone(zone)
+    store = build(scratch, contacts)
+    if contacts[0][0] == "failed":
+        store.db.execute("UPDATE messages SET sent_at = ? WHERE address = ?", (contacts[0][1], "p0@example.edu"))
+        store.db.execute("UPDATE messages SET sent_at = ? WHERE address = ?", (contacts[1][1], "p1@example.edu"))
+    now = datetime(2026, 1, 1, tzinfo=UTC) if contacts[0][1].startswith("1971") else datetime(2026, 5, 30, tzinfo=UTC)
+    table = format_status(list(status_lines(store.thread_reads(), now, timedelta(days=7), 1)))
+    assert table == reference(store, now, timedelta(days=7), 1)
+    assert table.splitlines()[2][-10:] != table.splitlines()[3][-10:]   # two dates, or two errors
