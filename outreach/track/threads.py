@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import NamedTuple
 
 from outreach.clock import (
@@ -258,7 +259,7 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
     rules through its state, error and Kind, and its send time through the follow-up's due time
     alone: by the due time's local date (:func:`quarter_date`: one for each quarter hour) and by
     whether it has come. So :func:`next_action` answers once for each (state, error, Kind,
-    quarter hour of the due time, come or not) and the contacts that share them share its line's
+    local date of the due time, come or not) and the contacts that share them share its line's
     end. The due time is counted in whole seconds from the store's own timestamps
     (``2026-11-14T09:30:17Z``: the hour parsed once, minutes and seconds looked up); any other
     thread, or a timestamp written otherwise, or an ``after`` with a fraction of a second, or a
@@ -266,7 +267,7 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
     after_seconds = after // timedelta(seconds=1) if not after.microseconds else None
     not_yet = (now - EPOCH) // timedelta(seconds=1)   # now < a due time in whole seconds <=> this < it
     dues = _Dues(after_seconds or 0)   # "2026-11-14T09" -> the due time of a send at its start
-    within = {f":{minute:02d}:{second:02d}Z": minute * 60 + second for minute in range(60) for second in range(60)}
+    within = _within_the_hour()
     ends: dict[tuple, End] = {}
     events, people = reads.events, reads.people
     for campaign in reads.campaigns:
@@ -279,9 +280,9 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
                 key = None
             elif sent_at is None:
                 key = (state, error, kind)
-            elif (seconds := within.get(sent_at[13:])) is not None and (due := dues[sent_at[:13]]) is not None:
-                due += seconds
-                key = (state, error, kind, due // QUARTER_HOUR, not_yet < due)
+            elif (seconds := within.get(sent_at[13:])) is not None and (due := dues[sent_at[:13]]) is not None \
+                    and (day := quarter_date((due + seconds) // QUARTER_HOUR)) is not None:
+                key = (state, error, kind, day, not_yet < due + seconds)
             else:
                 key = None
             end = ends.get(key) if key is not None else None
@@ -289,7 +290,7 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
                 thread = reads.thread(campaign, first, followed)
                 action = next_action(thread, now, after, max_followups)
                 end = (*_state_and_event(thread), action.text, action.kind)
-                if key is not None and (len(key) == 3 or quarter_date(key[3]) is not None):
+                if key is not None:
                     ends[key] = end
             block.lines.append(line)
             block.addresses.append(address)
@@ -298,6 +299,12 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@cache
+def _within_the_hour() -> dict[str, int]:
+    """A stored timestamp's end (``:30:17Z``) -> its seconds into the hour; once, and only for status."""
+    return {f":{minute:02d}:{second:02d}Z": minute * 60 + second for minute in range(60) for second in range(60)}
 
 
 class _Dues(dict[str, int | None]):
