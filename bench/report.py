@@ -128,7 +128,7 @@ def _cpu(children: bool) -> float:
 def in_process(path: Path) -> dict[str, float]:
     from outreach.track.report import build as build_report
     from outreach.track.report import _comb, fisher_exact, render_text
-    from outreach.track.threads import format_status, status_rows
+    from outreach.track.threads import format_status, status_lines
 
     store = Store(path)
     results = {}
@@ -147,9 +147,9 @@ def in_process(path: Path) -> dict[str, float]:
 
     def status(campaign=None, count=FIRST_MESSAGES):
         def run():
-            rows = list(status_rows(store.threads(campaign), NOW, timedelta(days=7), 1))
-            text = format_status(rows)
-            assert len(rows) == count and text
+            blocks = list(status_lines(store.thread_reads(campaign), NOW, timedelta(days=7), 1))
+            text = format_status(blocks)
+            assert sum(len(block.lines) for block in blocks) == count and text
         return run
 
     results["status (all 90,000 contacts)"] = best(status(), 5)

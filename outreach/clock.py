@@ -137,23 +137,33 @@ def local_date(moment: datetime) -> date:
     so is the date itself where the offset is whole quarters (all of today's zones)."""
     if moment.tzinfo is None:
         return moment.date()
-    quarter = int(moment.timestamp()) // 900
-    return _local_day(quarter) or (moment + _local_offset(quarter)).date()
+    quarter = int(moment.timestamp()) // QUARTER_HOUR
+    return quarter_date(quarter) or (moment + _local_offset(quarter)).date()
+
+
+QUARTER_HOUR = 900  # seconds
+
+
+def forget_offsets() -> None:
+    """Forget the zone's offsets cached per quarter hour: for a process that changes its zone (tests)."""
+    _local_offset.cache_clear()
+    quarter_date.cache_clear()
 
 
 @lru_cache(maxsize=8192)
 def _local_offset(quarter: int) -> timedelta:
-    return timedelta(seconds=time.localtime(quarter * 900).tm_gmtoff)
+    return timedelta(seconds=time.localtime(quarter * QUARTER_HOUR).tm_gmtoff)
 
 
 @lru_cache(maxsize=8192)
-def _local_day(quarter: int) -> date | None:
-    """The one local date of a whole quarter hour, or None when the offset is not whole quarters
-    (Monrovia's -0:44:30 until 1972): then a quarter hour can straddle midnight."""
+def quarter_date(quarter: int) -> date | None:
+    """The one local date of the whole quarter hour ``quarter`` (seconds since the epoch // 900),
+    which :func:`local_date` gives for every moment in it; None when the offset is not whole
+    quarters (Monrovia's -0:44:30 until 1972): then a quarter hour can straddle midnight."""
     offset = _local_offset(quarter)
-    if offset.seconds % 900:
+    if offset.seconds % QUARTER_HOUR:
         return None
-    return (datetime.fromtimestamp(quarter * 900, UTC) + offset).date()
+    return (datetime.fromtimestamp(quarter * QUARTER_HOUR, UTC) + offset).date()
 
 
 def human_date(moment: datetime) -> str:
@@ -188,6 +198,6 @@ def _count(count: int, unit: str) -> str:
     return f"{count} {unit}{'s' if count != 1 else ''}"
 
 
-__all__ = ["EARLIEST", "IN_YEARS", "LATEST", "MAX_DURATION", "MONTHS", "YEARS", "describe_age", "human_date", "iso",
-           "local_date", "now", "parse_day", "parse_duration", "parse_moment", "parse_time", "plausible",
-           "start_of_day", "usable"]
+__all__ = ["EARLIEST", "IN_YEARS", "LATEST", "MAX_DURATION", "MONTHS", "QUARTER_HOUR", "YEARS", "describe_age",
+           "forget_offsets", "human_date", "iso", "local_date", "now", "parse_day", "parse_duration", "parse_moment",
+           "parse_time", "plausible", "quarter_date", "start_of_day", "usable"]

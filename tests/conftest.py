@@ -299,13 +299,17 @@ def local_zone(monkeypatch):
     of the test; the zone is put back after it."""
     import time
 
+    from outreach.clock import forget_offsets
+
     def set_zone(name: str) -> None:
         monkeypatch.setenv("TZ", name)
         time.tzset()
+        forget_offsets()
 
     yield set_zone
     monkeypatch.undo()
     time.tzset()
+    forget_offsets()
 
 
 @pytest.fixture

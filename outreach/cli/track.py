@@ -164,17 +164,19 @@ def status(campaign: str | None, campaign_option: str | None, after: str, max_fo
     from outreach.clock import iso, parse_duration
     from outreach.clock import now as clock_now
     from outreach.store import open_existing
-    from outreach.track.threads import format_status, status_rows
+    from outreach.track.threads import format_status, status_lines, status_rows
 
     campaign = one_campaign(campaign, campaign_option)
     settings = load_settings()
     store = open_existing(settings, campaign=campaign)
-    rows = list(status_rows(store.threads(campaign), clock_now(settings.raw), parse_duration(after, "--after"),
-                            max_followups))
+    now, delay = clock_now(settings.raw), parse_duration(after, "--after")
     if as_json:
-        say(json.dumps([{**row._asdict(), "due": iso(row.due) if row.due else None} for row in rows],
-                       ensure_ascii=False, indent=2))
-    elif rows:
-        say(format_status(rows, style if use_colour() else None))
+        rows = [{**row._asdict(), "due": iso(row.due) if row.due else None}
+                for row in status_rows(store.threads(campaign), now, delay, max_followups)]
+        say(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    blocks = [block for block in status_lines(store.thread_reads(campaign), now, delay, max_followups) if block.lines]
+    if blocks:
+        say(format_status(blocks, style if use_colour() else None))
     else:
         say("nothing in the tracking store yet")

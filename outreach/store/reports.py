@@ -9,7 +9,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import date
-from itertools import groupby
+from itertools import groupby, repeat
 from operator import itemgetter
 from typing import NamedTuple
 
@@ -49,6 +49,50 @@ def _merge_events(a, b) -> list:
     return [min(x for x in (a[0], b[0]) if x) if a[0] or b[0] else None, max(a[1] or 0, b[1] or 0),
             max(a[2] or "", b[2] or "") or None, max(a[3] or "", b[3] or "") or None, a[4] or b[4]]
 
+
+class ThreadReads(NamedTuple):
+    """What :meth:`Reports.thread_reads` read: the lookups each first message is completed from.
+
+    A first message (:meth:`first_messages`) whose row number is not in ``events``, whose
+    address is neither in ``people`` nor among its campaign's ``followups``, has nothing on
+    record but itself: ``status`` answers such threads without reading each one in full."""
+
+    db: sqlite3.Cursor
+    campaigns: list[str]                                # every campaign with a first message, or the one asked for
+    events: dict[int, tuple]                            # message row number -> (first_reply_at, bounced, back_on,
+                                                        # last_event, unconfirmed)
+    followups: dict[str, dict[str, list]]               # campaign -> address -> [last_step, last_state,
+                                                        # followups_sent, last_sent_at, last_error, events...]
+    people: dict[str, tuple[str | None, str | None]]    # address -> (its latest reply to anything, suppression)
+
+    def first_messages(self, campaign: str) -> sqlite3.Cursor:
+        """(address, contact_line, state, sent_at, error, row number, kind) of each first message of
+        ``campaign``, by line: read through the (campaign, address, step) key, one campaign at a
+        time (smaller sorts, and no campaign name made 100,000 times). ``error`` only if not sent."""
+        return self.db.execute(
+            """SELECT address, contact_line, state, sent_at, CASE WHEN state != 'sent' THEN error END, id, kind
+               FROM messages WHERE campaign = ? AND step = 0 ORDER BY contact_line, address""", (campaign,))
+
+    def thread(self, campaign: str, first: tuple, followed: dict[str, list]) -> ThreadRow:
+        """The thread of one of :meth:`first_messages`, with ``followed`` its campaign's follow-ups."""
+        address, line, state, sent_at, error, row_id, kind = first
+        ev: tuple | list = self.events.get(row_id, _NO_EVENTS)
+        last_reply_any, suppressed = self.people.get(address, _NOBODY)
+        fu = followed.get(address)
+        thread = tuple.__new__  # ThreadRow's own __new__ is a Python function: one call fewer per contact
+        if fu is None:
+            return thread(ThreadRow, (campaign, address, line, state, sent_at, 0, state, 0,
+                                      sent_at if state == "sent" else None, error, ev[0], last_reply_any, ev[1], ev[2],
+                                      ev[3], suppressed, kind, ev[4]))
+        if fu[5:10] != [None, 0, None, None, None]:
+            ev = _merge_events(ev, fu[5:10])
+        last_sent = fu[3] or (sent_at if state == "sent" else None)
+        return thread(ThreadRow, (campaign, address, line, state, sent_at, fu[0], fu[1], fu[2], last_sent,
+                                  fu[4] if fu[1] != "sent" else error, ev[0], last_reply_any, ev[1], ev[2], ev[3],
+                                  suppressed, kind, ev[4]))
+
+
+_NO_EVENTS, _NOBODY = (None, 0, None, None, None), (None, None)
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _RETURN_KEYS = ("until", "return_date", "returns", "back_on")
@@ -154,16 +198,21 @@ class Reports(Events):
     """Read-only queries for `status`, `followup` and `report`."""
 
     def threads(self, campaign: str | None = None) -> Iterator[ThreadRow]:
-        """One row per (campaign, address): where each contact stands.
+        """One row per (campaign, address): where each contact stands, in campaign and line order."""
+        reads = self.thread_reads(campaign)
+        for name in reads.campaigns:
+            followed = reads.followups.get(name, {})
+            yield from map(reads.thread, repeat(name), reads.first_messages(name), repeat(followed))
+
+    def thread_reads(self, campaign: str | None = None) -> ThreadReads:
+        """What :meth:`threads` reads before the first messages stream by (all campaigns', or one's).
 
         Sized for 100,000 messages: events are aggregated per message in SQL (keyed by the
         message's row number, not its Message-ID: an integer crosses into Python for less), and
         follow-ups (few) are read on their own; both, and what is known of each address, are
         dictionaries looked up while the first messages stream by, which SQLite's automatic
-        indexes did several times slower. The first messages are read a campaign at a time,
-        through the (campaign, address, step) key, sorted by line: smaller sorts, and no campaign
-        name made 90,000 times. For one campaign, only its messages' events and its contacts'
-        replies are read.
+        indexes did several times slower. For one campaign, only its messages' events and its
+        contacts' replies are read.
         """
         self.db.create_function("outreach_return_date", 1, _return_date, deterministic=True)
         db = self.db.cursor()
@@ -207,31 +256,9 @@ class Reports(Events):
                 WHERE kind IN {sql_list(REPLY_KINDS)} {theirs} GROUP BY lower(address)""", args)}
         for address, reason in self.suppressed().items():
             people[address] = (people.get(address, (None, None))[0], reason)
-        no_events, nobody = (None, 0, None, None, None), (None, None)
-        no_followups: dict[str, list] = {}
-        thread = tuple.__new__  # ThreadRow's own __new__ is a Python function: one call fewer per contact
         campaigns = [campaign] if campaign is not None else [name for name, in db.execute(
             "SELECT DISTINCT campaign FROM messages WHERE step = 0 ORDER BY campaign")]
-        for camp in campaigns:
-            followed = followups.get(camp, no_followups)
-            for address, line, state, sent_at, error, row_id, kind in db.execute(
-                    """SELECT address, contact_line, state, sent_at, CASE WHEN state != 'sent' THEN error END, id,
-                              kind
-                       FROM messages WHERE campaign = ? AND step = 0 ORDER BY contact_line, address""", (camp,)):
-                ev = events.get(row_id, no_events)
-                last_reply_any, suppressed = people.get(address, nobody)
-                fu = followed.get(address)
-                if fu is None:
-                    yield thread(ThreadRow, (camp, address, line, state, sent_at, 0, state, 0,
-                                             sent_at if state == "sent" else None, error, ev[0], last_reply_any,
-                                             ev[1], ev[2], ev[3], suppressed, kind, ev[4]))
-                else:
-                    if fu[5:10] != [None, 0, None, None, None]:
-                        ev = _merge_events(ev, fu[5:10])
-                    last_sent = fu[3] or (sent_at if state == "sent" else None)
-                    yield thread(ThreadRow, (camp, address, line, state, sent_at, fu[0], fu[1], fu[2],
-                                             last_sent, fu[4] if fu[1] != "sent" else error, ev[0],
-                                             last_reply_any, ev[1], ev[2], ev[3], suppressed, kind, ev[4]))
+        return ThreadReads(db, campaigns, events, followups, people)
 
     def contact_columns(self, campaigns: list[str] | None = None, sample: int = 2000) -> list[str]:
         """The CSV columns recorded with first messages (from a sample of rows)."""
