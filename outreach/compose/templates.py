@@ -82,6 +82,9 @@ class Draft:
     # Its subject and body as searched for the NRMP phrases (outreach.compose.checks.scan): by the
     # checks, then for the commitment the store records with the message.
     scanned: Any = field(default=None, repr=False, compare=False)
+    # (the Template, the variables) its subject and body were written from, by Template.render: the
+    # NRMP scan then searches only what the cells wrote (checks.CellWindows). Not copied by replace().
+    rendered: tuple[Any, dict] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def recipients(self) -> list[str]:
@@ -460,6 +463,7 @@ class Template:
             raise RenderError(Problem("error", contact.line, self._column_in(changed.lower(), contact),
                                       f"the {changed} header would not read back as written; refused, "
                                       "so no cell can add or change a header"))
+        draft.rendered = (self, context)
         if unattached:
             raise RenderError(*unattached, draft=draft)
         return draft
