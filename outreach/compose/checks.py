@@ -18,7 +18,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from outreach.compose.contacts import Contact, Problem
 from outreach.compose.firstlines import Fingerprints
@@ -96,9 +96,8 @@ def find_phrases(phrases: list[Phrase], text: str, present: frozenset[str]) -> I
                 yield match, phrase
 
 
-@dataclass(frozen=True)
-class Scanned:
-    """A message's subject and body, searched once for the NRMP phrases."""
+class Scanned(NamedTuple):
+    """A message's subject and body, searched once for the NRMP phrases (a tuple: made on every row)."""
 
     text: str
     commitments: list[tuple[re.Match, Phrase]]

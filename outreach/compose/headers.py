@@ -256,8 +256,10 @@ def plainly_proven(draft, sender: Address) -> bool:
     module's own making, or plain with nothing to decode (it unfolds to itself). False proves
     nothing: the headers are then written and their proofs read. tests/compose/test_headers_proof.py
     holds this to :func:`written_problem` on written headers, with the real encoder and a weaker one."""
-    if _sender_header(sender).reads_as != (sender.addr_spec,):
-        return False
+    if sender is not _proven_sender[0]:
+        if _sender_header(sender).reads_as != (sender.addr_spec,):
+            return False
+        _proven_sender[0] = sender  # an Address never changes: proven once a run
     for addresses in (draft.to, draft.cc, draft.bcc, draft.reply_to):
         for item in addresses:
             name = item.display_name
@@ -267,6 +269,9 @@ def plainly_proven(draft, sender: Address) -> bool:
     if subject != subject.strip():
         return False
     return needs_encoding(subject) or (PLAIN.fullmatch(subject) is not None and "=?" not in subject)
+
+
+_proven_sender: list[Address | None] = [None]  # the last sender whose From header was proven
 
 
 def block(written: list[Written]) -> bytes:

@@ -424,16 +424,17 @@ class Template:
             if name not in self.address_items or name in self._broken:
                 values[name] = render(part, context, contact)
                 texts.append((name, values[name]))
-        if LINE_BREAKS.search("".join([text for _, text in texts])):
-            name = next(name for name, text in texts if LINE_BREAKS.search(text))
+        if breaks_line("".join([text for _, text in texts])):
+            name = next(name for name, text in texts if breaks_line(text))
             raise RenderError(self._injection_problem(name, contact))
-        if "to" not in self.headers and LINE_BREAKS.search(contact.display_name):
+        if "to" not in self.headers and breaks_line(contact.display_name):
             raise RenderError(self._injection_problem("to", contact))
         subject = values["subject"].strip()
         # An attachment that is not there leaves the rest of the row to check (the draft is never sent);
         # a path made with a missing variable's stand-in names no file: that variable is the error.
         attachments, unattached = [], []
-        if not any(isinstance(context.get(name), StandIn) for name in self.attachment_columns):
+        if "attachments" in self.headers and \
+                not any(isinstance(context.get(name), StandIn) for name in self.attachment_columns):
             try:
                 attachments = self._attachments(values.get("attachments", ""), contact)
             except RenderError as e:
@@ -453,11 +454,12 @@ class Template:
         if not subject:
             raise RenderError(Problem("error", contact.line, None,
                                       f"{where(self.path, self.headers['subject'].line)}: the subject is empty"))
-        for header, text in [("subject", subject), *(("to", a.display_name) for a in draft.to)]:
-            if len(text) > MAX_HEADER_CHARS:
-                raise RenderError(Problem("error", contact.line, None,
-                                          f"the {header.title()} header would be {len(text)} characters long; "
-                                          f"keep it under {MAX_HEADER_CHARS}"))
+        if len(subject) > MAX_HEADER_CHARS or any(len(a.display_name) > MAX_HEADER_CHARS for a in draft.to):
+            header, text = next((header, text) for header, text in [("subject", subject), *(
+                ("to", a.display_name) for a in draft.to)] if len(text) > MAX_HEADER_CHARS)
+            raise RenderError(Problem("error", contact.line, None,
+                                      f"the {header.title()} header would be {len(text)} characters long; "
+                                      f"keep it under {MAX_HEADER_CHARS}"))
         changed = headers.written_problem(draft, PLACEHOLDER_SENDER)
         if changed:
             raise RenderError(Problem("error", contact.line, self._column_in(changed.lower(), contact),
@@ -691,6 +693,12 @@ class StandIn(str):
 
     def __new__(cls, name: str) -> Self:
         return super().__new__(cls, "{{ " + name + " }}")
+
+
+def breaks_line(text: str) -> bool:
+    """Whether ``text`` holds a character that ends a line for some reader (:data:`LINE_BREAKS`);
+    each of them is unprintable, so printable text (nearly every header) is told in C."""
+    return not text.isprintable() and LINE_BREAKS.search(text) is not None
 
 
 def split_addresses(value: str) -> list[tuple[str, str]]:
