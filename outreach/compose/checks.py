@@ -132,7 +132,10 @@ def scan(draft: Draft, windows: CellWindows | None = None) -> Scanned:
 
 def trigger_words(text: str) -> frozenset[str]:
     """The trigger words ``text`` casefolded holds (a search each beats one regex for all)."""
-    return frozenset(filter(text.casefold().__contains__, _TRIGGERS))
+    folded = text.casefold()
+    if not any(map(folded.__contains__, _TRIGGERS)):  # the usual text: no set made
+        return _NONE
+    return frozenset(filter(folded.__contains__, _TRIGGERS))
 
 
 # A trigger word found in a message but not in the template's own text lies within this many
@@ -158,15 +161,20 @@ class CellWindows:
     the stripping and the CRLFs take out is white space next to white space or to the text's
     start, which no trigger word holds, so they change no trigger found. ``str.casefold`` folds
     each character on its own, so a window's folded text is a piece of the message's. Each
-    window's answer is remembered by its cells' values (titles and institutions repeat). Held
+    window's answer is remembered by its cells' values (titles and institutions repeat), unless
+    they seldom repeat in the first :data:`WINDOW_TRIAL` rows (a personal note never does). Held
     to the search of the whole message by tests/compose/test_cell_windows.py."""
 
     def __init__(self, template: Template, windows: list[tuple[tuple[str, ...], str]]):
         self.template = template
-        # per window: its cells' values from a row's context (one value, or a tuple of several), the
-        # window's text to format them into, and the trigger words found so far by those values
-        self._windows: list[tuple[Callable[[dict], Any], bool, str, dict[Any, frozenset[str]]]] = [
-            (operator.itemgetter(*names), len(names) > 1, form, {}) for names, form in windows]
+        # Per window: how to take its cells' values from a row's context (one value, or a tuple of
+        # several), whether they are several, the window's text to format them into, and the
+        # trigger words found so far by those values (an empty dict once it stops remembering).
+        self._values = [operator.itemgetter(*names) for names, _ in windows]
+        self._several = [len(names) > 1 for names, _ in windows]
+        self._forms = [form for _, form in windows]
+        self._answers: list[dict[Any, frozenset[str]]] = [{} for _ in windows]
+        self._rows = 0
 
     @classmethod
     def of(cls, template: Template) -> CellWindows | None:
@@ -206,26 +214,44 @@ class CellWindows:
         if rendered is None or rendered[0] is not self.template:
             return None
         context = rendered[1]
+        self._rows += 1
+        if self._rows == WINDOW_TRIAL:
+            self._forget_unrepeated()
         found = _NONE
         try:
-            for values, several, form, answers in self._windows:
+            for at, values, answers in zip(itertools.count(), self._values, self._answers):
                 key = values(context)
                 held = answers.get(key)
-                if held is None:
-                    if not all(type(v) is str for v in key) if several else type(key) is not str:
-                        return None
-                    held = trigger_words(form % key)
-                    if len(answers) >= MAX_RECENT:
-                        answers.clear()
-                    answers[key] = held
+                if held is None and (held := self._search(at, key)) is None:
+                    return None
                 if held:
                     found |= held
         except (KeyError, TypeError):  # a variable it does not hold, or a value that is no key
             return None
         return found
 
+    def _search(self, at: int, key: Any) -> frozenset[str] | None:
+        """The trigger words of window ``at`` for values ``key`` not met before, remembered while it
+        remembers; None for a value written with ``str()``, which is not remembered (nor searched here)."""
+        if not all(type(v) is str for v in key) if self._several[at] else type(key) is not str:
+            return None
+        held = trigger_words(self._forms[at] % key)
+        answers = self._answers[at]
+        if self._rows < WINDOW_TRIAL or answers:
+            if len(answers) >= MAX_RECENT:
+                answers.clear()
+            answers[key] = held
+        return held
+
+    def _forget_unrepeated(self) -> None:
+        """Stop remembering the windows whose values mostly came once in the first rows."""
+        for answers in self._answers:
+            if len(answers) > WINDOW_TRIAL // 2:
+                answers.clear()
+
 
 _NONE: frozenset[str] = frozenset()
+WINDOW_TRIAL = 1024  # rows after which a window whose values seldom repeat stops remembering them
 
 
 def _escaped(text: str) -> str:

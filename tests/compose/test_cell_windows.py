@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.compose.checks import _TRIGGERS, CellWindows, Checker, scan, trigger_words
+from outreach.compose.checks import _TRIGGERS, WINDOW_TRIAL, CellWindows, Checker, scan, trigger_words
 from outreach.compose.contacts import Contact
 from outreach.compose.templates import Draft, RenderError, Template
 
@@ -115,3 +115,15 @@ def test_a_trigger_word_cut_by_cells_is_found(word, cuts, in_subject, before, af
     fields = {"a": word[first:second], "b": word[third:], "c": "", "email": "j@example.edu"}
     draft = template.render(Contact(2, fields, "j@example.edu"))
     assert word in windows.triggers(draft) == trigger_words(f"{draft.subject}\n{draft.text}")
+
+
+def test_a_window_whose_values_seldom_repeat_stops_remembering_and_still_finds_them():
+    template = template_of("Hello {{ a }}", "Dear {{ b }},\n{{ c }}\n")
+    windows = CellWindows.of(template)
+    assert windows is not None
+    for line in range(2, WINDOW_TRIAL + 200):
+        note = f"Your paper number {line} was my top choice" if line % 100 == 0 else f"Your paper {line}"
+        fields = {"a": "Dr. Chen", "b": ["Lee", "Okafor"][line % 2], "c": note, "email": "j@example.edu"}
+        draft = template.render(Contact(line, fields, "j@example.edu"))
+        assert windows.triggers(draft) == trigger_words(f"{draft.subject}\n{draft.text}")
+    assert [len(answers) for answers in windows._answers] == [1, 2, 0]  # the notes' window forgot them
