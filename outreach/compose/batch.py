@@ -77,8 +77,9 @@ def render_one(template: Template, checker: Checker | None, contact: Contact, ex
             return Rendered(contact, None, [], skip=skip, **labels)
         problems += interview.problems
     draft = None
-    if contact.email and not any(p.field == "email" for p in contact.problems):  # not a repeat: every
-        try:                                                                      # problem in one pass
+    # Not a repeat: every problem in one pass.
+    if contact.email and not (contact.problems and any(p.field == "email" for p in contact.problems)):
+        try:
             draft = template.render(contact, extra, hint=checker.column_hint if checker else None)
         except RenderError as e:
             problems += e.problems
@@ -155,7 +156,7 @@ def check_rows(template: Template, contacts: ContactFile, season: Season | None 
     recipients when they are more than the contact's own address; ``address_age`` warns on
     addresses taken from old papers."""
     for item in render_rows(template, contacts, sample_extra(template), season, commitments, sender):
-        if item.draft is not None and item.draft.recipients != [item.contact.email]:
+        if item.draft is not None and not item.draft.goes_only_to(item.contact.email):
             item.problems.append(Problem("note", item.contact.line, None, recipients_note(item.draft)))
         if address_age is not None:
             item.problems += address_age.problems(item.contact)

@@ -564,7 +564,7 @@ class Checker:
         fields = contact.fields
         scanned = scan(draft, self.windows)
         problems = []
-        if "" in [fields.get(name) for name in self.required]:
+        if "" in map(fields.get, self.required):
             problems += self.empty_fields(contact)
         if self.notes:
             problems += self.repeated_notes(contact)

@@ -17,6 +17,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email._header_value_parser import DOT_ATOM_ENDS
 from email.headerregistry import Address
 from email.utils import getaddresses
 from pathlib import Path
@@ -89,6 +90,10 @@ class Draft:
     @property
     def recipients(self) -> list[str]:
         return [a.addr_spec for a in (*self.to, *self.cc, *self.bcc)]
+
+    def goes_only_to(self, addr_spec: str) -> bool:
+        """Whether :attr:`recipients` is ``[addr_spec]`` (asked of every row: without making the list)."""
+        return not self.cc and not self.bcc and len(self.to) == 1 and self.to[0].addr_spec == addr_spec
 
 
 MEMO_SIZE = 1024    # outputs a part remembers
@@ -785,12 +790,18 @@ def default_to(contact: Contact) -> list[Address]:
 
 
 class Recipient(Address):
-    """An Address whose addr-spec is worked out once: each row's is read by the header writer,
-    the read-back check and the recipients list."""
+    """An Address made from an addr-spec the validator wrote (``validated``, as a plain dot-atom
+    it is already the addr-spec), and worked out once: each row's is read by the header writer,
+    the read-back check and the recipients list. Made on every row, so without the base class's
+    generic ``__init__``; it refuses what that refuses of such parts, a CR or LF."""
 
-    def __init__(self, display_name: str, username: str, domain: str):
-        super().__init__(display_name, username=username, domain=domain)
-        self._addr_spec: str = Address.addr_spec.fget(self)  # type: ignore[attr-defined]
+    def __init__(self, display_name: str, validated: str):
+        if "\r" in display_name or "\n" in display_name or "\r" in validated or "\n" in validated:
+            raise ValueError("invalid arguments; address parts cannot contain CR or LF")
+        username, at, domain = validated.rpartition("@")
+        self._display_name, self._username, self._domain = display_name, username, domain
+        self._addr_spec: str = validated if at and domain and DOT_ATOM_ENDS.isdisjoint(username) else \
+            Address.addr_spec.fget(self)  # type: ignore[attr-defined]
 
     @property
     def addr_spec(self) -> str:
@@ -799,11 +810,10 @@ class Recipient(Address):
 
 def address(display_name: str, validated: str) -> Address:
     """An Address from an already validated addr-spec, without parsing it a second time."""
-    username, _, domain = validated.rpartition("@")
-    return Recipient(display_name, username, domain)
+    return Recipient(display_name, validated)
 
 
-PLACEHOLDER_SENDER = Recipient("You", "you", "example.org")
+PLACEHOLDER_SENDER = Recipient("You", "you@example.org")
 
 
 def guess_mime_type(path: Path) -> tuple[str, str]:
