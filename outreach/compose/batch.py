@@ -97,8 +97,12 @@ STRICT = " (warnings count as errors with --strict)"
 def as_chosen(rows: Iterable[Rendered], warnings: str) -> Iterator[Rendered]:
     """The rows, each warning an error when the person chose ``strict`` (``--strict``): then a row
     with a warning stops everything, as an error does. Any other choice leaves them as they are."""
+    return _strictly(rows) if warnings == "strict" else iter(rows)
+
+
+def _strictly(rows: Iterable[Rendered]) -> Iterator[Rendered]:
     for item in rows:
-        if warnings == "strict" and item.warnings:
+        if item.warnings:
             item.problems = [replace(p, severity="error") if p.severity == "warning" else p for p in item.problems]
         yield item
 
@@ -120,9 +124,10 @@ class Tally:
 
     def add(self, item: Rendered) -> None:
         self.rows += 1
-        if item.errors:
+        problems = item.problems  # none on the usual row: its lists of errors and warnings are not made
+        if problems and item.errors:
             self.with_errors += 1
-        elif item.warnings:
+        elif problems and item.warnings:
             self.with_warnings += 1
         elif item.skip:
             self.skipped += 1
