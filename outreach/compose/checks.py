@@ -53,6 +53,19 @@ class Phrase:
     def pattern(self) -> re.Pattern:
         return re.compile(self.source, re.IGNORECASE)
 
+    @functools.cached_property
+    def ascii_pattern(self) -> re.Pattern:
+        """The expression for text that :func:`ascii_alike` says it reads as :attr:`pattern` does:
+        the same matches, found in about half the time."""
+        return re.compile(self.source, re.IGNORECASE | re.ASCII)
+
+
+def ascii_alike(text: str) -> bool:
+    """Whether ``re`` reads ``text`` the same with and without ``re.ASCII``: ASCII, and none of the
+    four separators (0x1c-0x1f) that only Unicode's ``\\s`` takes for white space (``\\w``, ``\\b`` and
+    the case of ASCII letters are the same in both)."""
+    return text.isascii() and not any(map(text.__contains__, "\x1c\x1d\x1e\x1f"))
+
 
 def _phrases(*specs: tuple[str, str, tuple[str, ...]]) -> list[Phrase]:
     return [Phrase(source, label, triggers) for source, label, triggers in specs]
@@ -89,9 +102,10 @@ RANK_QUESTIONS = _phrases(
 
 def find_phrases(phrases: list[Phrase], text: str, present: frozenset[str]) -> Iterator[tuple[re.Match, Phrase]]:
     """The first match of each phrase in ``text`` (``present``: the trigger words it holds), in the list's order."""
+    alike = ascii_alike(text)
     for phrase in phrases:
         if not present.isdisjoint(phrase.triggers):
-            match = phrase.pattern.search(text)
+            match = (phrase.ascii_pattern if alike else phrase.pattern).search(text)
             if match:
                 yield match, phrase
 
