@@ -181,13 +181,17 @@ class CellWindows:
 
     def __init__(self, template: Template, windows: list[tuple[tuple[str, ...], str]]):
         self.template = template
-        # Per window: how to take its cells' values from a row's context (one value, or a tuple of
-        # several), whether they are several, the window's text to format them into, and the
-        # trigger words found so far by those values (an empty dict once it stops remembering).
-        self._values = [operator.itemgetter(*names) for names, _ in windows]
-        self._several = [len(names) > 1 for names, _ in windows]
-        self._forms = [form for _, form in windows]
-        self._answers: list[dict[Any, frozenset[str]]] = [{} for _ in windows]
+        # The windows of the same cells (a topic in the subject and the body) are looked up once.
+        # Per cells: how to take their values from a row's context (one value, or a tuple of
+        # several), whether they are several, the texts of their windows to format them into, and
+        # the trigger words found so far by those values (an empty dict once it stops remembering).
+        forms: dict[tuple[str, ...], list[str]] = {}
+        for names, form in windows:
+            forms.setdefault(names, []).append(form)
+        self._values = [operator.itemgetter(*names) for names in forms]
+        self._several = [len(names) > 1 for names in forms]
+        self._forms = list(forms.values())
+        self._answers: list[dict[Any, frozenset[str]]] = [{} for _ in forms]
         self._rows = 0
 
     @classmethod
@@ -245,11 +249,12 @@ class CellWindows:
         return found
 
     def _search(self, at: int, key: Any) -> frozenset[str] | None:
-        """The trigger words of window ``at`` for values ``key`` not met before, remembered while it
+        """The trigger words of the windows of cells ``at`` for values ``key`` not met before (their
+        texts searched together, joined by a NUL, which no trigger word holds), remembered while it
         remembers; None for a value written with ``str()``, which is not remembered (nor searched here)."""
         if not all(type(v) is str for v in key) if self._several[at] else type(key) is not str:
             return None
-        held = trigger_words(self._forms[at] % key)
+        held = trigger_words("\x00".join([form % key for form in self._forms[at]]))
         answers = self._answers[at]
         if self._rows < WINDOW_TRIAL or answers:
             if len(answers) >= MAX_RECENT:

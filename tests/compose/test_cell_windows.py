@@ -83,6 +83,15 @@ def test_the_windows_find_the_trigger_words_of_the_whole_message(subject, body, 
         assert found(scan(draft, windows)) == found(scan(replace(draft, scanned=None)))
 
 
+def test_the_windows_of_one_cell_are_searched_together_yet_apart():
+    template = template_of("Hello", "{{ a }}ablisqqqqtcdef{{ a }}\n")  # "lis" ends one window of a, "t" starts the next
+    windows = CellWindows.of(template)
+    assert windows is not None and len(windows._forms) == 1
+    for cell in ["x", "t", "first"]:
+        draft = template.render(Contact(2, {"a": cell, "email": "j@example.edu"}, "j@example.edu"))
+        assert windows.triggers(draft) == trigger_words(f"{draft.subject}\n{draft.text}")
+
+
 def test_a_template_whose_own_text_holds_a_trigger_word_is_searched_in_full():
     assert CellWindows.of(template_of("Hello {{ a }}", "My first choice, {{ b }}.\n")) is None
     assert CellWindows.of(template_of("{{ a }} rank", "Dear {{ b }},\n")) is None
