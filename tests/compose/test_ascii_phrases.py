@@ -27,7 +27,7 @@ texts = st.lists(st.tuples(cased, st.lists(st.sampled_from(SEPARATORS), min_size
                           for run, separators in pairs for at, word in enumerate(run)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(texts)
 def test_the_ascii_expressions_find_what_the_unicode_ones_find(text):
     if not ascii_alike(text):

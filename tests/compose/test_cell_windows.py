@@ -65,7 +65,7 @@ def found(scanned) -> tuple:
             [(m.span(), m.group(0), p.label) for m, p in scanned.questions])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(subjects, bodies, rows)
 def test_the_windows_find_the_trigger_words_of_the_whole_message(subject, body, cells):
     template = template_of(subject, body)
