@@ -160,6 +160,8 @@ def check_rows(template: Template, contacts: ContactFile, season: Season | None 
     """`outreach check`: every row rendered and linted, as it would be sent; a note names the
     recipients when they are more than the contact's own address; ``address_age`` warns on
     addresses taken from old papers."""
+    if address_age is not None and not address_age.reads(contacts.header.names):
+        address_age = None  # a sheet without the column: no row has a year to look at
     for item in render_rows(template, contacts, sample_extra(template), season, commitments, sender):
         if item.draft is not None and not item.draft.goes_only_to(item.contact.email):
             item.problems.append(Problem("note", item.contact.line, None, recipients_note(item.draft)))
