@@ -133,6 +133,7 @@ def scan(draft: Draft, windows: CellWindows | None = None) -> Scanned:
         found: Scanned = kept
         return found
     present = windows.triggers(draft) if windows is not None else None
+    draft.rendered = None  # the values were for this search: a draft held to be written need not keep them
     if present is None:
         present = trigger_words(text)
     if not present:

@@ -84,7 +84,8 @@ class Draft:
     # checks, then for the commitment the store records with the message.
     scanned: Any = field(default=None, repr=False, compare=False)
     # (the Template, the variables) its subject and body were written from, by Template.render: the
-    # NRMP scan then searches only what the cells wrote (checks.CellWindows). Not copied by replace().
+    # NRMP scan then searches only what the cells wrote (checks.CellWindows), and drops them. Not
+    # copied by replace().
     rendered: tuple[Any, dict] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
