@@ -112,7 +112,7 @@ def check(ctx, template: Path, contacts: Path, campaign: str | None, strict: boo
                       sender=sender, address_age=address_age)
     for item in as_chosen(rows, warnings_choice(strict=strict)):
         tally.add(item)
-        if item.contact.email and (pasts := history.get(item.contact.email.casefold())):
+        if history and item.contact.email and (pasts := history.get(item.contact.email.casefold())):
             known.append((item.contact.line, item.contact.email, pasts))
         if not item.problems and not item.skip:
             continue

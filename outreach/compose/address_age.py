@@ -9,6 +9,7 @@ the user found and checked themselves).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from outreach.compose.contacts import Contact, Problem
@@ -31,6 +32,10 @@ class AddressAge:
         if not value.isdigit():
             raise UserError(f"OUTREACH_ADDRESS_MAX_AGE={value!r}: give a number of years, e.g. 3")
         return cls(this_year, int(value))
+
+    def reads(self, names: Iterable[str]) -> bool:
+        """Whether a sheet whose cells are read under ``names`` can give a row a year (the column)."""
+        return COLUMN in names
 
     def is_old(self, year: int) -> bool:
         return self.this_year - year > self.max_age

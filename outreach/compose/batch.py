@@ -77,8 +77,9 @@ def render_one(template: Template, checker: Checker | None, contact: Contact, ex
             return Rendered(contact, None, [], skip=skip, **labels)
         problems += interview.problems
     draft = None
-    if contact.email and not any(p.field == "email" for p in contact.problems):  # not a repeat: every
-        try:                                                                      # problem in one pass
+    # Not a repeat: every problem in one pass.
+    if contact.email and not (contact.problems and any(p.field == "email" for p in contact.problems)):
+        try:
             draft = template.render(contact, extra, hint=checker.column_hint if checker else None)
         except RenderError as e:
             problems += e.problems
@@ -96,8 +97,12 @@ STRICT = " (warnings count as errors with --strict)"
 def as_chosen(rows: Iterable[Rendered], warnings: str) -> Iterator[Rendered]:
     """The rows, each warning an error when the person chose ``strict`` (``--strict``): then a row
     with a warning stops everything, as an error does. Any other choice leaves them as they are."""
+    return _strictly(rows) if warnings == "strict" else iter(rows)
+
+
+def _strictly(rows: Iterable[Rendered]) -> Iterator[Rendered]:
     for item in rows:
-        if warnings == "strict" and item.warnings:
+        if item.warnings:
             item.problems = [replace(p, severity="error") if p.severity == "warning" else p for p in item.problems]
         yield item
 
@@ -119,9 +124,10 @@ class Tally:
 
     def add(self, item: Rendered) -> None:
         self.rows += 1
-        if item.errors:
+        problems = item.problems  # none on the usual row: its lists of errors and warnings are not made
+        if problems and item.errors:
             self.with_errors += 1
-        elif item.warnings:
+        elif problems and item.warnings:
             self.with_warnings += 1
         elif item.skip:
             self.skipped += 1
@@ -154,8 +160,10 @@ def check_rows(template: Template, contacts: ContactFile, season: Season | None 
     """`outreach check`: every row rendered and linted, as it would be sent; a note names the
     recipients when they are more than the contact's own address; ``address_age`` warns on
     addresses taken from old papers."""
+    if address_age is not None and not address_age.reads(contacts.header.names):
+        address_age = None  # a sheet without the column: no row has a year to look at
     for item in render_rows(template, contacts, sample_extra(template), season, commitments, sender):
-        if item.draft is not None and item.draft.recipients != [item.contact.email]:
+        if item.draft is not None and not item.draft.goes_only_to(item.contact.email):
             item.problems.append(Problem("note", item.contact.line, None, recipients_note(item.draft)))
         if address_age is not None:
             item.problems += address_age.problems(item.contact)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from outreach.compose.contacts import Contact, Problem
 from outreach.compose.firstlines import Fingerprints
@@ -51,6 +52,19 @@ class Phrase:
     @functools.cached_property
     def pattern(self) -> re.Pattern:
         return re.compile(self.source, re.IGNORECASE)
+
+    @functools.cached_property
+    def ascii_pattern(self) -> re.Pattern:
+        """The expression for text that :func:`ascii_alike` says it reads as :attr:`pattern` does:
+        the same matches, found in about half the time."""
+        return re.compile(self.source, re.IGNORECASE | re.ASCII)
+
+
+def ascii_alike(text: str) -> bool:
+    """Whether ``re`` reads ``text`` the same with and without ``re.ASCII``: ASCII, and none of the
+    four separators (0x1c-0x1f) that only Unicode's ``\\s`` takes for white space (``\\w``, ``\\b`` and
+    the case of ASCII letters are the same in both)."""
+    return text.isascii() and not any(map(text.__contains__, "\x1c\x1d\x1e\x1f"))
 
 
 def _phrases(*specs: tuple[str, str, tuple[str, ...]]) -> list[Phrase]:
@@ -86,18 +100,18 @@ RANK_QUESTIONS = _phrases(
 )
 
 
-def find_phrases(phrases: list[Phrase], text: str, folded: str) -> Iterator[tuple[re.Match, Phrase]]:
-    """The first match of each phrase in ``text`` (``folded`` is it casefolded), in the list's order."""
+def find_phrases(phrases: list[Phrase], text: str, present: frozenset[str]) -> Iterator[tuple[re.Match, Phrase]]:
+    """The first match of each phrase in ``text`` (``present``: the trigger words it holds), in the list's order."""
+    alike = ascii_alike(text)
     for phrase in phrases:
-        if any(trigger in folded for trigger in phrase.triggers):
-            match = phrase.pattern.search(text)
+        if not present.isdisjoint(phrase.triggers):
+            match = (phrase.ascii_pattern if alike else phrase.pattern).search(text)
             if match:
                 yield match, phrase
 
 
-@dataclass(frozen=True)
-class Scanned:
-    """A message's subject and body, searched once for the NRMP phrases."""
+class Scanned(NamedTuple):
+    """A message's subject and body, searched once for the NRMP phrases (a tuple: made on every row)."""
 
     text: str
     commitments: list[tuple[re.Match, Phrase]]
@@ -108,22 +122,161 @@ class Scanned:
 _TRIGGERS = tuple(sorted({t for p in COMMITMENT_PHRASES + RANK_QUESTIONS for t in p.triggers}))
 
 
-def scan(draft: Draft) -> Scanned:
+def scan(draft: Draft, windows: CellWindows | None = None) -> Scanned:
     """The draft's subject and body searched, once a draft (kept on it for as long as they are
-    the same text): the checks search them, and `draft` asks again for the commitment it records."""
+    the same text): the checks search them, and `draft` asks again for the commitment it records.
+    With the ``windows`` of the template that rendered it, a message whose cells make no trigger
+    word is known to hold none without searching the template's own text again."""
     text = f"{draft.subject}\n{draft.text}"
     kept = draft.scanned
     if kept is not None and kept.text == text:
         found: Scanned = kept
         return found
-    folded = text.casefold()
-    if not any(map(folded.__contains__, _TRIGGERS)):  # a search each beats one regex for all
+    present = windows.triggers(draft) if windows is not None else None
+    draft.rendered = None  # the values were for this search: a draft held to be written need not keep them
+    if present is None:
+        present = trigger_words(text)
+    if not present:
         found = Scanned(text, [], [])
     else:
-        found = Scanned(text, list(find_phrases(COMMITMENT_PHRASES, text, folded)),
-                        list(find_phrases(RANK_QUESTIONS, text, folded)))
+        found = Scanned(text, list(find_phrases(COMMITMENT_PHRASES, text, present)),
+                        list(find_phrases(RANK_QUESTIONS, text, present)))
     draft.scanned = found
     return found
+
+
+def trigger_words(text: str) -> frozenset[str]:
+    """The trigger words ``text`` casefolded holds (a search each beats one regex for all)."""
+    folded = text.casefold()
+    if not any(map(folded.__contains__, _TRIGGERS)):  # the usual text: no set made
+        return _NONE
+    return frozenset(filter(folded.__contains__, _TRIGGERS))
+
+
+# A trigger word found in a message but not in the template's own text lies within this many
+# characters of a cell (or of where an empty one was): each character folds to one or more.
+_REACH = max(map(len, _TRIGGERS)) - 1
+_TRIGGER_CHARS = frozenset("".join(_TRIGGERS))
+
+
+def blocks_triggers(char: str) -> bool:
+    """Whether no trigger word can hold any part of ``char`` casefolded (white space, most punctuation)."""
+    return _TRIGGER_CHARS.isdisjoint(char.casefold())
+
+
+class CellWindows:
+    """Where the cells can make a trigger word in a message of a template whose subject and body
+    are text and ``{{ variable }}``s, so that each row searches only there: its cells, with the
+    :data:`_REACH` characters of the template's text on either side (a word may straddle a cell
+    and the text next to it). Cells closer together than that, with no character between them
+    that :func:`blocks_triggers`, share one window. The template's own text is searched once:
+    if it holds a trigger, every message does, and is searched in full.
+
+    The message is the subject stripped, a line break, and the body with CRLFs made LFs: what
+    the stripping and the CRLFs take out is white space next to white space or to the text's
+    start, which no trigger word holds, so they change no trigger found. ``str.casefold`` folds
+    each character on its own, so a window's folded text is a piece of the message's. Each
+    window's answer is remembered by its cells' values (titles and institutions repeat), unless
+    they seldom repeat in the first :data:`WINDOW_TRIAL` rows (a personal note never does). Held
+    to the search of the whole message by tests/compose/test_cell_windows.py."""
+
+    def __init__(self, template: Template, windows: list[tuple[tuple[str, ...], str]]):
+        self.template = template
+        # The windows of the same cells (a topic in the subject and the body) are looked up once.
+        # Per cells: how to take their values from a row's context (one value, or a tuple of
+        # several), whether they are several, the texts of their windows to format them into, and
+        # the trigger words found so far by those values (an empty dict once it stops remembering).
+        forms: dict[tuple[str, ...], list[str]] = {}
+        for names, form in windows:
+            forms.setdefault(names, []).append(form)
+        self._values = [operator.itemgetter(*names) for names in forms]
+        self._several = [len(names) > 1 for names in forms]
+        self._forms = list(forms.values())
+        self._answers: list[dict[Any, frozenset[str]]] = [{} for _ in forms]
+        self._rows = 0
+
+    @classmethod
+    def of(cls, template: Template) -> CellWindows | None:
+        """The windows of ``template``'s subject and body; None when either part is more than
+        text and variables, or the template's own text holds a trigger word."""
+        subject, body = template.headers["subject"].flat, template.body.flat
+        if subject is None or body is None:
+            return None
+        texts, names = [""], []  # the template's text around each variable, and the variables
+        for text, name in (*subject, ("\n", None), *body):
+            if name is None:
+                texts[-1] += text
+            else:
+                names.append(name)
+                texts.append("")
+        if any(map(trigger_words, texts)):
+            return None
+        windows: list[tuple[list[str], list[str]]] = []  # each window's variables, and its text to format
+        for at, name in enumerate(names):
+            before = texts[at]
+            if at and len(before) < _REACH and not any(map(blocks_triggers, before)):
+                windows[-1][0].append(name)  # too close to the cell before: one window for both
+                windows[-1][1].extend([_escaped(before), "%s"])
+            else:
+                if at:
+                    windows[-1][1].append(_escaped(before[:_REACH]))
+                windows.append(([name], [_escaped(before[-_REACH:]), "%s"]))
+        if windows:
+            windows[-1][1].append(_escaped(texts[-1][:_REACH]))
+        return cls(template, [(tuple(joined), "".join(form)) for joined, form in windows])
+
+    def triggers(self, draft: Draft) -> frozenset[str] | None:
+        """The trigger words in ``draft``'s message (rendered by this template from the values it
+        carries): those of its windows, since the template's own text holds none. None when the
+        draft was not rendered so, or a value was written with ``str()`` (not remembered)."""
+        rendered = draft.rendered
+        if rendered is None or rendered[0] is not self.template:
+            return None
+        context = rendered[1]
+        self._rows += 1
+        if self._rows == WINDOW_TRIAL:
+            self._forget_unrepeated()
+        found = _NONE
+        try:
+            for at, values, answers in zip(itertools.count(), self._values, self._answers):
+                key = values(context)
+                held = answers.get(key)
+                if held is None and (held := self._search(at, key)) is None:
+                    return None
+                if held:
+                    found |= held
+        except (KeyError, TypeError):  # a variable it does not hold, or a value that is no key
+            return None
+        return found
+
+    def _search(self, at: int, key: Any) -> frozenset[str] | None:
+        """The trigger words of the windows of cells ``at`` for values ``key`` not met before (their
+        texts searched together, joined by a NUL, which no trigger word holds), remembered while it
+        remembers; None for a value written with ``str()``, which is not remembered (nor searched here)."""
+        if not all(type(v) is str for v in key) if self._several[at] else type(key) is not str:
+            return None
+        held = trigger_words("\x00".join([form % key for form in self._forms[at]]))
+        answers = self._answers[at]
+        if self._rows < WINDOW_TRIAL or answers:
+            if len(answers) >= MAX_RECENT:
+                answers.clear()
+            answers[key] = held
+        return held
+
+    def _forget_unrepeated(self) -> None:
+        """Stop remembering the windows whose values mostly came once in the first rows."""
+        for answers in self._answers:
+            if len(answers) > WINDOW_TRIAL // 2:
+                answers.clear()
+
+
+_NONE: frozenset[str] = frozenset()
+WINDOW_TRIAL = 1024  # rows after which a window whose values seldom repeat stops remembering them
+
+
+def _escaped(text: str) -> str:
+    """The template's ``text`` as ``%`` writes it."""
+    return text.replace("%", "%%")
 
 
 # Who the message is to, for the rules about programs: the first of these columns that is filled.
@@ -406,6 +559,7 @@ class Checker:
         self.notes = [name for name in self.required if is_note_column(name)]
         self.scanned = sorted(template.variables - set(IDENTITY_COLUMNS) - {"email", "contact"})
         self.commitments = commitments if commitments is not None else {}
+        self.windows = CellWindows.of(template)
         self._hints: dict[str, str] = {}
         # Phrases the index was asked about and does not hold: in a long sheet the first-word table
         # promises a name for some everyday words ("paper", "and"), which then cost one look-up each.
@@ -428,9 +582,9 @@ class Checker:
         """Every rule, in this order; the rules that cannot apply to this row are not asked."""
         contact = draft.contact
         fields = contact.fields
-        scanned = scan(draft)
+        scanned = scan(draft, self.windows)
         problems = []
-        if "" in [fields.get(name) for name in self.required]:
+        if "" in map(fields.get, self.required):
             problems += self.empty_fields(contact)
         if self.notes:
             problems += self.repeated_notes(contact)

@@ -216,6 +216,7 @@ class ContactFile:
         self.sep_line = 0  # the line of Excel's "sep=;" hint, when the file starts with one
         self.delimiter, self.columns = self._read_header()
         self._first_lines: FirstLines | None = None  # where each address first appears: made by scan()
+        self._lowered = bytearray()  # a bit a row, by scan(): its address's identity is the cell lowered
 
     def _open(self):
         if self.decoding.name == "utf-16":
@@ -269,25 +270,38 @@ class ContactFile:
     def scan(self, observe: Callable[[int, list[str]], None] | None = None) -> None:
         """One pass over the rows that indexes where each address first appears (kept for every
         later pass over the contacts) and shows each row to ``observe(line, cells)``, so that a
-        caller's own index of the file is built in the same pass."""
+        caller's own index of the file is built in the same pass. It remembers, a bit a row,
+        which addresses it found valid with their cell lowered as identity (most): a later pass
+        takes that for them instead of validating them again."""
         email_at = self.columns.index("email")
         identity = self._identity
+        lowered = self._lowered = bytearray()
 
         def keyed():
-            for line, row in self.raw_rows():
+            for number, (line, row) in enumerate(self.raw_rows()):
                 if observe is not None:
                     observe(line, row)
-                yield (identity(row[email_at]) if email_at < len(row) else ""), line
+                cell = row[email_at] if email_at < len(row) else ""
+                key = identity(cell) if cell else ""
+                if not number & 7:
+                    lowered.append(0)
+                if key and key == cell.strip().lower():
+                    lowered[-1] |= 1 << (number & 7)
+                yield key, line
 
         self._first_lines = FirstLines(keyed(), self.rows_hint)
 
     def __iter__(self) -> Iterator[Contact]:
+        """The contacts; an address found valid in :meth:`scan`'s pass is not validated again.
+        (Were the file changed since, a row's address counts only if the first pass indexed it
+        at that row: any other is another row's, or none, and the row is skipped as a repeat.)"""
         if self._first_lines is None:
             self.scan()
-        first_lines = self._first_lines
+        first_lines, lowered = self._first_lines, self._lowered
         assert first_lines is not None
-        for line, row in self.raw_rows():
-            yield self._contact(line, row, first_lines)
+        for number, (line, row) in enumerate(self.raw_rows()):
+            known = number >> 3 < len(lowered) and lowered[number >> 3] >> (number & 7) & 1
+            yield self._contact(line, row, first_lines, bool(known))
 
     def _identity(self, cell: str) -> str:
         """What makes two cells the same recipient (see outreach.addresses); "" for a cell that is
@@ -336,7 +350,9 @@ class ContactFile:
                         f"runs on over the next rows (such as {inner.strip()[:60]!r}); close the quote"
                     )
 
-    def _contact(self, line: int, row: list[str], first_lines: FirstLines) -> Contact:
+    def _contact(self, line: int, row: list[str], first_lines: FirstLines, lowered: bool = False) -> Contact:
+        """The row as a Contact; ``lowered``: the first pass found its address valid, its identity
+        the cell lowered."""
         problems = []
         if len(row) > len(self.columns) and any(c.strip() for c in row[len(self.columns):]):
             problems.append(Problem("error", line, None, f"{plural(len(row), 'cell')} but only "
@@ -357,7 +373,7 @@ class ContactFile:
             problems.append(Problem("warning", line, "email", "no address: this row gets no message"))
             return contact
         try:
-            contact.email = self.validate(raw_address)
+            contact.email = raw_address.lower() if lowered else self.validate(raw_address)
         except InvalidAddress as e:
             problems.append(Problem("error", line, "email", f"{raw_address!r} is not a valid address: {e}"))
             return contact

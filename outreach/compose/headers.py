@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 MAX_LINE = 78        # RFC 5322's advised line length
 MAX_WORD = 75        # RFC 2047's limit for one encoded word
-PLAIN = re.compile(r"[\x20-\x7e]*")
 ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 WORDS = re.compile(r"\s*\S+|\s+")   # each word with the white space before it
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]"  # RFC 5322 atext less = and ?, so no encoded word hides here
@@ -77,8 +76,13 @@ class WrittenHeader(str):
         return policy.linesep.join(self.lines) + policy.linesep
 
 
+def plain(text: str) -> bool:
+    """Printable ASCII only (space to tilde): told in C, a regular expression's work."""
+    return text.isascii() and text.isprintable()
+
+
 def needs_encoding(text: str) -> bool:
-    return not PLAIN.fullmatch(text) or "=?" in text
+    return not plain(text) or "=?" in text
 
 
 def encoded_word(text: str) -> str:
@@ -137,7 +141,7 @@ def unstructured(name: str, text: str) -> Written:
         short = len(name) + 2 + len(text) <= MAX_LINE
         lines, value, fits = _one_line(name, text) if short else _fold_plain(name, text)
         if fits:
-            return Written(name, lines, value if PLAIN.fullmatch(value) and "=?" not in value else None)
+            return Written(name, lines, value if plain(value) and "=?" not in value else None)
     return Written(name, fold(name, list(encoded_words(text, first=MAX_LINE - len(name) - 2))), text)
 
 
@@ -266,8 +270,10 @@ def plainly_proven(draft, sender: Address) -> bool:
     module's own making, or plain with nothing to decode (it unfolds to itself). False proves
     nothing: the headers are then written and their proofs read. tests/compose/test_headers_proof.py
     holds this to :func:`written_problem` on written headers, with the real encoder and a weaker one."""
-    if _sender_header(sender).reads_as != (sender.addr_spec,):
-        return False
+    if sender is not _proven_sender[0]:
+        if _sender_header(sender).reads_as != (sender.addr_spec,):
+            return False
+        _proven_sender[0] = sender  # an Address never changes: proven once a run
     for addresses in (draft.to, draft.cc, draft.bcc, draft.reply_to):
         for item in addresses:
             name = item.display_name
@@ -276,7 +282,10 @@ def plainly_proven(draft, sender: Address) -> bool:
     subject: str = draft.subject
     if subject != subject.strip():
         return False
-    return needs_encoding(subject) or (PLAIN.fullmatch(subject) is not None and "=?" not in subject)
+    return needs_encoding(subject) or (plain(subject) and "=?" not in subject)
+
+
+_proven_sender: list[Address | None] = [None]  # the last sender whose From header was proven
 
 
 def block(written: list[Written]) -> bytes:
@@ -321,12 +330,12 @@ def read_back(name: str, value: str) -> str | tuple[str, ...] | None:
     checked on 28,000 random folded subjects)."""
     unfolded = UNFOLD.sub("", value)
     if name.lower() == "subject":
-        if PLAIN.fullmatch(unfolded) and "=?" not in unfolded:  # nothing to decode: shown as it is
+        if plain(unfolded) and "=?" not in unfolded:  # nothing to decode: shown as it is
             return unfolded
     else:
-        plain = _plain_addresses(unfolded)
-        if plain is not None:
-            return plain
+        specs = _plain_addresses(unfolded)
+        if specs is not None:
+            return specs
     import email.policy
 
     try:

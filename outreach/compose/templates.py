@@ -17,6 +17,7 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email._header_value_parser import DOT_ATOM_ENDS
 from email.headerregistry import Address
 from email.utils import getaddresses
 from pathlib import Path
@@ -82,10 +83,18 @@ class Draft:
     # Its subject and body as searched for the NRMP phrases (outreach.compose.checks.scan): by the
     # checks, then for the commitment the store records with the message.
     scanned: Any = field(default=None, repr=False, compare=False)
+    # (the Template, the variables) its subject and body were written from, by Template.render: the
+    # NRMP scan then searches only what the cells wrote (checks.CellWindows), and drops them. Not
+    # copied by replace().
+    rendered: tuple[Any, dict] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def recipients(self) -> list[str]:
         return [a.addr_spec for a in (*self.to, *self.cc, *self.bcc)]
+
+    def goes_only_to(self, addr_spec: str) -> bool:
+        """Whether :attr:`recipients` is ``[addr_spec]`` (asked of every row: without making the list)."""
+        return not self.cc and not self.bcc and len(self.to) == 1 and self.to[0].addr_spec == addr_spec
 
 
 MEMO_SIZE = 1024    # outputs a part remembers
@@ -421,16 +430,17 @@ class Template:
             if name not in self.address_items or name in self._broken:
                 values[name] = render(part, context, contact)
                 texts.append((name, values[name]))
-        if LINE_BREAKS.search("".join([text for _, text in texts])):
-            name = next(name for name, text in texts if LINE_BREAKS.search(text))
+        if breaks_line("".join([text for _, text in texts])):
+            name = next(name for name, text in texts if breaks_line(text))
             raise RenderError(self._injection_problem(name, contact))
-        if "to" not in self.headers and LINE_BREAKS.search(contact.display_name):
+        if "to" not in self.headers and breaks_line(contact.display_name):
             raise RenderError(self._injection_problem("to", contact))
         subject = values["subject"].strip()
         # An attachment that is not there leaves the rest of the row to check (the draft is never sent);
         # a path made with a missing variable's stand-in names no file: that variable is the error.
         attachments, unattached = [], []
-        if not any(isinstance(context.get(name), StandIn) for name in self.attachment_columns):
+        if "attachments" in self.headers and \
+                not any(isinstance(context.get(name), StandIn) for name in self.attachment_columns):
             try:
                 attachments = self._attachments(values.get("attachments", ""), contact)
             except RenderError as e:
@@ -450,16 +460,18 @@ class Template:
         if not subject:
             raise RenderError(Problem("error", contact.line, None,
                                       f"{where(self.path, self.headers['subject'].line)}: the subject is empty"))
-        for header, text in [("subject", subject), *(("to", a.display_name) for a in draft.to)]:
-            if len(text) > MAX_HEADER_CHARS:
-                raise RenderError(Problem("error", contact.line, None,
-                                          f"the {header.title()} header would be {len(text)} characters long; "
-                                          f"keep it under {MAX_HEADER_CHARS}"))
+        if len(subject) > MAX_HEADER_CHARS or any(len(a.display_name) > MAX_HEADER_CHARS for a in draft.to):
+            header, text = next((header, text) for header, text in [("subject", subject), *(
+                ("to", a.display_name) for a in draft.to)] if len(text) > MAX_HEADER_CHARS)
+            raise RenderError(Problem("error", contact.line, None,
+                                      f"the {header.title()} header would be {len(text)} characters long; "
+                                      f"keep it under {MAX_HEADER_CHARS}"))
         changed = headers.written_problem(draft, PLACEHOLDER_SENDER)
         if changed:
             raise RenderError(Problem("error", contact.line, self._column_in(changed.lower(), contact),
                                       f"the {changed} header would not read back as written; refused, "
                                       "so no cell can add or change a header"))
+        draft.rendered = (self, context)
         if unattached:
             raise RenderError(*unattached, draft=draft)
         return draft
@@ -689,6 +701,12 @@ class StandIn(str):
         return super().__new__(cls, "{{ " + name + " }}")
 
 
+def breaks_line(text: str) -> bool:
+    """Whether ``text`` holds a character that ends a line for some reader (:data:`LINE_BREAKS`);
+    each of them is unprintable, so printable text (nearly every header) is told in C."""
+    return not text.isprintable() and LINE_BREAKS.search(text) is not None
+
+
 def split_addresses(value: str) -> list[tuple[str, str]]:
     """(name, address) pairs of an address header; the common ``Name <addr>`` without a parser."""
     if not value.strip():
@@ -773,12 +791,18 @@ def default_to(contact: Contact) -> list[Address]:
 
 
 class Recipient(Address):
-    """An Address whose addr-spec is worked out once: each row's is read by the header writer,
-    the read-back check and the recipients list."""
+    """An Address made from an addr-spec the validator wrote (``validated``, as a plain dot-atom
+    it is already the addr-spec), and worked out once: each row's is read by the header writer,
+    the read-back check and the recipients list. Made on every row, so without the base class's
+    generic ``__init__``; it refuses what that refuses of such parts, a CR or LF."""
 
-    def __init__(self, display_name: str, username: str, domain: str):
-        super().__init__(display_name, username=username, domain=domain)
-        self._addr_spec: str = Address.addr_spec.fget(self)  # type: ignore[attr-defined]
+    def __init__(self, display_name: str, validated: str):
+        if "\r" in display_name or "\n" in display_name or "\r" in validated or "\n" in validated:
+            raise ValueError("invalid arguments; address parts cannot contain CR or LF")
+        username, at, domain = validated.rpartition("@")
+        self._display_name, self._username, self._domain = display_name, username, domain
+        self._addr_spec: str = validated if at and domain and DOT_ATOM_ENDS.isdisjoint(username) else \
+            Address.addr_spec.fget(self)  # type: ignore[attr-defined]
 
     @property
     def addr_spec(self) -> str:
@@ -787,11 +811,10 @@ class Recipient(Address):
 
 def address(display_name: str, validated: str) -> Address:
     """An Address from an already validated addr-spec, without parsing it a second time."""
-    username, _, domain = validated.rpartition("@")
-    return Recipient(display_name, username, domain)
+    return Recipient(display_name, validated)
 
 
-PLACEHOLDER_SENDER = Recipient("You", "you", "example.org")
+PLACEHOLDER_SENDER = Recipient("You", "you@example.org")
 
 
 def guess_mime_type(path: Path) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from email.headerregistry import Address
 
 import pytest
@@ -128,3 +129,10 @@ def outcome(problem):
 def test_a_short_plain_subject_is_written_as_the_folder_writes_it(name, text):
     if len(name) + 2 + len(text) <= headers.MAX_LINE and not headers.needs_encoding(text):
         assert headers._one_line(name, text) == headers._fold_plain.__wrapped__(name, text)
+
+
+def test_plain_text_is_printable_ascii_as_the_expression_said():
+    """headers.plain replaced ``[\\x20-\\x7e]*``: the same answer for every character, so for every text."""
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    assert "".join(filter(headers.plain, every)) == "".join(re.findall(r"[\x20-\x7e]", every))
+    assert headers.plain("") and headers.plain("Stroke imaging ~ 2026") and not headers.plain("Imagerie cérébrale")

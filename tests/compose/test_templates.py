@@ -6,7 +6,7 @@ import pytest
 
 from outreach.compose.contacts import Contact
 from outreach.compose.message import Envelope, build_message
-from outreach.compose.templates import RenderError, Template
+from outreach.compose.templates import LINE_BREAKS, RenderError, Template, breaks_line
 from outreach.config import parse_sender
 from outreach.errors import UserError
 from tests.helpers import MENTOR_TEMPLATE, template_file, write
@@ -161,3 +161,11 @@ def test_markdown_body_becomes_text_and_html_alternative(tmp_path):
 def test_runaway_builtins_are_refused_quickly(tmp_path, expression, message):
     with pytest.raises(RenderError, match=message):
         render(tmp_path, "Subject: x\n\n{{ " + expression + " }}\n")
+
+
+def test_every_character_that_breaks_a_line_is_unprintable():
+    """So printable text is known to hold none without the expression (templates.breaks_line)."""
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    found = LINE_BREAKS.findall(every)
+    assert len(found) == 11 and not any(char.isprintable() for char in found)
+    assert not breaks_line("Dear Dr. Chen, about stroke imaging") and breaks_line("Dear\u2028Bcc: x@example.org")
