@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -200,6 +201,13 @@ def detect_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+def _version(path: Path) -> tuple[int, int, int]:
+    """What changes when a file is saved again or replaced: its inode, size and modification time
+    (in nanoseconds; the kernel's clock moves it at least every few milliseconds)."""
+    stat = os.stat(path)
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
 class ContactFile:
     """A contacts CSV, iterated lazily. ``notes`` lists what the reader had to guess."""
 
@@ -208,6 +216,7 @@ class ContactFile:
         self.validate = AddressValidator(check_dns, test_domains=test_domains)
         if not self.path.is_file():
             raise UserError(f"{self.path}: no such file")
+        self._version = _version(self.path)  # the file as first read: every later pass reads the same
         self.decoding = detect_encoding(self.path)
         self.encoding = self.decoding.label
         self.fell_back = self.decoding.fell_back
@@ -292,9 +301,8 @@ class ContactFile:
         self._first_lines = FirstLines(keyed(), self.rows_hint)
 
     def __iter__(self) -> Iterator[Contact]:
-        """The contacts; an address found valid in :meth:`scan`'s pass is not validated again.
-        (Were the file changed since, a row's address counts only if the first pass indexed it
-        at that row: any other is another row's, or none, and the row is skipped as a repeat.)"""
+        """The contacts; an address found valid in :meth:`scan`'s pass is not validated again
+        (:meth:`raw_rows` refuses a file changed since that pass)."""
         if self._first_lines is None:
             self.scan()
         first_lines, lowered = self._first_lines, self._lowered
@@ -312,8 +320,10 @@ class ContactFile:
             return ""
 
     def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(first line, cells) of every non-blank data row, unvalidated: for quick scans."""
+        """(first line, cells) of every non-blank data row, unvalidated: for quick scans. The
+        file must be the one the earlier passes read, before this pass and after it."""
         with self._open() as f:
+            self._refuse_if_changed()
             reader = csv.reader(f, delimiter=self.delimiter, strict=True)
             header_done = False
             previous_end = 0
@@ -321,6 +331,7 @@ class ContactFile:
                 try:
                     row = next(reader)
                 except StopIteration:
+                    self._refuse_if_changed()
                     return
                 except csv.Error as e:
                     raise UserError(csv_error_text(e, self.path, previous_end + 1, reader.line_num)) from None
@@ -334,6 +345,15 @@ class ContactFile:
                 if "\n" in joined:
                     self._refuse_swallowed_rows(start, row)
                 yield start, row
+
+    def _refuse_if_changed(self) -> None:
+        """The passes over the file must read the same file: the first indexes where each address
+        first appears and which ones it found valid, and the next ones build the contacts on that
+        (a row's address is not validated again, nor searched for as a repeat). A sheet saved from
+        an editor meanwhile would pair one pass's index with another's rows, so it is refused."""
+        if _version(self.path) != self._version:
+            raise UserError(f"{self.path}: the file changed while outreach was reading it (saved from an "
+                            "editor?); run the command again once it is saved")
 
     def _refuse_swallowed_rows(self, start: int, row: list[str]) -> None:
         """A cell whose later lines look like whole rows is an unclosed quote, not a long note."""
