@@ -508,8 +508,9 @@ class Checker:
             return []
         cells = [contact.fields.get(c, "") for c in self.scanned]
         self._split = {}
+        starts = list(map(self._starts_in, cells))
         # The usual row: no word of it is promised a name (told in C), or none that can start one here.
-        if not any(map(self._starts_in, cells)) or not self._may_start_name(cells):
+        if not any(starts) or not self._may_start_name(cells, starts):
             return []
         # The row's words are its cells' words in turn (no word spans two cells; a phrase may).
         split = [self._split.get(cell) or _cell_words(cell) for cell in cells]
@@ -543,14 +544,17 @@ class Checker:
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
                 for phrase, (line, column) in found.items()]
 
-    def _may_start_name(self, cells: list[str]) -> bool:
-        """Whether a name may start in the row's ``cells``: in a cell (:meth:`_starts_in`), or at a
-        cell's last word, promised a longer name, that the next cell's first word may go on (a
-        phrase may span two cells; the row's last word starts no longer name than the words left,
-        and a name that short is promised in its own right)."""
+    def _may_start_name(self, cells: list[str], starts: list[CellStarts]) -> bool:
+        """Whether a name may start in the row's ``cells``: in a cell (``starts``, each cell's
+        :meth:`_starts_in`), or at a cell's last word, promised a longer name, that the next cell's
+        first word may go on (a phrase may span two cells; the row's last word starts no longer name
+        than the words left, and a name that short is promised in its own right). A cell with no
+        promised word is split for its first word only when such a last word comes before it."""
         trailing = None  # the last word so far, if it is promised a name of two or more words
-        for cell in cells:
-            inside, first, last = self._starts_in(cell) or (False, *_first_word(cell), None)
+        for cell, found in zip(cells, starts, strict=True):
+            if not found and trailing is None:
+                continue  # no name starts in it, and any word of it leaves nothing trailing
+            inside, first, last = found or (False, *_first_word(cell), None)
             if inside or (trailing is not None and first is not None
                           and self.index.first_words.may_follow(trailing, first)):
                 return True
