@@ -234,10 +234,7 @@ class FirstWords:
     def may_follow(self, first: str, second: str) -> bool:
         """Whether a name of two or more words may begin ``first second`` (words without their end dots)."""
         pairs = self.pairs
-        for place in self._pair_places(first, second):  # a loop, not all(): no generator a call
-            if not pairs[place >> 3] >> (place & 7) & 1:
-                return False
-        return True
+        return all(pairs[place >> 3] >> (place & 7) & 1 for place in self._pair_places(first, second))
 
     def counts(self, bits: int) -> tuple[int, ...]:
         """The word counts a slot's ``bits`` stand for."""
