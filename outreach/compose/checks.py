@@ -252,7 +252,7 @@ class RowIndex:
     memory: each name and institution as a fingerprint with the line and column it first
     appeared on (12 bytes, firstlines.py) and its first word in :class:`FirstWords`; where each
     personal note first appeared (12 bytes a row); and the notes that nearly repeat one of the
-    last few to the same program.
+    last few to the same program. The rules ask it about the rows it read.
     """
 
     def __init__(self, columns: list[str], headers: dict[str, str], rows_hint: int = 0):
@@ -264,6 +264,7 @@ class RowIndex:
         self._recent: dict[str, None] = {}  # values met lately: most sheets repeat their institutions
         self._note_at = [(i, c) for i, c in enumerate(columns) if is_note_column(c)]
         self.notes: Fingerprints | None = Fingerprints(rows_hint * len(self._note_at)) if self._note_at else None
+        self._note_columns = frozenset(column for _, column in self._note_at)
         self._program_at = [columns.index(NOTES_GROUPED_BY)] if NOTES_GROUPED_BY in columns else []
         self._name_at = [columns.index(c) for c in NAME_COLUMNS if c in columns]
         # program -> its last notes (line, column, text, words, word counts); at most MAX_PROGRAMS programs
@@ -332,6 +333,16 @@ class RowIndex:
                     self.near_notes[(line, column)] = (other_line, ratio)
                     break
         peers.append((line, column, text, note_words, counts))
+
+    def first_note(self, column: str, key: str, line: int) -> int | None:
+        """The line where the note ``key`` (:func:`_note_key` of ``column``) first appeared, asked by
+        the row on ``line``: under a column this index read, that row stored it, so no search is
+        needed unless another row stored the same hash (Fingerprints.first_of_own); under another
+        name (a header's alias), a search."""
+        assert self.notes is not None
+        if column in self._note_columns:
+            return self.notes.first_of_own(key, line)
+        return self.notes.first(key)
 
     def named(self, phrase: str) -> tuple[int, str] | None:
         """(line, column) where ``phrase`` was first a name or institution, or None."""
@@ -494,7 +505,7 @@ class Checker:
         problems = []
         for name in self.notes:
             key = _note_key(name, contact.fields.get(name, ""))
-            first = self.index.notes.first(key) if key else None
+            first = self.index.first_note(name, key, contact.line) if key else None
             if first is not None and first != contact.line:
                 problems.append(Problem("warning", contact.line, name,
                                         f"the same note as line {first}, word for word; tailor it"))
