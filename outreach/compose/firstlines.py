@@ -12,9 +12,10 @@ smallest: the first line. Two different keys share a hash with odds of about 1 i
 100,000 rows; the cost of that is one wrong warning.
 
 Most keys are stored once. A row asking about its own key (:meth:`Fingerprints.first_of_own`)
-needs no search unless its hash was stored more than once: the few hashes that were are kept
-apart with their first number when the buckets are sorted. At a million rows a search costs
-about 1.6 µs (a bucket of 250-500 hashes, a cache miss a probe), the dictionary about 0.1.
+needs no search unless its hash was stored more than once: when the buckets are sorted, each
+hash that was sets a bit in a filter of one bit a key, and only a key whose bit is set (a
+repeat, or one sharing the bit by chance) is searched. At a million rows a search costs about
+1.6 µs (a bucket of 250-500 hashes, a cache miss a probe); the filter's bit a fraction of that.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Self
 
 BUCKET_KEYS = 256   # keys expected per bucket
 MAX_BUCKETS = 4096  # a power of two, as every bucket count: a key's bucket is the low bits of its hash
+REPEAT_SHIFT = 16  # a hash's bit in the filter of repeats is taken above the bits that chose its bucket
 
 
 def buckets_for(expected: int) -> int:
@@ -44,7 +46,7 @@ class Fingerprints:
         self._count = 0
         self._hashes = [array("q") for _ in range(buckets)]
         self._numbers = [array("I") for _ in range(buckets)]
-        self._repeated: dict[int, int] = {}  # hash stored more than once -> its smallest number: made by freeze
+        self._repeated = bytearray()  # a bit for the hashes stored more than once (REPEAT_SHIFT up): made by freeze
 
     def add(self, key: str, number: int) -> None:
         digest = hash(key)
@@ -54,7 +56,9 @@ class Fingerprints:
         self._count += 1
 
     def freeze(self) -> Self:
-        """Sort each bucket by hash, then number; keep the hashes stored more than once apart."""
+        """Sort each bucket by hash, then number; mark the hashes stored more than once."""
+        self._repeated = bytearray(max(8, self._count) + 7 >> 3)
+        self._repeat_mask = (len(self._repeated) << 3) - 1
         for bucket, hashes in enumerate(self._hashes):
             if len(hashes) > 1:
                 pairs = sorted(zip(hashes, self._numbers[bucket], strict=True))
@@ -66,10 +70,11 @@ class Fingerprints:
         return self
 
     def _keep_repeated(self, pairs: list[tuple[int, int]]) -> None:
-        """From a sorted bucket, each hash stored more than once with its first (smallest) number."""
-        for (digest, number), (following, _) in pairwise(pairs):
+        """Mark each hash a sorted bucket holds more than once."""
+        for (digest, _), (following, _) in pairwise(pairs):
             if digest == following:
-                self._repeated.setdefault(digest, number)
+                place = digest >> REPEAT_SHIFT & self._repeat_mask
+                self._repeated[place >> 3] |= 1 << (place & 7)
 
     def first(self, key: str) -> int | None:
         """The smallest number stored with ``key``, or None."""
@@ -81,10 +86,11 @@ class Fingerprints:
             return self._numbers[bucket][index]
         return None
 
-    def first_of_own(self, key: str, number: int) -> int:
+    def first_of_own(self, key: str, number: int) -> int | None:
         """What :meth:`first` answers for ``key``, which the caller knows was stored with ``number``:
-        that number, unless the key's hash was stored more than once (no search)."""
-        return self._repeated.get(hash(key), number)
+        that number, without a search, unless the key's hash may have been stored more than once."""
+        place = hash(key) >> REPEAT_SHIFT & self._repeat_mask
+        return self.first(key) if self._repeated[place >> 3] >> (place & 7) & 1 else number
 
     def __len__(self) -> int:
         return self._count
@@ -104,6 +110,6 @@ class FirstLines:
         """The first line that held ``key``, or None."""
         return self._index.first(key)
 
-    def first_of_own(self, key: str, line: int) -> int:
+    def first_of_own(self, key: str, line: int) -> int | None:
         """The first line that held ``key``, which ``line`` is known to have held (see Fingerprints)."""
         return self._index.first_of_own(key, line)
