@@ -6,16 +6,19 @@ over buckets by the hash as the keys stream in (one bucket for about :data:`BUCK
 expected, at most :data:`MAX_BUCKETS`). Once all are in, each bucket is sorted on its own:
 building never holds more than one bucket's worth of Python objects (merging sorted chunks held
 every key twice at its peak), and a lookup is one binary search in a bucket of a few hundred
-hashes, however long the sheet (a search in every chunk made a 1,000,000-row sheet quadratic:
-60 s instead of 5). Equal hashes sort by number, so the first of them is the
-smallest: the first line. Two different keys share a hash with odds of about 1 in 10^9 at
-100,000 rows; the cost of that is one wrong warning.
+hashes (a thousand or two past 250,000 keys), however long the sheet (a search in every chunk
+made a 1,000,000-row sheet quadratic: 60 s instead of 5). Few buckets keep the adds' working
+set small: each add touches its bucket's two arrays, and at a million rows 4,096 buckets an
+index (three indexes) cost a cache miss an add that 1,024 do not (adds and sorting 5.6 → 4.7 µs
+a row in a stand-in; 256 buckets made the sorting dearer than the adds saved). Equal hashes
+sort by number, so the first of them is the smallest: the first line. Two different keys share
+a hash with odds of about 1 in 10^9 at 100,000 rows; the cost of that is one wrong warning.
 
 Most keys are stored once. A row asking about its own key (:meth:`Fingerprints.first_of_own`)
 needs no search unless its hash was stored more than once: when the buckets are sorted, each
 hash that was sets a bit in a filter of one bit a key, and only a key whose bit is set (a
-repeat, or one sharing the bit by chance) is searched. At a million rows a search costs about
-1.6 µs (a bucket of 250-500 hashes, a cache miss a probe); the filter's bit a fraction of that.
+repeat, or one sharing the bit by chance) is searched. At a million rows a search costs 1-2 µs
+(a cache miss a probe: 1.6 µs in buckets of 250-500 hashes); the filter's bit a fraction of that.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from itertools import pairwise
 from typing import Self
 
 BUCKET_KEYS = 256   # keys expected per bucket
-MAX_BUCKETS = 4096  # a power of two, as every bucket count: a key's bucket is the low bits of its hash
+MAX_BUCKETS = 1024  # a power of two, as every bucket count: a key's bucket is the low bits of its hash
 REPEAT_SHIFT = 16  # a hash's bit in the filter of repeats is taken above the bits that chose its bucket
 
 
