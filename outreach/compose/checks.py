@@ -405,7 +405,7 @@ class RowIndex:
     memory: each name and institution as a fingerprint with the line and column it first
     appeared on (12 bytes, firstlines.py) and its first word in :class:`FirstWords`; where each
     personal note first appeared (12 bytes a row); and the notes that nearly repeat one of the
-    last few to the same program.
+    last few to the same program. The rules ask it about the rows it read.
     """
 
     def __init__(self, columns: list[str], headers: dict[str, str], rows_hint: int = 0):
@@ -417,6 +417,7 @@ class RowIndex:
         self._recent: dict[str, None] = {}  # values met lately: most sheets repeat their institutions
         self._note_at = [(i, c) for i, c in enumerate(columns) if is_note_column(c)]
         self.notes: Fingerprints | None = Fingerprints(rows_hint * len(self._note_at)) if self._note_at else None
+        self._note_columns = frozenset(column for _, column in self._note_at)
         self._program_at = [columns.index(NOTES_GROUPED_BY)] if NOTES_GROUPED_BY in columns else []
         self._name_at = [columns.index(c) for c in NAME_COLUMNS if c in columns]
         # program -> its last notes (line, column, text, words, word counts); at most MAX_PROGRAMS programs
@@ -485,6 +486,16 @@ class RowIndex:
                     self.near_notes[(line, column)] = (other_line, ratio)
                     break
         peers.append((line, column, text, note_words, counts))
+
+    def first_note(self, column: str, key: str, line: int) -> int | None:
+        """The line where the note ``key`` (:func:`_note_key` of ``column``) first appeared, asked by
+        the row on ``line``: under a column this index read, that row stored it, so no search is
+        needed unless another row stored the same hash (Fingerprints.first_of_own); under another
+        name (a header's alias), a search."""
+        assert self.notes is not None
+        if column in self._note_columns:
+            return self.notes.first_of_own(key, line)
+        return self.notes.first(key)
 
     def named(self, phrase: str) -> tuple[int, str] | None:
         """(line, column) where ``phrase`` was first a name or institution, or None."""
@@ -648,7 +659,7 @@ class Checker:
         problems = []
         for name in self.notes:
             key = _note_key(name, contact.fields.get(name, ""))
-            first = self.index.notes.first(key) if key else None
+            first = self.index.first_note(name, key, contact.line) if key else None
             if first is not None and first != contact.line:
                 problems.append(Problem("warning", contact.line, name,
                                         f"the same note as line {first}, word for word; tailor it"))
@@ -662,8 +673,9 @@ class Checker:
             return []
         cells = [contact.fields.get(c, "") for c in self.scanned]
         self._split = {}
+        starts = list(map(self._starts_in, cells))
         # The usual row: no word of it is promised a name (told in C), or none that can start one here.
-        if not any(map(self._starts_in, cells)) or not self._may_start_name(cells):
+        if not any(starts) or not self._may_start_name(cells, starts):
             return []
         # The row's words are its cells' words in turn (no word spans two cells; a phrase may).
         split = [self._split.get(cell) or _cell_words(cell) for cell in cells]
@@ -697,14 +709,17 @@ class Checker:
                         f"mentions {phrase!r}, the {column} of line {line}: a copy-paste slip?")
                 for phrase, (line, column) in found.items()]
 
-    def _may_start_name(self, cells: list[str]) -> bool:
-        """Whether a name may start in the row's ``cells``: in a cell (:meth:`_starts_in`), or at a
-        cell's last word, promised a longer name, that the next cell's first word may go on (a
-        phrase may span two cells; the row's last word starts no longer name than the words left,
-        and a name that short is promised in its own right)."""
+    def _may_start_name(self, cells: list[str], starts: list[CellStarts]) -> bool:
+        """Whether a name may start in the row's ``cells``: in a cell (``starts``, each cell's
+        :meth:`_starts_in`), or at a cell's last word, promised a longer name, that the next cell's
+        first word may go on (a phrase may span two cells; the row's last word starts no longer name
+        than the words left, and a name that short is promised in its own right). A cell with no
+        promised word is split for its first word only when such a last word comes before it."""
         trailing = None  # the last word so far, if it is promised a name of two or more words
-        for cell in cells:
-            inside, first, last = self._starts_in(cell) or (False, *_first_word(cell), None)
+        for cell, found in zip(cells, starts, strict=True):
+            if not found and trailing is None:
+                continue  # no name starts in it, and any word of it leaves nothing trailing
+            inside, first, last = found or (False, *_first_word(cell), None)
             if inside or (trailing is not None and first is not None
                           and self.index.first_words.may_follow(trailing, first)):
                 return True

@@ -397,7 +397,9 @@ class ContactFile:
         except InvalidAddress as e:
             problems.append(Problem("error", line, "email", f"{raw_address!r} is not a valid address: {e}"))
             return contact
-        first = first_lines.first(contact.email)
+        # scan() stored this identity under this line (a DNS answer may change between the passes: then a search)
+        first = (first_lines.first(contact.email) if self.validate.check_dns
+                 else first_lines.first_of_own(contact.email, line))
         if first != line:
             typed = f" (typed {_shown(raw_address)} here)" if raw_address != contact.email else ""
             problems.append(Problem("warning", line, "email",
