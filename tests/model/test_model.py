@@ -124,7 +124,7 @@ from tests.model.reference import (
 )
 from tests.smtp_server import Hold, MailServer
 
-EXAMPLES = int(os.environ.get("OUTREACH_MODEL_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("OUTREACH_MODEL_EXAMPLES", "15"))
 STEPS = int(os.environ.get("OUTREACH_MODEL_STEPS", "12"))
 SHRINK = os.environ.get("OUTREACH_MODEL_SHRINK", "") not in ("", "0", "no")
 FIXED = "OUTREACH_MODEL_EXAMPLES" not in os.environ  # CI's run: always the same examples
