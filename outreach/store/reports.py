@@ -194,6 +194,25 @@ def _tally(campaign: str, figures: str, *, grouped: bool) -> dict[tuple, list[in
     return groups
 
 
+def report_of(groups: dict[tuple, list[int]], spans: dict[str, tuple], medians: list, timeline: list,
+              thank_you: set[str], *, grouped: bool) -> dict:
+    """:meth:`Reports.report_data`'s answer from what its queries gathered: each group's figures
+    (if ``grouped``) and each campaign's totals, in order, and each campaign's dates."""
+    rows: list[tuple] = []
+    totals: dict[str, list[int]] = {}
+    for (campaign, grp), numbers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        if grouped:
+            rows.append((campaign, grp, *numbers))
+        totals[campaign] = [a + b for a, b in zip(totals.get(campaign, [0] * len(numbers)), numbers, strict=True)]
+    rows += [(campaign, None, *numbers) for campaign, numbers in totals.items()]
+    last_reply: dict[str, str] = {}
+    for campaign, _, day, _ in timeline:
+        last_reply[campaign] = max(last_reply.get(campaign, day), day)
+    return {"counts": rows, "medians": medians, "timeline": timeline,
+            "spans": [(c, _day(first), last_reply.get(c), _day(fu)) for c, (first, fu) in spans.items()],
+            "thank_you": sorted(thank_you)}
+
+
 class Reports(Events):
     """Read-only queries for `status`, `followup` and `report`."""
 
@@ -343,19 +362,7 @@ class Reports(Events):
                 thank_you.add(campaign)
             spans[campaign] = (first_sent, first_fu)
             groups.update(_tally(campaign, figures, grouped=by is not None))
-        rows: list[tuple] = []
-        totals: dict[str, list[int]] = {}
-        for (campaign, grp), numbers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-            if by is not None:
-                rows.append((campaign, grp, *numbers))
-            totals[campaign] = [a + b for a, b in zip(totals.get(campaign, [0] * len(numbers)), numbers, strict=True)]
-        rows += [(campaign, None, *numbers) for campaign, numbers in totals.items()]
-        last_reply: dict[str, str] = {}
-        for campaign, _, day, _ in timeline:
-            last_reply[campaign] = max(last_reply.get(campaign, day), day)
-        return {"counts": rows, "medians": medians, "timeline": timeline,
-                "spans": [(c, _day(first), last_reply.get(c), _day(fu)) for c, (first, fu) in spans.items()],
-                "thank_you": sorted(thank_you)}
+        return report_of(groups, spans, medians, timeline, thank_you, grouped=by is not None)
 
     def _gather_outcomes(self, also: str, args: tuple) -> None:
         """Fill ``report_k``: for each first message (by row number) whose thread has events or a

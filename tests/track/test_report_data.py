@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from outreach.clock import EARLIEST, LATEST
 from outreach.store import Store
 from outreach.store.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, sql_list
-from outreach.store.reports import _day, _medians
+from outreach.store.reports import _medians, report_of
 
 
 def reference_report_data(db: sqlite3.Connection, campaigns: list[str] | None, by: str | None) -> dict[str, list]:
@@ -106,19 +106,9 @@ def reference_report_data(db: sqlite3.Connection, campaigns: list[str] | None, b
         row[4:11] = [bounced, row[1] - bounced, replied, auto, followed, before or 0, after or 0]
         span = spans[campaign]
         span[1] = min(filter(None, (span[1], first_fu)), default=None)
-    rows: list[tuple] = []
-    totals: dict[str, list[int]] = {}
-    for (campaign, grp), numbers in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        if by is not None:
-            rows.append((campaign, grp, *numbers))
-        totals[campaign] = [a + b for a, b in zip(totals.get(campaign, [0] * len(numbers)), numbers, strict=True)]
-    rows += [(campaign, None, *numbers) for campaign, numbers in totals.items()]
-    last_reply: dict[str, str] = {}
-    for campaign, _, day, _ in timeline:
-        last_reply[campaign] = max(last_reply.get(campaign, day), day)
-    return {"counts": rows, "medians": medians, "timeline": timeline,
-            "spans": [(c, _day(first), last_reply.get(c), _day(fu)) for c, (first, fu) in spans.items()],
-            "thank_you": sorted(thank_you)}
+    # The answer is put together as the store does (that part did not change): the gathering is what is compared
+    return report_of(groups, {c: tuple(span) for c, span in spans.items()}, medians, timeline, thank_you,
+                     grouped=by is not None)
 
 
 TIMES = st.sampled_from([None, "2026-11-10T10:00:00Z", "2026-11-11T09:30:00Z", "2026-11-12T10:00:00Z",
