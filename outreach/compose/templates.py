@@ -460,9 +460,8 @@ class Template:
         if not subject:
             raise RenderError(Problem("error", contact.line, None,
                                       f"{where(self.path, self.headers['subject'].line)}: the subject is empty"))
-        if len(subject) > MAX_HEADER_CHARS or any(len(a.display_name) > MAX_HEADER_CHARS for a in draft.to):
-            header, text = next((header, text) for header, text in [("subject", subject), *(
-                ("to", a.display_name) for a in draft.to)] if len(text) > MAX_HEADER_CHARS)
+        if (too_long := _too_long(subject, draft.to)) is not None:
+            header, text = too_long
             raise RenderError(Problem("error", contact.line, None,
                                       f"the {header.title()} header would be {len(text)} characters long; "
                                       f"keep it under {MAX_HEADER_CHARS}"))
@@ -699,6 +698,17 @@ class StandIn(str):
 
     def __new__(cls, name: str) -> Self:
         return super().__new__(cls, "{{ " + name + " }}")
+
+
+def _too_long(subject: str, to: list[Address]) -> tuple[str, str] | None:
+    """The first of the subject and the To names longer than :data:`MAX_HEADER_CHARS`, with its
+    header's name; None on the usual row (asked of every row: no list is made for it)."""
+    if len(subject) > MAX_HEADER_CHARS:
+        return "subject", subject
+    for recipient in to:
+        if len(recipient.display_name) > MAX_HEADER_CHARS:
+            return "to", recipient.display_name
+    return None
 
 
 def breaks_line(text: str) -> bool:
