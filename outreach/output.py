@@ -88,7 +88,11 @@ def _colour(match: re.Match) -> str:
 
 def say(text: str = "", *, err: bool = False, nl: bool = True) -> None:
     text = _MARK.sub(_colour, shown(text))
-    click.echo(text, err=err, nl=nl, color=use_colour(sys.stderr if err else sys.stdout))
+    colour = use_colour(sys.stderr if err else sys.stdout)
+    # Without colour, click strips escape codes from the text (7 ms of its 15 over a 90,000-line
+    # status); the text holds none unless we coloured it (shown() escaped the data's own), so that
+    # is skipped when a search in C finds no ESC. Either way the bytes written are the same.
+    click.echo(text, err=err, nl=nl, color=colour or "\x1b" not in text)
 
 
 def plural(count: float, word: str, many: str | None = None) -> str:
