@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
     from outreach.compose.findings import Findings
 
+T = TypeVar("T")
 PROGRESS_MINIMUM = 200   # rows or messages below which a progress bar would only flicker
 
 template_arg = click.argument("template", type=click.Path(dir_okay=False, path_type=Path))
@@ -145,6 +147,22 @@ def workspace_folder(settings, name: str) -> Path:
     import os
 
     return Path(os.path.relpath((settings.workspace or Path.cwd()) / name))
+
+
+def without_collector(build: Callable[[], T]) -> T:
+    """``build()`` with the cyclic garbage collector off; it is back on once ``build`` returned.
+
+    `status` of 90,000 contacts makes about a million short-lived objects and no cycles; the
+    collector's passes over them cost 20 to 25 ms and free nothing that reference counting does
+    not. Whatever ``build`` made and dropped is freed as it returns, before the collector is on
+    again (the count of new objects falls as they are freed, so none of it is looked at then)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        return build()
+    finally:
+        if was_on:
+            gc.enable()
 
 
 @contextlib.contextmanager

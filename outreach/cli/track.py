@@ -160,23 +160,30 @@ def status(campaign: str | None, campaign_option: str | None, after: str, max_fo
       outreach status --json \\
           | jq '.[] | select(.action == "follow-up") | .address'
     """
-    from outreach.cli.common import load_settings, one_campaign
+    from outreach.cli.common import load_settings, one_campaign, without_collector
     from outreach.clock import iso, parse_duration
     from outreach.clock import now as clock_now
     from outreach.store import open_existing
-    from outreach.track.threads import format_status, status_lines, status_rows
+    from outreach.track.threads import format_block, status_lines, status_rows
 
     campaign = one_campaign(campaign, campaign_option)
     settings = load_settings()
     store = open_existing(settings, campaign=campaign)
     now, delay = clock_now(settings.raw), parse_duration(after, "--after")
-    if as_json:
-        rows = [{**row._asdict(), "due": iso(row.due) if row.due else None}
-                for row in status_rows(store.threads(campaign), now, delay, max_followups)]
-        say(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    blocks = [block for block in status_lines(store.thread_reads(campaign), now, delay, max_followups) if block.lines]
-    if blocks:
-        say(format_status(blocks, style if use_colour() else None))
-    else:
+
+    def show() -> bool:
+        """Print the table (or JSON); False when the store has no contact to show."""
+        if as_json:
+            say(json.dumps([{**row._asdict(), "due": iso(row.due) if row.due else None}
+                            for row in status_rows(store.threads(campaign), now, delay, max_followups)],
+                           ensure_ascii=False, indent=2))
+            return True
+        styler, shown = style if use_colour() else None, False
+        for block in status_lines(store.thread_reads(campaign), now, delay, max_followups):
+            if block.lines:
+                say(format_block(block, styler))   # a campaign at a time: see format_block
+                shown = True
+        return shown
+
+    if not without_collector(show):
         say("nothing in the tracking store yet")
