@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from outreach.store import Store
+from outreach.track.threads import format_status, status_lines
 from tests.seed import add_event, add_message
 
 
@@ -53,6 +55,14 @@ def test_status_text(store, invoke):
     assert " follow-up 1 sent " in table["fu@example.edu"]
     assert table["fu@example.edu"].endswith("none: followed up once, no reply yet")
     assert "other@example.edu" not in result.output
+
+
+def test_every_campaign_printed_as_one_table(store, invoke):
+    """`status` prints each campaign's table as it is made; together they are the one table."""
+    blocks = status_lines(store.thread_reads(), datetime(2026, 11, 22, 12, tzinfo=UTC), timedelta(days=7), 1)
+    output = invoke("status").output
+    assert output == format_status(blocks) + "\n"
+    assert output.count("\nspring: 1 sent") == 1 and output.startswith("fall: ")
 
 
 def test_a_failure_says_why(store, invoke):
