@@ -95,6 +95,15 @@ class ThreadReads(NamedTuple):
 
 _NO_EVENTS, _NOBODY = (None, 0, None, None, None), (None, None)
 
+# Every campaign with a first message, in order: one look-up in ``messages_first`` per campaign,
+# each for the next name after the last (SQLite skips to it), where DISTINCT read all 90,000 entries.
+_CAMPAIGNS = """WITH RECURSIVE c (name) AS (
+                    SELECT MIN(campaign) FROM messages WHERE step = 0
+                    UNION ALL
+                    SELECT (SELECT MIN(campaign) FROM messages WHERE step = 0 AND campaign > c.name) FROM c
+                    WHERE c.name IS NOT NULL)
+                SELECT name FROM c WHERE name IS NOT NULL"""
+
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _RETURN_KEYS = ("until", "return_date", "returns", "back_on")
 
@@ -260,7 +269,7 @@ class Reports(Events):
         followups: dict[str, dict[str, list]] = {}
         for camp, address, step, state, sent_at, error, row_id in db.execute(
                 f"SELECT campaign, address, step, state, sent_at, error, id FROM messages "
-                f"WHERE step > 0 {also} ORDER BY step", args):
+                f"WHERE step > 0 {also} ORDER BY campaign, address, step", args):  # their index's order
             item = followups.setdefault(camp, {}).setdefault(address, [0, None, 0, None, None, None, 0, None, None,
                                                                        None])
             item[0:2], item[4] = (step, state), error
@@ -276,8 +285,7 @@ class Reports(Events):
                 WHERE kind IN {sql_list(REPLY_KINDS)} {theirs} GROUP BY lower(address)""", args)}
         for address, reason in self.suppressed().items():
             people[address] = (people.get(address, (None, None))[0], reason)
-        campaigns = [campaign] if campaign is not None else [name for name, in db.execute(
-            "SELECT DISTINCT campaign FROM messages WHERE step = 0 ORDER BY campaign")]
+        campaigns = [campaign] if campaign is not None else [name for name, in db.execute(_CAMPAIGNS)]
         return ThreadReads(db, campaigns, events, followups, people)
 
     def contact_columns(self, campaigns: list[str] | None = None, sample: int = 2000) -> list[str]:
