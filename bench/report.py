@@ -27,7 +27,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import redirect_stdout
+from contextlib import closing, redirect_stdout
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -89,7 +89,7 @@ def build(path: Path) -> None:
         follow.append((row[0], row[1], 1, row[3].replace("<m", "<f"), row[3], "templates/follow_up.txt", row[6],
                        "Re: Prospective IMG collaborator", row[8], row[9], row[10], "sent", "smtp",
                        "asha@example.org", stamp(sent), stamp(sent), stamp(sent)))
-    with db:
+    with db:  # one transaction, committed at the end of the block
         db.execute("BEGIN")
         db.executemany(
             """INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant, subject,
@@ -111,14 +111,19 @@ def build(path: Path) -> None:
                                stamp(when)))
             i += count
         db.executemany("INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, "
-                             "recorded_at) VALUES (?,?,?,?,?,?,?,?)", events)
+                       "recorded_at) VALUES (?,?,?,?,?,?,?,?)", events)
         db.execute("INSERT INTO sync_state VALUES ('asha@example.org', 'INBOX', 1, 1, ?)", (stamp(NOW),))
     db.close()
 
 
 def schema(path: Path) -> int:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+# Run by each checkout's own Python path: open the store (migrating it), print the CPU ms it took.
+_OPEN = ("import sys, time; from outreach.store import Store; started = time.process_time(); "
+         "Store(sys.argv[1]).close(); print(f'{(time.process_time() - started) * 1000:.0f}')")
 
 
 def copies(path: Path, checkouts: list[Path]) -> dict[Path, Path]:
@@ -129,14 +134,12 @@ def copies(path: Path, checkouts: list[Path]) -> dict[Path, Path]:
     for n, checkout in enumerate(checkouts):
         copy = path.with_name(f"{path.stem}.{n}{path.suffix}")
         shutil.copyfile(path, copy)
-        opened = subprocess.run(
-            [sys.executable, "-c", "import sys, time; from outreach.store import Store; started = time.process_time(); "
-             "Store(sys.argv[1]).close(); print(f'{(time.process_time() - started) * 1000:.0f}')", str(copy)],
-            env={**os.environ, "PYTHONPATH": str(checkout)}, cwd=copy.parent, capture_output=True, text=True)
+        opened = subprocess.run([sys.executable, "-c", _OPEN, str(copy)], cwd=copy.parent, check=False,
+                                env={**os.environ, "PYTHONPATH": str(checkout)}, capture_output=True, text=True)
         if opened.returncode != 0:
             raise SystemExit(f"{checkout} cannot open the store: {opened.stderr.strip()}")
         print(f"store for {checkout}: {copy.relative_to(ROOT)}, schema {BUILT_AT} -> {schema(copy)}, "
-              f"{copy.stat().st_size / 1e6:.1f} MB (opening it, migrations included: {opened.stdout.strip()} ms of CPU)")
+              f"{copy.stat().st_size / 1e6:.1f} MB (opened, migrations included, in {opened.stdout.strip()} ms of CPU)")
         copied[checkout] = copy
     return copied
 
@@ -248,7 +251,7 @@ def main() -> None:
         started = time.perf_counter()
         build(path)
         print(f"built {path.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s")
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         messages = db.execute("SELECT COUNT(*) FROM messages WHERE state='sent'").fetchone()[0]
         events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     print(f"store: {messages:,} sent messages, {events:,} events; Python {sys.version.split()[0]}, "
