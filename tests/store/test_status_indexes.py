@@ -31,7 +31,7 @@ INDEXES = {"messages_first", "messages_followups"}
 
 @pytest.fixture
 def store(tmp_path):
-    """Two campaigns of three contacts each: a follow-up, a reply, a failure among them."""
+    """Two campaigns of four contacts each: a follow-up, a reply, a failure among them."""
     store = Store(tmp_path / "outreach.db")
     for campaign in ("fall", "spring"):
         for i in range(3):
