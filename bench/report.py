@@ -6,6 +6,8 @@
 The store holds 10 campaigns: 90,000 first messages (A/B variants, 40 institutions, 6
 specialties in the contact rows) and 10,000 follow-ups, all sent; 20,000 events: replies,
 auto-replies (a quarter with a return date), bounces, delays, complaints and manual marks.
+It is built at schema 6 and never opened by outreach itself: each checkout timed gets a fresh
+copy of it, which its own code migrates (an older outreach refuses a store a newer one upgraded).
 
 Each command is timed in-process (the query plus the rendering, best of 5) and as a real
 subprocess (`python -m outreach ...`, interpreter start-up included, output to /dev/null,
@@ -20,11 +22,12 @@ import json
 import os
 import random
 import resource
+import shutil
 import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import redirect_stdout
+from contextlib import closing, redirect_stdout
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from outreach.store import Store  # noqa: E402
+from outreach.store.schema import MIGRATIONS, configure, statements  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
 CAMPAIGNS = 10
@@ -41,6 +45,9 @@ EVENTS = {"reply": 9_000, "auto-reply": 4_000, "bounce": 3_000, "delayed": 1_000
           "replied": 1_500, "declined": 800, "opted-out": 500}
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 TARGET = 0.5
+# The schema the store is built at: its rows need migrations 1-6; later ones (7: indexes) are each
+# checkout's own to apply to its copy, so a checkout from before them can still be timed.
+BUILT_AT = 6
 
 
 def stamp(moment: datetime) -> str:
@@ -52,10 +59,15 @@ def build(path: Path) -> None:
     rng = random.Random(7)
     if path.exists():
         path.unlink()
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("-wal", "-shm", "-journal"):
         Path(str(path) + suffix).unlink(missing_ok=True)
-    store = Store(path)
-    store.db.execute("PRAGMA synchronous=OFF")
+    db = sqlite3.connect(path, isolation_level=None)
+    configure(db)  # the functions migration 6 calls
+    for number, script in enumerate(MIGRATIONS[:BUILT_AT], start=1):
+        for statement in statements(script):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.execute("PRAGMA synchronous=OFF")
     start = NOW - timedelta(days=40)
     institutions = [f"University Hospital {i}" for i in range(40)]
     specialties = ["neuroradiology", "body imaging", "MSK", "breast imaging", "IR", "nuclear medicine"]
@@ -77,8 +89,9 @@ def build(path: Path) -> None:
         follow.append((row[0], row[1], 1, row[3].replace("<m", "<f"), row[3], "templates/follow_up.txt", row[6],
                        "Re: Prospective IMG collaborator", row[8], row[9], row[10], "sent", "smtp",
                        "asha@example.org", stamp(sent), stamp(sent), stamp(sent)))
-    with store.transaction():
-        store.db.executemany(
+    with db:  # one transaction, committed at the end of the block
+        db.execute("BEGIN")
+        db.executemany(
             """INSERT INTO messages (campaign, address, step, message_id, parent_id, template, variant, subject,
                    recipients, contact, contact_line, state, transport, account, created_at, updated_at, sent_at)
                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""", first + follow)
@@ -97,11 +110,38 @@ def build(path: Path) -> None:
                 events.append((row[3], row[1], kind, f"bench:{kind}:{row[3]}", strength, detail, stamp(when),
                                stamp(when)))
             i += count
-        store.db.executemany("INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, "
-                             "recorded_at) VALUES (?,?,?,?,?,?,?,?)", events)
-        store.db.execute("INSERT INTO sync_state VALUES ('asha@example.org', 'INBOX', 1, 1, ?)", (stamp(NOW),))
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
+        db.executemany("INSERT INTO events (message_id, address, kind, source, strength, detail, occurred_at, "
+                       "recorded_at) VALUES (?,?,?,?,?,?,?,?)", events)
+        db.execute("INSERT INTO sync_state VALUES ('asha@example.org', 'INBOX', 1, 1, ?)", (stamp(NOW),))
+    db.close()
+
+
+def schema(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+# Run by each checkout's own Python path: open the store (migrating it), print the CPU ms it took.
+_OPEN = ("import sys, time; from outreach.store import Store; started = time.process_time(); "
+         "Store(sys.argv[1]).close(); print(f'{(time.process_time() - started) * 1000:.0f}')")
+
+
+def copies(path: Path, checkouts: list[Path]) -> dict[Path, Path]:
+    """A fresh copy of the store for each checkout (``report.0.db``: this one), migrated by that
+    checkout's own code when it first opens it, here, before any timing (its CPU time is printed):
+    never a copy another checkout migrated, nor one left by an earlier run."""
+    copied = {}
+    for n, checkout in enumerate(checkouts):
+        copy = path.with_name(f"{path.stem}.{n}{path.suffix}")
+        shutil.copyfile(path, copy)
+        opened = subprocess.run([sys.executable, "-c", _OPEN, str(copy)], cwd=copy.parent, check=False,
+                                env={**os.environ, "PYTHONPATH": str(checkout)}, capture_output=True, text=True)
+        if opened.returncode != 0:
+            raise SystemExit(f"{checkout} cannot open the store: {opened.stderr.strip()}")
+        print(f"store for {checkout}: {copy.relative_to(ROOT)}, schema {BUILT_AT} -> {schema(copy)}, "
+              f"{copy.stat().st_size / 1e6:.1f} MB (opened, migrations included, in {opened.stdout.strip()} ms of CPU)")
+        copied[checkout] = copy
+    return copied
 
 
 def best(function, repeat: int, children: bool = False) -> tuple[float, float]:
@@ -162,20 +202,23 @@ COMMANDS = [["--version"], ["report"], ["report", "--by", "variant"], ["report",
             ["report", "--json"], ["status"], ["status", "campaign-00"]]
 
 
-def subprocesses(path: Path, checkouts: list[Path], repeat: int) -> dict[Path, dict[str, tuple[float, float]]]:
-    """Each command of each checkout as a subprocess, best of ``repeat``; the checkouts take turns
-    run by run, so that a change in the machine's load falls on all of them alike."""
+def subprocesses(stores: dict[Path, Path], repeat: int) -> dict[Path, dict[str, tuple[float, float]]]:
+    """Each command of each checkout (on its own copy of the store) as a subprocess, best of
+    ``repeat``; the checkouts take turns run by run, so that a change in the machine's load
+    falls on all of them alike."""
     # As installed: byte-code cached (this sandbox sets PYTHONDONTWRITEBYTECODE, which makes every
     # start-up compile outreach, click and jinja2 from source again).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update({"OUTREACH_DB": str(path), "OUTREACH_NOW": stamp(NOW), "NO_COLOR": "1"})
+    env.update({"OUTREACH_NOW": stamp(NOW), "NO_COLOR": "1"})
+    checkouts = list(stores)
     results: dict[Path, dict[str, tuple[float, float]]] = {checkout: {} for checkout in checkouts}
     for args in COMMANDS:
         name = "outreach " + " ".join(args)
 
         def run(checkout: Path, args: list[str] = args) -> None:
-            done = subprocess.run([sys.executable, "-m", "outreach", *args], env={**env, "PYTHONPATH": str(checkout)},
-                                  cwd=path.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            done = subprocess.run([sys.executable, "-m", "outreach", *args], cwd=stores[checkout].parent,
+                                  env={**env, "PYTHONPATH": str(checkout), "OUTREACH_DB": str(stores[checkout])},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if done.returncode not in (0, 1):
                 raise SystemExit(f"outreach {' '.join(args)} ({checkout}) failed: {done.stderr.strip()}")
         try:
@@ -204,19 +247,19 @@ def main() -> None:
     args = parser.parse_args()
     DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / "report.db"
-    if args.rebuild or not path.exists():
+    if args.rebuild or not path.exists() or schema(path) != BUILT_AT:  # (an earlier bench let outreach migrate it)
         started = time.perf_counter()
         build(path)
         print(f"built {path.relative_to(ROOT)} in {time.perf_counter() - started:.1f} s")
-    store = Store(path)
-    messages = store.db.execute("SELECT COUNT(*) FROM messages WHERE state='sent'").fetchone()[0]
-    events = store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-    store.close()
+    with closing(sqlite3.connect(path)) as db:
+        messages = db.execute("SELECT COUNT(*) FROM messages WHERE state='sent'").fetchone()[0]
+        events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
     print(f"store: {messages:,} sent messages, {events:,} events; Python {sys.version.split()[0]}, "
           f"SQLite {sqlite3.sqlite_version}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     checkouts = [ROOT] + ([args.against.resolve()] if args.against else [])
-    timed = subprocesses(path, checkouts, args.runs)
-    rows = [("in-process (best of 5)", in_process(path)),
+    stores = copies(path, checkouts)
+    timed = subprocesses(stores, args.runs)
+    rows = [("in-process (best of 5)", in_process(stores[ROOT])),
             (f"subprocess, start-up included (best of {args.runs})", timed[ROOT])]
     worst = {"wall": 0.0, "CPU": 0.0}
     for title, results in rows:

@@ -67,8 +67,9 @@ class ThreadReads(NamedTuple):
 
     def first_messages(self, campaign: str) -> sqlite3.Cursor:
         """(address, contact_line, state, sent_at, error, row number, kind) of each first message of
-        ``campaign``, by line: read through the (campaign, address, step) key, one campaign at a
-        time (smaller sorts, and no campaign name made 100,000 times). ``error`` only if not sent."""
+        ``campaign``, by line: read from their own index (``messages_first``, in this order and
+        holding these columns: no sort, no table row), one campaign at a time (no campaign name
+        made 100,000 times). ``error`` only if not sent."""
         return self.db.execute(
             """SELECT address, contact_line, state, sent_at, CASE WHEN state != 'sent' THEN error END, id, kind
                FROM messages WHERE campaign = ? AND step = 0 ORDER BY contact_line, address""", (campaign,))
@@ -93,6 +94,15 @@ class ThreadReads(NamedTuple):
 
 
 _NO_EVENTS, _NOBODY = (None, 0, None, None, None), (None, None)
+
+# Every campaign with a first message, in order: one look-up in ``messages_first`` per campaign,
+# each for the next name after the last (SQLite skips to it), where DISTINCT read all 90,000 entries.
+_CAMPAIGNS = """WITH RECURSIVE c (name) AS (
+                    SELECT MIN(campaign) FROM messages WHERE step = 0
+                    UNION ALL
+                    SELECT (SELECT MIN(campaign) FROM messages WHERE step = 0 AND campaign > c.name) FROM c
+                    WHERE c.name IS NOT NULL)
+                SELECT name FROM c WHERE name IS NOT NULL"""
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _RETURN_KEYS = ("until", "return_date", "returns", "back_on")
@@ -259,7 +269,7 @@ class Reports(Events):
         followups: dict[str, dict[str, list]] = {}
         for camp, address, step, state, sent_at, error, row_id in db.execute(
                 f"SELECT campaign, address, step, state, sent_at, error, id FROM messages "
-                f"WHERE step > 0 {also} ORDER BY step", args):
+                f"WHERE step > 0 {also} ORDER BY campaign, address, step", args):  # their index's order
             item = followups.setdefault(camp, {}).setdefault(address, [0, None, 0, None, None, None, 0, None, None,
                                                                        None])
             item[0:2], item[4] = (step, state), error
@@ -275,8 +285,7 @@ class Reports(Events):
                 WHERE kind IN {sql_list(REPLY_KINDS)} {theirs} GROUP BY lower(address)""", args)}
         for address, reason in self.suppressed().items():
             people[address] = (people.get(address, (None, None))[0], reason)
-        campaigns = [campaign] if campaign is not None else [name for name, in db.execute(
-            "SELECT DISTINCT campaign FROM messages WHERE step = 0 ORDER BY campaign")]
+        campaigns = [campaign] if campaign is not None else [name for name, in db.execute(_CAMPAIGNS)]
         return ThreadReads(db, campaigns, events, followups, people)
 
     def contact_columns(self, campaigns: list[str] | None = None, sample: int = 2000) -> list[str]:
@@ -308,9 +317,9 @@ class Reports(Events):
         ``grp`` NULL are the campaign totals (sums of their groups; medians are computed on
         their own). Sized for 100,000 messages: what events and follow-ups say is gathered per
         first message (by its row number) over the few contacts that have any; then one pass
-        over the first messages, in the order of the store's key (no sort), reads each group
-        once and counts every figure (see :func:`_tally`); the replies' times are read for the
-        contacts that replied.
+        over the first messages, in their index's order (grouped by campaign without a sort),
+        reads each group once and counts every figure (see :func:`_tally`); the replies' times
+        are read for the contacts that replied.
         """
         if by is None:
             group, group_args = "NULL", tuple[str, ...]()
@@ -369,12 +378,13 @@ class Reports(Events):
         sent follow-up, its first reply, whether it bounced or had an auto-reply, and when it was
         first followed up. A follow-up's events count for its first message (``report_f`` maps
         one to the other through the store's key); the messages' own rows are never read for
-        the events, only the Message-ID's index, which holds the row number."""
+        the events, only the Message-ID's index, which holds the row number. The follow-ups are
+        read from their own index (``messages_followups``), which holds all this needs of them."""
         self.db.execute("CREATE TEMP TABLE report_f (id INTEGER PRIMARY KEY, first_id, sent_at)")
         self.db.execute(f"""
             INSERT INTO report_f
             SELECT f.id, m0.id, CASE WHEN f.state = 'sent' THEN f.sent_at END
-            FROM messages f NOT INDEXED
+            FROM messages f
             CROSS JOIN messages m0 ON m0.campaign = f.campaign AND m0.address = f.address AND m0.step = 0
             WHERE f.step > 0 {also}""", args)
         self.db.execute("CREATE TEMP TABLE report_k (id INTEGER PRIMARY KEY, first_reply, bounced, auto, first_fu)")
