@@ -87,10 +87,13 @@ def read_environment(workspace: Path | None = None) -> dict[str, str]:
 def unknown_settings(raw: dict[str, str]) -> list[str]:
     """One sentence per ``OUTREACH_*`` name the tool does not read, with the closest known name:
     a misspelt setting must not be silently ignored (``OUTREACH_SMTP_PROT``)."""
+    unknown = sorted(set(raw) - KNOWN)
+    if not unknown:
+        return []   # difflib (1.3 ms) only for a name to match
     import difflib
 
     sentences = []
-    for name in sorted(set(raw) - KNOWN):
+    for name in unknown:
         close = difflib.get_close_matches(name, KNOWN, n=1, cutoff=0.6)
         hint = f": did you mean {PREFIX}{close[0].upper()}?" if close else ""
         sentences.append(f"{PREFIX}{name.upper()} is not a setting outreach knows, so it is ignored{hint}")
