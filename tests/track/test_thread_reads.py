@@ -10,6 +10,14 @@ replies matched by header and by address, bounces whose status is 4.x.x, 5.x.x o
 oddly, auto-replies with a return date in `until` or only in `detail`, unconfirmed reports,
 times missing, empty or unreadable, events on follow-ups, on no message and on unknown ones,
 suppressions, and two campaigns, read together or one at a time.
+
+A follow-up's events join its first message's by the same `_merge_events`, which now combines
+as the old SQL did within one message. Two answers of 58da969 change, on threads whose events
+are spread over a first message and a follow-up: with an unconfirmed bounce report on one and
+an unconfirmed complaint on the other, the thread shows the complaint (58da969: the first
+message's, whichever it was); and a reply whose time is '' (hand-edited: sync and `mark` always
+write one) is the thread's first reply, as it was when both replies were on one message
+(58da969 took the other reply's time). Both are held by a test below.
 """
 
 from __future__ import annotations
@@ -212,3 +220,16 @@ def test_the_hand_written_store_gives_each_column_a_value(store):
     thread = next(t for t in store.threads("fall") if t.address == "p0@example.edu")
     assert (thread.first_reply_at, thread.bounced, thread.back_on, thread.last_event, thread.unconfirmed) == (
         "2026-11-12T10:00:00Z", BOUNCED, None, "2026-11-15T00:00:00Z reply", "unconfirmed-complaint")
+
+
+@pytest.mark.parametrize("on_first, on_followup", [("unconfirmed-bounce", "unconfirmed-complaint"),
+                                                   ("unconfirmed-complaint", "unconfirmed-bounce")])
+def test_a_threads_events_combine_alike_on_one_message_or_two(store, on_first, on_followup):
+    """Whichever message of the thread an event names, the thread reads the same."""
+    events = [_event(0, on_first), _event(1, on_followup), _event(0, "reply", occurred_at=""), _event(1, "reply")]
+    fill(store, [_FOLLOWED], events, [])
+    spread = next(store.threads())
+    fill(store, [_FOLLOWED], [{**event, "message": 0} for event in events], [])
+    together = next(store.threads())
+    assert (spread.unconfirmed, spread.first_reply_at) == (together.unconfirmed, together.first_reply_at) == (
+        "unconfirmed-complaint", "")
