@@ -283,16 +283,20 @@ def _events_read(campaign: str | None) -> tuple[str, tuple]:
     """The query :func:`_fold_events` reads, and its arguments (the row number comes from the
     Message-ID's own index). Every campaign's: each event once, with its message's row number if
     it has one. One campaign's: the events of its messages (picked by its Message-IDs, through
-    the key, not by reading each event's message), then the replies from its contacts' addresses."""
+    the key, not by reading each event's message), then the replies from its contacts' addresses.
+    By row number: the aggregates are then made, and lie in memory, in about the order the first
+    messages look them up (in the order synced, the lookups of `status` took 8 to 15 ms more)."""
     event = "e.kind, COALESCE(e.occurred_at, e.recorded_at), e.strength, e.until, e.detail"
     if campaign is None:
-        return f"SELECT m.id, lower(e.address), {event} FROM events e LEFT JOIN messages m USING (message_id)", ()
+        return (f"""SELECT m.id, lower(e.address), {event} FROM events e LEFT JOIN messages m USING (message_id)
+                    ORDER BY m.id""", ())
     return (f"""SELECT m.id, NULL, {event} FROM events e CROSS JOIN messages m ON m.message_id = e.message_id
                 WHERE e.message_id IN (SELECT message_id FROM messages WHERE campaign = ?1)
                 UNION ALL
                 SELECT NULL, lower(e.address), {event} FROM events e
                 WHERE e.kind IN {sql_list(REPLY_KINDS)}
-                      AND lower(e.address) IN (SELECT address FROM messages WHERE campaign = ?1)""", (campaign,))
+                      AND lower(e.address) IN (SELECT address FROM messages WHERE campaign = ?1)
+                ORDER BY 1""", (campaign,))
 
 
 class Reports(Events):
