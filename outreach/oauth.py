@@ -160,7 +160,7 @@ class OAuthClient:
             raise UserError(f"{where} answered with a redirect, not an OAuth 2.0 reply: is the URL right?") from None
         except requests.ConnectionError as e:
             raise UserError(f"cannot reach {where} ({_reason(e)}); check your connection and the URL") from None
-        except (requests.HTTPError, ValueError) as e:  # a gateway's HTML page, a reply that is not JSON
+        except (requests.HTTPError, ValueError, RecursionError) as e:  # a gateway's page, not JSON, JSON too deep
             status = getattr(getattr(e, "response", None), "status_code", None)
             said = f"HTTP {status}" if status else "something that is not JSON"
             raise UserError(f"{where} answered {said}, not an OAuth 2.0 reply: is the URL right?") from None

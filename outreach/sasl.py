@@ -13,9 +13,10 @@ message, and the words of a refusal are built from the challenge alone.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
+
+from outreach import json_text
 
 if TYPE_CHECKING:
     from outreach.account import Secret
@@ -98,7 +99,7 @@ def _initial_response(mechanism: str, user: str, token: str, host: str, port: in
 def _decode(challenge: bytes) -> dict[str, str]:
     """The JSON of an error challenge (already base64-decoded by the library); {} if it is not JSON."""
     try:
-        value = json.loads(challenge.decode("utf-8"))
+        value = json_text.loads(challenge.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return {}
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

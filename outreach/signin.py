@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from outreach import json_text
 from outreach.errors import UserError
 from outreach.oauth import DEVICE_GRANT, OAuthClient, error_of
 
@@ -106,7 +107,7 @@ def with_device_code(client: OAuthClient, context: ssl.SSLContext, show: Callabl
         with client.talking_to("device authorization", device_url):
             reply = session.post(device_url, data={"scope": client.scopes},
                                  auth=session.client_auth(session.token_endpoint_auth_method))
-            grant = reply.json()
+            grant = json_text.loads(reply.content)
         if not isinstance(grant, dict) or "error" in grant or reply.status_code != 200:
             error = grant.get("error", f"HTTP {reply.status_code}") if isinstance(grant, dict) else "no JSON"
             description = grant.get("error_description", "") if isinstance(grant, dict) else ""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from outreach import json_text
 from outreach.account import Secret, hide_secret, keyring_delete, keyring_get, keyring_set
 from outreach.errors import UserError
 from outreach.oauth import OAuthClient, error_of
@@ -48,7 +49,7 @@ class Stored:
     @classmethod
     def loads(cls, text: str) -> Stored | None:
         try:
-            data = json.loads(text)
+            data = json_text.loads(text)
             return cls(str(data["refresh_token"]), str(data["client_id"]), str(data["token_url"]))
         except (ValueError, TypeError, KeyError):
             return None
@@ -152,7 +153,7 @@ def revoke(client: OAuthClient, context: ssl.SSLContext, stored: Stored) -> None
     if reply.status_code == 200:
         return
     try:
-        body = reply.json()
+        body = json_text.loads(reply.content)
     except ValueError:
         body = None
     if not isinstance(body, dict) or "error" not in body:

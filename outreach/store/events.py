@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime
 
+from outreach import json_text
 from outreach.addresses import address_key
 from outreach.clock import iso, parse_time
 from outreach.store.connection import Connection, utcnow
@@ -90,7 +91,7 @@ class Events(Connection):
         if message_id is not None:
             sql, args = sql + " WHERE message_id=?", (message_id,)
         rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
-        return [{**dict(row), "detail": json.loads(row["detail"]) if row["detail"] else None} for row in rows]
+        return [{**dict(row), "detail": json_text.loads(row["detail"]) if row["detail"] else None} for row in rows]
 
     def sync_position(self, account: str, folder: str) -> tuple[int, int] | None:
         """(uidvalidity, last_uid) of the last sync of ``folder``, or None."""

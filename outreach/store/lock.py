@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
+from outreach import json_text
 from outreach.clock import iso
 from outreach.errors import UserError
 from outreach.output import plural
@@ -209,7 +210,7 @@ def _read(fd: int) -> Record:
         while chunk := os.read(fd, 1 << 16):
             chunks.append(chunk)
         first, *rest = b"".join(chunks).decode("utf-8", "replace").split("\n")
-        info = json.loads(first) if first.strip() else {}
+        info = json_text.loads(first) if first.strip() else {}
     except (OSError, ValueError):
         return Record()
     began = [line[len(BEGAN):] for line in rest if line.startswith(BEGAN)]

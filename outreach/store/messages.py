@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from outreach import json_text
 from outreach.addresses import address_key
 from outreach.errors import UserError
 from outreach.store.connection import BATCH, Connection, utcnow
@@ -124,7 +125,7 @@ def stored_json(text: str | None, shape: type[dict | list]) -> Any:
     """A JSON column (a contact's cells, a message's recipients: strings in a dict or a list) as
     ``shape``, or None when a hand-edited or damaged store holds something else there."""
     try:
-        value = json.loads(text) if isinstance(text, str | bytes) else None
+        value = json_text.loads(text) if isinstance(text, str | bytes) else None
     except ValueError:
         return None
     if not isinstance(value, shape):

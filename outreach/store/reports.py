@@ -13,6 +13,7 @@ from itertools import groupby, repeat
 from operator import itemgetter
 from typing import NamedTuple
 
+from outreach import json_text
 from outreach.clock import EARLIEST, LATEST
 from outreach.store.events import Events
 from outreach.store.messages import damaged_row
@@ -82,7 +83,7 @@ def _expired(detail: str | None) -> bool:
     if not detail:
         return False
     try:
-        data = json.loads(detail, object_pairs_hook=_first_of_each_key, parse_constant=_not_json)
+        data = json_text.loads(detail, object_pairs_hook=_first_of_each_key, parse_constant=_not_json)
     except ValueError:
         return False
     status = data.get("status") if isinstance(data, dict) else None
@@ -184,7 +185,7 @@ def _return_date(detail: str | None) -> str | None:
         return None
     text = detail
     try:
-        data = json.loads(detail)
+        data = json_text.loads(detail)
     except ValueError:
         data = None
     if isinstance(data, dict):

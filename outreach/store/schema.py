@@ -14,6 +14,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from outreach import json_text
 from outreach.addresses import address_key
 from outreach.errors import UserError
 
@@ -215,7 +216,7 @@ def _address_key(value):
 def _address_list(recipients):
     """A JSON list of addresses (messages.recipients), as identities."""
     try:
-        addresses = json.loads(recipients)
+        addresses = json_text.loads(recipients)
     except (TypeError, ValueError):
         return recipients
     if not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses):
