@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 
 from outreach.errors import UserError
 from outreach.store import Store, connection
-from outreach.store.reports import _merge_events
 from outreach.store.schema import MIGRATIONS, configure, statements
 from tests.seed import add_event, add_message
+from tests.track.test_thread_reads import reference_thread_reads
 
 INDEXES = {"messages_first", "messages_followups"}
 
@@ -124,24 +124,6 @@ def test_report_by_a_column_still_groups_without_a_sort(store):
 
 
 # -- the reads in the indexes' order give what the reads before them gave -----------------------
-def old_lookups(db: sqlite3.Connection, events: dict[int, tuple]) -> tuple[list[str], dict]:
-    """The campaigns and the follow-ups' lookups as 58da969 read them: DISTINCT, and the follow-ups
-    by step (its loop, as it was)."""
-    campaigns = [name for name, in db.execute("SELECT DISTINCT campaign FROM messages WHERE step = 0 "
-                                              "ORDER BY campaign")]
-    followups: dict[str, dict[str, list]] = {}
-    for camp, address, step, state, sent_at, error, row_id in db.execute(
-            "SELECT campaign, address, step, state, sent_at, error, id FROM messages WHERE step > 0 ORDER BY step"):
-        item = followups.setdefault(camp, {}).setdefault(address, [0, None, 0, None, None, None, 0, None, None, None])
-        item[0:2], item[4] = (step, state), error
-        if state == "sent":
-            item[2] += 1
-            item[3] = max(item[3] or "", sent_at or "") or None
-        if row_id in events:
-            item[5:10] = _merge_events(item[5:10], events[row_id])
-    return campaigns, followups
-
-
 MESSAGES = st.lists(st.tuples(st.sampled_from(["fall", "Fall", "été", "spring", "", "fall2"]),
                               st.integers(0, 4), st.integers(0, 3), st.sampled_from(["sent", "failed", "drafted"]),
                               st.sampled_from([None, "2026-11-10T10:00:00Z", "2026-11-12T09:00:00Z", "nonsense"])),
@@ -173,7 +155,8 @@ def test_campaigns_and_follow_ups_read_in_index_order_are_what_they_were(shared_
                             kind=kind, source=f"test:{n}", strength="header", detail=None,
                             occurred_at=f"2026-11-{11 + n:02d}T10:00:00Z")
     reads = store.thread_reads(None)
-    assert (reads.campaigns, reads.followups) == old_lookups(store.db, reads.events)
+    campaigns, _, followups, _ = reference_thread_reads(store, None)   # 58da969's reads
+    assert (reads.campaigns, reads.followups) == (campaigns, followups)
 
 
 # -- a store written by an older or a newer version ---------------------------------------------
