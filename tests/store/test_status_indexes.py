@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from outreach.errors import UserError
@@ -135,6 +135,9 @@ EVENTS = st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["reply", "bounc
 
 @settings(max_examples=30, deadline=None)
 @given(MESSAGES, EVENTS)
+@example(messages=[("fall", 0, 0, "sent", "2026-11-10T10:00:00Z"), ("fall", 0, 1, "sent", "2026-11-12T09:00:00Z"),
+                   ("fall", 0, 2, "failed", None), ("Fall", 1, 1, "drafted", None), ("", 2, 0, "sent", None)],
+         events=[(1, "unconfirmed-complaint"), (2, "unconfirmed-bounce")])  # follow-ups in order; a campaign named ""
 def test_campaigns_and_follow_ups_read_in_index_order_are_what_they_were(shared_store, messages, events):
     """Several follow-ups of one address (their order decides the last state and which unconfirmed
     report is kept), follow-ups without a first message, campaigns that sort apart by case."""
