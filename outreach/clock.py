@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import overload
 
 from outreach.errors import UserError
@@ -36,8 +36,9 @@ def plausible(moment: date) -> bool:
     return moment.year in YEARS
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The times this tool can use: arithmetic of years around them cannot overflow.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+EARLIEST = EPOCH
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
@@ -148,6 +149,7 @@ def forget_offsets() -> None:
     """Forget the zone's offsets cached per quarter hour: for a process that changes its zone (tests)."""
     _local_offset.cache_clear()
     quarter_date.cache_clear()
+    _quarter_day_text.cache_clear()
 
 
 @lru_cache(maxsize=8192)
@@ -164,6 +166,46 @@ def quarter_date(quarter: int) -> date | None:
     if offset.seconds % QUARTER_HOUR:
         return None
     return (datetime.fromtimestamp(quarter * QUARTER_HOUR, UTC) + offset).date()
+
+
+# -- the store's own timestamps (``2026-11-14T09:30:17Z``), read by look-ups: `status` reads 100,000
+def local_day(stamp: str) -> str | None:
+    """``local_date(parse_time(stamp)).isoformat()``, or None where parse_time reads no time.
+
+    A stamp as the store writes it takes two look-ups (its hour, parsed once, and ``:MM:SSZ``)
+    and its quarter hour's date, a third of parse_time and local_date's cost; any other text, or
+    a quarter hour with two local dates, takes them (tests/test_local_day.py holds the two equal)."""
+    seconds = within_the_hour().get(stamp[13:])
+    if seconds is not None and (hour := stamp_hour(stamp[:13])) is not None \
+            and (day := _quarter_day_text((hour + seconds) // QUARTER_HOUR)) is not None:
+        return day
+    moment = parse_time(stamp)
+    return local_date(moment).isoformat() if moment else None
+
+
+@cache
+def within_the_hour() -> dict[str, int]:
+    """A stored timestamp's end (``:30:17Z``) -> its seconds into the hour; built once, when needed."""
+    return {f":{minute:02d}:{second:02d}Z": minute * 60 + second for minute in range(60) for second in range(60)}
+
+
+@lru_cache(maxsize=65536)
+def stamp_hour(text: str) -> int | None:
+    """``2026-11-14T09`` in seconds since the epoch, as :func:`parse_time` reads a stored
+    timestamp in that hour; None unless it is written exactly so, within the usable years."""
+    try:
+        moment = datetime.fromisoformat(f"{text}:00:00Z")
+    except ValueError:
+        return None
+    if moment.isoformat()[:13] != text or not EARLIEST <= moment < LATEST:
+        return None
+    return (moment - EPOCH) // timedelta(seconds=1)
+
+
+@lru_cache(maxsize=8192)
+def _quarter_day_text(quarter: int) -> str | None:
+    day = quarter_date(quarter)
+    return day.isoformat() if day else None
 
 
 def human_date(moment: datetime) -> str:

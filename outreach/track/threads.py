@@ -16,20 +16,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from outreach.clock import (
-    EARLIEST,
-    LATEST,
+    EPOCH,
     QUARTER_HOUR,
     local_date,
+    local_day,
     parse_day,
     parse_time,
     quarter_date,
+    stamp_hour,
     start_of_day,
     usable,
+    within_the_hour,
 )
 from outreach.store import ThreadRow
 from outreach.store.outcomes import CONFIRMING_MARK, describe_suppression, is_refusal
@@ -60,8 +61,7 @@ def replied(thread: ThreadRow) -> str | None:
     :data:`UNKNOWN_TIME`; None if they did not. A reply, or a thread's start, at a time the
     store cannot read counts as an answer: when unsure whether a person answered, no reminder."""
     if thread.first_reply_at:
-        answered = parse_time(thread.first_reply_at)
-        return local_date(answered).isoformat() if answered else UNKNOWN_TIME
+        return local_day(thread.first_reply_at) or UNKNOWN_TIME
     if thread.last_reply_any:
         any_reply, started = parse_time(thread.last_reply_any), parse_time(thread.sent_at)
         if any_reply is None or started is None:
@@ -267,7 +267,7 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
     after_seconds = after // timedelta(seconds=1) if not after.microseconds else None
     not_yet = (now - EPOCH) // timedelta(seconds=1)   # now < a due time in whole seconds <=> this < it
     dues = _Dues(after_seconds or 0)   # "2026-11-14T09" -> the due time of a send at its start
-    within = _within_the_hour()
+    within = within_the_hour()
     ends: dict[tuple, End] = {}
     events, people = reads.events, reads.people
     for campaign in reads.campaigns:
@@ -298,15 +298,6 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
         yield block
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@cache
-def _within_the_hour() -> dict[str, int]:
-    """A stored timestamp's end (``:30:17Z``) -> its seconds into the hour; once, and only for status."""
-    return {f":{minute:02d}:{second:02d}Z": minute * 60 + second for minute in range(60) for second in range(60)}
-
-
 class _Dues(dict[str, int | None]):
     """An hour as the store writes it (``2026-11-14T09``) -> the due time of a send at its start,
     in seconds since the epoch; None for any other text, or outside the usable years."""
@@ -316,20 +307,8 @@ class _Dues(dict[str, int | None]):
         self.after_seconds = after_seconds
 
     def __missing__(self, hour: str) -> int | None:
-        due = self[hour] = None if (start := _hour(hour)) is None else start + self.after_seconds
+        due = self[hour] = None if (start := stamp_hour(hour)) is None else start + self.after_seconds
         return due
-
-
-def _hour(text: str) -> int | None:
-    """``2026-11-14T09`` in seconds since the epoch, as :func:`_time` reads a timestamp in that
-    hour; None unless it is written exactly so, within the usable years."""
-    try:
-        moment = datetime.fromisoformat(f"{text}:00:00Z")
-    except ValueError:
-        return None
-    if moment.isoformat()[:13] != text or not EARLIEST <= moment < LATEST:
-        return None
-    return (moment - EPOCH) // timedelta(seconds=1)
 
 
 def format_status(blocks: Iterable[StatusBlock], styler=None) -> str:
