@@ -15,13 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from outreach.clock import local_date, local_day, parse_time
+from tests.track.test_status_lines import PLACES  # each zone's clock change, or its odd midnight
 
-PLACES = [("Europe/London", datetime(2026, 3, 29, 1, tzinfo=UTC)),
-          ("Europe/London", datetime(2026, 10, 25, 1, tzinfo=UTC)),
-          ("America/New_York", datetime(2026, 3, 8, 7, tzinfo=UTC)),
-          ("Australia/Lord_Howe", datetime(2026, 4, 4, 15, tzinfo=UTC)),
-          ("Asia/Kathmandu", datetime(2026, 6, 1, 18, 15, tzinfo=UTC)),
-          ("Africa/Monrovia", datetime(1971, 6, 1, 0, 44, 30, tzinfo=UTC)), ("UTC", datetime(2026, 6, 2, tzinfo=UTC))]
 ODD = ["2026-03-29T01:30:00+00:00", "2026-03-29 01:30:00Z", "2026-03-29T01:30:00", "2026-03-29T01:30:00.5Z",
        "2026-02-30T10:00:00Z", "2026-03-29T24:00:00Z", "2026-03-29T01:30:60Z", "9999-12-31T00:00:00Z",
        "1969-12-31T23:59:59Z", "2199-12-31T23:59:59Z", "2026-3-29T01:30:00Z", "yesterday", "2026-03-29T01:30:00z",
