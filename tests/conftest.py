@@ -316,3 +316,16 @@ def local_zone(monkeypatch):
 def utc_zone(local_zone):
     """Calendar dates are the user's local ones: pin the zone so expected dates hold anywhere."""
     local_zone("UTC")
+
+
+@pytest.fixture(scope="module")
+def example_store(tmp_path_factory):
+    """One store for every example of a module's property tests (each example replaces its rows):
+    a new store per example would cost more than the test. Foreign keys are off: examples record
+    events that name messages the store never had, which sync never writes but a damaged store holds."""
+    from outreach.store import Store
+
+    shared = Store(tmp_path_factory.mktemp("examples") / "outreach.db")
+    shared.db.execute("PRAGMA foreign_keys=OFF")
+    yield shared
+    shared.close()

@@ -44,14 +44,6 @@ def store(tmp_path):
     store.close()
 
 
-@pytest.fixture(scope="module")
-def shared_store(tmp_path_factory):
-    """One store for every example of a property test (each replaces its rows)."""
-    shared = Store(tmp_path_factory.mktemp("indexes") / "outreach.db")
-    yield shared
-    shared.close()
-
-
 def plans(store: Store, work: Callable[[], object]) -> dict[str, list[str]]:
     """Each statement ``work`` ran that reads the messages -> SQLite's plan for it, one line per
     step. The temporary tables the statements need are made again first, by the statements
@@ -138,10 +130,10 @@ EVENTS = st.lists(st.tuples(st.integers(0, 30), st.sampled_from(["reply", "bounc
 @example(messages=[("fall", 0, 0, "sent", "2026-11-10T10:00:00Z"), ("fall", 0, 1, "sent", "2026-11-12T09:00:00Z"),
                    ("fall", 0, 2, "failed", None), ("Fall", 1, 1, "drafted", None), ("", 2, 0, "sent", None)],
          events=[(1, "unconfirmed-complaint"), (2, "unconfirmed-bounce")])  # follow-ups in order; a campaign named ""
-def test_campaigns_and_follow_ups_read_in_index_order_are_what_they_were(shared_store, messages, events):
+def test_campaigns_and_follow_ups_read_in_index_order_are_what_they_were(example_store, messages, events):
     """Several follow-ups of one address (their order decides the last state and which unconfirmed
     report is kept), follow-ups without a first message, campaigns that sort apart by case."""
-    store = shared_store
+    store = example_store
     store.db.execute("DELETE FROM events")
     store.db.execute("DELETE FROM messages")
     for campaign, person, step, state, sent_at in messages:

@@ -131,12 +131,8 @@ EVENT = st.tuples(st.integers(-2, 30),           # the message it names, by posi
 STORE_ROWS = st.tuples(st.lists(CONTACT, min_size=2, max_size=10), st.lists(EVENT, min_size=3, max_size=20))
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """One store for every example (each replaces its rows): a new store per example would cost more than the test."""
-    shared = Store(tmp_path_factory.mktemp("report-data") / "outreach.db")
-    shared.db.execute("PRAGMA foreign_keys=OFF")  # events that name unknown messages: sync never writes them
-    yield shared
-    shared.close()
+def store(example_store):
+    return example_store
 
 
 def fill(store: Store, contacts: list[dict], events: list[tuple]) -> None:

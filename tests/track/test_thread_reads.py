@@ -119,12 +119,8 @@ STORE_ROWS = st.tuples(st.lists(CONTACT, min_size=1, max_size=8), st.lists(event
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """One store for every example (each replaces its rows): a new store per example would cost more than the test."""
-    shared = Store(tmp_path_factory.mktemp("thread-reads") / "outreach.db")
-    shared.db.execute("PRAGMA foreign_keys=OFF")  # events that name unknown messages: sync never writes them
-    yield shared
-    shared.close()
+def store(example_store):
+    return example_store
 
 
 def fill(store: Store, contacts: list[dict], events: list[dict], suppressions: list[tuple]) -> None:
