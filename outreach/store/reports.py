@@ -144,8 +144,8 @@ class ThreadReads(NamedTuple):
     def thread(self, campaign: str, first: tuple, followed: dict[str, list]) -> ThreadRow:
         """The thread of one of :meth:`first_messages`, with ``followed`` its campaign's follow-ups."""
         address, line, state, sent_at, error, row_id, kind = first
-        ev: tuple | list = self.events.get(row_id, _NO_EVENTS)
-        last_reply_any, suppressed = self.people.get(address, _NOBODY)
+        ev: tuple | list = self.events.get(row_id, NO_EVENTS)
+        last_reply_any, suppressed = self.people.get(address, NOBODY)
         fu = followed.get(address)
         thread = tuple.__new__  # ThreadRow's own __new__ is a Python function: one call fewer per contact
         if fu is None:
@@ -160,7 +160,7 @@ class ThreadReads(NamedTuple):
                                   suppressed, kind, ev[4]))
 
 
-_NO_EVENTS, _NOBODY = (None, 0, None, None, None), (None, None)
+NO_EVENTS, NOBODY = (None, 0, None, None, None), (None, None)   # a thread with no events; an address with nothing known
 
 # Every campaign with a first message, in order: one look-up in ``messages_first`` per campaign,
 # each for the next name after the last (SQLite skips to it), where DISTINCT read all 90,000 entries.

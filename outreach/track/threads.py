@@ -34,7 +34,7 @@ from outreach.clock import (
 )
 from outreach.store import ThreadRow
 from outreach.store.outcomes import CONFIRMING_MARK, describe_suppression, is_refusal
-from outreach.store.reports import EXPIRED, ThreadReads
+from outreach.store.reports import EXPIRED, NO_EVENTS, NOBODY, ThreadReads
 from outreach.store.states import IN_DOUBT
 
 # Action kinds: what the user (or the tool) should do next about one contact.
@@ -227,10 +227,15 @@ def status_rows(threads: Iterable[ThreadRow], now: datetime, after: timedelta, m
 def _state_and_event(t: ThreadRow) -> tuple[str, str]:
     """The latest message's state ("sent", "follow-up 1 sent") and the last event ("reply 2026-11-12", or "")."""
     state = t.state if t.last_step == 0 else f"follow-up {t.last_step} {t.last_state}"
-    if not t.last_event:
-        return state, ""
-    when, _, kind = t.last_event.partition(" ")
-    return state, f"{kind} {when[:10]}"
+    return state, _event_text(t.last_event)
+
+
+def _event_text(last_event: str | None) -> str:
+    """``2026-11-12T10:00:00Z reply`` -> ``reply 2026-11-12``; "" for no event."""
+    if not last_event:
+        return ""
+    when, _, kind = last_event.partition(" ")
+    return f"{kind} {when[:10]}"
 
 
 # -- the status table ------------------------------------------------------------------------
@@ -255,15 +260,16 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
     """Each campaign's status lines, for ``outreach status``: the table of :func:`status_rows`,
     without reading each of 100,000 threads in full.
 
-    A thread with nothing on record but its first message (:class:`ThreadReads`) reaches the
-    rules through its state, error and Kind, and its send time through the follow-up's due time
-    alone: by the due time's local date (:func:`quarter_date`: one for each quarter hour) and by
-    whether it has come. So :func:`next_action` answers once for each (state, error, Kind,
-    local date of the due time, come or not) and the contacts that share them share its line's
-    end. The due time is counted in whole seconds from the store's own timestamps
-    (``2026-11-14T09:30:17Z``: the hour parsed once, minutes and seconds looked up); any other
-    thread, or a timestamp written otherwise, or an ``after`` with a fraction of a second, or a
-    quarter hour with two local dates, is read in full and answered by :func:`next_action`."""
+    The rules reach most threads through a few small values and one time: the first message's
+    state, error and Kind, what :func:`_shared_part` keeps of the rest of the thread, and the
+    send time the follow-up is counted from, through the follow-up's due time alone: by the due
+    time's local date (:func:`quarter_date`: one for each quarter hour) and by whether it has
+    come. So :func:`next_action` answers once for each (those values, local date of the due time,
+    come or not) and the threads that share them share their line's end. The due time is counted
+    in whole seconds from the store's own timestamps (``2026-11-14T09:30:17Z``: the hour parsed
+    once, minutes and seconds looked up); any other thread, or a timestamp written otherwise, or
+    an ``after`` with a fraction of a second, or a quarter hour with two local dates, is read in
+    full and answered by :func:`next_action`."""
     after_seconds = after // timedelta(seconds=1) if not after.microseconds else None
     not_yet = (now - EPOCH) // timedelta(seconds=1)   # now < a due time in whole seconds <=> this < it
     dues = _Dues(after_seconds or 0)   # "2026-11-14T09" -> the due time of a send at its start
@@ -275,14 +281,19 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
         block = StatusBlock(campaign, [], [], [])
         for first in reads.first_messages(campaign):
             address, line, state, sent_at, error, row_id, kind = first
+            shape: tuple | None
+            if row_id not in events and address not in people and address not in followed:
+                shape, stamp = (), sent_at   # nothing on record but the first message: most threads
+            else:
+                shape, stamp = _shared_part(events.get(row_id), people.get(address), followed.get(address), sent_at)
             key: tuple | None
-            if row_id in events or address in people or address in followed or after_seconds is None:
+            if shape is None or after_seconds is None:
                 key = None
-            elif sent_at is None:
-                key = (state, error, kind)
-            elif (seconds := within.get(sent_at[13:])) is not None and (due := dues[sent_at[:13]]) is not None \
+            elif stamp is None:
+                key = (state, error, kind, shape)
+            elif (seconds := within.get(stamp[13:])) is not None and (due := dues[stamp[:13]]) is not None \
                     and (day := quarter_date((due + seconds) // QUARTER_HOUR)) is not None:
-                key = (state, error, kind, day, not_yet < due + seconds)
+                key = (state, error, kind, shape, day, not_yet < due + seconds)
             else:
                 key = None
             end = ends.get(key) if key is not None else None
@@ -296,6 +307,40 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
             block.addresses.append(address)
             block.ends.append(end)
         yield block
+
+
+_UNSHARED = (None, None)
+_NO_FOLLOWUP_EVENTS = list(NO_EVENTS)
+
+
+def _shared_part(events: tuple | None, person: tuple | None, followups: list | None,
+                 sent_at: str | None) -> tuple[tuple | None, str | None]:
+    """What the rules read of a thread beyond its first message's state, error and Kind: (its
+    follow-ups' step, state, count sent and error; its bounce; its suppression; its first reply's
+    local date; its last event's text), and the send time its follow-up is counted from (the last
+    follow-up's, else the first message's), from :class:`ThreadReads`' lookups.
+
+    :data:`_UNSHARED` when its answer depends on more: a return date, an unconfirmed report (its
+    text names the address), events of a follow-up, a reply only to another message (compared
+    with this one's send time to the second), a reply time the look-ups cannot read."""
+    if followups is None:
+        steps, stamp = None, sent_at
+    elif followups[5:10] != _NO_FOLLOWUP_EVENTS:
+        return _UNSHARED
+    else:
+        last_step, last_state, sent, last_sent, last_error = followups[:5]
+        steps, stamp = (last_step, last_state, sent, last_error if last_state != "sent" else None), last_sent or sent_at
+    first_reply, bounced, back_on, last_event, unconfirmed = events or NO_EVENTS
+    last_reply_any, suppressed = person or NOBODY
+    if back_on is not None or unconfirmed is not None:
+        return _UNSHARED
+    reply_day = None
+    if first_reply is not None:
+        if (reply_day := local_day(first_reply)) is None:
+            return _UNSHARED
+    elif last_reply_any is not None:
+        return _UNSHARED
+    return (steps, bounced, suppressed, reply_day, _event_text(last_event)), stamp
 
 
 class _Dues(dict[str, int | None]):
