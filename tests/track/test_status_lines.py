@@ -131,10 +131,11 @@ def reference(store: Store, now: datetime, after: timedelta, max_followups: int)
     """The table as `next_action` gives it thread by thread."""
     blocks = []
     for campaign, rows in groupby(status_rows(store.threads(), now, after, max_followups), key=lambda r: r.campaign):
-        block = StatusBlock(campaign, [], [], [])
-        for row in rows:
+        block = StatusBlock(campaign, [], [], [], [])
+        for row in rows:   # an end for each line: none shared
             block.lines.append(row.line)
             block.addresses.append(row.address)
+            block.answers.append(len(block.ends))
             block.ends.append((row.state, row.last_event, row.next_action, row.action))
         blocks.append(block)
     return format_status(blocks)
