@@ -275,7 +275,7 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
     full and answered by :func:`next_action`."""
     after_seconds = after // timedelta(seconds=1) if not after.microseconds else None
     not_yet = (now - EPOCH) // timedelta(seconds=1)   # now < a due time in whole seconds <=> this < it
-    dues = _Dues(after_seconds or 0)   # "2026-11-14T09" -> the due time of a send at its start
+    hours = _DueHours(after_seconds or 0, not_yet)     # "2026-11-14T09" -> what sends in that hour are due
     within = within_the_hour()
     ends: list[End] = []
     shared: dict[tuple, int] = {}   # key -> its answer's index in ends
@@ -295,11 +295,15 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
                 key = None
             elif stamp is None:
                 key = (state, error, kind, shape)
-            elif (seconds := within.get(stamp[13:])) is not None and (due := dues[stamp[:13]]) is not None \
-                    and (day := quarter_date((due + seconds) // QUARTER_HOUR)) is not None:
-                key = (state, error, kind, shape, day, not_yet < due + seconds)
-            else:
+            elif (hour := hours[stamp[:13]]) is None or (seconds := within.get(stamp[13:])) is None:
                 key = None
+            else:
+                due, day, waiting = hour   # the hour's, unless its sends differ: then this one's
+                if day is None:
+                    day = quarter_date((due + seconds) // QUARTER_HOUR)
+                if waiting is None:
+                    waiting = not_yet < due + seconds
+                key = (state, error, kind, shape, day, waiting) if day is not None else None
             answer = shared.get(key) if key is not None else None
             if answer is None:
                 thread = reads.thread(campaign, first, followed)
@@ -348,17 +352,28 @@ def _shared_part(events: tuple | None, person: tuple | None, followups: list | N
     return (steps, bounced, suppressed, reply_day, _event_text(last_event)), stamp
 
 
-class _Dues(dict[str, int | None]):
-    """An hour as the store writes it (``2026-11-14T09``) -> the due time of a send at its start,
-    in seconds since the epoch; None for any other text, or outside the usable years."""
+class _DueHours(dict[str, tuple | None]):
+    """An hour as the store writes it (``2026-11-14T09``) -> (the due time of a send at its start,
+    in seconds since the epoch; the local date of every due time of the sends in that hour, or
+    None when they have two or a quarter hour has none; whether all of them are still to come,
+    True or False, or None when now falls among them). None for any other text, or outside the
+    usable years. Most hours answer for all their sends: no quarter hour's date to look up, no
+    sum, for each of 90,000 (20 ms)."""
 
-    def __init__(self, after_seconds: int) -> None:
+    def __init__(self, after_seconds: int, not_yet: int) -> None:
         super().__init__()
-        self.after_seconds = after_seconds
+        self.after_seconds, self.not_yet = after_seconds, not_yet
 
-    def __missing__(self, hour: str) -> int | None:
-        due = self[hour] = None if (start := stamp_hour(hour)) is None else start + self.after_seconds
-        return due
+    def __missing__(self, hour: str) -> tuple | None:
+        if (start := stamp_hour(hour)) is None:
+            self[hour] = None
+            return None
+        due, last = start + self.after_seconds, start + self.after_seconds + 3599
+        days = {quarter_date(quarter) for quarter in range(due // QUARTER_HOUR, last // QUARTER_HOUR + 1)}
+        day = days.pop() if len(days) == 1 else None
+        waiting = True if self.not_yet < due else False if self.not_yet >= last else None
+        answer = self[hour] = (due, day, waiting)
+        return answer
 
 
 def format_status(blocks: Iterable[StatusBlock], styler=None) -> str:

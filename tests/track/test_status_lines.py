@@ -170,6 +170,22 @@ def test_a_due_time_on_the_second_of_now(local_zone, scratch):
         assert table.splitlines()[0].endswith("1 follow-up due, 1 waiting" if now == due else "2 waiting")
 
 
+@pytest.mark.parametrize("after", [timedelta(days=7), timedelta(seconds=1_234)])
+def test_an_hour_of_sends_whose_dues_have_two_dates(local_zone, scratch, after):
+    """Sends at 17:00 and 17:59 UTC: with `after` 1,234 s their dues (17:20:34, 18:19:34) fall on
+    either side of Kathmandu's midnight (18:15 UTC), the second in the last quarter hour of the
+    hour's dues; with 7 days both fall before it. The hour answers for all its sends only when
+    every quarter hour of its dues has one date."""
+    local_zone("Asia/Kathmandu")
+    store = build(scratch, [("sent", "2026-05-25T17:00:00Z", None, None, None),
+                            ("sent", "2026-05-25T17:59:00Z", None, None, None)])
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    table = format_status(list(status_lines(store.thread_reads(), now, after, 1)))
+    assert table == reference(store, now, after, 1)
+    first, second = table.splitlines()[2:4]
+    assert (first[-10:] != second[-10:]) == (after.days == 0), table
+
+
 @pytest.mark.parametrize(("zone", "contacts"), [
     # dues at 18:05 and 18:20 UTC: one hour of UTC, two dates in Kathmandu (midnight at 18:15)
     ("Asia/Kathmandu", [("sent", "2026-05-25T18:05:00Z", None, None, None),
