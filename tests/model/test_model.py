@@ -41,7 +41,9 @@ Promises, checked after every step:
       does not know (a draft of an uncertain message waits for `resolve`);
   (d) no recorded fact is lost: every message the server received is recorded sent or uncertain,
       a message once recorded sent (or possibly sent) stays so, and no recorded event or
-      suppression disappears.
+      suppression disappears;
+  (e) `status`'s table, whose threads share answers when what the rules read of them is the same,
+      is the one `next_action` gives thread by thread (follow-ups after 1 hour and after 7 days).
 And one identity: the store keeps every address in its one form, one row per person and message,
 and `mark` and `resolve` never refuse a spelling of a person the store holds the message for
 (refusing a word about someone unknown is fine).
@@ -100,6 +102,8 @@ from hypothesis.stateful import (
 )
 
 from outreach.cli import cli
+from outreach.store import Store
+from outreach.track.threads import format_status, status_lines
 from tests import mail_samples as samples
 from tests.conftest import ROOT, TEMPLATE, TOPICS, MailAccount, imap_settings, smtp_settings
 from tests.model import observe
@@ -123,6 +127,7 @@ from tests.model.reference import (
     one_identity,
 )
 from tests.smtp_server import Hold, MailServer
+from tests.track.test_status_lines import reference as status_reference
 
 EXAMPLES = int(os.environ.get("OUTREACH_MODEL_EXAMPLES", "15"))
 STEPS = int(os.environ.get("OUTREACH_MODEL_STEPS", "12"))
@@ -402,6 +407,7 @@ class OutreachMachine(RuleBasedStateMachine):
         no_draft_of_a_sent_message(self.model, seen.drafts, seen.deliveries, seen.store)
         one_identity(self.model, seen.store)
         self.ledger.check(seen.store, seen.deliveries)
+        status_agrees(self.ws / "outreach.db", self.now())
 
     # -- helpers ------------------------------------------------------------------------------
     def arrive(self, raw: bytes, what: str) -> None:
@@ -500,6 +506,20 @@ class OutreachMachine(RuleBasedStateMachine):
         campaigns = [d.campaign for d in self.seen.deliveries if d.person == person]
         campaigns += [campaign_step(d.subject)[0] for d in self.seen.drafts if self.model.person_of(d.rcpt) == person]
         return campaigns[-1] if campaigns else "alpha"
+
+
+def status_agrees(db: Path, now: datetime) -> None:
+    """(e) The status table's shared answers are `next_action`'s, on the store the steps made."""
+    if not db.exists():
+        return
+    store = Store(db)
+    try:
+        for after in (timedelta(hours=1), timedelta(days=7)):
+            table = format_status(list(status_lines(store.thread_reads(), now, after, 1)))
+            if table != status_reference(store, now, after, 1):
+                raise AssertionError(f"status (after {after}) differs from next_action's answers:\n{table}")
+    finally:
+        store.close()
 
 
 def acceptable(code: int, output: str) -> bool:
