@@ -111,14 +111,37 @@ def test_a_return_date_in_year_9999_is_no_date(campaign_store, invoke):
     assert "follow-up due now" in cy and "9999" not in cy
 
 
-def test_a_reply_at_an_unusable_time_still_counts_as_a_reply(campaign_store, invoke):
-    damage(campaign_store, "events", "occurred_at", "nonsense")
+@pytest.mark.parametrize("value", ["nonsense", "", "9999-12-31T00:00:00Z", b"\x00\xff"])
+def test_a_reply_at_an_unusable_time_still_counts_as_a_reply(campaign_store, invoke, value):
+    """Unsure when a person answered is not unsure whether they did: no follow-up is due, in the
+    report, the status table and its JSON, and followup's plan."""
+    damage(campaign_store, "events", "occurred_at", value)
     report = json.loads(invoke("report", "--json").output)
     [fall] = report["campaigns"]
     assert fall["totals"]["replied"] == 1
     status = invoke("status")
     [bo] = [line for line in status.output.splitlines() if "bo@example.edu" in line]
-    assert "none: replied" in bo
+    assert "none: replied" in bo, status.output
+    [row] = [row for row in json.loads(invoke("status", "--json").output) if row["address"] == "bo@example.edu"]
+    assert row["action"] == "none", row
+    plan = invoke(*COMMANDS["followup --dry-run"], "--no-sync")
+    assert "bo@example.edu" not in plan.output.split("skipped:")[0], plan.output
+
+
+@pytest.mark.parametrize("value", [None, "", "nonsense", b"\x00\xff"])
+def test_a_follow_up_sent_at_a_missing_time_plans_no_second(campaign_store, invoke, value):
+    """Ann's follow-up left on 2026-11-17, so a second (--max 2) is due; with its time missing or
+    unreadable nobody knows when it left, so none is planned (it is not counted from the first)."""
+    status = invoke("status", "--max", "2")
+    [ann] = [line for line in status.output.splitlines() if "ann@example.edu" in line]
+    assert "follow-up due now (since 2026-11-24)" in ann, status.output
+    with sqlite3.connect(campaign_store / "outreach.db") as db:
+        db.execute("UPDATE messages SET sent_at=? WHERE step=1", (value,))
+    status = invoke("status", "--max", "2")
+    [ann] = [line for line in status.output.splitlines() if "ann@example.edu" in line]
+    assert "the store does not say when; no follow-up is planned" in ann, status.output
+    plan = invoke(*COMMANDS["followup --dry-run"], "--max", "2", "--no-sync")
+    assert "ann@example.edu" not in plan.output.split("skipped:")[0], plan.output
 
 
 def test_a_damaged_contact_is_named_where_it_is_needed(campaign_store, invoke):

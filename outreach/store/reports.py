@@ -33,7 +33,7 @@ class ThreadRow(NamedTuple):
     last_step: int
     last_state: str             # of the latest message (a follow-up, if any)
     followups_sent: int
-    last_sent_at: str | None    # of the latest message that was sent
+    last_sent_at: str | None    # of the latest message that was sent ('' if a follow-up's is missing)
     last_error: str | None
     first_reply_at: str | None  # first reply (or replied-like mark) to a message of this thread
     last_reply_any: str | None  # latest reply from this address to anything
@@ -154,7 +154,7 @@ class ThreadReads(NamedTuple):
                                       ev[3], suppressed, kind, ev[4]))
         if fu[5:10] != [None, 0, None, None, None]:
             ev = _merge_events(ev, fu[5:10])
-        last_sent = fu[3] or (sent_at if state == "sent" else None)
+        last_sent = fu[3] if fu[3] is not None else sent_at if state == "sent" else None
         return thread(ThreadRow, (campaign, address, line, state, sent_at, fu[0], fu[1], fu[2], last_sent,
                                   fu[4] if fu[1] != "sent" else error, ev[0], last_reply_any, ev[1], ev[2], ev[3],
                                   suppressed, kind, ev[4]))
@@ -346,7 +346,9 @@ class Reports(Events):
             item[0:2], item[4] = (step, state), error
             if state == "sent":
                 item[2] += 1
-                item[3] = max(item[3] or "", sent_at or "") or None
+                # the latest send time; "" once a sent follow-up's is missing (or not text): unknown, not absent
+                known = isinstance(sent_at, str) and sent_at and item[3] != ""
+                item[3] = max(item[3] or sent_at, sent_at) if known else ""
             if row_id in events:
                 item[5:10] = _merge_events(item[5:10], events[row_id])
         # address -> (its latest reply to anything, why it is suppressed): one lookup for both

@@ -60,9 +60,9 @@ def replied(thread: ThreadRow) -> str | None:
     """The local date the contact answered (to this thread, or to anything since it began), or
     :data:`UNKNOWN_TIME`; None if they did not. A reply, or a thread's start, at a time the
     store cannot read counts as an answer: when unsure whether a person answered, no reminder."""
-    if thread.first_reply_at:
+    if thread.first_reply_at is not None:   # '' too: a reply at a time the store cannot read
         return local_day(thread.first_reply_at) or UNKNOWN_TIME
-    if thread.last_reply_any:
+    if thread.last_reply_any is not None:
         any_reply, started = parse_time(thread.last_reply_any), parse_time(thread.sent_at)
         if any_reply is None or started is None:
             return UNKNOWN_TIME
@@ -110,7 +110,7 @@ def _next_action(thread: ThreadRow, now: datetime, after: timedelta, max_followu
         times = "once" if thread.followups_sent == 1 else f"{thread.followups_sent} times"
         return Action(NONE, f"none: followed up {times}, no reply yet" if thread.followups_sent
                       else "none: follow-ups are off", reason="enough")
-    last_sent = _time(thread.last_sent_at or thread.sent_at)
+    last_sent = _time(thread.last_sent_at if thread.last_sent_at is not None else thread.sent_at)
     if last_sent is None:  # a hand-made or edited store: no date to count from, so no follow-up
         return Action(CHECK, f"sent, but {UNKNOWN_TIME}; no follow-up is planned", reason="no-sent-time")
     due = last_sent + after
@@ -338,7 +338,8 @@ def _shared_part(events: tuple | None, person: tuple | None, followups: list | N
         return _UNSHARED
     else:
         last_step, last_state, sent, last_sent, last_error = followups[:5]
-        steps, stamp = (last_step, last_state, sent, last_error if last_state != "sent" else None), last_sent or sent_at
+        steps = (last_step, last_state, sent, last_error if last_state != "sent" else None)
+        stamp = last_sent if last_sent is not None else sent_at
     first_reply, bounced, back_on, last_event, unconfirmed = events or NO_EVENTS
     last_reply_any, suppressed = person or NOBODY
     if back_on is not None or unconfirmed is not None:

@@ -17,7 +17,10 @@ are spread over a first message and a follow-up: with an unconfirmed bounce repo
 an unconfirmed complaint on the other, the thread shows the complaint (58da969: the first
 message's, whichever it was); and a reply whose time is '' (hand-edited: sync and `mark` always
 write one) is the thread's first reply, as it was when both replies were on one message
-(58da969 took the other reply's time). Both are held by a test below.
+(58da969 took the other reply's time). Both are held by a test below. One more changed later,
+and the oracle with it: a sent follow-up whose time is missing makes the thread's last send
+time unknown (''), not absent (58da969: None, and the follow-up was then counted from the first
+message's time, as if none had left).
 """
 
 from __future__ import annotations
@@ -64,7 +67,9 @@ def reference_thread_reads(store: Store, campaign: str | None) -> tuple:
         item[0:2], item[4] = (step, state), error
         if state == "sent":
             item[2] += 1
-            item[3] = max(item[3] or "", sent_at or "") or None
+            # changed since 58da969: a sent follow-up's missing time makes the latest one unknown ('')
+            known = isinstance(sent_at, str) and sent_at and item[3] != ""
+            item[3] = max(item[3] or sent_at, sent_at) if known else ""
         if row_id in events:
             item[5:10] = _merge_events(item[5:10], events[row_id])
     theirs = "" if campaign is None else "AND lower(address) IN (SELECT address FROM messages WHERE campaign = ?)"
