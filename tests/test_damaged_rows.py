@@ -26,7 +26,8 @@ DAMAGE = ([("messages", "sent_at", TIMES), ("messages", "created_at", TIMES), ("
            ("messages", "contact", JSON), ("messages", "recipients", JSON),
            ("messages", "contact_line", ["x", -1, 2.5]), ("messages", "state", ["bogus"]),
            ("events", "kind", ["bogus"])])
-CASES = [(table, column, value) for table, column, values in DAMAGE for value in values]
+# and in each of those columns a value of the wrong kind altogether (a hand edit's X'00ff')
+CASES = [(table, column, value) for table, column, values in DAMAGE for value in [*values, b"\x00\xff"]]
 
 COMMANDS = {
     "status": ["status"],
@@ -91,6 +92,34 @@ def test_every_reader_shows_or_names_a_damaged_value(campaign_store, invoke, tab
     damage(campaign_store, table, column, value)
     for name, args in COMMANDS.items():
         assert_shown_or_named(invoke(*args), name)
+
+
+# One row's value of another kind (a blob) beside the good ones of its thread: Python must not
+# compare a blob with text (SQLite orders them; Python raises), in any reader.
+ONE_ROW = [("events", "occurred_at", "kind = 'reply'"), ("events", "until", "kind = 'auto-reply'"),
+           ("events", "detail", "kind = 'auto-reply' AND until IS NULL"), ("messages", "sent_at", "step = 2"),
+           ("suppressions", "reason", "1"), ("messages", "error", "state = 'failed'")]
+
+
+@pytest.mark.parametrize(("table", "column", "where"), ONE_ROW, ids=[f"{t}.{c}" for t, c, _ in ONE_ROW])
+def test_a_value_of_another_kind_beside_good_ones(campaign_store, invoke, table, column, where):
+    store = Store(campaign_store / "outreach.db")
+    with store.transaction():   # a second of each, so that the blob meets good text
+        add_event(store, message_id("fall", "bo@example.edu"), "bo@example.edu", "reply", "2026-11-12T10:00:00Z")
+        add_event(store, message_id("fall", "cy@example.edu"), "cy@example.edu", "auto-reply",
+                  "2026-11-12T11:00:00Z", detail="back on 2026-11-25")
+        store.db.execute("UPDATE events SET until = NULL WHERE occurred_at = '2026-11-12T11:00:00Z'")
+        add_message(store, "fall", "ann@example.edu", step=2, sent_at="2026-11-24T10:00:00Z")
+        add_message(store, "fall", "flo@example.edu", step=1, state="failed", error="421 try later")
+        store.suppress("flo@example.edu", "opted-out")
+    store.close()
+    with sqlite3.connect(campaign_store / "outreach.db") as db:
+        db.execute(f"UPDATE {table} SET {column} = X'00ff' WHERE rowid = (SELECT MIN(rowid) FROM {table} "
+                   f"WHERE {where})")
+    for name, args in COMMANDS.items():
+        assert_shown_or_named(invoke(*args), name)
+    assert_shown_or_named(invoke("status", "--json"), "status --json")
+    assert_shown_or_named(invoke("status", "--max", "3"), "status --max 3")
 
 
 @pytest.mark.parametrize("value", ["9999-12-31T00:00:00Z", "nonsense"])

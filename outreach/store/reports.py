@@ -18,6 +18,7 @@ from outreach.clock import EARLIEST, LATEST
 from outreach.store.events import Events
 from outreach.store.messages import damaged_row
 from outreach.store.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, UNCONFIRMED_KINDS, sql_list
+from outreach.store.schema import as_text
 
 NOT_BOUNCED, EXPIRED, BOUNCED = 0, 1, 2   # ThreadRow.bounced, ordered: the worst of a thread's events wins
 
@@ -297,7 +298,8 @@ def _events_read(campaign: str | None) -> tuple[str, tuple]:
     the key, not by reading each event's message), then the replies from its contacts' addresses.
     By row number: the aggregates are then made, and lie in memory, in about the order the first
     messages look them up (in the order synced, the lookups of `status` took 8 to 15 ms more)."""
-    event = "e.kind, COALESCE(e.occurred_at, e.recorded_at), e.strength, e.until, e.detail"
+    event = (f"e.kind, {as_text('COALESCE(e.occurred_at, e.recorded_at)')}, e.strength, {as_text('e.until')}, "
+             f"{as_text('e.detail')}")
     if campaign is None:
         return (f"""SELECT m.id, lower(e.address), {event} FROM events e LEFT JOIN messages m USING (message_id)
                     ORDER BY m.id""", ())
@@ -339,16 +341,15 @@ class Reports(Events):
         # campaign -> address -> [last_step, last_state, followups_sent, last_sent_at, last_error, events...]
         followups: dict[str, dict[str, list]] = {}
         for camp, address, step, state, sent_at, error, row_id in db.execute(
-                f"SELECT campaign, address, step, state, sent_at, error, id FROM messages "
+                f"SELECT campaign, address, step, state, {as_text('sent_at')}, error, id FROM messages "
                 f"WHERE step > 0 {also} ORDER BY campaign, address, step", args):  # their index's order
             item = followups.setdefault(camp, {}).setdefault(address, [0, None, 0, None, None, None, 0, None, None,
                                                                        None])
             item[0:2], item[4] = (step, state), error
             if state == "sent":
                 item[2] += 1
-                # the latest send time; "" once a sent follow-up's is missing (or not text): unknown, not absent
-                known = isinstance(sent_at, str) and sent_at and item[3] != ""
-                item[3] = max(item[3] or sent_at, sent_at) if known else ""
+                # the latest send time; "" once a sent follow-up's is missing: unknown, not absent
+                item[3] = max(item[3] or sent_at, sent_at) if sent_at and item[3] != "" else ""
             if row_id in events:
                 item[5:10] = _merge_events(item[5:10], events[row_id])
         # address -> (its latest reply to anything, why it is suppressed): one lookup for both

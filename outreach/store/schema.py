@@ -168,6 +168,14 @@ _TROUBLE = [
 ]
 
 
+def as_text(expression: str) -> str:
+    """SQL for ``expression`` as text or NULL: a blob, which only a hand edit puts in a text
+    column, as SQLite quotes it (``X'00FF'``, after any time or date, where SQLite orders a blob).
+    Python cannot order bytes and str, so a reader that compares or parses a value read from a
+    column of text takes it through this."""
+    return f"(CASE WHEN typeof({expression}) = 'blob' THEN quote({expression}) ELSE {expression} END)"
+
+
 def trouble(path: str | Path | None, error: sqlite3.Error) -> UserError:
     """One sentence for a failure of the store file itself (read-only, damaged, full, busy...)."""
     name = getattr(error, "sqlite_errorname", "") or ""

@@ -68,8 +68,7 @@ def reference_thread_reads(store: Store, campaign: str | None) -> tuple:
         if state == "sent":
             item[2] += 1
             # changed since 58da969: a sent follow-up's missing time makes the latest one unknown ('')
-            known = isinstance(sent_at, str) and sent_at and item[3] != ""
-            item[3] = max(item[3] or sent_at, sent_at) if known else ""
+            item[3] = max(item[3] or sent_at, sent_at) if sent_at and item[3] != "" else ""
         if row_id in events:
             item[5:10] = _merge_events(item[5:10], events[row_id])
     theirs = "" if campaign is None else "AND lower(address) IN (SELECT address FROM messages WHERE campaign = ?)"
