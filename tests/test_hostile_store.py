@@ -261,3 +261,19 @@ def test_a_full_disk_while_drafting_is_one_sentence_naming_the_file(campaign, in
     again = invoke("draft", campaign.template, campaign.contacts, "--out", tiny_disk / "drafts")
     assert again.exit_code == 0, again.output
     assert len(list((tiny_disk / "drafts").rglob("*.eml"))) == 3  # drafts/CAMPAIGN/ADDRESS.eml
+
+
+@pytest.mark.parametrize("reason", ["", b"\x00\xff"], ids=["empty", "blob"])
+def test_an_address_on_the_suppression_list_is_never_written_to_whatever_its_reason_says(campaign, invoke,
+                                                                                          smtp_server, reason):
+    """A row in `suppressions` is the fact; its reason only describes it. One whose reason is
+    empty (falsy) or not text at all (a hand edit) still holds every message to the address."""
+    Store(campaign.ws / "outreach.db").close()
+    with sqlite3.connect(campaign.ws / "outreach.db") as db:
+        db.execute("INSERT INTO suppressions (address, reason, at) VALUES ('dr1@example.edu', ?, "
+                   "'2026-11-01T00:00:00Z')", (reason,))
+    sent = invoke(*campaign.args("--yes"))
+    assert sent.exit_code in (0, 1) and "1 on the suppression list" in sent.output, sent.output
+    assert smtp_server.received_by() == {"dr0@example.edu": 1, "dr2@example.edu": 1}
+    status = invoke("status")
+    assert status.exit_code == 0 and "internal error" not in status.output, status.output

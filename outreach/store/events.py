@@ -12,7 +12,7 @@ from outreach.addresses import address_key
 from outreach.clock import iso, parse_time
 from outreach.store.connection import Connection, utcnow
 from outreach.store.outcomes import REPLY_KINDS, SUPPRESS_KINDS, sql_list
-from outreach.store.schema import as_text
+from outreach.store.schema import SUPPRESSION_REASON
 
 
 class Events(Connection):
@@ -70,7 +70,7 @@ class Events(Connection):
         recorded it: a complaint found by sync suppresses even if nothing copied it into the table.
         """
         rows = self.db.execute(
-            f"""SELECT address, {as_text('reason')} FROM suppressions
+            f"""SELECT address, {SUPPRESSION_REASON} FROM suppressions
                 UNION ALL
                 SELECT lower(address), kind FROM events WHERE kind IN {sql_list(SUPPRESS_KINDS)}""")
         result: dict[str, str] = {}
@@ -82,7 +82,7 @@ class Events(Connection):
         """Why ``address`` must not be written to, or None: the list, or an opt-out or complaint event."""
         key = address_key(address)
         row = self.db.execute(
-            f"""SELECT {as_text('reason')} FROM suppressions WHERE address=?
+            f"""SELECT {SUPPRESSION_REASON} FROM suppressions WHERE address=?
                 UNION ALL SELECT kind FROM events WHERE address=? AND kind IN {sql_list(SUPPRESS_KINDS)}
                 LIMIT 1""", (key, key)).fetchone()
         return row[0] if row else None

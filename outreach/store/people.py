@@ -16,6 +16,7 @@ from outreach.addresses import address_key
 from outreach.store.connection import BATCH
 from outreach.store.events import Events
 from outreach.store.outcomes import SUPPRESS_KINDS
+from outreach.store.schema import SUPPRESSION_REASON
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class People(Events):
                         WHERE e.address IN ({marks}) ORDER BY e.id""", batch):
                 found[address].heard.append(Heard(*row))
             for address, reason in self.db.execute(
-                    f"SELECT address, reason FROM suppressions WHERE address IN ({marks})", batch):
+                    f"SELECT address, {SUPPRESSION_REASON} FROM suppressions WHERE address IN ({marks})", batch):
                 found[address].suppressed = reason
         for person in found.values():
             if person.suppressed is None:

@@ -176,6 +176,11 @@ def as_text(expression: str) -> str:
     return f"(CASE WHEN typeof({expression}) = 'blob' THEN quote({expression}) ELSE {expression} END)"
 
 
+# A suppression's reason as readers take it: a row in `suppressions` is the fact, its reason only
+# describes it, so one whose reason is empty (a hand edit) still reads as a reason (not as "no").
+SUPPRESSION_REASON = f"COALESCE(NULLIF({as_text('reason')}, ''), 'no reason given')"
+
+
 def trouble(path: str | Path | None, error: sqlite3.Error) -> UserError:
     """One sentence for a failure of the store file itself (read-only, damaged, full, busy...)."""
     name = getattr(error, "sqlite_errorname", "") or ""
