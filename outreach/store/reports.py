@@ -46,7 +46,7 @@ class ThreadRow(NamedTuple):
     unconfirmed: str | None = None  # an unconfirmed-bounce or -complaint: a report that named the address only
 
 
-def _merge_events(a, b) -> tuple:
+def merge_events(a, b) -> tuple:
     """Combine two (first_reply_at, bounced, back_on, last_event, unconfirmed) aggregates: the
     earliest reply, the worst bounce, the latest return date, event and unconfirmed kind. As
     SQL's MIN and MAX: None is nothing, anything else a value ('' too, a hand-edited time)."""
@@ -66,7 +66,7 @@ _REPLIES, _BOUNCES, _AUTO_REPLIES, _UNCONFIRMED = map(frozenset, (REPLY_KINDS, B
 
 
 def event_reads(kind: str, when: str, strength: str | None, until: str | None, detail: str | None) -> tuple:
-    """What one event says of its thread, as the aggregate :func:`_merge_events` combines:
+    """What one event says of its thread, as the aggregate :func:`merge_events` combines:
     (first_reply_at, bounced, back_on, last_event, unconfirmed). ``when`` is when it happened, or
     else when it was recorded; ``until`` an auto-reply's return date, else read from ``detail``."""
     if kind in _REPLIES:
@@ -114,7 +114,7 @@ def _fold_events(rows: Iterable[tuple]) -> tuple[dict[int, tuple], dict[str, str
             latest[address] = reads[0]
         if row_id is not None:
             known = events.get(row_id)
-            events[row_id] = reads if known is None else _merge_events(known, reads)
+            events[row_id] = reads if known is None else merge_events(known, reads)
     return events, latest
 
 
@@ -154,7 +154,7 @@ class ThreadReads(NamedTuple):
                                       sent_at if state == "sent" else None, error, ev[0], last_reply_any, ev[1], ev[2],
                                       ev[3], suppressed, kind, ev[4]))
         if fu[5:10] != [None, 0, None, None, None]:
-            ev = _merge_events(ev, fu[5:10])
+            ev = merge_events(ev, fu[5:10])
         last_sent = fu[3] if fu[3] is not None else sent_at if state == "sent" else None
         return thread(ThreadRow, (campaign, address, line, state, sent_at, fu[0], fu[1], fu[2], last_sent,
                                   fu[4] if fu[1] != "sent" else error, ev[0], last_reply_any, ev[1], ev[2], ev[3],
@@ -351,7 +351,7 @@ class Reports(Events):
                 # the latest send time; "" once a sent follow-up's is missing: unknown, not absent
                 item[3] = max(item[3] or sent_at, sent_at) if sent_at and item[3] != "" else ""
             if row_id in events:
-                item[5:10] = _merge_events(item[5:10], events[row_id])
+                item[5:10] = merge_events(item[5:10], events[row_id])
         # address -> (its latest reply to anything, why it is suppressed): one lookup for both
         people: dict[str, tuple[str | None, str | None]] = {address: (when, None) for address, when in latest.items()}
         for address, reason in self.suppressed().items():

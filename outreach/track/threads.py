@@ -34,7 +34,7 @@ from outreach.clock import (
 )
 from outreach.store import ThreadRow
 from outreach.store.outcomes import CONFIRMING_MARK, describe_suppression, is_refusal
-from outreach.store.reports import EXPIRED, NO_EVENTS, NOBODY, ThreadReads
+from outreach.store.reports import EXPIRED, NO_EVENTS, NOBODY, ThreadReads, merge_events
 from outreach.store.states import IN_DOUBT
 
 # Action kinds: what the user (or the tool) should do next about one contact.
@@ -329,17 +329,20 @@ def _shared_part(events: tuple | None, person: tuple | None, followups: list | N
     local date; its last event's text), and the send time its follow-up is counted from (the last
     follow-up's, else the first message's), from :class:`ThreadReads`' lookups.
 
+    A thread with a reason to stop (a reply, a bounce, a suppression) comes without a send time:
+    the rules stop before they count a due time, so its answer does not depend on one.
+
     :data:`_UNSHARED` when its answer depends on more: a return date, an unconfirmed report (its
-    text names the address), events of a follow-up, a reply only to another message (compared
-    with this one's send time to the second), a reply time the look-ups cannot read."""
+    text names the address), a reply only to another message (compared with this one's send time
+    to the second), a reply time the look-ups cannot read."""
     if followups is None:
         steps, stamp = None, sent_at
-    elif followups[5:10] != _NO_FOLLOWUP_EVENTS:
-        return _UNSHARED
     else:
         last_step, last_state, sent, last_sent, last_error = followups[:5]
         steps = (last_step, last_state, sent, last_error if last_state != "sent" else None)
         stamp = last_sent if last_sent is not None else sent_at
+        if followups[5:10] != _NO_FOLLOWUP_EVENTS:   # the follow-ups' events are the thread's too
+            events = merge_events(events or NO_EVENTS, followups[5:10])
     first_reply, bounced, back_on, last_event, unconfirmed = events or NO_EVENTS
     last_reply_any, suppressed = person or NOBODY
     if back_on is not None or unconfirmed is not None:
@@ -350,6 +353,8 @@ def _shared_part(events: tuple | None, person: tuple | None, followups: list | N
             return _UNSHARED
     elif last_reply_any is not None:
         return _UNSHARED
+    if reply_day is not None or bounced or suppressed:
+        stamp = None
     return (steps, bounced, suppressed, reply_day, _event_text(last_event)), stamp
 
 

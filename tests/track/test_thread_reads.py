@@ -4,14 +4,14 @@
 (`events`, by row number), each campaign's follow-ups, and what is known of each address (its
 latest reply to anything, its suppression: `people`). The events used to be aggregated per
 message by a GROUP BY with one aggregate per column, and the latest replies by a second GROUP BY;
-they are now read once and folded in Python (`event_reads`, `_merge_events`). 58da969's queries
+they are now read once and folded in Python (`event_reads`, `merge_events`). 58da969's queries
 are kept here as the oracle: the lookups must be equal on stores with several events per message,
 replies matched by header and by address, bounces whose status is 4.x.x, 5.x.x or written
 oddly, auto-replies with a return date in `until` or only in `detail`, unconfirmed reports,
 times missing, empty or unreadable, events on follow-ups, on no message and on unknown ones,
 suppressions, and two campaigns, read together or one at a time.
 
-A follow-up's events join its first message's by the same `_merge_events`, which now combines
+A follow-up's events join its first message's by the same `merge_events`, which now combines
 as the old SQL did within one message. Two answers of 58da969 change, on threads whose events
 are spread over a first message and a follow-up: with an unconfirmed bounce report on one and
 an unconfirmed complaint on the other, the thread shows the complaint (58da969: the first
@@ -34,12 +34,12 @@ from hypothesis import strategies as st
 
 from outreach.store import Store
 from outreach.store.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, UNCONFIRMED_KINDS, sql_list
-from outreach.store.reports import BOUNCED, EXPIRED, NOT_BOUNCED, _merge_events, _return_date
+from outreach.store.reports import BOUNCED, EXPIRED, NOT_BOUNCED, merge_events, _return_date
 
 
 def reference_thread_reads(store: Store, campaign: str | None) -> tuple:
     """(campaigns, events, followups, people) as 58da969's `thread_reads` read them; the follow-ups'
-    events are merged by today's `_merge_events`, the one statement of how events combine."""
+    events are merged by today's `merge_events`, the one statement of how events combine."""
     db = store.db
     db.create_function("outreach_return_date", 1, _return_date, deterministic=True)
     where, args = ("", ()) if campaign is None else ("WHERE campaign IN (?)", (campaign,))
@@ -70,7 +70,7 @@ def reference_thread_reads(store: Store, campaign: str | None) -> tuple:
             # changed since 58da969: a sent follow-up's missing time makes the latest one unknown ('')
             item[3] = max(item[3] or sent_at, sent_at) if sent_at and item[3] != "" else ""
         if row_id in events:
-            item[5:10] = _merge_events(item[5:10], events[row_id])
+            item[5:10] = merge_events(item[5:10], events[row_id])
     theirs = "" if campaign is None else "AND lower(address) IN (SELECT address FROM messages WHERE campaign = ?)"
     people = {address: (when, None) for address, when in db.execute(
         f"""SELECT lower(address), MAX(COALESCE(occurred_at, recorded_at)) FROM events
