@@ -153,7 +153,7 @@ class ThreadReads(NamedTuple):
             return thread(ThreadRow, (campaign, address, line, state, sent_at, 0, state, 0,
                                       sent_at if state == "sent" else None, error, ev[0], last_reply_any, ev[1], ev[2],
                                       ev[3], suppressed, kind, ev[4]))
-        if fu[5:10] != [None, 0, None, None, None]:
+        if fu[5:10] != NO_FOLLOWUP_EVENTS:
             ev = merge_events(ev, fu[5:10])
         last_sent = fu[3] if fu[3] is not None else sent_at if state == "sent" else None
         return thread(ThreadRow, (campaign, address, line, state, sent_at, fu[0], fu[1], fu[2], last_sent,
@@ -162,6 +162,7 @@ class ThreadReads(NamedTuple):
 
 
 NO_EVENTS, NOBODY = (None, 0, None, None, None), (None, None)   # a thread with no events; an address with nothing known
+NO_FOLLOWUP_EVENTS = list(NO_EVENTS)   # the follow-ups' events, as ThreadReads.followups holds them, when none
 
 # Every campaign with a first message, in order: one look-up in ``messages_first`` per campaign,
 # each for the next name after the last (SQLite skips to it), where DISTINCT read all 90,000 entries.

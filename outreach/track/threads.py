@@ -34,7 +34,7 @@ from outreach.clock import (
 )
 from outreach.store import ThreadRow
 from outreach.store.outcomes import CONFIRMING_MARK, describe_suppression, is_refusal
-from outreach.store.reports import EXPIRED, NO_EVENTS, NOBODY, ThreadReads, merge_events
+from outreach.store.reports import EXPIRED, NO_EVENTS, NO_FOLLOWUP_EVENTS, NOBODY, ThreadReads, merge_events
 from outreach.store.states import IN_DOUBT
 
 # Action kinds: what the user (or the tool) should do next about one contact.
@@ -319,7 +319,6 @@ def status_lines(reads: ThreadReads, now: datetime, after: timedelta,
 
 
 _UNSHARED = (None, None)
-_NO_FOLLOWUP_EVENTS = list(NO_EVENTS)
 
 
 def _shared_part(events: tuple | None, person: tuple | None, followups: list | None,
@@ -341,7 +340,7 @@ def _shared_part(events: tuple | None, person: tuple | None, followups: list | N
         last_step, last_state, sent, last_sent, last_error = followups[:5]
         steps = (last_step, last_state, sent, last_error if last_state != "sent" else None)
         stamp = last_sent if last_sent is not None else sent_at
-        if followups[5:10] != _NO_FOLLOWUP_EVENTS:   # the follow-ups' events are the thread's too
+        if followups[5:10] != NO_FOLLOWUP_EVENTS:   # the follow-ups' events are the thread's too
             events = merge_events(events or NO_EVENTS, followups[5:10])
     first_reply, bounced, back_on, last_event, unconfirmed = events or NO_EVENTS
     last_reply_any, suppressed = person or NOBODY
