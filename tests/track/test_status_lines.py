@@ -60,7 +60,7 @@ def histories(draw):
 
     def stamp(moment: datetime) -> str:
         written = moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return draw(st.one_of(st.just(written), st.sampled_from(ODD_TIMES + [""]))) \
+        return draw(st.one_of(st.just(written), st.sampled_from([*ODD_TIMES, ""]))) \
             if draw(st.integers(0, 6)) == 0 else written
 
     contacts = []
@@ -75,8 +75,11 @@ def histories(draw):
         extras = []
         for name in draw(st.one_of(st.just([]), st.lists(st.sampled_from(EXTRAS), min_size=1, max_size=2))):
             when = around + timedelta(seconds=draw(st.integers(-spread, spread)))
-            what = draw(st.sampled_from(FOLLOW_UP_STATES)) if name.startswith("follow-up") else \
-                (when + timedelta(days=draw(st.integers(-1, 9)))).date().isoformat() if name == "auto-reply-dated" else ""
+            what = ""   # a follow-up's state, or an auto-reply's return date
+            if name.startswith("follow-up"):
+                what = draw(st.sampled_from(FOLLOW_UP_STATES))
+            elif name == "auto-reply-dated":
+                what = (when + timedelta(days=draw(st.integers(-1, 9)))).date().isoformat()
             extras.append((name, stamp(when), what))
         contacts.append((state, sent_at, error, kind, tuple(extras)))
     return zone, after, around, spread, contacts
