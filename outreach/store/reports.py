@@ -118,6 +118,23 @@ def _fold_events(rows: Iterable[tuple]) -> tuple[dict[int, tuple], dict[str, str
     return events, latest
 
 
+def fold_followups(rows: Iterable[tuple], events: dict[int, tuple]) -> dict[str, dict[str, list]]:
+    """``ThreadReads.followups`` from follow-ups read as (campaign, address, step, state, sent_at,
+    error, row number), each address's in step order: campaign -> address -> [last_step,
+    last_state, followups_sent, last_sent_at, last_error, events...], their ``events`` merged."""
+    followups: dict[str, dict[str, list]] = {}
+    for camp, address, step, state, sent_at, error, row_id in rows:
+        item = followups.setdefault(camp, {}).setdefault(address, [0, None, 0, None, None, *NO_FOLLOWUP_EVENTS])
+        item[0:2], item[4] = (step, state), error
+        if state == "sent":
+            item[2] += 1
+            # the latest send time; "" once a sent follow-up's is missing: unknown, not absent
+            item[3] = max(item[3] or sent_at, sent_at) if sent_at and item[3] != "" else ""
+        if row_id in events:
+            item[5:10] = merge_events(item[5:10], events[row_id])
+    return followups
+
+
 class ThreadReads(NamedTuple):
     """What :meth:`Reports.thread_reads` read: the lookups each first message is completed from.
 
@@ -339,20 +356,9 @@ class Reports(Events):
         where, args = _in("campaign", None if campaign is None else [campaign])
         also = where.replace("WHERE", "AND")
         events, latest = _fold_events(db.execute(*_events_read(campaign)))
-        # campaign -> address -> [last_step, last_state, followups_sent, last_sent_at, last_error, events...]
-        followups: dict[str, dict[str, list]] = {}
-        for camp, address, step, state, sent_at, error, row_id in db.execute(
-                f"SELECT campaign, address, step, state, {as_text('sent_at')}, error, id FROM messages "
-                f"WHERE step > 0 {also} ORDER BY campaign, address, step", args):  # their index's order
-            item = followups.setdefault(camp, {}).setdefault(address, [0, None, 0, None, None, None, 0, None, None,
-                                                                       None])
-            item[0:2], item[4] = (step, state), error
-            if state == "sent":
-                item[2] += 1
-                # the latest send time; "" once a sent follow-up's is missing: unknown, not absent
-                item[3] = max(item[3] or sent_at, sent_at) if sent_at and item[3] != "" else ""
-            if row_id in events:
-                item[5:10] = merge_events(item[5:10], events[row_id])
+        followups = fold_followups(db.execute(
+            f"SELECT campaign, address, step, state, {as_text('sent_at')}, error, id FROM messages "
+            f"WHERE step > 0 {also} ORDER BY campaign, address, step", args), events)   # their index's order
         # address -> (its latest reply to anything, why it is suppressed): one lookup for both
         people: dict[str, tuple[str | None, str | None]] = {address: (when, None) for address, when in latest.items()}
         for address, reason in self.suppressed().items():

@@ -17,16 +17,15 @@ are spread over a first message and a follow-up: with an unconfirmed bounce repo
 an unconfirmed complaint on the other, the thread shows the complaint (58da969: the first
 message's, whichever it was); and a reply whose time is '' (hand-edited: sync and `mark` always
 write one) is the thread's first reply, as it was when both replies were on one message
-(58da969 took the other reply's time). Both are held by a test below. One more changed later,
-and the oracle with it: a sent follow-up whose time is missing makes the thread's last send
-time unknown (''), not absent (58da969: None, and the follow-up was then counted from the first
-message's time, as if none had left).
+(58da969 took the other reply's time). Both are held by a test below. The follow-ups are
+folded by today's `fold_followups` over 58da969's read (the oracle is for the events): since
+then a sent follow-up whose time is missing makes the thread's last send time unknown (''), not
+absent (58da969: None, and the follow-up was then counted from the first message's time).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from hypothesis import example, given, settings
@@ -34,12 +33,13 @@ from hypothesis import strategies as st
 
 from outreach.store import Store
 from outreach.store.outcomes import AUTO_REPLY_KINDS, BOUNCE_KINDS, REPLY_KINDS, UNCONFIRMED_KINDS, sql_list
-from outreach.store.reports import BOUNCED, EXPIRED, NOT_BOUNCED, merge_events, _return_date
+from outreach.store.reports import BOUNCED, EXPIRED, NOT_BOUNCED, _return_date, fold_followups
 
 
 def reference_thread_reads(store: Store, campaign: str | None) -> tuple:
     """(campaigns, events, followups, people) as 58da969's `thread_reads` read them; the follow-ups'
-    events are merged by today's `merge_events`, the one statement of how events combine."""
+    events are folded by today's `fold_followups` (`merge_events`: the one statement of how events
+    combine)."""
     db = store.db
     db.create_function("outreach_return_date", 1, _return_date, deterministic=True)
     where, args = ("", ()) if campaign is None else ("WHERE campaign IN (?)", (campaign,))
@@ -59,18 +59,9 @@ def reference_thread_reads(store: Store, campaign: str | None) -> tuple:
                    MAX(CASE WHEN e.kind IN {sql_list(UNCONFIRMED_KINDS)} THEN e.kind END)
             FROM events e CROSS JOIN messages m ON m.message_id = e.message_id
             {ours} GROUP BY m.id""", args)}
-    followups: dict[str, dict[str, list]] = {}
-    for camp, address, step, state, sent_at, error, row_id in db.execute(
-            f"SELECT campaign, address, step, state, sent_at, error, id FROM messages "
-            f"WHERE step > 0 {also} ORDER BY step", args):
-        item = followups.setdefault(camp, {}).setdefault(address, [0, None, 0, None, None, None, 0, None, None, None])
-        item[0:2], item[4] = (step, state), error
-        if state == "sent":
-            item[2] += 1
-            # changed since 58da969: a sent follow-up's missing time makes the latest one unknown ('')
-            item[3] = max(item[3] or sent_at, sent_at) if sent_at and item[3] != "" else ""
-        if row_id in events:
-            item[5:10] = merge_events(item[5:10], events[row_id])
+    followups = fold_followups(db.execute(   # today's loop over 58da969's read: the events are the oracle's
+        f"SELECT campaign, address, step, state, sent_at, error, id FROM messages WHERE step > 0 {also} ORDER BY step",
+        args), events)
     theirs = "" if campaign is None else "AND lower(address) IN (SELECT address FROM messages WHERE campaign = ?)"
     people = {address: (when, None) for address, when in db.execute(
         f"""SELECT lower(address), MAX(COALESCE(occurred_at, recorded_at)) FROM events
